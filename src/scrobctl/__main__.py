@@ -1,0 +1,3 @@
+from scrobctl.cli import main
+
+main()

@@ -1,0 +1,77 @@
+"""The Typer app. Commands parse options, call one use-case function and render the result.
+
+Heavy imports (httpx, pydantic-settings, sqlite-utils, keyring, rich) happen inside commands so
+that `--version`, an empty `flush` and tab completion stay close to Typer's own start-up cost.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from scrobctl import __version__
+from scrobctl.cli import flush, login, queue, scrobble, status
+from scrobctl.cli.output import print_error
+from scrobctl.errors import ExitCode, ScrobctlError
+
+app = typer.Typer(
+    name="scrobctl",
+    help="Scrobble and sync your watch and listen history.\n\n"
+    "Pipe playback events into `scrobctl scrobble`, send them with `scrobctl flush` (from cron), "
+    "and check on everything with `scrobctl status`.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"scrobctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+    debug: bool = typer.Option(
+        False, "--debug", help="Show the full traceback of an error (or set SCROBCTL_DEBUG=1)."
+    ),
+) -> None:
+    if debug:
+        os.environ["SCROBCTL_DEBUG"] = "1"
+
+
+login.register(app)
+status.register(app)
+scrobble.register(app)
+flush.register(app)
+app.add_typer(queue.app, name="queue")
+
+
+def main() -> None:
+    """Entry point: run the app and translate our typed errors into one line and an exit code."""
+    import click
+
+    try:
+        code = app(standalone_mode=False)
+    except ScrobctlError as exc:
+        if os.environ.get("SCROBCTL_DEBUG"):
+            raise
+        print_error(str(exc), exc.exit_code)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        print("aborted", file=sys.stderr)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code)
+    except KeyboardInterrupt:
+        print("interrupted; nothing was lost, run the command again to continue", file=sys.stderr)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,93 @@
+"""`scrobctl flush`: send the queue. Made for cron: quiet unless something needs attention."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from scrobctl.cli.output import local_time, quiet, set_quiet
+
+
+def _nothing_due() -> bool:
+    """True when the database has no job to send, found with sqlite3 alone.
+
+    Most cron runs find an empty queue; this answers them without loading settings, HTTP or
+    the keyring (an empty flush costs little more than Typer itself).
+    """
+    import sqlite3
+    import time
+
+    from scrobctl.paths import DB_NAME, data_dir
+    from scrobctl.store.migrations import MIGRATIONS
+
+    path = data_dir() / DB_NAME
+    if not path.exists():
+        return True
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        try:
+            if conn.execute("PRAGMA user_version").fetchone()[0] != len(MIGRATIONS):
+                return False
+            row = conn.execute(
+                "SELECT 1 FROM jobs WHERE state = 'running' UNION ALL"
+                " SELECT 1 FROM jobs WHERE state IN ('available', 'retryable')"
+                " AND scheduled_at <= ? LIMIT 1",
+                (time.time(),),
+            ).fetchone()
+            return row is None
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return False  # let the full path open the store and report the problem properly
+
+
+def flush(
+    quiet_option: bool = typer.Option(
+        False, "--quiet", "-q", help="Print only problems (for cron)."
+    ),
+) -> None:
+    """Send queued plays to their services: batched, rate-limited, retried.
+
+    Exit codes: 0 all sent (or nothing due), 1 some plays were rejected or given up on,
+    3 a service needs `scrobctl login` again, 4 another flush is running.
+
+    Example (crontab): */15 * * * * scrobctl flush --quiet
+    """
+    set_quiet(quiet_option)
+    if _nothing_due():
+        return
+    import asyncio
+
+    from scrobctl.cli.context import build_runtime
+    from scrobctl.scrobble.flush import flush as run_flush
+
+    runtime = build_runtime()
+    try:
+        report = asyncio.run(run_flush(runtime))
+    finally:
+        runtime.close()
+    for r in report.services:
+        name = r.service if r.profile == "default" else f"{r.service} ({r.profile})"
+        if r.reconnect:
+            print(f"{name}: {r.reconnect}", file=sys.stderr)
+            continue
+        problems = bool(r.rejected or r.discarded or r.error)
+        if quiet() and not problems:
+            continue
+        parts = [f"{r.sent} sent" + (f" in {r.requests} requests" if r.requests else "")]
+        if r.rejected:
+            reasons = sorted(set(r.rejected))
+            parts.append(f"{len(r.rejected)} rejected ({'; '.join(reasons[:3])})")
+        if r.deferred_until:
+            parts.append(f"rest paused until {local_time(r.deferred_until)} (rate limit)")
+        if r.retry_scheduled:
+            parts.append(f"{r.retry_scheduled} to retry from {local_time(r.retry_at)} ({r.error})")
+        if r.discarded:
+            parts.append(f"{r.discarded} given up ({r.error}); see `scrobctl queue list`")
+        print(f"{name}: " + ", ".join(parts), file=sys.stderr)
+    raise typer.Exit(report.exit_code)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(rich_help_panel="Scrobbling")(flush)

@@ -1,0 +1,75 @@
+"""Rendering helpers: one stderr console, JSON to stdout, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+    from rich.console import Console
+
+_state: dict[str, Any] = {"json": False, "quiet": False}
+
+
+def set_json(enabled: bool) -> None:
+    """Commands with --json call this so that errors come out as JSON too."""
+    _state["json"] = enabled
+
+
+def json_mode() -> bool:
+    return bool(_state["json"])
+
+
+def set_quiet(enabled: bool) -> None:
+    _state["quiet"] = enabled
+
+
+def quiet() -> bool:
+    return bool(_state["quiet"])
+
+
+def err_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def out_console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
+
+
+def info(message: str) -> None:
+    """A status line on stderr, unless --quiet."""
+    if not quiet():
+        print(message, file=sys.stderr)
+
+
+def warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def print_model(model: BaseModel) -> None:
+    sys.stdout.write(model.model_dump_json(indent=2) + "\n")
+
+
+def print_error(message: str, code: int) -> None:
+    if json_mode():
+        sys.stdout.write(json.dumps({"error": message, "exit_code": code}) + "\n")
+    else:
+        print(f"error: {message}", file=sys.stderr)
+
+
+def local_time(ts: float | datetime | None) -> str:
+    if ts is None:
+        return "-"
+    when = ts if isinstance(ts, datetime) else datetime.fromtimestamp(ts, UTC)
+    return when.astimezone().strftime("%Y-%m-%d %H:%M:%S")

@@ -1,0 +1,126 @@
+"""`scrobctl queue list|retry|drop`."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import typer
+
+from scrobctl.cli.output import info, local_time, out_console, print_json, set_json
+from scrobctl.errors import UsageError
+
+app = typer.Typer(help="Look at and manage queued jobs.", no_args_is_help=True)
+
+
+class State(StrEnum):
+    available = "available"
+    running = "running"
+    retryable = "retryable"
+    completed = "completed"
+    discarded = "discarded"
+
+
+@app.command("list")
+def list_(
+    state: list[State] = typer.Option(
+        [], "--state", "-s", help="Only jobs in this state (repeatable)."
+    ),
+    service: str | None = typer.Option(None, "--service", help="Only this service's jobs."),
+    limit: int = typer.Option(100, "--limit", "-n", min=1, help="Show at most this many."),
+    json_output: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List jobs with their state, attempts and last error.
+
+    Example: scrobctl queue list --state discarded
+    """
+    from dataclasses import asdict
+
+    from scrobctl.cli.context import build_runtime
+    from scrobctl.store import queue
+
+    set_json(json_output)
+    runtime = build_runtime()
+    try:
+        states = [s.value for s in state]
+        jobs = list(queue.list_jobs(runtime.store(), states=states, service=service, limit=limit))
+    finally:
+        runtime.close()
+    if json_output:
+        print_json({"jobs": [asdict(j) for j in jobs]})
+        return
+    if not jobs:
+        info("no jobs")
+        return
+    from rich.table import Table
+
+    table = Table("id", "service", "state", "attempt", "item", "scheduled", "outcome / last error")
+    for j in jobs:
+        detail = j.outcome or j.last_error or ""
+        when = local_time(j.scheduled_at) if j.state in ("available", "retryable") else ""
+        table.add_row(
+            str(j.id), j.service, j.state, f"{j.attempt}/{j.max_attempts}", j.item, when, detail
+        )
+    out_console().print(table)
+
+
+def _targets(ids: list[int], state: State | None, service: str | None) -> list[int]:
+    from scrobctl.cli.context import build_runtime
+    from scrobctl.store import queue
+
+    if ids and state:
+        raise UsageError("give job ids or --state, not both")
+    if ids:
+        return ids
+    if state is None:
+        raise UsageError("name the jobs: job ids, or --state (e.g. --state discarded)")
+    runtime = build_runtime()
+    try:
+        return queue.select_ids(runtime.store(), states=[state.value], service=service)
+    finally:
+        runtime.close()
+
+
+@app.command()
+def retry(
+    ids: list[int] = typer.Argument(None, help="Job ids (see `scrobctl queue list`)."),
+    state: State | None = typer.Option(None, "--state", "-s", help="All jobs in this state."),
+    service: str | None = typer.Option(None, "--service", help="With --state: only this service."),
+) -> None:
+    """Make jobs due now with fresh attempts (typically given-up ones).
+
+    Example: scrobctl queue retry --state discarded
+    """
+    import time
+
+    from scrobctl.cli.context import build_runtime
+    from scrobctl.store import queue
+
+    targets = _targets(ids or [], state, service)
+    runtime = build_runtime()
+    try:
+        n = queue.retry(runtime.store(), targets, time.time()) if targets else 0
+    finally:
+        runtime.close()
+    info(f"{n} jobs will be sent by the next `scrobctl flush`")
+
+
+@app.command()
+def drop(
+    ids: list[int] = typer.Argument(None, help="Job ids (see `scrobctl queue list`)."),
+    state: State | None = typer.Option(None, "--state", "-s", help="All jobs in this state."),
+    service: str | None = typer.Option(None, "--service", help="With --state: only this service."),
+) -> None:
+    """Delete jobs from the queue; their plays stay in your local history.
+
+    Example: scrobctl queue drop --state discarded --service listenbrainz
+    """
+    from scrobctl.cli.context import build_runtime
+    from scrobctl.store import queue
+
+    targets = _targets(ids or [], state, service)
+    runtime = build_runtime()
+    try:
+        n = queue.drop(runtime.store(), targets) if targets else 0
+    finally:
+        runtime.close()
+    info(f"{n} jobs dropped")

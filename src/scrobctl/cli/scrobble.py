@@ -1,0 +1,74 @@
+"""`scrobctl scrobble`: playback events from stdin (or a file) into the queue."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from scrobctl.cli.output import info
+from scrobctl.errors import ExitCode
+
+MAX_REPORTED = 50  # invalid lines listed one by one; the rest are counted
+
+
+def scrobble(
+    file: Path | None = typer.Option(
+        None, "--file", "-f", help="Read events from this file instead of standard input."
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", "-n", help="Check and count the events, queue nothing."
+    ),
+) -> None:
+    """Queue plays from JSON playback events, one object per line (or one JSON array).
+
+    Each line is checked on its own: thresholds, duplicates, and the services that take its
+    type. Invalid lines are reported with their number; the valid ones are still queued.
+
+    Example: echo '{"type":"track","title":"Hurt","artist":"Johnny Cash",
+    "duration_ms":218000,"watched_ms":150000}' | scrobctl scrobble
+    """
+    from scrobctl.cli.context import build_runtime
+    from scrobctl.scrobble.service import ingest_events
+
+    runtime = build_runtime()
+    try:
+        if file is not None:
+            try:
+                stream = file.open("rb")
+            except OSError as exc:
+                from scrobctl.errors import UsageError
+
+                raise UsageError(f"cannot read {file}: {exc.strerror}") from None
+            with stream:
+                result = ingest_events(runtime, stream, dry_run=dry_run)
+        else:
+            result = ingest_events(runtime, sys.stdin.buffer, dry_run=dry_run)
+    finally:
+        runtime.close()
+    summary = result.summary
+    for number, reason in summary.invalid[:MAX_REPORTED]:
+        print(f"line {number}: {reason}", file=sys.stderr)
+    if len(summary.invalid) > MAX_REPORTED:
+        print(f"... and {len(summary.invalid) - MAX_REPORTED} more invalid lines", file=sys.stderr)
+    verb = "would queue" if dry_run else "queued"
+    parts = [
+        f"{verb} {summary.queued}",
+        f"below threshold {summary.below_threshold}",
+        f"duplicate {summary.duplicate}",
+        f"invalid {len(summary.invalid)}",
+    ]
+    if summary.recorded_only:
+        parts.append(f"recorded with no service to send to {summary.recorded_only}")
+    if summary.not_a_play:
+        parts.append(f"not a finished play {summary.not_a_play}")
+    info(", ".join(parts))
+    for line in result.reconnect:
+        print(f"warning: {line}", file=sys.stderr)
+    if summary.invalid:
+        raise typer.Exit(ExitCode.FAILED)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(rich_help_panel="Scrobbling")(scrobble)

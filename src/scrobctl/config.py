@@ -1,0 +1,101 @@
+"""Settings: env `SCROBCTL_*` (nested with `__`), then the TOML file, then defaults.
+
+The lookup order, highest first:
+1. environment variables (`SCROBCTL_TRAKT__CLIENT_ID=...`);
+2. the TOML file at `SCROBCTL_CONFIG`, or `<user_config_dir>/config.toml`;
+3. the defaults below.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, HttpUrl, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from scrobctl import paths
+from scrobctl.errors import ConfigError
+
+
+class _Service(BaseModel):
+    model_config = {"extra": "forbid"}
+
+
+class TraktSettings(_Service):
+    client_id: str | None = None
+    client_secret: str | None = None
+    api_url: HttpUrl = HttpUrl("https://api.trakt.tv")
+    auth_url: HttpUrl = HttpUrl("https://auth.trakt.tv")
+
+
+class SimklSettings(_Service):
+    client_id: str | None = None
+    api_url: HttpUrl = HttpUrl("https://api.simkl.com")
+
+
+class LastfmSettings(_Service):
+    api_key: str | None = None
+    api_secret: str | None = None
+    api_url: HttpUrl = HttpUrl("https://ws.audioscrobbler.com/2.0/")
+    auth_url: HttpUrl = HttpUrl("https://www.last.fm/api/auth/")
+    podcasts: bool = False
+
+
+class ListenBrainzSettings(_Service):
+    api_url: HttpUrl = HttpUrl("https://api.listenbrainz.org")
+    podcasts: bool = Field(False, description="also send podcast plays (off: LB is for music)")
+
+
+class TmdbSettings(_Service):
+    api_key: str | None = None
+    api_url: HttpUrl = HttpUrl("https://api.themoviedb.org")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SCROBCTL_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    data_dir: Path = Field(default_factory=paths.default_data_dir)
+    token_store: Literal["keyring", "file"] = "keyring"
+    trakt: TraktSettings = TraktSettings()
+    simkl: SimklSettings = SimklSettings()
+    lastfm: LastfmSettings = LastfmSettings()
+    listenbrainz: ListenBrainzSettings = ListenBrainzSettings()
+    tmdb: TmdbSettings = TmdbSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=paths.config_file())
+        return (init_settings, env_settings, toml)
+
+
+def load_settings() -> Settings:
+    """Settings, or a ConfigError naming the bad field and where settings come from."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        env = "SCROBCTL_" + "__".join(str(p).upper() for p in first["loc"])
+        raise ConfigError(
+            f"invalid setting {where!r}: {first['msg']}",
+            f"check {env} and {paths.config_file()}",
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read {paths.config_file()}: {exc}") from None

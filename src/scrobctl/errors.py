@@ -1,0 +1,91 @@
+"""Typed errors and exit codes.
+
+Every layer raises one of these; the CLI's single handler turns them into one line on stderr and
+the exit code from DESIGN.md.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    FAILED = 1
+    USAGE = 2
+    RECONNECT = 3
+    LOCKED = 4
+
+
+class ScrobctlError(Exception):
+    """An error the user can act on: a message and, where there is one, the next step."""
+
+    exit_code: ExitCode = ExitCode.FAILED
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}; {self.hint}" if self.hint else self.message
+
+
+class UsageError(ScrobctlError):
+    exit_code = ExitCode.USAGE
+
+
+class ConfigError(ScrobctlError):
+    exit_code = ExitCode.USAGE
+
+
+class StoreError(ScrobctlError):
+    """The database cannot be used as it is (corrupt, foreign, or newer than this scrobctl)."""
+
+
+class TokenStoreUnavailable(ScrobctlError):
+    """No usable place to keep tokens (typically: no Secret Service on a headless machine)."""
+
+
+class LockHeld(ScrobctlError):
+    exit_code = ExitCode.LOCKED
+
+
+class ServiceError(ScrobctlError):
+    """Something a service answered (or failed to answer). `service` names it in every message."""
+
+    def __init__(self, service: str, message: str, hint: str | None = None) -> None:
+        super().__init__(f"{service}: {message}", hint)
+        self.service = service
+
+
+class ServiceUnavailable(ServiceError):
+    """Transient: 5xx, timeouts, resets, garbled bodies. Worth retrying later."""
+
+
+class RateLimited(ServiceError):
+    """The service asked us to wait `retry_after` seconds. Not a failure: no attempt is spent."""
+
+    def __init__(self, service: str, retry_after: float, message: str | None = None) -> None:
+        super().__init__(service, message or f"rate limited, retry in {retry_after:.0f} s")
+        self.retry_after = retry_after
+
+
+class InvalidToken(ServiceError):
+    """The stored credentials were refused: the connection needs `scrobctl login` again."""
+
+    exit_code = ExitCode.RECONNECT
+
+
+class BadRequest(ServiceError):
+    """The service refused this request as malformed. Retrying it unchanged cannot help."""
+
+
+class ItemNotFound(ServiceError):
+    """The service does not know the item. Recorded as the item's outcome, never retried."""
+
+
+def login_hint(service: str, profile: str = "default") -> str:
+    """The exact command that reconnects a service, for every message that needs one."""
+    suffix = "" if profile == "default" else f" --profile {profile}"
+    return f"run `scrobctl login {service}{suffix}`"

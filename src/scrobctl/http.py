@@ -1,0 +1,177 @@
+"""HTTP policy in one place: client construction, per-service rate limits, retry timing and the
+mapping of responses to typed errors.
+
+Client construction stays here alone so that moving to `httpx2` (API-identical) is one import
+change once respx supports it.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from aiolimiter import AsyncLimiter
+
+from scrobctl import __version__
+from scrobctl.clock import Clock
+from scrobctl.errors import (
+    BadRequest,
+    InvalidToken,
+    ItemNotFound,
+    RateLimited,
+    ServiceError,
+    ServiceUnavailable,
+)
+
+USER_AGENT = f"scrobctl/{__version__}"
+TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+# Requests per period for each service, from each service's documentation.
+RATE_LIMITS: dict[str, tuple[float, float]] = {
+    # brainzutils' default is 30 requests / 10 s per IP; production values are read from the
+    # X-RateLimit-* headers on every response (api-notes B.3).
+    "listenbrainz": (30, 10),
+}
+
+# Job-level back-off after a transient failure: 30 s, 1 min, 2 min ... capped at 6 h, with jitter.
+BACKOFF_BASE = 30.0
+BACKOFF_CAP = 6 * 3600.0
+# A Retry-After we cannot parse, or a 429 without one, waits this long.
+DEFAULT_RETRY_AFTER = 60.0
+
+
+def make_client(*, timeout: httpx.Timeout = TIMEOUT) -> httpx.AsyncClient:
+    return httpx.AsyncClient(headers={"User-Agent": USER_AGENT}, timeout=timeout)
+
+
+def backoff_delay(attempt: int, rng: random.Random | None = None) -> float:
+    """Exponential back-off with jitter between half and all of the step, so retries spread out."""
+    step = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(attempt - 1, 0))
+    return step * (rng or random).uniform(0.5, 1.0)
+
+
+def retry_after(headers: Mapping[str, str], now: float) -> float | None:
+    """Seconds to wait, from `Retry-After` (seconds or HTTP date) or ListenBrainz's
+    `X-RateLimit-Reset-In`, which is clock-skew safe."""
+    value = headers.get("retry-after")
+    if value:
+        value = value.strip()
+        if value.isdigit():
+            return float(value)
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            when = None
+        if when is not None and when.tzinfo is not None:
+            return max(0.0, when.timestamp() - now)
+    reset_in = headers.get("x-ratelimit-reset-in")
+    if reset_in:
+        try:
+            return max(0.0, float(reset_in)) + 1  # +1: the window ends within that second
+        except ValueError:
+            pass
+    return None
+
+
+@dataclass
+class ServiceLimiter:
+    """A leaky bucket at the documented rate, plus a pause the service itself asked for."""
+
+    service: str
+    clock: Clock = field(default_factory=Clock)
+    limiter: AsyncLimiter | None = None
+    not_before: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.limiter is None:
+            rate, period = RATE_LIMITS.get(self.service, (1, 1))
+            self.limiter = AsyncLimiter(rate, period)
+
+    async def wait(self) -> None:
+        await self.clock.sleep(self.not_before - self.clock.now())
+        assert self.limiter is not None
+        await self.limiter.acquire()
+
+    def observe(self, response: httpx.Response) -> None:
+        """Pause before the next request when the window is spent (X-RateLimit-Remaining: 0)."""
+        remaining = response.headers.get("x-ratelimit-remaining")
+        if remaining is not None and remaining.strip() == "0":
+            wait = retry_after(
+                {"x-ratelimit-reset-in": response.headers.get("x-ratelimit-reset-in", "")},
+                self.clock.now(),
+            )
+            if wait is not None:
+                self.not_before = max(self.not_before, self.clock.now() + wait)
+
+
+def json_body(response: httpx.Response) -> Any:
+    """The parsed body, or None when it is not JSON (HTML error pages, truncated bodies)."""
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+        return None
+
+
+def describe(response: httpx.Response) -> str:
+    """A short, secret-free description of an error response for messages and the job log."""
+    body = json_body(response)
+    if isinstance(body, dict):
+        for key in ("error_description", "error", "message", "status_message"):
+            text = body.get(key)
+            if isinstance(text, str) and text:
+                return f"HTTP {response.status_code}: {text[:200]}"
+    content_type = response.headers.get("content-type", "")
+    if "html" in content_type:
+        return f"HTTP {response.status_code} (an HTML page, not the API's answer)"
+    return f"HTTP {response.status_code}"
+
+
+def raise_for_status(
+    service: str, response: httpx.Response, *, login_hint: str | None = None, now: float
+) -> None:
+    """Map an unsuccessful response to the typed error the callers act on."""
+    status = response.status_code
+    if status < 400:
+        return
+    text = describe(response)
+    if status == 429:
+        wait = retry_after(response.headers, now)
+        raise RateLimited(service, DEFAULT_RETRY_AFTER if wait is None else wait)
+    if status == 401:
+        raise InvalidToken(service, f"the stored credentials were refused ({text})", login_hint)
+    if status == 404:
+        raise ItemNotFound(service, text)
+    if status >= 500 or status in (408, 425):
+        raise ServiceUnavailable(service, text, "it will be retried later")
+    if status in (400, 409, 413, 422):
+        raise BadRequest(service, text)
+    raise ServiceError(service, text)
+
+
+async def send(
+    client: httpx.AsyncClient,
+    limiter: ServiceLimiter,
+    request: httpx.Request,
+    *,
+    login_hint: str | None = None,
+) -> httpx.Response:
+    """Send under the service's limiter; transport failures become ServiceUnavailable."""
+    await limiter.wait()
+    try:
+        response = await client.send(request)
+    except httpx.TimeoutException:
+        raise ServiceUnavailable(
+            limiter.service, "the request timed out", "it will be retried later"
+        ) from None
+    except httpx.TransportError as exc:
+        raise ServiceUnavailable(
+            limiter.service, f"network error ({type(exc).__name__})", "it will be retried later"
+        ) from None
+    limiter.observe(response)
+    raise_for_status(limiter.service, response, login_hint=login_hint, now=limiter.clock.now())
+    return response

@@ -1,0 +1,32 @@
+"""The flush lock: one `flush` at a time per data folder; an overlapping cron run leaves at once."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from scrobctl.errors import LockHeld
+
+
+@contextmanager
+def exclusive(path: Path, what: str = "flush") -> Iterator[None]:
+    """Hold an flock on `path`. The OS drops it when the process dies, so a SIGKILL frees it."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            raise LockHeld(
+                f"another `scrobctl {what}` is running (pid {holder}); nothing was done",
+                "it will finish on its own",
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)

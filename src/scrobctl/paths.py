@@ -1,0 +1,56 @@
+"""Where scrobctl keeps its files, resolved without pydantic.
+
+Start-up matters (cron, player hooks, tab completion), and pydantic-settings alone costs ~200 ms, so
+commands that only need the data folder (an empty `flush`) resolve it here. The precedence is the
+same as `Settings` (env, then config file, then platformdirs); a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+APP_NAME = "scrobctl"
+DB_NAME = "scrobctl.db"
+FLUSH_LOCK_NAME = "flush.lock"
+TOKEN_FILE_NAME = "tokens.json"
+
+
+def default_data_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def config_file() -> Path:
+    explicit = os.environ.get("SCROBCTL_CONFIG")
+    if explicit:
+        return Path(explicit).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "config.toml"
+
+
+def data_dir() -> Path:
+    """The data folder by the Settings precedence, reading only what it needs."""
+    from_env = os.environ.get("SCROBCTL_DATA_DIR")
+    if from_env:
+        return Path(from_env).expanduser()
+    path = config_file()
+    if path.is_file():
+        import tomllib
+
+        try:
+            with path.open("rb") as fh:
+                value = tomllib.load(fh).get("data_dir")
+        except (OSError, tomllib.TOMLDecodeError):
+            value = None  # Settings reports a broken file properly; the fast path just steps aside.
+        if isinstance(value, str) and value:
+            return Path(value).expanduser()
+    return default_data_dir()
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create the data folder readable by its owner only: it holds the history and maybe tokens."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path

@@ -1,0 +1,1 @@
+"""Playback events in, plays queued, queue flushed."""

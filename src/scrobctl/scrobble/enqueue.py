@@ -1,0 +1,204 @@
+"""From parsed events to plays and queued jobs, with thresholds and duplicate detection.
+
+A play is the same play when it is of the same item, for the same profile, starting less than half
+its length from another one: a re-sent stop event, progress pings every few seconds and the same
+file piped again all land inside that window, while listening to a track again cannot.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from scrobctl.scrobble.events import Event, Line
+from scrobctl.scrobble.rules import NeedsDuration, below_threshold
+from scrobctl.store.db import Store
+from scrobctl.store.items import ItemRef, ItemResolver
+from scrobctl.store.queue import insert_scrobble_job
+
+COMMIT_EVERY = 1000  # lines per transaction: fast, and a crash loses at most this many
+
+
+@dataclass
+class IngestSummary:
+    queued: int = 0
+    recorded_only: int = 0
+    below_threshold: int = 0
+    duplicate: int = 0
+    not_a_play: int = 0
+    invalid: list[tuple[int, str]] = field(default_factory=list)
+    jobs: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return (
+            self.queued
+            + self.recorded_only
+            + self.below_threshold
+            + self.duplicate
+            + self.not_a_play
+            + len(self.invalid)
+        )
+
+
+def item_ref(event: Event) -> ItemRef:
+    if event.type in ("track", "podcast"):
+        ids = {k: v for k, v in (("mbid", event.ids.mbid), ("isrc", event.ids.isrc)) if v}
+        return ItemRef(
+            kind=event.type,
+            ids=ids,
+            title=event.title,
+            artist=event.artist,
+            album=event.album,
+            duration_ms=event.duration_ms,
+        )
+    show = None
+    if event.type == "episode" and event.show is not None:
+        show = ItemRef(
+            kind="show", ids=event.show.ids.video(), title=event.show.title, year=event.show.year
+        )
+    return ItemRef(
+        kind=event.type,
+        ids=event.ids.video(),
+        title=event.title,
+        year=event.year,
+        duration_ms=event.duration_ms,
+        show=show,
+        season=event.season,
+        number=event.number,
+    )
+
+
+def watched_at(event: Event, now: float) -> int:
+    """When playback began: given, or now minus what was played."""
+    if event.watched_at is not None:
+        return event.watched_at
+    return int(now - (event.played_ms() or 0) / 1000)
+
+
+class Ingest:
+    """Feeds lines into the store; `routes` is {profile: {type: [services]}}."""
+
+    def __init__(
+        self,
+        store: Store,
+        routes: dict[str, dict[str, list[str]]],
+        *,
+        dry_run: bool = False,
+        now: float | None = None,
+    ) -> None:
+        self.store = store
+        self.routes = routes
+        self.dry_run = dry_run
+        self.now = now
+        self.summary = IngestSummary()
+        self._items = ItemResolver(store.conn)
+
+    def run(self, lines: Iterable[Line]) -> IngestSummary:
+        batch: list[Line] = []
+        for line in lines:
+            batch.append(line)
+            if len(batch) >= COMMIT_EVERY:
+                self._commit(batch)
+                batch = []
+        if batch:
+            self._commit(batch)
+        return self.summary
+
+    def _commit(self, batch: list[Line]) -> None:
+        now = self.now if self.now is not None else time.time()
+        conn = self.store.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for line in batch:
+                self._one(line, now)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            self._items.forget()
+            raise
+        if self.dry_run:
+            conn.execute("ROLLBACK")
+            self._items.forget()
+        else:
+            conn.execute("COMMIT")
+
+    def _one(self, line: Line, now: float) -> None:
+        summary = self.summary
+        event = line.event
+        if event is None:
+            summary.invalid.append((line.number, line.error or "invalid"))
+            return
+        if event.event != "stop":
+            summary.not_a_play += 1
+            return
+        try:
+            reason = below_threshold(event)
+        except NeedsDuration as exc:
+            summary.invalid.append((line.number, str(exc)))
+            return
+        if reason is not None:
+            summary.below_threshold += 1
+            return
+        started = watched_at(event, now)
+        if started > now + 300:
+            summary.invalid.append((line.number, "watched_at is in the future"))
+            return
+        item_id, _weak = self._items.resolve(item_ref(event))
+        play_id, is_new = self._play(event, item_id, started, now)
+        services = self.routes.get(event.profile, {}).get(event.type, [])
+        added = 0
+        for service in services:
+            if self._already_on(service, event, item_id, started):
+                continue
+            if insert_scrobble_job(self.store.conn, service, event.profile, play_id, now):
+                added += 1
+                summary.jobs[service] = summary.jobs.get(service, 0) + 1
+        if added:
+            summary.queued += 1
+        elif is_new:
+            summary.recorded_only += 1
+        else:
+            summary.duplicate += 1
+
+    @staticmethod
+    def _window(event: Event) -> int:
+        """Seconds either side of watched_at within which another play is the same one."""
+        length_ms = event.duration_ms or event.played_ms() or 0
+        return max(1, length_ms // 2000)
+
+    def _play(self, event: Event, item_id: int, started: int, now: float) -> tuple[int, bool]:
+        conn = self.store.conn
+        window = self._window(event)
+        row = conn.execute(
+            "SELECT id FROM plays WHERE profile = ? AND item_id = ?"
+            " AND watched_at > ? AND watched_at < ? ORDER BY abs(watched_at - ?) LIMIT 1",
+            (event.profile, item_id, started - window, started + window, started),
+        ).fetchone()
+        if row:
+            return row[0], False
+        cursor = conn.execute(
+            "INSERT INTO plays (profile, item_id, watched_at, duration_ms, played_ms, percentage,"
+            " source, created_at) VALUES (?, ?, ?, ?, ?, ?, 'stdin', ?)",
+            (
+                event.profile,
+                item_id,
+                started,
+                event.duration_ms,
+                event.played_ms(),
+                event.played_percentage(),
+                now,
+            ),
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid, True
+
+    def _already_on(self, service: str, event: Event, item_id: int, started: int) -> bool:
+        """The service already has this play (imported from it, or sent before)."""
+        window = self._window(event)
+        row = self.store.conn.execute(
+            "SELECT 1 FROM scrobbles WHERE profile = ? AND service = ? AND item_id = ?"
+            " AND scrobbled_at > ? AND scrobbled_at < ? LIMIT 1",
+            (event.profile, service, item_id, started - window, started + window),
+        ).fetchone()
+        return row is not None

@@ -1,0 +1,224 @@
+"""The stdin event contract (DESIGN.md "Playback event contract") as pydantic models.
+
+Each line is validated on its own, so one bad line never stops the good ones.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, BinaryIO, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+MediaType = Literal["track", "podcast", "movie", "episode"]
+MAX_LINE_BYTES = 1 << 20
+# Nothing plays for longer than 30 days; larger values are typos or unit mistakes.
+MAX_DURATION_MS = 30 * 86_400_000
+EARLIEST = 0  # 1970: anything earlier is not a Unix time anyone means
+LATEST = 253_402_300_799  # 9999-12-31
+
+
+def _unix_seconds(value: Any) -> int:
+    """ISO-8601 with an offset, or Unix seconds. Naive times are refused: they are ambiguous."""
+    if isinstance(value, bool):
+        raise ValueError("must be an ISO-8601 time with offset or Unix seconds")
+    if isinstance(value, int | float):
+        if not math.isfinite(value) or not EARLIEST <= value <= LATEST:
+            raise ValueError("is not a plausible Unix time in seconds")
+        return int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            raise ValueError("is not an ISO-8601 time") from None
+        if parsed.tzinfo is None:
+            raise ValueError("needs a UTC offset (e.g. 2026-11-23T20:15:00Z)")
+        return int(parsed.timestamp())
+    raise ValueError("must be an ISO-8601 time with offset or Unix seconds")
+
+
+UnixSeconds = Annotated[int, BeforeValidator(_unix_seconds)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1024)]
+PositiveId = Annotated[int, Field(gt=0, lt=2**63)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False, frozen=True)
+
+
+class Ids(_Model):
+    tmdb: PositiveId | None = None
+    imdb: ShortText | None = None
+    tvdb: PositiveId | None = None
+    trakt: PositiveId | None = None
+    simkl: PositiveId | None = None
+    mbid: ShortText | None = None
+    isrc: ShortText | None = None
+
+    def video(self) -> dict[str, int | str]:
+        return {
+            k: v
+            for k, v in (
+                ("tmdb", self.tmdb),
+                ("imdb", self.imdb),
+                ("tvdb", self.tvdb),
+                ("trakt", self.trakt),
+                ("simkl", self.simkl),
+            )
+            if v is not None
+        }
+
+
+class Show(_Model):
+    title: Text | None = None
+    year: Annotated[int, Field(ge=1870, le=9999)] | None = None
+    ids: Ids = Ids()
+
+
+class Event(_Model):
+    type: MediaType
+    event: Literal["start", "pause", "stop"] = "stop"
+    profile: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")] = "default"
+    title: Text | None = None
+    artist: Text | None = None
+    album: Text | None = None
+    year: Annotated[int, Field(ge=1870, le=9999)] | None = None
+    show: Show | None = None
+    season: Annotated[int, Field(ge=0, le=100_000)] | None = None
+    number: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+    duration_ms: Annotated[int, Field(gt=0, le=MAX_DURATION_MS)] | None = None
+    watched_ms: Annotated[int, Field(ge=0, le=MAX_DURATION_MS)] | None = None
+    percentage: Annotated[float, Field(ge=0, le=100)] | None = None
+    watched_at: UnixSeconds | None = None
+    ids: Ids = Ids()
+
+    @model_validator(mode="after")
+    def _identifiable(self) -> Event:
+        if self.type in ("track", "podcast"):
+            if not self.title or not self.artist:
+                raise ValueError(f"a {self.type} needs 'title' and 'artist'")
+        elif self.type == "movie":
+            if not self.ids.video():
+                raise ValueError("a movie needs an id in 'ids' (tmdb, imdb, tvdb, trakt or simkl)")
+        else:
+            by_show = self.show is not None and bool(self.show.ids.video())
+            if not self.ids.video() and not (
+                by_show and self.season is not None and self.number is not None
+            ):
+                raise ValueError(
+                    "an episode needs episode ids, or 'show.ids' with 'season' and 'number'"
+                )
+        return self
+
+    def played_ms(self) -> int | None:
+        """How much was played: given, or derived from percentage and duration."""
+        if self.watched_ms is not None:
+            return self.watched_ms
+        if self.percentage is not None and self.duration_ms is not None:
+            return round(self.duration_ms * self.percentage / 100)
+        return None
+
+    def played_percentage(self) -> float | None:
+        if self.percentage is not None:
+            return self.percentage
+        if self.watched_ms is not None and self.duration_ms:
+            return min(100.0, self.watched_ms * 100 / self.duration_ms)
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One input record: its line number (array position) and an event, or why it failed."""
+
+    number: int
+    event: Event | None
+    error: str | None = None
+
+
+def _reason(exc: ValidationError) -> str:
+    first = exc.errors(include_url=False)[0]
+    where = ".".join(str(p) for p in first["loc"])
+    message = first["msg"].removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
+
+
+def parse_one(raw: bytes | str, number: int) -> Line:
+    try:
+        return Line(number, Event.model_validate_json(raw))
+    except ValidationError as exc:
+        return Line(number, None, _reason(exc))
+
+
+def _parse_object(obj: Any, number: int) -> Line:
+    if not isinstance(obj, dict):
+        return Line(number, None, "each event must be a JSON object")
+    try:
+        return Line(number, Event.model_validate(obj))
+    except ValidationError as exc:
+        return Line(number, None, _reason(exc))
+
+
+def read_events(stream: BinaryIO) -> Iterator[Line]:
+    """Events from JSON Lines, or from one JSON array of objects (numbered by position)."""
+    first = stream.read(1)
+    while first in (b" ", b"\t", b"\r", b"\n"):
+        first = stream.read(1)
+    if first == b"[":
+        yield from _read_array(b"[" + stream.read())
+        return
+    number = 0
+    pending = first
+    for raw in stream:
+        number += 1
+        yield from _line(pending + raw, number)
+        pending = b""
+    if pending:
+        yield from _line(pending, number + 1)
+
+
+def _line(raw: bytes, number: int) -> Iterator[Line]:
+    if len(raw) > MAX_LINE_BYTES:
+        yield Line(number, None, f"line longer than {MAX_LINE_BYTES} bytes")
+        return
+    if not raw.strip():
+        return
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        yield Line(number, None, "not valid UTF-8")
+        return
+    if text.lstrip().startswith("{"):
+        yield parse_one(text, number)
+    else:
+        yield Line(number, None, "not a JSON object")
+
+
+def _read_array(data: bytes) -> Iterator[Line]:
+    try:
+        items = json.loads(data, parse_constant=_no_constants)
+    except (ValueError, UnicodeDecodeError) as exc:
+        yield Line(1, None, f"not a valid JSON array ({exc})")
+        return
+    if not isinstance(items, list):
+        yield Line(1, None, "not a JSON array")
+        return
+    for index, obj in enumerate(items, start=1):
+        yield _parse_object(obj, index)
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")

@@ -1,0 +1,34 @@
+"""The `scrobble` use case: read events, queue plays, and say which connections need attention."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from scrobctl.errors import login_hint
+from scrobctl.runtime import Runtime
+from scrobctl.scrobble.enqueue import Ingest, IngestSummary
+from scrobctl.scrobble.events import read_events
+from scrobctl.scrobble.routing import routes
+from scrobctl.store import connections
+
+
+@dataclass
+class IngestResult:
+    summary: IngestSummary
+    reconnect: list[str] = field(default_factory=list)
+
+
+def ingest_events(runtime: Runtime, stream: BinaryIO, *, dry_run: bool = False) -> IngestResult:
+    store = runtime.store()
+    known = connections.list_connections(store)
+    summary = Ingest(store, routes(runtime.settings, known), dry_run=dry_run).run(
+        read_events(stream)
+    )
+    waiting = [
+        f"{c.service} needs a new login; its plays wait in the queue: "
+        + login_hint(c.service, c.profile)
+        for c in known
+        if c.status == connections.RECONNECT_REQUIRED and summary.jobs.get(c.service)
+    ]
+    return IngestResult(summary, waiting)

@@ -1,0 +1,1 @@
+"""One module per service: its wire format, its auth, its errors. Nothing about the terminal."""

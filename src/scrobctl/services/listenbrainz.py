@@ -1,0 +1,128 @@
+"""ListenBrainz API client (api-notes part B).
+
+Submits with `listen_type: import` (up to 1000 listens), validates each listen locally by the
+server's own rules so one bad listen never sinks a batch, and reads rate-limit headers.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from scrobctl import __version__
+from scrobctl.errors import InvalidToken, ServiceUnavailable
+from scrobctl.http import ServiceLimiter, json_body, send
+from scrobctl.store.records import PlayRecord
+
+SERVICE = "listenbrainz"
+LOGIN_HINT = "run `scrobctl login listenbrainz`"
+MAX_LISTENS_PER_REQUEST = 1000  # api_tools.MAX_LISTENS_PER_REQUEST
+MAX_LISTEN_SIZE = 10240  # bytes per listen, api_tools.MAX_LISTEN_SIZE
+LISTEN_MINIMUM_TS = 1033430400  # 2002-10-01, api_tools.LISTEN_MINIMUM_TS
+ALLOWED_FUTURE_SKEW = 3600  # API_LISTENED_AT_ALLOWED_SKEW
+
+
+class InvalidListen(ValueError):
+    """This play can never be accepted by ListenBrainz as it stands; the reason says why."""
+
+
+class _ValidateTokenReply(BaseModel):
+    valid: bool
+    user_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Account:
+    user_name: str
+
+
+def listen_for(play: PlayRecord, now: float) -> dict[str, Any]:
+    """The `import` listen for a play, or InvalidListen with the rule it breaks.
+
+    The metadata must be identical on every retry: ListenBrainz drops an identical re-submission
+    (api-notes B.5), which is what makes a resend after a crash harmless.
+    """
+    artist = (play.artist or "").strip()
+    track = (play.title or "").strip()
+    if not artist or not track:
+        raise InvalidListen("needs both an artist and a track title")
+    if play.watched_at < LISTEN_MINIMUM_TS:
+        raise InvalidListen("played before 2002-10-01, which ListenBrainz does not accept")
+    if play.watched_at >= now + ALLOWED_FUTURE_SKEW:
+        raise InvalidListen("played more than an hour in the future")
+    info: dict[str, Any] = {
+        "submission_client": "scrobctl",
+        "submission_client_version": __version__,
+    }
+    if play.duration_ms and 0 < play.duration_ms <= 2_073_600_000:
+        info["duration_ms"] = play.duration_ms
+    if play.mbid and _is_uuid(play.mbid):
+        info["recording_mbid"] = play.mbid
+    if play.isrc:
+        info["isrc"] = play.isrc
+    metadata: dict[str, Any] = {"artist_name": artist, "track_name": track}
+    if play.album and play.album.strip():
+        metadata["release_name"] = play.album.strip()
+    metadata["additional_info"] = info
+    listen = {"listened_at": play.watched_at, "track_metadata": metadata}
+    encoded = json.dumps(listen)
+    if "\\u0000" in encoded:
+        raise InvalidListen("contains a NUL character")
+    if len(encoded.encode()) > MAX_LISTEN_SIZE:
+        raise InvalidListen(f"is larger than ListenBrainz's {MAX_LISTEN_SIZE} bytes a listen")
+    return listen
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+class ListenBrainzClient:
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        client: httpx.AsyncClient,
+        limiter: ServiceLimiter,
+    ) -> None:
+        self._base = base_url.rstrip("/")
+        self._token = token
+        self._client = client
+        self._limiter = limiter
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Request:
+        headers = {"Authorization": f"Token {self._token}"}
+        return self._client.build_request(method, self._base + path, headers=headers, **kwargs)
+
+    async def validate_token(self) -> Account:
+        """The account behind the token. The server answers 200 even for a bad token."""
+        response = await send(
+            self._client, self._limiter, self._request("GET", "/1/validate-token")
+        )
+        try:
+            reply = _ValidateTokenReply.model_validate(json_body(response))
+        except ValidationError:
+            raise ServiceUnavailable(SERVICE, "validate-token gave an unexpected answer") from None
+        if not reply.valid or not reply.user_name:
+            raise InvalidToken(SERVICE, "ListenBrainz says this token is not valid", LOGIN_HINT)
+        return Account(reply.user_name)
+
+    async def submit_listens(self, listens: list[dict[str, Any]]) -> None:
+        """One `import` submission. 200 means accepted (stored asynchronously)."""
+        if not 1 <= len(listens) <= MAX_LISTENS_PER_REQUEST:
+            raise ValueError(f"a submission holds 1..{MAX_LISTENS_PER_REQUEST} listens")
+        body = {"listen_type": "import", "payload": listens}
+        request = self._request("POST", "/1/submit-listens", json=body)
+        response = await send(self._client, self._limiter, request, login_hint=LOGIN_HINT)
+        reply = json_body(response)
+        if not isinstance(reply, dict) or reply.get("status") != "ok":
+            raise ServiceUnavailable(SERVICE, "submit-listens answered without status ok")

@@ -1,0 +1,72 @@
+"""What `scrobctl status` reports, as a model: rendered by the CLI or dumped with --json."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pydantic import BaseModel
+
+from scrobctl.runtime import Runtime
+from scrobctl.store import connections, queue
+
+
+class ConnectionStatus(BaseModel):
+    profile: str
+    service: str
+    account: str | None
+    enabled: bool
+    status: str
+    detail: str | None
+    token_expires_at: datetime | None
+    deferred_until: datetime | None
+
+
+class StatusReport(BaseModel):
+    version: str
+    data_dir: str
+    database: str
+    token_store: str
+    connections: list[ConnectionStatus]
+    queue: dict[str, dict[str, int]]
+    plays: int
+
+
+def _when(ts: float | None) -> datetime | None:
+    return datetime.fromtimestamp(ts, UTC) if ts else None
+
+
+def build_status(runtime: Runtime) -> StatusReport:
+    from scrobctl import __version__
+
+    store = runtime.store()
+    now = runtime.clock.now()
+    rows = [
+        ConnectionStatus(
+            profile=c.profile,
+            service=c.service,
+            account=c.account,
+            enabled=c.enabled,
+            status=c.status,
+            detail=c.status_detail,
+            token_expires_at=_when(c.token_expires_at),
+            deferred_until=_when(c.deferred_until)
+            if c.deferred_until and c.deferred_until > now
+            else None,
+        )
+        for c in connections.list_connections(store)
+    ]
+    counts = queue.counts(store)
+    full = {
+        service: {s: by_state.get(s, 0) for s in queue.STATES}
+        for service, by_state in counts.items()
+    }
+    plays = store.conn.execute("SELECT count(*) FROM plays").fetchone()[0]
+    return StatusReport(
+        version=__version__,
+        data_dir=str(runtime.data_dir),
+        database=str(runtime.db_path),
+        token_store=runtime.settings.token_store,
+        connections=rows,
+        queue=full,
+        plays=plays,
+    )

@@ -1,0 +1,112 @@
+"""Connections: which services a profile is logged in to, and whether they still work.
+
+Only non-secret facts live here (account name, expiry, status); tokens are in the token store.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from scrobctl.store.db import Store
+
+OK = "ok"
+RECONNECT_REQUIRED = "reconnect_required"
+
+
+@dataclass(frozen=True)
+class Connection:
+    profile: str
+    service: str
+    enabled: bool
+    account: str | None
+    token_expires_at: float | None
+    settings: dict[str, Any]
+    status: str
+    status_detail: str | None
+    deferred_until: float | None
+    connected_at: float | None
+
+    @property
+    def usable(self) -> bool:
+        return self.enabled and self.status == OK
+
+
+def _from_row(row: sqlite3.Row) -> Connection:
+    return Connection(
+        profile=row["profile"],
+        service=row["service"],
+        enabled=bool(row["enabled"]),
+        account=row["account"],
+        token_expires_at=row["token_expires_at"],
+        settings=json.loads(row["settings"] or "{}"),
+        status=row["status"],
+        status_detail=row["status_detail"],
+        deferred_until=row["deferred_until"],
+        connected_at=row["connected_at"],
+    )
+
+
+def list_connections(store: Store, profile: str | None = None) -> list[Connection]:
+    sql = "SELECT * FROM connections"
+    args: tuple[Any, ...] = ()
+    if profile is not None:
+        sql += " WHERE profile = ?"
+        args = (profile,)
+    return [_from_row(r) for r in store.conn.execute(sql + " ORDER BY profile, service", args)]
+
+
+def get_connection(store: Store, profile: str, service: str) -> Connection | None:
+    row = store.conn.execute(
+        "SELECT * FROM connections WHERE profile = ? AND service = ?", (profile, service)
+    ).fetchone()
+    return _from_row(row) if row else None
+
+
+def save_login(
+    store: Store,
+    profile: str,
+    service: str,
+    account: str,
+    token_expires_at: float | None = None,
+) -> None:
+    """Record a fresh login: enabled, healthy, no deferral."""
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT INTO connections (profile, service, enabled, account, token_expires_at,"
+            " settings, status, status_detail, deferred_until, connected_at)"
+            " VALUES (?, ?, 1, ?, ?, '{}', 'ok', NULL, NULL, ?)"
+            " ON CONFLICT (profile, service) DO UPDATE SET enabled = 1, account = excluded.account,"
+            " token_expires_at = excluded.token_expires_at, status = 'ok', status_detail = NULL,"
+            " deferred_until = NULL, connected_at = excluded.connected_at",
+            (profile, service, account, token_expires_at, time.time()),
+        )
+
+
+def mark_reconnect_required(store: Store, profile: str, service: str, detail: str) -> None:
+    with store.transaction() as conn:
+        conn.execute(
+            "UPDATE connections SET status = ?, status_detail = ?"
+            " WHERE profile = ? AND service = ?",
+            (RECONNECT_REQUIRED, detail, profile, service),
+        )
+
+
+def defer(store: Store, profile: str, service: str, until: float) -> None:
+    """Remember a service-imposed pause so the next run does not knock before it ends."""
+    with store.transaction() as conn:
+        conn.execute(
+            "UPDATE connections SET deferred_until = ? WHERE profile = ? AND service = ?",
+            (until, profile, service),
+        )
+
+
+def remove_connection(store: Store, profile: str, service: str) -> bool:
+    with store.transaction() as conn:
+        cursor = conn.execute(
+            "DELETE FROM connections WHERE profile = ? AND service = ?", (profile, service)
+        )
+    return cursor.rowcount > 0

@@ -1,0 +1,135 @@
+"""Opening the SQLite file: permissions, pragmas, migrations and the guard against foreign files."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from scrobctl.errors import StoreError
+from scrobctl.store.migrations import MIGRATIONS
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+# Concurrent flush/scrobble/import share one file; wait for the other writer instead of failing.
+BUSY_TIMEOUT_MS = 30_000
+
+
+class Store:
+    """One connection to the scrobctl database. Writers use `transaction()`."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE: take the write lock up front so two writers never deadlock mid-way."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file 0600 before SQLite does; its -wal/-shm files inherit the mode."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    os.close(fd)
+
+
+def _check_header(path: Path) -> None:
+    with path.open("rb") as fh:
+        head = fh.read(len(SQLITE_HEADER))
+    if head and head != SQLITE_HEADER:
+        raise StoreError(
+            f"{path} is not an SQLite database; it was left untouched",
+            "move it away or point SCROBCTL_DATA_DIR at another folder",
+        )
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+def open_store(path: Path) -> Store:
+    """Open (creating 0600 if absent) and migrate. Never touches a file that is not ours."""
+    if not path.exists():
+        _create_private(path)
+    _check_header(path)
+    conn = connect(path)
+    try:
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode.lower() != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise StoreError(
+                f"{path} was written by a newer scrobctl (schema {version})",
+                "upgrade scrobctl",
+            )
+        if version < len(MIGRATIONS):
+            _migrate(conn, path, version)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise StoreError(
+            f"{path} cannot be read as a database ({exc}); it was left untouched",
+            "run `scrobctl doctor`, or move the file away",
+        ) from None
+    except BaseException:
+        conn.close()
+        raise
+    return Store(conn, path)
+
+
+def _migrate(conn: sqlite3.Connection, path: Path, version: int) -> None:
+    from sqlite_utils import Database
+
+    db = Database(conn)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        # Re-read under the write lock: another process may have migrated meanwhile.
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if version == 0 and tables - {"_migrations"}:
+            raise StoreError(
+                f"{path} holds tables scrobctl did not create; it was left untouched",
+                "point SCROBCTL_DATA_DIR at another folder",
+            )
+        if "_migrations" not in tables:
+            db["_migrations"].create({"name": str, "applied_at": float}, pk="name")
+        for index, migration in enumerate(MIGRATIONS[version:], start=version + 1):
+            migration(db)
+            db["_migrations"].insert({"name": migration.__name__, "applied_at": time.time()})
+            conn.execute(f"PRAGMA user_version = {index}")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def schema_is_current(path: Path) -> bool:
+    """Cheap check used by fast paths: the file exists and needs no migration."""
+    if not path.exists():
+        return False
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    except sqlite3.DatabaseError:
+        return False
+    finally:
+        conn.close()

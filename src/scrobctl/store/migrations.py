@@ -1,0 +1,130 @@
+"""Named forward migrations, applied in order and recorded in `_migrations`.
+
+Append new functions to MIGRATIONS; never edit one that has shipped. `PRAGMA user_version` mirrors
+the count so start-up can tell "nothing to do" without importing sqlite-utils.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+
+def m001_initial(db: Database) -> None:
+    db["connections"].create(
+        {
+            "profile": str,
+            "service": str,
+            "enabled": int,
+            "account": str,
+            "token_expires_at": float,
+            "settings": str,
+            "status": str,
+            "status_detail": str,
+            "deferred_until": float,
+            "connected_at": float,
+        },
+        pk=("profile", "service"),
+        not_null={"profile", "service", "enabled", "status"},
+        defaults={"enabled": 1, "status": "ok", "settings": "{}"},
+    )
+    db["items"].create(
+        {
+            "id": int,
+            "kind": str,
+            "title": str,
+            "artist": str,
+            "album": str,
+            "year": int,
+            "show_id": int,
+            "season": int,
+            "number": int,
+            "duration_ms": int,
+            "tmdb": int,
+            "imdb": str,
+            "tvdb": int,
+            "trakt": int,
+            "simkl": int,
+            "mbid": str,
+            "isrc": str,
+            "weak_key": str,
+            "created_at": float,
+        },
+        pk="id",
+        not_null={"kind"},
+        foreign_keys=[("show_id", "items", "id")],
+    )
+    for column in ("tmdb", "imdb", "tvdb", "trakt", "simkl"):
+        db["items"].create_index(["kind", column], index_name=f"idx_items_kind_{column}")
+    for column in ("mbid", "isrc", "weak_key"):
+        db["items"].create_index([column], index_name=f"idx_items_{column}")
+    db["items"].create_index(["show_id", "season", "number"], index_name="idx_items_episode")
+
+    db["plays"].create(
+        {
+            "id": int,
+            "profile": str,
+            "item_id": int,
+            "watched_at": int,
+            "duration_ms": int,
+            "played_ms": int,
+            "percentage": float,
+            "source": str,
+            "created_at": float,
+        },
+        pk="id",
+        not_null={"profile", "item_id", "watched_at"},
+        foreign_keys=[("item_id", "items", "id")],
+    )
+    db["plays"].create_index(["profile", "item_id", "watched_at"], unique=True)
+
+    db["jobs"].create(
+        {
+            "id": int,
+            "kind": str,
+            "service": str,
+            "profile": str,
+            "play_id": int,
+            "state": str,
+            "attempt": int,
+            "max_attempts": int,
+            "scheduled_at": float,
+            "created_at": float,
+            "attempted_at": float,
+            "finished_at": float,
+            "lease_expires_at": float,
+            "run_id": str,
+            "outcome": str,
+            "errors": str,
+            "unique_key": str,
+        },
+        pk="id",
+        not_null={"kind", "service", "profile", "state", "attempt", "max_attempts", "unique_key"},
+        defaults={"attempt": 0, "max_attempts": 10, "errors": "[]"},
+        foreign_keys=[("play_id", "plays", "id")],
+    )
+    db["jobs"].create_index(["unique_key"], unique=True)
+    db["jobs"].create_index(["service", "state", "scheduled_at"], index_name="idx_jobs_claim")
+    db["jobs"].create_index(["state", "scheduled_at"], index_name="idx_jobs_due")
+
+    db["scrobbles"].create(
+        {
+            "id": int,
+            "profile": str,
+            "service": str,
+            "item_id": int,
+            "scrobbled_at": int,
+            "source": str,
+            "recorded_at": float,
+        },
+        pk="id",
+        not_null={"profile", "service", "item_id", "scrobbled_at", "source"},
+        foreign_keys=[("item_id", "items", "id")],
+    )
+    db["scrobbles"].create_index(["profile", "service", "item_id", "scrobbled_at"], unique=True)
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [m001_initial]

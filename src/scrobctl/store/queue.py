@@ -1,0 +1,339 @@
+"""The job queue (DESIGN.md "Queue semantics"), River-like, in the same SQLite file.
+
+States: available -> running -> completed | retryable | discarded. A claim is one UPDATE ...
+RETURNING inside BEGIN IMMEDIATE, so two processes can never claim the same job. Only `flush`
+claims, and only while it holds the flush lock; so a job still `running` under a new run id was
+left by a killed process and is taken back at once (the lease is the fallback where file locks do
+not work).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from scrobctl.store.db import Store
+from scrobctl.store.records import PlayRecord
+
+AVAILABLE = "available"
+RUNNING = "running"
+RETRYABLE = "retryable"
+COMPLETED = "completed"
+DISCARDED = "discarded"
+STATES = (AVAILABLE, RUNNING, RETRYABLE, COMPLETED, DISCARDED)
+PENDING = (AVAILABLE, RUNNING, RETRYABLE)
+
+SCROBBLE = "scrobble"
+LEASE_SECONDS = 15 * 60
+MAX_ATTEMPTS = 10
+ERROR_HISTORY = 10  # keep the last N errors per job
+
+
+def scrobble_key(service: str, play_id: int) -> str:
+    return f"{SCROBBLE}:{service}:{play_id}"
+
+
+def insert_scrobble_job(
+    conn: sqlite3.Connection, service: str, profile: str, play_id: int, now: float
+) -> bool:
+    """Queue a play for a service once; False when that job already exists."""
+    cursor = conn.execute(
+        "INSERT OR IGNORE INTO jobs (kind, service, profile, play_id, state, attempt,"
+        " max_attempts, scheduled_at, created_at, errors, unique_key)"
+        " VALUES (?, ?, ?, ?, 'available', 0, ?, ?, ?, '[]', ?)",
+        (
+            SCROBBLE,
+            service,
+            profile,
+            play_id,
+            MAX_ATTEMPTS,
+            now,
+            now,
+            scrobble_key(service, play_id),
+        ),
+    )
+    return cursor.rowcount > 0
+
+
+def due_profiles(store: Store, service: str, now: float) -> list[str]:
+    rows = store.conn.execute(
+        "SELECT DISTINCT profile FROM jobs WHERE service = ? AND ("
+        " (state IN ('available', 'retryable') AND scheduled_at <= ?) OR state = 'running')",
+        (service, now),
+    )
+    return [r[0] for r in rows]
+
+
+def services_with_pending(store: Store) -> list[tuple[str, str, int]]:
+    """(profile, service, count) of every pending job group, due or not."""
+    rows = store.conn.execute(
+        "SELECT profile, service, count(*) FROM jobs"
+        " WHERE state IN ('available', 'running', 'retryable') GROUP BY profile, service"
+    )
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+def claim(
+    store: Store,
+    *,
+    service: str,
+    profile: str,
+    limit: int,
+    run_id: str,
+    now: float,
+) -> list[PlayRecord]:
+    """Atomically take up to `limit` due scrobble jobs, oldest play first."""
+    with store.transaction() as conn:
+        rows = conn.execute(
+            "UPDATE jobs SET state = 'running', attempt = attempt + 1, attempted_at = :now,"
+            " lease_expires_at = :lease, run_id = :run"
+            " WHERE id IN (SELECT jobs.id FROM jobs JOIN plays ON plays.id = jobs.play_id"
+            "  WHERE jobs.service = :service AND jobs.profile = :profile AND jobs.kind = 'scrobble'"
+            "  AND ((jobs.state IN ('available', 'retryable') AND jobs.scheduled_at <= :now)"
+            "   OR (jobs.state = 'running' AND (jobs.run_id IS NOT :run"
+            "       OR jobs.lease_expires_at < :now)))"
+            "  ORDER BY plays.watched_at, jobs.id LIMIT :limit)"
+            " RETURNING id",
+            {
+                "now": now,
+                "lease": now + LEASE_SECONDS,
+                "run": run_id,
+                "service": service,
+                "profile": profile,
+                "limit": limit,
+            },
+        ).fetchall()
+        ids = [r[0] for r in rows]
+        return _play_records(conn, ids)
+
+
+def _play_records(conn: sqlite3.Connection, job_ids: Sequence[int]) -> list[PlayRecord]:
+    if not job_ids:
+        return []
+    marks = ",".join("?" * len(job_ids))
+    rows = conn.execute(
+        "SELECT jobs.id AS job_id, plays.id AS play_id, items.kind, plays.watched_at,"
+        " items.title, items.artist, items.album,"
+        " COALESCE(plays.duration_ms, items.duration_ms) AS duration_ms, items.mbid, items.isrc"
+        " FROM jobs JOIN plays ON plays.id = jobs.play_id JOIN items ON items.id = plays.item_id"
+        f" WHERE jobs.id IN ({marks}) ORDER BY plays.watched_at, jobs.id",
+        list(job_ids),
+    )
+    return [PlayRecord(**dict(r)) for r in rows]
+
+
+def complete(store: Store, job_ids: Sequence[int], now: float, outcome: str = "sent") -> None:
+    """Finish jobs and record the plays in the service's history, in one transaction."""
+    if not job_ids:
+        return
+    marks = ",".join("?" * len(job_ids))
+    with store.transaction() as conn:
+        conn.execute(
+            "UPDATE jobs SET state = 'completed', finished_at = ?, outcome = ?,"
+            f" lease_expires_at = NULL WHERE id IN ({marks})",
+            [now, outcome, *job_ids],
+        )
+        conn.execute(
+            "INSERT OR IGNORE INTO scrobbles (profile, service, item_id, scrobbled_at, source,"
+            " recorded_at) SELECT jobs.profile, jobs.service, plays.item_id, plays.watched_at,"
+            " 'sent', ? FROM jobs JOIN plays ON plays.id = jobs.play_id"
+            f" WHERE jobs.id IN ({marks})",
+            [now, *job_ids],
+        )
+
+
+def _append_error(errors_json: str | None, attempt: int, at: float, error: str) -> str:
+    errors = json.loads(errors_json or "[]")
+    errors.append({"at": at, "attempt": attempt, "error": error})
+    return json.dumps(errors[-ERROR_HISTORY:])
+
+
+def reject(store: Store, rejections: Sequence[tuple[int, str]], now: float) -> None:
+    """Per-item refusals: finished as discarded with the reason; never retried automatically."""
+    if not rejections:
+        return
+    with store.transaction() as conn:
+        for job_id, reason in rejections:
+            row = conn.execute(
+                "SELECT attempt, errors FROM jobs WHERE id = ?", (job_id,)
+            ).fetchone()
+            conn.execute(
+                "UPDATE jobs SET state = 'discarded', finished_at = ?, outcome = ?, errors = ?,"
+                " lease_expires_at = NULL WHERE id = ?",
+                (now, f"rejected: {reason}", _append_error(row[1], row[0], now, reason), job_id),
+            )
+
+
+@dataclass(frozen=True)
+class FailResult:
+    retried: int
+    discarded: int
+    next_at: float | None
+
+
+def fail(
+    store: Store,
+    job_ids: Sequence[int],
+    error: str,
+    now: float,
+    delay: Callable[[int], float],
+) -> FailResult:
+    """A transient failure: back off per attempt, or discard once attempts run out."""
+    retried = discarded = 0
+    next_at: float | None = None
+    with store.transaction() as conn:
+        for job_id in job_ids:
+            row = conn.execute(
+                "SELECT attempt, max_attempts, errors FROM jobs WHERE id = ?", (job_id,)
+            ).fetchone()
+            errors = _append_error(row["errors"], row["attempt"], now, error)
+            if row["attempt"] >= row["max_attempts"]:
+                conn.execute(
+                    "UPDATE jobs SET state = 'discarded', finished_at = ?, outcome = ?,"
+                    " errors = ?, lease_expires_at = NULL WHERE id = ?",
+                    (now, f"failed after {row['attempt']} attempts: {error}", errors, job_id),
+                )
+                discarded += 1
+            else:
+                at = now + delay(row["attempt"])
+                conn.execute(
+                    "UPDATE jobs SET state = 'retryable', scheduled_at = ?, errors = ?,"
+                    " lease_expires_at = NULL WHERE id = ?",
+                    (at, errors, job_id),
+                )
+                retried += 1
+                next_at = at if next_at is None else min(next_at, at)
+    return FailResult(retried, discarded, next_at)
+
+
+def release(store: Store, job_ids: Sequence[int], until: float | None = None) -> None:
+    """Give jobs back untouched (snooze for 429, or waiting for a login): no attempt spent."""
+    if not job_ids:
+        return
+    marks = ",".join("?" * len(job_ids))
+    with store.transaction() as conn:
+        conn.execute(
+            "UPDATE jobs SET state = 'available', attempt = max(attempt - 1, 0),"
+            " scheduled_at = COALESCE(?, scheduled_at), lease_expires_at = NULL,"
+            f" run_id = NULL WHERE id IN ({marks}) AND state = 'running'",
+            [until, *job_ids],
+        )
+
+
+def counts(store: Store) -> dict[str, dict[str, int]]:
+    """{service: {state: n}} over all jobs."""
+    result: dict[str, dict[str, int]] = {}
+    for service, state, n in store.conn.execute(
+        "SELECT service, state, count(*) FROM jobs GROUP BY service, state"
+    ):
+        result.setdefault(service, {})[state] = n
+    return result
+
+
+@dataclass(frozen=True)
+class JobView:
+    id: int
+    kind: str
+    service: str
+    profile: str
+    state: str
+    attempt: int
+    max_attempts: int
+    scheduled_at: float | None
+    created_at: float | None
+    finished_at: float | None
+    outcome: str | None
+    last_error: str | None
+    item: str
+
+
+def list_jobs(
+    store: Store,
+    *,
+    states: Sequence[str] = (),
+    service: str | None = None,
+    limit: int | None = None,
+) -> Iterator[JobView]:
+    where, args = _filter(states, service)
+    sql = (
+        "SELECT jobs.*, items.kind AS item_kind, items.title, items.artist, items.season,"
+        " items.number FROM jobs LEFT JOIN plays ON plays.id = jobs.play_id"
+        " LEFT JOIN items ON items.id = plays.item_id" + where + " ORDER BY jobs.id"
+    )
+    if limit is not None:
+        sql += " LIMIT ?"
+        args.append(limit)
+    for row in store.conn.execute(sql, args):
+        errors = json.loads(row["errors"] or "[]")
+        yield JobView(
+            id=row["id"],
+            kind=row["kind"],
+            service=row["service"],
+            profile=row["profile"],
+            state=row["state"],
+            attempt=row["attempt"],
+            max_attempts=row["max_attempts"],
+            scheduled_at=row["scheduled_at"],
+            created_at=row["created_at"],
+            finished_at=row["finished_at"],
+            outcome=row["outcome"],
+            last_error=errors[-1]["error"] if errors else None,
+            item=_describe_item(row),
+        )
+
+
+def _describe_item(row: sqlite3.Row) -> str:
+    title = row["title"] or "?"
+    if row["item_kind"] in ("track", "podcast"):
+        return f"{row['artist'] or '?'} - {title}"
+    if row["item_kind"] == "episode" and row["season"] is not None:
+        return f"{title} S{row['season']:02d}E{row['number'] or 0:02d}"
+    return title
+
+
+def _filter(
+    states: Sequence[str], service: str | None, profile: str | None = None
+) -> tuple[str, list[object]]:
+    clauses: list[str] = []
+    args: list[object] = []
+    if profile:
+        clauses.append("jobs.profile = ?")
+        args.append(profile)
+    if states:
+        clauses.append(f"jobs.state IN ({','.join('?' * len(states))})")
+        args.extend(states)
+    if service:
+        clauses.append("jobs.service = ?")
+        args.append(service)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
+
+
+def retry(store: Store, job_ids: Sequence[int], now: float) -> int:
+    """Make discarded or waiting jobs due now, with a fresh set of attempts."""
+    marks = ",".join("?" * len(job_ids))
+    with store.transaction() as conn:
+        cursor = conn.execute(
+            "UPDATE jobs SET state = 'available', attempt = 0, scheduled_at = ?, finished_at = NULL"
+            f" WHERE id IN ({marks}) AND state IN ('discarded', 'retryable', 'available')",
+            [now, *job_ids],
+        )
+    return cursor.rowcount
+
+
+def drop(store: Store, job_ids: Sequence[int]) -> int:
+    """Delete jobs that are not being sent right now; their plays stay in the archive."""
+    marks = ",".join("?" * len(job_ids))
+    with store.transaction() as conn:
+        cursor = conn.execute(
+            f"DELETE FROM jobs WHERE id IN ({marks}) AND state != 'running'", list(job_ids)
+        )
+    return cursor.rowcount
+
+
+def select_ids(
+    store: Store, *, states: Sequence[str], service: str | None, profile: str | None = None
+) -> list[int]:
+    where, args = _filter(states, service, profile)
+    return [r[0] for r in store.conn.execute("SELECT jobs.id FROM jobs" + where, args)]

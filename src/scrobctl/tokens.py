@@ -1,0 +1,138 @@
+"""Where tokens live: the OS keyring, or (explicitly chosen) a 0600 JSON file in the data folder.
+
+Tokens never go into SQLite, logs or messages. A secret is a small JSON object per
+(profile, service): for ListenBrainz `{"token": ...}`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from scrobctl.errors import TokenStoreUnavailable
+from scrobctl.paths import TOKEN_FILE_NAME
+
+KEYRING_SERVICE = "scrobctl"
+NO_KEYRING_HINT = (
+    "start or unlock a Secret Service (e.g. gnome-keyring), "
+    "or set SCROBCTL_TOKEN_STORE=file to keep tokens in a 0600 file in the data folder"
+)
+
+
+class TokenStore(Protocol):
+    name: str
+
+    def get(self, profile: str, service: str) -> dict[str, Any] | None: ...
+
+    def set(self, profile: str, service: str, secret: dict[str, Any]) -> None: ...
+
+    def delete(self, profile: str, service: str) -> None: ...
+
+
+def _key(profile: str, service: str) -> str:
+    return f"{profile}/{service}"
+
+
+class KeyringStore:
+    name = "keyring"
+
+    def __init__(self) -> None:
+        import keyring
+        from keyring.backends import chainer, fail
+
+        backend = keyring.get_keyring()
+        usable = not isinstance(backend, fail.Keyring) and not (
+            isinstance(backend, chainer.ChainerBackend) and not backend.backends
+        )
+        if not usable:
+            raise TokenStoreUnavailable("no usable keyring backend", NO_KEYRING_HINT)
+        self._keyring = keyring
+
+    def _call(self, fn: Callable[..., Any], *args: str) -> Any:
+        try:
+            return fn(*args)
+        except Exception as exc:  # backends raise their own types (D-Bus, locked, ...)
+            raise TokenStoreUnavailable(
+                f"the keyring failed ({type(exc).__name__})", NO_KEYRING_HINT
+            ) from None
+
+    def get(self, profile: str, service: str) -> dict[str, Any] | None:
+        raw = self._call(self._keyring.get_password, KEYRING_SERVICE, _key(profile, service))
+        return json.loads(raw) if raw else None
+
+    def set(self, profile: str, service: str, secret: dict[str, Any]) -> None:
+        self._call(
+            self._keyring.set_password,
+            KEYRING_SERVICE,
+            _key(profile, service),
+            json.dumps(secret),
+        )
+
+    def delete(self, profile: str, service: str) -> None:
+        from keyring.errors import PasswordDeleteError
+
+        try:
+            self._keyring.delete_password(KEYRING_SERVICE, _key(profile, service))
+        except PasswordDeleteError:
+            pass
+        except Exception as exc:
+            raise TokenStoreUnavailable(
+                f"the keyring failed ({type(exc).__name__})", NO_KEYRING_HINT
+            ) from None
+
+
+class FileStore:
+    """Plain JSON readable by the owner only, for headless machines with no Secret Service."""
+
+    name = "file"
+
+    def __init__(self, path: Path, warn: Callable[[str], None]) -> None:
+        self.path = path
+        self._warn = warn
+
+    def _load(self) -> dict[str, dict[str, Any]]:
+        try:
+            return json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            raise TokenStoreUnavailable(
+                f"cannot read the token file {self.path} ({type(exc).__name__})",
+                "fix or remove it, then log in again",
+            ) from None
+
+    def _save(self, data: dict[str, dict[str, Any]]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tokens-")
+        try:
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(data, fh)
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def get(self, profile: str, service: str) -> dict[str, Any] | None:
+        return self._load().get(_key(profile, service))
+
+    def set(self, profile: str, service: str, secret: dict[str, Any]) -> None:
+        data = self._load()
+        data[_key(profile, service)] = secret
+        self._save(data)
+        self._warn(f"tokens are stored unencrypted in {self.path} (SCROBCTL_TOKEN_STORE=file)")
+
+    def delete(self, profile: str, service: str) -> None:
+        data = self._load()
+        if data.pop(_key(profile, service), None) is not None:
+            self._save(data)
+
+
+def open_token_store(kind: str, data_dir: Path, warn: Callable[[str], None]) -> TokenStore:
+    if kind == "file":
+        return FileStore(data_dir / TOKEN_FILE_NAME, warn)
+    return KeyringStore()
