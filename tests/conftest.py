@@ -1,0 +1,62 @@
+"""Shared fixtures: every test gets its own data dir, config path and a clean SCROBCTL_* env."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from scrobctl.clock import Clock
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point every directory at tmp_path and drop any SCROBCTL_* from the outer environment."""
+    for key in list(os.environ):
+        if key.startswith("SCROBCTL_"):
+            monkeypatch.delenv(key)
+    data = tmp_path / "data"
+    monkeypatch.setenv("SCROBCTL_DATA_DIR", str(data))
+    monkeypatch.setenv("SCROBCTL_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    # No test may reach a real keyring by accident; keyring tests set their own backend.
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    return data
+
+
+class FakeClock(Clock):
+    """A clock whose sleeps advance time instantly, and record how long was slept."""
+
+    def __init__(self, start: float = 1_795_000_000.0) -> None:
+        self.t = start
+        self.slept: list[float] = []
+
+    def now(self) -> float:
+        return self.t
+
+    async def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            self.slept.append(seconds)
+            self.t += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def data_dir(isolated_env: Path) -> Path:
+    return isolated_env
+
+
+@pytest.fixture
+def store(data_dir: Path) -> Iterator:
+    from scrobctl.store import open_store
+
+    s = open_store(data_dir / "scrobctl.db")
+    yield s
+    s.close()
