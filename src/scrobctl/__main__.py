@@ -1,3 +1,3 @@
-from scrobctl.cli import main
+from scrobctl.entry import main
 
 main()

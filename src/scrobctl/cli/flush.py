@@ -9,39 +9,6 @@ import typer
 from scrobctl.cli.output import local_time, quiet, set_quiet
 
 
-def _nothing_due() -> bool:
-    """True when the database has no job to send, found with sqlite3 alone.
-
-    Most cron runs find an empty queue; this answers them without loading settings, HTTP or
-    the keyring (an empty flush costs little more than Typer itself).
-    """
-    import sqlite3
-    import time
-
-    from scrobctl.paths import DB_NAME, data_dir
-    from scrobctl.store.migrations import MIGRATIONS
-
-    path = data_dir() / DB_NAME
-    if not path.exists():
-        return True
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
-        try:
-            if conn.execute("PRAGMA user_version").fetchone()[0] != len(MIGRATIONS):
-                return False
-            row = conn.execute(
-                "SELECT 1 FROM jobs WHERE state = 'running' UNION ALL"
-                " SELECT 1 FROM jobs WHERE state IN ('available', 'retryable')"
-                " AND scheduled_at <= ? LIMIT 1",
-                (time.time(),),
-            ).fetchone()
-            return row is None
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return False  # let the full path open the store and report the problem properly
-
-
 def flush(
     quiet_option: bool = typer.Option(
         False, "--quiet", "-q", help="Print only problems (for cron)."
@@ -55,7 +22,10 @@ def flush(
     Example (crontab): */15 * * * * scrobctl flush --quiet
     """
     set_quiet(quiet_option)
-    if _nothing_due():
+    from scrobctl.paths import DB_NAME, data_dir
+    from scrobctl.store.probe import nothing_due
+
+    if nothing_due(data_dir() / DB_NAME):
         return
     import asyncio
 

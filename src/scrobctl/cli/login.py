@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from enum import StrEnum
 
@@ -58,6 +57,8 @@ def login(
     runtime = build_runtime()
     try:
         token = _read_token(token_stdin, service.value)
+        import asyncio
+
         result = asyncio.run(login_listenbrainz(runtime, profile, token))
     finally:
         runtime.close()

@@ -1,0 +1,30 @@
+"""The console-script entry point, with fast paths that skip building the CLI.
+
+Running any Typer app costs about twice `import typer` (it builds pydantic adapters for every
+parameter). `--version` and a `flush` that finds nothing due are answered before that, because
+they run on every cron tick and in player hooks.
+"""
+
+from __future__ import annotations
+
+import sys
+
+FLUSH_FAST_ARGS = {"-q", "--quiet"}
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    if args == ["--version"]:
+        from scrobctl import __version__
+
+        print(f"scrobctl {__version__}")
+        return
+    if args and args[0] == "flush" and set(args[1:]) <= FLUSH_FAST_ARGS:
+        from scrobctl.paths import DB_NAME, data_dir
+        from scrobctl.store.probe import nothing_due
+
+        if nothing_due(data_dir() / DB_NAME):
+            return
+    from scrobctl.cli import main as cli_main
+
+    cli_main()
