@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, HttpUrl, ValidationError
+from pydantic import BaseModel, Field, HttpUrl, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -71,6 +71,12 @@ class Settings(BaseSettings):
     lastfm: LastfmSettings = LastfmSettings()
     listenbrainz: ListenBrainzSettings = ListenBrainzSettings()
     tmdb: TmdbSettings = TmdbSettings()
+
+    @field_validator("data_dir")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        """`~` in the file or a quoted env value means home, as it does for paths.data_dir()."""
+        return value.expanduser()
 
     @classmethod
     def settings_customise_sources(

@@ -153,14 +153,11 @@ def raise_for_status(
     raise ServiceError(service, text)
 
 
-async def send(
-    client: httpx.AsyncClient,
-    limiter: ServiceLimiter,
-    request: httpx.Request,
-    *,
-    login_hint: str | None = None,
+async def transmit(
+    client: httpx.AsyncClient, limiter: ServiceLimiter, request: httpx.Request
 ) -> httpx.Response:
-    """Send under the service's limiter; transport failures become ServiceUnavailable."""
+    """Send under the service's limiter, whatever the status; transport failures become
+    ServiceUnavailable. For services whose status codes need reading in context (Last.fm)."""
     await limiter.wait()
     try:
         response = await client.send(request)
@@ -173,5 +170,17 @@ async def send(
             limiter.service, f"network error ({type(exc).__name__})", "it will be retried later"
         ) from None
     limiter.observe(response)
+    return response
+
+
+async def send(
+    client: httpx.AsyncClient,
+    limiter: ServiceLimiter,
+    request: httpx.Request,
+    *,
+    login_hint: str | None = None,
+) -> httpx.Response:
+    """Send, and raise the typed error for any unsuccessful status."""
+    response = await transmit(client, limiter, request)
     raise_for_status(limiter.service, response, login_hint=login_hint, now=limiter.clock.now())
     return response

@@ -73,17 +73,19 @@ def open_store(path: Path) -> Store:
     _check_header(path)
     conn = connect(path)
     try:
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if mode.lower() != "wal":
-            conn.execute("PRAGMA journal_mode = WAL")
+        # Look before writing anything: switching to WAL rewrites the header of a foreign file.
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > len(MIGRATIONS):
             raise StoreError(
-                f"{path} was written by a newer scrobctl (schema {version})",
+                f"{path} was written by a newer scrobctl (schema {version}); it was left untouched",
                 "upgrade scrobctl",
             )
+        if version == 0 and _foreign_tables(conn):
+            raise _foreign(path)
+        if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
         if version < len(MIGRATIONS):
-            _migrate(conn, path, version)
+            _migrate(conn, path)
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise StoreError(
@@ -96,7 +98,19 @@ def open_store(path: Path) -> Store:
     return Store(conn, path)
 
 
-def _migrate(conn: sqlite3.Connection, path: Path, version: int) -> None:
+def _foreign_tables(conn: sqlite3.Connection) -> set[str]:
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    return tables - {"_migrations"}
+
+
+def _foreign(path: Path) -> StoreError:
+    return StoreError(
+        f"{path} holds tables scrobctl did not create; it was left untouched",
+        "point SCROBCTL_DATA_DIR at another folder",
+    )
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
     from sqlite_utils import Database
 
     db = Database(conn)
@@ -104,13 +118,11 @@ def _migrate(conn: sqlite3.Connection, path: Path, version: int) -> None:
     try:
         # Re-read under the write lock: another process may have migrated meanwhile.
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if version == 0 and tables - {"_migrations"}:
-            raise StoreError(
-                f"{path} holds tables scrobctl did not create; it was left untouched",
-                "point SCROBCTL_DATA_DIR at another folder",
-            )
-        if "_migrations" not in tables:
+        if version == 0 and _foreign_tables(conn):
+            raise _foreign(path)
+        if not conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'"
+        ).fetchone():
             db["_migrations"].create({"name": str, "applied_at": float}, pk="name")
         for index, migration in enumerate(MIGRATIONS[version:], start=version + 1):
             migration(db)

@@ -315,7 +315,8 @@ def retry(store: Store, job_ids: Sequence[int], now: float) -> int:
     marks = ",".join("?" * len(job_ids))
     with store.transaction() as conn:
         cursor = conn.execute(
-            "UPDATE jobs SET state = 'available', attempt = 0, scheduled_at = ?, finished_at = NULL"
+            "UPDATE jobs SET state = 'available', attempt = 0, scheduled_at = ?,"
+            " finished_at = NULL, outcome = NULL"
             f" WHERE id IN ({marks}) AND state IN ('discarded', 'retryable', 'available')",
             [now, *job_ids],
         )

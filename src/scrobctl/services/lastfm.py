@@ -1,0 +1,171 @@
+"""Last.fm API 2.0 client (api-notes part A): request signing, desktop auth, error codes.
+
+Last.fm's HTTP status is not reliable (a 200 can carry an error, a 403 can mean "not yet
+authorised"), so every answer is decided from the JSON body's `error` code first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from scrobctl.errors import (
+    BadRequest,
+    InvalidToken,
+    RateLimited,
+    ServiceError,
+    ServiceUnavailable,
+    login_hint,
+)
+from scrobctl.http import ServiceLimiter, describe, json_body, transmit
+
+SERVICE = "lastfm"
+UNSIGNED_PARAMS = frozenset({"format", "callback", "api_sig"})
+
+# Error codes (api-notes A.8).
+AUTH_FAILED = 4
+INVALID_SESSION = 9
+INVALID_API_KEY = 10
+TEMPORARY = frozenset({8, 11, 16})
+SIGNATURE_INVALID = 13
+TOKEN_NOT_AUTHORIZED = 14
+TOKEN_EXPIRED = 15
+SUSPENDED_KEY = 26
+RATE_LIMITED = 29
+RATE_LIMIT_WAIT = 300.0  # "back off for minutes" (A.8); Last.fm sends no Retry-After
+
+
+class LastfmError(ServiceError):
+    """An error answer from Last.fm, with its numeric code."""
+
+    def __init__(self, code: int, message: str, hint: str | None = None) -> None:
+        super().__init__(SERVICE, f"error {code}: {message}", hint)
+        self.code = code
+
+
+class TokenNotAuthorized(LastfmError):
+    """auth.getSession before the user approved the token (error 14): keep polling."""
+
+
+class TokenExpired(LastfmError):
+    """The desktop auth token expired (error 15): start over with a new one."""
+
+
+def api_sig(params: Mapping[str, str], secret: str) -> str:
+    """md5 of the sorted `name+value` pairs (not URL-encoded) plus the secret (authspec §8)."""
+    text = "".join(name + params[name] for name in sorted(params) if name not in UNSIGNED_PARAMS)
+    return hashlib.md5((text + secret).encode("utf-8")).hexdigest()
+
+
+def error_for(code: int, message: str, profile: str = "default") -> ServiceError:
+    """The typed error for a Last.fm error code."""
+    if code == INVALID_SESSION:
+        return InvalidToken(SERVICE, f"error 9: {message}", login_hint(SERVICE, profile))
+    if code == TOKEN_NOT_AUTHORIZED:
+        return TokenNotAuthorized(code, message)
+    if code == TOKEN_EXPIRED:
+        return TokenExpired(code, message, "run the login again")
+    if code in TEMPORARY:
+        return ServiceUnavailable(SERVICE, f"error {code}: {message}", "it will be retried later")
+    if code == RATE_LIMITED:
+        return RateLimited(SERVICE, RATE_LIMIT_WAIT, f"{SERVICE}: error 29: {message}")
+    if code in (INVALID_API_KEY, SUSPENDED_KEY):
+        return LastfmError(
+            code, message, "check SCROBCTL_LASTFM__API_KEY, or run `scrobctl login lastfm` again"
+        )
+    if code == SIGNATURE_INVALID:
+        return LastfmError(code, message, "check SCROBCTL_LASTFM__API_SECRET")
+    return BadRequest(SERVICE, f"error {code}: {message}")
+
+
+@dataclass(frozen=True)
+class Session:
+    name: str
+    key: str
+
+
+class LastfmClient:
+    def __init__(
+        self,
+        api_url: str,
+        api_key: str,
+        api_secret: str,
+        http: httpx.AsyncClient,
+        limiter: ServiceLimiter,
+        session_key: str | None = None,
+        profile: str = "default",
+    ) -> None:
+        self._url = api_url
+        self._key = api_key
+        self._secret = api_secret
+        self._http = http
+        self._limiter = limiter
+        self._session_key = session_key
+        self._profile = profile
+
+    def signed_params(self, method: str, params: Mapping[str, str]) -> dict[str, str]:
+        """The exact parameters to send: what was signed, plus api_sig and format."""
+        full = {**params, "method": method, "api_key": self._key}
+        if self._session_key is not None:
+            full["sk"] = self._session_key
+        full["api_sig"] = api_sig(full, self._secret)
+        full["format"] = "json"
+        return full
+
+    async def call(
+        self, method: str, params: Mapping[str, str] | None = None, *, signed: bool, post: bool
+    ) -> dict[str, Any]:
+        """One API call; returns the JSON body or raises the typed error for its code."""
+        values = dict(params or {})
+        if signed:
+            body = self.signed_params(method, values)
+        else:
+            body = {**values, "method": method, "api_key": self._key, "format": "json"}
+        if post:
+            request = self._http.build_request(
+                "POST",
+                self._url,
+                content=urlencode(body).encode(),
+                headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+            )
+        else:
+            request = self._http.build_request("GET", self._url, params=body)
+        response = await transmit(self._http, self._limiter, request)
+        data = json_body(response)
+        if isinstance(data, dict) and "error" in data:
+            try:
+                code = int(data["error"])
+            except (TypeError, ValueError):
+                code = -1
+            raise error_for(code, str(data.get("message", ""))[:200], self._profile)
+        if response.status_code == 429:
+            raise RateLimited(SERVICE, RATE_LIMIT_WAIT)
+        if response.status_code >= 500:
+            raise ServiceUnavailable(SERVICE, describe(response), "it will be retried later")
+        if response.status_code >= 400 or not isinstance(data, dict):
+            raise ServiceUnavailable(SERVICE, f"unexpected answer ({describe(response)})")
+        return data
+
+    async def get_token(self) -> str:
+        """A desktop auth token: unauthorised, valid 60 minutes, usable once."""
+        data = await self.call("auth.getToken", signed=True, post=False)
+        token = data.get("token")
+        if not isinstance(token, str) or not token:
+            raise ServiceUnavailable(SERVICE, "auth.getToken answered without a token")
+        return token
+
+    def auth_url(self, auth_url: str, token: str) -> str:
+        return f"{auth_url}?{urlencode({'api_key': self._key, 'token': token})}"
+
+    async def get_session(self, token: str) -> Session:
+        """The session key once the user approved `token`; TokenNotAuthorized until then."""
+        data = await self.call("auth.getSession", {"token": token}, signed=True, post=False)
+        session = data.get("session")
+        if not isinstance(session, dict) or not session.get("key") or not session.get("name"):
+            raise ServiceUnavailable(SERVICE, "auth.getSession answered without a session")
+        return Session(name=str(session["name"]), key=str(session["key"]))

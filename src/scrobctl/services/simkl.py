@@ -1,0 +1,114 @@
+"""Simkl API client (api-notes sections 9-10): PIN login, identification on every call, errors.
+
+Every request carries `client_id`, `app-name` and `app-version` as query parameters (required
+since 2026) besides the User-Agent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from scrobctl import __version__
+from scrobctl.errors import InvalidToken, ServiceError, ServiceUnavailable, login_hint
+from scrobctl.http import ServiceLimiter, json_body, raise_for_status, transmit
+
+SERVICE = "simkl"
+APP_NAME = "scrobctl"
+APP_HELP = "create an app at https://simkl.com/settings/developer/ and use its client id"
+
+
+class PinCode(BaseModel):
+    user_code: str
+    verification_url: str = "https://simkl.com/pin"
+    expires_in: int = 900
+    interval: int = 5
+
+
+class Pin(Enum):
+    PENDING = "pending"
+    GONE = "gone"  # the code was used or expired: Simkl answers with a fresh code instead
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+
+
+def _error_id(response: httpx.Response) -> str | None:
+    body = json_body(response)
+    return body.get("error") if isinstance(body, dict) else None
+
+
+class SimklClient:
+    def __init__(
+        self,
+        api_url: str,
+        client_id: str,
+        http: httpx.AsyncClient,
+        limiter: ServiceLimiter,
+        token: str | None = None,
+        profile: str = "default",
+    ) -> None:
+        self._base = api_url.rstrip("/")
+        self._client_id = client_id
+        self._http = http
+        self._limiter = limiter
+        self._token = token
+        self._hint = login_hint(SERVICE, profile)
+
+    def _params(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        return {
+            "client_id": self._client_id,
+            "app-name": APP_NAME,
+            "app-version": __version__,
+            **(extra or {}),
+        }
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {"Content-Type": "application/json"} if method == "POST" else {}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        request = self._http.build_request(
+            method, self._base + path, params=self._params(), headers=headers, **kwargs
+        )
+        response = await transmit(self._http, self._limiter, request)
+        if response.status_code == 412 or _error_id(response) == "client_id_failed":
+            raise ServiceError(SERVICE, "Simkl refused the client id", APP_HELP)
+        if response.status_code == 401 and self._token:
+            raise InvalidToken(SERVICE, "Simkl refused the token (revoked?)", self._hint)
+        raise_for_status(SERVICE, response, login_hint=self._hint, now=self._limiter.clock.now())
+        return response
+
+    async def pin_code(self) -> PinCode:
+        response = await self._send("GET", "/oauth/pin")
+        try:
+            return PinCode.model_validate(json_body(response))
+        except ValidationError:
+            raise ServiceUnavailable(SERVICE, "/oauth/pin gave an unexpected answer") from None
+
+    async def poll_pin(self, user_code: str) -> str | Pin:
+        """The access token once approved. A reply carrying `device_code` means the code is gone:
+        Simkl deletes a used code and answers an unknown one by making a new code."""
+        response = await self._send("GET", f"/oauth/pin/{user_code}")
+        body = json_body(response)
+        if not isinstance(body, dict):
+            raise ServiceUnavailable(SERVICE, "the PIN poll gave an unexpected answer")
+        if body.get("result") == "OK" and isinstance(body.get("access_token"), str):
+            return body["access_token"]
+        if "device_code" in body or "user_code" in body:
+            return Pin.GONE
+        return Pin.PENDING
+
+    async def account(self) -> Account:
+        """The user's name, from `POST /users/settings` (Simkl's "receive settings")."""
+        response = await self._send("POST", "/users/settings", json={})
+        body = json_body(response)
+        try:
+            return Account(name=str(body["user"]["name"]))
+        except (TypeError, KeyError):
+            raise ServiceUnavailable(SERVICE, "/users/settings gave an unexpected answer") from None

@@ -1,0 +1,239 @@
+"""Trakt API client (api-notes sections 0-7): device-code OAuth on the OAuth host, rotating
+refresh tokens, required headers, and the status codes Trakt documents.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from scrobctl.errors import (
+    InvalidToken,
+    RateLimited,
+    ServiceError,
+    ServiceUnavailable,
+    login_hint,
+)
+from scrobctl.http import (
+    DEFAULT_RETRY_AFTER,
+    ServiceLimiter,
+    describe,
+    json_body,
+    raise_for_status,
+    retry_after,
+    transmit,
+)
+
+SERVICE = "trakt"
+API_VERSION = "2"
+# Device-flow apps refresh with the out-of-band redirect URI (api-notes 2.2).
+OOB_REDIRECT = "urn:ietf:wg:oauth:2.0:oob"
+APP_HELP = (
+    "create an API app at https://trakt.tv/oauth/applications (Trakt requires VIP for this "
+    "since 2026-07), with redirect URI urn:ietf:wg:oauth:2.0:oob"
+)
+
+# Statuses with a message of their own (api-notes 7.2); they are not worth retrying.
+ACCOUNT_ERRORS = {
+    403: "Trakt refused the app (invalid client id, or an app deleted when its owner lost VIP)",
+    420: "the Trakt account is over its limit (free accounts: upgrade to VIP, or trim history)",
+    423: "the Trakt account is locked; contact Trakt support",
+    426: "this needs Trakt VIP",
+}
+
+
+class DeviceCode(BaseModel):
+    device_code: str
+    user_code: str
+    verification_url: str
+    expires_in: int
+    interval: int
+
+
+class TokenSet(BaseModel):
+    """A Trakt token response. Expiry is created_at + expires_in; never a fixed lifetime."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    created_at: int
+    token_type: str = "bearer"
+    scope: str | None = None
+
+    @property
+    def expires_at(self) -> float:
+        return float(self.created_at + self.expires_in)
+
+
+class Poll(Enum):
+    PENDING = "pending"  # 400
+    SLOW_DOWN = "slow_down"  # 429
+    INVALID = "invalid"  # 404
+    USED = "used"  # 409
+    EXPIRED = "expired"  # 410
+    DENIED = "denied"  # 418
+
+
+POLL_STATUS = {
+    400: Poll.PENDING,
+    404: Poll.INVALID,
+    409: Poll.USED,
+    410: Poll.EXPIRED,
+    418: Poll.DENIED,
+    429: Poll.SLOW_DOWN,
+}
+
+
+class RefreshFailed(InvalidToken):
+    """Trakt refused the refresh token: only a new login helps."""
+
+
+def _account_error(response: httpx.Response) -> ServiceError | None:
+    message = ACCOUNT_ERRORS.get(response.status_code)
+    if message is None:
+        return None
+    if response.status_code == 420 and response.headers.get("x-upgrade-url"):
+        message += f" ({response.headers['x-upgrade-url']})"
+    return ServiceError(SERVICE, message)
+
+
+def _model(model: type[BaseModel], response: httpx.Response) -> Any:
+    try:
+        return model.model_validate(json_body(response))
+    except ValidationError:
+        raise ServiceUnavailable(SERVICE, f"unexpected answer ({describe(response)})") from None
+
+
+class TraktAuth:
+    """The OAuth endpoints, on the OAuth host (`auth.trakt.tv` since 2026-07)."""
+
+    def __init__(
+        self,
+        auth_url: str,
+        client_id: str,
+        client_secret: str,
+        http: httpx.AsyncClient,
+        limiter: ServiceLimiter,
+        profile: str = "default",
+    ) -> None:
+        self._base = auth_url.rstrip("/")
+        self._id = client_id
+        self._secret = client_secret
+        self._http = http
+        self._limiter = limiter
+        self._profile = profile
+
+    def _post(self, path: str, body: dict[str, str]) -> httpx.Request:
+        return self._http.build_request("POST", self._base + path, json=body)
+
+    async def device_code(self) -> DeviceCode:
+        response = await transmit(
+            self._http, self._limiter, self._post("/oauth/device/code", {"client_id": self._id})
+        )
+        self._raise_for_app(response)
+        return _model(DeviceCode, response)
+
+    async def poll(self, device_code: str) -> TokenSet | Poll:
+        """One poll: the tokens, or the documented state. The field is `code`, not RFC 8628's."""
+        body = {"code": device_code, "client_id": self._id, "client_secret": self._secret}
+        response = await transmit(
+            self._http, self._limiter, self._post("/oauth/device/token", body)
+        )
+        if response.status_code == 200:
+            return _model(TokenSet, response)
+        state = POLL_STATUS.get(response.status_code)
+        if state is not None:
+            return state
+        self._raise_for_app(response)
+        raise ServiceUnavailable(SERVICE, f"device token poll failed ({describe(response)})")
+
+    async def refresh(self, refresh_token: str) -> TokenSet:
+        """Exchange the single-use refresh token for a new pair; save both before using them."""
+        body = {
+            "refresh_token": refresh_token,
+            "client_id": self._id,
+            "client_secret": self._secret,
+            "redirect_uri": OOB_REDIRECT,
+            "grant_type": "refresh_token",
+        }
+        response = await transmit(self._http, self._limiter, self._post("/oauth/token", body))
+        if response.status_code == 200:
+            return _model(TokenSet, response)
+        if response.status_code in (400, 401):
+            raise RefreshFailed(
+                SERVICE,
+                f"the refresh token was refused ({describe(response)})",
+                login_hint(SERVICE, self._profile),
+            )
+        self._raise_for_app(response)
+        raise ServiceUnavailable(SERVICE, f"token refresh failed ({describe(response)})")
+
+    async def revoke(self, access_token: str) -> None:
+        body = {"token": access_token, "client_id": self._id, "client_secret": self._secret}
+        response = await transmit(self._http, self._limiter, self._post("/oauth/revoke", body))
+        if response.status_code >= 400:
+            raise ServiceError(SERVICE, f"revoking the token failed ({describe(response)})")
+
+    def _raise_for_app(self, response: httpx.Response) -> None:
+        error = _account_error(response)
+        if error is not None:
+            raise error
+        if response.status_code == 401:
+            raise ServiceError(SERVICE, "Trakt refused the client id or secret", APP_HELP)
+        if response.status_code == 429:
+            wait = retry_after(response.headers, self._limiter.clock.now())
+            raise RateLimited(SERVICE, DEFAULT_RETRY_AFTER if wait is None else wait)
+        if response.status_code >= 500:
+            raise ServiceUnavailable(SERVICE, describe(response), "try again later")
+
+
+@dataclass(frozen=True)
+class Account:
+    username: str
+
+
+class TraktClient:
+    """The API host, with the headers Trakt requires on every call (api-notes 1)."""
+
+    def __init__(
+        self,
+        api_url: str,
+        client_id: str,
+        access_token: str,
+        http: httpx.AsyncClient,
+        limiter: ServiceLimiter,
+        profile: str = "default",
+    ) -> None:
+        self._base = api_url.rstrip("/")
+        self._headers = {
+            "Content-Type": "application/json",
+            "trakt-api-version": API_VERSION,
+            "trakt-api-key": client_id,
+            "Authorization": f"Bearer {access_token}",
+        }
+        self._http = http
+        self._limiter = limiter
+        self._hint = login_hint(SERVICE, profile)
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        request = self._http.build_request(
+            method, self._base + path, headers=self._headers, **kwargs
+        )
+        response = await transmit(self._http, self._limiter, request)
+        error = _account_error(response)
+        if error is not None:
+            raise error
+        raise_for_status(SERVICE, response, login_hint=self._hint, now=self._limiter.clock.now())
+        return response
+
+    async def account(self) -> Account:
+        response = await self._send("GET", "/users/settings")
+        data = json_body(response)
+        try:
+            return Account(username=str(data["user"]["username"]))
+        except (TypeError, KeyError):
+            raise ServiceUnavailable(SERVICE, "/users/settings gave an unexpected answer") from None

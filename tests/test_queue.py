@@ -1,0 +1,255 @@
+"""The job queue (DESIGN.md "Queue semantics") and the flush lock that guards claiming."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scrobctl.errors import ExitCode, LockHeld
+from scrobctl.lock import exclusive
+from scrobctl.store import Store, queue
+from scrobctl.store.queue import LEASE_SECONDS
+
+NOW = 1_000_000.0
+LB = "listenbrainz"
+
+
+def add_play(store: Store, watched_at: int, profile: str = "default") -> int:
+    with store.transaction() as conn:
+        item = conn.execute(
+            "INSERT INTO items (kind, title, artist) VALUES ('track', ?, 'Artist')",
+            (f"Song {watched_at}",),
+        ).lastrowid
+        return conn.execute(
+            "INSERT INTO plays (profile, item_id, watched_at) VALUES (?, ?, ?)",
+            (profile, item, watched_at),
+        ).lastrowid
+
+
+def enqueue(store: Store, watched_at: int = 100, service: str = LB) -> int:
+    """A play and its scrobble job; returns the job id."""
+    play = add_play(store, watched_at)
+    with store.transaction() as conn:
+        queue.insert_scrobble_job(conn, service, "default", play, NOW)
+    return store.conn.execute(
+        "SELECT id FROM jobs WHERE play_id = ? AND service = ?", (play, service)
+    ).fetchone()[0]
+
+
+def claim(store: Store, limit: int = 10, run_id: str = "run-1", now: float = NOW) -> list[int]:
+    records = queue.claim(store, service=LB, profile="default", limit=limit, run_id=run_id, now=now)
+    return [r.job_id for r in records]
+
+
+def job(store: Store, job_id: int) -> dict[str, Any]:
+    return dict(store.conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone())
+
+
+# insert
+
+
+def test_insert_scrobble_job_is_idempotent_per_service_and_play(store: Store) -> None:
+    play = add_play(store, 100)
+    with store.transaction() as conn:
+        first = queue.insert_scrobble_job(conn, LB, "default", play, NOW)
+        again = queue.insert_scrobble_job(conn, LB, "default", play, NOW + 5)
+        other = queue.insert_scrobble_job(conn, "lastfm", "default", play, NOW)
+    assert (first, again, other) == (True, False, True)
+    assert store.conn.execute("SELECT count(*) FROM jobs").fetchone()[0] == 2
+
+
+# claim
+
+
+def test_claim_returns_at_most_limit_jobs(store: Store) -> None:
+    for t in (100, 200, 300):
+        enqueue(store, t)
+    assert len(claim(store, limit=2)) == 2
+
+
+def test_claim_takes_oldest_watched_at_first(store: Store) -> None:
+    late, early, middle = enqueue(store, 300), enqueue(store, 100), enqueue(store, 200)
+    assert claim(store, limit=2) == [early, middle]
+    assert claim(store, limit=2) == [late]
+
+
+def test_claim_marks_jobs_running_with_attempt_incremented(store: Store) -> None:
+    job_id = enqueue(store)
+    claim(store, run_id="run-1")
+    row = job(store, job_id)
+    assert (row["state"], row["attempt"], row["run_id"]) == ("running", 1, "run-1")
+    assert row["lease_expires_at"] == NOW + LEASE_SECONDS
+
+
+def test_claim_same_run_never_returns_a_job_twice(store: Store) -> None:
+    enqueue(store, 100)
+    enqueue(store, 200)
+    first = claim(store, limit=1)
+    second = claim(store, limit=1)
+    assert len(first) == len(second) == 1
+    assert first != second
+    assert claim(store) == []
+
+
+def test_claim_reclaims_job_left_running_by_another_run(store: Store) -> None:
+    job_id = enqueue(store)
+    claim(store, run_id="killed-run")
+    assert claim(store, run_id="new-run", now=NOW + 1) == [job_id]
+    assert job(store, job_id)["attempt"] == 2
+
+
+def test_claim_skips_own_running_job_with_unexpired_lease(store: Store) -> None:
+    enqueue(store)
+    claim(store)
+    assert claim(store, now=NOW + LEASE_SECONDS - 1) == []
+
+
+def test_claim_reclaims_job_whose_lease_expired(store: Store) -> None:
+    job_id = enqueue(store)
+    claim(store)
+    assert claim(store, now=NOW + LEASE_SECONDS + 1) == [job_id]
+
+
+def test_claim_skips_job_scheduled_in_the_future(store: Store) -> None:
+    job_id = enqueue(store)
+    claim(store)
+    queue.release(store, [job_id], until=NOW + 60)
+    assert claim(store, now=NOW + 59) == []
+    assert claim(store, now=NOW + 60) == [job_id]
+
+
+def test_claim_returns_play_details(store: Store) -> None:
+    enqueue(store, 100)
+    (record,) = queue.claim(store, service=LB, profile="default", limit=1, run_id="r", now=NOW)
+    assert (record.kind, record.watched_at, record.title, record.artist) == (
+        "track",
+        100,
+        "Song 100",
+        "Artist",
+    )
+
+
+# finishing
+
+
+def test_complete_marks_completed_and_records_sent_scrobble(store: Store) -> None:
+    job_id = enqueue(store, 100)
+    claim(store)
+    queue.complete(store, [job_id], now=NOW + 1)
+    row = job(store, job_id)
+    assert (row["state"], row["finished_at"], row["outcome"]) == ("completed", NOW + 1, "sent")
+    scrobbles = store.conn.execute("SELECT service, scrobbled_at, source FROM scrobbles")
+    assert [tuple(r) for r in scrobbles] == [(LB, 100, "sent")]
+
+
+def test_reject_discards_with_reason_and_records_error(store: Store) -> None:
+    job_id = enqueue(store)
+    claim(store)
+    queue.reject(store, [(job_id, "not_found")], now=NOW + 1)
+    row = job(store, job_id)
+    assert (row["state"], row["outcome"]) == ("discarded", "rejected: not_found")
+    assert json.loads(row["errors"]) == [{"at": NOW + 1, "attempt": 1, "error": "not_found"}]
+
+
+def test_fail_schedules_retry_after_delay_for_attempt(store: Store) -> None:
+    job_id = enqueue(store)
+    claim(store)
+    result = queue.fail(store, [job_id], "HTTP 503", now=NOW, delay=lambda attempt: 30 * attempt)
+    row = job(store, job_id)
+    assert (row["state"], row["scheduled_at"]) == ("retryable", NOW + 30)
+    assert result == queue.FailResult(retried=1, discarded=0, next_at=NOW + 30)
+
+
+def test_fail_discards_when_attempts_run_out(store: Store) -> None:
+    job_id = enqueue(store)
+    for n in range(queue.MAX_ATTEMPTS):
+        claim(store, now=NOW + n)
+        result = queue.fail(store, [job_id], f"HTTP 503 #{n}", now=NOW + n, delay=lambda a: 0)
+    row = job(store, job_id)
+    assert (row["state"], row["attempt"]) == ("discarded", queue.MAX_ATTEMPTS)
+    assert result.discarded == 1
+    assert len(json.loads(row["errors"])) == queue.MAX_ATTEMPTS
+
+
+def test_fail_keeps_only_last_ten_errors(store: Store) -> None:
+    job_id = enqueue(store)
+    store.conn.execute("UPDATE jobs SET max_attempts = 100 WHERE id = ?", (job_id,))
+    for n in range(12):
+        claim(store, now=NOW + n)
+        queue.fail(store, [job_id], f"error {n}", now=NOW + n, delay=lambda a: 0)
+    errors = json.loads(job(store, job_id)["errors"])
+    assert [e["error"] for e in errors] == [f"error {n}" for n in range(2, 12)]
+
+
+def test_release_returns_job_without_spending_an_attempt(store: Store) -> None:
+    job_id = enqueue(store)
+    claim(store)
+    queue.release(store, [job_id], until=NOW + 120)
+    row = job(store, job_id)
+    assert (row["state"], row["attempt"], row["scheduled_at"]) == ("available", 0, NOW + 120)
+    assert (row["run_id"], row["lease_expires_at"]) == (None, None)
+
+
+# reading and managing
+
+
+def test_counts_groups_by_service_and_state(store: Store) -> None:
+    enqueue(store, 100)
+    enqueue(store, 200)
+    enqueue(store, 100, service="lastfm")
+    claim(store, limit=1)
+    assert queue.counts(store) == {LB: {"running": 1, "available": 1}, "lastfm": {"available": 1}}
+
+
+def test_list_jobs_filters_by_state(store: Store) -> None:
+    running, waiting = enqueue(store, 100), enqueue(store, 200)
+    claim(store, limit=1)
+    assert [j.id for j in queue.list_jobs(store, states=["available"])] == [waiting]
+    assert [j.id for j in queue.list_jobs(store, states=["running"])] == [running]
+
+
+def test_list_jobs_filters_by_service(store: Store) -> None:
+    enqueue(store, 100)
+    lastfm = enqueue(store, 100, service="lastfm")
+    (view,) = queue.list_jobs(store, service="lastfm")
+    assert (view.id, view.service, view.item) == (lastfm, "lastfm", "Artist - Song 100")
+
+
+def test_retry_resets_attempts_and_makes_discarded_job_due(store: Store) -> None:
+    job_id = enqueue(store)
+    claim(store)
+    queue.reject(store, [(job_id, "not_found")], now=NOW)
+    assert queue.retry(store, [job_id], now=NOW + 10) == 1
+    row = job(store, job_id)
+    assert (row["state"], row["attempt"], row["scheduled_at"]) == ("available", 0, NOW + 10)
+    assert claim(store, now=NOW + 10, run_id="run-2") == [job_id]
+
+
+def test_drop_deletes_only_jobs_that_are_not_running(store: Store) -> None:
+    running, waiting = enqueue(store, 100), enqueue(store, 200)
+    claim(store, limit=1)
+    assert queue.drop(store, [running, waiting]) == 1
+    assert [j.id for j in queue.list_jobs(store)] == [running]
+
+
+# the flush lock
+
+
+def test_lock_second_holder_raises_lock_held_naming_pid(tmp_path: Path) -> None:
+    path = tmp_path / "flush.lock"
+    with exclusive(path), pytest.raises(LockHeld) as info, exclusive(path):
+        pass
+    assert info.value.exit_code == ExitCode.LOCKED == 4
+    assert f"pid {os.getpid()}" in str(info.value)
+
+
+def test_lock_can_be_taken_again_after_release(tmp_path: Path) -> None:
+    path = tmp_path / "flush.lock"
+    with exclusive(path):
+        pass
+    with exclusive(path):
+        assert path.read_text() == str(os.getpid())
