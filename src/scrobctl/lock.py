@@ -1,4 +1,5 @@
-"""The flush lock: one `flush` at a time per data folder; an overlapping cron run leaves at once."""
+"""File locks: one `flush` at a time per data folder (an overlapping cron run leaves at once),
+and one token refresh at a time per connection (a second process waits, then reuses the result)."""
 
 from __future__ import annotations
 
@@ -12,13 +13,16 @@ from scrobctl.errors import LockHeld
 
 
 @contextmanager
-def exclusive(path: Path, what: str = "flush") -> Iterator[None]:
-    """Hold an flock on `path`. The OS drops it when the process dies, so a SIGKILL frees it."""
+def exclusive(path: Path, what: str = "flush", *, wait: bool = False) -> Iterator[None]:
+    """Hold an flock on `path`. The OS drops it when the process dies, so a SIGKILL frees it.
+
+    Without `wait`, a held lock raises LockHeld at once; with it, this blocks until it is free.
+    """
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
             raise LockHeld(

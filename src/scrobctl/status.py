@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel
 
+from scrobctl.accounts.check import CheckResult
 from scrobctl.runtime import Runtime
 from scrobctl.store import connections, queue
 
@@ -19,6 +20,7 @@ class ConnectionStatus(BaseModel):
     detail: str | None
     token_expires_at: datetime | None
     deferred_until: datetime | None
+    checked: bool | None = None
 
 
 class StatusReport(BaseModel):
@@ -35,26 +37,30 @@ def _when(ts: float | None) -> datetime | None:
     return datetime.fromtimestamp(ts, UTC) if ts else None
 
 
-def build_status(runtime: Runtime) -> StatusReport:
+def build_status(runtime: Runtime, checks: list[CheckResult] | None = None) -> StatusReport:
+    """The report; with `checks` (from `status --check`), each connection says how it fared."""
     from scrobctl import __version__
 
     store = runtime.store()
     now = runtime.clock.now()
-    rows = [
-        ConnectionStatus(
-            profile=c.profile,
-            service=c.service,
-            account=c.account,
-            enabled=c.enabled,
-            status=c.status,
-            detail=c.status_detail,
-            token_expires_at=_when(c.token_expires_at),
-            deferred_until=_when(c.deferred_until)
-            if c.deferred_until and c.deferred_until > now
-            else None,
+    checked = {(r.profile, r.service): r for r in checks or []}
+    rows = []
+    for c in connections.list_connections(store):
+        check = checked.get((c.profile, c.service))
+        paused = c.deferred_until if c.deferred_until and c.deferred_until > now else None
+        rows.append(
+            ConnectionStatus(
+                profile=c.profile,
+                service=c.service,
+                account=c.account,
+                enabled=c.enabled,
+                status=c.status,
+                detail=(check.detail if check and check.detail else None) or c.status_detail,
+                token_expires_at=_when(c.token_expires_at),
+                deferred_until=_when(paused),
+                checked=check.ok if check else None,
+            )
         )
-        for c in connections.list_connections(store)
-    ]
     counts = queue.counts(store)
     full = {
         service: {s: by_state.get(s, 0) for s in queue.STATES}

@@ -56,8 +56,6 @@ app.add_typer(queue.app, name="queue")
 
 def main() -> None:
     """Entry point: run the app and translate our typed errors into one line and an exit code."""
-    import click
-
     try:
         code = app(standalone_mode=False)
     except ScrobctlError as exc:
@@ -65,12 +63,16 @@ def main() -> None:
             raise
         print_error(str(exc), exc.exit_code)
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         print("aborted", file=sys.stderr)
         sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code)
+    except typer.TyperException as exc:  # typer's own (vendored click) usage errors
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        else:
+            print(f"error: {exc}", file=sys.stderr)
+        sys.exit(getattr(exc, "exit_code", ExitCode.USAGE))
     except KeyboardInterrupt:
         print("interrupted; nothing was lost, run the command again to continue", file=sys.stderr)
         sys.exit(130)

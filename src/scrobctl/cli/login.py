@@ -3,21 +3,30 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Coroutine
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from scrobctl.cli.output import info
+from scrobctl.cli.output import info, local_time, warn
 from scrobctl.errors import UsageError
+
+if TYPE_CHECKING:
+    from scrobctl.accounts.common import LoginResult, LoginUI
+    from scrobctl.runtime import Runtime
 
 PROFILE_HELP = "Local profile the connection belongs to."
 
 
-class LoginService(StrEnum):
+class Service(StrEnum):
+    trakt = "trakt"
+    simkl = "simkl"
+    lastfm = "lastfm"
     listenbrainz = "listenbrainz"
 
 
-def _read_token(token_stdin: bool, service: str) -> str:
+def _read_token(token_stdin: bool) -> str:
     if token_stdin:
         token = sys.stdin.readline().strip()
         if not token:
@@ -28,7 +37,7 @@ def _read_token(token_stdin: bool, service: str) -> str:
     if not sys.stdin.isatty():
         raise UsageError(
             "standard input is not a terminal, so there is no prompt for the token",
-            f"use `scrobctl login {service} --token-stdin` and pipe the token in",
+            "use `scrobctl login listenbrainz --token-stdin` and pipe the token in",
         )
     token = typer.prompt(
         "ListenBrainz user token (https://listenbrainz.org/settings/)", hide_input=True
@@ -39,52 +48,86 @@ def _read_token(token_stdin: bool, service: str) -> str:
 
 
 def login(
-    service: LoginService = typer.Argument(..., help="The service to connect."),
+    service: Service = typer.Argument(..., help="The service to connect."),
     profile: str = typer.Option("default", "--profile", "-p", help=PROFILE_HELP),
     token_stdin: bool = typer.Option(
-        False, "--token-stdin", help="Read the token from standard input (for scripts)."
+        False, "--token-stdin", help="ListenBrainz: read the token from standard input."
+    ),
+    no_browser: bool = typer.Option(
+        False, "--no-browser", help="Do not offer to open the browser."
     ),
 ) -> None:
-    """Connect a service and keep its token in the keyring.
+    """Connect a service; its token goes to the keyring (or the file store).
 
-    The token is checked with the service before it is stored.
+    Trakt shows a code to enter at trakt.tv/activate, Simkl a PIN for simkl.com/pin, Last.fm a
+    link to allow access; ListenBrainz asks for your user token. Trakt, Simkl and Last.fm need
+    your own API app: login says where to create one and asks for it once.
 
-    Example: scrobctl login listenbrainz
+    Example: scrobctl login trakt
     """
-    from scrobctl.accounts import login_listenbrainz
-    from scrobctl.cli.context import build_runtime
+    import asyncio
 
+    from scrobctl.cli.context import build_runtime
+    from scrobctl.cli.login_ui import TerminalLoginUI
+
+    if token_stdin and service is not Service.listenbrainz:
+        raise UsageError("--token-stdin is for listenbrainz; the others log in in the browser")
     runtime = build_runtime()
     try:
-        token = _read_token(token_stdin, service.value)
-        import asyncio
+        if service is Service.listenbrainz:
+            from scrobctl.accounts.listenbrainz import login_listenbrainz
 
-        result = asyncio.run(login_listenbrainz(runtime, profile, token))
+            flow = login_listenbrainz(runtime, profile, _read_token(token_stdin))
+        else:
+            ui = TerminalLoginUI(open_browser=not no_browser)
+            flow = _browser_login(service, runtime, profile, ui)
+        result = asyncio.run(flow)
     finally:
         runtime.close()
     suffix = "" if result.profile == "default" else f" (profile {result.profile})"
-    info(f"Logged in to {result.service} as {result.account}{suffix}.")
+    expiry = f"; token valid until {local_time(result.expires_at)}" if result.expires_at else ""
+    info(f"Logged in to {result.service} as {result.account}{suffix}{expiry}.")
+
+
+def _browser_login(
+    service: Service, runtime: Runtime, profile: str, ui: LoginUI
+) -> Coroutine[Any, Any, LoginResult]:
+    if service is Service.trakt:
+        from scrobctl.accounts.trakt import login_trakt
+
+        return login_trakt(runtime, profile, ui)
+    if service is Service.simkl:
+        from scrobctl.accounts.simkl import login_simkl
+
+        return login_simkl(runtime, profile, ui)
+    from scrobctl.accounts.lastfm import login_lastfm
+
+    return login_lastfm(runtime, profile, ui)
 
 
 def logout(
-    service: LoginService = typer.Argument(..., help="The service to disconnect."),
+    service: Service = typer.Argument(..., help="The service to disconnect."),
     profile: str = typer.Option("default", "--profile", "-p", help=PROFILE_HELP),
     drop_queue: bool = typer.Option(
         False, "--drop-queue", help="Also delete this service's queued plays."
     ),
 ) -> None:
-    """Forget a service's token. Queued plays are kept unless --drop-queue.
+    """Forget a service's token (Trakt's is revoked too). Queued plays are kept.
 
-    Example: scrobctl logout listenbrainz
+    Example: scrobctl logout trakt --drop-queue
     """
-    from scrobctl.accounts import logout as do_logout
+    import asyncio
+
+    from scrobctl.accounts.logout import logout as do_logout
     from scrobctl.cli.context import build_runtime
 
     runtime = build_runtime()
     try:
-        result = do_logout(runtime, profile, service.value, drop_queue=drop_queue)
+        result = asyncio.run(do_logout(runtime, profile, service.value, drop_queue=drop_queue))
     finally:
         runtime.close()
+    if result.revoke_error:
+        warn(f"the token could not be revoked ({result.revoke_error}); it was forgotten anyway")
     if not result.was_connected:
         info(f"{result.service} was not connected for profile {result.profile}.")
     else:

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import sys
+from typing import TYPE_CHECKING
+
 import typer
 
 from scrobctl.cli.output import local_time, out_console, print_model, set_json
+from scrobctl.errors import ExitCode
+
+if TYPE_CHECKING:
+    from scrobctl.status import StatusReport
 
 
 def status(
     json_output: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    check: bool = typer.Option(
+        False, "--check", help="Also ask each service whether its login still works."
+    ),
 ) -> None:
     """Show connections, queue counts, and where data and tokens are kept.
+
+    With --check, every connection is tried online (refreshing a Trakt token when due); one
+    whose credentials are refused is marked "reconnect required" and the exit code is 3.
 
     Example: scrobctl status --json | jq '.queue'
     """
@@ -20,12 +33,28 @@ def status(
     set_json(json_output)
     runtime = build_runtime()
     try:
-        report = build_status(runtime)
+        checks = None
+        if check:
+            import asyncio
+
+            from scrobctl.accounts.check import check_connections
+
+            checks = asyncio.run(check_connections(runtime))
+        report = build_status(runtime, checks)
     finally:
         runtime.close()
     if json_output:
         print_model(report)
-        return
+    else:
+        _render(report)
+    if any(c.status == "reconnect_required" for c in report.connections):
+        for c in report.connections:
+            if c.status == "reconnect_required" and not json_output:
+                print(f"{c.service}: {c.detail}", file=sys.stderr)
+        raise typer.Exit(ExitCode.RECONNECT)
+
+
+def _render(report: StatusReport) -> None:
     from rich.table import Table
 
     console = out_console()
@@ -34,12 +63,15 @@ def status(
     console.print(f"token store: {report.token_store}")
     console.print(f"plays:       {report.plays}")
     if report.connections:
-        table = Table("profile", "service", "account", "status", title="connections")
+        table = Table("profile", "service", "account", "status", "token until", title="connections")
         for c in report.connections:
             state = c.status.replace("_", " ")
             if c.deferred_until:
                 state += f" (paused until {local_time(c.deferred_until)})"
-            table.add_row(c.profile, c.service, c.account or "-", state)
+            if c.checked is not None:
+                state += " (checked)" if c.checked else f" (check failed: {c.detail})"
+            expiry = local_time(c.token_expires_at) if c.token_expires_at else "-"
+            table.add_row(c.profile, c.service, c.account or "-", state, expiry)
         console.print(table)
     else:
         console.print("connections: none yet (try `scrobctl login listenbrainz`)")

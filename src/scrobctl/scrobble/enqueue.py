@@ -96,32 +96,23 @@ class Ingest:
         self._items = ItemResolver(store.conn)
 
     def run(self, lines: Iterable[Line]) -> IngestSummary:
-        batch: list[Line] = []
-        for line in lines:
-            batch.append(line)
-            if len(batch) >= COMMIT_EVERY:
-                self._commit(batch)
-                batch = []
-        if batch:
-            self._commit(batch)
-        return self.summary
-
-    def _commit(self, batch: list[Line]) -> None:
-        now = self.now if self.now is not None else time.time()
+        """Commit every COMMIT_EVERY lines; a dry run is one transaction, rolled back at the end,
+        so that it counts duplicates across the whole input exactly as a real run would."""
         conn = self.store.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for line in batch:
-                self._one(line, now)
+            for count, line in enumerate(lines, start=1):
+                self._one(line, self.now if self.now is not None else time.time())
+                if count % COMMIT_EVERY == 0 and not self.dry_run:
+                    conn.execute("COMMIT")
+                    conn.execute("BEGIN IMMEDIATE")
         except BaseException:
             conn.execute("ROLLBACK")
             self._items.forget()
             raise
-        if self.dry_run:
-            conn.execute("ROLLBACK")
-            self._items.forget()
-        else:
-            conn.execute("COMMIT")
+        conn.execute("ROLLBACK" if self.dry_run else "COMMIT")
+        self._items.forget()
+        return self.summary
 
     def _one(self, line: Line, now: float) -> None:
         summary = self.summary
@@ -156,9 +147,9 @@ class Ingest:
                 summary.jobs[service] = summary.jobs.get(service, 0) + 1
         if added:
             summary.queued += 1
-        elif is_new:
+        elif is_new and not services:
             summary.recorded_only += 1
-        else:
+        else:  # seen before, or every service already has it (imported or sent)
             summary.duplicate += 1
 
     @staticmethod

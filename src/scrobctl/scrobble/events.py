@@ -50,7 +50,15 @@ def _unix_seconds(value: Any) -> int:
     raise ValueError("must be an ISO-8601 time with offset or Unix seconds")
 
 
+def _not_bool(value: Any) -> Any:
+    """JSON `true` is not a number, whatever Python thinks."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true/false")
+    return value
+
+
 UnixSeconds = Annotated[int, BeforeValidator(_unix_seconds)]
+NotBool = BeforeValidator(_not_bool)
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1024)]
 PositiveId = Annotated[int, Field(gt=0, lt=2**63)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
@@ -100,9 +108,9 @@ class Event(_Model):
     show: Show | None = None
     season: Annotated[int, Field(ge=0, le=100_000)] | None = None
     number: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
-    duration_ms: Annotated[int, Field(gt=0, le=MAX_DURATION_MS)] | None = None
-    watched_ms: Annotated[int, Field(ge=0, le=MAX_DURATION_MS)] | None = None
-    percentage: Annotated[float, Field(ge=0, le=100)] | None = None
+    duration_ms: Annotated[int, Field(gt=0, le=MAX_DURATION_MS), NotBool] | None = None
+    watched_ms: Annotated[int, Field(ge=0, le=MAX_DURATION_MS), NotBool] | None = None
+    percentage: Annotated[float, Field(ge=0, le=100), NotBool] | None = None
     watched_at: UnixSeconds | None = None
     ids: Ids = Ids()
 
@@ -175,12 +183,14 @@ def _parse_object(obj: Any, number: int) -> Line:
 def read_events(stream: BinaryIO) -> Iterator[Line]:
     """Events from JSON Lines, or from one JSON array of objects (numbered by position)."""
     first = stream.read(1)
+    skipped_lines = 0
     while first in (b" ", b"\t", b"\r", b"\n"):
+        skipped_lines += first == b"\n"
         first = stream.read(1)
     if first == b"[":
         yield from _read_array(b"[" + stream.read())
         return
-    number = 0
+    number = skipped_lines
     pending = first
     for raw in stream:
         number += 1

@@ -110,3 +110,21 @@ def remove_connection(store: Store, profile: str, service: str) -> bool:
             "DELETE FROM connections WHERE profile = ? AND service = ?", (profile, service)
         )
     return cursor.rowcount > 0
+
+
+def update_expiry(store: Store, profile: str, service: str, expires_at: float) -> None:
+    with store.transaction() as conn:
+        conn.execute(
+            "UPDATE connections SET token_expires_at = ? WHERE profile = ? AND service = ?",
+            (expires_at, profile, service),
+        )
+
+
+def mark_ok(store: Store, profile: str, service: str, account: str) -> None:
+    """A check found the credentials working: clear any earlier "reconnect required"."""
+    with store.transaction() as conn:
+        conn.execute(
+            "UPDATE connections SET status = 'ok', status_detail = NULL, account = ?"
+            " WHERE profile = ? AND service = ?",
+            (account, profile, service),
+        )

@@ -1,0 +1,117 @@
+"""What every login flow shares: the UI it talks to, app credentials, and polling."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
+
+from scrobctl.clock import Clock
+from scrobctl.errors import ScrobctlError, UsageError
+from scrobctl.runtime import Runtime
+
+APP_PROFILE = "@app"  # token-store key for the user's own API app; not a valid profile name
+
+
+class LoginFailed(ScrobctlError):
+    """The user did not complete the login (denied, expired, code gone)."""
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    service: str
+    profile: str
+    account: str
+    expires_at: float | None = None
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    secret: bool
+
+
+class LoginUI(Protocol):
+    """How a flow talks to the person logging in; the CLI implements it with Rich."""
+
+    interactive: bool
+
+    def show_code(self, code: str | None, url: str, expires_in: int) -> None: ...
+
+    def offer_browser(self, url: str) -> None: ...
+
+    def waiting(self, message: str) -> AbstractContextManager[object]: ...
+
+    def ask_app_credentials(self, service: str, help_text: str, fields: list[Field]) -> dict: ...
+
+
+APP_FIELDS: dict[str, list[Field]] = {
+    "trakt": [
+        Field("client_id", "Client ID", False),
+        Field("client_secret", "Client secret", True),
+    ],
+    "simkl": [Field("client_id", "Client ID", False)],
+    "lastfm": [Field("api_key", "API key", False), Field("api_secret", "Shared secret", True)],
+}
+
+
+def app_credentials(
+    runtime: Runtime, service: str, help_text: str, ui: LoginUI | None
+) -> dict[str, str]:
+    """The user's own API app for `service`: settings (env/file) first, then the keyring.
+
+    When neither has them and a person is at the terminal, ask once and keep them in the token
+    store (the secret never goes to the config file or the database).
+    """
+    fields = APP_FIELDS[service]
+    configured = getattr(runtime.settings, service)
+    values = {f.name: getattr(configured, f.name) for f in fields if getattr(configured, f.name)}
+    if len(values) == len(fields):
+        return values
+    stored = runtime.tokens().get(APP_PROFILE, service) or {}
+    merged = {**stored, **values}
+    if all(merged.get(f.name) for f in fields):
+        return merged
+    env = ", ".join(f"SCROBCTL_{service.upper()}__{f.name.upper()}" for f in fields)
+    if ui is None or not ui.interactive:
+        raise UsageError(f"no {service} API app is set up", f"{help_text}; then set {env}")
+    answers = ui.ask_app_credentials(service, help_text, fields)
+    merged.update({k: v.strip() for k, v in answers.items() if v and v.strip()})
+    if not all(merged.get(f.name) for f in fields):
+        raise UsageError(f"the {service} API app needs {', '.join(f.label for f in fields)}")
+    runtime.tokens().set(APP_PROFILE, service, {f.name: merged[f.name] for f in fields})
+    return merged
+
+
+T = TypeVar("T")
+
+
+async def poll(
+    clock: Clock,
+    attempt: Callable[[], Awaitable[T | None]],
+    *,
+    interval: float,
+    expires_in: float,
+    slow_down: Callable[[float], float] | None = None,
+) -> T:
+    """Call `attempt` every `interval` seconds until it returns a value or time runs out.
+
+    `attempt` returns None to keep waiting; it raises SlowDown to lengthen the interval.
+    """
+    deadline = clock.now() + expires_in
+    while clock.now() < deadline:
+        await clock.sleep(interval)
+        try:
+            result = await attempt()
+        except SlowDown:
+            interval = slow_down(interval) if slow_down else interval * 2
+            continue
+        if result is not None:
+            return result
+    raise LoginFailed("the code expired before it was approved", "run the login again")
+
+
+class SlowDown(Exception):
+    """The service asked us to poll less often."""

@@ -1,0 +1,44 @@
+"""Logging out: revoke where the service supports it, forget the token, keep the queue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scrobctl.errors import ScrobctlError
+from scrobctl.runtime import Runtime
+from scrobctl.store import connections, queue
+
+
+@dataclass(frozen=True)
+class LogoutResult:
+    service: str
+    profile: str
+    was_connected: bool
+    kept_jobs: int
+    dropped_jobs: int
+    revoke_error: str | None = None
+
+
+async def logout(runtime: Runtime, profile: str, service: str, *, drop_queue: bool) -> LogoutResult:
+    """Forget the token and the connection; queued plays stay unless asked to drop them.
+
+    A failed revoke (network down, token already dead) does not stop the local logout.
+    """
+    tokens = runtime.tokens()
+    secret = tokens.get(profile, service)
+    revoke_error = None
+    if service == "trakt" and secret:
+        from scrobctl.accounts.trakt import revoke
+
+        try:
+            await revoke(runtime, secret["access_token"], profile)
+        except ScrobctlError as exc:
+            revoke_error = str(exc)
+    tokens.delete(profile, service)
+    store = runtime.store()
+    was_connected = connections.remove_connection(store, profile, service)
+    pending = queue.select_ids(store, states=queue.PENDING, service=service, profile=profile)
+    dropped = queue.drop(store, pending) if drop_queue and pending else 0
+    return LogoutResult(
+        service, profile, was_connected, len(pending) - dropped, dropped, revoke_error
+    )

@@ -1,0 +1,64 @@
+"""Simkl: PIN login (api-notes 9.2). Tokens are long-lived, with no refresh."""
+
+from __future__ import annotations
+
+import httpx
+
+from scrobctl.accounts.common import LoginFailed, LoginResult, LoginUI, app_credentials, poll
+from scrobctl.errors import InvalidToken, login_hint
+from scrobctl.http import ServiceLimiter
+from scrobctl.runtime import Runtime
+from scrobctl.services import simkl
+from scrobctl.store import connections
+
+
+def client(
+    runtime: Runtime, http: httpx.AsyncClient, client_id: str, profile: str, token: str | None
+) -> simkl.SimklClient:
+    return simkl.SimklClient(
+        str(runtime.settings.simkl.api_url),
+        client_id,
+        http,
+        ServiceLimiter(simkl.SERVICE, clock=runtime.clock),
+        token,
+        profile,
+    )
+
+
+async def login_simkl(runtime: Runtime, profile: str, ui: LoginUI) -> LoginResult:
+    app = app_credentials(runtime, simkl.SERVICE, simkl.APP_HELP, ui)
+    tokens = runtime.tokens()
+    async with runtime.http_client() as http:
+        anonymous = client(runtime, http, app["client_id"], profile, None)
+        pin = await anonymous.pin_code()
+        ui.show_code(pin.user_code, pin.verification_url, pin.expires_in)
+        ui.offer_browser(pin.verification_url)
+
+        async def attempt() -> str | None:
+            result = await anonymous.poll_pin(pin.user_code)
+            if isinstance(result, str):
+                return result
+            if result is simkl.Pin.GONE:
+                raise LoginFailed(
+                    "the code is no longer valid on Simkl", "run `scrobctl login simkl` again"
+                )
+            return None
+
+        with ui.waiting("Waiting for you to enter the code on Simkl"):
+            token = await poll(
+                runtime.clock, attempt, interval=max(1, pin.interval), expires_in=pin.expires_in
+            )
+        tokens.set(profile, simkl.SERVICE, {"access_token": token})
+        name = (await client(runtime, http, app["client_id"], profile, token).account()).name
+    connections.save_login(runtime.store(), profile, simkl.SERVICE, name)
+    return LoginResult(simkl.SERVICE, profile, name)
+
+
+async def account(runtime: Runtime, profile: str) -> str:
+    app = app_credentials(runtime, simkl.SERVICE, simkl.APP_HELP, None)
+    secret = runtime.tokens().get(profile, simkl.SERVICE)
+    if not secret:
+        raise InvalidToken(simkl.SERVICE, "no token is stored", login_hint(simkl.SERVICE, profile))
+    async with runtime.http_client() as http:
+        token = secret["access_token"]
+        return (await client(runtime, http, app["client_id"], profile, token).account()).name

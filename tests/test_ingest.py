@@ -1,0 +1,259 @@
+"""From stdin lines to items, plays and queued jobs: thresholds, duplicates, routing."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+from scrobctl.scrobble.enqueue import Ingest, IngestSummary, item_ref
+from scrobctl.scrobble.events import Event, read_events
+from scrobctl.store.items import ItemResolver
+
+NOW = 1_795_000_000.0
+T = 1_794_000_000  # a play about 11 days before NOW
+LB = {"default": {"track": ["listenbrainz"]}}
+
+
+def track(title: str = "Hurt", **fields: Any) -> dict[str, Any]:
+    return {
+        "type": "track",
+        "title": title,
+        "artist": "Johnny Cash",
+        "album": "American IV",
+        "duration_ms": 200_000,
+        "watched_ms": 150_000,
+        "watched_at": T,
+    } | fields
+
+
+def movie(ids: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    return {
+        "type": "movie",
+        "title": "The Matrix",
+        "year": 1999,
+        "duration_ms": 8_160_000,
+        "percentage": 92.5,
+        "watched_at": T,
+        "ids": ids,
+    } | fields
+
+
+def ingest(
+    store: Any, *events: dict[str, Any] | str, routes: Any = LB, **options: Any
+) -> IngestSummary:
+    text = "\n".join(e if isinstance(e, str) else json.dumps(e) for e in events) + "\n"
+    lines = read_events(io.BytesIO(text.encode()))
+    return Ingest(store, routes, now=NOW, **options).run(lines)
+
+
+def count(store: Any, table: str) -> int:
+    return store.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def jobs(store: Any) -> list[tuple[str, str]]:
+    rows = store.conn.execute("SELECT service, profile FROM jobs ORDER BY service, profile")
+    return [(r[0], r[1]) for r in rows]
+
+
+# --- queueing ------------------------------------------------------------------------------------
+
+
+def test_ingest_valid_play_queues_one_job_per_routed_service(store: Any) -> None:
+    routes = {"default": {"track": ["lastfm", "listenbrainz"]}}
+    summary = ingest(store, track(), routes=routes)
+    assert summary.queued == 1
+    assert summary.jobs == {"lastfm": 1, "listenbrainz": 1}
+    assert count(store, "plays") == 1
+    assert jobs(store) == [("lastfm", "default"), ("listenbrainz", "default")]
+    states = store.conn.execute("SELECT DISTINCT state, play_id FROM jobs").fetchall()
+    assert [tuple(r) for r in states] == [("available", 1)]
+
+
+def test_ingest_same_events_twice_are_queued_once(store: Any) -> None:
+    events = [track(f"Song {i}", watched_at=T + i * 300) for i in range(100)]
+    first = ingest(store, *events)
+    second = ingest(store, *events)
+    assert (first.queued, first.duplicate) == (100, 0)
+    assert (second.queued, second.duplicate, second.jobs) == (0, 100, {})
+    assert count(store, "plays") == 100
+    assert count(store, "jobs") == 100
+
+
+def test_ingest_progress_pings_of_the_same_play_are_one_play(store: Any) -> None:
+    # 200 s track: pings whose watched_at is within 100 s of the first are the same play.
+    summary = ingest(
+        store,
+        track(watched_at=T, watched_ms=110_000),
+        track(watched_at=T + 10, watched_ms=120_000),
+        track(watched_at=T + 99, watched_ms=190_000),
+    )
+    assert (summary.queued, summary.duplicate) == (1, 2)
+    assert count(store, "plays") == 1
+    assert count(store, "jobs") == 1
+
+
+def test_ingest_same_track_half_its_length_later_is_a_second_play(store: Any) -> None:
+    summary = ingest(store, track(watched_at=T), track(watched_at=T + 100))
+    assert (summary.queued, summary.duplicate) == (2, 0)
+    assert count(store, "plays") == 2
+    assert count(store, "jobs") == 2
+    assert count(store, "items") == 1
+
+
+def test_ingest_below_threshold_is_counted_and_queues_nothing(store: Any) -> None:
+    summary = ingest(store, track(watched_ms=99_999), track("Short", duration_ms=29_000))
+    assert summary.below_threshold == 2
+    assert summary.queued == 0
+    assert count(store, "plays") == 0
+    assert count(store, "jobs") == 0
+
+
+def test_ingest_invalid_lines_are_counted_with_numbers_and_valid_ones_queued(store: Any) -> None:
+    summary = ingest(store, track("A"), "{oops", track("B"), {"type": "movie"}, track("C"))
+    assert [number for number, _ in summary.invalid] == [2, 4]
+    assert "a movie needs an id" in summary.invalid[1][1]
+    assert summary.queued == 3
+    assert count(store, "plays") == 3
+    assert count(store, "jobs") == 3
+
+
+def test_ingest_event_that_cannot_be_judged_is_invalid(store: Any) -> None:
+    summary = ingest(store, track(duration_ms=None, watched_ms=None, percentage=None))
+    assert summary.invalid == [(1, "needs 'percentage' or 'watched_ms' (with 'duration_ms')")]
+    assert count(store, "plays") == 0
+
+
+def test_ingest_dry_run_queues_and_records_nothing(store: Any) -> None:
+    summary = ingest(store, track(), movie({"tmdb": 603}), dry_run=True)
+    assert (summary.queued, summary.recorded_only) == (1, 1)
+    assert count(store, "items") == 0
+    assert count(store, "plays") == 0
+    assert count(store, "jobs") == 0
+
+
+def test_ingest_play_with_no_routed_service_is_recorded_only(store: Any) -> None:
+    summary = ingest(store, movie({"tmdb": 603}))
+    assert (summary.queued, summary.recorded_only) == (0, 1)
+    assert count(store, "plays") == 1
+    assert count(store, "jobs") == 0
+
+
+def test_ingest_start_event_is_not_a_play(store: Any) -> None:
+    summary = ingest(store, track(event="start"), track(event="pause"))
+    assert summary.not_a_play == 2
+    assert count(store, "plays") == 0
+    assert count(store, "jobs") == 0
+
+
+def test_ingest_watched_at_defaults_to_now_minus_watched_ms(store: Any) -> None:
+    event = track(watched_ms=150_000)
+    del event["watched_at"]
+    ingest(store, event)
+    assert store.conn.execute("SELECT watched_at FROM plays").fetchone()[0] == NOW - 150
+
+
+def test_ingest_watched_at_in_the_future_is_invalid(store: Any) -> None:
+    summary = ingest(store, track(watched_at=int(NOW) + 3600))
+    assert summary.invalid == [(1, "watched_at is in the future")]
+    assert count(store, "plays") == 0
+    assert count(store, "jobs") == 0
+
+
+# --- items ---------------------------------------------------------------------------------------
+
+
+def test_items_same_movie_by_tmdb_id_is_one_item(store: Any) -> None:
+    ingest(
+        store, movie({"tmdb": 603}), movie({"tmdb": "603"}, title="Matrix", watched_at=T + 86400)
+    )
+    assert count(store, "items") == 1
+    assert count(store, "plays") == 2
+
+
+def test_items_movie_known_by_tmdb_and_imdb_is_found_by_imdb_alone(store: Any) -> None:
+    ingest(
+        store,
+        movie({"tmdb": 603, "imdb": "tt0133093"}),
+        movie({"imdb": "tt0133093"}, watched_at=T + 86400),
+    )
+    rows = store.conn.execute("SELECT tmdb, imdb FROM items").fetchall()
+    assert [tuple(r) for r in rows] == [(603, "tt0133093")]
+    assert count(store, "plays") == 2
+
+
+def test_items_music_with_mbid_matches_regardless_of_title(store: Any) -> None:
+    ingest(
+        store,
+        track("Hurt", ids={"mbid": "rec-1"}),
+        track("HURT (Remastered 2002)", album=None, ids={"mbid": "rec-1"}, watched_at=T + 1000),
+    )
+    assert count(store, "items") == 1
+    assert count(store, "plays") == 2
+
+
+def test_items_music_without_ids_matches_normalised_artist_title_album(store: Any) -> None:
+    other = track(" HURT ", artist="johnny   CASH", album="american  iv", watched_at=T + 1000)
+    ingest(store, track(), other)
+    assert count(store, "items") == 1
+    assert count(store, "plays") == 2
+
+
+def test_items_music_without_ids_is_a_weak_match(store: Any) -> None:
+    ingest(store, track())
+    item_id, weak = ItemResolver(store.conn).resolve(
+        item_ref(Event.model_validate(track(" hurt", artist="JOHNNY CASH")))
+    )
+    assert (item_id, weak) == (1, True)
+
+
+def test_items_music_on_another_album_is_another_item(store: Any) -> None:
+    ingest(store, track(), track(album="Unearthed", watched_at=T + 1000))
+    assert count(store, "items") == 2
+
+
+# --- services and profiles -----------------------------------------------------------------------
+
+
+def imported_from_listenbrainz(store: Any, *, mbid: str, at: int) -> None:
+    item_id = store.conn.execute(
+        "INSERT INTO items (kind, title, artist, mbid) VALUES ('track', 'Hurt', 'Johnny Cash', ?)",
+        (mbid,),
+    ).lastrowid
+    store.conn.execute(
+        "INSERT INTO scrobbles (profile, service, item_id, scrobbled_at, source)"
+        " VALUES ('default', 'listenbrainz', ?, ?, 'imported')",
+        (item_id, at),
+    )
+
+
+def test_ingest_play_already_on_a_service_is_not_queued_there(store: Any) -> None:
+    imported_from_listenbrainz(store, mbid="rec-1", at=T)
+    routes = {"default": {"track": ["lastfm", "listenbrainz"]}}
+    summary = ingest(store, track(ids={"mbid": "rec-1"}, watched_at=T + 30), routes=routes)
+    assert summary.jobs == {"lastfm": 1}
+    assert count(store, "plays") == 1
+    assert jobs(store) == [("lastfm", "default")]
+
+
+def test_ingest_play_already_on_its_only_service_creates_no_job(store: Any) -> None:
+    imported_from_listenbrainz(store, mbid="rec-1", at=T)
+    summary = ingest(store, track(ids={"mbid": "rec-1"}))
+    assert summary.queued == 0
+    assert summary.jobs == {}
+    assert count(store, "jobs") == 0
+
+
+def test_ingest_profile_events_go_only_to_that_profiles_services(store: Any) -> None:
+    routes = {"default": {"track": ["listenbrainz"]}, "kids": {"track": ["lastfm"]}}
+    summary = ingest(store, track(profile="kids"), routes=routes)
+    assert summary.jobs == {"lastfm": 1}
+    assert jobs(store) == [("lastfm", "kids")]
+    assert store.conn.execute("SELECT profile FROM plays").fetchone()[0] == "kids"
+
+
+def test_ingest_profile_without_routes_is_recorded_only(store: Any) -> None:
+    summary = ingest(store, track(profile="guest"))
+    assert (summary.queued, summary.recorded_only) == (0, 1)
+    assert count(store, "plays") == 1
+    assert count(store, "jobs") == 0
