@@ -19,34 +19,39 @@ from tests.secret_service import running_secret_service
 SCROBCTL = Path(sys.executable).parent / "scrobctl"
 
 
+@pytest.fixture(scope="module")
+def secret_service_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """One gnome-keyring for the module: starting one per test races its collection set-up."""
+    with running_secret_service(tmp_path_factory.mktemp("keyring-home")) as env:
+        yield env
+
+
 @pytest.fixture
 def secret_service(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+    secret_service_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[dict[str, str]]:
-    home = tmp_path_factory.mktemp("keyring-home")
-    with running_secret_service(home) as env:
-        for key, value in env.items():
-            monkeypatch.setenv(key, value)
-        monkeypatch.delenv("PYTHON_KEYRING_BACKEND")
-        previous = keyring.get_keyring()
-        keyring.set_keyring(SecretService.Keyring())
-        try:
-            yield env
-        finally:
-            keyring.set_keyring(previous)
+    previous = keyring.get_keyring()
+    for key, value in secret_service_env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("PYTHON_KEYRING_BACKEND")
+    keyring.set_keyring(SecretService.Keyring())
+    try:
+        yield secret_service_env
+    finally:
+        keyring.set_keyring(previous)
 
 
 def test_keyring_store_round_trips_a_token_through_secret_service(secret_service: dict) -> None:
     store = KeyringStore()
-    store.set("default", "listenbrainz", {"token": "abc-123"})
-    assert store.get("default", "listenbrainz") == {"token": "abc-123"}
+    store.set("roundtrip", "listenbrainz", {"token": "abc-123"})
+    assert store.get("roundtrip", "listenbrainz") == {"token": "abc-123"}
 
 
 def test_keyring_store_deletes_a_token_from_secret_service(secret_service: dict) -> None:
     store = KeyringStore()
-    store.set("default", "listenbrainz", {"token": "abc-123"})
-    store.delete("default", "listenbrainz")
-    assert store.get("default", "listenbrainz") is None
+    store.set("deleted", "listenbrainz", {"token": "abc-123"})
+    store.delete("deleted", "listenbrainz")
+    assert store.get("deleted", "listenbrainz") is None
 
 
 def test_keyring_store_keeps_profiles_apart(secret_service: dict) -> None:

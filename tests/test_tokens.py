@@ -116,7 +116,18 @@ def test_file_store_corrupt_file_raises_unavailable(file_store: FileStore) -> No
 # keyring store
 
 
-def test_keyring_store_fail_backend_raises_with_both_fixes() -> None:
+@pytest.fixture
+def no_keyring_backend() -> Iterator[None]:
+    """The backend keyring picks when nothing usable is installed (as on a headless server)."""
+    from keyring.backends import fail
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    yield
+    keyring.set_keyring(previous)
+
+
+def test_keyring_store_fail_backend_raises_with_both_fixes(no_keyring_backend: None) -> None:
     with pytest.raises(TokenStoreUnavailable) as info:
         KeyringStore()
     assert "Secret Service" in str(info.value)
@@ -161,6 +172,8 @@ def test_open_token_store_keyring(data_dir: Path, memory_keyring: MemoryKeyring)
     assert isinstance(open_token_store("keyring", data_dir, lambda message: None), KeyringStore)
 
 
-def test_open_token_store_keyring_without_backend_raises(data_dir: Path) -> None:
+def test_open_token_store_keyring_without_backend_raises(
+    data_dir: Path, no_keyring_backend: None
+) -> None:
     with pytest.raises(TokenStoreUnavailable):
         open_token_store("keyring", data_dir, lambda message: None)

@@ -51,7 +51,7 @@ def make_client(*, timeout: httpx.Timeout = TIMEOUT) -> httpx.AsyncClient:
 
 def backoff_delay(attempt: int, rng: random.Random | None = None) -> float:
     """Exponential back-off with jitter between half and all of the step, so retries spread out."""
-    step = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(attempt - 1, 0))
+    step = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** min(max(attempt - 1, 0), 32))
     return step * (rng or random).uniform(0.5, 1.0)
 
 

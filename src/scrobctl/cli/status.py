@@ -22,8 +22,8 @@ def status(
 ) -> None:
     """Show connections, queue counts, and where data and tokens are kept.
 
-    With --check, every connection is tried online (refreshing a Trakt token when due); one
-    whose credentials are refused is marked "reconnect required" and the exit code is 3.
+    With --check, every connection is tried online (refreshing a Trakt token when due); when a
+    connection needs a new login the exit code is 3.
 
     Example: scrobctl status --json | jq '.queue'
     """
@@ -47,10 +47,11 @@ def status(
         print_model(report)
     else:
         _render(report)
-    if any(c.status == "reconnect_required" for c in report.connections):
-        for c in report.connections:
-            if c.status == "reconnect_required" and not json_output:
-                print(f"{c.service}: {c.detail}", file=sys.stderr)
+    refused = [c for c in report.connections if c.status == "reconnect_required"]
+    if not json_output:
+        for c in refused:
+            print(f"{c.service}: {c.detail}", file=sys.stderr)
+    if check and refused:
         raise typer.Exit(ExitCode.RECONNECT)
 
 

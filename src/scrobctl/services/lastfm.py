@@ -73,7 +73,7 @@ def error_for(code: int, message: str, profile: str = "default") -> ServiceError
     if code in TEMPORARY:
         return ServiceUnavailable(SERVICE, f"error {code}: {message}", "it will be retried later")
     if code == RATE_LIMITED:
-        return RateLimited(SERVICE, RATE_LIMIT_WAIT, f"{SERVICE}: error 29: {message}")
+        return RateLimited(SERVICE, RATE_LIMIT_WAIT, f"error 29: {message}")
     if code in (INVALID_API_KEY, SUSPENDED_KEY):
         return LastfmError(
             code, message, "check SCROBCTL_LASTFM__API_KEY, or run `scrobctl login lastfm` again"

@@ -70,7 +70,7 @@ def listen_for(play: PlayRecord, now: float) -> dict[str, Any]:
         metadata["release_name"] = play.album.strip()
     metadata["additional_info"] = info
     listen = {"listened_at": play.watched_at, "track_metadata": metadata}
-    encoded = json.dumps(listen)
+    encoded = json.dumps(listen, separators=(",", ":"))
     if "\\u0000" in encoded:
         raise InvalidListen("contains a NUL character")
     if len(encoded.encode()) > MAX_LISTEN_SIZE:
