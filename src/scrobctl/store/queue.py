@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from scrobctl.store.db import Store
-from scrobctl.store.records import PlayRecord
+from scrobctl.store.records import VIDEO_IDS, PlayRecord
 
 AVAILABLE = "available"
 RUNNING = "running"
@@ -114,14 +114,39 @@ def _play_records(conn: sqlite3.Connection, job_ids: Sequence[int]) -> list[Play
         return []
     marks = ",".join("?" * len(job_ids))
     rows = conn.execute(
-        "SELECT jobs.id AS job_id, plays.id AS play_id, items.kind, plays.watched_at,"
-        " items.title, items.artist, items.album,"
-        " COALESCE(plays.duration_ms, items.duration_ms) AS duration_ms, items.mbid, items.isrc"
-        " FROM jobs JOIN plays ON plays.id = jobs.play_id JOIN items ON items.id = plays.item_id"
+        "SELECT jobs.id AS job_id, jobs.attempt, plays.id AS play_id, plays.watched_at,"
+        " COALESCE(plays.duration_ms, i.duration_ms) AS duration_ms, i.*, s.title AS s_title,"
+        " s.tmdb AS s_tmdb, s.imdb AS s_imdb, s.tvdb AS s_tvdb, s.trakt AS s_trakt,"
+        " s.simkl AS s_simkl"
+        " FROM jobs JOIN plays ON plays.id = jobs.play_id JOIN items i ON i.id = plays.item_id"
+        " LEFT JOIN items s ON s.id = i.show_id"
         f" WHERE jobs.id IN ({marks}) ORDER BY plays.watched_at, jobs.id",
         list(job_ids),
     )
-    return [PlayRecord(**dict(r)) for r in rows]
+    return [_record(r) for r in rows]
+
+
+def _record(row: sqlite3.Row) -> PlayRecord:
+    return PlayRecord(
+        job_id=row["job_id"],
+        play_id=row["play_id"],
+        kind=row["kind"],
+        watched_at=row["watched_at"],
+        title=row["title"],
+        artist=row["artist"],
+        album=row["album"],
+        duration_ms=row["duration_ms"],
+        mbid=row["mbid"],
+        isrc=row["isrc"],
+        attempt=row["attempt"],
+        item_id=row["id"],
+        year=row["year"],
+        ids={k: row[k] for k in VIDEO_IDS if row[k] is not None},
+        show_ids={k: row[f"s_{k}"] for k in VIDEO_IDS if row[f"s_{k}"] is not None},
+        show_title=row["s_title"],
+        season=row["season"],
+        number=row["number"],
+    )
 
 
 def complete(store: Store, job_ids: Sequence[int], now: float, outcome: str = "sent") -> None:

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
+
+VIDEO_IDS = ("tmdb", "imdb", "tvdb", "trakt", "simkl")
 
 
 @dataclass(frozen=True, slots=True)
 class PlayRecord:
-    """One play with its item, as the senders need it. Times are Unix seconds, UTC."""
+    """One play with its item, as the senders need it. Times are Unix seconds, UTC.
+
+    `ids` are the item's own external ids (an episode's own, for episodes); `show_ids`,
+    `season` and `number` place an episode within its show.
+    """
 
     job_id: int
     play_id: int
@@ -19,3 +26,11 @@ class PlayRecord:
     duration_ms: int | None
     mbid: str | None
     isrc: str | None
+    attempt: int = 1
+    item_id: int = 0
+    year: int | None = None
+    ids: dict[str, Any] = field(default_factory=dict)
+    show_ids: dict[str, Any] = field(default_factory=dict)
+    show_title: str | None = None
+    season: int | None = None
+    number: int | None = None

@@ -1,0 +1,299 @@
+"""The command line as a user meets it: help, version, usage errors, JSON shapes, one-line errors,
+and two structural rules (the CLI layer stays thin; importing it stays cheap)."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import typer
+import typer.main
+from typer.testing import CliRunner
+
+import scrobctl
+import scrobctl.cli
+from scrobctl.cli import app
+from scrobctl.cli import output as cli_output
+from tests.fakes.listenbrainz import FakeListenBrainz
+
+TIMEOUT = 30.0
+CLI_DIR = Path(scrobctl.cli.__file__).parent
+STATUS_KEYS = {"version", "data_dir", "database", "token_store", "connections", "queue", "plays"}
+HEAVY_MODULES = {"httpx", "pydantic_settings", "sqlite_utils", "keyring", "rich", "aiolimiter"}
+CLI_FORBIDDEN_IMPORTS = {"httpx", "sqlite3", "sqlite_utils", "keyring"}
+
+
+@pytest.fixture(autouse=True)
+def fresh_output_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--json and --quiet are process-wide switches; no in-process run may leak them."""
+    monkeypatch.setitem(cli_output._state, "json", False)
+    monkeypatch.setitem(cli_output._state, "quiet", False)
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def fake_lb() -> Iterator[FakeListenBrainz]:
+    with FakeListenBrainz() as fake:
+        yield fake  # type: ignore[misc]
+
+
+def installed_scrobctl() -> Path:
+    path = Path(sys.executable).parent / "scrobctl"
+    if not path.is_file():
+        pytest.fail(f"the installed `scrobctl` console script is missing at {path}", pytrace=False)
+    return path
+
+
+def run_installed(
+    *args: str, input: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The installed entry point, so typed errors go through main()'s one-line handler."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [str(installed_scrobctl()), *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=TIMEOUT,
+        check=False,
+    )
+
+
+def run_main(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, str, str]:
+    """`scrobctl.cli.main` in-process: (exit code, stdout, stderr)."""
+    monkeypatch.setattr(sys, "argv", ["scrobctl", *args])
+    try:
+        scrobctl.cli.main()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    else:
+        code = 0
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def command_paths() -> list[tuple[str, ...]]:
+    """Every command and group in the tree, as argv paths; () is the root."""
+    paths: list[tuple[str, ...]] = []
+
+    def walk(command: object, path: tuple[str, ...]) -> None:
+        paths.append(path)
+        for name, sub in sorted(getattr(command, "commands", {}).items()):
+            walk(sub, (*path, name))
+
+    walk(typer.main.get_command(app), ())
+    return paths
+
+
+def lookup(path: tuple[str, ...]) -> object:
+    command: object = typer.main.get_command(app)
+    for name in path:
+        command = command.commands[name]  # type: ignore[attr-defined]
+    return command
+
+
+# -- help, version -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", command_paths(), ids=lambda p: " ".join(("scrobctl", *p)))
+def test_every_command_has_help_and_every_leaf_command_an_example(
+    runner: CliRunner, path: tuple[str, ...]
+) -> None:
+    command = lookup(path)
+    help_text = (getattr(command, "help", None) or "").strip()
+    assert help_text, f"`scrobctl {' '.join(path)}` has no help text"
+    is_group = bool(getattr(command, "commands", None))
+    if not is_group:
+        assert "Example" in help_text, f"`scrobctl {' '.join(path)}` has no example"
+
+    result = runner.invoke(app, [*path, "--help"])
+
+    assert result.exit_code == 0, result.output
+    first_line = " ".join(help_text.splitlines()[0].split())
+    assert first_line in " ".join(result.output.split())
+
+
+def test_version_prints_the_package_version(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["--version"])
+
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"scrobctl {scrobctl.__version__}"
+
+
+def test_installed_version_prints_the_package_version() -> None:
+    result = run_installed("--version")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"scrobctl {scrobctl.__version__}"
+
+
+# -- usage errors --------------------------------------------------------------------------
+
+
+def test_login_unknown_service_exits_2_and_lists_known_services(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["login", "myspace"])
+
+    assert result.exit_code == 2
+    assert "myspace" in result.output
+    assert "listenbrainz" in result.output
+
+
+def test_main_turns_a_usage_error_into_exit_2_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _out, err = run_main(monkeypatch, capsys, "login", "myspace")
+
+    assert code == 2
+    assert "listenbrainz" in err
+    assert "Traceback" not in err
+
+
+def test_login_without_tty_or_token_stdin_is_a_usage_error_naming_token_stdin(
+    fake_lb: FakeListenBrainz,
+) -> None:
+    result = run_installed(
+        "login",
+        "listenbrainz",
+        env={"SCROBCTL_TOKEN_STORE": "file", "SCROBCTL_LISTENBRAINZ__API_URL": fake_lb.url},
+    )
+
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "--token-stdin" in lines[0]
+    assert fake_lb.requests == []
+
+
+@pytest.mark.parametrize("source", ["env", "config-file"])
+def test_bad_config_value_exits_2_with_one_line_naming_the_setting(
+    source: str, tmp_path: Path
+) -> None:
+    env: dict[str, str] = {}
+    if source == "env":
+        env["SCROBCTL_LISTENBRAINZ__API_URL"] = "not a url"
+    else:
+        Path(os.environ["SCROBCTL_CONFIG"]).write_text(
+            '[listenbrainz]\napi_url = "not a url"\n', encoding="utf-8"
+        )
+
+    result = run_installed("status", env=env)
+
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "listenbrainz.api_url" in lines[0]
+    assert "SCROBCTL_LISTENBRAINZ__API_URL" in lines[0]
+
+
+# -- typed errors through the entry point --------------------------------------------------
+
+
+def test_login_without_usable_keyring_says_to_use_file_token_store(
+    fake_lb: FakeListenBrainz,
+) -> None:
+    # isolated_env selects keyring.backends.fail.Keyring: no Secret Service, as on a server.
+    result = run_installed(
+        "login",
+        "listenbrainz",
+        "--token-stdin",
+        input="good-token\n",
+        env={"SCROBCTL_TOKEN_STORE": "keyring", "SCROBCTL_LISTENBRAINZ__API_URL": fake_lb.url},
+    )
+
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "SCROBCTL_TOKEN_STORE=file" in lines[0]
+    assert "good-token" not in result.stdout + result.stderr
+
+
+# -- JSON output ---------------------------------------------------------------------------
+
+
+def test_queue_list_json_on_an_empty_store_prints_no_jobs(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["queue", "list", "--json"])
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"jobs": []}
+
+
+def test_status_json_has_the_documented_shape(runner: CliRunner, isolated_env: Path) -> None:
+    result = runner.invoke(app, ["status", "--json"])
+
+    assert result.exit_code == 0, result.output
+    status = json.loads(result.stdout)
+    assert set(status) == STATUS_KEYS
+    assert status["version"] == scrobctl.__version__
+    assert Path(status["data_dir"]) == isolated_env
+    assert Path(status["database"]).parent == isolated_env
+    assert status["token_store"] == "keyring"
+    assert status["connections"] == []
+    assert status["queue"] == {}
+    assert status["plays"] == 0
+
+
+# -- structure -----------------------------------------------------------------------------
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Top-level names of every absolute import in a module, at any depth (lazy ones too)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("module", sorted(CLI_DIR.glob("*.py")), ids=lambda p: p.name)
+def test_cli_modules_do_no_http_sql_or_keyring_themselves(module: Path) -> None:
+    assert not imported_modules(module) & CLI_FORBIDDEN_IMPORTS
+
+
+def loaded_modules(code: str) -> set[str]:
+    """Top-level names in sys.modules after running `code` in a fresh interpreter."""
+    script = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    last_line = result.stdout.strip().splitlines()[-1]
+    return {name.split(".")[0] for name in json.loads(last_line)}
+
+
+def test_importing_the_cli_loads_no_heavy_dependencies() -> None:
+    assert not loaded_modules("import scrobctl.cli") & HEAVY_MODULES
+
+
+def test_empty_flush_through_the_entry_point_loads_no_heavy_dependencies() -> None:
+    code = (
+        "import sys\n"
+        "from importlib.metadata import entry_points\n"
+        "[ep] = entry_points(group='console_scripts', name='scrobctl')\n"
+        "sys.argv = ['scrobctl', 'flush']\n"
+        "try:\n"
+        "    ep.load()()\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code in (None, 0), exc.code"
+    )
+
+    assert not loaded_modules(code) & HEAVY_MODULES
