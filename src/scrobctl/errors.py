@@ -57,6 +57,7 @@ class ServiceError(ScrobctlError):
     def __init__(self, service: str, message: str, hint: str | None = None) -> None:
         super().__init__(f"{service}: {message}", hint)
         self.service = service
+        self.reason = message  # without the service name, for lines that already show it
 
 
 class ServiceUnavailable(ServiceError):

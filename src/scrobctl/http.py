@@ -32,10 +32,20 @@ USER_AGENT = f"scrobctl/{__version__}"
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 # Requests per period for each service, from each service's documentation.
+# "<service>:write" limits POST/PUT/DELETE where a service counts them apart.
 RATE_LIMITS: dict[str, tuple[float, float]] = {
     # brainzutils' default is 30 requests / 10 s per IP; production values are read from the
     # X-RateLimit-* headers on every response (api-notes B.3).
     "listenbrainz": (30, 10),
+    # AUTHED_API_GET_LIMIT 1000 / 5 min; AUTHED_API_POST_LIMIT 1 call per second (api-notes 7.1).
+    "trakt": (1000, 300),
+    "trakt:write": (1, 1),
+    "trakt-auth": (1, 1),
+    # 10 GET/s and 1 POST/s per client id and per token (api-notes 10.4).
+    "simkl": (10, 1),
+    "simkl:write": (1, 1),
+    # No documented number any more; 1 request/s sustained with small bursts is safe (A.9).
+    "lastfm": (5, 5),
 }
 
 # Job-level back-off after a transient failure: 30 s, 1 min, 2 min ... capped at 6 h, with jitter.
@@ -85,17 +95,22 @@ class ServiceLimiter:
     service: str
     clock: Clock = field(default_factory=Clock)
     limiter: AsyncLimiter | None = None
+    write_limiter: AsyncLimiter | None = None
     not_before: float = 0.0
 
     def __post_init__(self) -> None:
         if self.limiter is None:
             rate, period = RATE_LIMITS.get(self.service, (1, 1))
             self.limiter = AsyncLimiter(rate, period)
+        if self.write_limiter is None and f"{self.service}:write" in RATE_LIMITS:
+            rate, period = RATE_LIMITS[f"{self.service}:write"]
+            self.write_limiter = AsyncLimiter(rate, period)
 
-    async def wait(self) -> None:
+    async def wait(self, *, write: bool = False) -> None:
         await self.clock.sleep(self.not_before - self.clock.now())
-        assert self.limiter is not None
-        await self.limiter.acquire()
+        bucket = self.write_limiter if write and self.write_limiter else self.limiter
+        assert bucket is not None
+        await bucket.acquire()
 
     def observe(self, response: httpx.Response) -> None:
         """Pause before the next request when the window is spent (X-RateLimit-Remaining: 0)."""
@@ -158,7 +173,7 @@ async def transmit(
 ) -> httpx.Response:
     """Send under the service's limiter, whatever the status; transport failures become
     ServiceUnavailable. For services whose status codes need reading in context (Last.fm)."""
-    await limiter.wait()
+    await limiter.wait(write=request.method != "GET")
     try:
         response = await client.send(request)
     except httpx.TimeoutException:

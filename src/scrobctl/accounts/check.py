@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from scrobctl.errors import InvalidToken, ScrobctlError, login_hint
+from scrobctl.errors import InvalidToken, ScrobctlError, ServiceError, login_hint
 from scrobctl.runtime import Runtime
 from scrobctl.store import connections
 
@@ -55,9 +55,13 @@ async def check_connections(runtime: Runtime) -> list[CheckResult]:
         try:
             name = await checkers[c.service](runtime, c.profile)
         except InvalidToken as exc:
-            detail = f"{exc.message}; {login_hint(c.service, c.profile)}"
+            detail = f"{exc.reason}; {login_hint(c.service, c.profile)}"
             connections.mark_reconnect_required(store, c.profile, c.service, detail)
             results.append(CheckResult(c.profile, c.service, False, c.account, detail, True))
+            continue
+        except ServiceError as exc:
+            detail = f"{exc.reason}; {exc.hint}" if exc.hint else exc.reason
+            results.append(CheckResult(c.profile, c.service, False, c.account, detail, False))
             continue
         except ScrobctlError as exc:
             results.append(CheckResult(c.profile, c.service, False, c.account, str(exc), False))

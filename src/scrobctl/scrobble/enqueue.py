@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from scrobctl.scrobble.events import Event, Line
 from scrobctl.scrobble.rules import NeedsDuration, below_threshold
 from scrobctl.store.db import Store
+from scrobctl.store.history import half_length_window, service_has_play
 from scrobctl.store.items import ItemRef, ItemResolver
 from scrobctl.store.queue import insert_scrobble_job
 
@@ -154,9 +155,7 @@ class Ingest:
 
     @staticmethod
     def _window(event: Event) -> int:
-        """Seconds either side of watched_at within which another play is the same one."""
-        length_ms = event.duration_ms or event.played_ms() or 0
-        return max(1, length_ms // 2000)
+        return half_length_window(event.duration_ms or event.played_ms())
 
     def _play(self, event: Event, item_id: int, started: int, now: float) -> tuple[int, bool]:
         conn = self.store.conn
@@ -186,10 +185,6 @@ class Ingest:
 
     def _already_on(self, service: str, event: Event, item_id: int, started: int) -> bool:
         """The service already has this play (imported from it, or sent before)."""
-        window = self._window(event)
-        row = self.store.conn.execute(
-            "SELECT 1 FROM scrobbles WHERE profile = ? AND service = ? AND item_id = ?"
-            " AND scrobbled_at > ? AND scrobbled_at < ? LIMIT 1",
-            (event.profile, service, item_id, started - window, started + window),
-        ).fetchone()
-        return row is not None
+        return service_has_play(
+            self.store.conn, event.profile, service, item_id, started, self._window(event)
+        )

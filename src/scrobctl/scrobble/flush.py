@@ -108,7 +108,7 @@ async def _flush_service(
         try:
             sender = build_sender(runtime, service, profile, http, limiter)
         except InvalidToken as exc:
-            detail = f"{exc.message.removeprefix(service + ': ')}; {login_hint(service, profile)}"
+            detail = f"{exc.reason}; {login_hint(service, profile)}"
             connections.mark_reconnect_required(store, profile, service, detail)
             result.reconnect = detail
             continue

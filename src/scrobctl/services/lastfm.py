@@ -169,3 +169,84 @@ class LastfmClient:
         if not isinstance(session, dict) or not session.get("key") or not session.get("name"):
             raise ServiceUnavailable(SERVICE, "auth.getSession answered without a session")
         return Session(name=str(session["name"]), key=str(session["key"]))
+
+
+MAX_SCROBBLES_PER_REQUEST = 50
+MAX_AGE = 14 * 86400  # older scrobbles are silently ignored (api-notes A.4, widely observed)
+IGNORED_DAILY_LIMIT = 5
+
+
+@dataclass(frozen=True)
+class Scrobble:
+    artist: str
+    track: str
+    timestamp: int
+    album: str | None = None
+    duration_s: int | None = None
+    mbid: str | None = None
+
+
+@dataclass(frozen=True)
+class Ignored:
+    code: int
+    message: str
+
+
+def _as_list(value: Any) -> list[Any]:
+    """Last.fm's JSON is translated XML: one element comes back bare instead of in a list."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def scrobble_params(scrobbles: list[Scrobble]) -> dict[str, str]:
+    """Indexed parameters `artist[i]`, `track[i]`, ... as strings, exactly what gets signed."""
+    params: dict[str, str] = {}
+    for i, s in enumerate(scrobbles):
+        params[f"artist[{i}]"] = s.artist
+        params[f"track[{i}]"] = s.track
+        params[f"timestamp[{i}]"] = str(s.timestamp)
+        if s.album:
+            params[f"album[{i}]"] = s.album
+        if s.duration_s:
+            params[f"duration[{i}]"] = str(s.duration_s)
+        if s.mbid:
+            params[f"mbid[{i}]"] = s.mbid
+    return params
+
+
+async def scrobble(client: LastfmClient, scrobbles: list[Scrobble]) -> list[Ignored | None]:
+    """Up to 50 scrobbles in one signed POST; for each, None when accepted or why it was ignored.
+
+    Results map back by position: Last.fm answers in request order.
+    """
+    if not 1 <= len(scrobbles) <= MAX_SCROBBLES_PER_REQUEST:
+        raise ValueError(f"a batch holds 1..{MAX_SCROBBLES_PER_REQUEST} scrobbles")
+    data = await client.call("track.scrobble", scrobble_params(scrobbles), signed=True, post=True)
+    try:
+        items = _as_list(data["scrobbles"]["scrobble"])
+    except (KeyError, TypeError):
+        raise ServiceUnavailable(SERVICE, "track.scrobble gave an unexpected answer") from None
+    if len(items) != len(scrobbles):
+        raise ServiceUnavailable(SERVICE, "track.scrobble answered for a different number of plays")
+    results: list[Ignored | None] = []
+    for item in items:
+        ignored = item.get("ignoredMessage") if isinstance(item, dict) else None
+        try:
+            code = int(ignored.get("code", 0)) if isinstance(ignored, dict) else 0
+        except (TypeError, ValueError):
+            code = -1
+        text = str(ignored.get("#text", "")) if isinstance(ignored, dict) else ""
+        results.append(None if code == 0 else Ignored(code, text))
+    return results
+
+
+async def update_now_playing(client: LastfmClient, s: Scrobble) -> None:
+    params = {"artist": s.artist, "track": s.track}
+    if s.album:
+        params["album"] = s.album
+    if s.duration_s:
+        params["duration"] = str(s.duration_s)
+    if s.mbid:
+        params["mbid"] = s.mbid
+    await client.call("track.updateNowPlaying", params, signed=True, post=True)

@@ -116,6 +116,13 @@ class ListenBrainzClient:
             raise InvalidToken(SERVICE, "ListenBrainz says this token is not valid", LOGIN_HINT)
         return Account(reply.user_name)
 
+    async def playing_now(self, listen: dict[str, Any]) -> None:
+        """Tell ListenBrainz what is playing; not stored, so never retried."""
+        metadata = listen["track_metadata"]
+        body = {"listen_type": "playing_now", "payload": [{"track_metadata": metadata}]}
+        request = self._request("POST", "/1/submit-listens", json=body)
+        await send(self._client, self._limiter, request, login_hint=LOGIN_HINT)
+
     async def submit_listens(self, listens: list[dict[str, Any]]) -> None:
         """One `import` submission. 200 means accepted (stored asynchronously)."""
         if not 1 <= len(listens) <= MAX_LISTENS_PER_REQUEST:

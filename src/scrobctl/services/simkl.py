@@ -7,6 +7,7 @@ since 2026) besides the User-Agent.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
@@ -69,7 +70,7 @@ class SimklClient:
             **(extra or {}),
         }
 
-    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = {"Content-Type": "application/json"} if method == "POST" else {}
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
@@ -85,7 +86,7 @@ class SimklClient:
         return response
 
     async def pin_code(self) -> PinCode:
-        response = await self._send("GET", "/oauth/pin")
+        response = await self.request("GET", "/oauth/pin")
         try:
             return PinCode.model_validate(json_body(response))
         except ValidationError:
@@ -94,7 +95,7 @@ class SimklClient:
     async def poll_pin(self, user_code: str) -> str | Pin:
         """The access token once approved. A reply carrying `device_code` means the code is gone:
         Simkl deletes a used code and answers an unknown one by making a new code."""
-        response = await self._send("GET", f"/oauth/pin/{user_code}")
+        response = await self.request("GET", f"/oauth/pin/{user_code}")
         body = json_body(response)
         if not isinstance(body, dict):
             raise ServiceUnavailable(SERVICE, "the PIN poll gave an unexpected answer")
@@ -106,9 +107,35 @@ class SimklClient:
 
     async def account(self) -> Account:
         """The user's name, from `POST /users/settings` (Simkl's "receive settings")."""
-        response = await self._send("POST", "/users/settings", json={})
+        response = await self.request("POST", "/users/settings", json={})
         body = json_body(response)
         try:
             return Account(name=str(body["user"]["name"]))
         except (TypeError, KeyError):
             raise ServiceUnavailable(SERVICE, "/users/settings gave an unexpected answer") from None
+
+
+def iso(ts: int | float) -> str:
+    """Simkl's UTC ISO-8601 form with Z."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class HistoryResult(BaseModel):
+    """`POST /sync/history` (201): what was added, and the input objects Simkl could not match
+    (unresolved anime land in `not_found.shows`)."""
+
+    added: dict[str, Any] = {}
+    not_found: dict[str, list[dict[str, Any]]] = {}
+
+
+async def add_history(client: SimklClient, body: dict[str, list[dict[str, Any]]]) -> HistoryResult:
+    response = await client.request("POST", "/sync/history", json=body)
+    try:
+        return HistoryResult.model_validate(json_body(response) or {})
+    except ValidationError:
+        raise ServiceUnavailable(SERVICE, "/sync/history gave an unexpected answer") from None
+
+
+async def scrobble_start(client: SimklClient, item: dict[str, Any], progress: float) -> None:
+    """Progress with at most two decimals (api-notes 10.2)."""
+    await client.request("POST", "/scrobble/start", json={**item, "progress": round(progress, 2)})

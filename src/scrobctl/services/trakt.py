@@ -5,6 +5,7 @@ refresh tokens, required headers, and the status codes Trakt documents.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
@@ -219,7 +220,7 @@ class TraktClient:
         self._limiter = limiter
         self._hint = login_hint(SERVICE, profile)
 
-    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         request = self._http.build_request(
             method, self._base + path, headers=self._headers, **kwargs
         )
@@ -231,9 +232,54 @@ class TraktClient:
         return response
 
     async def account(self) -> Account:
-        response = await self._send("GET", "/users/settings")
+        response = await self.request("GET", "/users/settings")
         data = json_body(response)
         try:
             return Account(username=str(data["user"]["username"]))
         except (TypeError, KeyError):
             raise ServiceUnavailable(SERVICE, "/users/settings gave an unexpected answer") from None
+
+
+def iso(ts: int | float) -> str:
+    """Trakt's UTC ISO-8601 form, e.g. 2014-09-01T09:10:11.000Z."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+class HistoryResult(BaseModel):
+    """`POST /sync/history`: counts added, and the input objects Trakt could not match."""
+
+    added: dict[str, int] = {}
+    not_found: dict[str, list[dict[str, Any]]] = {}
+
+
+async def add_history(client: TraktClient, body: dict[str, list[dict[str, Any]]]) -> HistoryResult:
+    """Add plays. Trakt does not de-duplicate item + watched_at: callers check first."""
+    response = await client.request("POST", "/sync/history", json=body)
+    return _model(HistoryResult, response)
+
+
+async def history_between(
+    client: TraktClient, start: int, end: int, limit: int = 250
+) -> list[dict[str, Any]]:
+    """Every history entry watched in [start, end], all pages, with an explicit limit on each
+    page (Trakt clamps to 250 since 2026-06 and defaults differ between endpoints)."""
+    entries: list[dict[str, Any]] = []
+    page = 1
+    while True:
+        params = {"start_at": iso(start), "end_at": iso(end), "page": page, "limit": limit}
+        response = await client.request("GET", "/sync/history", params=params)
+        body = json_body(response)
+        if not isinstance(body, list):
+            raise ServiceUnavailable(SERVICE, "/sync/history gave an unexpected answer")
+        entries.extend(e for e in body if isinstance(e, dict))
+        try:
+            pages = int(response.headers.get("x-pagination-page-count", "1"))
+        except ValueError:
+            pages = 1
+        if page >= pages or not body:
+            return entries
+        page += 1
+
+
+async def scrobble_start(client: TraktClient, item: dict[str, Any], progress: float) -> None:
+    await client.request("POST", "/scrobble/start", json={**item, "progress": progress})
