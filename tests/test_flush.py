@@ -373,7 +373,7 @@ def test_flush_400_rejects_only_the_bad_listen_and_sends_the_others(
     states = {row["title"]: (row["state"], row["outcome"]) for row in jobs(runtime)}
     assert states[BAD_TRACK] == (
         queue.DISCARDED,
-        "rejected: listenbrainz: HTTP 400: track_metadata is not acceptable.",
+        "rejected: HTTP 400: track_metadata is not acceptable.",
     )
     assert {states[t][0] for t in sent} == {queue.COMPLETED}
     assert (only(report).sent, len(only(report).rejected)) == (3, 1)

@@ -57,6 +57,17 @@ class TmdbSettings(_Service):
     api_url: HttpUrl = HttpUrl("https://api.themoviedb.org")
 
 
+MediaType = Literal["track", "podcast", "movie", "episode"]
+ServiceName = Literal["trakt", "simkl", "lastfm", "listenbrainz"]
+
+
+class ProfileSettings(_Service):
+    """Per-profile choices. `routes` names, per media type, the services that get its plays
+    (default: every connected service that takes the type)."""
+
+    routes: dict[MediaType, list[ServiceName]] = {}
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SCROBCTL_",
@@ -71,6 +82,7 @@ class Settings(BaseSettings):
     lastfm: LastfmSettings = LastfmSettings()
     listenbrainz: ListenBrainzSettings = ListenBrainzSettings()
     tmdb: TmdbSettings = TmdbSettings()
+    profiles: dict[str, ProfileSettings] = {}
 
     @field_validator("data_dir")
     @classmethod

@@ -54,6 +54,13 @@ async def login_lastfm(runtime: Runtime, profile: str, ui: LoginUI) -> LoginResu
                     "the Last.fm token expired before it was approved",
                     "run `scrobctl login lastfm` again",
                 ) from None
+            except lastfm.LastfmError as exc:
+                if exc.code != lastfm.AUTH_FAILED:
+                    raise
+                raise LoginFailed(
+                    "Last.fm no longer accepts this login token (error 4)",
+                    "run `scrobctl login lastfm` again",
+                ) from None
 
         with ui.waiting("Waiting for you to allow access on Last.fm"):
             session = await poll(

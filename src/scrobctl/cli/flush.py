@@ -46,11 +46,13 @@ def flush(
         if quiet() and not problems:
             continue
         parts = [f"{r.sent} sent" + (f" in {r.requests} requests" if r.requests else "")]
+        if r.already_there:
+            parts.append(f"{r.already_there} already there")
         if r.rejected:
             reasons = sorted(set(r.rejected))
             parts.append(f"{len(r.rejected)} rejected ({'; '.join(reasons[:3])})")
         if r.deferred_until:
-            parts.append(f"rest paused until {local_time(r.deferred_until)} (rate limit)")
+            parts.append(f"{r.deferred or 'the rest'} paused until {local_time(r.deferred_until)}")
         if r.retry_scheduled:
             parts.append(f"{r.retry_scheduled} to retry from {local_time(r.retry_at)} ({r.error})")
         if r.discarded:

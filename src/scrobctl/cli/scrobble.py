@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from scrobctl.cli.output import info
-from scrobctl.errors import ExitCode
+from scrobctl.errors import ExitCode, UsageError
 
 MAX_REPORTED = 50  # invalid lines listed one by one; the rest are counted
 
@@ -33,18 +33,23 @@ def scrobble(
     from scrobctl.scrobble.service import ingest_events
 
     runtime = build_runtime()
+    now_playing = []
     try:
         if file is not None:
             try:
                 stream = file.open("rb")
             except OSError as exc:
-                from scrobctl.errors import UsageError
-
                 raise UsageError(f"cannot read {file}: {exc.strerror}") from None
             with stream:
                 result = ingest_events(runtime, stream, dry_run=dry_run)
         else:
             result = ingest_events(runtime, sys.stdin.buffer, dry_run=dry_run)
+        if result.starts:
+            import asyncio
+
+            from scrobctl.scrobble.nowplaying import send_now_playing
+
+            now_playing = asyncio.run(send_now_playing(runtime, result.starts, result.routes))
     finally:
         runtime.close()
     summary = result.summary
@@ -66,6 +71,14 @@ def scrobble(
     info(", ".join(parts))
     for line in result.reconnect:
         print(f"warning: {line}", file=sys.stderr)
+    shown = [r.service for r in now_playing if r.error is None]
+    if shown:
+        info(f"now playing on {', '.join(shown)}")
+    for r in now_playing:
+        if r.error is not None:
+            print(f"warning: {r.service}: now playing not sent: {r.error}", file=sys.stderr)
+    if any(r.reconnect for r in now_playing):
+        raise typer.Exit(ExitCode.RECONNECT)
     if summary.invalid:
         raise typer.Exit(ExitCode.FAILED)
 

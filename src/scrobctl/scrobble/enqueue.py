@@ -94,6 +94,7 @@ class Ingest:
         self.dry_run = dry_run
         self.now = now
         self.summary = IngestSummary()
+        self.starts: dict[str, Event] = {}  # the latest start event of each profile
         self._items = ItemResolver(store.conn)
 
     def run(self, lines: Iterable[Line]) -> IngestSummary:
@@ -123,6 +124,8 @@ class Ingest:
             return
         if event.event != "stop":
             summary.not_a_play += 1
+            if event.event == "start":
+                self.starts[event.profile] = event
             return
         try:
             reason = below_threshold(event)

@@ -1,8 +1,11 @@
 """`scrobctl flush`: send the queue, batch by batch, under the flush lock.
 
-Order of commits, for crash safety: a batch is claimed (`running`) before it is sent and marked
-`completed` right after the service accepts it. A kill between those two leaves it `running`; the
-next flush takes it back and sends it again, which ListenBrainz drops as an identical listen.
+Order of commits, for crash safety: a batch is claimed (`running`, attempt + 1) before it is
+sent and marked `completed` right after the service answers. A kill between those two leaves it
+`running`; the next flush takes it back. ListenBrainz and Last.fm drop an identical resend; for
+Trakt and Simkl, which do not, a play claimed before (attempt > 1) is first looked up on the
+service and only sent if it is not there. The window that remains: a service that accepted a
+play but does not show it yet when it is looked up.
 """
 
 from __future__ import annotations
@@ -25,8 +28,17 @@ from scrobctl.errors import (
 from scrobctl.http import ServiceLimiter, backoff_delay
 from scrobctl.lock import exclusive
 from scrobctl.runtime import Runtime
-from scrobctl.scrobble.senders import SENDER_SERVICES, Rejected, Sender, build_sender
+from scrobctl.scrobble.senders import (
+    SENDER_SERVICES,
+    Later,
+    Refused,
+    Rejected,
+    Sender,
+    build_sender,
+)
 from scrobctl.store import connections, queue
+from scrobctl.store.history import half_length_window, service_has_play
+from scrobctl.store.records import PlayRecord
 
 
 @dataclass
@@ -34,6 +46,7 @@ class ServiceReport:
     service: str
     profile: str
     sent: int = 0
+    already_there: int = 0
     requests: int = 0
     rejected: list[str] = field(default_factory=list)
     retry_scheduled: int = 0
@@ -106,7 +119,7 @@ async def _flush_service(
             result.deferred_until = connection.deferred_until
             continue
         try:
-            sender = build_sender(runtime, service, profile, http, limiter)
+            sender = await build_sender(runtime, service, profile, http, limiter)
         except InvalidToken as exc:
             detail = f"{exc.reason}; {login_hint(service, profile)}"
             connections.mark_reconnect_required(store, profile, service, detail)
@@ -132,44 +145,59 @@ async def _drain(
         )
         if not plays:
             return
-        ready: list[tuple[int, Any]] = []
+        batch = _Batch(runtime, sender, result)
+        try:
+            plays = await batch.skip_known(plays, profile)
+        except ServiceError as exc:
+            _stopped(runtime, profile, service, [p.job_id for p in plays], exc, result)
+            return
+        ready: list[tuple[PlayRecord, Any]] = []
         rejections: list[tuple[int, str]] = []
         for play in plays:
             try:
-                ready.append((play.job_id, sender.prepare(play)))
+                ready.append((play, sender.prepare(play)))
             except Rejected as exc:
                 rejections.append((play.job_id, str(exc)))
         queue.reject(store, rejections, runtime.clock.now())
         result.rejected.extend(reason for _, reason in rejections)
-        batch = _Batch(runtime, sender, result)
         try:
             await batch.send(ready)
-        except RateLimited as exc:
-            until = runtime.clock.now() + exc.retry_after
-            queue.release(store, batch.unsent, until=until)
-            connections.defer(store, profile, service, until)
-            result.deferred += len(batch.unsent)
-            result.deferred_until = until
-            return
-        except InvalidToken:
-            queue.release(store, batch.unsent)
-            detail = f"the token was refused; {login_hint(service, profile)}"
-            connections.mark_reconnect_required(store, profile, service, detail)
-            result.reconnect = detail
-            return
         except ServiceError as exc:
-            failed = queue.fail(
-                store, batch.unsent, exc.message, runtime.clock.now(), backoff_delay
-            )
-            result.retry_scheduled += failed.retried
-            result.discarded += failed.discarded
-            result.retry_at = failed.next_at
-            result.error = exc.message
-            return  # a struggling service gets no more requests this run
+            _stopped(runtime, profile, service, batch.unsent, exc, result)
+            return
+
+
+def _stopped(
+    runtime: Runtime,
+    profile: str,
+    service: str,
+    unsent: list[int],
+    exc: ServiceError,
+    result: ServiceReport,
+) -> None:
+    """The service said stop: snooze (429), wait for a login (401), or back off (the rest)."""
+    store = runtime.store()
+    if isinstance(exc, RateLimited):
+        until = runtime.clock.now() + exc.retry_after
+        queue.release(store, unsent, until=until)
+        connections.defer(store, profile, service, until)
+        result.deferred += len(unsent)
+        result.deferred_until = until
+    elif isinstance(exc, InvalidToken):
+        queue.release(store, unsent)
+        detail = f"the credentials were refused; {login_hint(service, profile)}"
+        connections.mark_reconnect_required(store, profile, service, detail)
+        result.reconnect = detail
+    else:
+        failed = queue.fail(store, unsent, exc.reason, runtime.clock.now(), backoff_delay)
+        result.retry_scheduled += failed.retried
+        result.discarded += failed.discarded
+        result.retry_at = failed.next_at
+        result.error = exc.reason
 
 
 class _Batch:
-    """Sends a batch; a 400 splits it in halves to find the listens the service refuses."""
+    """Sends one claimed batch and records each play's outcome as soon as it is known."""
 
     def __init__(self, runtime: Runtime, sender: Sender, result: ServiceReport) -> None:
         self.runtime = runtime
@@ -177,31 +205,78 @@ class _Batch:
         self.result = result
         self.unsent: list[int] = []
 
-    async def send(self, ready: list[tuple[int, Any]]) -> None:
-        self.unsent = [job_id for job_id, _ in ready]
+    async def skip_known(self, plays: list[PlayRecord], profile: str) -> list[PlayRecord]:
+        """Finish plays the service already has: imported or sent since they were queued, or
+        (services that keep duplicates) sent by an attempt that was cut off."""
+        store = self.runtime.store()
+        service = self.sender.service
+        known = {
+            p.job_id
+            for p in plays
+            if service_has_play(
+                store.conn,
+                profile,
+                service,
+                p.item_id,
+                p.watched_at,
+                half_length_window(p.duration_ms),
+            )
+        }
+        retried = [p for p in plays if p.attempt > 1 and p.job_id not in known]
+        if retried and not self.sender.deduplicates:
+            known |= await self.sender.already_there(retried)
+        if known:
+            queue.complete(store, sorted(known), self.runtime.clock.now(), "already on service")
+            self.result.already_there += len(known)
+        return [p for p in plays if p.job_id not in known]
+
+    async def send(self, ready: list[tuple[PlayRecord, Any]]) -> None:
+        self.unsent = [play.job_id for play, _ in ready]
         await self._send(ready)
 
-    async def _send(self, part: list[tuple[int, Any]]) -> None:
+    async def _send(self, part: list[tuple[PlayRecord, Any]]) -> None:
+        """A 400 on a batch splits it in halves to find the plays the service refuses."""
         if not part:
             return
         store = self.runtime.store()
-        ids = [job_id for job_id, _ in part]
         try:
             self.result.requests += 1
-            await self.sender.send([payload for _, payload in part])
+            outcomes = await self.sender.send(part)
         except BadRequest as exc:
             if len(part) == 1:
-                queue.reject(store, [(ids[0], exc.message)], self.runtime.clock.now())
-                self.result.rejected.append(exc.message)
-                self._done(ids)
+                self._refuse([(part[0][0].job_id, exc.reason)])
                 return
             middle = len(part) // 2
             await self._send(part[:middle])
             await self._send(part[middle:])
             return
-        queue.complete(store, ids, self.runtime.clock.now())
-        self.result.sent += len(ids)
-        self._done(ids)
+        now = self.runtime.clock.now()
+        accepted = [
+            play.job_id for (play, _), out in zip(part, outcomes, strict=True) if out is None
+        ]
+        queue.complete(store, accepted, now)
+        self.result.sent += len(accepted)
+        self._done(accepted)
+        self._refuse(
+            [
+                (play.job_id, out.reason)
+                for (play, _), out in zip(part, outcomes, strict=True)
+                if isinstance(out, Refused)
+            ]
+        )
+        for (play, _), out in zip(part, outcomes, strict=True):
+            if isinstance(out, Later):
+                queue.release(store, [play.job_id], until=out.until)
+                self.result.deferred += 1
+                self.result.deferred_until = max(self.result.deferred_until or 0, out.until)
+                self._done([play.job_id])
+
+    def _refuse(self, refusals: list[tuple[int, str]]) -> None:
+        if not refusals:
+            return
+        queue.reject(self.runtime.store(), refusals, self.runtime.clock.now())
+        self.result.rejected.extend(reason for _, reason in refusals)
+        self._done([job_id for job_id, _ in refusals])
 
     def _done(self, ids: list[int]) -> None:
         finished = set(ids)

@@ -1,4 +1,12 @@
-"""Which services take which media type."""
+"""Which services get which media type, per profile.
+
+Default: every connected service that takes the type (video: Trakt, Simkl; tracks: Last.fm,
+ListenBrainz; podcasts only where `podcasts = true`). A profile's `routes` setting replaces the
+default for the types it names, e.g. in config.toml:
+
+    [profiles.default.routes]
+    track = ["listenbrainz"]
+"""
 
 from __future__ import annotations
 
@@ -7,29 +15,45 @@ from collections.abc import Iterable
 from scrobctl.config import Settings
 from scrobctl.store.connections import Connection
 
-# What each service records (DESIGN.md's service table). Podcasts are opt-in per service.
 SERVICE_MEDIA: dict[str, frozenset[str]] = {
+    "trakt": frozenset({"movie", "episode"}),
+    "simkl": frozenset({"movie", "episode"}),
+    "lastfm": frozenset({"track"}),
     "listenbrainz": frozenset({"track"}),
 }
-PODCAST_OPT_IN = ("listenbrainz",)
+PODCAST_OPT_IN = ("lastfm", "listenbrainz")
+
+
+def takes(settings: Settings, service: str) -> frozenset[str]:
+    """The media types a service takes by default under these settings."""
+    media = set(SERVICE_MEDIA.get(service, ()))
+    if service in PODCAST_OPT_IN and getattr(settings, service).podcasts:
+        media.add("podcast")
+    return frozenset(media)
 
 
 def routes(
     settings: Settings, connections: Iterable[Connection]
 ) -> dict[str, dict[str, list[str]]]:
-    """{profile: {media type: [services]}} for every enabled connection.
+    """{profile: {media type: [services]}} over the enabled connections.
 
-    A connection that needs a new login still gets plays queued: they wait, untouched, until it is
-    back.
+    A connection that needs a new login still gets plays queued: they wait, untouched, until it
+    is back. An explicit route to a service the profile is not connected to is ignored.
     """
-    table: dict[str, dict[str, list[str]]] = {}
+    connected: dict[str, list[str]] = {}
     for connection in connections:
-        if not connection.enabled or connection.service not in SERVICE_MEDIA:
-            continue
-        media = set(SERVICE_MEDIA[connection.service])
-        if connection.service in PODCAST_OPT_IN and getattr(settings, connection.service).podcasts:
-            media.add("podcast")
-        by_type = table.setdefault(connection.profile, {})
-        for kind in sorted(media):
-            by_type.setdefault(kind, []).append(connection.service)
+        if connection.enabled and connection.service in SERVICE_MEDIA:
+            connected.setdefault(connection.profile, []).append(connection.service)
+    table: dict[str, dict[str, list[str]]] = {}
+    for profile, services in connected.items():
+        chosen = settings.profiles.get(profile)
+        by_type: dict[str, list[str]] = {}
+        for kind in ("track", "podcast", "movie", "episode"):
+            if chosen is not None and kind in chosen.routes:
+                targets = [s for s in chosen.routes[kind] if s in services]
+            else:
+                targets = [s for s in sorted(services) if kind in takes(settings, s)]
+            if targets:
+                by_type[kind] = targets
+        table[profile] = by_type
     return table

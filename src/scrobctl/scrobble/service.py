@@ -8,7 +8,7 @@ from typing import BinaryIO
 from scrobctl.errors import login_hint
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.enqueue import Ingest, IngestSummary
-from scrobctl.scrobble.events import read_events
+from scrobctl.scrobble.events import Event, read_events
 from scrobctl.scrobble.routing import routes
 from scrobctl.store import connections
 
@@ -17,18 +17,22 @@ from scrobctl.store import connections
 class IngestResult:
     summary: IngestSummary
     reconnect: list[str] = field(default_factory=list)
+    starts: dict[str, Event] = field(default_factory=dict)
+    routes: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
 
 def ingest_events(runtime: Runtime, stream: BinaryIO, *, dry_run: bool = False) -> IngestResult:
+    """Queue the plays. The latest start event of each profile comes back in `starts`, for
+    `nowplaying.send_now_playing` (nothing is announced on a dry run)."""
     store = runtime.store()
     known = connections.list_connections(store)
-    summary = Ingest(store, routes(runtime.settings, known), dry_run=dry_run).run(
-        read_events(stream)
-    )
+    table = routes(runtime.settings, known)
+    ingest = Ingest(store, table, dry_run=dry_run)
+    summary = ingest.run(read_events(stream))
     waiting = [
         f"{c.service} needs a new login; its plays wait in the queue: "
         + login_hint(c.service, c.profile)
         for c in known
         if c.status == connections.RECONNECT_REQUIRED and summary.jobs.get(c.service)
     ]
-    return IngestResult(summary, waiting)
+    return IngestResult(summary, waiting, {} if dry_run else ingest.starts, table)

@@ -78,6 +78,8 @@ def error_for(code: int, message: str, profile: str = "default") -> ServiceError
         return LastfmError(
             code, message, "check SCROBCTL_LASTFM__API_KEY, or run `scrobctl login lastfm` again"
         )
+    if code == AUTH_FAILED:
+        return LastfmError(code, message, "run `scrobctl login lastfm` again")
     if code == SIGNATURE_INVALID:
         return LastfmError(code, message, "check SCROBCTL_LASTFM__API_SECRET")
     return BadRequest(SERVICE, f"error {code}: {message}")

@@ -74,8 +74,9 @@ class SimklClient:
         headers = {"Content-Type": "application/json"} if method == "POST" else {}
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
+        params = self._params(kwargs.pop("params", None))
         request = self._http.build_request(
-            method, self._base + path, params=self._params(), headers=headers, **kwargs
+            method, self._base + path, params=params, headers=headers, **kwargs
         )
         response = await transmit(self._http, self._limiter, request)
         if response.status_code == 412 or _error_id(response) == "client_id_failed":
@@ -139,3 +140,17 @@ async def add_history(client: SimklClient, body: dict[str, list[dict[str, Any]]]
 async def scrobble_start(client: SimklClient, item: dict[str, Any], progress: float) -> None:
     """Progress with at most two decimals (api-notes 10.2)."""
     await client.request("POST", "/scrobble/start", json={**item, "progress": round(progress, 2)})
+
+
+async def items_since(client: SimklClient, kind: str, since: int) -> list[dict[str, Any]]:
+    """`/sync/all-items/{kind}` changed since `since`, with per-episode watched_at. A delta
+    call with `date_from`, the pattern Simkl asks for (api-notes 10.1); `null` means none."""
+    params = {"date_from": iso(since), "episode_watched_at": "yes"}
+    response = await client.request("GET", f"/sync/all-items/{kind}", params=params)
+    body = json_body(response)
+    if body is None:
+        return []
+    if not isinstance(body, dict):
+        raise ServiceUnavailable(SERVICE, "/sync/all-items gave an unexpected answer")
+    entries = body.get(kind)
+    return [e for e in entries or [] if isinstance(e, dict)]

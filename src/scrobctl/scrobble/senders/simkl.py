@@ -1,0 +1,141 @@
+"""Simkl: `POST /sync/history` batches, one POST a second, `not_found` recorded per play.
+
+Simkl does not de-duplicate either, so a play that may already have reached it is looked up
+with a `date_from` delta of `/sync/all-items` before it is sent again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from scrobctl.accounts.common import app_credentials
+from scrobctl.errors import InvalidToken, login_hint
+from scrobctl.http import ServiceLimiter
+from scrobctl.runtime import Runtime
+from scrobctl.scrobble.senders import Outcome, Refused, Rejected
+from scrobctl.scrobble.senders.ids import id_key, same_item
+from scrobctl.services import simkl
+from scrobctl.store.records import PlayRecord
+
+BATCH_SIZE = 100
+SIMKL_IDS = ("simkl", "imdb", "tmdb", "tvdb")
+LOOKUP_MARGIN = 86400
+
+
+class SimklSender:
+    service = simkl.SERVICE
+    batch_size = BATCH_SIZE
+    deduplicates = False
+
+    def __init__(self, client: simkl.SimklClient) -> None:
+        self._client = client
+
+    def prepare(self, play: PlayRecord) -> tuple[str, Any]:
+        when = simkl.iso(play.watched_at)
+        if play.kind == "movie":
+            ids = {k: play.ids[k] for k in SIMKL_IDS if k in play.ids}
+            if not ids:
+                raise Rejected("Simkl needs a simkl, imdb, tmdb or tvdb id for a movie")
+            return "movies", {"ids": ids, "watched_at": when}
+        if play.kind == "episode":
+            show = {k: play.show_ids[k] for k in SIMKL_IDS if k in play.show_ids}
+            if show and play.season is not None and play.number is not None:
+                return "shows", (show, play.season, play.number, when)
+            raise Rejected("Simkl needs the show's ids with the season and episode number")
+        raise Rejected(f"Simkl does not take {play.kind}s")
+
+    async def now_playing(self, play: PlayRecord, payload: Any, progress: float) -> None:
+        kind, data = payload
+        if kind == "movies":
+            item = {"movie": {"ids": data["ids"]}}
+        elif kind == "episodes":
+            item = {"episode": {"ids": data["ids"]}}
+        else:
+            show_ids, season, number, _ = data
+            item = {"show": {"ids": show_ids}, "episode": {"season": season, "number": number}}
+        await simkl.scrobble_start(self._client, item, progress)
+
+    async def send(self, batch: list[tuple[PlayRecord, Any]]) -> list[Outcome]:
+        movies: list[dict[str, Any]] = []
+        shows: dict[frozenset, dict[str, Any]] = {}
+        for _, (kind, payload) in batch:
+            if kind == "movies":
+                movies.append(payload)
+                continue
+            show_ids, season, number, when = payload
+            show = shows.setdefault(id_key(show_ids), {"ids": show_ids, "seasons": []})
+            match = next((s for s in show["seasons"] if s["number"] == season), None)
+            if match is None:
+                match = {"number": season, "episodes": []}
+                show["seasons"].append(match)
+            match["episodes"].append({"number": number, "watched_at": when})
+        body = {k: v for k, v in (("movies", movies), ("shows", list(shows.values()))) if v}
+        result = await simkl.add_history(self._client, body)
+        missing = {
+            kind: [item.get("ids") or {} for item in result.not_found.get(kind, [])]
+            for kind in ("movies", "shows")
+        }
+        outcomes: list[Outcome] = []
+        for _, (kind, payload) in batch:
+            ids = payload["ids"] if kind == "movies" else payload[0]
+            # Simkl echoes ids as strings at times ("603"): compare loosely.
+            if any(same_item(ids, echoed) for echoed in missing[kind]):
+                outcomes.append(Refused("not found on Simkl"))
+            else:
+                outcomes.append(None)
+        return outcomes
+
+    async def already_there(self, plays: list[PlayRecord]) -> set[int]:
+        since = min(p.watched_at for p in plays) - LOOKUP_MARGIN
+        found: set[int] = set()
+        kinds = {"movie": "movies", "episode": "shows"}
+        for kind in sorted({kinds[p.kind] for p in plays if p.kind in kinds}):
+            entries = await simkl.items_since(self._client, kind, since)
+            for play in plays:
+                if kinds.get(play.kind) == kind and any(_has(play, e) for e in entries):
+                    found.add(play.job_id)
+        return found
+
+
+def _ts(value: Any) -> int | None:
+    try:
+        return int(datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp())
+    except ValueError:
+        return None
+
+
+def _has(play: PlayRecord, entry: dict[str, Any]) -> bool:
+    if play.kind == "movie":
+        ids = (entry.get("movie") or {}).get("ids") or {}
+        return same_item(play.ids, ids) and _ts(entry.get("last_watched_at")) == play.watched_at
+    ids = (entry.get("show") or {}).get("ids") or {}
+    if not same_item(play.show_ids, ids):
+        return False
+    for season in entry.get("seasons") or []:
+        if season.get("number") != play.season:
+            continue
+        for episode in season.get("episodes") or []:
+            if episode.get("number") == play.number:
+                return _ts(episode.get("watched_at")) == play.watched_at
+    return False
+
+
+def build(
+    runtime: Runtime, profile: str, http: httpx.AsyncClient, limiter: ServiceLimiter
+) -> SimklSender:
+    app = app_credentials(runtime, simkl.SERVICE, simkl.APP_HELP, None)
+    secret = runtime.tokens().get(profile, simkl.SERVICE)
+    if not secret or not secret.get("access_token"):
+        raise InvalidToken(simkl.SERVICE, "no token is stored", login_hint(simkl.SERVICE, profile))
+    client = simkl.SimklClient(
+        str(runtime.settings.simkl.api_url),
+        app["client_id"],
+        http,
+        limiter,
+        secret["access_token"],
+        profile,
+    )
+    return SimklSender(client)

@@ -1,0 +1,142 @@
+"""Trakt: `POST /sync/history` batches, at most one POST a second, never the same play twice.
+
+Trakt does not de-duplicate item + watched_at (api-notes 4.2), so a play that may already have
+reached it (its earlier attempt was cut off by a crash, a timeout or a 5xx after sending) is
+looked up in the account's history around its time before it is sent again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from scrobctl.accounts import trakt as trakt_account
+from scrobctl.accounts.common import app_credentials
+from scrobctl.http import ServiceLimiter
+from scrobctl.runtime import Runtime
+from scrobctl.scrobble.senders import Outcome, Refused, Rejected
+from scrobctl.scrobble.senders.ids import id_key, same_item
+from scrobctl.services import trakt
+from scrobctl.store.records import PlayRecord
+
+BATCH_SIZE = 100  # no documented maximum; PlexTraktSync-sized batches keep bodies small
+MOVIE_IDS = ("trakt", "imdb", "tmdb")
+EPISODE_IDS = ("trakt", "tvdb")  # the ids Trakt's contracts accept for an episode request
+SHOW_IDS = ("trakt", "tvdb", "imdb", "tmdb")
+LOOKUP_MARGIN = 60
+
+
+def _pick(ids: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    return {k: ids[k] for k in names if ids.get(k) is not None}
+
+
+class TraktSender:
+    service = trakt.SERVICE
+    batch_size = BATCH_SIZE
+    deduplicates = False
+
+    def __init__(self, client: trakt.TraktClient) -> None:
+        self._client = client
+
+    def prepare(self, play: PlayRecord) -> tuple[str, Any]:
+        when = trakt.iso(play.watched_at)
+        if play.kind == "movie":
+            ids = _pick(play.ids, MOVIE_IDS)
+            if not ids:
+                raise Rejected("Trakt needs a trakt, imdb or tmdb id for a movie")
+            return "movies", {"ids": ids, "watched_at": when}
+        if play.kind == "episode":
+            ids = _pick(play.ids, EPISODE_IDS)
+            if ids:
+                return "episodes", {"ids": ids, "watched_at": when}
+            show = _pick(play.show_ids, SHOW_IDS)
+            if show and play.season is not None and play.number is not None:
+                return "shows", (show, play.season, play.number, when)
+            raise Rejected("Trakt needs the episode's trakt/tvdb id, or the show's ids")
+        raise Rejected(f"Trakt does not take {play.kind}s")
+
+    async def now_playing(self, play: PlayRecord, payload: Any, progress: float) -> None:
+        kind, data = payload
+        if kind == "movies":
+            item = {"movie": {"ids": data["ids"]}}
+        elif kind == "episodes":
+            item = {"episode": {"ids": data["ids"]}}
+        else:
+            show_ids, season, number, _ = data
+            item = {"show": {"ids": show_ids}, "episode": {"season": season, "number": number}}
+        await trakt.scrobble_start(self._client, item, progress)
+
+    async def send(self, batch: list[tuple[PlayRecord, Any]]) -> list[Outcome]:
+        body: dict[str, list[dict[str, Any]]] = {"movies": [], "episodes": [], "shows": []}
+        shows: dict[frozenset, dict[str, Any]] = {}
+        for _, (kind, payload) in batch:
+            if kind != "shows":
+                body[kind].append(payload)
+                continue
+            show_ids, season, number, when = payload
+            show = shows.setdefault(id_key(show_ids), {"ids": show_ids, "seasons": []})
+            seasons = {s["number"]: s for s in show["seasons"]}
+            if season not in seasons:
+                show["seasons"].append({"number": season, "episodes": []})
+                seasons = {s["number"]: s for s in show["seasons"]}
+            seasons[season]["episodes"].append({"number": number, "watched_at": when})
+        body["shows"] = list(shows.values())
+        result = await trakt.add_history(self._client, {k: v for k, v in body.items() if v})
+        missing = {
+            kind: {id_key(item.get("ids", {})) for item in result.not_found.get(kind, [])}
+            for kind in ("movies", "episodes", "shows")
+        }
+        outcomes: list[Outcome] = []
+        for _, (kind, payload) in batch:
+            ids = payload[0] if kind == "shows" else payload["ids"]
+            if id_key(ids) in missing[kind]:
+                outcomes.append(Refused("not found on Trakt"))
+            else:
+                outcomes.append(None)
+        return outcomes
+
+    async def already_there(self, plays: list[PlayRecord]) -> set[int]:
+        start = min(p.watched_at for p in plays) - LOOKUP_MARGIN
+        end = max(p.watched_at for p in plays) + LOOKUP_MARGIN
+        entries = await trakt.history_between(self._client, start, end)
+        found: set[int] = set()
+        for play in plays:
+            if any(_same_play(play, entry) for entry in entries):
+                found.add(play.job_id)
+        return found
+
+
+def _same_play(play: PlayRecord, entry: dict[str, Any]) -> bool:
+    try:
+        watched = int(
+            datetime.fromisoformat(entry["watched_at"].replace("Z", "+00:00")).timestamp()
+        )
+    except (KeyError, AttributeError, ValueError):
+        return False
+    if watched != play.watched_at:
+        return False
+    if play.kind == "movie":
+        return same_item(play.ids, (entry.get("movie") or {}).get("ids") or {})
+    episode = entry.get("episode") or {}
+    if same_item(play.ids, episode.get("ids") or {}):
+        return True
+    show_ids = (entry.get("show") or {}).get("ids") or {}
+    return (
+        same_item(play.show_ids, show_ids)
+        and episode.get("season") == play.season
+        and episode.get("number") == play.number
+    )
+
+
+async def build(
+    runtime: Runtime, profile: str, http: httpx.AsyncClient, limiter: ServiceLimiter
+) -> TraktSender:
+    app = app_credentials(runtime, trakt.SERVICE, trakt.APP_HELP, None)
+    token = await trakt_account.access_token(runtime, profile, http)
+    client = trakt.TraktClient(
+        str(runtime.settings.trakt.api_url), app["client_id"], token, http, limiter, profile
+    )
+    return TraktSender(client)

@@ -1,0 +1,338 @@
+"""What every login flow shares (accounts/common.py, accounts/check.py): the user's own API app
+credentials (settings first, then the token store's "@app" entry, then one interactive question)
+and `status --check`, which marks refused connections "reconnect required" without touching the
+queue.
+
+FakeUI, make_runtime and lift_rate_limits are shared with the per-service auth tests."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from scrobctl import http as scrobctl_http
+from scrobctl.accounts.check import check_connections
+from scrobctl.accounts.common import APP_PROFILE, Field, LoginUI, app_credentials
+from scrobctl.accounts.trakt import login_trakt
+from scrobctl.clock import Clock
+from scrobctl.config import Settings
+from scrobctl.errors import UsageError
+from scrobctl.paths import config_file
+from scrobctl.runtime import Runtime
+from scrobctl.store import connections, queue
+from tests.conftest import FakeClock
+
+PROFILE = "default"
+
+
+class FakeUI:
+    """A LoginUI that records every call; asks nothing unless built `interactive=True`."""
+
+    def __init__(self, *, interactive: bool = False, answers: dict[str, str] | None = None):
+        self.interactive = interactive
+        self.answers = dict(answers or {})
+        self.calls: list[tuple[Any, ...]] = []
+
+    def show_code(self, code: str | None, url: str, expires_in: int) -> None:
+        self.calls.append(("show_code", code, url, expires_in))
+
+    def offer_browser(self, url: str) -> None:
+        self.calls.append(("offer_browser", url))
+
+    @contextmanager
+    def waiting(self, message: str) -> Iterator[None]:
+        self.calls.append(("waiting", message))
+        yield None
+
+    def ask_app_credentials(self, service: str, help_text: str, fields: list[Field]) -> dict:
+        self.calls.append(("ask_app_credentials", service, help_text, [f.name for f in fields]))
+        return dict(self.answers)
+
+    def called(self, name: str) -> list[tuple[Any, ...]]:
+        return [call[1:] for call in self.calls if call[0] == name]
+
+
+_: LoginUI = FakeUI()  # a type checker confirms FakeUI implements the protocol
+
+
+def make_runtime(
+    data_dir: Path,
+    clock: Clock,
+    http_client: Callable[[], httpx.AsyncClient] = lambda: httpx.AsyncClient(),
+    **services: dict[str, str],
+) -> Runtime:
+    """A Runtime with a token file, the fake clock and an httpx client respx can intercept."""
+    settings = Settings(data_dir=data_dir, token_store="file", **services)
+    return Runtime(settings=settings, warn=lambda _m: None, clock=clock, http_client=http_client)
+
+
+def lift_rate_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The leaky bucket paces on the event loop's real clock, not the FakeClock: without this a
+    login of six requests would spend five wall-clock seconds at 1 request/s."""
+    for name in ("trakt", "trakt-auth", "simkl", "lastfm"):
+        monkeypatch.setitem(scrobctl_http.RATE_LIMITS, name, (1000, 1))
+        if f"{name}:write" in scrobctl_http.RATE_LIMITS:  # a separate bucket for writes
+            monkeypatch.setitem(scrobctl_http.RATE_LIMITS, f"{name}:write", (1000, 1))
+
+
+@pytest.fixture(autouse=True)
+def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
+    lift_rate_limits(monkeypatch)
+
+
+@pytest.fixture
+def runtime(isolated_env: Path, clock: FakeClock) -> Iterator[Runtime]:
+    rt = make_runtime(isolated_env, clock)
+    yield rt
+    rt.close()
+
+
+def runtime_with(isolated_env: Path, clock: FakeClock, **services: dict[str, str]) -> Runtime:
+    return make_runtime(isolated_env, clock, **services)
+
+
+TRAKT_HELP = "create an app at https://trakt.tv/oauth/applications"
+
+
+# -- app credentials: where they come from --------------------------------------------------
+
+
+def test_app_credentials_settings_values_win(isolated_env: Path, clock: FakeClock) -> None:
+    rt = runtime_with(
+        isolated_env, clock, trakt={"client_id": "env-id", "client_secret": "env-secret"}
+    )
+    rt.tokens().set(APP_PROFILE, "trakt", {"client_id": "kept-id", "client_secret": "kept"})
+
+    app = app_credentials(rt, "trakt", TRAKT_HELP, FakeUI(interactive=True))
+
+    assert app == {"client_id": "env-id", "client_secret": "env-secret"}
+
+
+def test_app_credentials_settings_value_overrides_the_same_stored_field(
+    isolated_env: Path, clock: FakeClock
+) -> None:
+    rt = runtime_with(isolated_env, clock, trakt={"client_id": "env-id"})
+    rt.tokens().set(APP_PROFILE, "trakt", {"client_id": "kept-id", "client_secret": "kept"})
+
+    app = app_credentials(rt, "trakt", TRAKT_HELP, None)
+
+    assert app == {"client_id": "env-id", "client_secret": "kept"}
+
+
+def test_app_credentials_fall_back_to_the_token_store_app_entry(runtime: Runtime) -> None:
+    runtime.tokens().set(APP_PROFILE, "lastfm", {"api_key": "k", "api_secret": "s"})
+    ui = FakeUI(interactive=True)
+
+    app = app_credentials(runtime, "lastfm", "create an API account", ui)
+
+    assert app == {"api_key": "k", "api_secret": "s"}
+    assert ui.calls == []
+
+
+@pytest.mark.parametrize(
+    ("service", "env", "where"),
+    [
+        (
+            "trakt",
+            ["SCROBCTL_TRAKT__CLIENT_ID", "SCROBCTL_TRAKT__CLIENT_SECRET"],
+            "https://trakt.tv/oauth/applications",
+        ),
+        ("simkl", ["SCROBCTL_SIMKL__CLIENT_ID"], "https://simkl.com/settings/developer/"),
+        (
+            "lastfm",
+            ["SCROBCTL_LASTFM__API_KEY", "SCROBCTL_LASTFM__API_SECRET"],
+            "https://www.last.fm/api/account/create",
+        ),
+    ],
+)
+def test_app_credentials_missing_non_interactive_raises_usage_error_naming_env_and_where(
+    runtime: Runtime, service: str, env: list[str], where: str
+) -> None:
+    from scrobctl.accounts import lastfm
+    from scrobctl.services import simkl, trakt
+
+    help_text = {"trakt": trakt.APP_HELP, "simkl": simkl.APP_HELP, "lastfm": lastfm.APP_HELP}
+    ui = FakeUI(interactive=False)
+
+    with pytest.raises(UsageError) as caught:
+        app_credentials(runtime, service, help_text[service], ui)
+
+    text = str(caught.value)
+    assert all(name in text for name in env)
+    assert where in text
+    assert ui.called("ask_app_credentials") == []
+
+
+def test_app_credentials_missing_without_a_ui_raises_usage_error(runtime: Runtime) -> None:
+    with pytest.raises(UsageError, match="no trakt API app is set up"):
+        app_credentials(runtime, "trakt", TRAKT_HELP, None)
+
+
+# -- app credentials: asking ------------------------------------------------------------------
+
+
+def test_app_credentials_interactive_asks_once_and_stores_in_the_token_store(
+    runtime: Runtime,
+) -> None:
+    ui = FakeUI(interactive=True, answers={"client_id": " my-id ", "client_secret": "my-secret\n"})
+
+    first = app_credentials(runtime, "trakt", TRAKT_HELP, ui)
+    second = app_credentials(runtime, "trakt", TRAKT_HELP, ui)
+
+    assert first == second == {"client_id": "my-id", "client_secret": "my-secret"}
+    assert ui.called("ask_app_credentials") == [
+        ("trakt", TRAKT_HELP, ["client_id", "client_secret"])
+    ]
+    assert runtime.tokens().get(APP_PROFILE, "trakt") == first
+
+
+def test_app_credentials_interactive_blank_answer_raises_usage_error(runtime: Runtime) -> None:
+    ui = FakeUI(interactive=True, answers={"client_id": "my-id", "client_secret": "   "})
+
+    with pytest.raises(UsageError, match="Client secret"):
+        app_credentials(runtime, "trakt", TRAKT_HELP, ui)
+
+    assert runtime.tokens().get(APP_PROFILE, "trakt") is None
+
+
+def test_app_credentials_interactive_secret_never_reaches_config_or_database(
+    isolated_env: Path, clock: FakeClock
+) -> None:
+    secret = "s3cret-only-in-the-token-store"
+    rt = make_runtime(isolated_env, clock)
+    ui = FakeUI(interactive=True, answers={"client_id": "my-id", "client_secret": secret})
+    token = {"access_token": "a", "refresh_token": "r", "expires_in": 604800}
+    with respx.mock(assert_all_called=True) as router:
+        router.post("https://auth.trakt.tv/oauth/device/code").respond(
+            200,
+            json={
+                "device_code": "dc",
+                "user_code": "5055CC52",
+                "verification_url": "https://trakt.tv/activate",
+                "expires_in": 600,
+                "interval": 5,
+            },
+        )
+        router.post("https://auth.trakt.tv/oauth/device/token").respond(
+            200, json={**token, "created_at": int(clock.now())}
+        )
+        router.get("https://api.trakt.tv/users/settings").respond(
+            200, json={"user": {"username": "sean"}}
+        )
+        asyncio.run(login_trakt(rt, PROFILE, ui))
+    rt.close()  # checkpoints the WAL into the database file
+
+    config = config_file()
+    assert not config.exists() or secret not in config.read_text()
+    written = [p for p in isolated_env.rglob("*") if p.is_file() and p.name != "tokens.json"]
+    assert any(p.name == "scrobctl.db" for p in written)
+    for path in written:
+        assert secret.encode() not in path.read_bytes(), path.name
+    assert secret in (isolated_env / "tokens.json").read_text()
+
+
+# -- status --check ---------------------------------------------------------------------------
+
+TRAKT_APP = {"client_id": "trakt-id", "client_secret": "trakt-secret"}
+SIMKL_APP = {"client_id": "simkl-id"}
+
+
+@pytest.fixture
+def two_connections(isolated_env: Path, clock: FakeClock) -> Iterator[Runtime]:
+    """Trakt and Simkl both logged in, Simkl earlier marked reconnect_required; two trakt jobs."""
+    rt = runtime_with(isolated_env, clock, trakt=TRAKT_APP, simkl=SIMKL_APP)
+    now = int(clock.now())
+    rt.tokens().set(
+        PROFILE,
+        "trakt",
+        {"access_token": "t", "refresh_token": "r", "created_at": now, "expires_in": 604800},
+    )
+    rt.tokens().set(PROFILE, "simkl", {"access_token": "s"})
+    store = rt.store()
+    connections.save_login(store, PROFILE, "trakt", "sean", now + 604800)
+    connections.save_login(store, PROFILE, "simkl", "old-name")
+    connections.mark_reconnect_required(store, PROFILE, "simkl", "refused last week")
+    with store.transaction() as conn:
+        for i in range(2):
+            item_id = conn.execute(
+                "INSERT INTO items (kind, title, created_at) VALUES ('movie', ?, ?)",
+                (f"Movie {i}", now),
+            ).lastrowid
+            play_id = conn.execute(
+                "INSERT INTO plays (profile, item_id, watched_at, source, created_at)"
+                " VALUES (?, ?, ?, 'test', ?)",
+                (PROFILE, item_id, now - 3600 * (i + 1), now),
+            ).lastrowid
+            assert queue.insert_scrobble_job(conn, "trakt", PROFILE, play_id, now)
+    yield rt
+    rt.close()
+
+
+def serve_check(router: respx.MockRouter, trakt_status: int) -> None:
+    router.get("https://api.trakt.tv/users/settings").respond(
+        trakt_status, json={"error": "invalid_token"} if trakt_status == 401 else {}
+    )
+    router.post("https://api.simkl.com/users/settings").respond(
+        200, json={"user": {"name": "Sam"}, "account": {"id": 51}}
+    )
+
+
+def run_check(rt: Runtime, trakt_status: int = 401) -> dict[str, Any]:
+    with respx.mock(assert_all_called=True) as router:
+        serve_check(router, trakt_status)
+        return {r.service: r for r in asyncio.run(check_connections(rt))}
+
+
+def jobs(rt: Runtime) -> list[tuple[Any, ...]]:
+    rows = rt.store().conn.execute("SELECT * FROM jobs ORDER BY id").fetchall()
+    return [tuple(row) for row in rows]
+
+
+def test_check_connections_refused_token_marks_reconnect_required(
+    two_connections: Runtime,
+) -> None:
+    results = run_check(two_connections)
+
+    trakt = connections.get_connection(two_connections.store(), PROFILE, "trakt")
+    assert trakt is not None
+    assert trakt.status == connections.RECONNECT_REQUIRED
+    assert "scrobctl login trakt" in (trakt.status_detail or "")
+    assert (results["trakt"].ok, results["trakt"].reconnect) == (False, True)
+
+
+def test_check_connections_refused_token_keeps_queued_jobs_untouched(
+    two_connections: Runtime,
+) -> None:
+    before = jobs(two_connections)
+
+    run_check(two_connections)
+
+    assert len(before) == 2
+    assert jobs(two_connections) == before
+
+
+def test_check_connections_marks_a_working_connection_ok(two_connections: Runtime) -> None:
+    results = run_check(two_connections)
+
+    simkl = connections.get_connection(two_connections.store(), PROFILE, "simkl")
+    assert simkl is not None
+    assert (simkl.status, simkl.status_detail, simkl.account) == (connections.OK, None, "Sam")
+    assert (results["simkl"].ok, results["simkl"].account) == (True, "Sam")
+
+
+def test_check_connections_unavailable_service_is_not_reconnect_required(
+    two_connections: Runtime,
+) -> None:
+    results = run_check(two_connections, trakt_status=503)
+
+    trakt = connections.get_connection(two_connections.store(), PROFILE, "trakt")
+    assert trakt is not None
+    assert trakt.status == connections.OK
+    assert (results["trakt"].ok, results["trakt"].reconnect) == (False, False)
