@@ -106,21 +106,31 @@ def _needs_refresh(secret: dict, now: float) -> bool:
     return now >= expires_at - margin
 
 
-async def access_token(runtime: Runtime, profile: str, http: httpx.AsyncClient) -> str:
+async def access_token(
+    runtime: Runtime, profile: str, http: httpx.AsyncClient, *, refused: str | None = None
+) -> str:
     """A usable access token, refreshed at most once however many processes ask at the same time.
 
-    A refused refresh marks the connection "reconnect required" and raises InvalidToken.
+    `refused` is a token Trakt just answered 401 to: it is refreshed even before its expiry
+    ("refresh once, then log in again"). A refused refresh marks the connection "reconnect
+    required" and raises InvalidToken.
     """
     tokens = runtime.tokens()
     secret = tokens.get(profile, trakt.SERVICE)
     if not secret or "access_token" not in secret:
         raise InvalidToken(trakt.SERVICE, "no token is stored", login_hint(trakt.SERVICE, profile))
-    if not _needs_refresh(secret, runtime.clock.now()):
+
+    def due(current: dict) -> bool:
+        if refused is not None and current["access_token"] == refused:
+            return True
+        return _needs_refresh(current, runtime.clock.now())
+
+    if not due(secret):
         return secret["access_token"]
     lock_path = runtime.data_dir / f"refresh-{trakt.SERVICE}-{profile}.lock"
     with exclusive(lock_path, "token refresh", wait=True):
         secret = tokens.get(profile, trakt.SERVICE) or secret  # someone may have refreshed
-        if not _needs_refresh(secret, runtime.clock.now()):
+        if not due(secret):
             return secret["access_token"]
         app = app_credentials(runtime, trakt.SERVICE, trakt.APP_HELP, None)
         try:

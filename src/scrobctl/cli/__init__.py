@@ -12,7 +12,7 @@ import sys
 import typer
 
 from scrobctl import __version__
-from scrobctl.cli import flush, login, queue, scrobble, status
+from scrobctl.cli import flush, history, importing, login, queue, scrobble, status
 from scrobctl.cli.output import print_error
 from scrobctl.errors import ExitCode, ScrobctlError
 
@@ -51,6 +51,8 @@ login.register(app)
 status.register(app)
 scrobble.register(app)
 flush.register(app)
+importing.register(app)
+history.register(app)
 app.add_typer(queue.app, name="queue")
 
 

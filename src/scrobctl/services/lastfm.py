@@ -194,7 +194,7 @@ class Ignored:
     message: str
 
 
-def _as_list(value: Any) -> list[Any]:
+def as_list(value: Any) -> list[Any]:
     """Last.fm's JSON is translated XML: one element comes back bare instead of in a list."""
     if value is None:
         return []
@@ -226,7 +226,7 @@ async def scrobble(client: LastfmClient, scrobbles: list[Scrobble]) -> list[Igno
         raise ValueError(f"a batch holds 1..{MAX_SCROBBLES_PER_REQUEST} scrobbles")
     data = await client.call("track.scrobble", scrobble_params(scrobbles), signed=True, post=True)
     try:
-        items = _as_list(data["scrobbles"]["scrobble"])
+        items = as_list(data["scrobbles"]["scrobble"])
     except (KeyError, TypeError):
         raise ServiceUnavailable(SERVICE, "track.scrobble gave an unexpected answer") from None
     if len(items) != len(scrobbles):

@@ -103,6 +103,11 @@ class ListenBrainzClient:
         headers = {"Authorization": f"Token {self._token}"}
         return self._client.build_request(method, self._base + path, headers=headers, **kwargs)
 
+    async def get(self, path: str, params: dict[str, Any]) -> httpx.Response:
+        """A read (listens, counts, feedback); the token is sent but not needed."""
+        request = self._request("GET", path, params=params)
+        return await send(self._client, self._limiter, request, login_hint=LOGIN_HINT)
+
     async def validate_token(self) -> Account:
         """The account behind the token. The server answers 200 even for a bad token."""
         response = await send(

@@ -220,6 +220,13 @@ class TraktClient:
         self._limiter = limiter
         self._hint = login_hint(SERVICE, profile)
 
+    @property
+    def access_token(self) -> str:
+        return self._headers["Authorization"].removeprefix("Bearer ")
+
+    def use_token(self, access_token: str) -> None:
+        self._headers["Authorization"] = f"Bearer {access_token}"
+
     async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         request = self._http.build_request(
             method, self._base + path, headers=self._headers, **kwargs

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from scrobctl.store.db import Store
 
 
 def half_length_window(length_ms: int | None) -> int:
@@ -24,3 +29,84 @@ def service_has_play(
         (profile, service, item_id, started - window, started + window),
     ).fetchone()
     return row is not None
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    watched_at: int
+    profile: str
+    kind: str
+    title: str | None
+    artist: str | None
+    album: str | None
+    show: str | None
+    season: int | None
+    number: int | None
+    ids: dict[str, Any]
+    services: list[str]
+
+
+def list_plays(
+    store: Store,
+    *,
+    kind: str | None = None,
+    service: str | None = None,
+    since: int | None = None,
+    profile: str | None = None,
+    limit: int | None = 50,
+) -> Iterator[HistoryRow]:
+    """Plays newest first, with the services known to have each (a generator: flat memory)."""
+    clauses, args = [], []
+    if kind:
+        clauses.append("i.kind = ?")
+        args.append(kind)
+    if since is not None:
+        clauses.append("p.watched_at >= ?")
+        args.append(since)
+    if profile:
+        clauses.append("p.profile = ?")
+        args.append(profile)
+    if service:
+        clauses.append(
+            "EXISTS (SELECT 1 FROM scrobbles s WHERE s.profile = p.profile AND s.service = ?"
+            " AND s.item_id = p.item_id AND s.scrobbled_at = p.watched_at)"
+        )
+        args.append(service)
+    where = " WHERE " + " AND ".join(clauses) if clauses else ""
+    sql = (
+        "SELECT p.watched_at, p.profile, p.item_id, i.kind, i.title, i.artist, i.album,"
+        " i.season, i.number, i.tmdb, i.imdb, i.tvdb, i.trakt, i.simkl, i.mbid, i.isrc,"
+        " sh.title AS show_title"
+        " FROM plays p JOIN items i ON i.id = p.item_id LEFT JOIN items sh ON sh.id = i.show_id"
+        f"{where} ORDER BY p.watched_at DESC, p.id DESC"
+    )
+    if limit is not None:
+        sql += " LIMIT ?"
+        args.append(limit)
+    for row in store.conn.execute(sql, args):
+        services = [
+            r[0]
+            for r in store.conn.execute(
+                "SELECT DISTINCT service FROM scrobbles WHERE profile = ? AND item_id = ?"
+                " AND scrobbled_at = ? ORDER BY service",
+                (row["profile"], row["item_id"], row["watched_at"]),
+            )
+        ]
+        ids = {
+            k: row[k]
+            for k in ("tmdb", "imdb", "tvdb", "trakt", "simkl", "mbid", "isrc")
+            if row[k] is not None
+        }
+        yield HistoryRow(
+            watched_at=row["watched_at"],
+            profile=row["profile"],
+            kind=row["kind"],
+            title=row["title"],
+            artist=row["artist"],
+            album=row["album"],
+            show=row["show_title"],
+            season=row["season"],
+            number=row["number"],
+            ids=ids,
+            services=services,
+        )

@@ -127,4 +127,47 @@ def m001_initial(db: Database) -> None:
     db["scrobbles"].create_index(["profile", "service", "item_id", "scrobbled_at"], unique=True)
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [m001_initial]
+def m002_imports_and_ratings(db: Database) -> None:
+    """History imports (checkpoints for resume, high-water marks for incremental runs) and the
+    local ratings table on one 1-10 scale."""
+    db["imports"].create(
+        {
+            "profile": str,
+            "service": str,
+            "kind": str,
+            "state": str,
+            "cursor": str,
+            "high_water": int,
+            "started_at": float,
+            "finished_at": float,
+            "processed": int,
+            "matched": int,
+            "failed": int,
+        },
+        pk=("profile", "service", "kind"),
+        not_null={"profile", "service", "kind", "state"},
+        defaults={"processed": 0, "matched": 0, "failed": 0},
+    )
+    db["ratings"].create(
+        {
+            "id": int,
+            "profile": str,
+            "item_id": int,
+            "rating": float,
+            "rated_at": int,
+            "source": str,
+            "recorded_at": float,
+        },
+        pk="id",
+        not_null={"profile", "item_id", "rating", "source"},
+        foreign_keys=[("item_id", "items", "id")],
+    )
+    db["ratings"].create_index(["profile", "item_id", "source"], unique=True)
+    db["plays"].create_index(["watched_at"], index_name="idx_plays_watched_at")
+    db["scrobbles"].create_index(["service", "scrobbled_at"], index_name="idx_scrobbles_time")
+    db["scrobbles"].create_index(
+        ["profile", "item_id", "scrobbled_at"], index_name="idx_scrobbles_play"
+    )
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [m001_initial, m002_imports_and_ratings]

@@ -7,14 +7,15 @@ looked up in the account's history around its time before it is sent again.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 from scrobctl.accounts import trakt as trakt_account
 from scrobctl.accounts.common import app_credentials
+from scrobctl.errors import InvalidToken
 from scrobctl.http import ServiceLimiter
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.senders import Outcome, Refused, Rejected
@@ -27,6 +28,7 @@ MOVIE_IDS = ("trakt", "imdb", "tmdb")
 EPISODE_IDS = ("trakt", "tvdb")  # the ids Trakt's contracts accept for an episode request
 SHOW_IDS = ("trakt", "tvdb", "imdb", "tmdb")
 LOOKUP_MARGIN = 60
+T = TypeVar("T")
 
 
 def _pick(ids: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
@@ -38,8 +40,17 @@ class TraktSender:
     batch_size = BATCH_SIZE
     deduplicates = False
 
-    def __init__(self, client: trakt.TraktClient) -> None:
+    def __init__(self, client: trakt.TraktClient, refresh: Callable[[str], Awaitable[str]]) -> None:
         self._client = client
+        self._refresh = refresh
+
+    async def _retrying_401(self, call: Callable[[], Awaitable[T]]) -> T:
+        """A 401 on a token that should still work gets one refresh, then the login hint."""
+        try:
+            return await call()
+        except InvalidToken:
+            self._client.use_token(await self._refresh(self._client.access_token))
+            return await call()
 
     def prepare(self, play: PlayRecord) -> tuple[str, Any]:
         when = trakt.iso(play.watched_at)
@@ -67,7 +78,7 @@ class TraktSender:
         else:
             show_ids, season, number, _ = data
             item = {"show": {"ids": show_ids}, "episode": {"season": season, "number": number}}
-        await trakt.scrobble_start(self._client, item, progress)
+        await self._retrying_401(lambda: trakt.scrobble_start(self._client, item, progress))
 
     async def send(self, batch: list[tuple[PlayRecord, Any]]) -> list[Outcome]:
         body: dict[str, list[dict[str, Any]]] = {"movies": [], "episodes": [], "shows": []}
@@ -84,7 +95,8 @@ class TraktSender:
                 seasons = {s["number"]: s for s in show["seasons"]}
             seasons[season]["episodes"].append({"number": number, "watched_at": when})
         body["shows"] = list(shows.values())
-        result = await trakt.add_history(self._client, {k: v for k, v in body.items() if v})
+        payload = {k: v for k, v in body.items() if v}
+        result = await self._retrying_401(lambda: trakt.add_history(self._client, payload))
         missing = {
             kind: {id_key(item.get("ids", {})) for item in result.not_found.get(kind, [])}
             for kind in ("movies", "episodes", "shows")
@@ -101,7 +113,7 @@ class TraktSender:
     async def already_there(self, plays: list[PlayRecord]) -> set[int]:
         start = min(p.watched_at for p in plays) - LOOKUP_MARGIN
         end = max(p.watched_at for p in plays) + LOOKUP_MARGIN
-        entries = await trakt.history_between(self._client, start, end)
+        entries = await self._retrying_401(lambda: trakt.history_between(self._client, start, end))
         found: set[int] = set()
         for play in plays:
             if any(_same_play(play, entry) for entry in entries):
@@ -139,4 +151,8 @@ async def build(
     client = trakt.TraktClient(
         str(runtime.settings.trakt.api_url), app["client_id"], token, http, limiter, profile
     )
-    return TraktSender(client)
+
+    async def refresh(refused: str) -> str:
+        return await trakt_account.access_token(runtime, profile, http, refused=refused)
+
+    return TraktSender(client, refresh)

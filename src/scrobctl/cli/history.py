@@ -1,0 +1,76 @@
+"""`scrobctl history`: query the local archive."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import typer
+
+from scrobctl.cli.dates import parse_date
+from scrobctl.cli.output import info, local_time, out_console, print_json, set_json
+
+
+class Kind(StrEnum):
+    track = "track"
+    podcast = "podcast"
+    movie = "movie"
+    episode = "episode"
+
+
+def history(
+    kind: Kind | None = typer.Option(None, "--type", "-t", help="Only this media type."),
+    service: str | None = typer.Option(
+        None, "--service", "-s", help="Only plays this service is known to have."
+    ),
+    since: str | None = typer.Option(None, "--since", help="Only plays from this date on."),
+    limit: int = typer.Option(50, "--limit", "-n", min=1, help="Show at most this many."),
+    profile: str | None = typer.Option(None, "--profile", "-p", help="Only this profile."),
+    json_output: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show your plays, newest first, with the services that have each.
+
+    Example: scrobctl history --type movie --since 2026-01-01 --json
+    """
+    from dataclasses import asdict
+
+    from scrobctl.cli.context import build_runtime
+    from scrobctl.store.history import list_plays
+
+    set_json(json_output)
+    start = parse_date(since)
+    runtime = build_runtime()
+    try:
+        rows = list(
+            list_plays(
+                runtime.store(),
+                kind=kind.value if kind else None,
+                service=service,
+                since=start,
+                profile=profile,
+                limit=limit,
+            )
+        )
+    finally:
+        runtime.close()
+    if json_output:
+        print_json({"plays": [asdict(r) for r in rows]})
+        return
+    if not rows:
+        info("no plays yet")
+        return
+    from rich.table import Table
+
+    table = Table("when", "type", "what", "services")
+    for r in rows:
+        if r.kind in ("track", "podcast"):
+            what = f"{r.artist} - {r.title}"
+        elif r.kind == "episode":
+            what = f"{r.show or '?'} S{r.season or 0:02d}E{r.number or 0:02d}"
+        else:
+            what = r.title or str(r.ids)
+        table.add_row(local_time(r.watched_at), r.kind, what, ", ".join(r.services))
+    out_console().print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(rich_help_panel="History")(history)

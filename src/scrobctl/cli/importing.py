@@ -1,0 +1,114 @@
+"""`scrobctl import SERVICE`: bring a service's whole history into the local store."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+import typer
+
+from scrobctl.cli.dates import parse_date
+from scrobctl.cli.output import info
+from scrobctl.errors import ExitCode
+
+if TYPE_CHECKING:
+    from scrobctl.sync.importer import ImportProgress
+
+PLAIN_EVERY = 10  # pages between progress lines when stderr is not a terminal
+
+
+class Service(StrEnum):
+    trakt = "trakt"
+    simkl = "simkl"
+    lastfm = "lastfm"
+    listenbrainz = "listenbrainz"
+
+
+def import_(
+    service: Service = typer.Argument(..., help="The service to import from."),
+    since: str | None = typer.Option(
+        None, "--since", help="Only plays from this date on (e.g. 2026-01-01)."
+    ),
+    full: bool = typer.Option(
+        False, "--full", help="Everything again, not only what is newer than the last import."
+    ),
+    profile: str = typer.Option("default", "--profile", "-p", help="Local profile to import into."),
+) -> None:
+    """Import your history (and ratings, loves, feedback) from a service.
+
+    Items are matched by external ids, so the same movie from Trakt and Simkl is one item. An
+    interrupted import continues where it stopped; a later import fetches only what is new.
+
+    Example: scrobctl import lastfm --since 2026-01-01
+    """
+    import asyncio
+
+    from scrobctl.cli.context import build_runtime
+    from scrobctl.sync.service import import_history
+
+    start = parse_date(since)
+    runtime = build_runtime()
+    progress = _Progress(service.value)
+    try:
+        with progress:
+            result = asyncio.run(
+                import_history(
+                    runtime, service.value, profile, full=full, since=start, on_page=progress.update
+                )
+            )
+    finally:
+        runtime.close()
+    p = result.progress
+    how = "resumed and finished" if result.resumed else "imported"
+    info(
+        f"{service.value}: {how}: {p.processed} entries, {p.matched} matched by id,"
+        f" {p.processed - p.matched - p.failed} by title, {p.failed} failed"
+    )
+    if result.report is not None:
+        info(f"failed entries are listed in {result.report}")
+        raise typer.Exit(ExitCode.FAILED)
+
+
+class _Progress:
+    """A Rich progress bar on a terminal; a plain line every few pages otherwise."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self.tty = sys.stderr.isatty()
+        self._bar = None
+        self._task = None
+
+    def __enter__(self) -> _Progress:
+        if self.tty:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            from scrobctl.cli.output import err_console
+
+            self._bar = Progress(
+                TextColumn(f"importing {self.service}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[detail]}"),
+                console=err_console(),
+                transient=True,
+            )
+            self._bar.__enter__()
+            self._task = self._bar.add_task("import", total=None, detail="")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+    def update(self, p: ImportProgress) -> None:
+        detail = f"matched {p.matched}, failed {p.failed}"
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, total=p.total, completed=p.processed, detail=detail)
+        elif p.pages % PLAIN_EVERY == 1:
+            of = f" of {p.total}" if p.total is not None else ""
+            print(f"{self.service}: {p.processed}{of} entries, {detail}", file=sys.stderr)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("import", rich_help_panel="History")(import_)

@@ -1,0 +1,1 @@
+"""History import and rating export."""

@@ -1,0 +1,135 @@
+"""The import driver: pages from a reader into the store, a checkpoint with every page.
+
+Resume: a run that finds its last import unfinished continues from that checkpoint (same fixed
+end time, next page). Incremental: a finished import leaves a high-water mark, the newest play
+it saw; the next run without --full asks only for plays after it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scrobctl.runtime import Runtime
+from scrobctl.store.imports import (
+    HISTORY,
+    Checkpoint,
+    ImportWriter,
+    load_checkpoint,
+    save_checkpoint,
+)
+from scrobctl.sync.pages import Reader
+
+OVERLAP = 60  # seconds re-read before the high-water mark; re-reading is harmless
+
+
+@dataclass
+class ImportProgress:
+    total: int | None = None
+    processed: int = 0
+    matched: int = 0
+    failed: int = 0
+    pages: int = 0
+
+
+@dataclass
+class ImportResult:
+    service: str
+    profile: str
+    progress: ImportProgress
+    resumed: bool
+    since: int | None
+    report: Path | None
+
+
+async def run_import(
+    runtime: Runtime,
+    reader: Reader,
+    profile: str,
+    *,
+    full: bool = False,
+    since: int | None = None,
+    on_page: Callable[[ImportProgress], None] | None = None,
+) -> ImportResult:
+    store = runtime.store()
+    service = reader.service
+    previous = load_checkpoint(store, profile, service, HISTORY)
+    resumed = previous is not None and previous.state == "running" and not full
+    if resumed:
+        assert previous is not None
+        cursor, progress = (
+            previous.cursor,
+            ImportProgress(
+                previous.cursor.get("total"), previous.processed, previous.matched, previous.failed
+            ),
+        )
+        since = previous.cursor.get("since")
+        high_water = previous.high_water
+    else:
+        cursor, progress = {}, ImportProgress()
+        if since is None and not full and previous is not None and previous.high_water:
+            since = previous.high_water - OVERLAP
+        high_water = None if full or previous is None else previous.high_water
+    writer = ImportWriter(store, profile, service)
+    report = _Report(runtime, service)
+    async for page in reader.pages(cursor, since):
+        if page.total is not None:
+            progress.total = page.total
+        newest = max((p.watched_at for p in page.plays), default=None)
+        if newest is not None:
+            high_water = max(high_water or 0, newest)
+        state = {**page.cursor, "since": since, "total": progress.total}
+        try:
+            with store.transaction():  # the page and its checkpoint, together
+                for play in page.plays:
+                    progress.matched += writer.play(play)
+                for rating in page.ratings:
+                    progress.matched += writer.rating(rating)
+                progress.processed += len(page.plays) + len(page.ratings) + len(page.failed)
+                progress.failed += len(page.failed)
+                checkpoint = _checkpoint("running", state, high_water, progress)
+                save_checkpoint(store, profile, service, HISTORY, checkpoint)
+        except BaseException:
+            writer.forget_cache()
+            raise
+        report.add(page.failed)
+        progress.pages += 1
+        if on_page is not None:
+            on_page(progress)
+    with store.transaction():
+        done = _checkpoint("done", {}, high_water, progress)
+        save_checkpoint(store, profile, service, HISTORY, done)
+    return ImportResult(service, profile, progress, resumed, since, report.path)
+
+
+def _checkpoint(
+    state: str, cursor: dict[str, Any], high_water: int | None, progress: ImportProgress
+) -> Checkpoint:
+    return Checkpoint(
+        state, cursor, high_water, progress.processed, progress.matched, progress.failed
+    )
+
+
+class _Report:
+    """Entries that could not be imported, one JSON line each, written as they come."""
+
+    def __init__(self, runtime: Runtime, service: str) -> None:
+        self._runtime = runtime
+        self._service = service
+        self.path: Path | None = None
+
+    def add(self, failures: list[dict[str, Any]]) -> None:
+        if not failures:
+            return
+        if self.path is None:
+            folder = self._runtime.data_dir / "reports"
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(self._runtime.clock.now()))
+            self.path = folder / f"import-{self._service}-{stamp}.jsonl"
+        with self.path.open("a", encoding="utf-8") as fh:
+            for failure in failures:
+                fh.write(json.dumps(failure, default=str) + "\n")

@@ -1,0 +1,30 @@
+"""What a history reader yields: one page of plays (or ratings) and the cursor after it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from scrobctl.store.imports import ImportedPlay, ImportedRating
+
+
+@dataclass
+class Page:
+    plays: list[ImportedPlay] = field(default_factory=list)
+    ratings: list[ImportedRating] = field(default_factory=list)
+    failed: list[dict[str, Any]] = field(default_factory=list)  # entries that could not be read
+    cursor: dict[str, Any] = field(default_factory=dict)  # where to resume after this page
+    total: int | None = None  # entries in the whole import, when the service says
+
+
+class Reader(Protocol):
+    """Reads one service's history newest-first (or as the service serves it), page by page.
+
+    `cursor` is the last checkpoint of an interrupted run ({} to start); `since` limits an
+    incremental run to plays after that time.
+    """
+
+    service: str
+
+    def pages(self, cursor: dict[str, Any], since: int | None) -> AsyncIterator[Page]: ...
