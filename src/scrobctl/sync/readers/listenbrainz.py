@@ -98,6 +98,8 @@ class ListenBrainzReader:
         # and the store drops what it already has (api-notes B.6 / trap 8).
         max_ts = cursor.get("max_ts") or int(self._now) + 1
         oldest: int | None = cursor.get("oldest")
+        # Listens at the last page's earliest second, read again through the overlap: skipped.
+        boundary = {tuple(k) for k in cursor.get("boundary", [])}
         while True:
             params: dict[str, Any] = {"count": PAGE_SIZE, "max_ts": max_ts}
             if since is not None:
@@ -113,7 +115,8 @@ class ListenBrainzReader:
                 payload = (await self._get(f"/1/user/{user}/listens", params)).get("payload") or {}
                 listens = payload.get("listens") or []
             page = Page(total=total)
-            times = []
+            keys: list[tuple[int, str, str]] = []
+            fresh = 0
             for listen in listens:
                 ref = item_ref(listen.get("track_metadata")) if isinstance(listen, dict) else None
                 at = listen.get("listened_at") if isinstance(listen, dict) else None
@@ -122,20 +125,28 @@ class ListenBrainzReader:
                         {"service": self.service, "entry": listen, "reason": "unreadable listen"}
                     )
                     continue
-                times.append(at)
+                key = (at, ref.artist or "", ref.title or "")
+                keys.append(key)
+                if key in boundary:
+                    continue
+                fresh += 1
                 page.plays.append(ImportedPlay(ref, at))
-            if not listens:
-                page.cursor = {"max_ts": max_ts, "oldest": oldest, "total": total}
-                yield page
-                return
-            lowest = min(times) if times else max_ts - 1
+            lowest = min((k[0] for k in keys), default=max_ts - 1)
             next_max = lowest + 1 if lowest + 1 < max_ts else lowest
-            page.cursor = {"max_ts": next_max, "oldest": oldest, "total": total}
+            boundary = {k for k in keys if k[0] == lowest} if next_max > lowest else set()
+            page.cursor = {
+                "max_ts": next_max,
+                "oldest": oldest,
+                "total": total,
+                "boundary": sorted(boundary),
+            }
             yield page
-            if (oldest is not None and lowest <= oldest) or (
-                len(listens) < PAGE_SIZE and since is not None
-            ):
+            if not listens or (oldest is not None and lowest <= oldest):
                 return
+            if since is not None and len(listens) < PAGE_SIZE:
+                return
+            if fresh == 0 and not page.failed:
+                return  # nothing new on a full page: only the overlap came back
             max_ts = next_max
 
 
