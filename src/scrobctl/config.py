@@ -45,11 +45,14 @@ class LastfmSettings(_Service):
     api_url: HttpUrl = HttpUrl("https://ws.audioscrobbler.com/2.0/")
     auth_url: HttpUrl = HttpUrl("https://www.last.fm/api/auth/")
     podcasts: bool = False
+    love_threshold: float = Field(8, ge=1, le=10, description="ratings at or above are loved")
 
 
 class ListenBrainzSettings(_Service):
     api_url: HttpUrl = HttpUrl("https://api.listenbrainz.org")
     podcasts: bool = Field(False, description="also send podcast plays (off: LB is for music)")
+    love_threshold: float = Field(8, ge=1, le=10, description="ratings at or above: +1")
+    hate_threshold: float = Field(3, ge=1, le=10, description="ratings at or below: -1")
 
 
 class TmdbSettings(_Service):

@@ -12,7 +12,16 @@ import sys
 import typer
 
 from scrobctl import __version__
-from scrobctl.cli import flush, history, importing, login, queue, scrobble, status
+from scrobctl.cli import (
+    flush,
+    history,
+    importing,
+    login,
+    queue,
+    ratings,
+    scrobble,
+    status,
+)
 from scrobctl.cli.output import print_error
 from scrobctl.errors import ExitCode, ScrobctlError
 
@@ -53,6 +62,7 @@ scrobble.register(app)
 flush.register(app)
 importing.register(app)
 history.register(app)
+ratings.register(app)
 app.add_typer(queue.app, name="queue")
 
 

@@ -66,6 +66,8 @@ def scrobble(
     ]
     if summary.recorded_only:
         parts.append(f"recorded with no service to send to {summary.recorded_only}")
+    if summary.rated:
+        parts.append(f"rated {summary.rated}")
     if summary.not_a_play:
         parts.append(f"not a finished play {summary.not_a_play}")
     info(", ".join(parts))

@@ -17,6 +17,7 @@ from scrobctl.store.db import Store
 from scrobctl.store.history import half_length_window, service_has_play
 from scrobctl.store.items import ItemRef, ItemResolver
 from scrobctl.store.queue import insert_scrobble_job
+from scrobctl.store.ratings import set_rating
 
 COMMIT_EVERY = 1000  # lines per transaction: fast, and a crash loses at most this many
 
@@ -28,17 +29,21 @@ class IngestSummary:
     below_threshold: int = 0
     duplicate: int = 0
     not_a_play: int = 0
+    rated: int = 0
+    rating_only: int = 0
     invalid: list[tuple[int, str]] = field(default_factory=list)
     jobs: dict[str, int] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
+        """Lines accounted for (a rating that came with a play counts once, as the play)."""
         return (
             self.queued
             + self.recorded_only
             + self.below_threshold
             + self.duplicate
             + self.not_a_play
+            + self.rating_only
             + len(self.invalid)
         )
 
@@ -122,6 +127,14 @@ class Ingest:
         if event is None:
             summary.invalid.append((line.number, line.error or "invalid"))
             return
+        if event.rating is not None:
+            item_id, _ = self._items.resolve(item_ref(event))
+            rated_at = event.watched_at if event.watched_at is not None else int(now)
+            set_rating(self.store.conn, event.profile, item_id, event.rating, rated_at)
+            summary.rated += 1
+            if event.percentage is None and event.watched_ms is None:
+                summary.rating_only += 1
+                return  # a rating, not a play
         if event.event != "stop":
             summary.not_a_play += 1
             if event.event == "start":

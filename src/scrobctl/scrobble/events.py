@@ -113,6 +113,7 @@ class Event(_Model):
     percentage: Annotated[float, Field(ge=0, le=100), NotBool] | None = None
     watched_at: UnixSeconds | None = None
     ids: Ids = Ids()
+    rating: Annotated[float, Field(ge=1, le=10), NotBool] | None = None
 
     @model_validator(mode="after")
     def _identifiable(self) -> Event:

@@ -36,8 +36,10 @@ from scrobctl.scrobble.senders import (
     Sender,
     build_sender,
 )
+from scrobctl.scrobble.senders.ratings import RatingSender, build_rating_sender
 from scrobctl.store import connections, queue
 from scrobctl.store.history import half_length_window, service_has_play
+from scrobctl.store.ratings import RATING, rating_records
 from scrobctl.store.records import PlayRecord
 
 
@@ -118,53 +120,74 @@ async def _flush_service(
         if connection.deferred_until and connection.deferred_until > now:
             result.deferred_until = connection.deferred_until
             continue
-        try:
-            sender = await build_sender(runtime, service, profile, http, limiter)
-        except InvalidToken as exc:
-            detail = f"{exc.reason}; {login_hint(service, profile)}"
-            connections.mark_reconnect_required(store, profile, service, detail)
-            result.reconnect = detail
-            continue
-        await _drain(runtime, sender, profile, run_id, result)
+        for kind, build in ((queue.SCROBBLE, build_sender), (RATING, build_rating_sender)):
+            if not queue.has_due(store, kind, service, profile, runtime.clock.now()):
+                continue
+            try:
+                sender = await build(runtime, service, profile, http, limiter)
+            except InvalidToken as exc:
+                detail = f"{exc.reason}; {login_hint(service, profile)}"
+                connections.mark_reconnect_required(store, profile, service, detail)
+                result.reconnect = detail
+                break
+            if await _drain(runtime, sender, kind, profile, run_id, result):
+                break  # the service said stop: no more of its jobs this run
+
+
+def _claim(
+    runtime: Runtime, kind: str, service: str, profile: str, limit: int, run_id: str
+) -> list[Any]:
+    store = runtime.store()
+    ids = queue.claim_ids(
+        store,
+        kind=kind,
+        service=service,
+        profile=profile,
+        limit=limit,
+        run_id=run_id,
+        now=runtime.clock.now(),
+    )
+    if kind == RATING:
+        return rating_records(store.conn, ids)
+    return queue.play_records(store.conn, ids)
 
 
 async def _drain(
-    runtime: Runtime, sender: Sender, profile: str, run_id: str, result: ServiceReport
-) -> None:
-    """Claim and send batches until the queue is empty or the service says stop."""
+    runtime: Runtime,
+    sender: Sender | RatingSender,
+    kind: str,
+    profile: str,
+    run_id: str,
+    result: ServiceReport,
+) -> bool:
+    """Claim and send batches until none is due (False) or the service says stop (True)."""
     store = runtime.store()
     service = sender.service
     while True:
-        plays = queue.claim(
-            store,
-            service=service,
-            profile=profile,
-            limit=sender.batch_size,
-            run_id=run_id,
-            now=runtime.clock.now(),
-        )
-        if not plays:
-            return
+        records = _claim(runtime, kind, service, profile, sender.batch_size, run_id)
+        if not records:
+            return False
         batch = _Batch(runtime, sender, result)
-        try:
-            plays = await batch.skip_known(plays, profile)
-        except ServiceError as exc:
-            _stopped(runtime, profile, service, [p.job_id for p in plays], exc, result)
-            return
-        ready: list[tuple[PlayRecord, Any]] = []
-        rejections: list[tuple[int, str]] = []
-        for play in plays:
+        if kind == queue.SCROBBLE:
             try:
-                ready.append((play, sender.prepare(play)))
+                records = await batch.skip_known(records, profile)
+            except ServiceError as exc:
+                _stopped(runtime, profile, service, [p.job_id for p in records], exc, result)
+                return True
+        ready: list[tuple[Any, Any]] = []
+        rejections: list[tuple[int, str]] = []
+        for record in records:
+            try:
+                ready.append((record, sender.prepare(record)))
             except Rejected as exc:
-                rejections.append((play.job_id, str(exc)))
+                rejections.append((record.job_id, str(exc)))
         queue.reject(store, rejections, runtime.clock.now())
         result.rejected.extend(reason for _, reason in rejections)
         try:
             await batch.send(ready)
         except ServiceError as exc:
             _stopped(runtime, profile, service, batch.unsent, exc, result)
-            return
+            return True
 
 
 def _stopped(
@@ -199,7 +222,9 @@ def _stopped(
 class _Batch:
     """Sends one claimed batch and records each play's outcome as soon as it is known."""
 
-    def __init__(self, runtime: Runtime, sender: Sender, result: ServiceReport) -> None:
+    def __init__(
+        self, runtime: Runtime, sender: Sender | RatingSender, result: ServiceReport
+    ) -> None:
         self.runtime = runtime
         self.sender = sender
         self.result = result
@@ -223,8 +248,8 @@ class _Batch:
             )
         }
         retried = [p for p in plays if p.attempt > 1 and p.job_id not in known]
-        if retried and not self.sender.deduplicates:
-            known |= await self.sender.already_there(retried)
+        if retried and not getattr(self.sender, "deduplicates", True):
+            known |= await self.sender.already_there(retried)  # type: ignore[union-attr]
         if known:
             queue.complete(store, sorted(known), self.runtime.clock.now(), "already on service")
             self.result.already_there += len(known)

@@ -252,3 +252,8 @@ async def update_now_playing(client: LastfmClient, s: Scrobble) -> None:
     if s.mbid:
         params["mbid"] = s.mbid
     await client.call("track.updateNowPlaying", params, signed=True, post=True)
+
+
+async def love(client: LastfmClient, artist: str, track: str) -> None:
+    """`track.love` (signed POST); Last.fm has no other rating."""
+    await client.call("track.love", {"artist": artist, "track": track}, signed=True, post=True)

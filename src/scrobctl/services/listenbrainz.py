@@ -128,6 +128,12 @@ class ListenBrainzClient:
         request = self._request("POST", "/1/submit-listens", json=body)
         await send(self._client, self._limiter, request, login_hint=LOGIN_HINT)
 
+    async def recording_feedback(self, recording_mbid: str, score: int) -> None:
+        """+1 love, -1 hate, 0 remove; only these keys are allowed (api-notes B.7)."""
+        body = {"recording_mbid": recording_mbid, "score": score}
+        request = self._request("POST", "/1/feedback/recording-feedback", json=body)
+        await send(self._client, self._limiter, request, login_hint=LOGIN_HINT)
+
     async def submit_listens(self, listens: list[dict[str, Any]]) -> None:
         """One `import` submission. 200 means accepted (stored asynchronously)."""
         if not 1 <= len(listens) <= MAX_LISTENS_PER_REQUEST:

@@ -154,3 +154,12 @@ async def items_since(client: SimklClient, kind: str, since: int) -> list[dict[s
         raise ServiceUnavailable(SERVICE, "/sync/all-items gave an unexpected answer")
     entries = body.get(kind)
     return [e for e in entries or [] if isinstance(e, dict)]
+
+
+async def add_ratings(client: SimklClient, body: dict[str, list[dict[str, Any]]]) -> HistoryResult:
+    """Integers 1-10 only: Simkl silently ignores anything else (api-notes 10.3)."""
+    response = await client.request("POST", "/sync/ratings", json=body)
+    try:
+        return HistoryResult.model_validate(json_body(response) or {})
+    except ValidationError:
+        raise ServiceUnavailable(SERVICE, "/sync/ratings gave an unexpected answer") from None

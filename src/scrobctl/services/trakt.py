@@ -290,3 +290,16 @@ async def history_between(
 
 async def scrobble_start(client: TraktClient, item: dict[str, Any], progress: float) -> None:
     await client.request("POST", "/scrobble/start", json={**item, "progress": progress})
+
+
+class RatingsResult(BaseModel):
+    """`POST /sync/ratings` (201): counts added, and the items Trakt could not match."""
+
+    added: dict[str, int] = {}
+    not_found: dict[str, list[dict[str, Any]]] = {}
+
+
+async def add_ratings(client: TraktClient, body: dict[str, list[dict[str, Any]]]) -> RatingsResult:
+    """Ratings are integers 1-10; re-rating overwrites (api-notes 5)."""
+    response = await client.request("POST", "/sync/ratings", json=body)
+    return _model(RatingsResult, response)

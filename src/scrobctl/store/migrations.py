@@ -170,4 +170,14 @@ def m002_imports_and_ratings(db: Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [m001_initial, m002_imports_and_ratings]
+def m003_job_payload(db: Database) -> None:
+    """Jobs that are not plays (rating exports) carry what to send as JSON."""
+    db["jobs"].add_column("payload", str)
+    db["jobs"].add_column("item_id", int)
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [
+    m001_initial,
+    m002_imports_and_ratings,
+    m003_job_payload,
+]

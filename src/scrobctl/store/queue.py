@@ -66,6 +66,16 @@ def due_profiles(store: Store, service: str, now: float) -> list[str]:
     return [r[0] for r in rows]
 
 
+def has_due(store: Store, kind: str, service: str, profile: str, now: float) -> bool:
+    row = store.conn.execute(
+        "SELECT 1 FROM jobs WHERE kind = ? AND service = ? AND profile = ? AND ("
+        " (state IN ('available', 'retryable') AND scheduled_at <= ?) OR state = 'running')"
+        " LIMIT 1",
+        (kind, service, profile, now),
+    ).fetchone()
+    return row is not None
+
+
 def services_with_pending(store: Store) -> list[tuple[str, str, int]]:
     """(profile, service, count) of every pending job group, due or not."""
     rows = store.conn.execute(
@@ -73,6 +83,42 @@ def services_with_pending(store: Store) -> list[tuple[str, str, int]]:
         " WHERE state IN ('available', 'running', 'retryable') GROUP BY profile, service"
     )
     return [(r[0], r[1], r[2]) for r in rows]
+
+
+_CLAIM_ORDER = {
+    # Scrobbles go oldest play first (Last.fm asks for cached scrobbles in order).
+    SCROBBLE: ("JOIN plays ON plays.id = jobs.play_id", "plays.watched_at, jobs.id"),
+    "rating": ("", "jobs.id"),
+}
+
+
+def claim_ids(
+    store: Store, *, kind: str, service: str, profile: str, limit: int, run_id: str, now: float
+) -> list[int]:
+    """Atomically take up to `limit` due jobs of one kind; one UPDATE ... RETURNING."""
+    join, order = _CLAIM_ORDER[kind]
+    with store.transaction() as conn:
+        rows = conn.execute(
+            "UPDATE jobs SET state = 'running', attempt = attempt + 1, attempted_at = :now,"
+            " lease_expires_at = :lease, run_id = :run"
+            f" WHERE id IN (SELECT jobs.id FROM jobs {join}"
+            "  WHERE jobs.service = :service AND jobs.profile = :profile AND jobs.kind = :kind"
+            "  AND ((jobs.state IN ('available', 'retryable') AND jobs.scheduled_at <= :now)"
+            "   OR (jobs.state = 'running' AND (jobs.run_id IS NOT :run"
+            "       OR jobs.lease_expires_at < :now)))"
+            f"  ORDER BY {order} LIMIT :limit)"
+            " RETURNING id",
+            {
+                "now": now,
+                "lease": now + LEASE_SECONDS,
+                "run": run_id,
+                "service": service,
+                "profile": profile,
+                "kind": kind,
+                "limit": limit,
+            },
+        ).fetchall()
+    return [r[0] for r in rows]
 
 
 def claim(
@@ -85,31 +131,19 @@ def claim(
     now: float,
 ) -> list[PlayRecord]:
     """Atomically take up to `limit` due scrobble jobs, oldest play first."""
-    with store.transaction() as conn:
-        rows = conn.execute(
-            "UPDATE jobs SET state = 'running', attempt = attempt + 1, attempted_at = :now,"
-            " lease_expires_at = :lease, run_id = :run"
-            " WHERE id IN (SELECT jobs.id FROM jobs JOIN plays ON plays.id = jobs.play_id"
-            "  WHERE jobs.service = :service AND jobs.profile = :profile AND jobs.kind = 'scrobble'"
-            "  AND ((jobs.state IN ('available', 'retryable') AND jobs.scheduled_at <= :now)"
-            "   OR (jobs.state = 'running' AND (jobs.run_id IS NOT :run"
-            "       OR jobs.lease_expires_at < :now)))"
-            "  ORDER BY plays.watched_at, jobs.id LIMIT :limit)"
-            " RETURNING id",
-            {
-                "now": now,
-                "lease": now + LEASE_SECONDS,
-                "run": run_id,
-                "service": service,
-                "profile": profile,
-                "limit": limit,
-            },
-        ).fetchall()
-        ids = [r[0] for r in rows]
-        return _play_records(conn, ids)
+    ids = claim_ids(
+        store,
+        kind=SCROBBLE,
+        service=service,
+        profile=profile,
+        limit=limit,
+        run_id=run_id,
+        now=now,
+    )
+    return play_records(store.conn, ids)
 
 
-def _play_records(conn: sqlite3.Connection, job_ids: Sequence[int]) -> list[PlayRecord]:
+def play_records(conn: sqlite3.Connection, job_ids: Sequence[int]) -> list[PlayRecord]:
     if not job_ids:
         return []
     marks = ",".join("?" * len(job_ids))
@@ -285,7 +319,9 @@ def list_jobs(
     sql = (
         "SELECT jobs.*, items.kind AS item_kind, items.title, items.artist, items.season,"
         " items.number FROM jobs LEFT JOIN plays ON plays.id = jobs.play_id"
-        " LEFT JOIN items ON items.id = plays.item_id" + where + " ORDER BY jobs.id"
+        " LEFT JOIN items ON items.id = COALESCE(plays.item_id, jobs.item_id)"
+        + where
+        + " ORDER BY jobs.id"
     )
     if limit is not None:
         sql += " LIMIT ?"
@@ -310,6 +346,13 @@ def list_jobs(
 
 
 def _describe_item(row: sqlite3.Row) -> str:
+    if row["kind"] == "rating" and row["payload"]:
+        rating = json.loads(row["payload"]).get("rating")
+        return f"rating {rating:g}: {_describe_media(row)}"
+    return _describe_media(row)
+
+
+def _describe_media(row: sqlite3.Row) -> str:
     title = row["title"] or "?"
     if row["item_kind"] in ("track", "podcast"):
         return f"{row['artist'] or '?'} - {title}"

@@ -1,0 +1,93 @@
+"""`scrobctl rate` and `scrobctl export ratings`."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import typer
+
+from scrobctl.cli.dates import parse_date
+from scrobctl.cli.output import info
+
+export_app = typer.Typer(help="Send local data to a service as queued jobs.", no_args_is_help=True)
+
+
+class Service(StrEnum):
+    trakt = "trakt"
+    simkl = "simkl"
+    lastfm = "lastfm"
+    listenbrainz = "listenbrainz"
+
+
+def rate(
+    item: str = typer.Argument(..., help="The item, by external id: tmdb:603, mbid:<uuid> ..."),
+    rating: float = typer.Argument(..., help="Your rating, 1 to 10 (fractions allowed)."),
+    profile: str = typer.Option("default", "--profile", "-p", help="Local profile."),
+) -> None:
+    """Rate an item in your history on the 1-10 scale.
+
+    Send it to a service with `scrobctl export ratings --to SERVICE`, then `scrobctl flush`.
+
+    Example: scrobctl rate movie:tmdb:603 9
+    """
+    from scrobctl.cli.context import build_runtime
+    from scrobctl.sync.rate import rate as do_rate
+
+    runtime = build_runtime()
+    try:
+        rated = do_rate(runtime, item, rating, profile)
+    finally:
+        runtime.close()
+    info(f"rated {rated.kind} {rated.title}: {rated.rating:g}/10")
+
+
+@export_app.command("ratings")
+def export_ratings(
+    to: Service = typer.Option(..., "--to", help="The service to send ratings to."),
+    source: Service | None = typer.Option(
+        None, "--from", help="Only ratings that came from this service (default: all)."
+    ),
+    since: str | None = typer.Option(None, "--since", help="Only ratings made from this date."),
+    dry_run: bool = typer.Option(False, "--dry-run", "-n", help="Count, queue nothing."),
+    profile: str = typer.Option("default", "--profile", "-p", help="Local profile."),
+) -> None:
+    """Queue your ratings for a service; `scrobctl flush` sends them.
+
+    Only ratings the service does not already have with that value are queued, so running it
+    again queues nothing, and a changed rating is queued again. Trakt and Simkl get whole
+    numbers (7.5 rounds to 8); Last.fm gets a love at or above lastfm.love_threshold;
+    ListenBrainz gets +1/-1 by listenbrainz.love_threshold/hate_threshold.
+
+    Example: scrobctl export ratings --from trakt --to simkl
+    """
+    from scrobctl.cli.context import build_runtime
+    from scrobctl.sync.export import export_ratings as do_export
+
+    start = parse_date(since)
+    runtime = build_runtime()
+    try:
+        summary = do_export(
+            runtime,
+            to.value,
+            profile,
+            source=source.value if source else None,
+            since=start,
+            dry_run=dry_run,
+        )
+    finally:
+        runtime.close()
+    verb = "would queue" if dry_run else "queued"
+    info(
+        f"{to.value}: {verb} {summary.queued}, already there {summary.already_there},"
+        f" queued before {summary.unchanged}, not exportable {len(summary.skipped)}"
+    )
+    reasons: dict[str, int] = {}
+    for _, reason in summary.skipped:
+        reasons[reason] = reasons.get(reason, 0) + 1
+    for reason, n in sorted(reasons.items()):
+        info(f"  {n} not exportable: {reason}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command(rich_help_panel="Ratings")(rate)
+    app.add_typer(export_app, name="export", rich_help_panel="Ratings")

@@ -1,0 +1,190 @@
+"""Rating senders: Trakt and Simkl `POST /sync/ratings` batches, Last.fm `track.love`,
+ListenBrainz recording feedback. Re-sending a rating is harmless on all four (it overwrites)."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import httpx
+
+from scrobctl.accounts.common import app_credentials
+from scrobctl.errors import InvalidToken, login_hint
+from scrobctl.http import ServiceLimiter
+from scrobctl.runtime import Runtime
+from scrobctl.scrobble.senders import Outcome, Refused, Rejected
+from scrobctl.scrobble.senders.ids import same_item
+from scrobctl.services import lastfm, listenbrainz, simkl, trakt
+from scrobctl.store.ratings import RatingRecord
+
+BATCH_SIZE = 100
+
+
+class RatingSender(Protocol):
+    service: str
+    batch_size: int
+
+    def prepare(self, record: RatingRecord) -> Any: ...
+
+    async def send(self, batch: list[tuple[RatingRecord, Any]]) -> list[Outcome]: ...
+
+
+def _not_found(echoed: dict[str, list[dict[str, Any]]], kind: str, ids: dict[str, Any]) -> bool:
+    return any(same_item(ids, item.get("ids") or {}) for item in echoed.get(kind, []))
+
+
+class TraktRatings:
+    service = trakt.SERVICE
+    batch_size = BATCH_SIZE
+
+    def __init__(self, client: trakt.TraktClient) -> None:
+        self._client = client
+
+    def prepare(self, record: RatingRecord) -> tuple[str, dict[str, Any]]:
+        kinds = {
+            "movie": ("movies", ("trakt", "imdb", "tmdb")),
+            "show": ("shows", ("trakt", "tvdb", "imdb", "tmdb")),
+            "episode": ("episodes", ("trakt", "tvdb")),
+        }
+        if record.kind not in kinds:
+            raise Rejected(f"Trakt does not rate {record.kind}s")
+        kind, names = kinds[record.kind]
+        ids = {k: record.ids[k] for k in names if k in record.ids}
+        if not ids:
+            raise Rejected(f"no id Trakt can match for this {record.kind}")
+        item: dict[str, Any] = {"ids": ids, "rating": int(record.rating)}
+        if record.rated_at:
+            item["rated_at"] = trakt.iso(record.rated_at)
+        return kind, item
+
+    async def send(self, batch: list[tuple[RatingRecord, Any]]) -> list[Outcome]:
+        body: dict[str, list[dict[str, Any]]] = {}
+        for _, (kind, item) in batch:
+            body.setdefault(kind, []).append(item)
+        result = await trakt.add_ratings(self._client, body)
+        return [
+            Refused("not found on Trakt")
+            if _not_found(result.not_found, kind, item["ids"])
+            else None
+            for _, (kind, item) in batch
+        ]
+
+
+class SimklRatings:
+    service = simkl.SERVICE
+    batch_size = BATCH_SIZE
+
+    def __init__(self, client: simkl.SimklClient) -> None:
+        self._client = client
+
+    def prepare(self, record: RatingRecord) -> tuple[str, dict[str, Any]]:
+        kinds = {"movie": "movies", "show": "shows"}
+        if record.kind not in kinds:
+            raise Rejected(f"Simkl rates movies and shows, not {record.kind}s")
+        ids = {k: record.ids[k] for k in ("simkl", "imdb", "tmdb", "tvdb") if k in record.ids}
+        if not ids:
+            raise Rejected(f"no id Simkl can match for this {record.kind}")
+        item: dict[str, Any] = {"ids": ids, "rating": int(record.rating)}
+        if record.rated_at:
+            item["rated_at"] = simkl.iso(record.rated_at)
+        return kinds[record.kind], item
+
+    async def send(self, batch: list[tuple[RatingRecord, Any]]) -> list[Outcome]:
+        body: dict[str, list[dict[str, Any]]] = {}
+        for _, (kind, item) in batch:
+            body.setdefault(kind, []).append(item)
+        result = await simkl.add_ratings(self._client, body)
+        return [
+            Refused("not found on Simkl")
+            if _not_found(result.not_found, kind, item["ids"])
+            else None
+            for _, (kind, item) in batch
+        ]
+
+
+class LastfmLoves:
+    service = lastfm.SERVICE
+    batch_size = 1  # track.love takes one track
+
+    def __init__(self, client: lastfm.LastfmClient) -> None:
+        self._client = client
+
+    def prepare(self, record: RatingRecord) -> tuple[str, str]:
+        if not record.artist or not record.title:
+            raise Rejected("needs an artist and a title to love on Last.fm")
+        return record.artist, record.title
+
+    async def send(self, batch: list[tuple[RatingRecord, Any]]) -> list[Outcome]:
+        for _, (artist, title) in batch:
+            await lastfm.love(self._client, artist, title)
+        return [None] * len(batch)
+
+
+class ListenBrainzFeedback:
+    service = listenbrainz.SERVICE
+    batch_size = 1  # one recording a request
+
+    def __init__(self, client: listenbrainz.ListenBrainzClient) -> None:
+        self._client = client
+
+    def prepare(self, record: RatingRecord) -> tuple[str, int]:
+        if not record.mbid:
+            raise Rejected("no recording MBID, which ListenBrainz feedback needs")
+        return record.mbid, int(record.rating)
+
+    async def send(self, batch: list[tuple[RatingRecord, Any]]) -> list[Outcome]:
+        for _, (mbid, score) in batch:
+            await self._client.recording_feedback(mbid, score)
+        return [None] * len(batch)
+
+
+async def build_rating_sender(
+    runtime: Runtime, service: str, profile: str, http: httpx.AsyncClient, limiter: ServiceLimiter
+) -> RatingSender:
+    secret = runtime.tokens().get(profile, service) or {}
+    settings = runtime.settings
+    if service == trakt.SERVICE:
+        from scrobctl.accounts import trakt as account
+
+        app = app_credentials(runtime, service, trakt.APP_HELP, None)
+        token = await account.access_token(runtime, profile, http)
+        return TraktRatings(
+            trakt.TraktClient(
+                str(settings.trakt.api_url), app["client_id"], token, http, limiter, profile
+            )
+        )
+    if not secret:
+        raise InvalidToken(service, "no credentials are stored", login_hint(service, profile))
+    if service == simkl.SERVICE:
+        app = app_credentials(runtime, service, simkl.APP_HELP, None)
+        return SimklRatings(
+            simkl.SimklClient(
+                str(settings.simkl.api_url),
+                app["client_id"],
+                http,
+                limiter,
+                secret["access_token"],
+                profile,
+            )
+        )
+    if service == lastfm.SERVICE:
+        from scrobctl.accounts.lastfm import APP_HELP
+
+        app = app_credentials(runtime, service, APP_HELP, None)
+        return LastfmLoves(
+            lastfm.LastfmClient(
+                str(settings.lastfm.api_url),
+                app["api_key"],
+                app["api_secret"],
+                http,
+                limiter,
+                secret["session_key"],
+                profile,
+            )
+        )
+    if service == listenbrainz.SERVICE:
+        return ListenBrainzFeedback(
+            listenbrainz.ListenBrainzClient(
+                str(settings.listenbrainz.api_url), secret["token"], http, limiter
+            )
+        )
+    raise ValueError(f"no rating sender for {service}")

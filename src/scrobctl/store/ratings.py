@@ -1,0 +1,196 @@
+"""Local ratings on one 1-10 scale, and queueing their export as jobs.
+
+Where several sources rate one item, the most recently rated value is the item's rating (a local
+rating wins a tie). An export job's unique key holds the value, so exporting again queues
+nothing, and a changed rating queues again (replacing a job for the old value not yet sent).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from scrobctl.store.db import Store
+from scrobctl.store.queue import MAX_ATTEMPTS
+from scrobctl.store.records import VIDEO_IDS
+
+LOCAL = "local"
+RATING = "rating"
+
+
+def set_rating(
+    conn: sqlite3.Connection,
+    profile: str,
+    item_id: int,
+    rating: float,
+    rated_at: int | None,
+    source: str = LOCAL,
+) -> None:
+    """Inside the caller's transaction."""
+    if not 1 <= rating <= 10:
+        raise ValueError("a rating is from 1 to 10")
+    conn.execute(
+        "INSERT INTO ratings (profile, item_id, rating, rated_at, source, recorded_at)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (profile, item_id, source) DO UPDATE SET"
+        " rating = excluded.rating, rated_at = excluded.rated_at,"
+        " recorded_at = excluded.recorded_at",
+        (profile, item_id, rating, rated_at, source, time.time()),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RatingRecord:
+    """One rating with its item, as the rating senders need it."""
+
+    job_id: int
+    item_id: int
+    kind: str
+    rating: float
+    rated_at: int | None
+    title: str | None
+    artist: str | None
+    mbid: str | None
+    ids: dict[str, Any] = field(default_factory=dict)
+    show_ids: dict[str, Any] = field(default_factory=dict)
+    season: int | None = None
+    number: int | None = None
+    attempt: int = 1
+
+
+def effective_ratings(
+    store: Store, profile: str, *, source: str | None, since: int | None
+) -> Iterator[sqlite3.Row]:
+    """Each rated item's current rating: the newest (a local one wins a tie), or, with
+    `source`, that source's rating."""
+    where, args = "r.profile = ?", [profile]
+    if source is not None:
+        where += " AND r.source = ?"
+        args.append(source)
+    sql = (
+        "SELECT * FROM (SELECT r.item_id, r.rating, r.rated_at, r.source, i.kind, i.mbid,"
+        " row_number() OVER (PARTITION BY r.item_id ORDER BY COALESCE(r.rated_at, 0) DESC,"
+        " r.source = 'local' DESC, r.id DESC) AS rank"
+        f" FROM ratings r JOIN items i ON i.id = r.item_id WHERE {where})"
+        " WHERE rank = 1 AND COALESCE(rated_at, 0) >= ? ORDER BY item_id"
+    )
+    yield from store.conn.execute(sql, [*args, since or 0])
+
+
+@dataclass
+class ExportSummary:
+    queued: int = 0
+    unchanged: int = 0
+    already_there: int = 0
+    skipped: list[tuple[int, str]] = field(default_factory=list)  # (item id, why)
+
+
+def rating_key(service: str, item_id: int, value: float) -> str:
+    return f"{RATING}:{service}:{item_id}:{value:g}"
+
+
+def queue_exports(
+    store: Store,
+    profile: str,
+    service: str,
+    *,
+    convert: Callable[[sqlite3.Row], tuple[float | None, str | None]],
+    source: str | None,
+    since: int | None,
+    dry_run: bool,
+    now: float,
+) -> ExportSummary:
+    """Queue one job per rating the service does not have with that value yet.
+
+    `convert` maps a rating row to the value to send, or (None, reason) to skip it.
+    """
+    summary = ExportSummary()
+    conn = store.conn
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for row in list(effective_ratings(store, profile, source=source, since=since)):
+            if row["source"] == service:
+                summary.already_there += 1
+                continue
+            value, reason = convert(row)
+            if value is None:
+                summary.skipped.append((row["item_id"], reason or "not exportable"))
+                continue
+            there = conn.execute(
+                "SELECT 1 FROM ratings WHERE profile = ? AND item_id = ? AND source = ?"
+                " AND rating = ?",
+                (profile, row["item_id"], service, value),
+            ).fetchone()
+            if there:
+                summary.already_there += 1
+                continue
+            key = rating_key(service, row["item_id"], value)
+            if conn.execute("SELECT 1 FROM jobs WHERE unique_key = ?", (key,)).fetchone():
+                summary.unchanged += 1
+                continue
+            # A job for an older value of this rating that has not gone out yet is replaced.
+            conn.execute(
+                "DELETE FROM jobs WHERE kind = ? AND service = ? AND profile = ? AND item_id = ?"
+                " AND state IN ('available', 'retryable')",
+                (RATING, service, profile, row["item_id"]),
+            )
+            payload = {"rating": value, "rated_at": row["rated_at"]}
+            conn.execute(
+                "INSERT INTO jobs (kind, service, profile, item_id, payload, state, attempt,"
+                " max_attempts, scheduled_at, created_at, errors, unique_key)"
+                " VALUES (?, ?, ?, ?, ?, 'available', 0, ?, ?, ?, '[]', ?)",
+                (
+                    RATING,
+                    service,
+                    profile,
+                    row["item_id"],
+                    json.dumps(payload),
+                    MAX_ATTEMPTS,
+                    now,
+                    now,
+                    key,
+                ),
+            )
+            summary.queued += 1
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("ROLLBACK" if dry_run else "COMMIT")
+    return summary
+
+
+def rating_records(conn: sqlite3.Connection, job_ids: list[int]) -> list[RatingRecord]:
+    if not job_ids:
+        return []
+    marks = ",".join("?" * len(job_ids))
+    rows = conn.execute(
+        "SELECT jobs.id AS job_id, jobs.attempt, jobs.payload, i.*, s.tmdb AS s_tmdb,"
+        " s.imdb AS s_imdb, s.tvdb AS s_tvdb, s.trakt AS s_trakt, s.simkl AS s_simkl"
+        " FROM jobs JOIN items i ON i.id = jobs.item_id LEFT JOIN items s ON s.id = i.show_id"
+        f" WHERE jobs.id IN ({marks}) ORDER BY jobs.id",
+        job_ids,
+    )
+    records = []
+    for row in rows:
+        payload = json.loads(row["payload"])
+        records.append(
+            RatingRecord(
+                job_id=row["job_id"],
+                item_id=row["id"],
+                kind=row["kind"],
+                rating=payload["rating"],
+                rated_at=payload.get("rated_at"),
+                title=row["title"],
+                artist=row["artist"],
+                mbid=row["mbid"],
+                ids={k: row[k] for k in VIDEO_IDS if row[k] is not None},
+                show_ids={k: row[f"s_{k}"] for k in VIDEO_IDS if row[f"s_{k}"] is not None},
+                season=row["season"],
+                number=row["number"],
+                attempt=row["attempt"],
+            )
+        )
+    return records

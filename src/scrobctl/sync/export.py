@@ -1,0 +1,87 @@
+"""`export ratings`: queue the local ratings a service does not have yet, in its own terms.
+
+Conversions (the rating scale is 1-10 everywhere locally):
+- Trakt and Simkl take integers 1-10: fractions round half up (7.5 -> 8). Values outside 1-10
+  never reach them (Simkl would silently drop them).
+- Last.fm only loves: a rating at or above `lastfm.love_threshold` (default 8) is a love.
+- ListenBrainz feedback: at or above `listenbrainz.love_threshold` (8) is +1, at or below
+  `listenbrainz.hate_threshold` (3) is -1; it needs the recording's MBID.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from collections.abc import Callable
+
+from scrobctl.errors import UsageError
+from scrobctl.runtime import Runtime
+from scrobctl.store import connections
+from scrobctl.store.ratings import ExportSummary, queue_exports
+
+VIDEO_RATED = {"trakt": ("movie", "show", "episode"), "simkl": ("movie", "show")}
+MUSIC = ("track", "podcast")
+
+
+def round_half_up(value: float) -> int:
+    return math.floor(value + 0.5)
+
+
+Converter = Callable[[sqlite3.Row], tuple[float | None, str | None]]
+
+
+def converter(runtime: Runtime, service: str) -> Converter:
+    settings = runtime.settings
+
+    def video(row: sqlite3.Row) -> tuple[float | None, str | None]:
+        if row["kind"] not in VIDEO_RATED[service]:
+            return None, f"{service} does not rate {row['kind']}s"
+        value = round_half_up(row["rating"])
+        if not 1 <= value <= 10:
+            return None, f"rating {row['rating']} is outside 1-10"
+        return float(value), None
+
+    def lastfm(row: sqlite3.Row) -> tuple[float | None, str | None]:
+        if row["kind"] not in MUSIC:
+            return None, "Last.fm only loves tracks"
+        if row["rating"] < settings.lastfm.love_threshold:
+            return None, f"below the love threshold ({settings.lastfm.love_threshold:g})"
+        return 1.0, None
+
+    def listenbrainz(row: sqlite3.Row) -> tuple[float | None, str | None]:
+        if row["kind"] not in MUSIC:
+            return None, "ListenBrainz feedback is for recordings"
+        if not row["mbid"]:
+            return None, "no recording MBID"
+        lb = settings.listenbrainz
+        if row["rating"] >= lb.love_threshold:
+            return 1.0, None
+        if row["rating"] <= lb.hate_threshold:
+            return -1.0, None
+        return None, f"between the thresholds ({lb.hate_threshold:g}-{lb.love_threshold:g})"
+
+    return {"trakt": video, "simkl": video, "lastfm": lastfm, "listenbrainz": listenbrainz}[service]
+
+
+def export_ratings(
+    runtime: Runtime,
+    to: str,
+    profile: str,
+    *,
+    source: str | None = None,
+    since: int | None = None,
+    dry_run: bool = False,
+) -> ExportSummary:
+    store = runtime.store()
+    if connections.get_connection(store, profile, to) is None:
+        raise UsageError(f"not logged in to {to}", f"run `scrobctl login {to}` first")
+    return queue_exports(
+        store,
+        profile,
+        to,
+        convert=converter(runtime, to),
+        source=source,
+        since=since,
+        dry_run=dry_run,
+        now=runtime.clock.now(),
+    )
