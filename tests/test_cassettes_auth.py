@@ -442,7 +442,7 @@ def find_auth_secrets(root: Path) -> list[str]:
 
 def test_auth_cassettes_exist_for_every_flow() -> None:
     names = {f"{p.parent.name}/{p.name}" for s in AUTH_SERVICES for p in (CASSETTES / s).glob("*")}
-    assert names == {
+    assert names >= {
         "trakt/device_login.yaml",
         "trakt/refresh.yaml",
         "simkl/pin_login.yaml",
