@@ -10,7 +10,8 @@ from __future__ import annotations
 import email.utils
 import json
 import random
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,8 +56,35 @@ BACKOFF_CAP = 6 * 3600.0
 DEFAULT_RETRY_AFTER = 60.0
 
 
-def make_client(*, timeout: httpx.Timeout = TIMEOUT) -> httpx.AsyncClient:
-    return httpx.AsyncClient(headers={"User-Agent": USER_AGENT}, timeout=timeout)
+# Query parameters whose values are credentials; never shown in logs.
+SECRET_PARAMS = frozenset({"api_key", "api_sig", "sk", "token", "client_secret", "code"})
+
+
+def redacted_url(url: httpx.URL) -> str:
+    """The URL with credential values replaced, for logs and messages."""
+    params = [(k, "REDACTED" if k in SECRET_PARAMS else v) for k, v in url.params.multi_items()]
+    return str(url.copy_with(params=params) if params else url)
+
+
+def make_client(
+    *, timeout: httpx.Timeout = TIMEOUT, log: Callable[[str], None] | None = None
+) -> httpx.AsyncClient:
+    """The one way scrobctl builds an HTTP client. With `log`, each exchange is one line:
+    method, URL with credentials redacted, status and time; headers and bodies never."""
+    hooks: dict[str, list[Callable[..., Any]]] = {}
+    if log is not None:
+
+        async def on_request(request: httpx.Request) -> None:
+            request.extensions["scrobctl_started"] = time.monotonic()
+
+        async def on_response(response: httpx.Response) -> None:
+            request = response.request
+            started = request.extensions.get("scrobctl_started")
+            took = f" in {(time.monotonic() - started) * 1000:.0f} ms" if started else ""
+            log(f"{request.method} {redacted_url(request.url)} -> {response.status_code}{took}")
+
+        hooks = {"request": [on_request], "response": [on_response]}
+    return httpx.AsyncClient(headers={"User-Agent": USER_AGENT}, timeout=timeout, event_hooks=hooks)
 
 
 def backoff_delay(attempt: int, rng: random.Random | None = None) -> float:

@@ -13,6 +13,7 @@ import typer
 
 from scrobctl import __version__
 from scrobctl.cli import (
+    completion,
     flush,
     history,
     importing,
@@ -22,7 +23,7 @@ from scrobctl.cli import (
     scrobble,
     status,
 )
-from scrobctl.cli.output import print_error
+from scrobctl.cli.output import print_error, set_quiet, set_verbose
 from scrobctl.errors import ExitCode, ScrobctlError
 
 app = typer.Typer(
@@ -33,7 +34,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    rich_markup_mode=None,
+    rich_markup_mode="rich",
 )
 
 
@@ -51,9 +52,18 @@ def _root(
     debug: bool = typer.Option(
         False, "--debug", help="Show the full traceback of an error (or set SCROBCTL_DEBUG=1)."
     ),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="Log each HTTP request (credentials redacted) to stderr."
+    ),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="Print only warnings and errors (for cron)."
+    ),
 ) -> None:
     if debug:
         os.environ["SCROBCTL_DEBUG"] = "1"
+    set_verbose(verbose)
+    if quiet:
+        set_quiet(True)
 
 
 login.register(app)
@@ -63,7 +73,8 @@ flush.register(app)
 importing.register(app)
 history.register(app)
 ratings.register(app)
-app.add_typer(queue.app, name="queue")
+app.add_typer(queue.app, name="queue", rich_help_panel="Scrobbling")
+app.add_typer(completion.app, name="completion", rich_help_panel="Setup")
 
 
 def main() -> None:

@@ -9,8 +9,18 @@ if TYPE_CHECKING:
 
 
 def build_runtime() -> Runtime:
-    from scrobctl.cli.output import warn
+    from scrobctl.cli.output import verbose, warn
     from scrobctl.config import load_settings
     from scrobctl.runtime import Runtime
 
-    return Runtime(settings=load_settings(), warn=warn)
+    runtime = Runtime(settings=load_settings(), warn=warn)
+    if verbose():
+        import sys
+
+        from scrobctl.http import make_client
+
+        def log(line: str) -> None:
+            print(f"http: {line}", file=sys.stderr)
+
+        runtime.http_client = lambda: make_client(log=log)
+    return runtime

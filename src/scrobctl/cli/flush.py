@@ -21,7 +21,8 @@ def flush(
 
     Example (crontab): */15 * * * * scrobctl flush --quiet
     """
-    set_quiet(quiet_option)
+    if quiet_option:
+        set_quiet(True)
     from scrobctl.paths import DB_NAME, data_dir
     from scrobctl.store.probe import nothing_due
 

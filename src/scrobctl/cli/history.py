@@ -6,6 +6,7 @@ from enum import StrEnum
 
 import typer
 
+from scrobctl.cli.choices import Service
 from scrobctl.cli.dates import parse_date
 from scrobctl.cli.output import info, local_time, out_console, print_json, set_json
 
@@ -19,7 +20,7 @@ class Kind(StrEnum):
 
 def history(
     kind: Kind | None = typer.Option(None, "--type", "-t", help="Only this media type."),
-    service: str | None = typer.Option(
+    service: Service | None = typer.Option(
         None, "--service", "-s", help="Only plays this service is known to have."
     ),
     since: str | None = typer.Option(None, "--since", help="Only plays from this date on."),
@@ -44,7 +45,7 @@ def history(
             list_plays(
                 runtime.store(),
                 kind=kind.value if kind else None,
-                service=service,
+                service=service.value if service else None,
                 since=start,
                 profile=profile,
                 limit=limit,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sys
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
 import typer
 
+from scrobctl.cli.choices import Service
 from scrobctl.cli.dates import parse_date
 from scrobctl.cli.output import info
 from scrobctl.errors import ExitCode
@@ -16,13 +16,6 @@ if TYPE_CHECKING:
     from scrobctl.sync.importer import ImportProgress
 
 PLAIN_EVERY = 10  # pages between progress lines when stderr is not a terminal
-
-
-class Service(StrEnum):
-    trakt = "trakt"
-    simkl = "simkl"
-    lastfm = "lastfm"
-    listenbrainz = "listenbrainz"
 
 
 def import_(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Coroutine
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import typer
 
+from scrobctl.cli.choices import Service
 from scrobctl.cli.output import info, local_time, warn
 from scrobctl.errors import UsageError
 
@@ -17,13 +17,6 @@ if TYPE_CHECKING:
     from scrobctl.runtime import Runtime
 
 PROFILE_HELP = "Local profile the connection belongs to."
-
-
-class Service(StrEnum):
-    trakt = "trakt"
-    simkl = "simkl"
-    lastfm = "lastfm"
-    listenbrainz = "listenbrainz"
 
 
 def _read_token(token_stdin: bool) -> str:

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
     from rich.console import Console
 
-_state: dict[str, Any] = {"json": False, "quiet": False}
+_state: dict[str, Any] = {"json": False, "quiet": False, "verbose": False}
 
 
 def set_json(enabled: bool) -> None:
@@ -29,6 +29,14 @@ def set_quiet(enabled: bool) -> None:
 
 def quiet() -> bool:
     return bool(_state["quiet"])
+
+
+def set_verbose(enabled: bool) -> None:
+    _state["verbose"] = enabled
+
+
+def verbose() -> bool:
+    return bool(_state["verbose"])
 
 
 def err_console() -> Console:

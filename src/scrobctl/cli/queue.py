@@ -6,6 +6,7 @@ from enum import StrEnum
 
 import typer
 
+from scrobctl.cli.choices import Service
 from scrobctl.cli.output import info, local_time, out_console, print_json, set_json
 from scrobctl.errors import UsageError
 
@@ -25,7 +26,7 @@ def list_(
     state: list[State] = typer.Option(
         [], "--state", "-s", help="Only jobs in this state (repeatable)."
     ),
-    service: str | None = typer.Option(None, "--service", help="Only this service's jobs."),
+    service: Service | None = typer.Option(None, "--service", help="Only this service's jobs."),
     limit: int = typer.Option(100, "--limit", "-n", min=1, help="Show at most this many."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
@@ -42,7 +43,8 @@ def list_(
     runtime = build_runtime()
     try:
         states = [s.value for s in state]
-        jobs = list(queue.list_jobs(runtime.store(), states=states, service=service, limit=limit))
+        name = service.value if service else None
+        jobs = list(queue.list_jobs(runtime.store(), states=states, service=name, limit=limit))
     finally:
         runtime.close()
     if json_output:
@@ -63,7 +65,7 @@ def list_(
     out_console().print(table)
 
 
-def _targets(ids: list[int], state: State | None, service: str | None) -> list[int]:
+def _targets(ids: list[int], state: State | None, service: Service | None) -> list[int]:
     from scrobctl.cli.context import build_runtime
     from scrobctl.store import queue
 
@@ -75,7 +77,8 @@ def _targets(ids: list[int], state: State | None, service: str | None) -> list[i
         raise UsageError("name the jobs: job ids, or --state (e.g. --state discarded)")
     runtime = build_runtime()
     try:
-        return queue.select_ids(runtime.store(), states=[state.value], service=service)
+        name = service.value if service else None
+        return queue.select_ids(runtime.store(), states=[state.value], service=name)
     finally:
         runtime.close()
 
@@ -84,7 +87,9 @@ def _targets(ids: list[int], state: State | None, service: str | None) -> list[i
 def retry(
     ids: list[int] = typer.Argument(None, help="Job ids (see `scrobctl queue list`)."),
     state: State | None = typer.Option(None, "--state", "-s", help="All jobs in this state."),
-    service: str | None = typer.Option(None, "--service", help="With --state: only this service."),
+    service: Service | None = typer.Option(
+        None, "--service", help="With --state: only this service."
+    ),
 ) -> None:
     """Make jobs due now with fresh attempts (typically given-up ones).
 
@@ -108,7 +113,9 @@ def retry(
 def drop(
     ids: list[int] = typer.Argument(None, help="Job ids (see `scrobctl queue list`)."),
     state: State | None = typer.Option(None, "--state", "-s", help="All jobs in this state."),
-    service: str | None = typer.Option(None, "--service", help="With --state: only this service."),
+    service: Service | None = typer.Option(
+        None, "--service", help="With --state: only this service."
+    ),
 ) -> None:
     """Delete jobs from the queue; their plays stay in your local history.
 

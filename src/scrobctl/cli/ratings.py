@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 import typer
 
+from scrobctl.cli.choices import Service
 from scrobctl.cli.dates import parse_date
 from scrobctl.cli.output import info
 
 export_app = typer.Typer(help="Send local data to a service as queued jobs.", no_args_is_help=True)
-
-
-class Service(StrEnum):
-    trakt = "trakt"
-    simkl = "simkl"
-    lastfm = "lastfm"
-    listenbrainz = "listenbrainz"
 
 
 def rate(

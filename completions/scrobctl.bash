@@ -1,0 +1,58 @@
+# scrobctl completion script, generated from the CLI; do not edit (see completions/)
+_scrobctl() {
+    local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"
+    local path="" i next
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        next="${path:+$path }${COMP_WORDS[i]}"
+        case "$next" in
+            "completion"|"completion install"|"completion show"|"export"|"export ratings"|"flush"|"history"|"import"|"login"|"logout"|"queue"|"queue drop"|"queue list"|"queue retry"|"rate"|"scrobble"|"status") path="$next" ;;
+        esac
+    done
+    case "$path|$prev" in
+        "export ratings|--to") COMPREPLY=($(compgen -W "trakt simkl lastfm listenbrainz" -- "$cur")); return ;;
+        "export ratings|--from") COMPREPLY=($(compgen -W "trakt simkl lastfm listenbrainz" -- "$cur")); return ;;
+        "export ratings|--since") COMPREPLY=($()); return ;;
+        "export ratings|--profile"|"export ratings|-p") COMPREPLY=($()); return ;;
+        "history|--type"|"history|-t") COMPREPLY=($(compgen -W "track podcast movie episode" -- "$cur")); return ;;
+        "history|--service"|"history|-s") COMPREPLY=($(compgen -W "trakt simkl lastfm listenbrainz" -- "$cur")); return ;;
+        "history|--since") COMPREPLY=($()); return ;;
+        "history|--limit"|"history|-n") COMPREPLY=($()); return ;;
+        "history|--profile"|"history|-p") COMPREPLY=($()); return ;;
+        "import|--since") COMPREPLY=($()); return ;;
+        "import|--profile"|"import|-p") COMPREPLY=($()); return ;;
+        "login|--profile"|"login|-p") COMPREPLY=($()); return ;;
+        "logout|--profile"|"logout|-p") COMPREPLY=($()); return ;;
+        "queue drop|--state"|"queue drop|-s") COMPREPLY=($(compgen -W "available running retryable completed discarded" -- "$cur")); return ;;
+        "queue drop|--service") COMPREPLY=($(compgen -W "trakt simkl lastfm listenbrainz" -- "$cur")); return ;;
+        "queue list|--state"|"queue list|-s") COMPREPLY=($(compgen -W "available running retryable completed discarded" -- "$cur")); return ;;
+        "queue list|--service") COMPREPLY=($(compgen -W "trakt simkl lastfm listenbrainz" -- "$cur")); return ;;
+        "queue list|--limit"|"queue list|-n") COMPREPLY=($()); return ;;
+        "queue retry|--state"|"queue retry|-s") COMPREPLY=($(compgen -W "available running retryable completed discarded" -- "$cur")); return ;;
+        "queue retry|--service") COMPREPLY=($(compgen -W "trakt simkl lastfm listenbrainz" -- "$cur")); return ;;
+        "rate|--profile"|"rate|-p") COMPREPLY=($()); return ;;
+        "scrobble|--file"|"scrobble|-f") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    esac
+    local words=""
+    case "$path" in
+        "") words="completion export flush history import login logout queue rate scrobble status --version --debug --verbose -v --quiet -q --help" ;;
+        "completion") words="install show --help" ;;
+        "completion install") words="bash zsh fish --help" ;;
+        "completion show") words="bash zsh fish --help" ;;
+        "export") words="ratings --help" ;;
+        "export ratings") words="--to --from --since --dry-run -n --profile -p --help" ;;
+        "flush") words="--quiet -q --help" ;;
+        "history") words="--type -t --service -s --since --limit -n --profile -p --json --help" ;;
+        "import") words="trakt simkl lastfm listenbrainz --since --full --profile -p --help" ;;
+        "login") words="trakt simkl lastfm listenbrainz --profile -p --token-stdin --no-browser --help" ;;
+        "logout") words="trakt simkl lastfm listenbrainz --profile -p --drop-queue --help" ;;
+        "queue") words="drop list retry --help" ;;
+        "queue drop") words="--state -s --service --help" ;;
+        "queue list") words="--state -s --service --limit -n --json --help" ;;
+        "queue retry") words="--state -s --service --help" ;;
+        "rate") words="--profile -p --help" ;;
+        "scrobble") words="--file -f --dry-run -n --help" ;;
+        "status") words="--json --check --help" ;;
+    esac
+    COMPREPLY=($(compgen -W "$words" -- "$cur"))
+}
+complete -F _scrobctl scrobctl
