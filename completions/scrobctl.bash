@@ -5,7 +5,7 @@ _scrobctl() {
     for ((i = 1; i < COMP_CWORD; i++)); do
         next="${path:+$path }${COMP_WORDS[i]}"
         case "$next" in
-            "completion"|"completion install"|"completion show"|"export"|"export ratings"|"flush"|"history"|"import"|"login"|"logout"|"queue"|"queue drop"|"queue list"|"queue retry"|"rate"|"scrobble"|"status") path="$next" ;;
+            "completion"|"completion install"|"completion show"|"doctor"|"export"|"export ratings"|"flush"|"history"|"import"|"login"|"logout"|"queue"|"queue drop"|"queue list"|"queue retry"|"rate"|"scrobble"|"status") path="$next" ;;
         esac
     done
     case "$path|$prev" in
@@ -34,10 +34,11 @@ _scrobctl() {
     esac
     local words=""
     case "$path" in
-        "") words="completion export flush history import login logout queue rate scrobble status --version --debug --verbose -v --quiet -q --help" ;;
+        "") words="completion doctor export flush history import login logout queue rate scrobble status --version --debug --verbose -v --quiet -q --help" ;;
         "completion") words="install show --help" ;;
         "completion install") words="bash zsh fish --help" ;;
         "completion show") words="bash zsh fish --help" ;;
+        "doctor") words="--json --help" ;;
         "export") words="ratings --help" ;;
         "export ratings") words="--to --from --since --dry-run -n --profile -p --help" ;;
         "flush") words="--quiet -q --help" ;;

@@ -1,6 +1,7 @@
 # scrobctl completion script, generated from the CLI; do not edit (see completions/)
 complete -c scrobctl -f
 complete -c scrobctl -n __fish_use_subcommand -a completion -d 'Shell completion for bash, zsh and fish.'
+complete -c scrobctl -n __fish_use_subcommand -a doctor -d 'Check the keyring, the database, the configuration and the lock; change nothing.'
 complete -c scrobctl -n __fish_use_subcommand -a export -d 'Send local data to a service as queued jobs.'
 complete -c scrobctl -n __fish_use_subcommand -a flush -d 'Send queued plays to their services: batched, rate-limited, retried.'
 complete -c scrobctl -n __fish_use_subcommand -a history -d 'Show your plays, newest first, with the services that have each.'
@@ -23,6 +24,8 @@ complete -c scrobctl -n '__fish_seen_subcommand_from completion; and __fish_seen
 complete -c scrobctl -n '__fish_seen_subcommand_from completion; and __fish_seen_subcommand_from install' -l help -d 'Show help and exit.'
 complete -c scrobctl -n '__fish_seen_subcommand_from completion; and __fish_seen_subcommand_from show' -a 'bash zsh fish'
 complete -c scrobctl -n '__fish_seen_subcommand_from completion; and __fish_seen_subcommand_from show' -l help -d 'Show help and exit.'
+complete -c scrobctl -n '__fish_seen_subcommand_from doctor' -l json -d 'Print JSON.'
+complete -c scrobctl -n '__fish_seen_subcommand_from doctor' -l help -d 'Show help and exit.'
 complete -c scrobctl -n '__fish_seen_subcommand_from export; and not __fish_seen_subcommand_from ratings' -a ratings -d 'Queue your ratings for a service; `scrobctl flush` sends them.'
 complete -c scrobctl -n '__fish_seen_subcommand_from export; and not __fish_seen_subcommand_from ratings' -l help -d 'Show help and exit.'
 complete -c scrobctl -n '__fish_seen_subcommand_from export; and __fish_seen_subcommand_from ratings' -l to -x -a 'trakt simkl lastfm listenbrainz' -d 'The service to send ratings to.'

@@ -14,6 +14,7 @@ import typer
 from scrobctl import __version__
 from scrobctl.cli import (
     completion,
+    doctor,
     flush,
     history,
     importing,
@@ -73,6 +74,7 @@ flush.register(app)
 importing.register(app)
 history.register(app)
 ratings.register(app)
+doctor.register(app)
 app.add_typer(queue.app, name="queue", rich_help_panel="Scrobbling")
 app.add_typer(completion.app, name="completion", rich_help_panel="Setup")
 

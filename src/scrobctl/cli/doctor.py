@@ -1,0 +1,41 @@
+"""`scrobctl doctor`."""
+
+from __future__ import annotations
+
+import typer
+
+from scrobctl.cli.output import out_console, print_json, set_json
+from scrobctl.errors import ExitCode
+
+MARK = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
+
+
+def doctor(
+    json_output: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Check the keyring, the database, the configuration and the lock; change nothing.
+
+    Exit code 1 when something needs fixing; each problem says what to do.
+
+    Example: scrobctl doctor
+    """
+    from dataclasses import asdict
+
+    from scrobctl.doctor import run_checks
+
+    set_json(json_output)
+    checks = run_checks()
+    if json_output:
+        print_json({"checks": [asdict(c) for c in checks]})
+    else:
+        console = out_console()
+        for c in checks:
+            console.print(f"{MARK[c.status]}  {c.name}: {c.detail}", markup=False)
+            if c.fix and c.status != "ok":
+                console.print(f"      fix: {c.fix}", markup=False)
+    if any(c.status == "fail" for c in checks):
+        raise typer.Exit(ExitCode.FAILED)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(rich_help_panel="Setup")(doctor)

@@ -1,0 +1,193 @@
+"""`scrobctl doctor`: look at everything scrobctl depends on, change nothing, say what to do."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from scrobctl import paths
+from scrobctl.errors import ScrobctlError
+
+if TYPE_CHECKING:
+    from scrobctl.config import Settings
+
+OK, WARN, FAIL = "ok", "warn", "fail"
+SECRET_KEYS = ("client_secret", "api_secret")
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: str
+    detail: str
+    fix: str | None = None
+
+
+def _config() -> tuple[list[Check], Settings | None]:
+    from scrobctl.config import load_settings
+
+    path = paths.config_file()
+    checks: list[Check] = []
+    try:
+        settings = load_settings()
+    except ScrobctlError as exc:
+        return [Check("configuration", FAIL, exc.message, exc.hint)], None
+    where = str(path) if path.exists() else f"{path} (absent: defaults and environment)"
+    checks.append(Check("configuration", OK, f"settings read from the environment and {where}"))
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError):
+            data = {}
+        leaked = [
+            f"{section}.{key}"
+            for section, values in data.items()
+            if isinstance(values, dict)
+            for key in SECRET_KEYS
+            if values.get(key)
+        ]
+        if leaked:
+            checks.append(
+                Check(
+                    "configuration secrets",
+                    WARN,
+                    f"{', '.join(leaked)} is in the config file",
+                    "remove it there; `scrobctl login` keeps app secrets in the token store",
+                )
+            )
+    return checks, settings
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def _data_dir(data_dir: Path) -> list[Check]:
+    if not data_dir.exists():
+        return [Check("data folder", OK, f"{data_dir} does not exist yet (created on first use)")]
+    checks = []
+    mode = _mode(data_dir)
+    if mode & 0o077:
+        checks.append(
+            Check("data folder", WARN, f"{data_dir} is mode {mode:o}", f"chmod 700 {data_dir}")
+        )
+    else:
+        checks.append(Check("data folder", OK, f"{data_dir} (mode {mode:o})"))
+    for name in (paths.DB_NAME, paths.TOKEN_FILE_NAME):
+        file = data_dir / name
+        if file.exists() and _mode(file) & 0o077:
+            checks.append(Check(name, WARN, f"{file} is mode {_mode(file):o}", f"chmod 600 {file}"))
+    return checks
+
+
+def _database(path: Path) -> list[Check]:
+    from scrobctl.store.db import SQLITE_HEADER
+    from scrobctl.store.migrations import MIGRATIONS
+
+    if not path.exists():
+        return [Check("database", OK, f"{path} does not exist yet (created on first use)")]
+    with path.open("rb") as fh:
+        if fh.read(len(SQLITE_HEADER)) not in (SQLITE_HEADER, b""):
+            return [
+                Check(
+                    "database",
+                    FAIL,
+                    f"{path} is not an SQLite database",
+                    "move it away; scrobctl starts a new one (it never overwrites the file)",
+                )
+            ]
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            result = conn.execute("PRAGMA integrity_check").fetchone()[0]
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        return [Check("database", FAIL, f"{path} cannot be read ({exc})", "restore a backup")]
+    if version == 0 and tables - {"_migrations"}:
+        return [Check("database", FAIL, f"{path} holds another program's tables", "move it away")]
+    checks = []
+    if result != "ok":
+        checks.append(
+            Check(
+                "database integrity",
+                FAIL,
+                f"integrity_check: {result}",
+                f"back up {path}, then try `sqlite3 {path} .recover`",
+            )
+        )
+    else:
+        checks.append(Check("database integrity", OK, "integrity_check ok"))
+    if version > len(MIGRATIONS):
+        checks.append(
+            Check("schema", FAIL, f"schema {version} is newer than this scrobctl", "upgrade")
+        )
+    elif version < len(MIGRATIONS):
+        checks.append(
+            Check("schema", OK, f"schema {version}; it is upgraded to {len(MIGRATIONS)} on use")
+        )
+    else:
+        checks.append(Check("schema", OK, f"schema {version} (current)"))
+    return checks
+
+
+def _lock(data_dir: Path) -> Check:
+    from scrobctl.errors import LockHeld
+    from scrobctl.lock import exclusive
+
+    lock = data_dir / paths.FLUSH_LOCK_NAME
+    if not lock.exists():
+        return Check("flush lock", OK, "free")
+    try:
+        with exclusive(lock):
+            pass
+    except LockHeld as exc:
+        return Check("flush lock", OK, exc.message.replace("; nothing was done", ""))
+    return Check("flush lock", OK, "free")
+
+
+def _token_store(kind: str, data_dir: Path) -> Check:
+    if kind == "file":
+        return Check(
+            "token store",
+            WARN,
+            f"file store: {data_dir / paths.TOKEN_FILE_NAME} (unencrypted, mode 0600)",
+            "use the keyring where a Secret Service is available",
+        )
+    from scrobctl.tokens import KeyringStore
+
+    try:
+        store = KeyringStore()
+        store.get("@doctor", "probe")
+    except ScrobctlError as exc:
+        return Check("token store", FAIL, exc.message, exc.hint)
+    import keyring
+
+    return Check("token store", OK, f"keyring: {type(keyring.get_keyring()).__module__}")
+
+
+def run_checks() -> list[Check]:
+    checks, settings = _config()
+    data_dir = settings.data_dir if settings is not None else paths.data_dir()  # type: ignore[attr-defined]
+    checks += _data_dir(data_dir)
+    checks += _database(data_dir / paths.DB_NAME)
+    checks.append(_lock(data_dir))
+    kind = (
+        settings.token_store
+        if settings is not None
+        else os.environ.get(  # type: ignore[attr-defined]
+            "SCROBCTL_TOKEN_STORE", "keyring"
+        )
+    )
+    checks.append(_token_store(kind, data_dir))
+    return checks
+
+
+Runner = Callable[[], list[Check]]
