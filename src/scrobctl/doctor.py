@@ -175,19 +175,12 @@ def _token_store(kind: str, data_dir: Path) -> Check:
 
 def run_checks() -> list[Check]:
     checks, settings = _config()
-    data_dir = settings.data_dir if settings is not None else paths.data_dir()  # type: ignore[attr-defined]
+    if settings is not None:
+        data_dir, kind = settings.data_dir, settings.token_store
+    else:  # a broken config: still look at the rest
+        data_dir, kind = paths.data_dir(), os.environ.get("SCROBCTL_TOKEN_STORE", "keyring")
     checks += _data_dir(data_dir)
     checks += _database(data_dir / paths.DB_NAME)
     checks.append(_lock(data_dir))
-    kind = (
-        settings.token_store
-        if settings is not None
-        else os.environ.get(  # type: ignore[attr-defined]
-            "SCROBCTL_TOKEN_STORE", "keyring"
-        )
-    )
     checks.append(_token_store(kind, data_dir))
     return checks
-
-
-Runner = Callable[[], list[Check]]
