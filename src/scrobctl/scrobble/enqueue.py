@@ -101,6 +101,9 @@ class Ingest:
         self.summary = IngestSummary()
         self.starts: dict[str, Event] = {}  # the latest start event of each profile
         self._items = ItemResolver(store.conn)
+        # (profile, item) -> [(watched_at, play id)] for items without plays before this run
+        self._fresh: dict[tuple[str, int], list[tuple[int, int]]] = {}
+        self._stored: set[tuple[str, int]] = set()  # items that had plays before this run
 
     def run(self, lines: Iterable[Line]) -> IngestSummary:
         """Commit every COMMIT_EVERY lines; a dry run is one transaction, rolled back at the end,
@@ -115,11 +118,16 @@ class Ingest:
                     conn.execute("BEGIN IMMEDIATE")
         except BaseException:
             conn.execute("ROLLBACK")
-            self._items.forget()
+            self._forget()
             raise
         conn.execute("ROLLBACK" if self.dry_run else "COMMIT")
-        self._items.forget()
+        self._forget()
         return self.summary
+
+    def _forget(self) -> None:
+        self._items.forget()
+        self._fresh.clear()
+        self._stored.clear()
 
     def _one(self, line: Line, now: float) -> None:
         summary = self.summary
@@ -174,8 +182,30 @@ class Ingest:
         return half_length_window(event.duration_ms or event.played_ms())
 
     def _play(self, event: Event, item_id: int, started: int, now: float) -> tuple[int, bool]:
+        """The play's id, and whether it is new. Items with no plays before this run are
+        checked against the plays this run added, in memory: most lines of a big input are
+        of such items, and this saves a query per line."""
         conn = self.store.conn
         window = self._window(event)
+        key = (event.profile, item_id)
+        fresh = self._fresh.get(key)
+        if fresh is None and key not in self._stored:
+            if (
+                item_id in self._items.created
+                or not conn.execute(
+                    "SELECT 1 FROM plays WHERE profile = ? AND item_id = ? LIMIT 1", key
+                ).fetchone()
+            ):
+                fresh = self._fresh[key] = []
+            else:
+                self._stored.add(key)
+        if fresh is not None:
+            for at, play_id in fresh:
+                if abs(at - started) < window:
+                    return play_id, False
+            play_id, is_new = self._insert_play(event, item_id, started, now)
+            fresh.append((started, play_id))
+            return play_id, is_new
         row = conn.execute(
             "SELECT id FROM plays WHERE profile = ? AND item_id = ?"
             " AND watched_at > ? AND watched_at < ? ORDER BY abs(watched_at - ?) LIMIT 1",
@@ -183,9 +213,16 @@ class Ingest:
         ).fetchone()
         if row:
             return row[0], False
-        cursor = conn.execute(
+        return self._insert_play(event, item_id, started, now)
+
+    def _insert_play(
+        self, event: Event, item_id: int, started: int, now: float
+    ) -> tuple[int, bool]:
+        """Insert, or find the same play another process wrote meanwhile (same start time)."""
+        row = self.store.conn.execute(
             "INSERT INTO plays (profile, item_id, watched_at, duration_ms, played_ms, percentage,"
-            " source, created_at) VALUES (?, ?, ?, ?, ?, ?, 'stdin', ?)",
+            " source, created_at) VALUES (?, ?, ?, ?, ?, ?, 'stdin', ?)"
+            " ON CONFLICT (profile, item_id, watched_at) DO NOTHING RETURNING id",
             (
                 event.profile,
                 item_id,
@@ -195,9 +232,14 @@ class Ingest:
                 event.played_percentage(),
                 now,
             ),
-        )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid, True
+        ).fetchone()
+        if row is not None:
+            return row[0], True
+        existing = self.store.conn.execute(
+            "SELECT id FROM plays WHERE profile = ? AND item_id = ? AND watched_at = ?",
+            (event.profile, item_id, started),
+        ).fetchone()
+        return existing[0], False
 
     def _already_on(self, service: str, event: Event, item_id: int, started: int) -> bool:
         """The service already has this play (imported from it, or sent before)."""

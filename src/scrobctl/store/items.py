@@ -48,6 +48,7 @@ class ItemResolver:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self._cache: dict[tuple[Any, ...], tuple[int, bool]] = {}
+        self.created: set[int] = set()  # items inserted since the last forget()
 
     def resolve(self, ref: ItemRef) -> tuple[int, bool]:
         """(item id, weak) for the ref, creating the item when nothing matches."""
@@ -61,6 +62,7 @@ class ItemResolver:
     def forget(self) -> None:
         """Drop cached ids, e.g. after a rolled-back transaction."""
         self._cache.clear()
+        self.created.clear()
 
     @staticmethod
     def _cache_key(ref: ItemRef) -> tuple[Any, ...]:
@@ -158,4 +160,5 @@ class ItemResolver:
             ),
         )
         assert cursor.lastrowid is not None
+        self.created.add(cursor.lastrowid)
         return cursor.lastrowid
