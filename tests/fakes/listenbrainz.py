@@ -27,6 +27,11 @@ class FakeListenBrainz(FakeService):
         self.accepted: list[dict[str, Any]] = []  # every accepted listen, duplicates included
         self.rate_limit = 1000  # requests per window, reported in X-RateLimit-* headers
         self.window_requests = 0
+        # A synthetic history served by GET /1/user/{name}/listens, made on the fly so that a
+        # large one costs no memory: listen i is at history_start + i * 60 seconds.
+        self.history_user = "rob"
+        self.history_size = 0
+        self.history_start = 1_600_000_000
 
     def _user(self, request: Request) -> str | None:
         header = request.headers.get("authorization", "")
@@ -56,11 +61,56 @@ class FakeListenBrainz(FakeService):
             else:
                 body = {"code": 200, "message": "Token valid.", "valid": True, "user_name": user}
             return Reply(200, body, headers)
+        if request.path == f"/1/user/{self.history_user}/listen-count":
+            return Reply(200, {"payload": {"count": self.history_size}}, headers)
+        if request.path == f"/1/user/{self.history_user}/listens":
+            return Reply(200, self._listens(request), headers)
+        if request.path == f"/1/feedback/user/{self.history_user}/get-feedback":
+            return Reply(200, {"feedback": [], "count": 0, "total_count": 0, "offset": 0}, headers)
         if request.path == "/1/submit-listens" and request.method == "POST":
             reply = self._submit(request)
             reply.headers.update(headers)
             return reply
         return _error(404, "Not found")
+
+    def history_listen(self, i: int) -> dict[str, Any]:
+        return {
+            "listened_at": self.history_start + i * 60,
+            "recording_msid": str(uuid.UUID(int=i)),
+            "user_name": self.history_user,
+            "track_metadata": {
+                "artist_name": f"Artist {i % 500}",
+                "track_name": f"Track {i % 20000}",
+                "release_name": f"Album {i % 2000}",
+                "additional_info": {"duration_ms": 180_000 + i % 60_000},
+            },
+        }
+
+    def _listens(self, request: Request) -> dict[str, Any]:
+        """Newest first, below max_ts (exclusive) and above min_ts (exclusive), count <= 1000."""
+        count = min(int(request.query.get("count", ["25"])[0]), 1000)
+        max_ts = int(request.query.get("max_ts", [str(2**62)])[0])
+        min_ts = int(request.query.get("min_ts", ["0"])[0])
+        start, step, n = self.history_start, 60, self.history_size
+        # indices with start + i*step < max_ts, newest first
+        top = min(n - 1, (max_ts - start - 1) // step) if max_ts > start else -1
+        listens = []
+        i = top
+        while i >= 0 and len(listens) < count:
+            listen = self.history_listen(i)
+            if listen["listened_at"] <= min_ts:
+                break
+            listens.append(listen)
+            i -= 1
+        return {
+            "payload": {
+                "count": len(listens),
+                "user_id": self.history_user,
+                "latest_listen_ts": start + (n - 1) * step if n else 0,
+                "oldest_listen_ts": start if n else 0,
+                "listens": listens,
+            }
+        }
 
     def _submit(self, request: Request) -> Reply:
         user = self._user(request)
