@@ -82,6 +82,11 @@ class BadRequest(ServiceError):
     """The service refused this request as malformed. Retrying it unchanged cannot help."""
 
 
+class AccountProblem(ServiceError):
+    """The account or app cannot be used as it is (over a limit, locked, needs VIP, key
+    suspended): retrying cannot help until the user acts, so the connection waits for them."""
+
+
 class ItemNotFound(ServiceError):
     """The service does not know the item. Recorded as the item's outcome, never retried."""
 

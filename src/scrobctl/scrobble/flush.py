@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from scrobctl.errors import (
+    AccountProblem,
     BadRequest,
     ExitCode,
     InvalidToken,
@@ -57,6 +58,7 @@ class ServiceReport:
     deferred: int = 0
     deferred_until: float | None = None
     reconnect: str | None = None
+    attention: str | None = None
     error: str | None = None
 
 
@@ -68,7 +70,7 @@ class FlushReport:
     def exit_code(self) -> ExitCode:
         if any(r.reconnect for r in self.services):
             return ExitCode.RECONNECT
-        if any(r.rejected or r.discarded for r in self.services):
+        if any(r.rejected or r.discarded or r.attention for r in self.services):
             return ExitCode.FAILED
         return ExitCode.OK
 
@@ -113,6 +115,9 @@ async def _flush_service(
             continue  # reported by _report_waiting
         result = ServiceReport(service, profile)
         report.services.append(result)
+        if connection.status == connections.ATTENTION_REQUIRED:
+            result.attention = connection.status_detail or "the account needs your attention"
+            continue
         if not connection.usable:
             result.reconnect = f"needs a new login; {login_hint(service, profile)}"
             continue
@@ -167,7 +172,7 @@ async def _drain(
         records = _claim(runtime, kind, service, profile, sender.batch_size, run_id)
         if not records:
             return False
-        batch = _Batch(runtime, sender, result)
+        batch = _Batch(runtime, sender, result, profile)
         if kind == queue.SCROBBLE:
             try:
                 records = await batch.skip_known(records, profile)
@@ -187,6 +192,9 @@ async def _drain(
             await batch.send(ready)
         except ServiceError as exc:
             _stopped(runtime, profile, service, batch.unsent, exc, result)
+            return True
+        except _Paused:
+            queue.release(store, batch.unsent)
             return True
 
 
@@ -211,6 +219,12 @@ def _stopped(
         detail = f"the credentials were refused; {login_hint(service, profile)}"
         connections.mark_reconnect_required(store, profile, service, detail)
         result.reconnect = detail
+    elif isinstance(exc, AccountProblem):
+        # Retrying cannot help until the user acts: the jobs wait untouched.
+        queue.release(store, unsent)
+        detail = f"{exc.reason}; {exc.hint}" if exc.hint else exc.reason
+        connections.mark(store, profile, service, connections.ATTENTION_REQUIRED, detail)
+        result.attention = detail
     else:
         failed = queue.fail(store, unsent, exc.reason, runtime.clock.now(), backoff_delay)
         result.retry_scheduled += failed.retried
@@ -219,15 +233,20 @@ def _stopped(
         result.error = exc.reason
 
 
+class _Paused(Exception):
+    """The service asked for a pause for the whole connection; stop sending to it."""
+
+
 class _Batch:
     """Sends one claimed batch and records each play's outcome as soon as it is known."""
 
     def __init__(
-        self, runtime: Runtime, sender: Sender | RatingSender, result: ServiceReport
+        self, runtime: Runtime, sender: Sender | RatingSender, result: ServiceReport, profile: str
     ) -> None:
         self.runtime = runtime
         self.sender = sender
         self.result = result
+        self.profile = profile
         self.unsent: list[int] = []
 
     async def skip_known(self, plays: list[PlayRecord], profile: str) -> list[PlayRecord]:
@@ -289,12 +308,18 @@ class _Batch:
                 if isinstance(out, Refused)
             ]
         )
-        for (play, _), out in zip(part, outcomes, strict=True):
-            if isinstance(out, Later):
-                queue.release(store, [play.job_id], until=out.until)
-                self.result.deferred += 1
-                self.result.deferred_until = max(self.result.deferred_until or 0, out.until)
-                self._done([play.job_id])
+        later = [(play, out) for (play, _), out in zip(part, outcomes, strict=True)]
+        later = [(play, out) for play, out in later if isinstance(out, Later)]
+        for play, out in later:
+            queue.release(store, [play.job_id], until=out.until)
+            self.result.deferred += 1
+            self.result.deferred_until = max(self.result.deferred_until or 0, out.until)
+            self._done([play.job_id])
+        if later:
+            # A cap for the day (Last.fm code 5): the whole connection waits, not just these.
+            until = max(out.until for _, out in later)
+            connections.defer(store, self.profile, self.sender.service, until)
+            raise _Paused
 
     def _refuse(self, refusals: list[tuple[int, str]]) -> None:
         if not refusals:

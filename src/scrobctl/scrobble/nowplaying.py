@@ -61,6 +61,11 @@ async def send_now_playing(
     """Send the latest start event of each profile to each service routed for its type."""
     results: list[NowPlayingResult] = []
     now = runtime.clock.now()
+    usable = {
+        (c.profile, c.service)
+        for c in connections.list_connections(runtime.store())
+        if c.usable and not (c.deferred_until and c.deferred_until > now)
+    }
     async with runtime.http_client() as http:
         for profile, event in starts.items():
             if not is_fresh(event, now):
@@ -68,6 +73,8 @@ async def send_now_playing(
             play = record_for(event, now)
             progress = event.played_percentage() or 0.0
             for service in routes.get(profile, {}).get(event.type, []):
+                if (profile, service) not in usable:
+                    continue  # waiting for a login or a pause: now-playing is not worth it
                 limiter = ServiceLimiter(service, clock=runtime.clock)
                 try:
                     await _send(runtime, service, profile, play, progress, http, limiter)

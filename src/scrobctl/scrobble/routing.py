@@ -50,7 +50,14 @@ def routes(
         by_type: dict[str, list[str]] = {}
         for kind in ("track", "podcast", "movie", "episode"):
             if chosen is not None and kind in chosen.routes:
-                targets = [s for s in chosen.routes[kind] if s in services]
+                # An explicit route opts a service in to podcasts; it cannot make Trakt take
+                # tracks.
+                targets = [
+                    s
+                    for s in chosen.routes[kind]
+                    if s in services
+                    and (kind in SERVICE_MEDIA[s] or (kind == "podcast" and s in PODCAST_OPT_IN))
+                ]
             else:
                 targets = [s for s in sorted(services) if kind in takes(settings, s)]
             if targets:

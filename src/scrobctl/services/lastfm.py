@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 import httpx
 
 from scrobctl.errors import (
+    AccountProblem,
     BadRequest,
     InvalidToken,
     RateLimited,
@@ -48,6 +49,14 @@ class LastfmError(ServiceError):
         self.code = code
 
 
+class LastfmAccountError(AccountProblem):
+    """The API account is unusable (invalid or suspended key, wrong secret)."""
+
+    def __init__(self, code: int, message: str, hint: str) -> None:
+        super().__init__(SERVICE, f"error {code}: {message}", hint)
+        self.code = code
+
+
 class TokenNotAuthorized(LastfmError):
     """auth.getSession before the user approved the token (error 14): keep polling."""
 
@@ -75,13 +84,13 @@ def error_for(code: int, message: str, profile: str = "default") -> ServiceError
     if code == RATE_LIMITED:
         return RateLimited(SERVICE, RATE_LIMIT_WAIT, f"error 29: {message}")
     if code in (INVALID_API_KEY, SUSPENDED_KEY):
-        return LastfmError(
+        return LastfmAccountError(
             code, message, "check SCROBCTL_LASTFM__API_KEY, or run `scrobctl login lastfm` again"
         )
     if code == AUTH_FAILED:
         return LastfmError(code, message, "run `scrobctl login lastfm` again")
     if code == SIGNATURE_INVALID:
-        return LastfmError(code, message, "check SCROBCTL_LASTFM__API_SECRET")
+        return LastfmAccountError(code, message, "check SCROBCTL_LASTFM__API_SECRET")
     return BadRequest(SERVICE, f"error {code}: {message}")
 
 

@@ -13,6 +13,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from scrobctl.errors import (
+    AccountProblem,
     InvalidToken,
     RateLimited,
     ServiceError,
@@ -99,7 +100,7 @@ def _account_error(response: httpx.Response) -> ServiceError | None:
         return None
     if response.status_code == 420 and response.headers.get("x-upgrade-url"):
         message += f" ({response.headers['x-upgrade-url']})"
-    return ServiceError(SERVICE, message)
+    return AccountProblem(SERVICE, message, "fix it on trakt.tv, then `scrobctl status --check`")
 
 
 def _model(model: type[BaseModel], response: httpx.Response) -> Any:

@@ -15,6 +15,7 @@ from scrobctl.store.db import Store
 
 OK = "ok"
 RECONNECT_REQUIRED = "reconnect_required"
+ATTENTION_REQUIRED = "attention_required"  # the account needs the user (limit, lock, VIP...)
 
 
 @dataclass(frozen=True)
@@ -87,11 +88,15 @@ def save_login(
 
 
 def mark_reconnect_required(store: Store, profile: str, service: str, detail: str) -> None:
+    mark(store, profile, service, RECONNECT_REQUIRED, detail)
+
+
+def mark(store: Store, profile: str, service: str, status: str, detail: str) -> None:
     with store.transaction() as conn:
         conn.execute(
             "UPDATE connections SET status = ?, status_detail = ?"
             " WHERE profile = ? AND service = ?",
-            (RECONNECT_REQUIRED, detail, profile, service),
+            (status, detail, profile, service),
         )
 
 

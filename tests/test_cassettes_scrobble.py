@@ -1,0 +1,324 @@
+"""The Trakt, Simkl and Last.fm senders replayed under `flush` from vcrpy cassettes
+(cassettes/trakt/sync_history.yaml, cassettes/simkl/sync_history.yaml,
+cassettes/lastfm/track_scrobble.yaml), with the production HTTP client.
+
+The cassettes were written by hand from the documented shapes (api-notes 4.2 for Trakt, 10.2 for
+Simkl, A.4 for Last.fm): each holds one batch in which one play is accepted and one is not
+(Trakt/Simkl `not_found`, a Last.fm ignored code 1).
+
+Recording: SCROBCTL_VCR_RECORD is any vcrpy record mode (default "none": replay only, and a
+request no cassette answers fails). Recording sends real plays to a test account, so it needs
+SCROBCTL_TEST_TRAKT_CLIENT_ID, SCROBCTL_TEST_TRAKT_CLIENT_SECRET, SCROBCTL_TEST_TRAKT_ACCESS_TOKEN;
+SCROBCTL_TEST_SIMKL_CLIENT_ID, SCROBCTL_TEST_SIMKL_ACCESS_TOKEN; SCROBCTL_TEST_LASTFM_API_KEY,
+SCROBCTL_TEST_LASTFM_API_SECRET, SCROBCTL_TEST_LASTFM_SESSION_KEY. Delete the plays afterwards.
+Recording rewrites a file whole: put its explanatory comment back.
+
+Secrets: the recorder is the one of tests/test_cassettes_auth.py. It drops the bearer header,
+replaces trakt-api-key/simkl-api-key and client_id, api_key, api_sig, sk and token parameters
+(query and body) with REDACTED; `test_scrobble_recorder_scrubs_every_secret_it_records` proves it
+on a recording made against respx with real-looking secrets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import httpx
+import pylast
+import pytest
+import respx
+import yaml
+
+from scrobctl.clock import Clock
+from scrobctl.http import make_client
+from scrobctl.runtime import Runtime
+from scrobctl.scrobble.enqueue import Ingest
+from scrobctl.scrobble.events import Event, Line
+from scrobctl.scrobble.flush import FlushReport, flush
+from scrobctl.store import connections, queue
+from tests.conftest import FakeClock
+from tests.test_accounts import lift_rate_limits, make_runtime
+from tests.test_cassettes import find_secrets
+from tests.test_cassettes_auth import find_auth_secrets, recorder
+
+CASSETTES = Path(__file__).resolve().parent.parent / "cassettes"
+PROFILE = "default"
+WEEK = 7 * 86_400
+AT = 1_794_903_600  # 2026-11-17T08:20:00Z
+HOUR = 3_600
+
+# Read at import time: the autouse isolated_env fixture clears every SCROBCTL_* variable.
+RECORD_MODE = os.environ.get("SCROBCTL_VCR_RECORD", "none")
+RECORDING = RECORD_MODE != "none"
+CREDENTIALS = {
+    "trakt": ("client_id", "client_secret", "access_token"),
+    "simkl": ("client_id", "access_token"),
+    "lastfm": ("api_key", "api_secret", "session_key"),
+}
+
+
+def credentials(service: str) -> dict[str, str]:
+    """The test account's values when recording (fail if missing), dummies when replaying."""
+    names = CREDENTIALS[service]
+    if not RECORDING:
+        return {name: f"dummy-{service}-{name}" for name in names}
+    env = {name: os.environ.get(f"SCROBCTL_TEST_{service}_{name}".upper()) for name in names}
+    missing = [f"SCROBCTL_TEST_{service}_{n}".upper() for n, v in env.items() if not v]
+    if missing:
+        pytest.fail(f"set {', '.join(missing)} to record cassettes (see this module's docstring)")
+    return {name: str(value) for name, value in env.items()}
+
+
+def logged_in(
+    service: str,
+    data_dir: Path,
+    clock: Clock,
+    creds: dict[str, str],
+    http_client: Callable[[], httpx.AsyncClient] = make_client,
+) -> Runtime:
+    """A runtime logged in to `service` with `creds`, its API app in the settings."""
+    if service == "trakt":
+        app = {"trakt": {"client_id": creds["client_id"], "client_secret": creds["client_secret"]}}
+        secret: dict[str, Any] = {
+            "access_token": creds["access_token"],
+            "refresh_token": "not-used",
+            "expires_in": WEEK,
+            "created_at": int(clock.now()),  # fresh: no refresh on the way
+        }
+    elif service == "simkl":
+        app = {"simkl": {"client_id": creds["client_id"]}}
+        secret = {"access_token": creds["access_token"]}
+    else:
+        app = {"lastfm": {"api_key": creds["api_key"], "api_secret": creds["api_secret"]}}
+        secret = {"session_key": creds["session_key"]}
+    runtime = make_runtime(data_dir, clock, http_client, **app)
+    runtime.tokens().set(PROFILE, service, secret)
+    connections.save_login(runtime.store(), PROFILE, service, "scrobctl-test")
+    return runtime
+
+
+def video_plays() -> list[Event]:
+    """The Matrix, a film no service knows, and Severance S01E02 known only by its show."""
+    base = {"duration_ms": 3_300_000, "percentage": 95}
+    return [
+        Event.model_validate(
+            {"type": "movie", "ids": {"tmdb": 603, "imdb": "tt0133093"}, "watched_at": AT, **base}
+        ),
+        Event.model_validate(
+            {"type": "movie", "ids": {"tmdb": 999_999_999}, "watched_at": AT + HOUR, **base}
+        ),
+        Event.model_validate(
+            {
+                "type": "episode",
+                "show": {"title": "Severance", "ids": {"tvdb": 371_980}},
+                "season": 1,
+                "number": 2,
+                "watched_at": AT + 2 * HOUR,
+                **base,
+            }
+        ),
+    ]
+
+
+def track_plays(now: float) -> list[Event]:
+    """One track Last.fm takes and one its artist filter ignores, started within the hour."""
+    base = {"type": "track", "duration_ms": 222_000, "watched_ms": 222_000}
+    return [
+        Event.model_validate(
+            {**base, "artist": "scrobctl", "title": "Cassette Test", "watched_at": int(now) - 3_600}
+        ),
+        Event.model_validate(
+            {
+                **base,
+                "artist": "Various",
+                "title": "Cassette Ignored",
+                "watched_at": int(now) - 3_000,
+            }
+        ),
+    ]
+
+
+def queue_plays(runtime: Runtime, service: str, events: list[Event]) -> None:
+    routes = {PROFILE: {"movie": [service], "episode": [service], "track": [service]}}
+    lines = [Line(i + 1, event) for i, event in enumerate(events)]
+    feed = Ingest(runtime.store(), routes, now=runtime.clock.now())
+    assert feed.run(lines).jobs == {service: len(events)}
+
+
+def outcomes(runtime: Runtime) -> list[tuple[str, str]]:
+    rows = runtime.store().conn.execute(
+        "SELECT jobs.state, jobs.outcome FROM jobs JOIN plays ON plays.id = jobs.play_id"
+        " ORDER BY plays.watched_at"
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+def run_flush(runtime: Runtime) -> FlushReport:
+    return asyncio.run(flush(runtime))
+
+
+@pytest.fixture(autouse=True)
+def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
+    lift_rate_limits(monkeypatch)
+
+
+@pytest.fixture
+def live_clock(clock: FakeClock) -> Clock:
+    """The fake clock for replays; the real one when recording (Last.fm's 14-day rule)."""
+    return Clock() if RECORDING else clock
+
+
+@pytest.fixture
+def made(isolated_env: Path) -> Iterator[list[Runtime]]:
+    runtimes: list[Runtime] = []
+    yield runtimes
+    for runtime in runtimes:
+        runtime.close()
+
+
+# -- replay -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("service", "not_found"), [("trakt", "not found on Trakt"), ("simkl", "not found on Simkl")]
+)
+def test_cassette_sync_history_completes_the_added_and_rejects_the_not_found(
+    service: str,
+    not_found: str,
+    isolated_env: Path,
+    clock: FakeClock,
+    made: list[Runtime],
+) -> None:
+    runtime = logged_in(service, isolated_env, clock, credentials(service))
+    made.append(runtime)
+    queue_plays(runtime, service, video_plays())
+
+    with recorder(service).use_cassette("sync_history.yaml") as cassette:
+        report = run_flush(runtime)
+
+    assert outcomes(runtime) == [
+        (queue.COMPLETED, "sent"),
+        (queue.DISCARDED, f"rejected: {not_found}"),
+        (queue.COMPLETED, "sent"),
+    ]
+    (line,) = report.services
+    assert (line.sent, line.rejected, line.requests) == (2, [not_found], 1)
+    assert RECORDING or cassette.all_played
+
+
+def test_cassette_lastfm_track_scrobble_completes_the_accepted_and_rejects_the_ignored(
+    isolated_env: Path, live_clock: Clock, made: list[Runtime]
+) -> None:
+    runtime = logged_in("lastfm", isolated_env, live_clock, credentials("lastfm"))
+    made.append(runtime)
+    queue_plays(runtime, "lastfm", track_plays(live_clock.now()))
+
+    with recorder("lastfm").use_cassette("track_scrobble.yaml") as cassette:
+        report = run_flush(runtime)
+
+    reason = "ignored by Last.fm (code 1: Artist name failed filter: Various)"
+    assert outcomes(runtime) == [
+        (queue.COMPLETED, "sent"),
+        (queue.DISCARDED, f"rejected: {reason}"),
+    ]
+    (line,) = report.services
+    assert (line.sent, line.rejected, line.requests) == (1, [reason], 1)
+    assert RECORDING or cassette.all_played
+
+
+def test_cassette_lastfm_track_scrobble_request_is_signed(
+    isolated_env: Path, live_clock: Clock, made: list[Runtime]
+) -> None:
+    creds = credentials("lastfm")
+    sent: list[httpx.Request] = []
+
+    def capturing() -> httpx.AsyncClient:
+        async def keep(request: httpx.Request) -> None:
+            sent.append(request)
+
+        client = make_client()
+        client.event_hooks = {"request": [keep], "response": []}
+        return client
+
+    runtime = logged_in("lastfm", isolated_env, live_clock, creds, capturing)
+    made.append(runtime)
+    plays = track_plays(live_clock.now())
+    queue_plays(runtime, "lastfm", plays)
+
+    with recorder("lastfm").use_cassette("track_scrobble.yaml"):
+        run_flush(runtime)
+
+    (request,) = sent
+    params = dict(parse_qsl(request.content.decode()))
+    assert [params["artist[0]"], params["artist[1]"]] == ["scrobctl", "Various"]
+    assert [params["timestamp[0]"], params["timestamp[1]"]] == [
+        str(play.watched_at) for play in plays
+    ]
+    network = pylast.LastFMNetwork(
+        api_key=creds["api_key"], api_secret=creds["api_secret"], session_key=creds["session_key"]
+    )
+    signed = {
+        k: v for k, v in params.items() if k not in ("method", "api_key", "sk", "api_sig", "format")
+    }
+    oracle = pylast._Request(network, "track.scrobble", signed)
+    assert params["api_sig"] == oracle.params["api_sig"]
+
+
+# -- the recorder never keeps a secret --------------------------------------------------------
+
+SECRETS = {
+    "client_id": "cid-5f1e0c2a9b",
+    "client_secret": "csecret-77d0e4a1",
+    "access_token": "access-3c9a1f6e2d",
+    "api_key": "apikey-0a1b2c3d4e",
+    "api_secret": "apisecret-9f8e7d6c",
+    "session_key": "session-1234abcd",
+}
+
+
+def fake_service(router: respx.MockRouter, service: str) -> None:
+    """respx in place of the service, answering the batch as accepted."""
+    if service == "trakt":
+        router.post("https://api.trakt.tv/sync/history").respond(
+            201, json={"added": {"movies": 2, "episodes": 1}, "not_found": {}}
+        )
+    elif service == "simkl":
+        router.post("https://api.simkl.com/sync/history").respond(
+            201, json={"added": {"movies": 2, "shows": 1, "episodes": 1}, "not_found": {}}
+        )
+    else:
+        item = {"ignoredMessage": {"code": "0", "#text": ""}}
+        router.post("https://ws.audioscrobbler.com/2.0/").respond(
+            200, json={"scrobbles": {"@attr": {"accepted": "2"}, "scrobble": [item, item]}}
+        )
+
+
+@pytest.mark.parametrize("service", ["trakt", "simkl", "lastfm"])
+def test_scrobble_recorder_scrubs_every_secret_it_records(
+    service: str, tmp_path: Path, clock: FakeClock, made: list[Runtime]
+) -> None:
+    creds = {name: SECRETS[name] for name in CREDENTIALS[service]}
+    runtime = logged_in(service, tmp_path / "recording-data", clock, creds)
+    made.append(runtime)
+    events = track_plays(clock.now()) if service == "lastfm" else video_plays()
+    queue_plays(runtime, service, events)
+    library = tmp_path / "cassettes"
+
+    with (
+        respx.mock(assert_all_called=True) as router,
+        recorder(service, "all", library).use_cassette("scrobble.yaml"),
+    ):
+        fake_service(router, service)
+        report = run_flush(runtime)
+
+    assert report.services[0].sent == len(events)
+    text = (library / service / "scrobble.yaml").read_text()
+    assert len(yaml.safe_load(text)["interactions"]) == 1
+    assert [name for name, value in creds.items() if value in text] == []
+    assert find_secrets(library) == []
+    assert find_auth_secrets(library) == []

@@ -1,0 +1,457 @@
+"""The Simkl sender under `flush` (api-notes 10.2, 10.4): `POST /sync/history` batches of movies
+by ids and shows/seasons/episodes, identification on every request, `not_found` echoed with
+string ids, one POST a second, and the `/sync/all-items` look-up before resending a play an
+interrupted run may have delivered, against respx in place of api.simkl.com."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from scrobctl import __version__
+from scrobctl import http as scrobctl_http
+from scrobctl.accounts.common import APP_PROFILE
+from scrobctl.errors import ExitCode
+from scrobctl.runtime import Runtime
+from scrobctl.scrobble.enqueue import Ingest
+from scrobctl.scrobble.events import Event, Line
+from scrobctl.scrobble.flush import FlushReport, ServiceReport, flush
+from scrobctl.store import connections, queue
+from tests.conftest import FakeClock
+from tests.test_accounts import lift_rate_limits, make_runtime
+
+API = "https://api.simkl.com"
+SERVICE = "simkl"
+PROFILE = "default"
+CLIENT_ID = "simkl-client-id"
+TOKEN = "simkl-access-token"
+HOUR = 3_600
+DAY = 86_400
+SEVERANCE = 371_980  # show tvdb ids
+BREAKING_BAD = 81_189
+AT = 1_794_903_600  # 2026-11-17T08:20:00Z, a day before FakeClock's start
+AT_ISO = "2026-11-17T08:20:00Z"
+MATRIX = {"tmdb": 603, "imdb": "tt0133093"}
+IDENTIFICATION = {"client_id": CLIENT_ID, "app-name": "scrobctl", "app-version": __version__}
+
+
+# -- a Simkl stand-in ---------------------------------------------------------------------------
+
+
+def items_in(body: dict[str, Any]) -> int:
+    nested = sum(
+        len(season["episodes"]) for show in body.get("shows", []) for season in show["seasons"]
+    )
+    return len(body.get("movies", [])) + nested
+
+
+class SyncHistory:
+    """The respx side effect for POST /sync/history: keeps each request and when it arrived;
+    answers from `script`, then 201 with `added` and whatever `not_found(body)` returns."""
+
+    def __init__(
+        self,
+        *script: httpx.Response,
+        not_found: Callable[[dict[str, Any]], dict[str, list]] | None = None,
+    ) -> None:
+        self.script = list(script)
+        self.not_found = not_found
+        self.bodies: list[dict[str, Any]] = []
+        self.requests: list[httpx.Request] = []
+        self.times: list[float] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.times.append(time.monotonic())
+        self.requests.append(request)
+        body = json.loads(request.content)
+        self.bodies.append(body)
+        if self.script:
+            return self.script.pop(0)
+        missing = self.not_found(body) if self.not_found else {}
+        added = {
+            "movies": len(body.get("movies", [])) - len(missing.get("movies", [])),
+            "shows": len(body.get("shows", [])) - len(missing.get("shows", [])),
+            "episodes": items_in(body) - len(body.get("movies", [])),
+            "statuses": [],
+        }
+        return httpx.Response(
+            201, json={"added": added, "not_found": {"movies": [], "shows": [], **missing}}
+        )
+
+    @property
+    def sizes(self) -> list[int]:
+        return [items_in(body) for body in self.bodies]
+
+
+# -- fixtures and helpers ---------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
+    lift_rate_limits(monkeypatch)
+
+
+@pytest.fixture
+def runtime(isolated_env: Path, clock: FakeClock) -> Iterator[Runtime]:
+    """Logged in to Simkl; the app's client id kept in the token store's "@app" entry."""
+    rt = make_runtime(isolated_env, clock)
+    rt.tokens().set(APP_PROFILE, SERVICE, {"client_id": CLIENT_ID})
+    rt.tokens().set(PROFILE, SERVICE, {"access_token": TOKEN})
+    connections.save_login(rt.store(), PROFILE, SERVICE, "rob")
+    yield rt
+    rt.close()
+
+
+@pytest.fixture
+def simkl() -> Iterator[respx.MockRouter]:
+    with respx.mock(base_url=API, assert_all_called=False) as router:
+        yield router
+
+
+def serve(router: respx.MockRouter, server: SyncHistory) -> SyncHistory:
+    router.post("/sync/history").mock(side_effect=server)
+    return server
+
+
+def movie(at: int, **ids: Any) -> Event:
+    return Event.model_validate(
+        {"type": "movie", "ids": ids, "duration_ms": 8_160_000, "percentage": 95, "watched_at": at}
+    )
+
+
+def episode(at: int, show: int, season: int, number: int) -> Event:
+    return Event.model_validate(
+        {
+            "type": "episode",
+            "show": {"title": f"Show {show}", "ids": {"tvdb": show}},
+            "season": season,
+            "number": number,
+            "duration_ms": 3_300_000,
+            "percentage": 95,
+            "watched_at": at,
+        }
+    )
+
+
+def ingest(runtime: Runtime, events: list[Event]) -> None:
+    lines = [Line(i + 1, event) for i, event in enumerate(events)]
+    routes = {PROFILE: {"movie": [SERVICE], "episode": [SERVICE]}}
+    feed = Ingest(runtime.store(), routes, now=runtime.clock.now())
+    assert feed.run(lines).jobs == {SERVICE: len(events)}
+
+
+def queue_many(runtime: Runtime, count: int) -> None:
+    start = int(runtime.clock.now()) - (count + 10) * HOUR
+    ingest(
+        runtime,
+        [
+            movie(start + HOUR * i, tmdb=10_000 + i)
+            if i % 2
+            else episode(start + HOUR * i, SEVERANCE, 1 + i // 100, i)
+            for i in range(count)
+        ],
+    )
+
+
+def jobs(runtime: Runtime) -> list[sqlite3.Row]:
+    return (
+        runtime.store()
+        .conn.execute(
+            "SELECT jobs.*, plays.watched_at FROM jobs JOIN plays ON plays.id = jobs.play_id"
+            " ORDER BY plays.watched_at, jobs.id"
+        )
+        .fetchall()
+    )
+
+
+def leave_running(runtime: Runtime, clock: FakeClock) -> None:
+    """As a run killed after sending leaves its batch: running, attempt 1, another run id."""
+    with runtime.store().transaction() as conn:
+        conn.execute(
+            "UPDATE jobs SET state = 'running', run_id = 'dead', attempt = 1, lease_expires_at = ?",
+            (clock.now() + queue.LEASE_SECONDS,),
+        )
+
+
+def run_flush(runtime: Runtime) -> FlushReport:
+    return asyncio.run(flush(runtime))
+
+
+def only(report: FlushReport) -> ServiceReport:
+    assert len(report.services) == 1
+    return report.services[0]
+
+
+# -- batching and bodies ----------------------------------------------------------------------
+
+
+def test_simkl_flush_sends_250_plays_in_posts_of_100_100_50(
+    runtime: Runtime, simkl: respx.MockRouter
+) -> None:
+    queue_many(runtime, 250)
+    server = serve(simkl, SyncHistory())
+
+    report = run_flush(runtime)
+
+    assert server.sizes == [100, 100, 50]
+    assert {row["state"] for row in jobs(runtime)} == {queue.COMPLETED}
+    assert (only(report).sent, only(report).requests) == (250, 3)
+    assert report.exit_code == ExitCode.OK
+
+
+def test_simkl_movies_are_sent_by_ids_with_watched_at(
+    runtime: Runtime, simkl: respx.MockRouter
+) -> None:
+    ingest(runtime, [movie(AT, **MATRIX), movie(AT + HOUR, simkl=53_536)])
+    server = serve(simkl, SyncHistory())
+
+    run_flush(runtime)
+
+    assert server.bodies == [
+        {
+            "movies": [
+                {"ids": MATRIX, "watched_at": AT_ISO},
+                {"ids": {"simkl": 53_536}, "watched_at": "2026-11-17T09:20:00Z"},
+            ]
+        }
+    ]
+
+
+def test_simkl_episodes_are_grouped_under_shows_seasons_and_episodes(
+    runtime: Runtime, simkl: respx.MockRouter
+) -> None:
+    ingest(
+        runtime,
+        [
+            episode(AT, SEVERANCE, 1, 1),
+            episode(AT + HOUR, BREAKING_BAD, 3, 7),
+            episode(AT + 2 * HOUR, SEVERANCE, 1, 2),
+            episode(AT + 3 * HOUR, SEVERANCE, 2, 1),
+        ],
+    )
+    server = serve(simkl, SyncHistory())
+
+    run_flush(runtime)
+
+    def played(n: int, hours: int) -> dict[str, Any]:
+        return {"number": n, "watched_at": f"2026-11-17T{8 + hours:02d}:20:00Z"}
+
+    assert server.bodies == [
+        {
+            "shows": [
+                {
+                    "ids": {"tvdb": SEVERANCE},
+                    "seasons": [
+                        {"number": 1, "episodes": [played(1, 0), played(2, 2)]},
+                        {"number": 2, "episodes": [played(1, 3)]},
+                    ],
+                },
+                {
+                    "ids": {"tvdb": BREAKING_BAD},
+                    "seasons": [{"number": 3, "episodes": [played(7, 1)]}],
+                },
+            ]
+        }
+    ]
+
+
+def test_simkl_every_request_carries_client_id_app_name_and_app_version(
+    runtime: Runtime, simkl: respx.MockRouter, clock: FakeClock
+) -> None:
+    ingest(runtime, [movie(AT, **MATRIX), episode(AT + HOUR, SEVERANCE, 1, 2)])
+    leave_running(runtime, clock)  # so the look-ups run too
+    movies = simkl.get("/sync/all-items/movies").respond(200, json={"movies": []})
+    shows = simkl.get("/sync/all-items/shows").respond(200, json=None)  # Simkl's "nothing"
+    server = serve(simkl, SyncHistory())
+
+    run_flush(runtime)
+
+    requests = [movies.calls.last.request, shows.calls.last.request, *server.requests]
+    assert len(requests) == 3
+    for request in requests:
+        params = dict(request.url.params)
+        assert {k: params.get(k) for k in IDENTIFICATION} == IDENTIFICATION
+        assert request.headers["authorization"] == f"Bearer {TOKEN}"
+
+
+# -- pacing -----------------------------------------------------------------------------------
+
+
+def test_simkl_consecutive_posts_are_at_least_a_second_apart(
+    runtime: Runtime, simkl: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The documented limit (1 POST a second), not the lifted one: this test is about pacing.
+    monkeypatch.setitem(scrobctl_http.RATE_LIMITS, "simkl:write", (1, 1))
+    queue_many(runtime, 250)
+    server = serve(simkl, SyncHistory())
+
+    run_flush(runtime)
+
+    assert len(server.times) == 3
+    gaps = [b - a for a, b in zip(server.times, server.times[1:], strict=False)]
+    assert min(gaps) >= 0.9, gaps
+
+
+# -- per-play outcomes ------------------------------------------------------------------------
+
+
+def test_simkl_not_found_echoed_with_string_ids_rejects_the_play_sent_with_int_ids(
+    runtime: Runtime, simkl: respx.MockRouter
+) -> None:
+    ingest(runtime, [movie(AT, tmdb=603), movie(AT + HOUR, tmdb=604)])
+
+    def not_found(body: dict[str, Any]) -> dict[str, list]:
+        assert body["movies"][0]["ids"] == {"tmdb": 603}  # sent as a number
+        return {"movies": [{"ids": {"tmdb": "603"}, "watched_at": AT_ISO}]}  # echoed as text
+
+    serve(simkl, SyncHistory(not_found=not_found))
+
+    report = run_flush(runtime)
+
+    assert [(row["state"], row["outcome"]) for row in jobs(runtime)] == [
+        (queue.DISCARDED, "rejected: not found on Simkl"),
+        (queue.COMPLETED, "sent"),
+    ]
+    assert (only(report).sent, only(report).rejected) == (1, ["not found on Simkl"])
+    assert report.exit_code == ExitCode.FAILED
+
+
+def test_simkl_show_not_found_rejects_its_episodes_and_completes_the_rest(
+    runtime: Runtime, simkl: respx.MockRouter
+) -> None:
+    ingest(
+        runtime,
+        [
+            episode(AT, SEVERANCE, 1, 1),
+            episode(AT + HOUR, BREAKING_BAD, 1, 1),
+            episode(AT + 2 * HOUR, SEVERANCE, 1, 2),
+        ],
+    )
+    echoed = {"ids": {"tvdb": str(SEVERANCE)}}
+    serve(simkl, SyncHistory(not_found=lambda _body: {"shows": [echoed]}))
+
+    run_flush(runtime)
+
+    assert [row["outcome"] for row in jobs(runtime)] == [
+        "rejected: not found on Simkl",
+        "sent",
+        "rejected: not found on Simkl",
+    ]
+
+
+# -- the look-up before a resend --------------------------------------------------------------
+
+
+def test_simkl_retried_movie_is_looked_up_in_all_items_movies_since_the_day_before(
+    runtime: Runtime, simkl: respx.MockRouter, clock: FakeClock
+) -> None:
+    ingest(runtime, [movie(AT, **MATRIX)])
+    leave_running(runtime, clock)
+    lookup = simkl.get("/sync/all-items/movies").respond(200, json={"movies": []})
+    serve(simkl, SyncHistory())
+
+    run_flush(runtime)
+
+    (call,) = lookup.calls
+    params = dict(call.request.url.params)
+    assert params["date_from"] == "2026-11-16T08:20:00Z"  # a day before the play
+    assert params["episode_watched_at"] == "yes"
+
+
+def test_simkl_retried_movie_found_in_all_items_completes_without_a_post(
+    runtime: Runtime, simkl: respx.MockRouter, clock: FakeClock
+) -> None:
+    ingest(runtime, [movie(AT, **MATRIX)])
+    leave_running(runtime, clock)
+    entry = {
+        "last_watched_at": AT_ISO,
+        "status": "completed",
+        "movie": {"title": "The Matrix", "year": 1999, "ids": {"simkl": 53_536, "tmdb": "603"}},
+    }
+    simkl.get("/sync/all-items/movies").respond(200, json={"movies": [entry]})
+    server = serve(simkl, SyncHistory())
+
+    report = run_flush(runtime)
+
+    assert server.bodies == []
+    assert [(r["state"], r["outcome"]) for r in jobs(runtime)] == [
+        (queue.COMPLETED, "already on service")
+    ]
+    assert only(report).already_there == 1
+
+
+def test_simkl_retried_episode_found_in_all_items_shows_completes_without_a_post(
+    runtime: Runtime, simkl: respx.MockRouter, clock: FakeClock
+) -> None:
+    ingest(runtime, [episode(AT, SEVERANCE, 1, 2)])
+    leave_running(runtime, clock)
+    entry = {
+        "status": "watching",
+        "last_watched_at": AT_ISO,
+        "show": {"title": "Severance", "ids": {"simkl": 1_234, "tvdb": str(SEVERANCE)}},
+        "seasons": [
+            {
+                "number": 1,
+                "episodes": [
+                    {"number": 1, "watched_at": "2026-11-16T08:20:00Z"},
+                    {"number": 2, "watched_at": AT_ISO},
+                ],
+            }
+        ],
+    }
+    lookup = simkl.get("/sync/all-items/shows").respond(200, json={"shows": [entry]})
+    server = serve(simkl, SyncHistory())
+
+    run_flush(runtime)
+
+    assert dict(lookup.calls.last.request.url.params)["episode_watched_at"] == "yes"
+    assert server.bodies == []
+    assert [r["outcome"] for r in jobs(runtime)] == ["already on service"]
+
+
+def test_simkl_retried_play_missing_from_all_items_is_posted(
+    runtime: Runtime, simkl: respx.MockRouter, clock: FakeClock
+) -> None:
+    ingest(runtime, [movie(AT, **MATRIX)])
+    leave_running(runtime, clock)
+    earlier = {  # the same film, watched on another day: not the play that was cut off
+        "last_watched_at": "2026-11-10T20:00:00Z",
+        "movie": {"ids": {"tmdb": "603"}},
+    }
+    simkl.get("/sync/all-items/movies").respond(200, json={"movies": [earlier]})
+    server = serve(simkl, SyncHistory())
+
+    report = run_flush(runtime)
+
+    assert server.sizes == [1]
+    assert [(r["state"], r["outcome"]) for r in jobs(runtime)] == [(queue.COMPLETED, "sent")]
+    assert (only(report).sent, only(report).already_there) == (1, 0)
+
+
+# -- errors -----------------------------------------------------------------------------------
+
+
+def test_simkl_401_marks_reconnect_required_and_keeps_the_jobs(
+    runtime: Runtime, simkl: respx.MockRouter
+) -> None:
+    ingest(runtime, [movie(AT, **MATRIX)])
+    refused = httpx.Response(
+        401, json={"error": "user_token_failed", "code": 401, "message": "Unauthorized"}
+    )
+    serve(simkl, SyncHistory(refused))
+
+    report = run_flush(runtime)
+
+    connection = connections.get_connection(runtime.store(), PROFILE, SERVICE)
+    assert connection is not None and connection.status == connections.RECONNECT_REQUIRED
+    assert {(r["state"], r["attempt"]) for r in jobs(runtime)} == {(queue.AVAILABLE, 0)}
+    assert report.exit_code == ExitCode.RECONNECT

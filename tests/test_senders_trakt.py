@@ -1,0 +1,629 @@
+"""The Trakt sender under `flush` (api-notes 4.2, 7; DESIGN.md "Queue semantics"): batched
+`POST /sync/history`, one POST a second, `not_found` per play, the look-up before resending a play
+an interrupted run may have delivered, account errors, 401 and the token refresh, against respx
+in place of api.trakt.tv and auth.trakt.tv."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from scrobctl import __version__
+from scrobctl import http as scrobctl_http
+from scrobctl.errors import ExitCode
+from scrobctl.http import BACKOFF_CAP, make_client
+from scrobctl.runtime import Runtime
+from scrobctl.scrobble.enqueue import Ingest
+from scrobctl.scrobble.events import Event, Line
+from scrobctl.scrobble.flush import FlushReport, ServiceReport, flush
+from scrobctl.store import connections, queue
+from tests.conftest import FakeClock
+from tests.test_accounts import lift_rate_limits, make_runtime
+
+API = "https://api.trakt.tv"
+AUTH = "https://auth.trakt.tv"
+SERVICE = "trakt"
+PROFILE = "default"
+CLIENT_ID = "trakt-client-id"
+CLIENT_SECRET = "trakt-client-secret"
+ACCESS = "trakt-access-token"
+REFRESH = "trakt-refresh-token"
+WEEK = 7 * 86_400
+HOUR = 3_600
+SEVERANCE = 371_980  # show tvdb ids
+BREAKING_BAD = 81_189
+AT = 1_794_903_600  # 2026-11-17T08:20:00Z, a day before FakeClock's start
+AT_ISO = "2026-11-17T08:20:00.000Z"
+MATRIX = {"tmdb": 603, "imdb": "tt0133093"}
+
+
+# -- a Trakt stand-in ---------------------------------------------------------------------------
+
+
+def items_in(body: dict[str, Any]) -> int:
+    """Plays in one /sync/history body: movies, episodes and the episodes nested in shows."""
+    nested = sum(
+        len(season["episodes"]) for show in body.get("shows", []) for season in show["seasons"]
+    )
+    return len(body.get("movies", [])) + len(body.get("episodes", [])) + nested
+
+
+class SyncHistory:
+    """The respx side effect for POST /sync/history: keeps each body and when it arrived; answers
+    from `script` in order, then 201 with `added` and whatever `not_found(body)` echoes."""
+
+    def __init__(
+        self,
+        *script: httpx.Response,
+        not_found: Callable[[dict[str, Any]], dict[str, list]] | None = None,
+    ) -> None:
+        self.script = list(script)
+        self.not_found = not_found
+        self.bodies: list[dict[str, Any]] = []
+        self.requests: list[httpx.Request] = []
+        self.times: list[float] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.times.append(time.monotonic())
+        self.requests.append(request)
+        body = json.loads(request.content)
+        self.bodies.append(body)
+        if self.script:
+            return self.script.pop(0)
+        missing = self.not_found(body) if self.not_found else {}
+        added = {
+            "movies": len(body.get("movies", [])) - len(missing.get("movies", [])),
+            "episodes": items_in(body) - len(body.get("movies", [])),
+        }
+        return httpx.Response(
+            201,
+            json={
+                "added": added,
+                "updated": {"movies": 0, "episodes": 0},
+                "not_found": {"movies": [], "shows": [], "seasons": [], "episodes": [], **missing},
+            },
+        )
+
+    @property
+    def sizes(self) -> list[int]:
+        return [items_in(body) for body in self.bodies]
+
+
+def history_entry(watched_at: str, **media: Any) -> dict[str, Any]:
+    kind = "movie" if "movie" in media else "episode"
+    return {"id": 1_982_346, "watched_at": watched_at, "action": "scrobble", "type": kind, **media}
+
+
+# -- fixtures and helpers ---------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
+    lift_rate_limits(monkeypatch)
+
+
+def token_set(access: str, created_at: int, refresh: str = REFRESH) -> dict[str, Any]:
+    return {
+        "access_token": access,
+        "refresh_token": refresh,
+        "expires_in": WEEK,
+        "created_at": created_at,
+        "token_type": "bearer",
+        "scope": "public",
+    }
+
+
+@pytest.fixture
+def runtime(isolated_env: Path, clock: FakeClock) -> Iterator[Runtime]:
+    """Logged in to Trakt a moment ago (no refresh due), with the app in the settings."""
+    rt = make_runtime(
+        isolated_env,
+        clock,
+        make_client,
+        trakt={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET},
+    )
+    created = int(clock.now())
+    rt.tokens().set(PROFILE, SERVICE, token_set(ACCESS, created))
+    connections.save_login(rt.store(), PROFILE, SERVICE, "sean", created + WEEK)
+    yield rt
+    rt.close()
+
+
+@pytest.fixture
+def trakt() -> Iterator[respx.MockRouter]:
+    with respx.mock(assert_all_called=False) as router:
+        yield router
+
+
+def serve(router: respx.MockRouter, server: SyncHistory) -> SyncHistory:
+    router.post(f"{API}/sync/history").mock(side_effect=server)
+    return server
+
+
+def movie(at: int, **ids: Any) -> Event:
+    return Event.model_validate(
+        {"type": "movie", "ids": ids, "duration_ms": 8_160_000, "percentage": 95, "watched_at": at}
+    )
+
+
+def episode(at: int, show: int, season: int, number: int, **ids: Any) -> Event:
+    return Event.model_validate(
+        {
+            "type": "episode",
+            "show": {"title": f"Show {show}", "ids": {"tvdb": show}},
+            "season": season,
+            "number": number,
+            "ids": ids,
+            "duration_ms": 3_300_000,
+            "percentage": 95,
+            "watched_at": at,
+        }
+    )
+
+
+def ingest(runtime: Runtime, events: list[Event]) -> None:
+    lines = [Line(i + 1, event) for i, event in enumerate(events)]
+    routes = {PROFILE: {"movie": [SERVICE], "episode": [SERVICE]}}
+    feed = Ingest(runtime.store(), routes, now=runtime.clock.now())
+    assert feed.run(lines).jobs == {SERVICE: len(events)}
+
+
+def queue_300(runtime: Runtime) -> None:
+    """Movies, episodes with their own ids and episodes known only by show, in turn."""
+    start = int(runtime.clock.now()) - 400 * HOUR
+    events = []
+    for i in range(300):
+        at = start + HOUR * i
+        if i % 3 == 0:
+            events.append(movie(at, tmdb=10_000 + i))
+        elif i % 3 == 1:
+            events.append(episode(at, SEVERANCE, 1, i, trakt=50_000 + i, tvdb=70_000 + i))
+        else:
+            events.append(episode(at, BREAKING_BAD, 1 + i // 100, i))
+    ingest(runtime, events)
+
+
+def jobs(runtime: Runtime) -> list[sqlite3.Row]:
+    return (
+        runtime.store()
+        .conn.execute(
+            "SELECT jobs.*, plays.watched_at, plays.item_id AS played_item FROM jobs"
+            " JOIN plays ON plays.id = jobs.play_id ORDER BY plays.watched_at, jobs.id"
+        )
+        .fetchall()
+    )
+
+
+def leave_running(runtime: Runtime, clock: FakeClock) -> None:
+    """As a run killed after sending leaves its batch: running, attempt 1, another run id."""
+    with runtime.store().transaction() as conn:
+        conn.execute(
+            "UPDATE jobs SET state = 'running', run_id = 'dead', attempt = 1, lease_expires_at = ?",
+            (clock.now() + queue.LEASE_SECONDS,),
+        )
+
+
+def run_flush(runtime: Runtime) -> FlushReport:
+    return asyncio.run(flush(runtime))
+
+
+def only(report: FlushReport) -> ServiceReport:
+    assert len(report.services) == 1
+    return report.services[0]
+
+
+# -- batching and bodies ----------------------------------------------------------------------
+
+
+def test_trakt_flush_sends_300_plays_in_three_posts_of_100(
+    runtime: Runtime, trakt: respx.MockRouter
+) -> None:
+    queue_300(runtime)
+    server = serve(trakt, SyncHistory())
+
+    report = run_flush(runtime)
+
+    assert server.sizes == [100, 100, 100]
+    assert {row["state"] for row in jobs(runtime)} == {queue.COMPLETED}
+    assert (only(report).sent, only(report).requests) == (300, 3)
+    assert report.exit_code == ExitCode.OK
+
+
+def test_trakt_movies_are_sent_by_ids_with_watched_at_in_utc_milliseconds(
+    runtime: Runtime, trakt: respx.MockRouter
+) -> None:
+    ingest(runtime, [movie(AT, **MATRIX), movie(AT + 4 * HOUR, trakt=481)])
+    server = serve(trakt, SyncHistory())
+
+    run_flush(runtime)
+
+    assert server.bodies == [
+        {
+            "movies": [
+                {"ids": MATRIX, "watched_at": AT_ISO},
+                {"ids": {"trakt": 481}, "watched_at": "2026-11-17T12:20:00.000Z"},
+            ]
+        }
+    ]
+
+
+def test_trakt_episodes_with_their_own_ids_are_sent_by_those_ids(
+    runtime: Runtime, trakt: respx.MockRouter
+) -> None:
+    ingest(runtime, [episode(AT, SEVERANCE, 1, 2, trakt=7_362_314, tvdb=8_870_155, tmdb=1)])
+    server = serve(trakt, SyncHistory())
+
+    run_flush(runtime)
+
+    # Trakt's contracts take only trakt or tvdb ids for an episode; the show is not needed.
+    assert server.bodies == [
+        {"episodes": [{"ids": {"trakt": 7_362_314, "tvdb": 8_870_155}, "watched_at": AT_ISO}]}
+    ]
+
+
+def test_trakt_episodes_without_their_own_ids_are_grouped_under_shows_and_seasons(
+    runtime: Runtime, trakt: respx.MockRouter
+) -> None:
+    ingest(
+        runtime,
+        [
+            episode(AT, SEVERANCE, 1, 1),
+            episode(AT + HOUR, BREAKING_BAD, 3, 7),
+            episode(AT + 2 * HOUR, SEVERANCE, 1, 2),
+            episode(AT + 3 * HOUR, SEVERANCE, 2, 1),
+        ],
+    )
+    server = serve(trakt, SyncHistory())
+
+    run_flush(runtime)
+
+    def played(n: int, hours: int) -> dict[str, Any]:
+        return {"number": n, "watched_at": f"2026-11-17T{8 + hours:02d}:20:00.000Z"}
+
+    assert server.bodies == [
+        {
+            "shows": [
+                {
+                    "ids": {"tvdb": SEVERANCE},
+                    "seasons": [
+                        {"number": 1, "episodes": [played(1, 0), played(2, 2)]},
+                        {"number": 2, "episodes": [played(1, 3)]},
+                    ],
+                },
+                {
+                    "ids": {"tvdb": BREAKING_BAD},
+                    "seasons": [{"number": 3, "episodes": [played(7, 1)]}],
+                },
+            ]
+        }
+    ]
+
+
+def test_trakt_requests_carry_the_required_headers(
+    runtime: Runtime, trakt: respx.MockRouter
+) -> None:
+    ingest(runtime, [movie(AT, **MATRIX)])
+    server = serve(trakt, SyncHistory())
+
+    run_flush(runtime)
+
+    (request,) = server.requests
+    assert request.headers["trakt-api-key"] == CLIENT_ID
+    assert request.headers["trakt-api-version"] == "2"
+    assert request.headers["authorization"] == f"Bearer {ACCESS}"
+    assert request.headers["content-type"] == "application/json"
+    assert request.headers["user-agent"] == f"scrobctl/{__version__}"
+
+
+# -- pacing -----------------------------------------------------------------------------------
+
+
+def test_trakt_consecutive_posts_are_at_least_a_second_apart(
+    runtime: Runtime, trakt: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The documented limit (1 POST a second), not the lifted one: this test is about pacing.
+    monkeypatch.setitem(scrobctl_http.RATE_LIMITS, "trakt:write", (1, 1))
+    queue_300(runtime)
+    server = serve(trakt, SyncHistory())
+
+    run_flush(runtime)
+
+    assert len(server.times) == 3
+    gaps = [b - a for a, b in zip(server.times, server.times[1:], strict=False)]
+    assert min(gaps) >= 0.9, gaps
+
+
+# -- per-play outcomes ------------------------------------------------------------------------
+
+
+def test_trakt_not_found_items_are_rejected_and_the_rest_completed(
+    runtime: Runtime, trakt: respx.MockRouter
+) -> None:
+    ingest(
+        runtime,
+        [
+            movie(AT, **MATRIX),
+            movie(AT + HOUR, tmdb=999_999_999),
+            episode(AT + 2 * HOUR, SEVERANCE, 1, 2, tvdb=1),
+            episode(AT + 3 * HOUR, BREAKING_BAD, 1, 1),
+        ],
+    )
+
+    def not_found(body: dict[str, Any]) -> dict[str, list]:
+        # Trakt echoes the unmatched input objects.
+        return {
+            "movies": [m for m in body["movies"] if m["ids"] == {"tmdb": 999_999_999}],
+            "episodes": [e for e in body["episodes"] if e["ids"] == {"tvdb": 1}],
+        }
+
+    serve(trakt, SyncHistory(not_found=not_found))
+
+    report = run_flush(runtime)
+
+    outcomes = [(row["state"], row["outcome"]) for row in jobs(runtime)]
+    assert outcomes == [
+        (queue.COMPLETED, "sent"),
+        (queue.DISCARDED, "rejected: not found on Trakt"),
+        (queue.DISCARDED, "rejected: not found on Trakt"),
+        (queue.COMPLETED, "sent"),
+    ]
+    assert only(report).rejected == ["not found on Trakt"] * 2
+    assert report.exit_code == ExitCode.FAILED
+
+
+def test_trakt_play_already_imported_completes_without_a_post(
+    runtime: Runtime, trakt: respx.MockRouter, clock: FakeClock
+) -> None:
+    ingest(runtime, [movie(AT, **MATRIX)])
+    (row,) = jobs(runtime)
+    with runtime.store().transaction() as conn:  # an import from Trakt ran after it was queued
+        conn.execute(
+            "INSERT INTO scrobbles (profile, service, item_id, scrobbled_at, source, recorded_at)"
+            " VALUES (?, ?, ?, ?, 'import', ?)",
+            (PROFILE, SERVICE, row["played_item"], AT, clock.now()),
+        )
+    server = serve(trakt, SyncHistory())
+
+    report = run_flush(runtime)
+
+    assert server.bodies == []
+    assert [(r["state"], r["outcome"]) for r in jobs(runtime)] == [
+        (queue.COMPLETED, "already on service")
+    ]
+    assert (only(report).already_there, only(report).sent) == (1, 0)
+
+
+def test_trakt_retried_play_is_looked_up_in_history_around_its_time(
+    runtime: Runtime, trakt: respx.MockRouter, clock: FakeClock
+) -> None:
+    ingest(runtime, [movie(AT, **MATRIX)])
+    leave_running(runtime, clock)
+    lookup = trakt.get(f"{API}/sync/history").respond(200, json=[])
+    serve(trakt, SyncHistory())
+
+    run_flush(runtime)
+
+    (call,) = lookup.calls
+    assert dict(call.request.url.params) == {
+        "start_at": "2026-11-17T08:19:00.000Z",
+        "end_at": "2026-11-17T08:21:00.000Z",
+        "page": "1",
+        "limit": "250",
+    }
+
+
+def test_trakt_retried_play_found_in_history_completes_without_a_post(
+    runtime: Runtime, trakt: respx.MockRouter, clock: FakeClock
+) -> None:
+    ingest(runtime, [movie(AT, **MATRIX)])
+    leave_running(runtime, clock)
+    echoed = {"title": "The Matrix", "year": 1999, "ids": {"trakt": 481, "tmdb": 603}}
+    trakt.get(f"{API}/sync/history").respond(
+        200,
+        json=[history_entry(AT_ISO, movie=echoed)],
+        headers={"X-Pagination-Page-Count": "1"},
+    )
+    server = serve(trakt, SyncHistory())
+
+    report = run_flush(runtime)
+
+    assert server.bodies == []
+    assert [(r["state"], r["outcome"]) for r in jobs(runtime)] == [
+        (queue.COMPLETED, "already on service")
+    ]
+    assert only(report).already_there == 1
+
+
+def test_trakt_retried_episode_found_by_show_season_and_number_completes_without_a_post(
+    runtime: Runtime, trakt: respx.MockRouter, clock: FakeClock
+) -> None:
+    ingest(runtime, [episode(AT, SEVERANCE, 1, 2)])
+    leave_running(runtime, clock)
+    trakt.get(f"{API}/sync/history").respond(
+        200,
+        json=[
+            history_entry(
+                AT_ISO,
+                episode={"season": 1, "number": 2, "ids": {"trakt": 7_362_314}},
+                show={"title": "Severance", "ids": {"trakt": 154_997, "tvdb": SEVERANCE}},
+            )
+        ],
+    )
+    server = serve(trakt, SyncHistory())
+
+    run_flush(runtime)
+
+    assert server.bodies == []
+    assert [r["outcome"] for r in jobs(runtime)] == ["already on service"]
+
+
+def test_trakt_retried_play_missing_from_history_is_posted(
+    runtime: Runtime, trakt: respx.MockRouter, clock: FakeClock
+) -> None:
+    ingest(runtime, [movie(AT, **MATRIX)])
+    leave_running(runtime, clock)
+    # The same film, but another play (a minute later): not the one that was cut off.
+    other = history_entry("2026-11-17T08:21:00.000Z", movie={"ids": {"tmdb": 603}})
+    trakt.get(f"{API}/sync/history").respond(200, json=[other])
+    server = serve(trakt, SyncHistory())
+
+    report = run_flush(runtime)
+
+    assert server.sizes == [1]
+    assert [(r["state"], r["outcome"]) for r in jobs(runtime)] == [(queue.COMPLETED, "sent")]
+    assert (only(report).sent, only(report).already_there) == (1, 0)
+
+
+def test_trakt_play_retried_after_a_503_is_looked_up_before_it_is_posted_again(
+    runtime: Runtime, trakt: respx.MockRouter, clock: FakeClock
+) -> None:
+    ingest(runtime, [movie(AT, **MATRIX)])
+    # Trakt stored the play, then its gateway answered 503: the first attempt may have landed.
+    server = serve(trakt, SyncHistory(httpx.Response(503, json={"error": "unavailable"})))
+    stored = history_entry(AT_ISO, movie={"ids": {"tmdb": 603}})
+    lookup = trakt.get(f"{API}/sync/history").respond(200, json=[stored])
+    run_flush(runtime)
+    assert [r["state"] for r in jobs(runtime)] == [queue.RETRYABLE]
+
+    clock.t += BACKOFF_CAP + 1
+    run_flush(runtime)
+
+    assert len(server.bodies) == 1  # never posted twice
+    assert lookup.call_count == 1
+    assert [(r["state"], r["outcome"]) for r in jobs(runtime)] == [
+        (queue.COMPLETED, "already on service")
+    ]
+
+
+def test_trakt_second_flush_after_success_posts_nothing(
+    runtime: Runtime, trakt: respx.MockRouter, clock: FakeClock
+) -> None:
+    ingest(runtime, [movie(AT, **MATRIX), episode(AT + HOUR, SEVERANCE, 1, 2)])
+    lookup = trakt.get(f"{API}/sync/history").respond(200, json=[])
+    server = serve(trakt, SyncHistory())
+    run_flush(runtime)
+
+    clock.t += BACKOFF_CAP + 1
+    report = run_flush(runtime)
+
+    assert server.sizes == [2]
+    assert lookup.calls.call_count == 0
+    assert report.services == []  # nothing was due
+
+
+# -- errors -----------------------------------------------------------------------------------
+
+ACCOUNT_ERRORS = [
+    pytest.param(
+        420,
+        {"X-Upgrade-URL": "https://trakt.tv/vip", "X-VIP-User": "false"},
+        "over its limit",
+        id="420-account-limit",
+    ),
+    pytest.param(423, {"X-Account-Locked": "true"}, "locked", id="423-locked"),
+    pytest.param(426, {"X-Upgrade-URL": "https://trakt.tv/vip"}, "needs Trakt VIP", id="426-vip"),
+]
+
+
+@pytest.mark.parametrize(("status", "headers", "message"), ACCOUNT_ERRORS)
+def test_trakt_account_error_is_recorded_with_a_clear_message(
+    runtime: Runtime,
+    trakt: respx.MockRouter,
+    status: int,
+    headers: dict[str, str],
+    message: str,
+) -> None:
+    ingest(runtime, [movie(AT, **MATRIX)])
+    serve(trakt, SyncHistory(httpx.Response(status, headers=headers)))
+
+    report = run_flush(runtime)
+
+    connection = connections.get_connection(runtime.store(), "default", "trakt")
+    assert connection is not None
+    assert connection.status == connections.ATTENTION_REQUIRED
+    assert message in (connection.status_detail or "")
+    assert message in (only(report).attention or "")
+    assert report.exit_code == ExitCode.FAILED
+    if "X-Upgrade-URL" in headers and status == 420:
+        assert "https://trakt.tv/vip" in (only(report).attention or "")
+
+
+@pytest.mark.parametrize(("status", "headers", "message"), ACCOUNT_ERRORS)
+def test_trakt_account_error_is_not_retried_as_transient(
+    runtime: Runtime,
+    trakt: respx.MockRouter,
+    clock: FakeClock,
+    status: int,
+    headers: dict[str, str],
+    message: str,
+) -> None:
+    ingest(runtime, [movie(AT, **MATRIX)])
+    server = serve(trakt, SyncHistory(httpx.Response(status, headers=headers)))
+    run_flush(runtime)
+    (row,) = jobs(runtime)
+    assert row["state"] != queue.RETRYABLE
+
+    clock.t += BACKOFF_CAP + 1  # past any back-off
+    run_flush(runtime)
+
+    assert len(server.bodies) == 1
+
+
+def test_trakt_401_marks_reconnect_required_and_keeps_the_jobs(
+    runtime: Runtime, trakt: respx.MockRouter
+) -> None:
+    ingest(runtime, [movie(AT, **MATRIX), episode(AT + HOUR, SEVERANCE, 1, 2)])
+    refused = httpx.Response(401, json={"error": "invalid_token"})
+    serve(trakt, SyncHistory(refused, refused))
+    # Should the sender try one refresh first, Trakt refuses that too (a revoked app).
+    trakt.post(f"{AUTH}/oauth/token").respond(401, json={"error": "invalid_grant"})
+
+    report = run_flush(runtime)
+
+    connection = connections.get_connection(runtime.store(), PROFILE, SERVICE)
+    assert connection is not None
+    assert connection.status == connections.RECONNECT_REQUIRED
+    assert "scrobctl login trakt" in (connection.status_detail or "")
+    assert {(r["state"], r["attempt"], r["errors"]) for r in jobs(runtime)} == {
+        (queue.AVAILABLE, 0, "[]")
+    }
+    assert report.exit_code == ExitCode.RECONNECT
+
+
+def test_trakt_token_within_the_refresh_margin_is_refreshed_before_the_post(
+    runtime: Runtime, trakt: respx.MockRouter, clock: FakeClock
+) -> None:
+    created = int(clock.now()) - WEEK + 60  # one minute left
+    runtime.tokens().set(PROFILE, SERVICE, token_set("old-access", created))
+    fresh = token_set("fresh-access", int(clock.now()), refresh="fresh-refresh")
+    order: list[str] = []
+
+    def refreshed(request: httpx.Request) -> httpx.Response:
+        order.append("refresh")
+        assert json.loads(request.content)["refresh_token"] == REFRESH
+        return httpx.Response(200, json=fresh)
+
+    trakt.post(f"{AUTH}/oauth/token").mock(side_effect=refreshed)
+    server = SyncHistory()
+
+    def posted(request: httpx.Request) -> httpx.Response:
+        order.append("post")
+        return server(request)
+
+    trakt.post(f"{API}/sync/history").mock(side_effect=posted)
+    ingest(runtime, [movie(AT, **MATRIX)])
+
+    run_flush(runtime)
+
+    assert order == ["refresh", "post"]
+    assert server.requests[0].headers["authorization"] == "Bearer fresh-access"
+    assert runtime.tokens().get(PROFILE, SERVICE) == fresh
