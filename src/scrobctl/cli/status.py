@@ -49,8 +49,9 @@ def status(
         _render(report)
     refused = [c for c in report.connections if c.status == "reconnect_required"]
     if not json_output:
-        for c in refused:
-            print(f"{c.service}: {c.detail}", file=sys.stderr)
+        for c in report.connections:
+            if c.status != "ok" and c.detail:
+                print(f"{c.service}: {c.detail}", file=sys.stderr)
     if check and refused:
         raise typer.Exit(ExitCode.RECONNECT)
 
