@@ -179,7 +179,7 @@ class Ingest:
 
     @staticmethod
     def _window(event: Event) -> int:
-        return half_length_window(event.duration_ms or event.played_ms())
+        return half_length_window(event.duration_ms or event.played_ms(), event.type)
 
     def _play(self, event: Event, item_id: int, started: int, now: float) -> tuple[int, bool]:
         """The play's id, and whether it is new. Items with no plays before this run are

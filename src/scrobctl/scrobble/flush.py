@@ -263,7 +263,7 @@ class _Batch:
                 service,
                 p.item_id,
                 p.watched_at,
-                half_length_window(p.duration_ms),
+                half_length_window(p.duration_ms, p.kind),
             )
         }
         retried = [p for p in plays if p.attempt > 1 and p.job_id not in known]

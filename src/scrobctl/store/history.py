@@ -9,10 +9,16 @@ from typing import Any
 
 from scrobctl.store.db import Store
 
+# The shortest media that counts as a play (DESIGN.md thresholds), for items of unknown length.
+MIN_LENGTH_MS = {"track": 30_000, "podcast": 300_000, "movie": 600_000, "episode": 600_000}
 
-def half_length_window(length_ms: int | None) -> int:
-    """Seconds either side of a start time within which another play is the same play."""
-    return max(1, (length_ms or 0) // 2000)
+
+def half_length_window(length_ms: int | None, kind: str) -> int:
+    """Seconds either side of a start time within which another play is the same play: half
+    the item's length (or of the shortest length that counts, when unknown). Playing it again
+    cannot start sooner."""
+    length = length_ms or MIN_LENGTH_MS.get(kind, 2000)
+    return max(1, length // 2000)
 
 
 def service_has_play(

@@ -101,14 +101,16 @@ class ImportWriter:
         """Record one play; True when it matched an item by a strong id (not a weak title)."""
         conn = self.store.conn
         item_id, weak = self._items.resolve(imported.ref)
-        window = half_length_window(imported.ref.duration_ms)
+        window = half_length_window(imported.ref.duration_ms, imported.ref.kind)
         at = imported.watched_at
         row = conn.execute(
-            "SELECT id FROM plays WHERE profile = ? AND item_id = ? AND watched_at > ?"
+            "SELECT id, watched_at FROM plays WHERE profile = ? AND item_id = ? AND watched_at > ?"
             " AND watched_at < ? ORDER BY abs(watched_at - ?) LIMIT 1",
             (self.profile, item_id, at - window, at + window, at),
         ).fetchone()
-        if row is None:
+        if row is not None:
+            at = row["watched_at"]  # the same play: the service has it at our time
+        else:
             conn.execute(
                 "INSERT OR IGNORE INTO plays (profile, item_id, watched_at, duration_ms, source)"
                 " VALUES (?, ?, ?, ?, ?)",

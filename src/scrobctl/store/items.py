@@ -117,6 +117,15 @@ class ItemResolver:
                 "SELECT id FROM items WHERE weak_key = ? AND kind = ? ORDER BY id LIMIT 1",
                 (key, ref.kind),
             ).fetchone()
+            if row is None and not ref.album:
+                # No album (Last.fm loves, bare player hooks): the same artist and title on any
+                # album is the same track, rather than a new album-less item.
+                prefix = key  # ends with the separator before the (empty) album
+                row = self.conn.execute(
+                    "SELECT id FROM items WHERE weak_key >= ? AND weak_key < ? AND kind = ?"
+                    " ORDER BY id LIMIT 1",
+                    (prefix, prefix + "\uffff", ref.kind),
+                ).fetchone()
             if row:
                 return row[0], True
         return self._insert(ref, weak_key=key), not has_ids

@@ -70,13 +70,17 @@ async def run_import(
         since = previous.cursor.get("since")
         high_water = previous.high_water
     else:
-        cursor, progress = {}, ImportProgress()
+        # What the reader asked to remember from the last finished run (Simkl's activity time).
+        memo = previous.cursor.get("memo") if previous is not None and not full else None
+        cursor, progress = ({"memo": memo} if memo else {}), ImportProgress()
         if since is None and not full and previous is not None and previous.high_water:
             since = previous.high_water - OVERLAP
         high_water = None if full or previous is None else previous.high_water
     writer = ImportWriter(store, profile, service)
     report = _Report(runtime, service)
+    memo = cursor.get("memo")
     async for page in reader.pages(cursor, since):
+        memo = page.cursor.get("memo", memo)
         if page.total is not None:
             progress.total = page.total
         newest = max((p.watched_at for p in page.plays), default=None)
@@ -101,7 +105,7 @@ async def run_import(
         if on_page is not None:
             on_page(progress)
     with store.transaction():
-        done = _checkpoint("done", {}, high_water, progress)
+        done = _checkpoint("done", {"memo": memo} if memo else {}, high_water, progress)
         save_checkpoint(store, profile, service, HISTORY, done)
     return ImportResult(service, profile, progress, resumed, since, report.path)
 

@@ -14,7 +14,9 @@ class Page:
     plays: list[ImportedPlay] = field(default_factory=list)
     ratings: list[ImportedRating] = field(default_factory=list)
     failed: list[dict[str, Any]] = field(default_factory=list)  # entries that could not be read
-    cursor: dict[str, Any] = field(default_factory=dict)  # where to resume after this page
+    # Where to resume after this page. A "memo" key is kept past the end of the run and handed
+    # to the next one (e.g. the activity time Simkl's gate compares).
+    cursor: dict[str, Any] = field(default_factory=dict)
     total: int | None = None  # entries in the whole import, when the service says
 
 

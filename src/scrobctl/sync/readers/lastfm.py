@@ -106,8 +106,13 @@ class LastfmReader:
         number = done + 2
         while number <= pages:
             batch = list(range(number, min(pages, number + self._concurrency - 1) + 1))
-            results = await asyncio.gather(*(self._recent(n, to, since) for n in batch))
+            results = await asyncio.gather(
+                *(self._recent(n, to, since) for n in batch), return_exceptions=True
+            )
+            # Write what arrived, in page order, up to the first failure; then raise it.
             for n, recent in zip(batch, results, strict=True):
+                if isinstance(recent, BaseException):
+                    raise recent
                 yield self._page(recent, {"to": to, "page": n}, total)
             number = batch[-1] + 1
 

@@ -64,6 +64,18 @@ class ListenBrainzReader:
         async for page in self._feedback(cursor.get("feedback_offset", 0)):
             yield page
 
+    @staticmethod
+    def _new(listens: list[Any], boundary: set[tuple[Any, ...]]) -> bool:
+        """Whether a page holds any listen not read before (beyond the overlap second)."""
+        for listen in listens:
+            if not isinstance(listen, dict):
+                return True
+            ref = item_ref(listen.get("track_metadata"))
+            key = (listen.get("listened_at"), ref.artist if ref else "", ref.title if ref else "")
+            if key not in boundary:
+                return True
+        return False
+
     async def _feedback(self, offset: int) -> AsyncIterator[Page]:
         """Loved (+1) and hated (-1) recordings, offset-paged, as ratings 10 and 1."""
         path = f"/1/feedback/user/{self._user}/get-feedback"
@@ -108,9 +120,14 @@ class ListenBrainzReader:
             listens = payload.get("listens") or []
             if oldest is None and isinstance(payload.get("oldest_listen_ts"), int):
                 oldest = payload["oldest_listen_ts"]
-            if not listens and since is None and oldest is not None and max_ts > oldest:
-                # A long gap can give an empty page although older listens exist: bound the
-                # search from below too (api-notes B.6, "expanding windows").
+            if (
+                since is None
+                and oldest is not None
+                and max_ts > oldest
+                and not self._new(listens, boundary)
+            ):
+                # Nothing new although older listens exist: the server searches in widening
+                # windows and a long gap defeats it (api-notes B.6). Bound it from below too.
                 params["min_ts"] = oldest - 1
                 payload = (await self._get(f"/1/user/{user}/listens", params)).get("payload") or {}
                 listens = payload.get("listens") or []

@@ -33,9 +33,13 @@ class SimklReader:
         activities = await self._json("/sync/activities")
         if not isinstance(activities, dict):
             raise ServiceUnavailable(self.service, "/sync/activities gave an unexpected answer")
-        changed = parse_time(activities.get("all"))
-        if since is not None and changed is not None and changed <= since:
-            yield Page(cursor={"kinds_done": list(KINDS)})
+        changed = activities.get("all")
+        memo = {"activities_all": changed}
+        seen = (cursor.get("memo") or {}).get("activities_all")
+        if since is not None and changed is not None and changed == seen:
+            # Nothing moved since the last import: no all-items call at all (Simkl suspends
+            # apps that call it without this gate, api-notes 10.1).
+            yield Page(cursor={"kinds_done": list(KINDS), "memo": memo})
             return
         done = list(cursor.get("kinds_done", []))
         for kind in KINDS:
@@ -47,7 +51,7 @@ class SimklReader:
             body = await self._json(f"/sync/all-items/{kind}", params)
             entries = (body or {}).get(kind) if isinstance(body, dict) else None
             done.append(kind)
-            yield self._page(kind, entries or [], {"kinds_done": list(done)})
+            yield self._page(kind, entries or [], {"kinds_done": list(done), "memo": memo})
 
     def _page(self, kind: str, entries: list[Any], cursor: dict[str, Any]) -> Page:
         page = Page(cursor=cursor)
