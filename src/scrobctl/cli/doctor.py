@@ -8,6 +8,7 @@ from scrobctl.cli.output import out_console, print_json, set_json
 from scrobctl.errors import ExitCode
 
 MARK = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
+STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red"}
 
 
 def doctor(
@@ -30,7 +31,8 @@ def doctor(
     else:
         console = out_console()
         for c in checks:
-            console.print(f"{MARK[c.status]}  {c.name}: {c.detail}", markup=False)
+            console.print(MARK[c.status], style=STYLE[c.status], end="")
+            console.print(f"  {c.name}: {c.detail}", markup=False, highlight=False)
             if c.fix and c.status != "ok":
                 console.print(f"      fix: {c.fix}", markup=False)
     if any(c.status == "fail" for c in checks):

@@ -1,0 +1,111 @@
+"""Output conventions through the installed entry point: colour, quiet, verbose, JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.listenbrainz import FakeListenBrainz
+
+SCROBCTL = Path(sys.executable).parent / "scrobctl"
+COLOR = re.compile(r"\x1b\[[0-9;]*3[0-9](;[0-9;]*)?m|\x1b\[38;")
+EVENT = (
+    '{"type": "track", "title": "Hurt", "artist": "Johnny Cash",'
+    ' "duration_ms": 218000, "watched_ms": 150000}\n'
+)
+
+
+def run(*args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(SCROBCTL), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SCROBCTL_TOKEN_STORE": "file", **env},
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def lb() -> FakeListenBrainz:
+    with FakeListenBrainz() as fake:
+        login = run(
+            "login",
+            "listenbrainz",
+            "--token-stdin",
+            stdin="good-token\n",
+            SCROBCTL_LISTENBRAINZ__API_URL=fake.url,
+        )
+        assert login.returncode == 0, login.stderr
+        yield fake
+
+
+def test_output_has_no_colour_when_not_a_terminal() -> None:
+    out = run("status")
+    assert out.returncode == 0
+    assert not COLOR.search(out.stdout + out.stderr)
+
+
+def test_output_is_coloured_when_forced_and_plain_with_no_color() -> None:
+    forced = run("doctor", FORCE_COLOR="1")
+    plain = run("doctor", FORCE_COLOR="1", NO_COLOR="1")
+    assert COLOR.search(forced.stdout)
+    assert not COLOR.search(plain.stdout)
+
+
+def test_quiet_scrobble_prints_nothing_on_success() -> None:
+    out = run("-q", "scrobble", stdin=EVENT)
+    assert out.returncode == 0
+    assert out.stdout == out.stderr == ""
+
+
+def test_quiet_still_reports_invalid_lines() -> None:
+    out = run("-q", "scrobble", stdin="nope\n")
+    assert out.returncode == 1
+    assert "line 1" in out.stderr
+
+
+def test_verbose_logs_each_request_without_the_token(lb: FakeListenBrainz) -> None:
+    run("scrobble", stdin=EVENT)
+    out = run("-v", "flush", SCROBCTL_LISTENBRAINZ__API_URL=lb.url)
+    assert out.returncode == 0, out.stderr
+    assert re.search(r"http: POST http://127\.0\.0\.1:\d+/1/submit-listens -> 200", out.stderr)
+    assert "good-token" not in out.stderr + out.stdout
+
+
+def test_verbose_redacts_credentials_in_query_strings() -> None:
+    from httpx import URL
+
+    from scrobctl.http import redacted_url
+
+    url = URL("https://ws.audioscrobbler.com/2.0/?method=x&api_key=K&sk=S&api_sig=G&user=me")
+    shown = redacted_url(url)
+    assert "K" not in shown.split("?")[1].replace("method=x", "")
+    assert "sk=REDACTED" in shown and "api_sig=REDACTED" in shown and "user=me" in shown
+
+
+@pytest.mark.parametrize(
+    ("args", "key"),
+    [
+        (("status", "--json"), "connections"),
+        (("queue", "list", "--json"), "jobs"),
+        (("history", "--json"), "plays"),
+        (("doctor", "--json"), "checks"),
+    ],
+)
+def test_read_commands_print_json(args: tuple[str, ...], key: str) -> None:
+    out = run(*args)
+    assert key in json.loads(out.stdout)
+
+
+def test_errors_in_json_mode_are_json(tmp_path: Path) -> None:
+    out = run("status", "--json", SCROBCTL_TOKEN_STORE="vault")
+    assert out.returncode == 2
+    body = json.loads(out.stdout)
+    assert body["exit_code"] == 2 and "token_store" in body["error"]
