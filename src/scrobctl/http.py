@@ -125,6 +125,11 @@ class ServiceLimiter:
     limiter: AsyncLimiter | None = None
     write_limiter: AsyncLimiter | None = None
     not_before: float = 0.0
+    # A write limit counts arrivals at the server; our clock only sees departures, and the
+    # first request also spends time connecting. So the next write waits a full interval
+    # from the moment the previous answer came back.
+    write_interval: float = 0.0
+    next_write: float = 0.0
 
     def __post_init__(self) -> None:
         if self.limiter is None:
@@ -133,12 +138,20 @@ class ServiceLimiter:
         if self.write_limiter is None and f"{self.service}:write" in RATE_LIMITS:
             rate, period = RATE_LIMITS[f"{self.service}:write"]
             self.write_limiter = AsyncLimiter(rate, period)
+            self.write_interval = period / rate
 
     async def wait(self, *, write: bool = False) -> None:
         await self.clock.sleep(self.not_before - self.clock.now())
+        if write and self.write_interval:
+            await self.clock.sleep(self.next_write - self.clock.now())
         bucket = self.write_limiter if write and self.write_limiter else self.limiter
         assert bucket is not None
         await bucket.acquire()
+
+    def wrote(self) -> None:
+        """A write was answered: the next may leave one interval from now."""
+        if self.write_interval:
+            self.next_write = self.clock.now() + self.write_interval
 
     def observe(self, response: httpx.Response) -> None:
         """Pause before the next request when the window is spent (X-RateLimit-Remaining: 0)."""
@@ -201,7 +214,8 @@ async def transmit(
 ) -> httpx.Response:
     """Send under the service's limiter, whatever the status; transport failures become
     ServiceUnavailable. For services whose status codes need reading in context (Last.fm)."""
-    await limiter.wait(write=request.method != "GET")
+    write = request.method != "GET"
+    await limiter.wait(write=write)
     try:
         response = await client.send(request)
     except httpx.TimeoutException:
@@ -212,6 +226,8 @@ async def transmit(
         raise ServiceUnavailable(
             limiter.service, f"network error ({type(exc).__name__})", "it will be retried later"
         ) from None
+    if write:
+        limiter.wrote()
     limiter.observe(response)
     return response
 

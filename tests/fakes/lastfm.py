@@ -14,8 +14,21 @@
   "subscriber": 0}}`, and the token is consumed: asking again is error 4. An expired token is 15.
 - `user.getInfo` with a valid `sk` → `{"user": {"name", ...}}` (numbers as strings); an unknown
   `sk` is error 9.
+- `track.scrobble` (A.4; POST only, signed, valid `sk`): indexed parameters `artist[i]`,
+  `track[i]`, `timestamp[i]` (required) and `album[i]`, `albumArtist[i]`, `duration[i]`,
+  `mbid[i]`, ... for `0 <= i <= 49` (the `[0]` may be left off for a single scrobble); more than
+  50, a gap in the indices or a missing required value is error 6. The answer is HTTP 200 even
+  when plays are ignored: `{"scrobbles": {"@attr": {"accepted": "n", "ignored": "m"},
+  "scrobble": [...]}}`, one entry per play in request order, each with `ignoredMessage`
+  `{"code": "0".."5", "#text": ...}`, and a bare object instead of a list for one play. Ignored:
+  artists in `ignored_artists` (code 1), timestamps more than 14 days old (code 3) or more than
+  `FUTURE_SLACK` s ahead (code 4), and plays past `daily_limit` (code 5). Accepted plays are
+  stored in `scrobbles`, de-duplicated on (user, artist, track, timestamp) as Last.fm does (a
+  resend is answered "accepted" and stored once); `accepted` keeps every accepted play.
+- `track.updateNowPlaying` (A.5; POST, signed, `sk`): `artist` and `track` required →
+  `{"nowplaying": {..., "ignoredMessage": {...}}}`; the latest one per user is in `now_playing`.
 
-Every request is recorded in `calls` with whether its signature was valid.
+Every request is recorded in `calls` with its arrival time and whether its signature was valid.
 
 Limitation: the base server parses the query string without blank values, so a GET with an
 empty parameter would fail the signature check here; scrobctl sends none on these calls.
@@ -24,9 +37,11 @@ empty parameter would fail the signature check here; scrobctl sends none on thes
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import time
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qs
 
 from tests.fakes.server import FakeService, Reply, Request
@@ -35,6 +50,31 @@ ROOT = "/2.0/"
 UNSIGNED = frozenset({"format", "callback", "api_sig"})
 TOKEN_LIFETIME = 3600.0
 ALWAYS_SIGNED = frozenset({"auth.getToken", "auth.getSession", "auth.getMobileSession"})
+WRITE_METHODS = frozenset({"track.scrobble", "track.updateNowPlaying"})  # POST only, need `sk`
+MAX_SCROBBLES = 50
+MAX_AGE = 14 * 86_400  # older scrobbles are ignored with code 3 (A.4)
+FUTURE_SLACK = 3600  # the "too new" threshold is unconfirmed; a little clock skew is allowed
+INDEXED = re.compile(r"^([A-Za-z]+)\[(\d+)\]$")
+SCROBBLE_FIELDS = (
+    "artist",
+    "track",
+    "timestamp",
+    "album",
+    "albumArtist",
+    "duration",
+    "trackNumber",
+    "mbid",
+    "chosenByUser",
+    "context",
+    "streamId",
+)
+IGNORED_TEXT = {
+    1: "Artist name failed filter: {artist}",
+    2: "Track name failed filter: {track}",
+    3: "Timestamp failed filter: too old",
+    4: "Timestamp failed filter: too new",
+    5: "Daily scrobble limit exceeded",
+}
 
 MESSAGES = {
     3: "Invalid Method - No method with that name in this package",
@@ -46,6 +86,8 @@ MESSAGES = {
     14: "This token has not been authorized",
     15: "This token has expired",
 }
+# A write method called with GET: Last.fm documents no answer; the fake says error 3.
+GET_WRITE_MESSAGE = "Invalid Method - this method must be called with POST"
 HTTP_STATUS = {3: 400, 4: 403, 6: 400, 9: 403, 10: 403, 13: 403, 14: 403, 15: 403}
 
 
@@ -72,6 +114,30 @@ class Call:
 
 
 @dataclass
+class Scrobble:
+    """One play as track.scrobble received it, with what the fake made of it."""
+
+    at: float  # time.monotonic() of the request
+    user: str
+    artist: str
+    track: str
+    timestamp: int
+    extra: dict[str, str]  # album, duration, mbid, ... as sent
+    ignored: int = 0  # the ignoredMessage code answered (0: accepted)
+
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        return self.user, self.artist, self.track, self.timestamp
+
+
+@dataclass
+class NowPlaying:
+    at: float  # time.monotonic() of the request
+    wall: float  # time.time() of the request
+    params: dict[str, str]
+
+
+@dataclass
 class AuthToken:
     api_key: str
     expires_at: float  # time.monotonic() deadline
@@ -95,6 +161,8 @@ class FakeLastfm(FakeService):
         api_secret: str = "lastfm-api-secret",
         user_name: str = "rob",
         auto_approve_after: int | None = None,
+        ignored_artists: set[str] | frozenset[str] = frozenset({"Various Artists"}),
+        daily_limit: int | None = None,
         latency: float = 0.0,
     ) -> None:
         super().__init__(latency)
@@ -105,9 +173,15 @@ class FakeLastfm(FakeService):
         # None: only approve() allows a token. N: after answering N polls with error 14, the
         # token is approved, so poll N + 1 gets the session.
         self.auto_approve_after = auto_approve_after
+        self.ignored_artists = set(ignored_artists)  # answered with ignored code 1
+        self.daily_limit = daily_limit  # accepted plays per user before code 5 (None: no cap)
         self.calls: list[Call] = []
         self.problems: list[str] = []
         self.state = FakeLastfmState()
+        # (user, artist, track, timestamp) -> the stored scrobble: what the profile shows
+        self.scrobbles: dict[tuple[str, str, str, int], Scrobble] = {}
+        self.received: list[Scrobble] = []  # every play of every track.scrobble, in order
+        self.now_playing: dict[str, NowPlaying] = {}  # user -> the latest updateNowPlaying
 
     # -- scripting and inspection ------------------------------------------------------------
     def approve(self, token: str | None = None, user: str | None = None) -> None:
@@ -133,10 +207,23 @@ class FakeLastfm(FakeService):
         with self.lock:
             return {*self.apps.values(), *self.state.sessions}
 
+    @property
+    def accepted(self) -> list[Scrobble]:
+        """Every play answered with code 0, resends included."""
+        with self.lock:
+            return [s for s in self.received if s.ignored == 0]
+
+    def stored(self, user: str | None = None) -> list[Scrobble]:
+        """The user's scrobbles as Last.fm keeps them: each (artist, track, timestamp) once."""
+        user = user or self.user_name
+        with self.lock:
+            return [s for s in self.scrobbles.values() if s.user == user]
+
     # -- protocol ------------------------------------------------------------------------------
-    def _error(self, call: Call, code: int) -> Reply:
+    def _error(self, call: Call, code: int, message: str | None = None) -> Reply:
         call.error = code
-        return Reply(HTTP_STATUS.get(code, 400), {"error": code, "message": MESSAGES[code]})
+        text = message or MESSAGES[code]
+        return Reply(HTTP_STATUS.get(code, 400), {"error": code, "message": text})
 
     def _params(self, request: Request) -> dict[str, str] | None:
         if request.method == "POST":
@@ -183,9 +270,14 @@ class FakeLastfm(FakeService):
             "auth.getToken": self._get_token,
             "auth.getSession": self._get_session,
             "user.getInfo": self._user_info,
+            "track.scrobble": self._scrobble,
+            "track.updateNowPlaying": self._update_now_playing,
         }
         if method not in handlers:
             return self._error(call, 3)
+        if method in WRITE_METHODS and call.http_method != "POST":
+            self.problems.append(f"{method} sent with {call.http_method}, not POST")
+            return self._error(call, 3, GET_WRITE_MESSAGE)
         secret = self.apps.get(params.get("api_key", ""))
         if secret is None:
             return self._error(call, 10)
@@ -193,7 +285,7 @@ class FakeLastfm(FakeService):
         if sent is not None:
             call.signed = True
             call.signature_valid = sent.lower() == signature(params, secret)
-        needs_signature = method in ALWAYS_SIGNED or "sk" in params
+        needs_signature = method in ALWAYS_SIGNED or method in WRITE_METHODS or "sk" in params
         if (needs_signature or sent is not None) and not call.signature_valid:
             return self._error(call, 13)
         return handlers[method](call, params)
@@ -249,6 +341,126 @@ class FakeLastfm(FakeService):
                     "registered": {"unixtime": "1262304000", "#text": 1262304000},
                     "type": "user",
                     "image": [{"size": "small", "#text": ""}],
+                }
+            },
+        )
+
+    # -- scrobbling (caller holds self.lock) -------------------------------------------------
+    def _session_user(self, call: Call, params: dict[str, str]) -> str | Reply:
+        if "sk" not in params:
+            return self._error(call, 6)
+        name = self.state.sessions.get(params["sk"])
+        if name is None:
+            return self._error(call, 9)
+        return name
+
+    def _ignored_code(self, user: str, artist: str, track: str, timestamp: int) -> int:
+        now = time.time()
+        if artist in self.ignored_artists:
+            return 1
+        if timestamp < now - MAX_AGE:
+            return 3
+        if timestamp > now + FUTURE_SLACK:
+            return 4
+        if self.daily_limit is not None:  # the fake's lifetime is one day
+            taken = sum(1 for s in self.received if s.user == user and s.ignored == 0)
+            if taken >= self.daily_limit:
+                return 5
+        return 0
+
+    @staticmethod
+    def _indexed(params: dict[str, str]) -> dict[int, dict[str, str]] | None:
+        """{index: {field: value}} from `field[i]` parameters (or bare ones for one scrobble);
+        None when a parameter is neither."""
+        items: dict[int, dict[str, str]] = {}
+        for name, value in params.items():
+            if name in ("method", "api_key", "api_sig", "sk", "format", "callback"):
+                continue
+            match = INDEXED.match(name)
+            if match:
+                field_name, index = match.group(1), int(match.group(2))
+            elif name in SCROBBLE_FIELDS:
+                field_name, index = name, 0
+            else:
+                return None
+            if field_name not in SCROBBLE_FIELDS:
+                return None
+            if field_name in items.setdefault(index, {}):
+                return None  # `artist` and `artist[0]` both given
+            items[index][field_name] = value
+        return items
+
+    def _scrobble(self, call: Call, params: dict[str, str]) -> Reply:
+        user = self._session_user(call, params)
+        if isinstance(user, Reply):
+            return user
+        items = self._indexed(params)
+        if items is None or not items:
+            return self._error(call, 6)
+        if len(items) > MAX_SCROBBLES or sorted(items) != list(range(len(items))):
+            return self._error(call, 6)
+        plays: list[Scrobble] = []
+        for index in range(len(items)):
+            item = items[index]
+            try:
+                timestamp = int(item["timestamp"])
+                artist, track = item["artist"], item["track"]
+            except (KeyError, ValueError):
+                return self._error(call, 6)
+            if not artist.strip() or not track.strip():
+                return self._error(call, 6)
+            extra = {k: v for k, v in item.items() if k not in ("artist", "track", "timestamp")}
+            plays.append(Scrobble(call.at, user, artist, track, timestamp, extra))
+        answers = []
+        for play in plays:
+            play.ignored = self._ignored_code(user, play.artist, play.track, play.timestamp)
+            self.received.append(play)
+            if play.ignored == 0:
+                self.scrobbles.setdefault(play.key, play)
+            answers.append(self._scrobble_answer(play))
+        accepted = sum(1 for p in plays if p.ignored == 0)
+        body: dict[str, Any] = {
+            "scrobbles": {
+                "@attr": {"accepted": str(accepted), "ignored": str(len(plays) - accepted)},
+                "scrobble": answers[0] if len(answers) == 1 else answers,
+            }
+        }
+        return Reply(200, body)
+
+    @staticmethod
+    def _scrobble_answer(play: Scrobble) -> dict[str, Any]:
+        text = IGNORED_TEXT.get(play.ignored, "").format(artist=play.artist, track=play.track)
+        return {
+            "track": {"corrected": "0", "#text": play.track},
+            "artist": {"corrected": "0", "#text": play.artist},
+            "album": {"corrected": "0", "#text": play.extra.get("album", "")},
+            "albumArtist": {"corrected": "0", "#text": play.extra.get("albumArtist", "")},
+            "timestamp": str(play.timestamp),
+            "ignoredMessage": {"code": str(play.ignored), "#text": text},
+        }
+
+    def _update_now_playing(self, call: Call, params: dict[str, str]) -> Reply:
+        user = self._session_user(call, params)
+        if isinstance(user, Reply):
+            return user
+        artist, track = params.get("artist", ""), params.get("track", "")
+        if not artist.strip() or not track.strip():
+            return self._error(call, 6)
+        if any(INDEXED.match(name) for name in params):
+            return self._error(call, 6)  # no array notation here (A.5)
+        code = 1 if artist in self.ignored_artists else 0
+        if code == 0:
+            self.now_playing[user] = NowPlaying(call.at, time.time(), dict(params))
+        text = IGNORED_TEXT.get(code, "").format(artist=artist, track=track)
+        return Reply(
+            200,
+            {
+                "nowplaying": {
+                    "track": {"corrected": "0", "#text": track},
+                    "artist": {"corrected": "0", "#text": artist},
+                    "album": {"corrected": "0", "#text": params.get("album", "")},
+                    "albumArtist": {"corrected": "0", "#text": params.get("albumArtist", "")},
+                    "ignoredMessage": {"code": str(code), "#text": text},
                 }
             },
         )

@@ -15,14 +15,45 @@
 
 Requirements without a documented server answer (User-Agent, JSON Content-Type on POST) are
 collected in `problems` instead.
+
+Sync and scrobble (api-notes 10.1, 10.2, 10.4), each with `Authorization: Bearer <token>` (else
+401 `user_token_failed`):
+
+- `POST /sync/history`: `movies[]` (`ids`, `watched_at`), `shows[]`/`anime[]` with
+  `seasons[].episodes[]` (or `episodes[]`, shorthand for season 1), top-level `episodes[]` by
+  ids. Every play is stored (in `plays`, resends included) and the item is filed in the
+  library. Items carrying an id in `unknown_ids` (default tmdb 999999) are echoed in
+  `not_found.movies` / `not_found.shows` with their ids as strings, as Simkl echoes them.
+  Answer 201 `{"added": {"movies", "shows", "episodes", "statuses"}, "not_found": {"movies",
+  "shows"}}`.
+- `GET /sync/all-items[/{shows|movies|anime}[/{status}]]`: the library as `{shows: [...],
+  movies: [...], anime: [...]}` (only the asked type with a type), entries with `status`,
+  `last_watched_at`, `show`/`movie` `{title, year, ids}` (the `simkl` id a number, the others
+  strings) and, for shows, `seasons[].episodes[]` whose `watched_at` is there only with
+  `episode_watched_at=yes`. `date_from` keeps the items changed at or after it (the delta), and
+  an empty answer is a bare `null`, as Simkl sends.
+- `POST /scrobble/start|pause|stop` (`movie`, or `show`/`anime` + `episode`, plus `progress`
+  with at most two decimals): 201 `{id, action, progress, movie | show + episode}`; unknown ids
+  404 `id_err`; a stop at 80 % or more adds a play.
+- 1 POST a second per token on the write paths (`/sync/*`, `/scrobble/*`): a POST less than
+  `post_interval` (minus `post_slack`) after the last accepted one gets 429 (with
+  `Retry-After`, the seconds left) and is neither processed nor counted. `POST /users/settings`,
+  a read under a POST verb, is not limited. `connect_latency` delays the first request on each
+  connection, as a handshake with the real host would. Arrival times of every request are in
+  `log`; `post_times()` and `throttled` give the POSTs and the 429s.
+- `hold(method, path, skip=n)` makes matching requests after the first n wait, once processed
+  (the plays are stored), until `.release` is set: the reply a killed client never reads.
 """
 
 from __future__ import annotations
 
+import math
 import secrets
 import string
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from tests.fakes.server import FakeService, Reply, Request
@@ -31,8 +62,86 @@ PIN_URL = "https://simkl.com/pin"
 CODE_ALPHABET = string.ascii_uppercase + string.digits
 
 
+LIMITED_PREFIXES = ("/sync/", "/scrobble/")
+HOLD_TIMEOUT = 60.0
+ITEM_TYPES = ("shows", "anime", "movies")
+
+
 def _error(status: int, error: str, message: str) -> Reply:
     return Reply(status, {"error": error, "code": status, "message": message})
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(value: Any) -> float | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
+
+
+def _objects(value: Any) -> list[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _stringified(item: dict[str, Any]) -> dict[str, Any]:
+    """The item as Simkl echoes it in not_found: external ids as strings."""
+    ids = item.get("ids")
+    if not isinstance(ids, dict):
+        return dict(item)
+    return {**item, "ids": {k: str(v) for k, v in ids.items()}}
+
+
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return any(str(a[k]) == str(b[k]) for k in a.keys() & b.keys() if a[k] is not None)
+
+
+@dataclass
+class Hold:
+    method: str
+    path: str
+    skip: int = 0  # matching requests let through before holding starts
+    seen: int = 0
+    release: threading.Event = field(default_factory=threading.Event)
+    held: list[Request] = field(default_factory=list)
+
+
+@dataclass
+class SyncPlay:
+    """One play as POST /sync/history received it."""
+
+    kind: str  # movie | episode
+    ids: dict[str, Any]  # the movie's or the show's (or a bare episode's) ids as sent
+    watched_at: str | None
+    season: int | None = None
+    number: int | None = None
+    at: float = 0.0  # time.monotonic() of the request
+
+
+@dataclass
+class LibraryItem:
+    """A movie or show in the user's library: what /sync/all-items lists."""
+
+    kind: str  # movies | shows | anime
+    simkl_id: int
+    ids: dict[str, Any]
+    title: str | None
+    year: int | None
+    updated_at: float  # time.time() of the last change, for date_from
+    watched: list[float] = field(default_factory=list)  # movies: every watched_at
+    episodes: dict[tuple[int, int], float] = field(default_factory=dict)  # latest watched_at
+
+    def media(self) -> dict[str, Any]:
+        ids: dict[str, Any] = {"simkl": self.simkl_id}
+        ids.update({k: str(v) for k, v in self.ids.items() if k != "simkl"})
+        return {"title": self.title, "year": self.year, "poster": None, "ids": ids}
 
 
 @dataclass
@@ -52,6 +161,10 @@ class FakeSimkl(FakeService):
         pending_polls: int = 2,
         interval: int = 1,
         expires_in: int = 900,
+        unknown_ids: set[tuple[str, str]] | None = None,
+        post_interval: float = 1.0,
+        post_slack: float = 0.05,
+        connect_latency: float = 0.0,
         latency: float = 0.0,
     ) -> None:
         super().__init__(latency)
@@ -68,12 +181,60 @@ class FakeSimkl(FakeService):
         self.issued_codes: list[str] = []  # every user_code ever made, in order
         self.tokens: set[str] = set()
 
+        self.unknown_ids = unknown_ids if unknown_ids is not None else {("tmdb", "999999")}
+        self.post_interval = post_interval
+        self.post_slack = post_slack
+        # Seconds the first request on a new connection arrives late: the TCP + TLS handshake a
+        # real host takes (localhost takes none). One handler thread serves one connection.
+        self.connect_latency = connect_latency
+        self._connection = threading.local()
+        self.plays: list[SyncPlay] = []  # every play received, resends included
+        self.library: list[LibraryItem] = []
+        self.scrobbles: list[dict[str, Any]] = []  # every accepted /scrobble/* body + action
+        self.throttled: list[float] = []  # arrival times of the POSTs answered 429
+        self.holds: list[Hold] = []
+        self._last_post: dict[str, float] = {}  # token -> arrival of its last write POST
+        self._next_simkl_id = 500_000
+
     # -- recording ---------------------------------------------------------------------------
     def _dispatch(self, request: Request) -> Reply:
+        if self.connect_latency and not getattr(self._connection, "opened", False):
+            time.sleep(self.connect_latency)
+        self._connection.opened = True
         at = time.monotonic()
         with self.lock:
             self.log.append((at, request))
-        return super()._dispatch(request)
+        throttled = self._throttle(request, at)
+        if throttled is not None:
+            return throttled
+        reply = super()._dispatch(request)
+        wait = None
+        with self.lock:
+            for hold in self.holds:
+                if (hold.method, hold.path) != (request.method, request.path):
+                    continue
+                hold.seen += 1
+                if hold.seen > hold.skip and not hold.release.is_set():
+                    hold.held.append(request)
+                    wait = hold.release
+        if wait is not None:
+            wait.wait(timeout=HOLD_TIMEOUT)
+        return reply
+
+    def hold(self, method: str, path: str, *, skip: int = 0) -> Hold:
+        """Requests `method path` after the first `skip` are processed, then wait for
+        `.release` before their reply goes out."""
+        hold = Hold(method, path, skip)
+        with self.lock:
+            self.holds.append(hold)
+        return hold
+
+    def post_times(self, prefix: str = "/") -> list[float]:
+        """Arrival times of the POSTs whose path starts with `prefix`, 429s included."""
+        with self.lock:
+            return sorted(
+                at for at, r in self.log if r.method == "POST" and r.path.startswith(prefix)
+            )
 
     def requests_to(self, prefix: str) -> list[Request]:
         with self.lock:
@@ -104,7 +265,18 @@ class FakeSimkl(FakeService):
             return self._poll(request.path.removeprefix("/oauth/pin/"))
         if request.path == "/users/settings" and request.method == "POST":
             return self._settings(request)
-        return _error(404, "not_found", "Not found")
+        path, method = request.path, request.method
+        if path == "/sync/history" and method == "POST":
+            handler = self._add_history
+        elif path.startswith("/sync/all-items") and method == "GET":
+            handler = self._all_items
+        elif path in ("/scrobble/start", "/scrobble/pause", "/scrobble/stop"):
+            handler = self._scrobble
+        else:
+            return _error(404, "not_found", "Not found")
+        if self._token(request) is None:
+            return _error(401, "user_token_failed", "Token is not valid")
+        return handler(request)
 
     def _identify(self, request: Request) -> Reply | None:
         query = request.query
@@ -179,3 +351,251 @@ class FakeSimkl(FakeService):
                 "connections": {"facebook": False},
             },
         )
+
+    # -- sync and scrobble -------------------------------------------------------------------
+    def _token(self, request: Request) -> str | None:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        with self.lock:
+            return token if scheme == "Bearer" and token in self.tokens else None
+
+    def _throttle(self, request: Request, at: float) -> Reply | None:
+        """1 POST a second per access token on the write paths (api-notes 10.4)."""
+        if request.method != "POST" or not request.path.startswith(LIMITED_PREFIXES):
+            return None
+        token = self._token(request)
+        if token is None:
+            return None  # the handler answers 401 (or 412)
+        with self.lock:
+            last = self._last_post.get(token)
+            if last is None or at - last >= self.post_interval - self.post_slack:
+                self._last_post[token] = at
+                return None
+            self.throttled.append(at)  # refused, so not counted against the next one
+        reply = _error(429, "rate_limit", "Too many POST requests: 1 per second")
+        reply.headers["Retry-After"] = str(max(1, math.ceil(self.post_interval - (at - last))))
+        return reply
+
+    def _unknown(self, item: dict[str, Any]) -> bool:
+        ids = item.get("ids")
+        if not isinstance(ids, dict) or not ids:
+            return not item.get("title")  # title + year is the fallback match
+        return any((str(k), str(v)) in self.unknown_ids for k, v in ids.items())
+
+    def _file(self, kind: str, item: dict[str, Any]) -> LibraryItem:
+        """The library entry for `item`, made on first sight (caller holds self.lock)."""
+        ids = item.get("ids") if isinstance(item.get("ids"), dict) else {}
+        for entry in self.library:
+            if entry.kind == kind and (
+                _same(entry.ids, ids) or (not ids and entry.title == item.get("title"))
+            ):
+                entry.ids.update({k: v for k, v in ids.items() if k not in entry.ids})
+                entry.updated_at = time.time()
+                return entry
+        simkl_id = ids.get("simkl")
+        if simkl_id is None:
+            simkl_id = self._next_simkl_id
+            self._next_simkl_id += 1
+        entry = LibraryItem(
+            kind, int(simkl_id), dict(ids), item.get("title"), item.get("year"), time.time()
+        )
+        self.library.append(entry)
+        return entry
+
+    def _add_history(self, request: Request) -> Reply:
+        try:
+            body = request.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            return _error(400, "wrong_parameter", "The body is not a JSON object")
+        at = time.monotonic()
+        now = time.time()
+        added: dict[str, Any] = {"movies": 0, "shows": 0, "episodes": 0, "statuses": []}
+        not_found: dict[str, list[Any]] = {"movies": [], "shows": []}
+
+        def when(value: Any) -> tuple[str, float] | None:
+            if value is None:
+                return iso(now), now
+            ts = parse_time(value)
+            return None if ts is None else (iso(ts), ts)
+
+        with self.lock:
+            for movie in _objects(body.get("movies")):
+                watched = when(movie.get("watched_at"))
+                if watched is None:
+                    return _error(400, "wrong_parameter", "watched_at is not a date")
+                if self._unknown(movie):
+                    not_found["movies"].append(_stringified(movie))
+                    continue
+                entry = self._file("movies", movie)
+                entry.watched.append(watched[1])
+                self.plays.append(SyncPlay("movie", movie.get("ids") or {}, watched[0], at=at))
+                added["movies"] += 1
+                added["statuses"].append(
+                    {
+                        "request": movie,
+                        "response": {"status": "completed", "simkl_type": "movie"},
+                    }
+                )
+            for kind in ("shows", "anime"):
+                for show in _objects(body.get(kind)):
+                    if self._unknown(show):
+                        not_found["shows"].append(_stringified(show))
+                        continue
+                    seasons = _objects(show.get("seasons"))
+                    if not seasons and show.get("episodes"):
+                        seasons = [{"number": 1, "episodes": show["episodes"]}]
+                    if not seasons:
+                        self._problem("POST /sync/history: a whole show; the fake has no catalogue")
+                    entry = self._file(kind, show)
+                    added["shows"] += 1
+                    added["statuses"].append(
+                        {
+                            "request": show,
+                            "response": {"status": "watching", "simkl_type": "tv"},
+                        }
+                    )
+                    for season in seasons:
+                        for episode in _objects(season.get("episodes")):
+                            raw = episode.get("watched_at", season.get("watched_at"))
+                            watched = when(raw if raw is not None else show.get("watched_at"))
+                            if watched is None:
+                                return _error(400, "wrong_parameter", "watched_at is not a date")
+                            key = (int(season.get("number", 1)), int(episode.get("number", 0)))
+                            entry.episodes[key] = max(entry.episodes.get(key, 0.0), watched[1])
+                            self.plays.append(
+                                SyncPlay(
+                                    "episode",
+                                    show.get("ids") or {},
+                                    watched[0],
+                                    key[0],
+                                    key[1],
+                                    at,
+                                )
+                            )
+                            added["episodes"] += 1
+            for episode in _objects(body.get("episodes")):
+                watched = when(episode.get("watched_at"))
+                if watched is None:
+                    return _error(400, "wrong_parameter", "watched_at is not a date")
+                if self._unknown(episode):
+                    not_found["shows"].append(_stringified(episode))
+                    continue
+                self.plays.append(SyncPlay("episode", episode.get("ids") or {}, watched[0], at=at))
+                added["episodes"] += 1
+        return Reply(201, {"added": added, "not_found": not_found})
+
+    def _all_items(self, request: Request) -> Reply:
+        parts = [p for p in request.path.removeprefix("/sync/all-items").split("/") if p]
+        if len(parts) > 2 or (parts and parts[0] not in ITEM_TYPES):
+            return _error(404, "not_found", "Not found")
+        kinds = [parts[0]] if parts else list(ITEM_TYPES)
+        status = parts[1] if len(parts) == 2 else None
+        query = {k: v[0] for k, v in request.query.items()}
+        since = None
+        if "date_from" in query:
+            since = parse_time(query["date_from"])
+            if since is None:
+                return _error(400, "wrong_parameter", "date_from is not a date")
+        with_times = query.get("episode_watched_at") == "yes"
+        body: dict[str, list[dict[str, Any]]] = {}
+        with self.lock:
+            for kind in kinds:
+                entries = []
+                for item in self.library:
+                    if item.kind != kind or (since is not None and item.updated_at < since):
+                        continue
+                    entry = self._entry(item, with_times)
+                    if status is None or entry["status"] == status:
+                        entries.append(entry)
+                if entries:
+                    body[kind] = entries
+        if not body:
+            return Reply(200, raw=b"null")
+        return Reply(200, body)
+
+    @staticmethod
+    def _entry(item: LibraryItem, with_times: bool) -> dict[str, Any]:
+        if item.kind == "movies":
+            last = max(item.watched) if item.watched else None
+            return {
+                "added_to_watchlist_at": None,
+                "last_watched_at": iso(last) if last is not None else None,
+                "user_rated_at": None,
+                "user_rating": None,
+                "status": "completed" if item.watched else "plantowatch",
+                "movie": item.media(),
+            }
+        seasons: dict[int, list[dict[str, Any]]] = {}
+        for (season, number), ts in sorted(item.episodes.items()):
+            episode: dict[str, Any] = {"number": number}
+            if with_times:
+                episode["watched_at"] = iso(ts)
+            seasons.setdefault(season, []).append(episode)
+        last = max(item.episodes.values()) if item.episodes else None
+        return {
+            "added_to_watchlist_at": None,
+            "last_watched_at": iso(last) if last is not None else None,
+            "user_rated_at": None,
+            "user_rating": None,
+            "status": "watching",
+            "last_watched": None,
+            "next_to_watch": None,
+            "watched_episodes_count": len(item.episodes),
+            "total_episodes_count": len(item.episodes),
+            "not_aired_episodes_count": 0,
+            "show": item.media(),
+            "seasons": [{"number": n, "episodes": eps} for n, eps in seasons.items()],
+        }
+
+    def _scrobble(self, request: Request) -> Reply:
+        if request.method != "POST":
+            return _error(404, "not_found", "Not found")
+        try:
+            body = request.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            return _error(400, "wrong_parameter", "The body is not a JSON object")
+        action = request.path.rsplit("/", 1)[1]
+        progress = body.get("progress")
+        if isinstance(progress, bool) or not isinstance(progress, int | float):
+            return _error(400, "empty_field", "progress is required")
+        if not 0 <= progress <= 100 or round(progress, 2) != progress:
+            return _error(400, "wrong_parameter", "progress is 0-100 with 2 decimals at most")
+        movie = body.get("movie")
+        show = body.get("show") or body.get("anime")
+        episode = body.get("episode")
+        if isinstance(movie, dict) == isinstance(show, dict) or (
+            isinstance(show, dict) and not isinstance(episode, dict)
+        ):
+            return _error(400, "wrong_parameter", "one movie, or a show with an episode")
+        item = movie if isinstance(movie, dict) else show
+        assert isinstance(item, dict)
+        if self._unknown(item):
+            return _error(404, "id_err", "The item could not be found")
+        answered = action
+        if action == "stop":
+            answered = "scrobble" if progress >= 80 else "pause"
+        with self.lock:
+            if answered == "scrobble":
+                now = time.time()
+                if isinstance(movie, dict):
+                    self._file("movies", movie).watched.append(now)
+                    self.plays.append(SyncPlay("movie", movie.get("ids") or {}, iso(now)))
+                else:
+                    assert isinstance(episode, dict)
+                    key = (int(episode.get("season", 1)), int(episode.get("number", 0)))
+                    self._file("shows", item).episodes[key] = now
+                    self.plays.append(
+                        SyncPlay("episode", item.get("ids") or {}, iso(now), key[0], key[1])
+                    )
+            self.scrobbles.append({**body, "action": answered})
+            scrobble_id = len(self.scrobbles)
+        reply: dict[str, Any] = {"id": scrobble_id, "action": answered, "progress": progress}
+        if isinstance(movie, dict):
+            reply["movie"] = movie
+        else:
+            reply["show"] = show
+            reply["episode"] = episode
+        return Reply(201, reply)

@@ -18,15 +18,45 @@ hand out tokens that the client already considers expired.
 Requirements the notes state without a documented server answer (Content-Type, a JSON body on
 the OAuth endpoints, the oob redirect URI) are also collected in `problems`, so a test can
 assert the client spoke the protocol exactly.
+
+Sync and scrobble (api-notes 3, 4.1, 4.2, 6, 7), on the API host. Every call needs the Trakt
+headers and a current Bearer token (else 401, as `/users/settings`); POST bodies must be JSON
+(else 412).
+
+- `POST /sync/history` stores every play it is given (`movies[]` and `episodes[]` by `ids`,
+  `shows[]` with `seasons[].episodes[]` by number; `watched_at` per item, default now) with a
+  new history id. Like Trakt it does NOT de-duplicate item + watched_at: a resend is a second
+  play. Items carrying an id in `unknown_ids` (default tmdb 999999) are echoed back under
+  `not_found`. Answer 201 `{"added": {"movies": n, "episodes": n}, "not_found": {"movies",
+  "shows", "seasons", "episodes"}}`.
+- `GET /sync/history[/movies|/episodes]` with `start_at`/`end_at` (ISO-8601, inclusive),
+  `page` and `limit` (default 100, clamped to 250): newest first, as `{id, watched_at, action,
+  type, movie | episode + show}`, with `X-Pagination-Page`, `-Limit`, `-Page-Count` and
+  `-Item-Count` headers.
+- `POST /scrobble/start|pause|stop` (one item plus `progress`): 201 `{id, action, progress,
+  sharing, movie | episode + show}`; unknown ids 404, a stop under 1 % 422, a stop above 80 %
+  adds a play (`action: scrobble`), between them it is a pause.
+- AUTHED_API_POST_LIMIT: a POST to the API host (not `/oauth/*`) arriving less than
+  `post_interval` (1 s, minus `post_slack` for arrival jitter) after the last accepted one gets
+  429 with `Retry-After` (the seconds left) and `X-Ratelimit`, and is neither processed nor
+  counted. `connect_latency` delays the first request on each connection, as a handshake with
+  the real host would, so that a client timing its POSTs from when it starts sending (not from
+  the previous answer) is caught too. Arrival times of all requests are in `log`;
+  `post_times()` and `throttled` give the POSTs and the 429s.
+- `hold(method, path, skip=n)` makes matching requests after the first n wait, once processed
+  (the plays are stored), until `.release` is set: the reply a killed client never reads.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import secrets
+import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from tests.fakes.server import FakeService, Reply, Request
@@ -39,8 +69,55 @@ INVALID_GRANT = (
 )
 
 
+HISTORY_TYPES = ("movies", "shows", "seasons", "episodes")
+DEFAULT_PAGE_LIMIT = 100  # observed on history endpoints since 2026 (the docs still say 10)
+MAX_PAGE_LIMIT = 250
+HOLD_TIMEOUT = 60.0
+
+
 def _oauth_error(status: int, error: str, description: str) -> Reply:
     return Reply(status, {"error": error, "error_description": description})
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def parse_time(value: Any) -> float | None:
+    """Unix seconds from an ISO-8601 datetime (or a plain date, as TC's schema says), else None."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
+
+
+def _objects(value: Any) -> list[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+@dataclass
+class Play:
+    """One history entry as Trakt keeps it, with when it was added."""
+
+    id: int
+    watched_ts: float | None  # None for watched_at "unknown"
+    entry: dict[str, Any]  # the GET /sync/history shape
+    added_at: float  # time.monotonic()
+
+
+@dataclass
+class Hold:
+    method: str
+    path: str
+    skip: int = 0  # matching requests let through before holding starts
+    seen: int = 0
+    release: threading.Event = field(default_factory=threading.Event)
+    held: list[Request] = field(default_factory=list)
 
 
 @dataclass
@@ -76,6 +153,10 @@ class FakeTrakt(FakeService):
         created_at: int | None = None,
         refresh_delay: float = 0.0,
         verification_url: str = "https://trakt.tv/activate",
+        unknown_ids: set[tuple[str, str]] | None = None,
+        post_interval: float = 1.0,
+        post_slack: float = 0.05,
+        connect_latency: float = 0.0,
         latency: float = 0.0,
     ) -> None:
         super().__init__(latency)
@@ -104,12 +185,71 @@ class FakeTrakt(FakeService):
         self.revoked: list[str] = []
         self._poll_index = 0
 
+        # Sync and scrobble.
+        # (id name, str(value)) pairs Trakt cannot match: items carrying one go to not_found.
+        self.unknown_ids = unknown_ids if unknown_ids is not None else {("tmdb", "999999")}
+        self.post_interval = post_interval
+        self.post_slack = post_slack
+        # Seconds the first request on a new connection arrives late: the TCP + TLS handshake a
+        # real host takes (localhost takes none). One handler thread serves one connection.
+        self.connect_latency = connect_latency
+        self._connection = threading.local()
+        self.plays: list[Play] = []  # every play added, in order; resends included
+        self.scrobbles: list[dict[str, Any]] = []  # every accepted /scrobble/* body + action
+        self.throttled: list[float] = []  # arrival times of the POSTs answered 429
+        self.holds: list[Hold] = []
+        self._last_post: float | None = None
+        self._next_history_id = 1_000_000
+
     # -- recording ---------------------------------------------------------------------------
     def _dispatch(self, request: Request) -> Reply:
+        if self.connect_latency and not getattr(self._connection, "opened", False):
+            time.sleep(self.connect_latency)
+        self._connection.opened = True
         at = time.monotonic()
         with self.lock:
             self.log.append((at, request))
-        return super()._dispatch(request)
+        throttled = self._throttle(request, at)
+        if throttled is not None:
+            return throttled
+        reply = super()._dispatch(request)
+        wait = None
+        with self.lock:
+            for hold in self.holds:
+                if (hold.method, hold.path) != (request.method, request.path):
+                    continue
+                hold.seen += 1
+                if hold.seen > hold.skip and not hold.release.is_set():
+                    hold.held.append(request)
+                    wait = hold.release
+        if wait is not None:
+            wait.wait(timeout=HOLD_TIMEOUT)
+        return reply
+
+    def post_times(self, path: str | None = None) -> list[float]:
+        """Arrival times of the POSTs to the API host (or to `path`), 429s included."""
+        with self.lock:
+            return sorted(
+                at
+                for at, r in self.log
+                if r.method == "POST"
+                and not r.path.startswith("/oauth/")
+                and (path is None or r.path == path)
+            )
+
+    def history_posts(self) -> list[Request]:
+        return [r for r in self.requests_to("/sync/history") if r.method == "POST"]
+
+    def history_gets(self) -> list[Request]:
+        return [r for r in self.requests_to("/sync/history") if r.method == "GET"]
+
+    def hold(self, method: str, path: str, *, skip: int = 0) -> Hold:
+        """Requests `method path` after the first `skip` are processed, then wait for
+        `.release` before their reply goes out."""
+        hold = Hold(method, path, skip)
+        with self.lock:
+            self.holds.append(hold)
+        return hold
 
     def times(self, path: str) -> list[float]:
         """Arrival times (time.monotonic()) of the requests to `path`, in order."""
@@ -169,7 +309,28 @@ class FakeTrakt(FakeService):
             if request.method != "GET":
                 return Reply(405, {"error": "method_not_allowed"})
             return self._settings(request)
-        return Reply(404, raw=b"", headers={"Content-Type": "text/plain"})
+        api = {
+            ("POST", "/sync/history"): self._add_history,
+            ("GET", "/sync/history"): self._get_history,
+            ("GET", "/sync/history/movies"): self._get_history,
+            ("GET", "/sync/history/episodes"): self._get_history,
+            ("POST", "/scrobble/start"): self._scrobble,
+            ("POST", "/scrobble/pause"): self._scrobble,
+            ("POST", "/scrobble/stop"): self._scrobble,
+        }
+        handler = api.get((request.method, request.path))
+        if handler is None:
+            if any(path == request.path for _, path in api):
+                return Reply(405, {"error": "method_not_allowed"})
+            return Reply(404, raw=b"", headers={"Content-Type": "text/plain"})
+        refused = self._authorize(request)
+        if refused is not None:
+            return refused
+        if request.method == "POST" and not request.headers.get("content-type", "").startswith(
+            "application/json"
+        ):
+            return Reply(412, {"error": "precondition_failed", "message": "use application/json"})
+        return handler(request)
 
     def _json_body(self, request: Request) -> dict[str, Any] | None:
         content_type = request.headers.get("content-type", "")
@@ -314,7 +475,8 @@ class FakeTrakt(FakeService):
         return Reply(200, {})
 
     # -- API host ----------------------------------------------------------------------------
-    def _settings(self, request: Request) -> Reply:
+    def _authorize(self, request: Request) -> Reply | None:
+        """401 unless the Trakt headers and a current Bearer token are all there."""
         headers = request.headers
         scheme, _, token = headers.get("authorization", "").partition(" ")
         missing = []
@@ -332,6 +494,12 @@ class FakeTrakt(FakeService):
             return _oauth_error(
                 401, "invalid_token", "OAuth must be provided: " + ", ".join(missing)
             )
+        return None
+
+    def _settings(self, request: Request) -> Reply:
+        refused = self._authorize(request)
+        if refused is not None:
+            return refused
         return Reply(
             200,
             {
@@ -359,3 +527,227 @@ class FakeTrakt(FakeService):
                 "sharing_text": {"watching": "", "watched": "", "rated": ""},
             },
         )
+
+    # -- sync and scrobble -------------------------------------------------------------------
+    def _throttle(self, request: Request, at: float) -> Reply | None:
+        """AUTHED_API_POST_LIMIT: 1 POST a second per user (one user here)."""
+        if request.method != "POST" or request.path.startswith("/oauth/"):
+            return None
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        with self.lock:
+            if scheme != "Bearer" or token not in self.access_tokens:
+                return None  # not authenticated: the handler answers 401
+            last = self._last_post
+            if last is None or at - last >= self.post_interval - self.post_slack:
+                self._last_post = at
+                return None
+            self.throttled.append(at)  # refused, so not counted against the next one
+        wait = max(1, math.ceil(self.post_interval - (at - last)))
+        limit = {
+            "name": "AUTHED_API_POST_LIMIT",
+            "period": self.post_interval,
+            "limit": 1,
+            "remaining": 0,
+            "until": iso(time.time() + wait),
+        }
+        return Reply(
+            429,
+            raw=b"",
+            headers={
+                "Content-Type": "text/plain",
+                "Retry-After": str(wait),
+                "X-Ratelimit": json.dumps(limit),
+            },
+        )
+
+    def _unknown(self, item: dict[str, Any]) -> bool:
+        ids = item.get("ids")
+        if not isinstance(ids, dict) or not ids:
+            return not item.get("title")  # title + year is the fallback match
+        return any((str(k), str(v)) in self.unknown_ids for k, v in ids.items())
+
+    def _watched(self, value: Any, now: float) -> tuple[str, float | None] | None:
+        """(watched_at as stored, unix seconds); None when the value is not a valid time."""
+        if value is None:
+            return iso(now), now
+        if value == "unknown":
+            return "unknown", None
+        if value == "released":  # release date + runtime: the fake has no catalogue
+            return iso(now), now
+        ts = parse_time(value)
+        return None if ts is None else (iso(ts), ts)
+
+    def _add_play(self, watched: tuple[str, float | None], kind: str, **media: Any) -> None:
+        """Caller holds self.lock."""
+        history_id = self._next_history_id
+        self._next_history_id += 1
+        entry = {"id": history_id, "watched_at": watched[0], "action": "watch", "type": kind}
+        entry.update(media)
+        self.plays.append(Play(history_id, watched[1], entry, time.monotonic()))
+
+    def _add_history(self, request: Request) -> Reply:
+        body = self._json_body(request)
+        if body is None:
+            return Reply(400, {"error": "bad_request", "message": "the body is not JSON"})
+        for key in body:
+            if key not in HISTORY_TYPES:
+                self._problem(f"POST /sync/history: unknown key {key!r}")
+        now = time.time()
+        added = {"movies": 0, "episodes": 0}
+        not_found: dict[str, list[Any]] = {k: [] for k in HISTORY_TYPES}
+        with self.lock:
+            for movie in _objects(body.get("movies")):
+                watched = self._watched(movie.get("watched_at"), now)
+                if watched is None:
+                    return Reply(400, {"error": "bad_request", "message": "invalid watched_at"})
+                if self._unknown(movie):
+                    not_found["movies"].append(movie)
+                    continue
+                media = {k: movie[k] for k in ("title", "year") if k in movie}
+                self._add_play(watched, "movie", movie={**media, "ids": movie.get("ids") or {}})
+                added["movies"] += 1
+            for episode in _objects(body.get("episodes")):
+                watched = self._watched(episode.get("watched_at"), now)
+                if watched is None:
+                    return Reply(400, {"error": "bad_request", "message": "invalid watched_at"})
+                if not episode.get("ids") or self._unknown(episode):
+                    not_found["episodes"].append(episode)
+                    continue
+                self._add_play(
+                    watched,
+                    "episode",
+                    episode={"season": None, "number": None, "ids": episode["ids"]},
+                    show={"title": None, "ids": {}},
+                )
+                added["episodes"] += 1
+            for show in _objects(body.get("shows")):
+                if self._unknown(show):
+                    not_found["shows"].append(show)
+                    continue
+                seasons = _objects(show.get("seasons"))
+                if not seasons:
+                    # A show alone means all its episodes: the fake has no catalogue.
+                    self._problem("POST /sync/history: a show without seasons (every episode)")
+                    not_found["shows"].append(show)
+                    continue
+                show_media = {
+                    "title": show.get("title"),
+                    "year": show.get("year"),
+                    "ids": show.get("ids") or {},
+                }
+                for season in seasons:
+                    episodes = _objects(season.get("episodes"))
+                    if not episodes:
+                        self._problem("POST /sync/history: a season without episodes")
+                        not_found["seasons"].append(season)
+                        continue
+                    for episode in episodes:
+                        raw = episode.get(
+                            "watched_at", season.get("watched_at", show.get("watched_at"))
+                        )
+                        watched = self._watched(raw, now)
+                        if watched is None:
+                            return Reply(
+                                400, {"error": "bad_request", "message": "invalid watched_at"}
+                            )
+                        self._add_play(
+                            watched,
+                            "episode",
+                            episode={
+                                "season": season.get("number"),
+                                "number": episode.get("number"),
+                                "title": None,
+                                "ids": {},
+                            },
+                            show=show_media,
+                        )
+                        added["episodes"] += 1
+            for season in _objects(body.get("seasons")):
+                self._problem("POST /sync/history: seasons[] needs a catalogue the fake lacks")
+                not_found["seasons"].append(season)
+        return Reply(201, {"added": added, "not_found": not_found})
+
+    def _get_history(self, request: Request) -> Reply:
+        query = {k: v[0] for k, v in request.query.items()}
+        try:
+            page = int(query.get("page", "1"))
+            limit = int(query.get("limit", str(DEFAULT_PAGE_LIMIT)))
+        except ValueError:
+            return Reply(400, {"error": "bad_request", "message": "page and limit are numbers"})
+        if page < 1 or limit < 1:
+            return Reply(400, {"error": "bad_request", "message": "page and limit start at 1"})
+        limit = min(limit, MAX_PAGE_LIMIT)
+        bounds = []
+        for name in ("start_at", "end_at"):
+            value = query.get(name)
+            ts = parse_time(value) if value is not None else None
+            if value is not None and ts is None:
+                return Reply(400, {"error": "bad_request", "message": f"invalid {name}"})
+            bounds.append(ts)
+        start, end = bounds
+        kind = {"/sync/history/movies": "movie", "/sync/history/episodes": "episode"}.get(
+            request.path
+        )
+        with self.lock:
+            chosen = [
+                p
+                for p in self.plays
+                if (kind is None or p.entry["type"] == kind)
+                and (start is None or (p.watched_ts is not None and p.watched_ts >= start))
+                and (end is None or (p.watched_ts is not None and p.watched_ts <= end))
+            ]
+        chosen.sort(key=lambda p: (p.watched_ts or 0, p.id), reverse=True)
+        pages = max(1, math.ceil(len(chosen) / limit))
+        items = [dict(p.entry) for p in chosen[(page - 1) * limit : page * limit]]
+        headers = {
+            "X-Pagination-Page": str(page),
+            "X-Pagination-Limit": str(limit),
+            "X-Pagination-Page-Count": str(pages),
+            "X-Pagination-Item-Count": str(len(chosen)),
+        }
+        return Reply(200, items, headers)
+
+    def _scrobble(self, request: Request) -> Reply:
+        body = self._json_body(request)
+        if body is None:
+            return Reply(400, {"error": "bad_request", "message": "the body is not JSON"})
+        action = request.path.rsplit("/", 1)[1]
+        progress = body.get("progress")
+        if isinstance(progress, bool) or not isinstance(progress, int | float):
+            return Reply(422, {"error": "unprocessable", "message": "progress is required"})
+        if not 0 <= progress <= 100:
+            return Reply(422, {"error": "unprocessable", "message": "progress is 0 to 100"})
+        movie, episode, show = body.get("movie"), body.get("episode"), body.get("show")
+        if isinstance(movie, dict) == isinstance(episode, dict):
+            return Reply(400, {"error": "bad_request", "message": "one movie or one episode"})
+        items = [i for i in (movie, episode, show) if isinstance(i, dict)]
+        if any(self._unknown(i) for i in items if i is not episode or show is None):
+            return Reply(404, raw=b"", headers={"Content-Type": "text/plain"})
+        if action == "stop" and progress < 1:
+            return Reply(422, {"error": "unprocessable", "message": "progress below 1 %"})
+        answered = action
+        if action == "stop":
+            answered = "scrobble" if progress > 80 else "pause"
+        history_id = 0
+        with self.lock:
+            if answered == "scrobble":
+                history_id = self._next_history_id
+                now = time.time()
+                if movie is not None:
+                    self._add_play((iso(now), now), "movie", movie=movie)
+                else:
+                    self._add_play((iso(now), now), "episode", episode=episode, show=show or {})
+                self.plays[-1].entry["action"] = "scrobble"
+            self.scrobbles.append({**body, "action": answered})
+        reply: dict[str, Any] = {
+            "id": history_id,
+            "action": answered,
+            "progress": progress,
+            "sharing": {"twitter": False, "mastodon": False, "tumblr": False},
+        }
+        if movie is not None:
+            reply["movie"] = movie
+        else:
+            reply["episode"] = episode
+            reply["show"] = show or {}
+        return Reply(201, reply)

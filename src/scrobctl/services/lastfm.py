@@ -260,7 +260,14 @@ async def update_now_playing(client: LastfmClient, s: Scrobble) -> None:
         params["duration"] = str(s.duration_s)
     if s.mbid:
         params["mbid"] = s.mbid
-    await client.call("track.updateNowPlaying", params, signed=True, post=True)
+    data = await client.call("track.updateNowPlaying", params, signed=True, post=True)
+    ignored = (
+        (data.get("nowplaying") or {}).get("ignoredMessage") if isinstance(data, dict) else None
+    )
+    code = str(ignored.get("code", "0")) if isinstance(ignored, dict) else "0"
+    if code != "0":
+        text = str(ignored.get("#text", "")) if isinstance(ignored, dict) else ""
+        raise BadRequest(SERVICE, f"ignored by Last.fm (code {code}{': ' + text if text else ''})")
 
 
 async def love(client: LastfmClient, artist: str, track: str) -> None:
