@@ -22,6 +22,7 @@ class Request:
     query: dict[str, list[str]]
     headers: dict[str, str]
     body: bytes
+    arrived: float = 0.0  # time.monotonic() when the request was read
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -90,6 +91,7 @@ class FakeService:
                     parse_qs(parts.query),
                     {k.lower(): v for k, v in self.headers.items()},
                     body,
+                    time.monotonic(),
                 )
                 if fake.latency:
                     time.sleep(fake.latency)

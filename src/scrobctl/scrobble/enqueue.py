@@ -20,6 +20,7 @@ from scrobctl.store.queue import insert_scrobble_job
 from scrobctl.store.ratings import set_rating
 
 COMMIT_EVERY = 1000  # lines per transaction: fast, and a crash loses at most this many
+FRESH_LIMIT = 20_000  # items whose plays are tracked in memory during one ingest
 
 
 @dataclass
@@ -188,6 +189,9 @@ class Ingest:
         conn = self.store.conn
         window = self._window(event)
         key = (event.profile, item_id)
+        if len(self._fresh) + len(self._stored) >= FRESH_LIMIT:
+            self._fresh.clear()  # bounded memory; forgotten items are simply asked again
+            self._stored.clear()
         fresh = self._fresh.get(key)
         if fresh is None and key not in self._stored:
             if (

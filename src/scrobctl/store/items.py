@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 VIDEO_ID_ORDER = ("tmdb", "imdb", "tvdb", "trakt", "simkl")
+CACHE_LIMIT = 20_000  # resolved refs kept; past that the cache starts over
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,8 @@ class ItemResolver:
         found = self._cache.get(key)
         if found is None:
             found = self._resolve(ref)
+            if len(self._cache) >= CACHE_LIMIT:
+                self._cache.clear()  # memory stays flat on any input size
             self._cache[key] = found
         return found
 

@@ -1,0 +1,542 @@
+"""scrobctl benchmarks: every figure beside its floor, measured in the same run.
+
+    python benchmarks/run.py            # full sizes (about 10 minutes: the flush section waits on
+                                        # the services' documented rate limits)
+    python benchmarks/run.py --quick    # small sizes, to prove the scripts work (CI runs this)
+    python benchmarks/run.py --json     # the same figures as JSON
+    python benchmarks/run.py --only startup,ingest
+
+Absolute times vary by machine; ratios to the floors are what count. Nothing here asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.fakes.lastfm import FakeLastfm  # noqa: E402
+from tests.fakes.listenbrainz import FakeListenBrainz  # noqa: E402
+from tests.fakes.simkl import FakeSimkl  # noqa: E402
+from tests.fakes.trakt import FakeTrakt  # noqa: E402
+
+PYTHON = sys.executable
+SCROBCTL = str(Path(sys.executable).parent / "scrobctl")
+LATENCY = 0.05  # seconds a fake service takes to answer
+TOKEN = "bench-token"
+
+# Batch sizes and documented rates (requests per second) per service.
+BATCH = {"listenbrainz": 1000, "lastfm": 50, "trakt": 100, "simkl": 100}
+RATE = {"listenbrainz": 3.0, "lastfm": 1.0, "trakt": 1.0, "simkl": 1.0}
+
+
+@dataclass
+class Row:
+    section: str
+    name: str
+    value: float
+    unit: str
+    floor: float | None = None
+    floor_name: str = ""
+    ratio: float | None = None
+    target: str = ""
+    met: bool | None = None
+
+
+def median_time(
+    cmd: list[str], env: dict[str, str], runs: int, stdin: Callable[[int], str] | None = None
+) -> float:
+    times = []
+    for i in range(runs):
+        started = time.perf_counter()
+        subprocess.run(
+            cmd,
+            input=stdin(i) if stdin else None,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def fresh_env(data: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCROBCTL_")}
+    env.update(
+        SCROBCTL_DATA_DIR=str(data),
+        SCROBCTL_CONFIG=str(data / "config.toml"),
+        SCROBCTL_TOKEN_STORE="file",
+        **extra,
+    )
+    return env
+
+
+def run(
+    cmd: list[str], env: dict[str, str], stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(cmd, input=stdin, env=env, capture_output=True, text=True, timeout=3600)
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr[-800:]}")
+    return done
+
+
+def track_event(i: int, at: int) -> str:
+    return json.dumps(
+        {
+            "type": "track",
+            "title": f"Track {i}",
+            "artist": f"Artist {i % 997}",
+            "album": f"Album {i % 4001}",
+            "duration_ms": 200_000,
+            "watched_ms": 150_000,
+            "watched_at": at,
+        }
+    )
+
+
+def movie_event(i: int, at: int) -> str:
+    return json.dumps(
+        {
+            "type": "movie",
+            "percentage": 95,
+            "duration_ms": 6_000_000,
+            "watched_at": at,
+            "ids": {"tmdb": 100_000 + i},
+        }
+    )
+
+
+# -- start-up ----------------------------------------------------------------------------
+
+
+def startup(quick: bool, work: Path) -> list[Row]:
+    runs = 5 if quick else 21
+    data = work / "startup"
+    env = fresh_env(data)
+    run([SCROBCTL, "status"], env)  # create the database: flush then finds an empty queue
+    now = int(time.time())
+    floor_pass = median_time([PYTHON, "-c", "pass"], env, runs)
+    floor_typer = median_time([PYTHON, "-c", "import typer"], env, runs)
+    rows = [
+        Row("startup", "python -c pass", floor_pass * 1000, "ms"),
+        Row("startup", "python -c 'import typer'", floor_typer * 1000, "ms"),
+    ]
+    cases: list[tuple[str, list[str], Callable[[int], str] | None, float | None]] = [
+        ("scrobctl --version", [SCROBCTL, "--version"], None, 1.2),
+        ("scrobctl flush (empty queue)", [SCROBCTL, "flush"], None, 1.5),
+        ("scrobctl status", [SCROBCTL, "status"], None, None),
+        (
+            "one event | scrobctl scrobble",
+            [SCROBCTL, "scrobble"],
+            lambda i: track_event(i, now - 1000 + i) + "\n",
+            None,
+        ),
+    ]
+    for name, cmd, stdin, target in cases:
+        t = median_time(cmd, env, runs, stdin)
+        ratio = t / floor_typer
+        rows.append(
+            Row(
+                "startup",
+                name,
+                t * 1000,
+                "ms",
+                floor_typer * 1000,
+                "import typer",
+                ratio,
+                f"<= {target}x" if target else f"{t / floor_pass:.1f}x python -c pass",
+                ratio <= target if target else None,
+            )
+        )
+    return rows
+
+
+# -- ingest ------------------------------------------------------------------------------
+
+
+def ingest(quick: bool, work: Path) -> list[Row]:
+    n = 5_000 if quick else 100_000
+    data = work / "ingest"
+    with FakeListenBrainz(tokens={TOKEN: "rob"}) as lb:
+        env = fresh_env(data, SCROBCTL_LISTENBRAINZ__API_URL=lb.url)
+        run([SCROBCTL, "login", "listenbrainz", "--token-stdin"], env, TOKEN + "\n")
+    now = int(time.time())
+    events = "\n".join(track_event(i, now - n * 60 + i * 60) for i in range(n)) + "\n"
+    started = time.perf_counter()
+    run([SCROBCTL, "scrobble"], env, events)
+    took = time.perf_counter() - started
+    rate = n / took
+
+    floor_db = work / "floor.db"
+    conn = sqlite3.connect(floor_db)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute(
+        "CREATE TABLE plays (id INTEGER PRIMARY KEY, profile TEXT, item_id INTEGER,"
+        " watched_at INTEGER, duration_ms INTEGER, played_ms INTEGER, percentage REAL,"
+        " source TEXT, created_at REAL)"
+    )
+    conn.execute("CREATE UNIQUE INDEX u ON plays (profile, item_id, watched_at)")
+    rows = [
+        ("default", i, now - n * 60 + i * 60, 200_000, 150_000, 75.0, "stdin", now)
+        for i in range(n)
+    ]
+    started = time.perf_counter()
+    with conn:
+        conn.executemany("INSERT INTO plays VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    floor = n / (time.perf_counter() - started)
+    conn.close()
+    return [
+        Row(
+            "ingest",
+            f"{n:,} events piped to scrobble",
+            rate,
+            "events/s",
+            floor,
+            "sqlite3.executemany, one transaction",
+            rate / floor,
+            ">= 20,000 events/s",
+            rate >= 20_000,
+        )
+    ]
+
+
+# -- flush -------------------------------------------------------------------------------
+
+
+def _login_all(env: dict[str, str]) -> None:
+    run([SCROBCTL, "login", "listenbrainz", "--token-stdin"], env, TOKEN + "\n")
+    for service in ("trakt", "simkl", "lastfm"):
+        run([SCROBCTL, "login", service, "--no-browser"], env)
+
+
+def flush(quick: bool, work: Path) -> list[Row]:
+    n = 200 if quick else 10_000
+    data = work / "flush"
+    lb = FakeListenBrainz(tokens={TOKEN: "rob"}, latency=LATENCY)
+    trakt = FakeTrakt(latency=LATENCY)
+    simkl = FakeSimkl(pending_polls=0, latency=LATENCY)
+    lastfm = FakeLastfm(auto_approve_after=0, latency=LATENCY)
+    for fake in (lb, trakt, simkl, lastfm):
+        fake.start()
+    try:
+        env = fresh_env(
+            data,
+            SCROBCTL_LISTENBRAINZ__API_URL=lb.url,
+            SCROBCTL_TRAKT__API_URL=trakt.url,
+            SCROBCTL_TRAKT__AUTH_URL=trakt.url,
+            SCROBCTL_TRAKT__CLIENT_ID=trakt.client_id,
+            SCROBCTL_TRAKT__CLIENT_SECRET=trakt.client_secret,
+            SCROBCTL_SIMKL__API_URL=simkl.url,
+            SCROBCTL_SIMKL__CLIENT_ID=simkl.client_id,
+            SCROBCTL_LASTFM__API_URL=lastfm.url + "/2.0/",
+            SCROBCTL_LASTFM__AUTH_URL=lastfm.url + "/api/auth/",
+            SCROBCTL_LASTFM__API_KEY=lastfm.api_key,
+            SCROBCTL_LASTFM__API_SECRET=lastfm.api_secret,
+        )
+        _login_all(env)
+        now = int(time.time())
+        events = [track_event(i, now - n - 10 + i) for i in range(n)]
+        events += [movie_event(i, now - 20 * n - 100 + i * 20) for i in range(n)]
+        run([SCROBCTL, "scrobble"], env, "\n".join(events) + "\n")
+        for fake in (lb, trakt, simkl, lastfm):
+            fake.requests.clear()
+        started = time.perf_counter()
+        mono = time.monotonic()
+        run([SCROBCTL, "flush"], env)
+        wall = time.perf_counter() - started
+    finally:
+        for fake in (lb, trakt, simkl, lastfm):
+            fake.stop()
+    writes = {
+        "listenbrainz": [r for r in lb.requests if r.path == "/1/submit-listens"],
+        "trakt": [r for r in trakt.requests if r.path == "/sync/history" and r.method == "POST"],
+        "simkl": [r for r in simkl.requests if r.path == "/sync/history" and r.method == "POST"],
+        "lastfm": [
+            r for r in lastfm.requests if r.method == "POST" and b"track.scrobble" in r.body
+        ],
+    }
+    rows = []
+    floors = []
+    for service, requests in writes.items():
+        minimum = math.ceil(n / BATCH[service])
+        floor = max(minimum / RATE[service], minimum * LATENCY)
+        # the service's last request arrived this long after the flush started, plus its answer
+        took = (max(r.arrived for r in requests) - mono + LATENCY) if requests else float("nan")
+        floors.append(floor)
+        rows.append(
+            Row(
+                "flush",
+                f"{service}: requests for {n:,} plays",
+                len(requests),
+                "requests",
+                minimum,
+                "plays / batch",
+                len(requests) / minimum,
+                "= minimum",
+                len(requests) == minimum,
+            )
+        )
+        rows.append(
+            Row(
+                "flush",
+                f"{service}: time",
+                took,
+                "s",
+                floor,
+                "max(requests / rate, requests x latency)",
+                took / floor,
+                "<= 1.2x",
+                took / floor <= 1.2,
+            )
+        )
+    rows.append(
+        Row(
+            "flush",
+            "whole flush (services in parallel)",
+            wall,
+            "s",
+            max(floors),
+            "slowest service's floor",
+            wall / max(floors),
+            "<= 1.2x",
+            wall / max(floors) <= 1.2,
+        )
+    )
+    return rows
+
+
+# -- import ------------------------------------------------------------------------------
+
+RSS_WRAPPER = (
+    "import resource, sys\n"
+    "sys.argv = ['scrobctl'] + sys.argv[1:]\n"
+    "from scrobctl.entry import main\n"
+    "try:\n    main()\nexcept SystemExit:\n    pass\n"
+    "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+)
+
+
+def _import(n: int, work: Path, name: str) -> tuple[float, int, int]:
+    data = work / name
+    with FakeListenBrainz(tokens={TOKEN: "rob"}, latency=LATENCY) as lb:
+        lb.history_size = n
+        env = fresh_env(data, SCROBCTL_LISTENBRAINZ__API_URL=lb.url)
+        run([SCROBCTL, "login", "listenbrainz", "--token-stdin"], env, TOKEN + "\n")
+        lb.requests.clear()
+        started = time.perf_counter()
+        done = run([PYTHON, "-c", RSS_WRAPPER, "import", "listenbrainz"], env)
+        took = time.perf_counter() - started
+        requests = len(lb.requests)
+    rss_kb = int(done.stderr.strip().splitlines()[-1])
+    return took, requests, rss_kb
+
+
+def import_(quick: bool, work: Path) -> list[Row]:
+    small, large = (2_000, 20_000) if quick else (20_000, 200_000)
+    _, _, rss_small = _import(small, work, "import-small")
+    took, requests, rss_large = _import(large, work, "import-large")
+    # listen-count + one page per 1000 listens + one feedback page
+    minimum = math.ceil(large / 1000) + 2
+    floor = max(minimum / RATE["listenbrainz"], minimum * LATENCY)
+    growth = rss_large / rss_small
+    return [
+        Row(
+            "import",
+            f"requests for {large:,} listens",
+            requests,
+            "requests",
+            minimum,
+            "listen-count + pages + feedback",
+            requests / minimum,
+            "= minimum",
+            requests == minimum,
+        ),
+        Row(
+            "import",
+            f"time for {large:,} listens",
+            took,
+            "s",
+            floor,
+            "max(requests / rate, requests x latency)",
+            took / floor,
+            "<= 1.2x",
+            took / floor <= 1.2,
+        ),
+        Row(
+            "import",
+            f"peak RSS at {small:,}",
+            rss_small / 1024,
+            "MB",
+            None,
+            "",
+            None,
+            "< 150 MB",
+            rss_small / 1024 < 150,
+        ),
+        Row(
+            "import",
+            f"peak RSS at {large:,}",
+            rss_large / 1024,
+            "MB",
+            rss_small / 1024,
+            f"peak RSS at {small:,}",
+            growth,
+            "<= 1.10x and < 150 MB",
+            growth <= 1.10 and rss_large / 1024 < 150,
+        ),
+    ]
+
+
+# -- large archive -----------------------------------------------------------------------
+
+
+def _fill(data: Path, plays: int, env: dict[str, str]) -> None:
+    """A heavy user's archive: plays of 50,000 tracks, each known to a service and sent."""
+    run([SCROBCTL, "status"], env)
+    conn = sqlite3.connect(data / "scrobctl.db")
+    items = min(50_000, plays)
+    start = 1_300_000_000
+    with conn:
+        conn.executemany(
+            "INSERT INTO items (id, kind, title, artist, album, weak_key, created_at)"
+            " VALUES (?, 'track', ?, ?, ?, ?, 0)",
+            (
+                (
+                    i,
+                    f"Track {i}",
+                    f"Artist {i % 997}",
+                    f"Album {i % 4001}",
+                    f"artist {i % 997}\x1ftrack {i}\x1falbum {i % 4001}",
+                )
+                for i in range(1, items + 1)
+            ),
+        )
+        conn.executemany(
+            "INSERT INTO plays (id, profile, item_id, watched_at, duration_ms, source, created_at)"
+            " VALUES (?, 'default', ?, ?, 200000, 'stdin', 0)",
+            ((i, 1 + i % items, start + i * 60) for i in range(1, plays + 1)),
+        )
+        conn.executemany(
+            "INSERT INTO scrobbles (profile, service, item_id, scrobbled_at, source, recorded_at)"
+            " VALUES ('default', 'listenbrainz', ?, ?, 'sent', 0)",
+            ((1 + i % items, start + i * 60) for i in range(1, plays + 1)),
+        )
+        conn.executemany(
+            "INSERT INTO jobs (kind, service, profile, play_id, state, attempt, max_attempts,"
+            " scheduled_at, created_at, finished_at, outcome, errors, unique_key)"
+            " VALUES ('scrobble', 'listenbrainz', 'default', ?, 'completed', 1, 10, 0, 0, 0,"
+            " 'sent', '[]', ?)",
+            ((i, f"scrobble:listenbrainz:{i}") for i in range(1, plays + 1)),
+        )
+    conn.execute("ANALYZE")
+    conn.close()
+
+
+def archive(quick: bool, work: Path) -> list[Row]:
+    plays = 20_000 if quick else 1_000_000
+    runs = 5 if quick else 11
+    now = int(time.time())
+    figures = {}
+    for label, size in (("empty", 0), ("full", plays)):
+        data = work / f"archive-{label}"
+        env = fresh_env(data)
+        _fill(data, size, env)
+        figures[label] = {
+            "status": median_time([SCROBCTL, "status"], env, runs),
+            "history --limit 50": median_time([SCROBCTL, "history", "--limit", "50"], env, runs),
+            "one piped event": median_time(
+                [SCROBCTL, "scrobble"],
+                env,
+                runs,
+                lambda i: track_event(10**7 + i, now - i * 300) + "\n",
+            ),
+        }
+    return [
+        Row(
+            "archive",
+            f"{name} with {plays:,} plays",
+            figures["full"][name] * 1000,
+            "ms",
+            figures["empty"][name] * 1000,
+            "same on an empty database",
+            figures["full"][name] / figures["empty"][name],
+            "<= 1.5x",
+            figures["full"][name] / figures["empty"][name] <= 1.5,
+        )
+        for name in figures["full"]
+    ]
+
+
+SECTIONS = {
+    "startup": startup,
+    "ingest": ingest,
+    "flush": flush,
+    "import": import_,
+    "archive": archive,
+}
+
+
+def render(rows: list[Row]) -> str:
+    lines = [f"{'figure':52} {'value':>12} {'floor':>12} {'ratio':>7}  target"]
+    section = None
+    for r in rows:
+        if r.section != section:
+            section = r.section
+            lines.append(f"-- {section}")
+        value = f"{r.value:,.1f} {r.unit}" if r.unit != "requests" else f"{r.value:,.0f}"
+        floor = (
+            ""
+            if r.floor is None
+            else (f"{r.floor:,.1f}" if r.unit != "requests" else f"{r.floor:,.0f}")
+        )
+        ratio = "" if r.ratio is None else f"{r.ratio:.2f}x"
+        mark = {True: "ok", False: "MISSED", None: ""}[r.met]
+        lines.append(f"{r.name:52} {value:>12} {floor:>12} {ratio:>7}  {r.target} {mark}".rstrip())
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes (seconds, for CI)")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--only", default=",".join(SECTIONS), help="sections, comma-separated")
+    args = parser.parse_args()
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="scrobctl-bench-") as tmp:
+        for name in args.only.split(","):
+            rows.extend(SECTIONS[name.strip()](args.quick, Path(tmp)))
+    machine = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "quick": args.quick,
+    }
+    if args.json:
+        print(json.dumps({"machine": machine, "figures": [asdict(r) for r in rows]}, indent=2))
+    else:
+        print(
+            f"# {machine['platform']}, {machine['cpus']} CPUs, Python {machine['python']}"
+            + (" (quick sizes)" if args.quick else "")
+        )
+        print(render(rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,26 @@
+"""The benchmark script still runs (quick sizes); it prints figures, and nothing asserts times."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_benchmarks_quick_mode_prints_every_figure_as_json() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCROBCTL_")}
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    figures = json.loads(done.stdout)["figures"]
+    assert {f["section"] for f in figures} == {"startup", "ingest", "flush", "import", "archive"}
+    assert all(isinstance(f["value"], int | float) for f in figures)
