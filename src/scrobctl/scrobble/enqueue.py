@@ -246,7 +246,10 @@ class Ingest:
         return existing[0], False
 
     def _already_on(self, service: str, event: Event, item_id: int, started: int) -> bool:
-        """The service already has this play (imported from it, or sent before)."""
+        """The service already has this play (imported from it, or sent before). An item first
+        seen in this run cannot be known to any service yet."""
+        if item_id in self._items.created:
+            return False
         return service_has_play(
             self.store.conn, event.profile, service, item_id, started, self._window(event)
         )

@@ -57,11 +57,21 @@ def m001_initial(db: Database) -> None:
         not_null={"kind"},
         foreign_keys=[("show_id", "items", "id")],
     )
+    # Partial indexes: most items carry one or two ids, and an index entry per NULL would slow
+    # every insert for nothing (sqlite-utils' create_index has no WHERE, hence plain SQL).
     for column in ("tmdb", "imdb", "tvdb", "trakt", "simkl"):
-        db["items"].create_index(["kind", column], index_name=f"idx_items_kind_{column}")
+        db.execute(
+            f"CREATE INDEX idx_items_kind_{column} ON items (kind, {column})"
+            f" WHERE {column} IS NOT NULL"
+        )
     for column in ("mbid", "isrc", "weak_key"):
-        db["items"].create_index([column], index_name=f"idx_items_{column}")
-    db["items"].create_index(["show_id", "season", "number"], index_name="idx_items_episode")
+        db.execute(
+            f"CREATE INDEX idx_items_{column} ON items ({column}) WHERE {column} IS NOT NULL"
+        )
+    db.execute(
+        "CREATE INDEX idx_items_episode ON items (show_id, season, number)"
+        " WHERE show_id IS NOT NULL"
+    )
 
     db["plays"].create(
         {
