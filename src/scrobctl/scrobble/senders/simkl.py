@@ -16,7 +16,7 @@ from scrobctl.errors import InvalidToken, login_hint
 from scrobctl.http import ServiceLimiter
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.senders import Outcome, Refused, Rejected
-from scrobctl.scrobble.senders.ids import id_key, same_item
+from scrobctl.scrobble.senders.ids import group_shows, same_item, scrobble_item
 from scrobctl.services import simkl
 from scrobctl.store.records import PlayRecord
 
@@ -48,31 +48,13 @@ class SimklSender:
         raise Rejected(f"Simkl does not take {play.kind}s")
 
     async def now_playing(self, play: PlayRecord, payload: Any, progress: float) -> None:
-        kind, data = payload
-        if kind == "movies":
-            item = {"movie": {"ids": data["ids"]}}
-        elif kind == "episodes":
-            item = {"episode": {"ids": data["ids"]}}
-        else:
-            show_ids, season, number, _ = data
-            item = {"show": {"ids": show_ids}, "episode": {"season": season, "number": number}}
+        item = scrobble_item(*payload)
         await simkl.scrobble_start(self._client, item, progress)
 
     async def send(self, batch: list[tuple[PlayRecord, Any]]) -> list[Outcome]:
-        movies: list[dict[str, Any]] = []
-        shows: dict[frozenset, dict[str, Any]] = {}
-        for _, (kind, payload) in batch:
-            if kind == "movies":
-                movies.append(payload)
-                continue
-            show_ids, season, number, when = payload
-            show = shows.setdefault(id_key(show_ids), {"ids": show_ids, "seasons": []})
-            match = next((s for s in show["seasons"] if s["number"] == season), None)
-            if match is None:
-                match = {"number": season, "episodes": []}
-                show["seasons"].append(match)
-            match["episodes"].append({"number": number, "watched_at": when})
-        body = {k: v for k, v in (("movies", movies), ("shows", list(shows.values()))) if v}
+        movies = [p for _, (k, p) in batch if k == "movies"]
+        shows = group_shows([p for _, (k, p) in batch if k == "shows"])
+        body = {k: v for k, v in (("movies", movies), ("shows", shows)) if v}
         result = await simkl.add_history(self._client, body)
         missing = {
             kind: [item.get("ids") or {} for item in result.not_found.get(kind, [])]

@@ -19,7 +19,7 @@ from scrobctl.errors import InvalidToken
 from scrobctl.http import ServiceLimiter
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.senders import Outcome, Refused, Rejected
-from scrobctl.scrobble.senders.ids import id_key, same_item
+from scrobctl.scrobble.senders.ids import group_shows, id_key, same_item, scrobble_item
 from scrobctl.services import trakt
 from scrobctl.store.records import PlayRecord
 
@@ -70,31 +70,15 @@ class TraktSender:
         raise Rejected(f"Trakt does not take {play.kind}s")
 
     async def now_playing(self, play: PlayRecord, payload: Any, progress: float) -> None:
-        kind, data = payload
-        if kind == "movies":
-            item = {"movie": {"ids": data["ids"]}}
-        elif kind == "episodes":
-            item = {"episode": {"ids": data["ids"]}}
-        else:
-            show_ids, season, number, _ = data
-            item = {"show": {"ids": show_ids}, "episode": {"season": season, "number": number}}
+        item = scrobble_item(*payload)
         await self._retrying_401(lambda: trakt.scrobble_start(self._client, item, progress))
 
     async def send(self, batch: list[tuple[PlayRecord, Any]]) -> list[Outcome]:
-        body: dict[str, list[dict[str, Any]]] = {"movies": [], "episodes": [], "shows": []}
-        shows: dict[frozenset, dict[str, Any]] = {}
+        body: dict[str, list[dict[str, Any]]] = {"movies": [], "episodes": []}
         for _, (kind, payload) in batch:
             if kind != "shows":
                 body[kind].append(payload)
-                continue
-            show_ids, season, number, when = payload
-            show = shows.setdefault(id_key(show_ids), {"ids": show_ids, "seasons": []})
-            seasons = {s["number"]: s for s in show["seasons"]}
-            if season not in seasons:
-                show["seasons"].append({"number": season, "episodes": []})
-                seasons = {s["number"]: s for s in show["seasons"]}
-            seasons[season]["episodes"].append({"number": number, "watched_at": when})
-        body["shows"] = list(shows.values())
+        body["shows"] = group_shows([p for _, (k, p) in batch if k == "shows"])
         payload = {k: v for k, v in body.items() if v}
         result = await self._retrying_401(lambda: trakt.add_history(self._client, payload))
         missing = {
