@@ -35,6 +35,14 @@ Sync and scrobble (api-notes 10.1, 10.2, 10.4), each with `Authorization: Bearer
 - `POST /scrobble/start|pause|stop` (`movie`, or `show`/`anime` + `episode`, plus `progress`
   with at most two decimals): 201 `{id, action, progress, movie | show + episode}`; unknown ids
   404 `id_err`; a stop at 80 % or more adds a play.
+- `POST /sync/ratings` (api-notes 10.3): `movies[]`, `shows[]`, `anime[]`, each item `ids`,
+  `rating` (an integer 1-10) and optional `rated_at`. Ratings are kept in `ratings`; rating an
+  item again overwrites its value. Out-of-range or non-integer values (0, 11, 7.5) are silently
+  ignored, as Simkl does: neither added nor not found (the fake keeps them in
+  `ignored_ratings`). Unknown ids (`unknown_ids`) are echoed in `not_found.movies` /
+  `not_found.shows` with string ids; other top-level keys (e.g. `episodes`) are noted in
+  `problems`. Answer 201 `{"added": {"movies", "shows", "statuses"}, "not_found": {"movies",
+  "shows"}}`. The fake does not file rated items in the library.
 - 1 POST a second per token on the write paths (`/sync/*`, `/scrobble/*`): a POST less than
   `post_interval` (minus `post_slack`) after the last accepted one gets 429 (with
   `Retry-After`, the seconds left) and is neither processed nor counted. `POST /users/settings`,
@@ -126,6 +134,17 @@ class SyncPlay:
 
 
 @dataclass
+class SimklRating:
+    """One rating as POST /sync/ratings stored it (the latest value for the item)."""
+
+    kind: str  # movies | shows | anime
+    ids: dict[str, Any]  # as sent
+    rating: int
+    rated_at: str | None
+    at: float = 0.0  # time.monotonic() of the request that set it
+
+
+@dataclass
 class LibraryItem:
     """A movie or show in the user's library: what /sync/all-items lists."""
 
@@ -195,6 +214,8 @@ class FakeSimkl(FakeService):
         self.holds: list[Hold] = []
         self._last_post: dict[str, float] = {}  # token -> arrival of its last write POST
         self._next_simkl_id = 500_000
+        self.ratings: list[SimklRating] = []  # one per rated item, the latest value
+        self.ignored_ratings: list[dict[str, Any]] = []  # items whose rating Simkl drops
 
     # -- recording ---------------------------------------------------------------------------
     def _dispatch(self, request: Request) -> Reply:
@@ -268,6 +289,8 @@ class FakeSimkl(FakeService):
         path, method = request.path, request.method
         if path == "/sync/history" and method == "POST":
             handler = self._add_history
+        elif path == "/sync/ratings" and method == "POST":
+            handler = self._add_ratings
         elif path.startswith("/sync/all-items") and method == "GET":
             handler = self._all_items
         elif path in ("/scrobble/start", "/scrobble/pause", "/scrobble/stop"):
@@ -599,3 +622,49 @@ class FakeSimkl(FakeService):
             reply["show"] = show
             reply["episode"] = episode
         return Reply(201, reply)
+
+    def _add_ratings(self, request: Request) -> Reply:
+        try:
+            body = request.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            return _error(400, "wrong_parameter", "The body is not a JSON object")
+        for key in body:
+            if key not in ITEM_TYPES:
+                self._problem(f"POST /sync/ratings: {key!r} is not movies, shows or anime")
+        at = time.monotonic()
+        added: dict[str, Any] = {"movies": 0, "shows": 0, "statuses": []}
+        not_found: dict[str, list[Any]] = {"movies": [], "shows": []}
+        with self.lock:
+            for kind in ITEM_TYPES:
+                for item in _objects(body.get(kind)):
+                    rating = item.get("rating")
+                    rated_at = item.get("rated_at")
+                    if rated_at is not None and parse_time(rated_at) is None:
+                        return _error(400, "wrong_parameter", "rated_at is not a date")
+                    if (
+                        isinstance(rating, bool)
+                        or not isinstance(rating, int)
+                        or not 1 <= rating <= 10
+                    ):
+                        self.ignored_ratings.append(item)  # silently, as Simkl does
+                        continue
+                    bucket = "movies" if kind == "movies" else "shows"
+                    if self._unknown(item):
+                        not_found[bucket].append(_stringified(item))
+                        continue
+                    ids = item.get("ids") if isinstance(item.get("ids"), dict) else {}
+                    for kept in self.ratings:
+                        if kept.kind == kind and _same(kept.ids, ids):
+                            kept.rating, kept.rated_at, kept.at = rating, rated_at, at
+                            break
+                    else:
+                        self.ratings.append(SimklRating(kind, dict(ids), rating, rated_at, at))
+                    added[bucket] += 1
+                    status = "completed" if kind == "movies" else "watching"
+                    simkl_type = {"movies": "movie", "shows": "tv", "anime": "anime"}[kind]
+                    added["statuses"].append(
+                        {"request": item, "response": {"status": status, "simkl_type": simkl_type}}
+                    )
+        return Reply(201, {"added": added, "not_found": not_found})

@@ -43,6 +43,11 @@ headers and a current Bearer token (else 401, as `/users/settings`); POST bodies
   the real host would, so that a client timing its POSTs from when it starts sending (not from
   the previous answer) is caught too. Arrival times of all requests are in `log`;
   `post_times()` and `throttled` give the POSTs and the 429s.
+- `GET /sync/ratings/{movies|episodes|shows}` (api-notes 5) serves the entries of `ratings` (the
+  constructor's list, or set the attribute) of that type, each in Trakt's shape `{rated_at,
+  rating, type, movie | show | episode + show}`, newest rating first. "Pagination optional":
+  everything unless `page` or `limit` is sent (then pages as history does, with the
+  X-Pagination-* headers).
 - `hold(method, path, skip=n)` makes matching requests after the first n wait, once processed
   (the plays are stored), until `.release` is set: the reply a killed client never reads.
 """
@@ -158,6 +163,7 @@ class FakeTrakt(FakeService):
         post_slack: float = 0.05,
         connect_latency: float = 0.0,
         latency: float = 0.0,
+        ratings: Sequence[dict[str, Any]] | None = None,
     ) -> None:
         super().__init__(latency)
         self.client_id = client_id
@@ -200,6 +206,8 @@ class FakeTrakt(FakeService):
         self.holds: list[Hold] = []
         self._last_post: float | None = None
         self._next_history_id = 1_000_000
+        # GET /sync/ratings/{type}: the user's ratings, as Trakt lists them.
+        self.ratings: list[dict[str, Any]] = list(ratings or [])
 
     # -- recording ---------------------------------------------------------------------------
     def _dispatch(self, request: Request) -> Reply:
@@ -317,6 +325,9 @@ class FakeTrakt(FakeService):
             ("POST", "/scrobble/start"): self._scrobble,
             ("POST", "/scrobble/pause"): self._scrobble,
             ("POST", "/scrobble/stop"): self._scrobble,
+            ("GET", "/sync/ratings/movies"): self._get_ratings,
+            ("GET", "/sync/ratings/episodes"): self._get_ratings,
+            ("GET", "/sync/ratings/shows"): self._get_ratings,
         }
         handler = api.get((request.method, request.path))
         if handler is None:
@@ -751,3 +762,29 @@ class FakeTrakt(FakeService):
             reply["episode"] = episode
             reply["show"] = show or {}
         return Reply(201, reply)
+
+    def _get_ratings(self, request: Request) -> Reply:
+        kind = {"movies": "movie", "episodes": "episode", "shows": "show"}[
+            request.path.rsplit("/", 1)[1]
+        ]
+        with self.lock:
+            chosen = [dict(r) for r in self.ratings if r.get("type") == kind]
+        chosen.sort(key=lambda r: parse_time(r.get("rated_at")) or 0, reverse=True)
+        query = {k: v[0] for k, v in request.query.items()}
+        if "page" not in query and "limit" not in query:
+            return Reply(200, chosen)  # "pagination optional": everything at once
+        try:
+            page = int(query.get("page", "1"))
+            limit = int(query.get("limit", str(DEFAULT_PAGE_LIMIT)))
+        except ValueError:
+            return Reply(400, {"error": "bad_request", "message": "page and limit are numbers"})
+        if page < 1 or limit < 1:
+            return Reply(400, {"error": "bad_request", "message": "page and limit start at 1"})
+        limit = min(limit, MAX_PAGE_LIMIT)
+        headers = {
+            "X-Pagination-Page": str(page),
+            "X-Pagination-Limit": str(limit),
+            "X-Pagination-Page-Count": str(max(1, math.ceil(len(chosen) / limit))),
+            "X-Pagination-Item-Count": str(len(chosen)),
+        }
+        return Reply(200, chosen[(page - 1) * limit : page * limit], headers)

@@ -88,8 +88,8 @@ class ExportSummary:
     skipped: list[tuple[int, str]] = field(default_factory=list)  # (item id, why)
 
 
-def rating_key(service: str, item_id: int, value: float) -> str:
-    return f"{RATING}:{service}:{item_id}:{value:g}"
+def rating_key(service: str, profile: str, item_id: int, value: float) -> str:
+    return f"{RATING}:{service}:{profile}:{item_id}:{value:g}"
 
 
 def queue_exports(
@@ -119,23 +119,30 @@ def queue_exports(
             if value is None:
                 summary.skipped.append((row["item_id"], reason or "not exportable"))
                 continue
-            there = conn.execute(
-                "SELECT 1 FROM ratings WHERE profile = ? AND item_id = ? AND source = ?"
-                " AND rating = ?",
-                (profile, row["item_id"], service, value),
+            stored = conn.execute(
+                "SELECT r.rating, r.rated_at, r.source, i.kind, i.mbid FROM ratings r"
+                " JOIN items i ON i.id = r.item_id"
+                " WHERE r.profile = ? AND r.item_id = ? AND r.source = ?",
+                (profile, row["item_id"], service),
             ).fetchone()
-            if there:
-                summary.already_there += 1
+            if stored is not None and convert(stored)[0] == value:
+                summary.already_there += 1  # in the service's own terms (a love is a love)
                 continue
-            key = rating_key(service, row["item_id"], value)
-            if conn.execute("SELECT 1 FROM jobs WHERE unique_key = ?", (key,)).fetchone():
-                summary.unchanged += 1
+            latest = conn.execute(
+                "SELECT payload FROM jobs WHERE kind = ? AND service = ? AND profile = ?"
+                " AND item_id = ? AND state != 'discarded' ORDER BY id DESC LIMIT 1",
+                (RATING, service, profile, row["item_id"]),
+            ).fetchone()
+            if latest is not None and json.loads(latest["payload"])["rating"] == value:
+                summary.unchanged += 1  # queued or sent with this value, and not changed since
                 continue
-            # A job for an older value of this rating that has not gone out yet is replaced.
+            # An unsent job for another value is replaced; an old job with this same value (a
+            # rating changed and changed back) makes way for the new one.
+            key = rating_key(service, profile, row["item_id"], value)
             conn.execute(
                 "DELETE FROM jobs WHERE kind = ? AND service = ? AND profile = ? AND item_id = ?"
-                " AND state IN ('available', 'retryable')",
-                (RATING, service, profile, row["item_id"]),
+                " AND (state IN ('available', 'retryable') OR unique_key = ?)",
+                (RATING, service, profile, row["item_id"], key),
             )
             payload = {"rating": value, "rated_at": row["rated_at"]}
             conn.execute(

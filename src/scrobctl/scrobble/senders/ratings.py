@@ -3,6 +3,7 @@ ListenBrainz recording feedback. Re-sending a rating is harmless on all four (it
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import httpx
@@ -13,6 +14,7 @@ from scrobctl.http import ServiceLimiter
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.senders import Outcome, Refused, Rejected
 from scrobctl.scrobble.senders.ids import same_item
+from scrobctl.scrobble.senders.trakt import refresher, retrying_401
 from scrobctl.services import lastfm, listenbrainz, simkl, trakt
 from scrobctl.store.ratings import RatingRecord
 
@@ -36,8 +38,9 @@ class TraktRatings:
     service = trakt.SERVICE
     batch_size = BATCH_SIZE
 
-    def __init__(self, client: trakt.TraktClient) -> None:
+    def __init__(self, client: trakt.TraktClient, refresh: Callable[[str], Awaitable[str]]) -> None:
         self._client = client
+        self._refresh = refresh
 
     def prepare(self, record: RatingRecord) -> tuple[str, dict[str, Any]]:
         kinds = {
@@ -60,7 +63,9 @@ class TraktRatings:
         body: dict[str, list[dict[str, Any]]] = {}
         for _, (kind, item) in batch:
             body.setdefault(kind, []).append(item)
-        result = await trakt.add_ratings(self._client, body)
+        result = await retrying_401(
+            self._client, self._refresh, lambda: trakt.add_ratings(self._client, body)
+        )
         return [
             Refused("not found on Trakt")
             if _not_found(result.not_found, kind, item["ids"])
@@ -147,11 +152,10 @@ async def build_rating_sender(
 
         app = app_credentials(runtime, service, trakt.APP_HELP, None)
         token = await account.access_token(runtime, profile, http)
-        return TraktRatings(
-            trakt.TraktClient(
-                str(settings.trakt.api_url), app["client_id"], token, http, limiter, profile
-            )
+        client = trakt.TraktClient(
+            str(settings.trakt.api_url), app["client_id"], token, http, limiter, profile
         )
+        return TraktRatings(client, refresher(runtime, profile, http))
     if not secret:
         raise InvalidToken(service, "no credentials are stored", login_hint(service, profile))
     if service == simkl.SERVICE:

@@ -35,6 +35,28 @@ def _pick(ids: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
     return {k: ids[k] for k in names if ids.get(k) is not None}
 
 
+async def retrying_401(
+    client: trakt.TraktClient,
+    refresh: Callable[[str], Awaitable[str]],
+    call: Callable[[], Awaitable[T]],
+) -> T:
+    """A 401 on a token that should still work gets one refresh, then the login hint."""
+    try:
+        return await call()
+    except InvalidToken:
+        client.use_token(await refresh(client.access_token))
+        return await call()
+
+
+def refresher(
+    runtime: Runtime, profile: str, http: httpx.AsyncClient
+) -> Callable[[str], Awaitable[str]]:
+    async def refresh(refused: str) -> str:
+        return await trakt_account.access_token(runtime, profile, http, refused=refused)
+
+    return refresh
+
+
 class TraktSender:
     service = trakt.SERVICE
     batch_size = BATCH_SIZE
@@ -45,12 +67,7 @@ class TraktSender:
         self._refresh = refresh
 
     async def _retrying_401(self, call: Callable[[], Awaitable[T]]) -> T:
-        """A 401 on a token that should still work gets one refresh, then the login hint."""
-        try:
-            return await call()
-        except InvalidToken:
-            self._client.use_token(await self._refresh(self._client.access_token))
-            return await call()
+        return await retrying_401(self._client, self._refresh, call)
 
     def prepare(self, play: PlayRecord) -> tuple[str, Any]:
         when = trakt.iso(play.watched_at)
@@ -135,8 +152,4 @@ async def build(
     client = trakt.TraktClient(
         str(runtime.settings.trakt.api_url), app["client_id"], token, http, limiter, profile
     )
-
-    async def refresh(refused: str) -> str:
-        return await trakt_account.access_token(runtime, profile, http, refused=refused)
-
-    return TraktSender(client, refresh)
+    return TraktSender(client, refresher(runtime, profile, http))
