@@ -295,12 +295,6 @@ def test_a_broken_array_is_one_invalid_record(db: Store, data: bytes) -> None:
     assert "JSON" in reason
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: scrobble/events.py _read_array catches only ValueError/UnicodeDecodeError "
-    "around json.loads; a deeply nested array raises RecursionError out of read_events (and "
-    "`scrobctl scrobble` prints a traceback)",
-)
 @pytest.mark.parametrize("depth", [100_000])
 def test_a_deeply_nested_array_is_one_invalid_record(db: Store, depth: int) -> None:
     data = b"[" * depth + b"]" * depth
@@ -310,13 +304,6 @@ def test_a_deeply_nested_array_is_one_invalid_record(db: Store, depth: int) -> N
     assert_accounted(summary, 1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: scrobble/events.py read_events decides on the first byte: input whose first "
-    "line is a JSON array is parsed as one array, so with more lines after it json.loads fails "
-    "('Extra data') and the whole input is one invalid record; the valid events on the later "
-    "lines are never read or counted",
-)
 def test_an_array_on_the_first_line_does_not_hide_the_lines_after_it(db: Store) -> None:
     valid = {
         "type": "track",
@@ -419,12 +406,6 @@ def test_hostile_numbers_are_refused_as_invalid_lines(db: Store, field: str, val
     assert summary.queued == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: scrobble/events.py _unix_seconds range-checks Unix seconds (1970..9999) but not "
-    "ISO-8601 strings: the same instant refused as -86400 is queued as 1969-12-31T00:00:00Z, and "
-    "year 1 too (a play ListenBrainz and Last.fm can never take)",
-)
 @pytest.mark.parametrize("when", ["1969-12-31T00:00:00Z", "0001-01-01T00:00:00+14:00"])
 def test_an_iso_time_before_1970_is_refused_like_the_same_unix_seconds(
     db: Store, when: str
@@ -550,11 +531,6 @@ def test_cli_scrobble_survives_hostile_stdin_and_counts_every_line(
     assert len(reported) == min(invalid, 50)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a deeply nested JSON array on stdin raises RecursionError in "
-    "scrobble/events.py _read_array; `scrobctl scrobble` dies with a traceback",
-)
 def test_cli_scrobble_deeply_nested_array_is_one_invalid_record(data_dir: Path) -> None:
     result = scrobble(b"[" * 100_000 + b"]" * 100_000)
 

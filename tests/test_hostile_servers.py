@@ -312,12 +312,6 @@ def test_5xx_storm_backs_off_longer_each_attempt_then_discards_and_never_raises(
 
 
 SIMKL_2XX_NOT_JSON = ("truncated-json", "malformed-json", "empty-body", "html-201", "list-201")
-SIMKL_2XX_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="BUG: services/simkl.py add_history validates `json_body(response) or {}`, so a 2xx "
-    "whose body is not a JSON object (an HTML page from a proxy, `[]`, an empty, truncated or "
-    "malformed body) passes as an empty HistoryResult and every play in the batch is marked sent",
-)
 
 
 def _hostile_submits() -> list[Any]:
@@ -369,8 +363,7 @@ def _hostile_submits() -> list[Any]:
             answers["html-201"] = (html(201), "unexpected answer")
             answers["list-201"] = (httpx.Response(201, json=[]), "unexpected answer")
         for case, (answer, fragment) in answers.items():
-            marks = [SIMKL_2XX_BUG] if name == "simkl" and case in SIMKL_2XX_NOT_JSON else []
-            cases.append(pytest.param(name, answer, fragment, id=f"{name}-{case}", marks=marks))
+            cases.append(pytest.param(name, answer, fragment, id=f"{name}-{case}"))
     return cases
 
 
@@ -427,12 +420,6 @@ def _rate_limited() -> list[Any]:
             "lastfm",
             {"Retry-After": "3600"},
             id="lastfm-seconds",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: services/lastfm.py LastfmClient.call answers every 429 (and error "
-                "29) with RateLimited(RATE_LIMIT_WAIT = 300 s) and never reads Retry-After, so "
-                "a server asking for an hour is asked again after five minutes",
-            ),
         )
     )
     return cases
@@ -492,19 +479,8 @@ def _broken_lookups() -> list[Any]:
             answers["list-not-object"] = httpx.Response(200, json=[1, 2])
             answers["string-not-object"] = httpx.Response(200, json="items")
         for case, answer in answers.items():
-            marks = []
-            if name == "simkl" and case in ("html-200", "truncated"):
-                marks.append(SIMKL_NULL_BUG)
-            cases.append(pytest.param(name, answer, id=f"{name}-{case}", marks=marks))
+            cases.append(pytest.param(name, answer, id=f"{name}-{case}"))
     return cases
-
-
-SIMKL_NULL_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="BUG: services/simkl.py items_since returns [] whenever json_body() is None, so an "
-    "HTML page or a truncated body on the /sync/all-items look-up reads as Simkl's `null` "
-    "(no changes) and the plays a cut-off attempt may have delivered are POSTed again",
-)
 
 
 @pytest.mark.parametrize(("name", "answer"), _broken_lookups())
@@ -576,10 +552,7 @@ def _hostile_pages() -> list[Any]:
             "429-an-hour": httpx.Response(429, json={}, headers={"Retry-After": "3600"}),
         }
         for case, answer in answers.items():
-            marks = []
-            if name == "simkl" and case in ("html-200", "truncated"):
-                marks.append(SIMKL_IMPORT_NULL_BUG)
-            cases.append(pytest.param(name, answer, "error", id=f"{name}-{case}", marks=marks))
+            cases.append(pytest.param(name, answer, "error", id=f"{name}-{case}"))
     cases += [
         pytest.param(
             "lastfm", httpx.Response(200, json={"recenttracks": "x"}), "error", id="lastfm-x"
@@ -588,7 +561,6 @@ def _hostile_pages() -> list[Any]:
         pytest.param("listenbrainz", httpx.Response(200, json=["payload"]), "error", id="lb-list"),
         pytest.param("simkl", httpx.Response(200, json=["movies"]), "either", id="simkl-list"),
     ]
-    bug = "BUG: {where} trusts the shape of a 200 answer: {what} raises {exc} out of the import"
     odd: list[tuple[str, httpx.Response, str, str, str]] = [
         (
             "listenbrainz",
@@ -645,18 +617,9 @@ def _hostile_pages() -> list[Any]:
             "OverflowError (Python int too large to convert to SQLite INTEGER)",
         ),
     ]
-    for name, answer, where, what, exc in odd:
-        mark = pytest.mark.xfail(strict=True, reason=bug.format(where=where, what=what, exc=exc))
-        cases.append(pytest.param(name, answer, "either", id=f"{name}-{what[:24]}", marks=mark))
+    for name, answer, _where, what, _exc in odd:
+        cases.append(pytest.param(name, answer, "either", id=f"{name}-{what[:24]}"))
     return cases
-
-
-SIMKL_IMPORT_NULL_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="BUG: sync/readers/simkl.py reads any /sync/all-items body that is not a JSON object "
-    "(an HTML page, a truncated body) as Simkl's `null` (no items): the import finishes as done "
-    "with nothing imported instead of failing and staying resumable",
-)
 
 
 @pytest.mark.parametrize(("name", "answer", "expect"), _hostile_pages())
@@ -716,19 +679,11 @@ def _hostile_logins() -> list[Any]:
         "connection-refused": raises(httpx.ConnectError("Connection refused")),
         "429-an-hour": httpx.Response(429, json={}, headers={"Retry-After": "3600"}),
     }
-    trakt_auth = pytest.mark.xfail(
-        strict=True,
-        reason="BUG: http.transmit names transport failures after the limiter's bucket, so a "
-        "timeout or refused connection on Trakt's OAuth host is ServiceUnavailable('trakt-auth', "
-        "...): the user reads 'trakt-auth: the request timed out; it will be retried later' "
-        "(no such service, and nothing retries a login)",
-    )
     return [
         pytest.param(
             name,
             answer,
             id=f"{name}-{case}",
-            marks=[trakt_auth] if name == "trakt" and isinstance(answer, Callable) else [],
         )
         for name in SERVICES
         for case, answer in answers.items()

@@ -158,7 +158,6 @@ def assert_untouched(db: Path, before: str) -> None:
 # -- a database that cannot be used ---------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_CORRUPT)
 @pytest.mark.parametrize("command", [("status",), ("status", "--json"), ("flush",)])
 @pytest.mark.parametrize("damage", list(CORRUPT))
 def test_corrupt_database_gives_one_line_exit_1_and_is_left_untouched(
@@ -213,7 +212,6 @@ def test_foreign_database_with_json_gives_a_json_error(data_dir: Path) -> None:
     assert str(db) in error["error"]
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_FOREIGN_VERSIONED)
 def test_foreign_database_with_a_user_version_is_left_untouched(data_dir: Path) -> None:
     db = foreign(data_dir, user_version=2)
     before = digest(db)
@@ -287,7 +285,6 @@ def test_doctor_reports_a_foreign_database_with_a_fix_and_exits_1(data_dir: Path
     assert_untouched(db, before)
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_DOCTOR_FOREIGN_VERSIONED)
 def test_doctor_reports_a_foreign_database_that_has_a_user_version(data_dir: Path) -> None:
     foreign(data_dir, user_version=2)
 

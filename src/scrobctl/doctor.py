@@ -111,7 +111,7 @@ def _database(path: Path) -> list[Check]:
             conn.close()
     except sqlite3.DatabaseError as exc:
         return [Check("database", FAIL, f"{path} cannot be read ({exc})", "restore a backup")]
-    if version == 0 and tables - {"_migrations"}:
+    if (version == 0 and tables - {"_migrations"}) or (version > 0 and "_migrations" not in tables):
         return [Check("database", FAIL, f"{path} holds another program's tables", "move it away")]
     checks = []
     if result != "ok":

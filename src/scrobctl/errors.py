@@ -95,3 +95,16 @@ def login_hint(service: str, profile: str = "default") -> str:
     """The exact command that reconnects a service, for every message that needs one."""
     suffix = "" if profile == "default" else f" --profile {profile}"
     return f"run `scrobctl login {service}{suffix}`"
+
+
+def translate(exc: BaseException) -> ScrobctlError | None:
+    """A typed error for failures that escape as library exceptions (a database that turns out
+    corrupt after it was opened), so the user still gets one line, not a traceback."""
+    import sqlite3
+
+    if isinstance(exc, sqlite3.DatabaseError):
+        return StoreError(
+            f"the database cannot be used ({exc}); it was left as it is",
+            "run `scrobctl doctor`",
+        )
+    return None

@@ -148,6 +148,11 @@ class ServiceLimiter:
         assert bucket is not None
         await bucket.acquire()
 
+    @property
+    def name(self) -> str:
+        """The service as users know it ("trakt-auth" is Trakt's OAuth bucket)."""
+        return self.service.split("-")[0]
+
     def wrote(self) -> None:
         """A write was answered: the next may leave one interval from now."""
         if self.write_interval:
@@ -219,12 +224,10 @@ async def transmit(
     try:
         response = await client.send(request)
     except httpx.TimeoutException:
-        raise ServiceUnavailable(
-            limiter.service, "the request timed out", "it will be retried later"
-        ) from None
+        raise ServiceUnavailable(limiter.name, "the request timed out", "try again later") from None
     except httpx.TransportError as exc:
         raise ServiceUnavailable(
-            limiter.service, f"network error ({type(exc).__name__})", "it will be retried later"
+            limiter.name, f"network error ({type(exc).__name__})", "try again later"
         ) from None
     if write:
         limiter.wrote()

@@ -28,6 +28,18 @@
 - `track.updateNowPlaying` (A.5; POST, signed, `sk`): `artist` and `track` required →
   `{"nowplaying": {..., "ignoredMessage": {...}}}`; the latest one per user is in `now_playing`.
 
+- `user.getRecentTracks` (A.6; GET or POST, no signature needed) serves a synthetic history of
+  `history_size` scrobbles made on the fly (a large one costs no memory): scrobble i is at
+  `history_start + i * history_step`, see `history_track`. Newest first, `limit` (default 50, at
+  most 200: more is recorded in `problems` and clamped) a page, `page` 1-based, only scrobbles
+  after `from` and before `to` (both exclusive, as the docs word it; the real boundaries are
+  unconfirmed). `@attr` holds `user`, `page`, `perPage`, `totalPages` and `total`, all strings.
+  While `now_playing` holds the user (a `track.updateNowPlaying`, or set by a test), page 1 is led
+  by that track with `"@attr": {"nowplaying": "true"}` and no `date`, beyond `limit` and `total`.
+  Plays sent with `track.scrobble` are not served back. An unknown `user` is error 6 (HTTP 404).
+- `user.getLovedTracks` (A.7) serves `loved` (see `love()`), newest first, `limit` (default 50)
+  a page. Both answer a one-track page with a bare object instead of a list, as Last.fm does.
+
 Every request is recorded in `calls` with its arrival time and whether its signature was valid.
 
 Limitation: the base server parses the query string without blank values, so a GET with an
@@ -37,12 +49,14 @@ empty parameter would fail the signature check here; scrobctl sends none on thes
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import secrets
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote_plus
 
 from tests.fakes.server import FakeService, Reply, Request
 
@@ -88,6 +102,7 @@ MESSAGES = {
 }
 # A write method called with GET: Last.fm documents no answer; the fake says error 3.
 GET_WRITE_MESSAGE = "Invalid Method - this method must be called with POST"
+RECENT_LIMIT = 200  # user.getRecentTracks' documented maximum page size (A.6)
 HTTP_STATUS = {3: 400, 4: 403, 6: 400, 9: 403, 10: 403, 13: 403, 14: 403, 15: 403}
 
 
@@ -182,6 +197,11 @@ class FakeLastfm(FakeService):
         self.scrobbles: dict[tuple[str, str, str, int], Scrobble] = {}
         self.received: list[Scrobble] = []  # every play of every track.scrobble, in order
         self.now_playing: dict[str, NowPlaying] = {}  # user -> the latest updateNowPlaying
+        # The synthetic history user.getRecentTracks serves (see history_track).
+        self.history_size = 0
+        self.history_start = 1_600_000_000
+        self.history_step = 180  # seconds between two scrobbles
+        self.loved: list[dict[str, Any]] = []  # user.getLovedTracks entries, see love()
 
     # -- scripting and inspection ------------------------------------------------------------
     def approve(self, token: str | None = None, user: str | None = None) -> None:
@@ -218,6 +238,42 @@ class FakeLastfm(FakeService):
         user = user or self.user_name
         with self.lock:
             return [s for s in self.scrobbles.values() if s.user == user]
+
+    def history_track(self, i: int) -> dict[str, Any]:
+        """Scrobble i of the synthetic history as user.getRecentTracks shows it: 150 tracks by
+        30 artists played in turn; every third track has a recording MBID, every fifth no album."""
+        k = i % 150
+        uts = self.history_start + i * self.history_step
+        artist, name = f"Artist {k % 30:02d}", f"Track {k:03d}"
+        return {
+            "artist": {"mbid": "", "#text": artist},
+            "streamable": "0",
+            "image": [{"size": "small", "#text": ""}],
+            "mbid": str(uuid.UUID(int=k + 1)) if k % 3 == 0 else "",
+            "album": {"mbid": "", "#text": "" if k % 5 == 4 else f"Album {k % 30:02d}"},
+            "name": name,
+            "url": f"https://www.last.fm/music/{quote_plus(artist)}/_/{quote_plus(name)}",
+            "date": {"uts": str(uts), "#text": _date_text(uts)},
+        }
+
+    def love(self, artist: str, track: str, uts: int, mbid: str = "") -> None:
+        """The user loved this track at `uts`: it is served by user.getLovedTracks."""
+        with self.lock:
+            self.loved.append(
+                {
+                    "artist": {
+                        "url": f"https://www.last.fm/music/{quote_plus(artist)}",
+                        "name": artist,
+                        "mbid": "",
+                    },
+                    "date": {"uts": str(uts), "#text": _date_text(uts)},
+                    "mbid": mbid,
+                    "url": f"https://www.last.fm/music/{quote_plus(artist)}/_/{quote_plus(track)}",
+                    "name": track,
+                    "image": [{"size": "small", "#text": ""}],
+                    "streamable": {"fulltrack": "0", "#text": "0"},
+                }
+            )
 
     # -- protocol ------------------------------------------------------------------------------
     def _error(self, call: Call, code: int, message: str | None = None) -> Reply:
@@ -272,6 +328,8 @@ class FakeLastfm(FakeService):
             "user.getInfo": self._user_info,
             "track.scrobble": self._scrobble,
             "track.updateNowPlaying": self._update_now_playing,
+            "user.getRecentTracks": self._recent_tracks,
+            "user.getLovedTracks": self._loved_tracks,
         }
         if method not in handlers:
             return self._error(call, 3)
@@ -464,3 +522,87 @@ class FakeLastfm(FakeService):
                 }
             },
         )
+
+    # -- reading the history (caller holds self.lock) ----------------------------------------
+    def _paging(self, call: Call, params: dict[str, str]) -> tuple[int, int] | Reply:
+        """(limit, page), or the error answer: an unknown user, or numbers that are not."""
+        if params.get("user") != self.user_name:
+            call.error = 6
+            return Reply(404, {"error": 6, "message": "User not found"})
+        try:
+            limit, page = int(params.get("limit", "50")), int(params.get("page", "1"))
+        except ValueError:
+            return self._error(call, 6)
+        if limit < 1 or page < 1:
+            return self._error(call, 6)
+        return limit, page
+
+    def _recent_tracks(self, call: Call, params: dict[str, str]) -> Reply:
+        paging = self._paging(call, params)
+        if isinstance(paging, Reply):
+            return paging
+        limit, page = paging
+        if limit > RECENT_LIMIT:
+            self.problems.append(f"user.getRecentTracks with limit={limit} (at most 200)")
+            limit = RECENT_LIMIT
+        try:
+            after = int(params["from"]) if "from" in params else None
+            before = int(params["to"]) if "to" in params else None
+        except ValueError:
+            return self._error(call, 6)
+        start, step, n = self.history_start, self.history_step, self.history_size
+        # indices whose time is strictly between `from` and `to`: [low, high)
+        low = 0 if after is None else min(n, max(0, (after - start) // step + 1))
+        high = n if before is None else min(n, max(0, -((start - before) // step)))
+        total = max(0, high - low)
+        first = high - 1 - (page - 1) * limit  # newest on this page
+        last = max(low, first - limit + 1)  # oldest on this page
+        tracks = [self.history_track(i) for i in range(first, last - 1, -1)]
+        playing = self.now_playing.get(self.user_name)
+        if playing is not None and page == 1:
+            tracks.insert(0, _now_playing_track(playing.params))
+        attr = _page_attr(self.user_name, page, limit, total)
+        return Reply(200, {"recenttracks": {"track": _one_or_list(tracks), "@attr": attr}})
+
+    def _loved_tracks(self, call: Call, params: dict[str, str]) -> Reply:
+        paging = self._paging(call, params)
+        if isinstance(paging, Reply):
+            return paging
+        limit, page = paging
+        loved = sorted(self.loved, key=lambda t: -int(t["date"]["uts"]))
+        tracks = loved[(page - 1) * limit : page * limit]
+        attr = _page_attr(self.user_name, page, limit, len(loved))
+        return Reply(200, {"lovedtracks": {"track": _one_or_list(tracks), "@attr": attr}})
+
+
+def _date_text(uts: int) -> str:
+    return time.strftime("%d %b %Y, %H:%M", time.gmtime(uts))
+
+
+def _page_attr(user: str, page: int, limit: int, total: int) -> dict[str, str]:
+    return {
+        "user": user,
+        "totalPages": str(math.ceil(total / limit)),
+        "page": str(page),
+        "perPage": str(limit),
+        "total": str(total),
+    }
+
+
+def _one_or_list(tracks: list[dict[str, Any]]) -> Any:
+    """Last.fm's JSON is converted from XML: a single track comes as a bare object."""
+    return tracks[0] if len(tracks) == 1 else tracks
+
+
+def _now_playing_track(params: dict[str, str]) -> dict[str, Any]:
+    artist, name = params.get("artist", ""), params.get("track", "")
+    return {
+        "artist": {"mbid": "", "#text": artist},
+        "streamable": "0",
+        "image": [{"size": "small", "#text": ""}],
+        "mbid": params.get("mbid", ""),
+        "album": {"mbid": "", "#text": params.get("album", "")},
+        "name": name,
+        "url": f"https://www.last.fm/music/{quote_plus(artist)}/_/{quote_plus(name)}",
+        "@attr": {"nowplaying": "true"},
+    }

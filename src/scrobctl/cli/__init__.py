@@ -25,7 +25,7 @@ from scrobctl.cli import (
     status,
 )
 from scrobctl.cli.output import print_error, set_quiet, set_verbose
-from scrobctl.errors import ExitCode, ScrobctlError
+from scrobctl.errors import ExitCode, ScrobctlError, translate
 
 app = typer.Typer(
     name="scrobctl",
@@ -98,6 +98,12 @@ def main() -> None:
         else:
             print(f"error: {exc}", file=sys.stderr)
         sys.exit(getattr(exc, "exit_code", ExitCode.USAGE))
+    except Exception as exc:
+        translated = translate(exc)
+        if translated is None or os.environ.get("SCROBCTL_DEBUG"):
+            raise
+        print_error(str(translated), translated.exit_code)
+        sys.exit(translated.exit_code)
     except KeyboardInterrupt:
         print("interrupted; nothing was lost, run the command again to continue", file=sys.stderr)
         sys.exit(130)

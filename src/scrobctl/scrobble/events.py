@@ -46,7 +46,10 @@ def _unix_seconds(value: Any) -> int:
             raise ValueError("is not an ISO-8601 time") from None
         if parsed.tzinfo is None:
             raise ValueError("needs a UTC offset (e.g. 2026-11-23T20:15:00Z)")
-        return int(parsed.timestamp())
+        seconds = parsed.timestamp()
+        if not EARLIEST <= seconds <= LATEST:
+            raise ValueError("is before 1970")
+        return int(seconds)
     raise ValueError("must be an ISO-8601 time with offset or Unix seconds")
 
 
@@ -221,8 +224,18 @@ def _line(raw: bytes, number: int) -> Iterator[Line]:
 def _read_array(data: bytes) -> Iterator[Line]:
     try:
         items = json.loads(data, parse_constant=_no_constants)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data":
+            # An array on the first line of JSON Lines: read it as lines, so the rest count.
+            number = 0
+            for number, raw in enumerate(data.splitlines(keepends=True), start=1):
+                yield from _line(raw, number)
+            return
         yield Line(1, None, f"not a valid JSON array ({exc})")
+        return
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        yield Line(1, None, f"not a valid JSON array ({reason})")
         return
     if not isinstance(items, list):
         yield Line(1, None, "not a JSON array")

@@ -23,7 +23,7 @@ from scrobctl.errors import (
     ServiceUnavailable,
     login_hint,
 )
-from scrobctl.http import ServiceLimiter, describe, json_body, transmit
+from scrobctl.http import ServiceLimiter, describe, json_body, retry_after, transmit
 
 SERVICE = "lastfm"
 UNSIGNED_PARAMS = frozenset({"format", "callback", "api_sig"})
@@ -153,9 +153,14 @@ class LastfmClient:
                 code = int(data["error"])
             except (TypeError, ValueError):
                 code = -1
-            raise error_for(code, str(data.get("message", ""))[:200], self._profile)
+            error = error_for(code, str(data.get("message", ""))[:200], self._profile)
+            if isinstance(error, RateLimited):
+                wait = retry_after(response.headers, self._limiter.clock.now())
+                error.retry_after = error.retry_after if wait is None else wait
+            raise error
         if response.status_code == 429:
-            raise RateLimited(SERVICE, RATE_LIMIT_WAIT)
+            wait = retry_after(response.headers, self._limiter.clock.now())
+            raise RateLimited(SERVICE, RATE_LIMIT_WAIT if wait is None else wait)
         if response.status_code >= 500:
             raise ServiceUnavailable(SERVICE, describe(response), "it will be retried later")
         if response.status_code >= 400 or not isinstance(data, dict):

@@ -129,12 +129,26 @@ class HistoryResult(BaseModel):
     not_found: dict[str, list[dict[str, Any]]] = {}
 
 
+def _result(response: httpx.Response, path: str) -> HistoryResult:
+    """Only a JSON object counts as an answer: a 2xx with HTML or a cut-off body may not have
+    recorded anything, so the plays must not be marked sent."""
+    body = json_body(response)
+    if not isinstance(body, dict):
+        raise ServiceUnavailable(SERVICE, f"{path} gave an unexpected answer")
+    try:
+        return HistoryResult.model_validate(body)
+    except ValidationError:
+        raise ServiceUnavailable(SERVICE, f"{path} gave an unexpected answer") from None
+
+
+def is_null(response: httpx.Response) -> bool:
+    """Simkl answers "nothing" with a literal JSON null (api-notes 10.1)."""
+    return response.content.strip() == b"null"
+
+
 async def add_history(client: SimklClient, body: dict[str, list[dict[str, Any]]]) -> HistoryResult:
     response = await client.request("POST", "/sync/history", json=body)
-    try:
-        return HistoryResult.model_validate(json_body(response) or {})
-    except ValidationError:
-        raise ServiceUnavailable(SERVICE, "/sync/history gave an unexpected answer") from None
+    return _result(response, "/sync/history")
 
 
 async def scrobble_start(client: SimklClient, item: dict[str, Any], progress: float) -> None:
@@ -147,9 +161,9 @@ async def items_since(client: SimklClient, kind: str, since: int) -> list[dict[s
     call with `date_from`, the pattern Simkl asks for (api-notes 10.1); `null` means none."""
     params = {"date_from": iso(since), "episode_watched_at": "yes"}
     response = await client.request("GET", f"/sync/all-items/{kind}", params=params)
-    body = json_body(response)
-    if body is None:
+    if is_null(response):
         return []
+    body = json_body(response)
     if not isinstance(body, dict):
         raise ServiceUnavailable(SERVICE, "/sync/all-items gave an unexpected answer")
     entries = body.get(kind)
@@ -159,7 +173,4 @@ async def items_since(client: SimklClient, kind: str, since: int) -> list[dict[s
 async def add_ratings(client: SimklClient, body: dict[str, list[dict[str, Any]]]) -> HistoryResult:
     """Integers 1-10 only: Simkl silently ignores anything else (api-notes 10.3)."""
     response = await client.request("POST", "/sync/ratings", json=body)
-    try:
-        return HistoryResult.model_validate(json_body(response) or {})
-    except ValidationError:
-        raise ServiceUnavailable(SERVICE, "/sync/ratings gave an unexpected answer") from None
+    return _result(response, "/sync/ratings")

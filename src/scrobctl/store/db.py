@@ -71,8 +71,9 @@ def open_store(path: Path) -> Store:
     if not path.exists():
         _create_private(path)
     _check_header(path)
-    conn = connect(path)
+    conn: sqlite3.Connection | None = None
     try:
+        conn = connect(path)
         # Look before writing anything: switching to WAL rewrites the header of a foreign file.
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > len(MIGRATIONS):
@@ -82,18 +83,22 @@ def open_store(path: Path) -> Store:
             )
         if version == 0 and _foreign_tables(conn):
             raise _foreign(path)
+        if version > 0 and not _has_migrations(conn):
+            raise _foreign(path)  # another program that also numbers its schema
         if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
             conn.execute("PRAGMA journal_mode = WAL")
         if version < len(MIGRATIONS):
             _migrate(conn, path)
     except sqlite3.DatabaseError as exc:
-        conn.close()
+        if conn is not None:
+            conn.close()
         raise StoreError(
             f"{path} cannot be read as a database ({exc}); it was left untouched",
             "run `scrobctl doctor`, or move the file away",
         ) from None
     except BaseException:
-        conn.close()
+        if conn is not None:
+            conn.close()
         raise
     return Store(conn, path)
 
@@ -101,6 +106,15 @@ def open_store(path: Path) -> Store:
 def _foreign_tables(conn: sqlite3.Connection) -> set[str]:
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     return tables - {"_migrations"}
+
+
+def _has_migrations(conn: sqlite3.Connection) -> bool:
+    return (
+        conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'"
+        ).fetchone()
+        is not None
+    )
 
 
 def _foreign(path: Path) -> StoreError:

@@ -115,23 +115,39 @@ class ItemResolver:
                     return found, False
         key = weak_key(ref.artist or "", ref.title or "", ref.album)
         has_ids = bool(ref.ids.get("mbid") or ref.ids.get("isrc"))
-        if not has_ids:
+        found = self._weak_match(ref, key, without_ids=has_ids)
+        if found is None:
+            return self._insert(ref, weak_key=key), not has_ids
+        if has_ids:
+            # An id-less item of the same track (imported from Last.fm, say) learns the id:
+            # otherwise a player that sends MBIDs would queue the same listens again.
+            self.conn.execute(
+                "UPDATE items SET mbid = COALESCE(mbid, ?), isrc = COALESCE(isrc, ?) WHERE id = ?",
+                (ref.ids.get("mbid"), ref.ids.get("isrc"), found),
+            )
+        return found, not has_ids
+
+    def _weak_match(self, ref: ItemRef, key: str, *, without_ids: bool) -> int | None:
+        """Same normalised artist + title (+ album). Where one side has no album (Last.fm often
+        stores none, loves never carry one), the same artist and title is the same track."""
+        only = " AND mbid IS NULL AND isrc IS NULL" if without_ids else ""
+        row = self.conn.execute(
+            f"SELECT id FROM items WHERE weak_key = ? AND kind = ?{only} ORDER BY id LIMIT 1",
+            (key, ref.kind),
+        ).fetchone()
+        bare = weak_key(ref.artist or "", ref.title or "", None)  # ends with the separator
+        if row is None and ref.album:
             row = self.conn.execute(
-                "SELECT id FROM items WHERE weak_key = ? AND kind = ? ORDER BY id LIMIT 1",
-                (key, ref.kind),
+                f"SELECT id FROM items WHERE weak_key = ? AND kind = ?{only} ORDER BY id LIMIT 1",
+                (bare, ref.kind),
             ).fetchone()
-            if row is None and not ref.album:
-                # No album (Last.fm loves, bare player hooks): the same artist and title on any
-                # album is the same track, rather than a new album-less item.
-                prefix = key  # ends with the separator before the (empty) album
-                row = self.conn.execute(
-                    "SELECT id FROM items WHERE weak_key >= ? AND weak_key < ? AND kind = ?"
-                    " ORDER BY id LIMIT 1",
-                    (prefix, prefix + "\uffff", ref.kind),
-                ).fetchone()
-            if row:
-                return row[0], True
-        return self._insert(ref, weak_key=key), not has_ids
+        if row is None and not ref.album:
+            row = self.conn.execute(
+                "SELECT id FROM items WHERE weak_key >= ? AND weak_key < ? AND kind = ?"
+                f"{only} ORDER BY id LIMIT 1",
+                (bare, bare + "\uffff", ref.kind),
+            ).fetchone()
+        return row[0] if row else None
 
     def _fill_missing_ids(self, item_id: int, ref: ItemRef) -> None:
         """Learn ids the item lacked, unless another item already owns that id."""

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scrobctl.errors import ServiceUnavailable
 from scrobctl.runtime import Runtime
 from scrobctl.store.imports import (
     HISTORY,
@@ -22,7 +23,7 @@ from scrobctl.store.imports import (
     load_checkpoint,
     save_checkpoint,
 )
-from scrobctl.sync.pages import Reader
+from scrobctl.sync.pages import Page, Reader
 
 OVERLAP = 60  # seconds re-read before the high-water mark; re-reading is harmless
 
@@ -79,7 +80,7 @@ async def run_import(
     writer = ImportWriter(store, profile, service)
     report = _Report(runtime, service)
     memo = cursor.get("memo")
-    async for page in reader.pages(cursor, since):
+    async for page in _guarded(reader, cursor, since):
         memo = page.cursor.get("memo", memo)
         if page.total is not None:
             progress.total = page.total
@@ -100,6 +101,7 @@ async def run_import(
         except BaseException:
             writer.forget_cache()
             raise
+        writer.forget_cache()  # memory stays flat however long the history
         report.add(page.failed)
         progress.pages += 1
         if on_page is not None:
@@ -108,6 +110,26 @@ async def run_import(
         done = _checkpoint("done", {"memo": memo} if memo else {}, high_water, progress)
         save_checkpoint(store, profile, service, HISTORY, done)
     return ImportResult(service, profile, progress, resumed, since, report.path)
+
+
+async def _guarded(
+    reader: Reader, cursor: dict[str, Any], since: int | None
+) -> AsyncIterator[Page]:
+    """Pages from the reader; an answer of a shape no reader expected (a 200 with a list where
+    an object belongs, a number for a list) is a service problem, not a crash."""
+    pages = reader.pages(cursor, since)
+    while True:
+        try:
+            page = await anext(pages)
+        except StopAsyncIteration:
+            return
+        except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as exc:
+            raise ServiceUnavailable(
+                reader.service,
+                f"an answer had an unexpected shape ({type(exc).__name__})",
+                "run the import again later; it continues where it stopped",
+            ) from None
+        yield page
 
 
 def _checkpoint(

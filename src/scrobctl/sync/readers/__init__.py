@@ -5,21 +5,29 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+LATEST = 253_402_300_799  # 9999-12-31
+
 
 def parse_time(value: Any) -> int | None:
-    """ISO-8601 with Z/offset, or Unix seconds (int or digit string), to Unix seconds."""
+    """ISO-8601 with Z/offset, or Unix seconds (int or digit string), to Unix seconds; None for
+    anything else, including times outside 1970-9999."""
     if isinstance(value, bool) or value is None:
         return None
-    if isinstance(value, int | float):
-        return int(value)
-    text = str(value).strip()
-    if text.isdigit():
-        return int(text)
     try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        if isinstance(value, int | float):
+            seconds = float(value)
+        elif str(value).strip().isdigit():
+            seconds = float(str(value).strip())
+        else:
+            parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+            if parsed.tzinfo is None:
+                return None
+            seconds = parsed.timestamp()
+    except (ValueError, OverflowError):
         return None
-    return int(parsed.timestamp()) if parsed.tzinfo else None
+    if not 0 <= seconds <= LATEST:  # also refuses NaN
+        return None
+    return int(seconds)
 
 
 def int_id(value: Any) -> int | None:

@@ -25,8 +25,14 @@ class SimklReader:
         self._client = client
 
     async def _json(self, path: str, params: dict[str, str] | None = None) -> Any:
+        """The body: a dict, or None for Simkl's literal null; anything else is an error."""
         response = await self._client.request("GET", path, params=params or {})
-        return json_body(response)
+        if simkl.is_null(response):
+            return None
+        body = json_body(response)
+        if not isinstance(body, dict):
+            raise ServiceUnavailable(self.service, f"{path} gave an unexpected answer")
+        return body
 
     async def pages(self, cursor: dict[str, Any], since: int | None) -> AsyncIterator[Page]:
         # The activities call is the cheap gate Simkl requires before any all-items call.
@@ -49,7 +55,9 @@ class SimklReader:
             if since is not None:
                 params["date_from"] = simkl.iso(since)
             body = await self._json(f"/sync/all-items/{kind}", params)
-            entries = (body or {}).get(kind) if isinstance(body, dict) else None
+            entries = (body or {}).get(kind)
+            if entries is not None and not isinstance(entries, list):
+                raise ServiceUnavailable(self.service, f"/sync/all-items/{kind}: not a list")
             done.append(kind)
             yield self._page(kind, entries or [], {"kinds_done": list(done), "memo": memo})
 
