@@ -270,7 +270,7 @@ def test_simkl_every_request_carries_client_id_app_name_and_app_version(
     ingest(runtime, [movie(AT, **MATRIX), episode(AT + HOUR, SEVERANCE, 1, 2)])
     leave_running(runtime, clock)  # so the look-ups run too
     movies = simkl.get("/sync/all-items/movies").respond(200, json={"movies": []})
-    shows = simkl.get("/sync/all-items/shows").respond(200, json=None)  # Simkl's "nothing"
+    shows = simkl.get("/sync/all-items/shows").respond(200, content=b"null")  # "nothing"
     server = serve(simkl, SyncHistory())
 
     run_flush(runtime)
