@@ -322,12 +322,14 @@ def flush(quick: bool, work: Path) -> list[Row]:
 
 # -- import ------------------------------------------------------------------------------
 
+# Peak RSS from VmHWM: ru_maxrss survives exec on Linux and would report the parent's size.
 RSS_WRAPPER = (
-    "import resource, sys\n"
+    "import sys\n"
     "sys.argv = ['scrobctl'] + sys.argv[1:]\n"
     "from scrobctl.entry import main\n"
     "try:\n    main()\nexcept SystemExit:\n    pass\n"
-    "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+    "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n"
+    "print(hwm, file=sys.stderr)\n"
 )
 
 
