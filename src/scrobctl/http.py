@@ -47,6 +47,8 @@ RATE_LIMITS: dict[str, tuple[float, float]] = {
     "simkl:write": (1, 1),
     # No documented number any more; 1 request/s sustained with small bursts is safe (A.9).
     "lastfm": (5, 5),
+    # The legacy 40/10 s limit is gone; a soft ceiling near 40 requests/s remains (api-notes 11).
+    "tmdb": (20, 1),
 }
 
 # Job-level back-off after a transient failure: 30 s, 1 min, 2 min ... capped at 6 h, with jitter.

@@ -24,6 +24,7 @@ from scrobctl.store.imports import (
     save_checkpoint,
 )
 from scrobctl.sync.pages import Page, Reader
+from scrobctl.sync.resolve import TmdbResolver, resolved
 
 OVERLAP = 60  # seconds re-read before the high-water mark; re-reading is harmless
 
@@ -55,6 +56,7 @@ async def run_import(
     full: bool = False,
     since: int | None = None,
     on_page: Callable[[ImportProgress], None] | None = None,
+    resolver: TmdbResolver | None = None,
 ) -> ImportResult:
     store = runtime.store()
     service = reader.service
@@ -80,7 +82,10 @@ async def run_import(
     writer = ImportWriter(store, profile, service)
     report = _Report(runtime, service)
     memo = cursor.get("memo")
-    async for page in _guarded(reader, cursor, since):
+    pages = _guarded(reader, cursor, since)
+    if resolver is not None:
+        pages = resolved(pages, resolver)
+    async for page in pages:
         memo = page.cursor.get("memo", memo)
         if page.total is not None:
             progress.total = page.total

@@ -12,6 +12,7 @@ from scrobctl.runtime import Runtime
 from scrobctl.store import connections
 from scrobctl.sync.importer import ImportProgress, ImportResult, run_import
 from scrobctl.sync.pages import Reader
+from scrobctl.sync.resolve import TmdbResolver
 
 
 async def _reader(runtime: Runtime, service: str, profile: str, http: httpx.AsyncClient) -> Reader:
@@ -65,6 +66,17 @@ async def _reader(runtime: Runtime, service: str, profile: str, http: httpx.Asyn
     raise UsageError(f"unknown service {service!r}")
 
 
+def _tmdb(runtime: Runtime, http: httpx.AsyncClient) -> TmdbResolver | None:
+    """TMDb look-ups for video that arrives without a TMDb id, when an API key is set."""
+    settings = runtime.settings.tmdb
+    if not settings.api_key:
+        return None
+    from scrobctl.services.tmdb import TmdbClient
+
+    limiter = ServiceLimiter("tmdb", clock=runtime.clock)
+    return TmdbResolver(TmdbClient(str(settings.api_url), settings.api_key, http, limiter))
+
+
 async def import_history(
     runtime: Runtime,
     service: str,
@@ -80,7 +92,13 @@ async def import_history(
         try:
             reader = await _reader(runtime, service, profile, http)
             return await run_import(
-                runtime, reader, profile, full=full, since=since, on_page=on_page
+                runtime,
+                reader,
+                profile,
+                full=full,
+                since=since,
+                on_page=on_page,
+                resolver=_tmdb(runtime, http),
             )
         except InvalidToken as exc:
             detail = f"{exc.reason}; {login_hint(service, profile)}"

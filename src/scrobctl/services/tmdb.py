@@ -1,0 +1,47 @@
+"""TMDb id resolution (api-notes 11): `GET /3/find/{external_id}?external_source=...`.
+
+Optional: used only with `SCROBCTL_TMDB__API_KEY`. It gives items that arrive with only an IMDb
+or TVDB id their TMDb id, the first id scrobctl matches video by, so the same movie from two
+services becomes one item.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from scrobctl.errors import ServiceUnavailable
+from scrobctl.http import ServiceLimiter, json_body, send
+
+SERVICE = "tmdb"
+SOURCES = {"imdb": "imdb_id", "tvdb": "tvdb_id"}
+# The result list that holds each kind (episodes come back with their own TMDb id).
+RESULTS = {"movie": "movie_results", "show": "tv_results", "episode": "tv_episode_results"}
+
+
+class TmdbClient:
+    def __init__(
+        self, api_url: str, api_key: str, http: httpx.AsyncClient, limiter: ServiceLimiter
+    ) -> None:
+        self._base = api_url.rstrip("/")
+        self._key = api_key
+        self._http = http
+        self._limiter = limiter
+
+    async def find(self, kind: str, source: str, external_id: Any) -> int | None:
+        """The TMDb id of a movie, show or episode known by its IMDb or TVDB id, or None."""
+        request = self._http.build_request(
+            "GET",
+            f"{self._base}/3/find/{external_id}",
+            params={"external_source": SOURCES[source], "api_key": self._key},
+        )
+        response = await send(self._http, self._limiter, request)
+        body = json_body(response)
+        if not isinstance(body, dict):
+            raise ServiceUnavailable(SERVICE, "/3/find gave an unexpected answer")
+        results = body.get(RESULTS.get(kind, ""), [])
+        if isinstance(results, list) and results and isinstance(results[0], dict):
+            found = results[0].get("id")
+            return found if isinstance(found, int) else None
+        return None

@@ -1,0 +1,63 @@
+"""Optional TMDb resolution on import: IMDb/TVDB-only video gets its TMDb id, so it matches."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+import respx
+
+from scrobctl.http import ServiceLimiter, make_client
+from scrobctl.services.tmdb import TmdbClient
+from scrobctl.store.items import ItemRef
+from scrobctl.sync.resolve import TmdbResolver
+
+API = "https://api.themoviedb.org"
+
+
+def resolve(ref: ItemRef) -> ItemRef:
+    async def go() -> ItemRef:
+        async with make_client() as http:
+            client = TmdbClient(API, "tmdb-key", http, ServiceLimiter("tmdb"))
+            return await TmdbResolver(client).ref(ref)
+
+    return asyncio.run(go())
+
+
+@pytest.fixture
+def tmdb() -> respx.MockRouter:
+    with respx.mock(base_url=API, assert_all_called=False) as router:
+        yield router
+
+
+def test_tmdb_find_gives_an_imdb_only_movie_its_tmdb_id(tmdb: respx.MockRouter) -> None:
+    route = tmdb.get("/3/find/tt0133093").respond(
+        json={"movie_results": [{"id": 603, "title": "The Matrix"}], "tv_results": []}
+    )
+    ref = resolve(ItemRef("movie", {"imdb": "tt0133093"}))
+    assert ref.ids == {"imdb": "tt0133093", "tmdb": 603}
+    assert route.calls.last.request.url.params["external_source"] == "imdb_id"
+
+
+def test_tmdb_find_resolves_a_show_by_tvdb_id(tmdb: respx.MockRouter) -> None:
+    tmdb.get("/3/find/371980").respond(json={"movie_results": [], "tv_results": [{"id": 95396}]})
+    episode = ItemRef("episode", {}, show=ItemRef("show", {"tvdb": 371980}), season=1, number=2)
+    assert resolve(episode).show.ids["tmdb"] == 95396
+
+
+def test_tmdb_failure_leaves_the_item_as_it_was(tmdb: respx.MockRouter) -> None:
+    tmdb.get("/3/find/tt1").respond(401, json={"status_code": 7, "status_message": "Invalid"})
+    assert resolve(ItemRef("movie", {"imdb": "tt1"})).ids == {"imdb": "tt1"}
+
+
+def test_tmdb_is_not_asked_when_the_tmdb_id_is_known(tmdb: respx.MockRouter) -> None:
+    ref = ItemRef("movie", {"imdb": "tt0133093", "tmdb": 603})
+    assert resolve(ref) == ref
+    assert not tmdb.calls
+
+
+def test_tmdb_no_result_keeps_the_ref(tmdb: respx.MockRouter) -> None:
+    tmdb.get("/3/find/tt9").respond(json={"movie_results": []})
+    assert resolve(ItemRef("movie", {"imdb": "tt9"})).ids == {"imdb": "tt9"}
+    assert isinstance(httpx.URL(API), httpx.URL)
