@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -10,7 +13,9 @@ import respx
 
 from scrobctl.http import ServiceLimiter, make_client
 from scrobctl.services.tmdb import TmdbClient
+from scrobctl.store.imports import ImportedPlay
 from scrobctl.store.items import ItemRef
+from scrobctl.sync.pages import Page
 from scrobctl.sync.resolve import TmdbResolver
 
 API = "https://api.themoviedb.org"
@@ -61,3 +66,41 @@ def test_tmdb_no_result_keeps_the_ref(tmdb: respx.MockRouter) -> None:
     tmdb.get("/3/find/tt9").respond(json={"movie_results": []})
     assert resolve(ItemRef("movie", {"imdb": "tt9"})).ids == {"imdb": "tt9"}
     assert isinstance(httpx.URL(API), httpx.URL)
+
+
+class OnePage:
+    """A reader serving one page of plays, as any service's reader would."""
+
+    def __init__(self, service: str, refs: list[ItemRef], at: int) -> None:
+        self.service = service
+        self._plays = [ImportedPlay(ref, at) for ref in refs]
+
+    async def pages(self, cursor: dict, since: int | None) -> AsyncIterator[Page]:
+        yield Page(plays=self._plays, cursor={"page": 1})
+
+
+def test_import_with_tmdb_key_makes_one_item_of_an_imdb_only_and_a_tmdb_only_movie(
+    tmdb: respx.MockRouter, store: Any, data_dir: Path
+) -> None:
+    from scrobctl.config import Settings
+    from scrobctl.runtime import Runtime
+    from scrobctl.sync.importer import run_import
+
+    tmdb.get("/3/find/tt0133093").respond(json={"movie_results": [{"id": 603}]})
+    runtime = Runtime(settings=Settings(token_store="file"), warn=lambda _: None)
+
+    async def go() -> None:
+        async with make_client() as http:
+            resolver = TmdbResolver(TmdbClient(API, "k", http, ServiceLimiter("tmdb")))
+            trakt = OnePage("trakt", [ItemRef("movie", {"tmdb": 603})], 1_700_000_000)
+            simkl = OnePage("simkl", [ItemRef("movie", {"imdb": "tt0133093"})], 1_700_000_000)
+            await run_import(runtime, trakt, "default", resolver=resolver)
+            await run_import(runtime, simkl, "default", resolver=resolver)
+
+    asyncio.run(go())
+    conn = runtime.store().conn
+    assert conn.execute("SELECT count(*) FROM items").fetchone()[0] == 1
+    assert conn.execute("SELECT count(*) FROM plays").fetchone()[0] == 1
+    services = {r[0] for r in conn.execute("SELECT service FROM scrobbles")}
+    assert services == {"trakt", "simkl"}
+    runtime.close()
