@@ -209,6 +209,7 @@ class FakeSimkl(FakeService):
         self._connection = threading.local()
         self.plays: list[SyncPlay] = []  # every play received, resends included
         self.library: list[LibraryItem] = []
+        self._by_id: dict[tuple[str, str, str], LibraryItem] = {}
         self.scrobbles: list[dict[str, Any]] = []  # every accepted /scrobble/* body + action
         self.throttled: list[float] = []  # arrival times of the POSTs answered 429
         self.holds: list[Hold] = []
@@ -407,11 +408,18 @@ class FakeSimkl(FakeService):
     def _file(self, kind: str, item: dict[str, Any]) -> LibraryItem:
         """The library entry for `item`, made on first sight (caller holds self.lock)."""
         ids = item.get("ids") if isinstance(item.get("ids"), dict) else {}
-        for entry in self.library:
+        # An index by (kind, id name, value) keeps filing linear: a big benchmark library
+        # would otherwise make the fake, not the client, the slow part.
+        candidates = [
+            e for k, v in ids.items() if (e := self._by_id.get((kind, str(k), str(v)))) is not None
+        ] or ([] if ids else self.library)
+        for entry in candidates:
             if entry.kind == kind and (
                 _same(entry.ids, ids) or (not ids and entry.title == item.get("title"))
             ):
                 entry.ids.update({k: v for k, v in ids.items() if k not in entry.ids})
+                for k, v in entry.ids.items():
+                    self._by_id.setdefault((kind, str(k), str(v)), entry)
                 entry.updated_at = time.time()
                 return entry
         simkl_id = ids.get("simkl")
@@ -422,6 +430,8 @@ class FakeSimkl(FakeService):
             kind, int(simkl_id), dict(ids), item.get("title"), item.get("year"), time.time()
         )
         self.library.append(entry)
+        for k, v in entry.ids.items():
+            self._by_id.setdefault((kind, str(k), str(v)), entry)
         return entry
 
     def _add_history(self, request: Request) -> Reply:
