@@ -175,7 +175,7 @@ async def _drain(
         batch = _Batch(runtime, sender, result, profile)
         if kind == queue.SCROBBLE:
             try:
-                records = await batch.skip_known(records, profile)
+                records = await batch.skip_known(records)
             except ServiceError as exc:
                 _stopped(runtime, profile, service, [p.job_id for p in records], exc, result)
                 return True
@@ -249,7 +249,7 @@ class _Batch:
         self.profile = profile
         self.unsent: list[int] = []
 
-    async def skip_known(self, plays: list[PlayRecord], profile: str) -> list[PlayRecord]:
+    async def skip_known(self, plays: list[PlayRecord]) -> list[PlayRecord]:
         """Finish plays the service already has: imported or sent since they were queued, or
         (services that keep duplicates) sent by an attempt that was cut off."""
         store = self.runtime.store()
@@ -259,7 +259,7 @@ class _Batch:
             for p in plays
             if service_has_play(
                 store.conn,
-                profile,
+                self.profile,
                 service,
                 p.item_id,
                 p.watched_at,
