@@ -257,3 +257,83 @@ def test_ingest_profile_without_routes_is_recorded_only(store: Any) -> None:
     assert (summary.queued, summary.recorded_only) == (0, 1)
     assert count(store, "plays") == 1
     assert count(store, "jobs") == 0
+
+
+# --- batches -------------------------------------------------------------------------------------
+
+
+def lines_of(*events: dict[str, Any]) -> list[Any]:
+    text = "\n".join(json.dumps(e) for e in events) + "\n"
+    return list(read_events(io.BytesIO(text.encode())))
+
+
+def test_items_resolved_in_a_batch_are_those_resolved_one_by_one(tmp_path: Any) -> None:
+    from scrobctl.store import open_store
+
+    show = {"title": "Severance", "ids": {"tmdb": 95396}}
+    events = [
+        track(),
+        track(" HURT ", artist="johnny cash"),  # the same item, spelt differently
+        track(album=None),  # no album: the same artist and title
+        track("Hurt", ids={"mbid": "rec-1"}),  # learns the MBID
+        track("Personal Jesus", album=None),
+        track("Personal Jesus", album="American IV"),
+        movie({"tmdb": 603}),
+        movie({"imdb": "tt0133093"}),
+        movie({"tmdb": 603, "imdb": "tt0133093"}),
+        {"type": "episode", "show": show, "season": 1, "number": 1, "percentage": 90},
+        {"type": "episode", "show": show, "season": 1, "number": 2, "percentage": 90},
+        {"type": "episode", "show": show, "season": 1, "number": 1, "percentage": 90},
+    ]
+    refs = [item_ref(Event.model_validate(e)) for e in events]
+    one, batch = open_store(tmp_path / "one.db"), open_store(tmp_path / "batch.db")
+    try:
+        by_one = [ItemResolver(one.conn).resolve(ref) for ref in refs]
+        batch.conn.execute("BEGIN IMMEDIATE")
+        by_batch = ItemResolver(batch.conn).resolve_batch(refs)
+        batch.conn.execute("COMMIT")
+        table = "SELECT * FROM items ORDER BY id"
+        rows_one = [tuple(r)[:-1] for r in one.conn.execute(table)]  # all but created_at
+        rows_batch = [tuple(r)[:-1] for r in batch.conn.execute(table)]
+    finally:
+        one.close()
+        batch.close()
+    assert by_batch == by_one
+    assert rows_batch == rows_one
+
+
+def test_ingest_does_not_hold_the_write_lock_while_waiting_for_input(store: Any) -> None:
+    from scrobctl.store.db import connect
+
+    other = connect(store.path)
+    other.execute("PRAGMA busy_timeout = 0")
+    took_lock: list[bool] = []
+
+    def trickle() -> Any:
+        yield from lines_of(*(track(f"Song {i}", watched_at=T + i * 300) for i in range(1000)))
+        other.execute("BEGIN IMMEDIATE")  # raises "database is locked" if the lock is held
+        other.execute("ROLLBACK")
+        took_lock.append(True)
+        yield from lines_of(track("Last song"))
+
+    summary = Ingest(store, LB, now=NOW).run(trickle())
+    other.close()
+    assert took_lock == [True]
+    assert summary.queued == 1001
+
+
+def test_ingest_play_another_process_recorded_between_commits_is_a_duplicate(store: Any) -> None:
+    from scrobctl.store import open_store
+
+    first = [track("Hurt")] + [track(f"Song {i}", watched_at=T + i * 300) for i in range(999)]
+
+    def with_another_writer() -> Any:
+        yield from lines_of(*first)
+        other = open_store(store.path)  # another `scrobble`, between our two transactions
+        Ingest(other, LB, now=NOW).run(lines_of(track("Hurt", watched_at=T + 3600)))
+        other.close()
+        yield from lines_of(track("Hurt", watched_at=T + 3600))
+
+    summary = Ingest(store, LB, now=NOW).run(with_another_writer())
+    assert (summary.queued, summary.duplicate) == (1000, 1)
+    assert count(store, "plays") == 1001

@@ -8,18 +8,21 @@ file piped again all land inside that window, while listening to a track again c
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 
 from scrobctl.scrobble.events import Event, Line
 from scrobctl.scrobble.rules import NeedsDuration, below_threshold
 from scrobctl.store.db import Store
 from scrobctl.store.history import half_length_window, service_has_play
 from scrobctl.store.items import ItemRef, ItemResolver
+from scrobctl.store.pending import PendingPlays
 from scrobctl.store.queue import insert_scrobble_job
 from scrobctl.store.ratings import set_rating
 
 COMMIT_EVERY = 1000  # lines per transaction: fast, and a crash loses at most this many
+WAL_CHECKPOINT_PAGES = 10_000
 FRESH_LIMIT = 20_000  # items whose plays are tracked in memory during one ingest
 
 
@@ -77,6 +80,20 @@ def item_ref(event: Event) -> ItemRef:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Wanted:
+    """A line's rating and, when `started` is set, its play, waiting for the item's id."""
+
+    event: Event
+    started: int | None
+
+
+def _chunks(lines: Iterable[Line], size: int) -> Iterator[list[Line]]:
+    it = iter(lines)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
 def watched_at(event: Event, now: float) -> int:
     """When playback began: given, or now minus what was played."""
     if event.watched_at is not None:
@@ -102,73 +119,118 @@ class Ingest:
         self.summary = IngestSummary()
         self.starts: dict[str, Event] = {}  # the latest start event of each profile
         self._items = ItemResolver(store.conn)
+        self._pending = PendingPlays(store.conn)
         # (profile, item) -> [(watched_at, play id)] for items without plays before this run
         self._fresh: dict[tuple[str, int], list[tuple[int, int]]] = {}
         self._stored: set[tuple[str, int]] = set()  # items that had plays before this run
+        self._data_version: int | None = None
 
     def run(self, lines: Iterable[Line]) -> IngestSummary:
-        """Commit every COMMIT_EVERY lines; a dry run is one transaction, rolled back at the end,
-        so that it counts duplicates across the whole input exactly as a real run would."""
+        """One transaction per COMMIT_EVERY lines, begun once they have been read, so that
+        input that trickles in never keeps `flush` or another `scrobble` waiting. A dry run is
+        one transaction, rolled back at the end, so that it counts duplicates across the whole
+        input exactly as a real run would."""
         conn = self.store.conn
-        conn.execute("BEGIN IMMEDIATE")
+        # Copy the write-ahead log into the database every ~40 MB rather than every ~4 MB: a
+        # big input rewrites the same index pages in commit after commit, and each copy of a
+        # page costs the same however often it changed.
+        conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
         try:
-            for count, line in enumerate(lines, start=1):
-                self._one(line, self.now if self.now is not None else time.time())
-                if count % COMMIT_EVERY == 0 and not self.dry_run:
+            if self.dry_run:
+                self._begin()
+            for chunk in _chunks(lines, COMMIT_EVERY):
+                if not self.dry_run:
+                    self._begin()
+                self._chunk(chunk)
+                self._pending.write()
+                if not self.dry_run:
                     conn.execute("COMMIT")
-                    conn.execute("BEGIN IMMEDIATE")
         except BaseException:
-            conn.execute("ROLLBACK")
+            self._pending.discard()
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             self._forget()
             raise
-        conn.execute("ROLLBACK" if self.dry_run else "COMMIT")
+        if self.dry_run:
+            conn.execute("ROLLBACK")
         self._forget()
         return self.summary
+
+    def _begin(self) -> None:
+        """Start a write transaction. What this run knows of earlier plays holds only while no
+        other process writes: another `scrobble` between two of our transactions may have
+        added plays of the same items, so then it is asked again."""
+        conn = self.store.conn
+        conn.execute("BEGIN IMMEDIATE")
+        self._pending.begin()
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        if self._data_version is not None and version != self._data_version:
+            self._fresh.clear()
+            self._stored.clear()
+            self._items.created.clear()
+        self._data_version = version
 
     def _forget(self) -> None:
         self._items.forget()
         self._fresh.clear()
         self._stored.clear()
 
-    def _one(self, line: Line, now: float) -> None:
+    def _chunk(self, lines: list[Line]) -> None:
+        """Check every line, resolve the items of those that need one in a batch, then record."""
+        now = self.now if self.now is not None else time.time()
+        wanted = [w for w in (self._check(line, now) for line in lines) if w is not None]
+        items = self._items.resolve_batch([item_ref(w.event) for w in wanted])
+        for w, (item_id, _weak) in zip(wanted, items, strict=True):
+            self._record(w, item_id, now)
+
+    def _check(self, line: Line, now: float) -> _Wanted | None:
+        """What of the line is to be recorded: a rating, a play, both, or nothing (counted)."""
         summary = self.summary
         event = line.event
         if event is None:
             summary.invalid.append((line.number, line.error or "invalid"))
-            return
-        if event.rating is not None:
-            item_id, _ = self._items.resolve(item_ref(event))
-            rated_at = event.watched_at if event.watched_at is not None else int(now)
-            set_rating(self.store.conn, event.profile, item_id, event.rating, rated_at)
-            summary.rated += 1
-            if event.percentage is None and event.watched_ms is None:
-                summary.rating_only += 1
-                return  # a rating, not a play
+            return None
+        rating = _Wanted(event, None) if event.rating is not None else None
+        if rating is not None and event.percentage is None and event.watched_ms is None:
+            return rating  # a rating, not a play
         if event.event != "stop":
             summary.not_a_play += 1
             if event.event == "start":
                 self.starts[event.profile] = event
-            return
+            return rating
         try:
             reason = below_threshold(event)
         except NeedsDuration as exc:
             summary.invalid.append((line.number, str(exc)))
-            return
+            return rating
         if reason is not None:
             summary.below_threshold += 1
-            return
+            return rating
         started = watched_at(event, now)
         if started > now + 300:
             summary.invalid.append((line.number, "watched_at is in the future"))
+            return rating
+        return _Wanted(event, started)
+
+    def _record(self, wanted: _Wanted, item_id: int, now: float) -> None:
+        summary = self.summary
+        event = wanted.event
+        if event.rating is not None:
+            rated_at = event.watched_at if event.watched_at is not None else int(now)
+            set_rating(self.store.conn, event.profile, item_id, event.rating, rated_at)
+            summary.rated += 1
+            if wanted.started is None and event.percentage is None and event.watched_ms is None:
+                summary.rating_only += 1
+        started = wanted.started
+        if started is None:
             return
-        item_id, _weak = self._items.resolve(item_ref(event))
         play_id, is_new = self._play(event, item_id, started, now)
         services = self.routes.get(event.profile, {}).get(event.type, [])
         added = 0
         for service in services:
             if self._already_on(service, event, item_id, started):
                 continue
-            if insert_scrobble_job(self.store.conn, service, event.profile, play_id, now):
+            if self._queue(service, event.profile, play_id, now):
                 added += 1
                 summary.jobs[service] = summary.jobs.get(service, 0) + 1
         if added:
@@ -178,14 +240,21 @@ class Ingest:
         else:  # seen before, or every service already has it (imported or sent)
             summary.duplicate += 1
 
+    def _queue(self, service: str, profile: str, play_id: int, now: float) -> bool:
+        """Queue the play for the service once; False when that job already exists."""
+        if self._pending.holds(play_id):
+            return self._pending.add_job(service, profile, play_id, now)
+        self._pending.write()
+        return insert_scrobble_job(self.store.conn, service, profile, play_id, now)
+
     @staticmethod
     def _window(event: Event) -> int:
         return half_length_window(event.duration_ms or event.played_ms(), event.type)
 
     def _play(self, event: Event, item_id: int, started: int, now: float) -> tuple[int, bool]:
         """The play's id, and whether it is new. Items with no plays before this run are
-        checked against the plays this run added, in memory: most lines of a big input are
-        of such items, and this saves a query per line."""
+        checked against the plays this run added, in memory, and their new plays wait to be
+        written in one batch: most lines of a big input are of such items."""
         conn = self.store.conn
         window = self._window(event)
         key = (event.profile, item_id)
@@ -194,12 +263,7 @@ class Ingest:
             self._stored.clear()
         fresh = self._fresh.get(key)
         if fresh is None and key not in self._stored:
-            if (
-                item_id in self._items.created
-                or not conn.execute(
-                    "SELECT 1 FROM plays WHERE profile = ? AND item_id = ? LIMIT 1", key
-                ).fetchone()
-            ):
+            if item_id in self._items.created or not self._has_plays(key):
                 fresh = self._fresh[key] = []
             else:
                 self._stored.add(key)
@@ -207,9 +271,19 @@ class Ingest:
             for at, play_id in fresh:
                 if abs(at - started) < window:
                     return play_id, False
-            play_id, is_new = self._insert_play(event, item_id, started, now)
+            play_id = self._pending.add_play(
+                event.profile,
+                item_id,
+                started,
+                event.duration_ms,
+                event.played_ms(),
+                event.played_percentage(),
+                "stdin",
+                now,
+            )
             fresh.append((started, play_id))
-            return play_id, is_new
+            return play_id, True
+        self._pending.write()
         row = conn.execute(
             "SELECT id FROM plays WHERE profile = ? AND item_id = ?"
             " AND watched_at > ? AND watched_at < ? ORDER BY abs(watched_at - ?) LIMIT 1",
@@ -218,6 +292,15 @@ class Ingest:
         if row:
             return row[0], False
         return self._insert_play(event, item_id, started, now)
+
+    def _has_plays(self, key: tuple[str, int]) -> bool:
+        self._pending.write()
+        return (
+            self.store.conn.execute(
+                "SELECT 1 FROM plays WHERE profile = ? AND item_id = ? LIMIT 1", key
+            ).fetchone()
+            is not None
+        )
 
     def _insert_play(
         self, event: Event, item_id: int, started: int, now: float

@@ -7,14 +7,23 @@ artist + title + album, recorded as a weak match.
 
 from __future__ import annotations
 
+import functools
+import json
 import sqlite3
 import time
 import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 VIDEO_ID_ORDER = ("tmdb", "imdb", "tvdb", "trakt", "simkl")
 CACHE_LIMIT = 20_000  # resolved refs kept; past that the cache starts over
+MUSIC = ("track", "podcast")
+_COLUMNS = (
+    "kind, title, artist, album, year, show_id, season, number, duration_ms,"
+    " tmdb, imdb, tvdb, trakt, simkl, mbid, isrc, weak_key, created_at"
+)
+_MARKS = ", ".join("?" * 18)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,53 +42,124 @@ class ItemRef:
     number: int | None = None
 
 
+@functools.lru_cache(maxsize=4096)  # artist and album names repeat line after line
+def _norm(text: str) -> str:
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return " ".join(folded.split())
+
+
 def weak_key(artist: str, title: str, album: str | None) -> str:
     """Case-, width- and space-insensitive key for music without ids."""
+    return "\x1f".join((_norm(artist), _norm(title), _norm(album or "")))
 
-    def norm(text: str | None) -> str:
-        folded = unicodedata.normalize("NFKC", text or "").casefold()
-        return " ".join(folded.split())
 
-    return "\x1f".join((norm(artist), norm(title), norm(album)))
+def without_album(key: str) -> str:
+    """The weak key of the same artist and title with no album (it ends with the separator)."""
+    return key[: key.rindex("\x1f") + 1]
 
 
 class ItemResolver:
-    """Resolves refs to item ids, remembering answers for the rest of one ingest."""
+    """Resolves refs to item ids, remembering answers for the rest of one ingest.
+
+    `resolve_batch` is the fast path for many refs at once: one query says which of their weak
+    keys exist, so music new to the database needs no query of its own, and the items it creates
+    are written in one statement. Until then they are pending, and every other query of `items`
+    writes them first.
+    """
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self._cache: dict[tuple[Any, ...], tuple[int, bool]] = {}
         self.created: set[int] = set()  # items inserted since the last forget()
+        self._probed: set[str] = set()  # weak keys asked about for the current batch ...
+        self._present: set[str] = set()  # ... and those of them that some item has
+        self._pending: list[tuple[Any, ...]] | None = None  # item rows, during a batch
+        self._next_id = 0
 
     def resolve(self, ref: ItemRef) -> tuple[int, bool]:
         """(item id, weak) for the ref, creating the item when nothing matches."""
-        key = self._cache_key(ref)
-        found = self._cache.get(key)
-        if found is None:
-            found = self._resolve(ref)
-            if len(self._cache) >= CACHE_LIMIT:
-                self._cache.clear()  # memory stays flat on any input size
-            self._cache[key] = found
-        return found
+        return self._resolve_cached(ref, self._cache_key(ref), None)
+
+    def resolve_batch(self, refs: Sequence[ItemRef]) -> list[tuple[int, bool]]:
+        """What `resolve` gives for each ref in turn. Call inside a write transaction (BEGIN
+        IMMEDIATE): new items are given their ids here, which only the writer may do."""
+        cache_keys = [self._cache_key(ref) for ref in refs]
+        weak_keys: dict[tuple[Any, ...], str] = {}
+        for ref, cache_key in zip(refs, cache_keys, strict=True):
+            if ref.kind in MUSIC and cache_key not in self._cache:
+                weak_keys[cache_key] = weak_key(ref.artist or "", ref.title or "", ref.album)
+        self._probe(weak_keys.values())
+        row = self.conn.execute("SELECT coalesce(max(id), 0) FROM items").fetchone()
+        self._next_id = row[0] + 1
+        self._pending = []
+        try:
+            resolved = [
+                self._resolve_cached(ref, cache_key, weak_keys.get(cache_key))
+                for ref, cache_key in zip(refs, cache_keys, strict=True)
+            ]
+            self._write_pending()
+            return resolved
+        finally:
+            self._pending = None
+            self._probed = set()
+            self._present = set()
 
     def forget(self) -> None:
         """Drop cached ids, e.g. after a rolled-back transaction."""
         self._cache.clear()
         self.created.clear()
 
+    def _resolve_cached(
+        self, ref: ItemRef, cache_key: tuple[Any, ...], key: str | None
+    ) -> tuple[int, bool]:
+        found = self._cache.get(cache_key)
+        if found is None:
+            if ref.kind in MUSIC:
+                found = self._resolve_music(ref, key)
+            else:
+                found = self._resolve_video(ref), False
+            if len(self._cache) >= CACHE_LIMIT:
+                self._cache.clear()  # memory stays flat on any input size
+            self._cache[cache_key] = found
+        return found
+
+    def _probe(self, keys: Iterable[str]) -> None:
+        probed = set(keys)
+        probed.update([without_album(key) for key in probed])
+        self._probed = probed
+        self._present = set()
+        if probed:
+            rows = self.conn.execute(
+                "SELECT DISTINCT weak_key FROM items"
+                " WHERE weak_key IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(probed)),),
+            )
+            self._present = {row[0] for row in rows}
+
+    def _absent(self, key: str) -> bool:
+        """Known from the probe to belong to no item, pending ones included."""
+        return key in self._probed and key not in self._present
+
+    def _query(self, sql: str, params: tuple[Any, ...]) -> sqlite3.Cursor:
+        """Every statement on `items` but the batch insert: pending items must be seen."""
+        self._write_pending()
+        return self.conn.execute(sql, params)
+
+    def _write_pending(self) -> None:
+        if self._pending:
+            self.conn.executemany(
+                f"INSERT INTO items (id, {_COLUMNS}) VALUES (?, {_MARKS})", self._pending
+            )
+            self._pending.clear()
+
     @staticmethod
     def _cache_key(ref: ItemRef) -> tuple[Any, ...]:
         show = ItemResolver._cache_key(ref.show) if ref.show else None
-        music = (ref.artist, ref.title, ref.album) if ref.kind in ("track", "podcast") else None
+        music = (ref.artist, ref.title, ref.album) if ref.kind in MUSIC else None
         return (ref.kind, tuple(sorted(ref.ids.items())), show, ref.season, ref.number, music)
 
-    def _resolve(self, ref: ItemRef) -> tuple[int, bool]:
-        if ref.kind in ("track", "podcast"):
-            return self._resolve_music(ref)
-        return self._resolve_video(ref), False
-
     def _find_by(self, kind: str, column: str, value: Any) -> int | None:
-        row = self.conn.execute(
+        row = self._query(
             f"SELECT id FROM items WHERE kind = ? AND {column} = ? ORDER BY id LIMIT 1",
             (kind, value),
         ).fetchone()
@@ -96,7 +176,7 @@ class ItemResolver:
         show_id = None
         if ref.kind == "episode" and ref.show is not None:
             show_id = self._resolve_video(ref.show)
-            row = self.conn.execute(
+            row = self._query(
                 "SELECT id FROM items WHERE show_id = ? AND season = ? AND number = ? "
                 "ORDER BY id LIMIT 1",
                 (show_id, ref.season, ref.number),
@@ -106,14 +186,15 @@ class ItemResolver:
                 return row[0]
         return self._insert(ref, show_id=show_id)
 
-    def _resolve_music(self, ref: ItemRef) -> tuple[int, bool]:
+    def _resolve_music(self, ref: ItemRef, key: str | None) -> tuple[int, bool]:
         for column in ("mbid", "isrc"):
             value = ref.ids.get(column)
             if value:
                 found = self._find_by(ref.kind, column, value)
                 if found is not None:
                     return found, False
-        key = weak_key(ref.artist or "", ref.title or "", ref.album)
+        if key is None:
+            key = weak_key(ref.artist or "", ref.title or "", ref.album)
         has_ids = bool(ref.ids.get("mbid") or ref.ids.get("isrc"))
         found = self._weak_match(ref, key, without_ids=has_ids)
         if found is None:
@@ -121,7 +202,7 @@ class ItemResolver:
         if has_ids:
             # An id-less item of the same track (imported from Last.fm, say) learns the id:
             # otherwise a player that sends MBIDs would queue the same listens again.
-            self.conn.execute(
+            self._query(
                 "UPDATE items SET mbid = COALESCE(mbid, ?), isrc = COALESCE(isrc, ?) WHERE id = ?",
                 (ref.ids.get("mbid"), ref.ids.get("isrc"), found),
             )
@@ -131,18 +212,13 @@ class ItemResolver:
         """Same normalised artist + title (+ album). Where one side has no album (Last.fm often
         stores none, loves never carry one), the same artist and title is the same track."""
         only = " AND mbid IS NULL AND isrc IS NULL" if without_ids else ""
-        row = self.conn.execute(
-            f"SELECT id FROM items WHERE weak_key = ? AND kind = ?{only} ORDER BY id LIMIT 1",
-            (key, ref.kind),
-        ).fetchone()
-        bare = weak_key(ref.artist or "", ref.title or "", None)  # ends with the separator
-        if row is None and ref.album:
-            row = self.conn.execute(
-                f"SELECT id FROM items WHERE weak_key = ? AND kind = ?{only} ORDER BY id LIMIT 1",
-                (bare, ref.kind),
-            ).fetchone()
+        exact = f"SELECT id FROM items WHERE weak_key = ? AND kind = ?{only} ORDER BY id LIMIT 1"
+        row = None if self._absent(key) else self._query(exact, (key, ref.kind)).fetchone()
+        bare = without_album(key)
+        if row is None and ref.album and not self._absent(bare):
+            row = self._query(exact, (bare, ref.kind)).fetchone()
         if row is None and not ref.album:
-            row = self.conn.execute(
+            row = self._query(
                 "SELECT id FROM items WHERE weak_key >= ? AND weak_key < ? AND kind = ?"
                 f"{only} ORDER BY id LIMIT 1",
                 (bare, bare + "\uffff", ref.kind),
@@ -151,42 +227,46 @@ class ItemResolver:
 
     def _fill_missing_ids(self, item_id: int, ref: ItemRef) -> None:
         """Learn ids the item lacked, unless another item already owns that id."""
-        row = self.conn.execute("SELECT * FROM items WHERE id = ?", (item_id,)).fetchone()
+        row = self._query("SELECT * FROM items WHERE id = ?", (item_id,)).fetchone()
         for column in VIDEO_ID_ORDER:
             value = ref.ids.get(column)
             if value is None or row[column] is not None:
                 continue
             if self._find_by(ref.kind, column, value) is None:
-                self.conn.execute(f"UPDATE items SET {column} = ? WHERE id = ?", (value, item_id))
+                self._query(f"UPDATE items SET {column} = ? WHERE id = ?", (value, item_id))
 
     def _insert(
         self, ref: ItemRef, *, show_id: int | None = None, weak_key: str | None = None
     ) -> int:
-        cursor = self.conn.execute(
-            "INSERT INTO items (kind, title, artist, album, year, show_id, season, number,"
-            " duration_ms, tmdb, imdb, tvdb, trakt, simkl, mbid, isrc, weak_key, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                ref.kind,
-                ref.title,
-                ref.artist,
-                ref.album,
-                ref.year,
-                show_id,
-                ref.season,
-                ref.number,
-                ref.duration_ms,
-                ref.ids.get("tmdb"),
-                ref.ids.get("imdb"),
-                ref.ids.get("tvdb"),
-                ref.ids.get("trakt"),
-                ref.ids.get("simkl"),
-                ref.ids.get("mbid"),
-                ref.ids.get("isrc"),
-                weak_key,
-                time.time(),
-            ),
+        values = (
+            ref.kind,
+            ref.title,
+            ref.artist,
+            ref.album,
+            ref.year,
+            show_id,
+            ref.season,
+            ref.number,
+            ref.duration_ms,
+            ref.ids.get("tmdb"),
+            ref.ids.get("imdb"),
+            ref.ids.get("tvdb"),
+            ref.ids.get("trakt"),
+            ref.ids.get("simkl"),
+            ref.ids.get("mbid"),
+            ref.ids.get("isrc"),
+            weak_key,
+            time.time(),
         )
-        assert cursor.lastrowid is not None
-        self.created.add(cursor.lastrowid)
-        return cursor.lastrowid
+        if self._pending is None:
+            cursor = self.conn.execute(f"INSERT INTO items ({_COLUMNS}) VALUES ({_MARKS})", values)
+            assert cursor.lastrowid is not None
+            item_id = cursor.lastrowid
+        else:
+            item_id = self._next_id
+            self._next_id += 1
+            self._pending.append((item_id, *values))
+            if weak_key is not None:
+                self._present.add(weak_key)
+        self.created.add(item_id)
+        return item_id
