@@ -337,3 +337,14 @@ def test_ingest_play_another_process_recorded_between_commits_is_a_duplicate(sto
     summary = Ingest(store, LB, now=NOW).run(with_another_writer())
     assert (summary.queued, summary.duplicate) == (1000, 1)
     assert count(store, "plays") == 1001
+
+
+def test_ingest_new_play_of_a_known_item_repeated_in_one_input_is_queued_once(
+    store: Any,
+) -> None:
+    ingest(store, track())
+    again = track(watched_at=T + 86_400)
+    summary = ingest(store, again, again | {"watched_ms": 160_000}, again)
+    assert (summary.queued, summary.duplicate) == (1, 2)
+    assert count(store, "plays") == 2
+    assert count(store, "jobs") == 2

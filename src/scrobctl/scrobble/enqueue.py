@@ -252,9 +252,9 @@ class Ingest:
         return half_length_window(event.duration_ms or event.played_ms(), event.type)
 
     def _play(self, event: Event, item_id: int, started: int, now: float) -> tuple[int, bool]:
-        """The play's id, and whether it is new. Items with no plays before this run are
-        checked against the plays this run added, in memory, and their new plays wait to be
-        written in one batch: most lines of a big input are of such items."""
+        """The play's id, and whether it is new. Items with no plays before this run (most
+        lines of a big input) are checked against this run's plays in memory, others in the
+        database. A new play waits to be written with the rest of its batch."""
         conn = self.store.conn
         window = self._window(event)
         key = (event.profile, item_id)
@@ -271,27 +271,28 @@ class Ingest:
             for at, play_id in fresh:
                 if abs(at - started) < window:
                     return play_id, False
-            play_id = self._pending.add_play(
-                event.profile,
-                item_id,
-                started,
-                event.duration_ms,
-                event.played_ms(),
-                event.played_percentage(),
-                "stdin",
-                now,
-            )
+        else:
+            self._pending.write()
+            row = conn.execute(
+                "SELECT id FROM plays WHERE profile = ? AND item_id = ?"
+                " AND watched_at > ? AND watched_at < ? ORDER BY abs(watched_at - ?) LIMIT 1",
+                (event.profile, item_id, started - window, started + window, started),
+            ).fetchone()
+            if row:
+                return row[0], False
+        play_id = self._pending.add_play(
+            event.profile,
+            item_id,
+            started,
+            event.duration_ms,
+            event.played_ms(),
+            event.played_percentage(),
+            "stdin",
+            now,
+        )
+        if fresh is not None:
             fresh.append((started, play_id))
-            return play_id, True
-        self._pending.write()
-        row = conn.execute(
-            "SELECT id FROM plays WHERE profile = ? AND item_id = ?"
-            " AND watched_at > ? AND watched_at < ? ORDER BY abs(watched_at - ?) LIMIT 1",
-            (event.profile, item_id, started - window, started + window, started),
-        ).fetchone()
-        if row:
-            return row[0], False
-        return self._insert_play(event, item_id, started, now)
+        return play_id, True
 
     def _has_plays(self, key: tuple[str, int]) -> bool:
         self._pending.write()
@@ -301,32 +302,6 @@ class Ingest:
             ).fetchone()
             is not None
         )
-
-    def _insert_play(
-        self, event: Event, item_id: int, started: int, now: float
-    ) -> tuple[int, bool]:
-        """Insert, or find the same play another process wrote meanwhile (same start time)."""
-        row = self.store.conn.execute(
-            "INSERT INTO plays (profile, item_id, watched_at, duration_ms, played_ms, percentage,"
-            " source, created_at) VALUES (?, ?, ?, ?, ?, ?, 'stdin', ?)"
-            " ON CONFLICT (profile, item_id, watched_at) DO NOTHING RETURNING id",
-            (
-                event.profile,
-                item_id,
-                started,
-                event.duration_ms,
-                event.played_ms(),
-                event.played_percentage(),
-                now,
-            ),
-        ).fetchone()
-        if row is not None:
-            return row[0], True
-        existing = self.store.conn.execute(
-            "SELECT id FROM plays WHERE profile = ? AND item_id = ? AND watched_at = ?",
-            (event.profile, item_id, started),
-        ).fetchone()
-        return existing[0], False
 
     def _already_on(self, service: str, event: Event, item_id: int, started: int) -> bool:
         """The service already has this play (imported from it, or sent before). An item first
