@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -14,7 +15,10 @@ from typing import Any, Protocol
 
 import pytest
 
+from tests.fakes.lastfm import FakeLastfm
 from tests.fakes.listenbrainz import FakeListenBrainz
+from tests.fakes.simkl import FakeSimkl
+from tests.fakes.trakt import FakeTrakt
 
 GOOD_TOKEN = "good-token"
 TIMEOUT = 30.0  # seconds for any one scrobctl run; generous, never a timing assertion
@@ -108,6 +112,60 @@ def logged_in(cli: Cli, fake_lb: FakeListenBrainz) -> subprocess.CompletedProces
     result = cli("login", "listenbrainz", "--token-stdin", input=GOOD_TOKEN + "\n")
     assert result.returncode == 0, result.stderr
     return result
+
+
+def unique(prefix: str) -> str:
+    """A distinctive value (`prefix` and 16 random hex digits), so a leak check cannot match by
+    accident."""
+    return f"{prefix}-{secrets.token_hex(8)}"
+
+
+def fake_service_env(
+    *,
+    trakt: FakeTrakt | None = None,
+    simkl: FakeSimkl | None = None,
+    lastfm: FakeLastfm | None = None,
+) -> dict[str, str]:
+    """The variables that point scrobctl at the given fakes (and at the file token store);
+    a service whose fake is not given is left out."""
+    env = {"SCROBCTL_TOKEN_STORE": "file"}
+    if trakt is not None:
+        env["SCROBCTL_TRAKT__API_URL"] = trakt.url
+        env["SCROBCTL_TRAKT__AUTH_URL"] = trakt.url
+        env["SCROBCTL_TRAKT__CLIENT_ID"] = trakt.client_id
+        env["SCROBCTL_TRAKT__CLIENT_SECRET"] = trakt.client_secret
+    if simkl is not None:
+        env["SCROBCTL_SIMKL__API_URL"] = simkl.url
+        env["SCROBCTL_SIMKL__CLIENT_ID"] = simkl.client_id
+    if lastfm is not None:
+        env["SCROBCTL_LASTFM__API_URL"] = lastfm.url + "/2.0/"
+        env["SCROBCTL_LASTFM__AUTH_URL"] = lastfm.url + "/api/auth/"
+        env["SCROBCTL_LASTFM__API_KEY"] = lastfm.api_key
+        env["SCROBCTL_LASTFM__API_SECRET"] = lastfm.api_secret
+    return env
+
+
+def log_in(cli: Cli, *services: str) -> None:
+    """Log in to each named service through the real CLI and assert it worked: ListenBrainz
+    takes GOOD_TOKEN on stdin, the others `--no-browser` (their fakes must approve at once)."""
+    for service in services:
+        if service == "listenbrainz":
+            result = cli("login", service, "--token-stdin", input=GOOD_TOKEN + "\n")
+        else:
+            result = cli("login", service, "--no-browser")
+        assert result.returncode == 0, f"login {service}: {result.stderr}"
+
+
+def connection(status: dict[str, Any], service: str) -> dict[str, Any]:
+    """The one entry for `service` in `status --json`'s connections."""
+    [found] = [c for c in status["connections"] if c["service"] == service]
+    return found
+
+
+def summary_line(stderr: str, service: str) -> str:
+    """The one stderr line that starts with "<service>: " (a flush or export summary)."""
+    [line] = [line for line in stderr.splitlines() if line.startswith(f"{service}: ")]
+    return line
 
 
 def status_json(cli: Cli) -> dict[str, Any]:

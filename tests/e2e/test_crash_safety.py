@@ -35,7 +35,16 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import GOOD_TOKEN, TIMEOUT, Cli, jsonl, status_json, wait_until
+from tests.e2e.conftest import (
+    GOOD_TOKEN,
+    TIMEOUT,
+    Cli,
+    fake_service_env,
+    jsonl,
+    log_in,
+    status_json,
+    wait_until,
+)
 from tests.fakes.lastfm import FakeLastfm
 from tests.fakes.listenbrainz import FakeListenBrainz
 from tests.fakes.server import Reply, Request
@@ -170,20 +179,7 @@ def service_env(
     fake_simkl: GatedSimkl,
     fake_lastfm: GatedLastfm,
 ) -> dict[str, str]:
-    cli_env.update(
-        {
-            "SCROBCTL_TRAKT__API_URL": fake_trakt.url,
-            "SCROBCTL_TRAKT__AUTH_URL": fake_trakt.url,
-            "SCROBCTL_TRAKT__CLIENT_ID": fake_trakt.client_id,
-            "SCROBCTL_TRAKT__CLIENT_SECRET": fake_trakt.client_secret,
-            "SCROBCTL_SIMKL__API_URL": fake_simkl.url,
-            "SCROBCTL_SIMKL__CLIENT_ID": fake_simkl.client_id,
-            "SCROBCTL_LASTFM__API_URL": fake_lastfm.url + "/2.0/",
-            "SCROBCTL_LASTFM__AUTH_URL": fake_lastfm.url + "/api/auth/",
-            "SCROBCTL_LASTFM__API_KEY": fake_lastfm.api_key,
-            "SCROBCTL_LASTFM__API_SECRET": fake_lastfm.api_secret,
-        }
-    )
+    cli_env.update(fake_service_env(trakt=fake_trakt, simkl=fake_simkl, lastfm=fake_lastfm))
     return cli_env
 
 
@@ -289,11 +285,7 @@ def target(
 ) -> Target:
     """Logged in (through the real CLI) to one service only, so only it gets the plays."""
     service = request.param
-    if service == "listenbrainz":
-        result = cli("login", service, "--token-stdin", input=GOOD_TOKEN + "\n")
-    else:
-        result = cli("login", service, "--no-browser")
-    assert result.returncode == 0, f"login {service}: {result.stderr}"
+    log_in(cli, service)
     fakes = {
         "listenbrainz": fake_lb,
         "lastfm": fake_lastfm,

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import shutil
 import signal
 import sqlite3
@@ -32,7 +31,16 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import GOOD_TOKEN, TIMEOUT, Cli, jsonl, status_json, wait_until
+from tests.e2e.conftest import (
+    GOOD_TOKEN,
+    TIMEOUT,
+    Cli,
+    fake_service_env,
+    jsonl,
+    status_json,
+    unique,
+    wait_until,
+)
 from tests.fakes.lastfm import Call, FakeLastfm, NowPlaying
 from tests.fakes.listenbrainz import FakeListenBrainz
 from tests.fakes.server import Reply, Request
@@ -70,11 +78,6 @@ except OSError:
 print("peak-rss-kib", peak, file=sys.stderr)
 sys.exit(code)
 """
-
-
-def _unique(prefix: str) -> str:
-    """A distinctive value, so a leak check cannot match by accident."""
-    return f"{prefix}-{secrets.token_hex(8)}"
 
 
 # -- fakes -------------------------------------------------------------------------------------
@@ -190,20 +193,14 @@ def lastfm_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LastfmS
     """One real `scrobctl login lastfm --no-browser` against a signature-checking fake (it
     approves at once); the logged-in data dir is kept as a template."""
     fake = FakeLastfm(
-        api_key=_unique("lastfm-key"),
-        api_secret=_unique("lastfm-secret"),
+        api_key=unique("lastfm-key"),
+        api_secret=unique("lastfm-secret"),
         user_name="rob",
         auto_approve_after=0,
     )
     root = tmp_path_factory.mktemp("lastfm-login")
     with fake:
-        service_env = {
-            "SCROBCTL_TOKEN_STORE": "file",
-            "SCROBCTL_LASTFM__API_URL": fake.url + "/2.0/",
-            "SCROBCTL_LASTFM__AUTH_URL": fake.url + "/api/auth/",
-            "SCROBCTL_LASTFM__API_KEY": fake.api_key,
-            "SCROBCTL_LASTFM__API_SECRET": fake.api_secret,
-        }
+        service_env = fake_service_env(lastfm=fake)
         env = module_env(root, service_env)
         result = run_in(env, [str(SCROBCTL), "login", "lastfm", "--no-browser"])
         assert result.returncode == 0, result.stderr

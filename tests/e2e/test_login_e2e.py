@@ -9,7 +9,6 @@ Timing is only ever compared between requests the fakes recorded, never against 
 from __future__ import annotations
 
 import json
-import secrets
 import subprocess
 import time
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.e2e.conftest import TIMEOUT, Cli, status_json
+from tests.e2e.conftest import TIMEOUT, Cli, connection, fake_service_env, status_json, unique
 from tests.fakes.lastfm import FakeLastfm
 from tests.fakes.simkl import FakeSimkl
 from tests.fakes.trakt import FakeTrakt
@@ -30,16 +29,11 @@ DAY = 86_400
 DEVICE_TOKEN = "/oauth/device/token"
 
 
-def _unique(prefix: str) -> str:
-    """A distinctive value, so a leak check cannot match by accident."""
-    return f"{prefix}-{secrets.token_hex(8)}"
-
-
 @pytest.fixture
 def fake_trakt() -> Iterator[FakeTrakt]:
     fake = FakeTrakt(
-        client_id=_unique("trakt-id"),
-        client_secret=_unique("trakt-secret"),
+        client_id=unique("trakt-id"),
+        client_secret=unique("trakt-secret"),
         username="rob",
         interval=1,
     )
@@ -49,7 +43,7 @@ def fake_trakt() -> Iterator[FakeTrakt]:
 
 @pytest.fixture
 def fake_simkl() -> Iterator[FakeSimkl]:
-    fake = FakeSimkl(client_id=_unique("simkl-id"), user_name="rob", interval=1)
+    fake = FakeSimkl(client_id=unique("simkl-id"), user_name="rob", interval=1)
     with fake:
         yield fake
 
@@ -57,8 +51,8 @@ def fake_simkl() -> Iterator[FakeSimkl]:
 @pytest.fixture
 def fake_lastfm() -> Iterator[FakeLastfm]:
     fake = FakeLastfm(
-        api_key=_unique("lastfm-key"),
-        api_secret=_unique("lastfm-secret"),
+        api_key=unique("lastfm-key"),
+        api_secret=unique("lastfm-secret"),
         user_name="rob",
         auto_approve_after=2,
     )
@@ -74,31 +68,12 @@ def service_env(
     fake_lastfm: FakeLastfm,
 ) -> dict[str, str]:
     """Point every service at its fake; `cli` and `popen_cli` run with this same dict."""
-    cli_env.update(
-        {
-            "SCROBCTL_TOKEN_STORE": "file",
-            "SCROBCTL_TRAKT__API_URL": fake_trakt.url,
-            "SCROBCTL_TRAKT__AUTH_URL": fake_trakt.url,
-            "SCROBCTL_TRAKT__CLIENT_ID": fake_trakt.client_id,
-            "SCROBCTL_TRAKT__CLIENT_SECRET": fake_trakt.client_secret,
-            "SCROBCTL_SIMKL__API_URL": fake_simkl.url,
-            "SCROBCTL_SIMKL__CLIENT_ID": fake_simkl.client_id,
-            "SCROBCTL_LASTFM__API_URL": fake_lastfm.url + "/2.0/",
-            "SCROBCTL_LASTFM__AUTH_URL": fake_lastfm.url + "/api/auth/",
-            "SCROBCTL_LASTFM__API_KEY": fake_lastfm.api_key,
-            "SCROBCTL_LASTFM__API_SECRET": fake_lastfm.api_secret,
-        }
-    )
+    cli_env.update(fake_service_env(trakt=fake_trakt, simkl=fake_simkl, lastfm=fake_lastfm))
     return cli_env
 
 
 def login(cli: Cli, service: str) -> subprocess.CompletedProcess[str]:
     return cli("login", service, "--no-browser")
-
-
-def connection(status: dict[str, Any], service: str) -> dict[str, Any]:
-    [found] = [c for c in status["connections"] if c["service"] == service]
-    return found
 
 
 def stripped_lines(text: str) -> list[str]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import secrets
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -21,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Cli
+from tests.e2e.conftest import Cli, fake_service_env, log_in, summary_line, unique
 from tests.fakes.simkl import FakeSimkl
 from tests.fakes.trakt import FakeTrakt
 
@@ -29,10 +28,6 @@ RATINGS = 500
 BATCH = 100
 MIN_POST_GAP = 0.9  # 1 s, less the jitter between two arrivals on localhost
 DAY = 86_400
-
-
-def _unique(prefix: str) -> str:
-    return f"{prefix}-{secrets.token_hex(8)}"
 
 
 def iso(ts: int) -> str:
@@ -66,8 +61,8 @@ def trakt_ratings(count: int) -> list[dict[str, Any]]:
 @pytest.fixture
 def fake_trakt() -> Iterator[FakeTrakt]:
     fake = FakeTrakt(
-        client_id=_unique("trakt-id"),
-        client_secret=_unique("trakt-secret"),
+        client_id=unique("trakt-id"),
+        client_secret=unique("trakt-secret"),
         poll_statuses=[200],  # the user approves at once
         interval=1,
         ratings=trakt_ratings(RATINGS),
@@ -78,7 +73,7 @@ def fake_trakt() -> Iterator[FakeTrakt]:
 
 @pytest.fixture
 def fake_simkl() -> Iterator[FakeSimkl]:
-    fake = FakeSimkl(client_id=_unique("simkl-id"), pending_polls=0, interval=1)
+    fake = FakeSimkl(client_id=unique("simkl-id"), pending_polls=0, interval=1)
     with fake:
         yield fake
 
@@ -88,26 +83,9 @@ def cli_with_services(
     cli: Cli, cli_env: dict[str, str], fake_trakt: FakeTrakt, fake_simkl: FakeSimkl
 ) -> Cli:
     """The CLI pointed at both fakes, logged in to both through `scrobctl login`."""
-    cli_env.update(
-        {
-            "SCROBCTL_TOKEN_STORE": "file",
-            "SCROBCTL_TRAKT__API_URL": fake_trakt.url,
-            "SCROBCTL_TRAKT__AUTH_URL": fake_trakt.url,
-            "SCROBCTL_TRAKT__CLIENT_ID": fake_trakt.client_id,
-            "SCROBCTL_TRAKT__CLIENT_SECRET": fake_trakt.client_secret,
-            "SCROBCTL_SIMKL__API_URL": fake_simkl.url,
-            "SCROBCTL_SIMKL__CLIENT_ID": fake_simkl.client_id,
-        }
-    )
-    for service in ("trakt", "simkl"):
-        result = cli("login", service, "--no-browser")
-        assert result.returncode == 0, f"login {service}: {result.stderr}"
+    cli_env.update(fake_service_env(trakt=fake_trakt, simkl=fake_simkl))
+    log_in(cli, "trakt", "simkl")
     return cli
-
-
-def summary_line(stderr: str, service: str) -> str:
-    [line] = [line for line in stderr.splitlines() if line.startswith(f"{service}: ")]
-    return line
 
 
 def test_500_trakt_ratings_reach_simkl_in_5_posts_at_1_per_second_and_only_once(

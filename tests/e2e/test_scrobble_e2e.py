@@ -11,9 +11,9 @@ fakes recorded them on arrival.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
-import secrets
 import signal
 import subprocess
 import time
@@ -25,7 +25,18 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import GOOD_TOKEN, TIMEOUT, Cli, jsonl, status_json, wait_until
+from tests.e2e.conftest import (
+    TIMEOUT,
+    Cli,
+    connection,
+    fake_service_env,
+    jsonl,
+    log_in,
+    status_json,
+    summary_line,
+    unique,
+    wait_until,
+)
 from tests.fakes.lastfm import FakeLastfm
 from tests.fakes.listenbrainz import FakeListenBrainz
 from tests.fakes.simkl import FakeSimkl, SyncPlay
@@ -39,15 +50,11 @@ LOOSE_SLACK = 0.3  # where pacing is not under test: scheduling jitter on a load
 UNKNOWN_TMDB = 999_999  # the fakes' default "no such item"
 
 
-def _unique(prefix: str) -> str:
-    return f"{prefix}-{secrets.token_hex(8)}"
-
-
 @pytest.fixture
 def fake_trakt() -> Iterator[FakeTrakt]:
     fake = FakeTrakt(
-        client_id=_unique("trakt-id"),
-        client_secret=_unique("trakt-secret"),
+        client_id=unique("trakt-id"),
+        client_secret=unique("trakt-secret"),
         poll_statuses=[200],  # the user approves at once
         interval=1,
     )
@@ -57,7 +64,7 @@ def fake_trakt() -> Iterator[FakeTrakt]:
 
 @pytest.fixture
 def fake_simkl() -> Iterator[FakeSimkl]:
-    fake = FakeSimkl(client_id=_unique("simkl-id"), pending_polls=0, interval=1)
+    fake = FakeSimkl(client_id=unique("simkl-id"), pending_polls=0, interval=1)
     with fake:
         yield fake
 
@@ -65,8 +72,8 @@ def fake_simkl() -> Iterator[FakeSimkl]:
 @pytest.fixture
 def fake_lastfm() -> Iterator[FakeLastfm]:
     fake = FakeLastfm(
-        api_key=_unique("lastfm-key"),
-        api_secret=_unique("lastfm-secret"),
+        api_key=unique("lastfm-key"),
+        api_secret=unique("lastfm-secret"),
         auto_approve_after=0,
         ignored_artists={"Various Artists"},
     )
@@ -82,37 +89,14 @@ def service_env(
     fake_lastfm: FakeLastfm,
 ) -> dict[str, str]:
     """Point every service at its fake (ListenBrainz is already, by conftest's cli_env)."""
-    cli_env.update(
-        {
-            "SCROBCTL_TOKEN_STORE": "file",
-            "SCROBCTL_TRAKT__API_URL": fake_trakt.url,
-            "SCROBCTL_TRAKT__AUTH_URL": fake_trakt.url,
-            "SCROBCTL_TRAKT__CLIENT_ID": fake_trakt.client_id,
-            "SCROBCTL_TRAKT__CLIENT_SECRET": fake_trakt.client_secret,
-            "SCROBCTL_SIMKL__API_URL": fake_simkl.url,
-            "SCROBCTL_SIMKL__CLIENT_ID": fake_simkl.client_id,
-            "SCROBCTL_LASTFM__API_URL": fake_lastfm.url + "/2.0/",
-            "SCROBCTL_LASTFM__AUTH_URL": fake_lastfm.url + "/api/auth/",
-            "SCROBCTL_LASTFM__API_KEY": fake_lastfm.api_key,
-            "SCROBCTL_LASTFM__API_SECRET": fake_lastfm.api_secret,
-        }
-    )
+    cli_env.update(fake_service_env(trakt=fake_trakt, simkl=fake_simkl, lastfm=fake_lastfm))
     return cli_env
 
 
 @pytest.fixture
 def login(cli: Cli) -> Callable[..., None]:
     """Log in to the named services with the real CLI; ListenBrainz takes its token on stdin."""
-
-    def run(*services: str) -> None:
-        for service in services:
-            if service == "listenbrainz":
-                result = cli("login", service, "--token-stdin", input=GOOD_TOKEN + "\n")
-            else:
-                result = cli("login", service, "--no-browser")
-            assert result.returncode == 0, f"login {service}: {result.stderr}"
-
-    return run
+    return functools.partial(log_in, cli)
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -206,11 +190,6 @@ def scrobble_batch_sizes(fake: FakeLastfm) -> list[int]:
     ]
 
 
-def summary_line(stderr: str, service: str) -> str:
-    [line] = [line for line in stderr.splitlines() if line.startswith(f"{service}: ")]
-    return line
-
-
 def jobs(cli: Cli, *args: str) -> list[dict[str, Any]]:
     result = cli("queue", "list", "--json", "--limit", "1000", *args)
     assert result.returncode == 0, result.stderr
@@ -244,11 +223,6 @@ def expected_plays(fake: FakeTrakt | FakeSimkl, events: list[dict[str, Any]]) ->
     """Each event's play, once."""
     key = event_key if isinstance(fake, FakeTrakt) else simkl_event_key
     return Counter(key(e) for e in events)
-
-
-def connection(status: dict[str, Any], service: str) -> dict[str, Any]:
-    [found] = [c for c in status["connections"] if c["service"] == service]
-    return found
 
 
 def gaps(times: list[float]) -> list[float]:

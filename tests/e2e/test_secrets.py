@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import TIMEOUT, Cli, jsonl, status_json
+from tests.e2e.conftest import TIMEOUT, Cli, fake_service_env, jsonl, status_json
 from tests.fakes.lastfm import FakeLastfm
 from tests.fakes.listenbrainz import FakeListenBrainz
 from tests.fakes.server import Reply, Request
@@ -101,22 +101,8 @@ def service_env(
     fake_simkl: FakeSimkl,
     fake_lastfm: FakeLastfm,
 ) -> dict[str, str]:
-    cli_env.update(
-        {
-            "SCROBCTL_TOKEN_STORE": "file",
-            "SCROBCTL_CONFIG": str(config_file),
-            "SCROBCTL_TRAKT__API_URL": fake_trakt.url,
-            "SCROBCTL_TRAKT__AUTH_URL": fake_trakt.url,
-            "SCROBCTL_TRAKT__CLIENT_ID": fake_trakt.client_id,
-            "SCROBCTL_TRAKT__CLIENT_SECRET": fake_trakt.client_secret,
-            "SCROBCTL_SIMKL__API_URL": fake_simkl.url,
-            "SCROBCTL_SIMKL__CLIENT_ID": fake_simkl.client_id,
-            "SCROBCTL_LASTFM__API_URL": fake_lastfm.url + "/2.0/",
-            "SCROBCTL_LASTFM__AUTH_URL": fake_lastfm.url + "/api/auth/",
-            "SCROBCTL_LASTFM__API_KEY": fake_lastfm.api_key,
-            "SCROBCTL_LASTFM__API_SECRET": fake_lastfm.api_secret,
-        }
-    )
+    cli_env.update(fake_service_env(trakt=fake_trakt, simkl=fake_simkl, lastfm=fake_lastfm))
+    cli_env["SCROBCTL_CONFIG"] = str(config_file)
     return cli_env
 
 
