@@ -13,15 +13,11 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 
-from scrobctl.store.queue import AVAILABLE, MAX_ATTEMPTS, SCROBBLE, scrobble_key
+from scrobctl.store.queue import SCROBBLE_JOB_INTO, scrobble_job_row, scrobble_key
 
 _PLAY_ROW = (
     "INSERT INTO plays (id, profile, item_id, watched_at, duration_ms, played_ms, percentage,"
     " source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-_JOB_ROW = (
-    "INSERT INTO jobs (kind, service, profile, play_id, state, attempt, max_attempts,"
-    " scheduled_at, created_at, errors, unique_key) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, '[]', ?)"
 )
 
 
@@ -70,16 +66,14 @@ class PendingPlays:
         if key in self._job_keys:
             return False
         self._job_keys.add(key)
-        self._jobs.append(
-            (SCROBBLE, service, profile, play_id, AVAILABLE, MAX_ATTEMPTS, now, now, key)
-        )
+        self._jobs.append(scrobble_job_row(service, profile, play_id, now))
         return True
 
     def write(self) -> None:
         if self._plays:
             self.conn.executemany(_PLAY_ROW, self._plays)
         if self._jobs:
-            self.conn.executemany(_JOB_ROW, self._jobs)
+            self.conn.executemany(f"INSERT {SCROBBLE_JOB_INTO}", self._jobs)
         self.discard()
 
     def discard(self) -> None:

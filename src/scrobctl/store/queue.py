@@ -35,25 +35,24 @@ def scrobble_key(service: str, play_id: int) -> str:
     return f"{SCROBBLE}:{service}:{play_id}"
 
 
+SCROBBLE_JOB_INTO = (
+    "INTO jobs (kind, service, profile, play_id, state, attempt, max_attempts, scheduled_at,"
+    " created_at, errors, unique_key) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, '[]', ?)"
+)
+
+
+def scrobble_job_row(service: str, profile: str, play_id: int, now: float) -> tuple[object, ...]:
+    """The values for SCROBBLE_JOB_INTO: a job due at once."""
+    key = scrobble_key(service, play_id)
+    return (SCROBBLE, service, profile, play_id, AVAILABLE, MAX_ATTEMPTS, now, now, key)
+
+
 def insert_scrobble_job(
     conn: sqlite3.Connection, service: str, profile: str, play_id: int, now: float
 ) -> bool:
     """Queue a play for a service once; False when that job already exists."""
-    cursor = conn.execute(
-        "INSERT OR IGNORE INTO jobs (kind, service, profile, play_id, state, attempt,"
-        " max_attempts, scheduled_at, created_at, errors, unique_key)"
-        " VALUES (?, ?, ?, ?, 'available', 0, ?, ?, ?, '[]', ?)",
-        (
-            SCROBBLE,
-            service,
-            profile,
-            play_id,
-            MAX_ATTEMPTS,
-            now,
-            now,
-            scrobble_key(service, play_id),
-        ),
-    )
+    row = scrobble_job_row(service, profile, play_id, now)
+    cursor = conn.execute(f"INSERT OR IGNORE {SCROBBLE_JOB_INTO}", row)
     return cursor.rowcount > 0
 
 
