@@ -80,7 +80,7 @@ def item_ref(event: Event) -> ItemRef:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Wanted:
     """A line's rating and, when `started` is set, its play, waiting for the item's id."""
 
