@@ -5,10 +5,15 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+import respx
 
 from scrobctl.clock import Clock
+
+if TYPE_CHECKING:
+    from scrobctl.runtime import Runtime
 
 
 @pytest.fixture(autouse=True)
@@ -60,3 +65,19 @@ def store(data_dir: Path) -> Iterator:
     s = open_store(data_dir / "scrobctl.db")
     yield s
     s.close()
+
+
+@pytest.fixture
+def api() -> Iterator[respx.MockRouter]:
+    """respx in place of the services' APIs; a route set up but never called is no failure."""
+    with respx.mock(assert_all_called=False) as router:
+        yield router
+
+
+@pytest.fixture
+def made(isolated_env: Path) -> Iterator[list[Runtime]]:
+    """The runtimes a test builds by hand (one per service), closed when it ends."""
+    runtimes: list[Runtime] = []
+    yield runtimes
+    for runtime in runtimes:
+        runtime.close()

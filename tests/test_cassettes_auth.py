@@ -45,6 +45,7 @@ from scrobctl.http import make_client
 from scrobctl.runtime import Runtime
 from scrobctl.store import connections
 from tests.conftest import FakeClock
+from tests.helpers import capturing, interactions
 from tests.test_accounts import FakeUI, lift_rate_limits, make_runtime
 
 CASSETTES = Path(__file__).resolve().parent.parent / "cassettes"
@@ -188,11 +189,6 @@ def make(isolated_env: Path, live_clock: Clock) -> Iterator[Callable[..., Runtim
         runtime.close()
 
 
-def interactions(service: str, name: str) -> list[dict[str, Any]]:
-    data = yaml.safe_load((CASSETTES / service / name).read_text(encoding="utf-8"))
-    return data["interactions"]
-
-
 def response_json(interaction: dict[str, Any]) -> Any:
     return json.loads(interaction["response"]["body"]["string"])
 
@@ -205,20 +201,6 @@ def last_ok(service: str, name: str, path: str) -> Any:
         if urlsplit(i["request"]["uri"]).path == path and i["response"]["status"]["code"] == 200
     ]
     return found[-1]
-
-
-def capturing(sent: list[httpx.Request]) -> Callable[[], httpx.AsyncClient]:
-    """The production client, keeping every request it sends."""
-
-    async def keep(request: httpx.Request) -> None:
-        sent.append(request)
-
-    def build() -> httpx.AsyncClient:
-        client = make_client()
-        client.event_hooks = {"request": [keep], "response": []}
-        return client
-
-    return build
 
 
 # -- Trakt ------------------------------------------------------------------------------------

@@ -38,7 +38,6 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import vcr
-import yaml
 
 from scrobctl import http as scrobctl_http
 from scrobctl.clock import Clock
@@ -48,6 +47,7 @@ from scrobctl.store import connections
 from scrobctl.sync.importer import ImportResult
 from scrobctl.sync.service import import_history
 from tests.conftest import FakeClock
+from tests.helpers import interactions
 from tests.test_accounts import lift_rate_limits, make_runtime
 
 CASSETTES = Path(__file__).resolve().parent.parent / "cassettes"
@@ -113,11 +113,6 @@ def recorder(service: str, record_mode: str = RECORD_MODE) -> vcr.VCR:
 
 
 # -- reading the cassettes back -------------------------------------------------------------------
-
-
-def interactions(service: str, name: str) -> list[dict[str, Any]]:
-    data = yaml.safe_load((CASSETTES / service / name).read_text(encoding="utf-8"))
-    return data["interactions"]
 
 
 def answer(service: str, name: str, path: str, **query: str) -> Any:

@@ -22,9 +22,8 @@ recordings made against respx with real-looking secrets.
 
 from __future__ import annotations
 
-import asyncio
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -41,11 +40,11 @@ from scrobctl.http import make_client
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.enqueue import Ingest
 from scrobctl.scrobble.events import Event, Line
-from scrobctl.scrobble.flush import FlushReport, flush
 from scrobctl.store import connections, queue
 from scrobctl.store.ratings import set_rating
 from scrobctl.sync.export import export_ratings
 from tests.conftest import FakeClock
+from tests.helpers import capturing, run_flush
 from tests.test_accounts import lift_rate_limits, make_runtime
 from tests.test_cassettes import REDACTED_AUTHORIZATION, find_secrets
 from tests.test_cassettes_auth import find_auth_secrets, recorder
@@ -178,35 +177,9 @@ def outcomes(runtime: Runtime) -> list[tuple[str, str]]:
     return [(row[0], row[1]) for row in rows]
 
 
-def run_flush(runtime: Runtime) -> FlushReport:
-    return asyncio.run(flush(runtime))
-
-
 @pytest.fixture(autouse=True)
 def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
     lift_rate_limits(monkeypatch)
-
-
-@pytest.fixture
-def made(isolated_env: Path) -> Iterator[list[Runtime]]:
-    runtimes: list[Runtime] = []
-    yield runtimes
-    for runtime in runtimes:
-        runtime.close()
-
-
-def capturing(sent: list[httpx.Request]) -> Callable[[], httpx.AsyncClient]:
-    """The production client, keeping every request it sends."""
-
-    def build() -> httpx.AsyncClient:
-        async def keep(request: httpx.Request) -> None:
-            sent.append(request)
-
-        client = make_client()
-        client.event_hooks = {"request": [keep], "response": []}
-        return client
-
-    return build
 
 
 # -- replay -------------------------------------------------------------------------------------

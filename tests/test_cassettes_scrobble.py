@@ -21,9 +21,8 @@ on a recording made against respx with real-looking secrets.
 
 from __future__ import annotations
 
-import asyncio
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -37,11 +36,10 @@ import yaml
 from scrobctl.clock import Clock
 from scrobctl.http import make_client
 from scrobctl.runtime import Runtime
-from scrobctl.scrobble.enqueue import Ingest
-from scrobctl.scrobble.events import Event, Line
-from scrobctl.scrobble.flush import FlushReport, flush
+from scrobctl.scrobble.events import Event
 from scrobctl.store import connections, queue
 from tests.conftest import FakeClock
+from tests.helpers import capturing, queue_plays, run_flush
 from tests.test_accounts import lift_rate_limits, make_runtime
 from tests.test_cassettes import find_secrets
 from tests.test_cassettes_auth import find_auth_secrets, recorder
@@ -143,23 +141,12 @@ def track_plays(now: float) -> list[Event]:
     ]
 
 
-def queue_plays(runtime: Runtime, service: str, events: list[Event]) -> None:
-    routes = {PROFILE: {"movie": [service], "episode": [service], "track": [service]}}
-    lines = [Line(i + 1, event) for i, event in enumerate(events)]
-    feed = Ingest(runtime.store(), routes, now=runtime.clock.now())
-    assert feed.run(lines).jobs == {service: len(events)}
-
-
 def outcomes(runtime: Runtime) -> list[tuple[str, str]]:
     rows = runtime.store().conn.execute(
         "SELECT jobs.state, jobs.outcome FROM jobs JOIN plays ON plays.id = jobs.play_id"
         " ORDER BY plays.watched_at"
     )
     return [(row[0], row[1]) for row in rows]
-
-
-def run_flush(runtime: Runtime) -> FlushReport:
-    return asyncio.run(flush(runtime))
 
 
 @pytest.fixture(autouse=True)
@@ -171,14 +158,6 @@ def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
 def live_clock(clock: FakeClock) -> Clock:
     """The fake clock for replays; the real one when recording (Last.fm's 14-day rule)."""
     return Clock() if RECORDING else clock
-
-
-@pytest.fixture
-def made(isolated_env: Path) -> Iterator[list[Runtime]]:
-    runtimes: list[Runtime] = []
-    yield runtimes
-    for runtime in runtimes:
-        runtime.close()
 
 
 # -- replay -----------------------------------------------------------------------------------
@@ -236,16 +215,7 @@ def test_cassette_lastfm_track_scrobble_request_is_signed(
 ) -> None:
     creds = credentials("lastfm")
     sent: list[httpx.Request] = []
-
-    def capturing() -> httpx.AsyncClient:
-        async def keep(request: httpx.Request) -> None:
-            sent.append(request)
-
-        client = make_client()
-        client.event_hooks = {"request": [keep], "response": []}
-        return client
-
-    runtime = logged_in("lastfm", isolated_env, live_clock, creds, capturing)
+    runtime = logged_in("lastfm", isolated_env, live_clock, creds, capturing(sent))
     made.append(runtime)
     plays = track_plays(live_clock.now())
     queue_plays(runtime, "lastfm", plays)

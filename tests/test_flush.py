@@ -3,7 +3,6 @@ ListenBrainz client, the fake clock, and respx in place of api.listenbrainz.org.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 from collections import Counter
@@ -22,9 +21,9 @@ from scrobctl.lock import exclusive
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.enqueue import Ingest
 from scrobctl.scrobble.events import Event, Line
-from scrobctl.scrobble.flush import FlushReport, ServiceReport, flush
 from scrobctl.store import connections, queue
 from tests.conftest import FakeClock
+from tests.helpers import only, run_flush
 
 BASE = "https://api.listenbrainz.org"
 SERVICE = "listenbrainz"
@@ -156,16 +155,6 @@ def jobs(runtime: Runtime) -> list[sqlite3.Row]:
         )
         .fetchall()
     )
-
-
-def run_flush(runtime: Runtime) -> FlushReport:
-    return asyncio.run(flush(runtime))
-
-
-def only(report: FlushReport) -> ServiceReport:
-    """The report's one service line (these tests have one profile, one service)."""
-    assert len(report.services) == 1
-    return report.services[0]
 
 
 # -- batching ---------------------------------------------------------------------------------

@@ -36,10 +36,10 @@ from scrobctl.http import BACKOFF_BASE, BACKOFF_CAP
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.enqueue import Ingest
 from scrobctl.scrobble.events import Event, Line
-from scrobctl.scrobble.flush import FlushReport, flush
 from scrobctl.store import connections, queue
 from scrobctl.sync.service import import_history
 from tests.conftest import FakeClock
+from tests.helpers import run_flush
 from tests.test_accounts import FakeUI, lift_rate_limits, make_runtime
 
 PROFILE = "default"
@@ -237,11 +237,6 @@ def states(runtime: Runtime) -> set[str]:
 
 def last_error(job: dict[str, Any]) -> str:
     return json.loads(job["errors"])[-1]["error"]
-
-
-def run_flush(runtime: Runtime) -> FlushReport:
-    """flush() returns a report; any exception at all fails the test with its traceback."""
-    return asyncio.run(flush(runtime))
 
 
 def outcome(coro: Coroutine[Any, Any, Any]) -> Any:

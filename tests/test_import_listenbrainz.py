@@ -25,6 +25,7 @@ from scrobctl.store import connections
 from scrobctl.sync.importer import ImportResult
 from scrobctl.sync.service import import_history
 from tests.conftest import FakeClock
+from tests.helpers import watched_times
 from tests.test_accounts import lift_rate_limits, make_runtime
 
 API = "https://api.listenbrainz.org"
@@ -225,19 +226,8 @@ def runtime(isolated_env: Path, clock: FakeClock) -> Iterator[Runtime]:
     rt.close()
 
 
-@pytest.fixture
-def api() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as router:
-        yield router
-
-
 def run(runtime: Runtime, **options: Any) -> ImportResult:
     return asyncio.run(import_history(runtime, SERVICE, PROFILE, **options))
-
-
-def watched_times(runtime: Runtime) -> list[int]:
-    rows = runtime.store().conn.execute("SELECT watched_at FROM plays ORDER BY watched_at DESC")
-    return [r[0] for r in rows]
 
 
 def times_of(items: list[dict[str, Any]]) -> list[int]:

@@ -210,12 +210,6 @@ def runtime(isolated_env: Path, clock: FakeClock) -> Iterator[Runtime]:
     rt.close()
 
 
-@pytest.fixture
-def api() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as router:
-        yield router
-
-
 def run(runtime: Runtime, **options: Any) -> ImportResult:
     return asyncio.run(import_history(runtime, SERVICE, PROFILE, **options))
 

@@ -47,12 +47,6 @@ def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(scrobctl_http.RATE_LIMITS, "listenbrainz", (1000, 1))
 
 
-@pytest.fixture
-def api() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as router:
-        yield router
-
-
 def run(runtime: Runtime, service: str, **options: Any) -> ImportResult:
     return asyncio.run(import_history(runtime, service, PROFILE, **options))
 

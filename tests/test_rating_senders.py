@@ -9,7 +9,6 @@ The jobs are queued the real way: plays ingested, rated, then `export_ratings`.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +17,6 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
-import pylast
 import pytest
 import respx
 
@@ -29,12 +27,12 @@ from scrobctl.http import BACKOFF_BASE, make_client
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.enqueue import Ingest
 from scrobctl.scrobble.events import Event, Line
-from scrobctl.scrobble.flush import FlushReport, ServiceReport, flush
 from scrobctl.services.lastfm import RATE_LIMIT_WAIT
 from scrobctl.store import connections, queue
 from scrobctl.store.ratings import set_rating
 from scrobctl.sync.export import export_ratings
 from tests.conftest import FakeClock
+from tests.helpers import only, pylast_signature, run_flush, trakt_token_set
 from tests.test_accounts import lift_rate_limits, make_runtime
 
 PROFILE = "default"
@@ -149,24 +147,13 @@ def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
     lift_rate_limits(monkeypatch)
 
 
-def token_set(access: str, created_at: int, refresh: str = TRAKT_REFRESH) -> dict[str, Any]:
-    return {
-        "access_token": access,
-        "refresh_token": refresh,
-        "expires_in": WEEK,
-        "created_at": created_at,
-        "token_type": "bearer",
-        "scope": "public",
-    }
-
-
 @pytest.fixture
 def runtime(isolated_env: Path, clock: FakeClock) -> Iterator[Runtime]:
     """Logged in to all four services a moment ago (no Trakt refresh due)."""
     rt = make_runtime(isolated_env, clock, make_client, trakt=TRAKT_APP, lastfm=LASTFM_APP)
     now = int(clock.now())
     store, tokens = rt.store(), rt.tokens()
-    tokens.set(PROFILE, "trakt", token_set(TRAKT_ACCESS, now))
+    tokens.set(PROFILE, "trakt", trakt_token_set(TRAKT_ACCESS, now, TRAKT_REFRESH))
     tokens.set(APP_PROFILE, "simkl", {"client_id": SIMKL_CLIENT_ID})
     tokens.set(PROFILE, "simkl", {"access_token": SIMKL_TOKEN})
     tokens.set(PROFILE, "lastfm", {"session_key": LASTFM_SESSION})
@@ -273,29 +260,6 @@ def outcomes(runtime: Runtime) -> list[tuple[str, str | None]]:
     return [(r["state"], r["outcome"]) for r in jobs(runtime)]
 
 
-def run_flush(runtime: Runtime) -> FlushReport:
-    return asyncio.run(flush(runtime))
-
-
-def only(report: FlushReport) -> ServiceReport:
-    assert len(report.services) == 1
-    return report.services[0]
-
-
-def pylast_signature(params: dict[str, str]) -> str:
-    network = pylast.LastFMNetwork(
-        api_key=LASTFM_APP["api_key"],
-        api_secret=LASTFM_APP["api_secret"],
-        session_key=LASTFM_SESSION,
-    )
-    signed = {
-        k: v for k, v in params.items() if k not in ("method", "api_key", "sk", "api_sig", "format")
-    }
-    oracle = pylast._Request(network, params["method"], signed)
-    oracle.sign_it()
-    return oracle.params["api_sig"]
-
-
 # -- Trakt --------------------------------------------------------------------------------------
 
 
@@ -400,7 +364,7 @@ def test_trakt_401_on_a_current_token_gets_one_refresh_then_the_ratings_are_sent
 ) -> None:
     rate_and_export(runtime, "trakt", [(movie(603), 8)])
     server = serve(router, "trakt", httpx.Response(401, json={"error": "invalid_token"}))
-    fresh = token_set("fresh-access", int(clock.now()), refresh="fresh-refresh")
+    fresh = trakt_token_set("fresh-access", int(clock.now()), refresh="fresh-refresh")
     router.post(f"{TRAKT_AUTH}/oauth/token").respond(200, json=fresh)
 
     report = run_flush(runtime)
@@ -500,7 +464,7 @@ def test_lastfm_each_love_is_one_signed_track_love_post(
             LASTFM_SESSION,
             "json",
         )
-        assert form["api_sig"] == pylast_signature(form)
+        assert form["api_sig"] == pylast_signature(form, **LASTFM_APP, session_key=LASTFM_SESSION)
     assert (only(report).sent, only(report).requests) == (3, 3)
     assert {r["state"] for r in jobs(runtime)} == {queue.COMPLETED}
 

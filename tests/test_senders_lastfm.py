@@ -4,7 +4,6 @@ respx in place of ws.audioscrobbler.com. Signatures are checked against pylast's
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -13,7 +12,6 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
-import pylast
 import pytest
 import respx
 
@@ -22,10 +20,10 @@ from scrobctl.http import BACKOFF_BASE, BACKOFF_CAP
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.enqueue import Ingest
 from scrobctl.scrobble.events import Event, Line
-from scrobctl.scrobble.flush import FlushReport, ServiceReport, flush
 from scrobctl.services.lastfm import RATE_LIMIT_WAIT
 from scrobctl.store import connections, queue
 from tests.conftest import FakeClock
+from tests.helpers import only, pylast_signature, run_flush
 from tests.test_accounts import lift_rate_limits, make_runtime
 
 API = "https://ws.audioscrobbler.com/2.0/"
@@ -174,26 +172,6 @@ def jobs(runtime: Runtime) -> list[sqlite3.Row]:
     )
 
 
-def run_flush(runtime: Runtime) -> FlushReport:
-    return asyncio.run(flush(runtime))
-
-
-def only(report: FlushReport) -> ServiceReport:
-    assert len(report.services) == 1
-    return report.services[0]
-
-
-def pylast_signature(params: dict[str, str]) -> str:
-    """What pylast would sign for the same call with the same API account and session."""
-    network = pylast.LastFMNetwork(api_key=API_KEY, api_secret=API_SECRET, session_key=SESSION_KEY)
-    signed = {
-        k: v for k, v in params.items() if k not in ("method", "api_key", "sk", "api_sig", "format")
-    }
-    oracle = pylast._Request(network, params["method"], signed)
-    oracle.sign_it()
-    return oracle.params["api_sig"]
-
-
 # -- batching and signing ---------------------------------------------------------------------
 
 
@@ -277,7 +255,7 @@ def test_lastfm_every_scrobble_signature_verifies_with_pylast(
 
     assert len(server.calls) == 3
     for params in server.calls:
-        assert params["api_sig"] == pylast_signature(params)
+        assert params["api_sig"] == pylast_signature(params, API_KEY, API_SECRET, SESSION_KEY)
 
 
 # -- per-play outcomes ------------------------------------------------------------------------

@@ -5,7 +5,6 @@ interrupted run may have delivered, against respx in place of api.simkl.com."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 import time
@@ -22,11 +21,10 @@ from scrobctl import http as scrobctl_http
 from scrobctl.accounts.common import APP_PROFILE
 from scrobctl.errors import ExitCode
 from scrobctl.runtime import Runtime
-from scrobctl.scrobble.enqueue import Ingest
-from scrobctl.scrobble.events import Event, Line
-from scrobctl.scrobble.flush import FlushReport, ServiceReport, flush
+from scrobctl.scrobble.events import Event
 from scrobctl.store import connections, queue
 from tests.conftest import FakeClock
+from tests.helpers import episode, leave_running, movie, only, queue_plays, run_flush
 from tests.test_accounts import lift_rate_limits, make_runtime
 
 API = "https://api.simkl.com"
@@ -122,31 +120,8 @@ def serve(router: respx.MockRouter, server: SyncHistory) -> SyncHistory:
     return server
 
 
-def movie(at: int, **ids: Any) -> Event:
-    return Event.model_validate(
-        {"type": "movie", "ids": ids, "duration_ms": 8_160_000, "percentage": 95, "watched_at": at}
-    )
-
-
-def episode(at: int, show: int, season: int, number: int) -> Event:
-    return Event.model_validate(
-        {
-            "type": "episode",
-            "show": {"title": f"Show {show}", "ids": {"tvdb": show}},
-            "season": season,
-            "number": number,
-            "duration_ms": 3_300_000,
-            "percentage": 95,
-            "watched_at": at,
-        }
-    )
-
-
 def ingest(runtime: Runtime, events: list[Event]) -> None:
-    lines = [Line(i + 1, event) for i, event in enumerate(events)]
-    routes = {PROFILE: {"movie": [SERVICE], "episode": [SERVICE]}}
-    feed = Ingest(runtime.store(), routes, now=runtime.clock.now())
-    assert feed.run(lines).jobs == {SERVICE: len(events)}
+    queue_plays(runtime, SERVICE, events)
 
 
 def queue_many(runtime: Runtime, count: int) -> None:
@@ -171,24 +146,6 @@ def jobs(runtime: Runtime) -> list[sqlite3.Row]:
         )
         .fetchall()
     )
-
-
-def leave_running(runtime: Runtime, clock: FakeClock) -> None:
-    """As a run killed after sending leaves its batch: running, attempt 1, another run id."""
-    with runtime.store().transaction() as conn:
-        conn.execute(
-            "UPDATE jobs SET state = 'running', run_id = 'dead', attempt = 1, lease_expires_at = ?",
-            (clock.now() + queue.LEASE_SECONDS,),
-        )
-
-
-def run_flush(runtime: Runtime) -> FlushReport:
-    return asyncio.run(flush(runtime))
-
-
-def only(report: FlushReport) -> ServiceReport:
-    assert len(report.services) == 1
-    return report.services[0]
 
 
 # -- batching and bodies ----------------------------------------------------------------------

@@ -5,7 +5,6 @@ in place of api.trakt.tv and auth.trakt.tv."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 import time
@@ -22,11 +21,18 @@ from scrobctl import http as scrobctl_http
 from scrobctl.errors import ExitCode
 from scrobctl.http import BACKOFF_CAP, make_client
 from scrobctl.runtime import Runtime
-from scrobctl.scrobble.enqueue import Ingest
-from scrobctl.scrobble.events import Event, Line
-from scrobctl.scrobble.flush import FlushReport, ServiceReport, flush
+from scrobctl.scrobble.events import Event
 from scrobctl.store import connections, queue
 from tests.conftest import FakeClock
+from tests.helpers import (
+    episode,
+    leave_running,
+    movie,
+    only,
+    queue_plays,
+    run_flush,
+    trakt_token_set,
+)
 from tests.test_accounts import lift_rate_limits, make_runtime
 
 API = "https://api.trakt.tv"
@@ -111,17 +117,6 @@ def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
     lift_rate_limits(monkeypatch)
 
 
-def token_set(access: str, created_at: int, refresh: str = REFRESH) -> dict[str, Any]:
-    return {
-        "access_token": access,
-        "refresh_token": refresh,
-        "expires_in": WEEK,
-        "created_at": created_at,
-        "token_type": "bearer",
-        "scope": "public",
-    }
-
-
 @pytest.fixture
 def runtime(isolated_env: Path, clock: FakeClock) -> Iterator[Runtime]:
     """Logged in to Trakt a moment ago (no refresh due), with the app in the settings."""
@@ -132,7 +127,7 @@ def runtime(isolated_env: Path, clock: FakeClock) -> Iterator[Runtime]:
         trakt={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET},
     )
     created = int(clock.now())
-    rt.tokens().set(PROFILE, SERVICE, token_set(ACCESS, created))
+    rt.tokens().set(PROFILE, SERVICE, trakt_token_set(ACCESS, created, REFRESH))
     connections.save_login(rt.store(), PROFILE, SERVICE, "sean", created + WEEK)
     yield rt
     rt.close()
@@ -149,32 +144,8 @@ def serve(router: respx.MockRouter, server: SyncHistory) -> SyncHistory:
     return server
 
 
-def movie(at: int, **ids: Any) -> Event:
-    return Event.model_validate(
-        {"type": "movie", "ids": ids, "duration_ms": 8_160_000, "percentage": 95, "watched_at": at}
-    )
-
-
-def episode(at: int, show: int, season: int, number: int, **ids: Any) -> Event:
-    return Event.model_validate(
-        {
-            "type": "episode",
-            "show": {"title": f"Show {show}", "ids": {"tvdb": show}},
-            "season": season,
-            "number": number,
-            "ids": ids,
-            "duration_ms": 3_300_000,
-            "percentage": 95,
-            "watched_at": at,
-        }
-    )
-
-
 def ingest(runtime: Runtime, events: list[Event]) -> None:
-    lines = [Line(i + 1, event) for i, event in enumerate(events)]
-    routes = {PROFILE: {"movie": [SERVICE], "episode": [SERVICE]}}
-    feed = Ingest(runtime.store(), routes, now=runtime.clock.now())
-    assert feed.run(lines).jobs == {SERVICE: len(events)}
+    queue_plays(runtime, SERVICE, events)
 
 
 def queue_300(runtime: Runtime) -> None:
@@ -201,24 +172,6 @@ def jobs(runtime: Runtime) -> list[sqlite3.Row]:
         )
         .fetchall()
     )
-
-
-def leave_running(runtime: Runtime, clock: FakeClock) -> None:
-    """As a run killed after sending leaves its batch: running, attempt 1, another run id."""
-    with runtime.store().transaction() as conn:
-        conn.execute(
-            "UPDATE jobs SET state = 'running', run_id = 'dead', attempt = 1, lease_expires_at = ?",
-            (clock.now() + queue.LEASE_SECONDS,),
-        )
-
-
-def run_flush(runtime: Runtime) -> FlushReport:
-    return asyncio.run(flush(runtime))
-
-
-def only(report: FlushReport) -> ServiceReport:
-    assert len(report.services) == 1
-    return report.services[0]
 
 
 # -- batching and bodies ----------------------------------------------------------------------
@@ -603,8 +556,8 @@ def test_trakt_token_within_the_refresh_margin_is_refreshed_before_the_post(
     runtime: Runtime, trakt: respx.MockRouter, clock: FakeClock
 ) -> None:
     created = int(clock.now()) - WEEK + 60  # one minute left
-    runtime.tokens().set(PROFILE, SERVICE, token_set("old-access", created))
-    fresh = token_set("fresh-access", int(clock.now()), refresh="fresh-refresh")
+    runtime.tokens().set(PROFILE, SERVICE, trakt_token_set("old-access", created, REFRESH))
+    fresh = trakt_token_set("fresh-access", int(clock.now()), refresh="fresh-refresh")
     order: list[str] = []
 
     def refreshed(request: httpx.Request) -> httpx.Response:
