@@ -6,6 +6,8 @@ import io
 import json
 from typing import Any
 
+import pytest
+
 from scrobctl.scrobble.enqueue import Ingest, IngestSummary, item_ref
 from scrobctl.scrobble.events import Event, read_events
 from scrobctl.store.items import ItemResolver
@@ -348,3 +350,17 @@ def test_ingest_new_play_of_a_known_item_repeated_in_one_input_is_queued_once(
     assert (summary.queued, summary.duplicate) == (1, 2)
     assert count(store, "plays") == 2
     assert count(store, "jobs") == 2
+
+
+def test_items_of_a_failed_batch_are_not_remembered(store: Any) -> None:
+    resolver = ItemResolver(store.conn)
+    song = item_ref(Event.model_validate(track()))
+    broken = item_ref(Event.model_validate(movie({"tmdb": 603})))
+    broken.ids["tmdb"] = [603]  # a value SQLite cannot bind: the batch fails half-way
+    store.conn.execute("BEGIN IMMEDIATE")
+    with pytest.raises(Exception, match="type"):
+        resolver.resolve_batch([song, broken])
+    store.conn.execute("ROLLBACK")
+
+    assert resolver.resolve(song) == (1, True)
+    assert count(store, "items") == 1

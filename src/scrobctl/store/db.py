@@ -66,6 +66,13 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def next_id(conn: sqlite3.Connection, table: str) -> int:
+    """The id SQLite would give the table's next row. Rows written in batches take their ids
+    from here; that is safe only inside BEGIN IMMEDIATE, where no other process can insert."""
+    assert conn.in_transaction, "ids may only be handed out inside a write transaction"
+    return conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0]
+
+
 def open_store(path: Path) -> Store:
     """Open (creating 0600 if absent) and migrate. Never touches a file that is not ours."""
     if not path.exists():

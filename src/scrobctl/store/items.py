@@ -16,6 +16,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from scrobctl.store.db import next_id
+
 VIDEO_ID_ORDER = ("tmdb", "imdb", "tvdb", "trakt", "simkl")
 CACHE_LIMIT = 20_000  # resolved refs kept; past that the cache starts over
 MUSIC = ("track", "podcast")
@@ -93,8 +95,7 @@ class ItemResolver:
             if ref.kind in MUSIC and cache_key not in self._cache:
                 weak_keys[cache_key] = weak_key(ref.artist or "", ref.title or "", ref.album)
         self._probe(weak_keys.values())
-        row = self.conn.execute("SELECT coalesce(max(id), 0) FROM items").fetchone()
-        self._next_id = row[0] + 1
+        self._next_id = next_id(self.conn, "items")
         self._pending = []
         try:
             resolved = [
@@ -103,6 +104,9 @@ class ItemResolver:
             ]
             self._write_pending()
             return resolved
+        except BaseException:
+            self.forget()  # the cache may name items that were never written
+            raise
         finally:
             self._pending = None
             self._probed = set()

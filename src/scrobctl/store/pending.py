@@ -1,9 +1,8 @@
 """New plays and their scrobble jobs, held in memory and written with one `executemany` each.
 
 A statement per row is most of what a large `scrobble` input costs; a batch is several times
-cheaper. Play ids are given here rather than by SQLite, so that the jobs of a play not yet written
-can name it: this is safe only inside a write transaction (BEGIN IMMEDIATE), where no other
-process can insert plays, and `begin()` reads the next free id afresh after each one starts.
+cheaper. Play ids are given here (`db.next_id`) rather than by SQLite, so that the jobs of a play
+not yet written can name it; `begin()` reads the next free id afresh in each transaction.
 
 Whoever reads `plays` or `jobs` while rows are pending must `write()` first.
 """
@@ -13,6 +12,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 
+from scrobctl.store.db import next_id
 from scrobctl.store.queue import SCROBBLE_JOB_INTO, scrobble_job_row, scrobble_key
 
 _PLAY_ROW = (
@@ -33,8 +33,7 @@ class PendingPlays:
     def begin(self) -> None:
         """Call right after BEGIN IMMEDIATE."""
         self.discard()
-        row = self.conn.execute("SELECT coalesce(max(id), 0) FROM plays").fetchone()
-        self._next_id = row[0] + 1
+        self._next_id = next_id(self.conn, "plays")
 
     def add_play(
         self,
