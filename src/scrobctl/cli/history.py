@@ -23,7 +23,9 @@ def history(
     service: Service | None = typer.Option(
         None, "--service", "-s", help="Only plays this service is known to have."
     ),
-    since: str | None = typer.Option(None, "--since", help="Only plays from this date on."),
+    since: str | None = typer.Option(
+        None, "--since", help="Only plays from this date on (7d, 2w, yesterday, 2026-01-01)."
+    ),
     limit: int = typer.Option(50, "--limit", "-n", min=1, help="Show at most this many."),
     profile: str | None = typer.Option(None, "--profile", "-p", help="Only this profile."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),

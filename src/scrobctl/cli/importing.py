@@ -21,7 +21,7 @@ PLAIN_EVERY = 10  # pages between progress lines when stderr is not a terminal
 def import_(
     service: Service = typer.Argument(..., help="The service to import from."),
     since: str | None = typer.Option(
-        None, "--since", help="Only plays from this date on (e.g. 2026-01-01)."
+        None, "--since", help="Only plays from this date on (7d, 2w, yesterday, 2026-01-01)."
     ),
     full: bool = typer.Option(
         False, "--full", help="Everything again, not only what is newer than the last import."
