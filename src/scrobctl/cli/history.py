@@ -63,7 +63,7 @@ def history(
         return
     from rich.table import Table
 
-    table = Table("when", "type", "what", "services")
+    table = Table("play", "when", "type", "what", "services")
     for r in rows:
         if r.kind in ("track", "podcast"):
             what = f"{r.artist} - {r.title}"
@@ -71,7 +71,7 @@ def history(
             what = f"{r.show or '?'} S{r.season or 0:02d}E{r.number or 0:02d}"
         else:
             what = r.title or str(r.ids)
-        table.add_row(local_time(r.watched_at), r.kind, what, ", ".join(r.services))
+        table.add_row(str(r.id), local_time(r.watched_at), r.kind, what, ", ".join(r.services))
     out_console().print(table)
 
 

@@ -186,8 +186,19 @@ def m003_job_payload(db: Database) -> None:
     db["jobs"].add_column("item_id", int)
 
 
+def m004_remote_ids_and_stats(db: Database) -> None:
+    """A target's own id for a play it has (ListenBrainz's recording_msid, which
+    /1/delete-listen needs), and a covering index so that `stats` sums plays per item from the
+    index alone, without reading the table (issue #24)."""
+    db["scrobbles"].add_column("remote_id", str)
+    db.execute(
+        "CREATE INDEX idx_plays_item_stats ON plays (item_id, watched_at, played_ms, duration_ms)"
+    )
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     m001_initial,
     m002_imports_and_ratings,
     m003_job_payload,
+    m004_remote_ids_and_stats,
 ]

@@ -147,7 +147,7 @@ class ListenBrainzReader:
                 if key in boundary:
                     continue
                 fresh += 1
-                page.plays.append(ImportedPlay(ref, at))
+                page.plays.append(ImportedPlay(ref, at, listenbrainz.listen_msid(listen)))
             lowest = min((k[0] for k in keys), default=max_ts - 1)
             next_max = lowest + 1 if lowest + 1 < max_ts else lowest
             boundary = {k for k in keys if k[0] == lowest} if next_max > lowest else set()
