@@ -1,5 +1,16 @@
 """A ListenBrainz-compatible fake: the endpoints scrobctl uses, validated by the server's rules
-(api-notes part B) and de-duplicated the way the real listen store does (B.5)."""
+(api-notes part B) and de-duplicated the way the real listen store does (B.5).
+
+Removal (listenbrainz-server 0a119846d): each stored listen gets a `recording_msid`, one per
+distinct (artist, track, release, duration) as messybrainz hands out (random, so a client cannot
+work it out; submit-listens never returns it, webserver/views/api.py l.157-160). Submitted
+listens are served by `GET /1/user/{name}/listens` (bounds exclusive, newest first, with
+`recording_msid` at the top and in `additional_info`) when the synthetic history is empty.
+`POST /1/delete-listen` (api.py l.537-598) needs the token, `listened_at` (an integer) and a
+valid UUID `recording_msid` (else 400), and answers `{"status": "ok"}` whether or not such a
+listen exists: it only schedules the deletion (listenstore/timescale_listenstore.py
+`delete_listen` l.735-762). The listen stays visible until `run_deletions()`, the hourly job.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +40,8 @@ class FakeListenBrainz(FakeService):
         self.window_requests = 0
         # A synthetic history served by GET /1/user/{name}/listens, made on the fly so that a
         # large one costs no memory: listen i is at history_start + i * 60 seconds.
+        self.msids: dict[tuple[Any, ...], str] = {}  # msid key -> recording_msid
+        self.pending_deletions: list[tuple[str, int, str]] = []  # (user, listened_at, msid)
         self.history_user = "rob"
         self.history_size = 0
         self.history_start = 1_600_000_000
@@ -63,8 +76,14 @@ class FakeListenBrainz(FakeService):
             return Reply(200, body, headers)
         if request.path == f"/1/user/{self.history_user}/listen-count":
             return Reply(200, {"payload": {"count": self.history_size}}, headers)
+        if request.path == f"/1/user/{self.history_user}/listens" and self._serve_received():
+            return Reply(200, self._received_listens(request), headers)
         if request.path == f"/1/user/{self.history_user}/listens":
             return Reply(200, self._listens(request), headers)
+        if request.path == "/1/delete-listen" and request.method == "POST":
+            reply = self._delete(request)
+            reply.headers.update(headers)
+            return reply
         if request.path == f"/1/feedback/user/{self.history_user}/get-feedback":
             return Reply(200, {"feedback": [], "count": 0, "total_count": 0, "offset": 0}, headers)
         if request.path == "/1/submit-listens" and request.method == "POST":
@@ -149,8 +168,79 @@ class FakeListenBrainz(FakeService):
                     (meta.get("release_name") or "").lower(),
                     info.get("duration_ms"),
                 )
+                self.msids.setdefault(key, str(uuid.uuid4()))
                 self.listens.setdefault((user, int(listen["listened_at"]), key), listen)
         return Reply(200, {"status": "ok"})
+
+    def _serve_received(self) -> bool:
+        with self.lock:
+            return self.history_size == 0 and bool(self.listens or self.pending_deletions)
+
+    def _received_listens(self, request: Request) -> dict[str, Any]:
+        """Listens received by submit-listens, newest first, max_ts/min_ts exclusive."""
+        count = min(int(request.query.get("count", ["25"])[0]), 1000)
+        max_ts = int(request.query.get("max_ts", [str(2**62)])[0])
+        min_ts = int(request.query.get("min_ts", ["0"])[0])
+        with self.lock:
+            stored = sorted(
+                (
+                    (at, self.msids[key], x)
+                    for (u, at, key), x in self.listens.items()
+                    if u == self.history_user and min_ts < at < max_ts
+                ),
+                key=lambda entry: entry[0],
+                reverse=True,
+            )
+        listens = []
+        for at, msid, listen in stored[:count]:
+            meta = listen["track_metadata"]
+            info = {**meta.get("additional_info", {}), "recording_msid": msid}
+            listens.append(
+                {
+                    "listened_at": at,
+                    "recording_msid": msid,
+                    "user_name": self.history_user,
+                    "track_metadata": {**meta, "additional_info": info},
+                }
+            )
+        return {
+            "payload": {"count": len(listens), "user_id": self.history_user, "listens": listens}
+        }
+
+    def _delete(self, request: Request) -> Reply:
+        user = self._user(request)
+        if user is None:
+            return _error(401, "Invalid authorization token.")
+        try:
+            body = request.json()
+        except ValueError:
+            return _error(400, "Cannot parse JSON document.")
+        if not isinstance(body, dict) or "listened_at" not in body:
+            return _error(400, "Listen timestamp missing.")
+        try:
+            listened_at = int(body["listened_at"])  # as the server reads it
+        except (TypeError, ValueError):
+            return _error(400, f"{body['listened_at']}: Listen timestamp invalid.")
+        msid = body.get("recording_msid")
+        if msid is None:
+            return _error(400, "Recording MSID missing.")
+        try:
+            uuid.UUID(str(msid))
+        except ValueError:
+            return _error(400, f"{msid}: Recording MSID format invalid.")
+        with self.lock:
+            self.pending_deletions.append((user, listened_at, str(msid)))
+        return Reply(200, {"status": "ok"})
+
+    def run_deletions(self) -> int:
+        """The hourly job: delete the listens scheduled for deletion; how many went."""
+        with self.lock:
+            scheduled = set(self.pending_deletions)
+            gone = [k for k in self.listens if (k[0], k[1], self.msids[k[2]]) in scheduled]
+            for key in gone:
+                del self.listens[key]
+            self.pending_deletions.clear()
+        return len(gone)
 
     @staticmethod
     def _invalid(listen: Any, listen_type: str, now: float) -> str | None:

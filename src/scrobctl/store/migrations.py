@@ -188,9 +188,12 @@ def m003_job_payload(db: Database) -> None:
 
 def m004_remote_ids_and_stats(db: Database) -> None:
     """A target's own id for a play it has (ListenBrainz's recording_msid, which
-    /1/delete-listen needs), and a covering index so that `stats` sums plays per item from the
-    index alone, without reading the table (issue #24)."""
+    /1/delete-listen needs), where an item's TMDb id came from, and a covering index so that
+    `stats` sums plays per item from the index alone, without reading the table (issue #24)."""
     db["scrobbles"].add_column("remote_id", str)
+    # The id an import looked up on TMDb to learn the item's tmdb id ("imdb:tt0133093"), so
+    # that `explain` can name that rule.
+    db["items"].add_column("tmdb_from", str)
     db.execute(
         "CREATE INDEX idx_plays_item_stats ON plays (item_id, watched_at, played_ms, duration_ms)"
     )

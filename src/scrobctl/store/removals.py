@@ -223,3 +223,20 @@ def removal_records(conn: sqlite3.Connection, job_ids: list[int]) -> list[Remova
         )
         records.append(RemovalRecord(row["job_id"], row["attempt"], play, payload.get("remote_id")))
     return records
+
+
+def item_label(conn: sqlite3.Connection, item_id: int) -> str:
+    """`Artist - Title`, `Show S01E02` or the title: how a person recognises the item."""
+    row = conn.execute(
+        "SELECT i.kind, i.title, i.artist, i.year, i.season, i.number, s.title AS show"
+        " FROM items i LEFT JOIN items s ON s.id = i.show_id WHERE i.id = ?",
+        (item_id,),
+    ).fetchone()
+    if row is None:
+        return "?"
+    if row["kind"] in ("track", "podcast"):
+        return f"{row['artist'] or '?'} - {row['title'] or '?'}"
+    if row["kind"] == "episode":
+        return f"{row['show'] or '?'} S{row['season'] or 0:02d}E{row['number'] or 0:02d}"
+    year = f" ({row['year']})" if row["year"] else ""
+    return f"{row['title'] or '?'}{year}"

@@ -37,7 +37,8 @@ class TmdbResolver:
                         self._known[key] = None
                 tmdb = self._known[key]
                 if tmdb is not None:
-                    return replace(ref, ids={**ref.ids, "tmdb": tmdb}, show=show)
+                    ids = {**ref.ids, "tmdb": tmdb}
+                    return replace(ref, ids=ids, show=show, tmdb_from=f"{source}:{value}")
         return replace(ref, show=show) if show is not ref.show else ref
 
     async def page(self, page: Page) -> Page:
