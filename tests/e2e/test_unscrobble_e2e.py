@@ -205,8 +205,13 @@ def test_explain_of_a_weakly_matched_track_names_the_rule_and_its_candidates(
     all_four: Callable[[list[dict[str, Any]]], dict[str, int]],
 ) -> None:
     start = int(time.time()) - 2 * DAY
-    all_four([track("Hurt", start, album="American IV"), track("Hurt", start + 600, "Live")])
-    all_four([track("HURT", start + 1_200, album=None)])
+    all_four(
+        [
+            track("Hurt", start, album="American IV"),
+            track("Hurt", start + 600, "Live"),
+            track("HURT", start + 1_200, album=None),  # no album: the first same artist + title
+        ]
+    )
     plays = json.loads(cli("history", "--json").stdout)["plays"]
     [weak] = [p for p in plays if p["watched_at"] == start + 1_200]
 

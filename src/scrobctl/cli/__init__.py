@@ -15,6 +15,7 @@ from scrobctl import __version__
 from scrobctl.cli import (
     completion,
     doctor,
+    explain,
     flush,
     history,
     importing,
@@ -77,6 +78,7 @@ history.register(app)
 ratings.register(app)
 doctor.register(app)
 unscrobble.register(app)
+explain.register(app)
 app.add_typer(queue.app, name="queue", rich_help_panel="Scrobbling")
 app.add_typer(completion.app, name="completion", rich_help_panel="Setup")
 
