@@ -5,7 +5,7 @@ _scrobctl() {
     for ((i = 1; i < COMP_CWORD; i++)); do
         next="${path:+$path }${COMP_WORDS[i]}"
         case "$next" in
-            "completion"|"completion install"|"completion show"|"doctor"|"export"|"export ratings"|"flush"|"history"|"import"|"login"|"logout"|"queue"|"queue drop"|"queue list"|"queue retry"|"rate"|"scrobble"|"status") path="$next" ;;
+            "completion"|"completion install"|"completion show"|"doctor"|"explain"|"export"|"export ratings"|"flush"|"history"|"import"|"login"|"logout"|"queue"|"queue drop"|"queue list"|"queue retry"|"rate"|"scrobble"|"status"|"unscrobble") path="$next" ;;
         esac
     done
     case "$path|$prev" in
@@ -31,14 +31,16 @@ _scrobctl() {
         "queue retry|--service") COMPREPLY=($(compgen -W "trakt simkl lastfm listenbrainz" -- "$cur")); return ;;
         "rate|--profile"|"rate|-p") COMPREPLY=($()); return ;;
         "scrobble|--file"|"scrobble|-f") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "unscrobble|--from") COMPREPLY=($(compgen -W "trakt simkl lastfm listenbrainz" -- "$cur")); return ;;
     esac
     local words=""
     case "$path" in
-        "") words="completion doctor export flush history import login logout queue rate scrobble status --version --debug --verbose -v --quiet -q --help" ;;
+        "") words="completion doctor explain export flush history import login logout queue rate scrobble status unscrobble --version --debug --verbose -v --quiet -q --help" ;;
         "completion") words="install show --help" ;;
         "completion install") words="bash zsh fish --help" ;;
         "completion show") words="bash zsh fish --help" ;;
         "doctor") words="--json --help" ;;
+        "explain") words="--json --help" ;;
         "export") words="ratings --help" ;;
         "export ratings") words="--to --from --since --dry-run -n --profile -p --help" ;;
         "flush") words="--quiet -q --help" ;;
@@ -53,6 +55,7 @@ _scrobctl() {
         "rate") words="--profile -p --help" ;;
         "scrobble") words="--file -f --dry-run -n --help" ;;
         "status") words="--json --check --help" ;;
+        "unscrobble") words="--from --dry-run -n --json --help" ;;
     esac
     COMPREPLY=($(compgen -W "$words" -- "$cur"))
 }
