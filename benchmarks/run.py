@@ -506,21 +506,31 @@ def archive(quick: bool, work: Path) -> list[Row]:
                 runs,
                 lambda i: track_event(10**7 + i, now - i * 300) + "\n",
             ),
+            # issue #24: stats answers in under 2x an empty archive's time
+            "stats": median_time([SCROBCTL, "stats"], env, runs),
+            "stats --json": median_time([SCROBCTL, "stats", "--json"], env, runs),
+            "stats --type track --since 2w": median_time(
+                [SCROBCTL, "stats", "--type", "track", "--since", "2w"], env, runs
+            ),
         }
-    return [
-        Row(
-            "archive",
-            f"{name} with {plays:,} plays",
-            figures["full"][name] * 1000,
-            "ms",
-            figures["empty"][name] * 1000,
-            "same on an empty database",
-            figures["full"][name] / figures["empty"][name],
-            "<= 1.5x",
-            figures["full"][name] / figures["empty"][name] <= 1.5,
+    rows = []
+    for name in figures["full"]:
+        limit = 2.0 if name.startswith("stats") else 1.5
+        ratio = figures["full"][name] / figures["empty"][name]
+        rows.append(
+            Row(
+                "archive",
+                f"{name} with {plays:,} plays",
+                figures["full"][name] * 1000,
+                "ms",
+                figures["empty"][name] * 1000,
+                "same on an empty database",
+                ratio,
+                f"<= {limit:g}x",
+                ratio <= limit,
+            )
         )
-        for name in figures["full"]
-    ]
+    return rows
 
 
 SECTIONS = {

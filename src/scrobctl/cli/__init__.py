@@ -23,6 +23,7 @@ from scrobctl.cli import (
     queue,
     ratings,
     scrobble,
+    stats,
     status,
     unscrobble,
 )
@@ -79,6 +80,7 @@ ratings.register(app)
 doctor.register(app)
 unscrobble.register(app)
 explain.register(app)
+stats.register(app)
 app.add_typer(queue.app, name="queue", rich_help_panel="Scrobbling")
 app.add_typer(completion.app, name="completion", rich_help_panel="Setup")
 

@@ -16,6 +16,7 @@ from typing import Any
 from scrobctl.store.db import Store
 from scrobctl.store.queue import MAX_ATTEMPTS, SCROBBLE
 from scrobctl.store.records import VIDEO_IDS, PlayRecord
+from scrobctl.store.stats import forget_play, forget_scrobble, lower_marks
 
 UNSCROBBLE = "unscrobble"
 PENDING_STATES = ("available", "retryable")
@@ -98,7 +99,7 @@ def _remove(
     held = {
         r["service"]: r
         for r in conn.execute(
-            "SELECT service, scrobbled_at, remote_id FROM scrobbles"
+            "SELECT id, service, scrobbled_at, remote_id FROM scrobbles"
             " WHERE profile = ? AND item_id = ? AND scrobbled_at = ?",
             (result.profile, result.item_id, result.watched_at),
         )
@@ -124,11 +125,8 @@ def _remove(
                 result.steps.append(TargetStep(service, MANUAL))
                 if targets is not None:
                     continue  # the play stays, and so does the target's copy of it
-            conn.execute(
-                "DELETE FROM scrobbles WHERE profile = ? AND service = ? AND item_id = ?"
-                " AND scrobbled_at = ?",
-                (result.profile, service, result.item_id, result.watched_at),
-            )
+            forget_scrobble(conn, held[service]["id"])
+            conn.execute("DELETE FROM scrobbles WHERE id = ?", (held[service]["id"],))
         elif job_states & set(PENDING_STATES):
             result.steps.append(TargetStep(service, DROPPED))
         else:
@@ -143,9 +141,11 @@ def _remove(
     if targets is None:
         # Play ids are handed out again (max + 1), so no job may keep pointing at this one.
         conn.execute("DELETE FROM jobs WHERE play_id = ?", (result.play_id,))
+        forget_play(conn, result.play_id)
         conn.execute("DELETE FROM plays WHERE id = ?", (result.play_id,))
     else:
         result.kept_in_archive = True
+    lower_marks(conn)
 
 
 def _queue_removal(
