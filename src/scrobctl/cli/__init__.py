@@ -14,6 +14,7 @@ import typer
 from scrobctl import __version__
 from scrobctl.cli import (
     completion,
+    config_cmd,
     doctor,
     explain,
     flush,
@@ -81,6 +82,7 @@ doctor.register(app)
 unscrobble.register(app)
 explain.register(app)
 stats.register(app)
+config_cmd.register(app)
 app.add_typer(queue.app, name="queue", rich_help_panel="Scrobbling")
 app.add_typer(completion.app, name="completion", rich_help_panel="Setup")
 
