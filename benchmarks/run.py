@@ -521,6 +521,7 @@ def archive(quick: bool, work: Path) -> list[Row]:
     for name in figures["full"]:
         limit = 2.0 if name.startswith("stats") else 1.5
         ratio = figures["full"][name] / figures["empty"][name]
+        once = name.startswith("stats, first run")  # a one-off, shown beside the target
         rows.append(
             Row(
                 "archive",
@@ -530,8 +531,8 @@ def archive(quick: bool, work: Path) -> list[Row]:
                 figures["empty"][name] * 1000,
                 "same on an empty database",
                 ratio,
-                f"<= {limit:g}x",
-                ratio <= limit,
+                "(once per archive)" if once else f"<= {limit:g}x",
+                None if once else ratio <= limit,
             )
         )
     return rows

@@ -336,7 +336,8 @@ def test_listenbrainz_removal_reads_the_msid_back_and_deletes_that_listen(
     run_flush(runtime)
 
     query = dict(listens.calls.last.request.url.params)
-    assert (query["min_ts"], query["max_ts"]) == (str(AT - 1), str(AT + 1))
+    window = 218_000 // 2000  # half the track: the same play (store/history.py)
+    assert (query["min_ts"], query["max_ts"]) == (str(AT - window - 1), str(AT + window + 1))
     assert json.loads(delete.calls.last.request.content) == {
         "listened_at": AT,
         "recording_msid": MSID,
@@ -345,25 +346,49 @@ def test_listenbrainz_removal_reads_the_msid_back_and_deletes_that_listen(
     assert (job["state"], job["outcome"]) == ("completed", "deletion scheduled")
 
 
-def test_listenbrainz_removal_uses_the_msid_kept_from_the_import(
+def test_listenbrainz_removal_deletes_the_imported_listen_at_listenbrainzs_own_time(
     runtime: Runtime, router: respx.MockRouter
 ) -> None:
     store = runtime.store()
-    ref = ItemRef("track", {}, title="Hurt", artist="Johnny Cash")
-    with store.transaction():
-        ImportWriter(store, PROFILE, "listenbrainz").play(ImportedPlay(ref, AT, MSID))
-    unscrobble(
-        runtime, [store.conn.execute("SELECT id FROM plays").fetchone()[0]], None, dry_run=False
-    )
-    listens = router.get(f"{LB_API}/1/user/rob/listens")
+    ref = ItemRef("track", {}, title="Hurt", artist="Johnny Cash", duration_ms=218_000)
+    with store.transaction():  # the archive has the play at AT (from Last.fm) ...
+        ImportWriter(store, PROFILE, "lastfm").play(ImportedPlay(ref, AT))
+    with store.transaction():  # ... and ListenBrainz has it 30 s later, with its msid
+        ImportWriter(store, PROFILE, "listenbrainz").play(ImportedPlay(ref, AT + 30, MSID))
+    [play] = [r[0] for r in store.conn.execute("SELECT id FROM plays")]
+    unscrobble(runtime, [play], None, dry_run=False)
+    theirs = {
+        "listened_at": AT + 30,
+        "recording_msid": MSID,
+        "track_metadata": {"artist_name": "Johnny Cash", "track_name": "Hurt (Live)"},
+    }
+    router.get(f"{LB_API}/1/user/rob/listens").mock(return_value=lb_listens(theirs))
     delete = router.post(f"{LB_API}/1/delete-listen").mock(
         return_value=httpx.Response(200, json={"status": "ok"})
     )
 
     run_flush(runtime)
 
-    assert not listens.called
-    assert json.loads(delete.calls.last.request.content)["recording_msid"] == MSID
+    assert json.loads(delete.calls.last.request.content) == {
+        "listened_at": AT + 30,
+        "recording_msid": MSID,
+    }
+
+
+def test_trakt_removal_finds_an_imported_play_at_trakts_own_time(
+    runtime: Runtime, router: respx.MockRouter
+) -> None:
+    play = sent(runtime, "trakt", movie(AT, tmdb=603))  # Trakt has it 40 s later
+    unscrobble(runtime, [play], None, dry_run=False)
+    history = [trakt_entry(42, "2026-11-17T08:20:40.000Z", 603)]
+    router.get(f"{TRAKT_API}/sync/history").mock(return_value=httpx.Response(200, json=history))
+    remove = router.post(f"{TRAKT_API}/sync/history/remove").mock(
+        return_value=httpx.Response(200, json={"deleted": {"movies": 1, "episodes": 0}})
+    )
+
+    run_flush(runtime)
+
+    assert json.loads(remove.calls.last.request.content) == {"ids": [42]}
 
 
 def test_listenbrainz_delete_answered_without_status_ok_is_not_a_success(

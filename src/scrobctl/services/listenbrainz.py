@@ -145,8 +145,8 @@ class ListenBrainzClient:
         if not isinstance(reply, dict) or reply.get("status") != "ok":
             raise ServiceUnavailable(SERVICE, "submit-listens answered without status ok")
 
-    async def listens_at(self, user: str, listened_at: int) -> list[dict[str, Any]]:
-        """The user's listens at exactly that second, with their `recording_msid`.
+    async def listens_between(self, user: str, start: int, end: int) -> list[dict[str, Any]]:
+        """The user's listens from `start` to `end` (inclusive), with their `recording_msid`.
 
         submit-listens answers only `{"status": "ok"}` (listenbrainz-server 0a119846d,
         webserver/views/api.py l.157-160) and the msid is made later, when the listen store
@@ -154,14 +154,20 @@ class ListenBrainzClient:
         are exclusive and may be sent together when max_ts > min_ts (api.py `get_listens`
         l.170-200, api_tools.py `_validate_get_listens_endpoint_params` l.502-518).
         """
-        params = {"min_ts": listened_at - 1, "max_ts": listened_at + 1, "count": 100}
+        params = {"min_ts": start - 1, "max_ts": end + 1, "count": 100}
         response = await self.get(f"/1/user/{user}/listens", params)
         body = json_body(response)
         payload = body.get("payload") if isinstance(body, dict) else None
         listens = payload.get("listens") if isinstance(payload, dict) else None
         if not isinstance(listens, list):
             raise ServiceUnavailable(SERVICE, "/listens answered without payload.listens")
-        return [x for x in listens if isinstance(x, dict) and x.get("listened_at") == listened_at]
+        return [
+            x
+            for x in listens
+            if isinstance(x, dict)
+            and isinstance(x.get("listened_at"), int)
+            and start <= x["listened_at"] <= end
+        ]
 
     async def delete_listen(self, listened_at: int, recording_msid: str) -> None:
         """Schedule one listen for deletion; the server deletes it within the hour

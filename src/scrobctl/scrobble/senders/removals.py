@@ -13,6 +13,8 @@ A target that does not have the play (any more) refuses the removal with that re
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
 from typing import Any, Protocol
 
 import httpx
@@ -26,6 +28,8 @@ from scrobctl.scrobble.senders.ids import same_item
 from scrobctl.scrobble.senders.trakt import _same_play, refresher, retrying_401
 from scrobctl.services import listenbrainz, simkl, trakt
 from scrobctl.store import connections
+from scrobctl.store.history import half_length_window
+from scrobctl.store.records import PlayRecord
 from scrobctl.store.removals import RemovalRecord
 
 REMOVABLE = frozenset({trakt.SERVICE, simkl.SERVICE, listenbrainz.SERVICE})
@@ -62,20 +66,43 @@ class TraktRemovals:
 
     async def _remove(self, record: RemovalRecord) -> Outcome:
         play = record.play
-        start, end = play.watched_at - TRAKT_LOOKUP_MARGIN, play.watched_at + TRAKT_LOOKUP_MARGIN
+        window = max(TRAKT_LOOKUP_MARGIN, half_length_window(play.duration_ms, play.kind))
+        start, end = play.watched_at - window, play.watched_at + window
         entries = await retrying_401(
             self._client,
             self._refresh,
             lambda: trakt.history_between(self._client, start, end),
         )
-        ids = [e["id"] for e in entries if isinstance(e.get("id"), int) and _same_play(play, e)]
-        if not ids:
+        found = _nearest(play, [e for e in entries if isinstance(e.get("id"), int)])
+        if found is None:
             return Refused("Trakt has no play of this at that time")
         result = await retrying_401(
-            self._client, self._refresh, lambda: trakt.remove_history(self._client, ids)
+            self._client, self._refresh, lambda: trakt.remove_history(self._client, [found["id"]])
         )
         if sum(result.deleted.get(k, 0) for k in ("movies", "episodes")) < 1:
             return Refused("Trakt deleted nothing")
+        return None
+
+
+def _nearest(play: PlayRecord, entries: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The history entry of the same movie or episode closest in time to the play: an imported
+    play is kept at the archive's time, which may differ from Trakt's by up to half its length
+    (store/imports.py)."""
+    best: tuple[float, dict[str, Any]] | None = None
+    for entry in entries:
+        when = _seconds(entry.get("watched_at"))
+        if when is None or not _same_play(replace(play, watched_at=int(when)), entry):
+            continue
+        distance = abs(when - play.watched_at)
+        if best is None or distance < best[0]:
+            best = (distance, entry)
+    return best[1] if best else None
+
+
+def _seconds(value: Any) -> float | None:
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+    except ValueError:
         return None
 
 
@@ -137,25 +164,45 @@ class ListenBrainzRemovals:
     async def send(self, batch: list[tuple[RemovalRecord, Any]]) -> list[Outcome]:
         outcomes: list[Outcome] = []
         for record, _ in batch:
-            msid = record.remote_id or await self._msid(record)
-            if msid is None:
+            found = await self._find(record)
+            if found is None:
                 outcomes.append(Refused("ListenBrainz has no listen of this at that time"))
                 continue
-            await self._client.delete_listen(record.play.watched_at, msid)
+            await self._client.delete_listen(*found)
             outcomes.append(None)
         return outcomes
 
-    async def _msid(self, record: RemovalRecord) -> str | None:
+    async def _find(self, record: RemovalRecord) -> tuple[int, str] | None:
+        """(listened_at, recording_msid) of the listen: the one with the msid an import kept,
+        else the same artist and title nearest in time (an imported listen is kept at the
+        archive's time, up to half the track's length from ListenBrainz's)."""
         play = record.play
-        for listen in await self._client.listens_at(self._user, play.watched_at):
+        window = half_length_window(play.duration_ms, play.kind)
+        listens = await self._client.listens_between(
+            self._user, play.watched_at - window, play.watched_at + window
+        )
+        best: tuple[int, int, str] | None = None
+        for listen in listens:
+            msid = listenbrainz.listen_msid(listen)
+            if msid is None:
+                continue
             meta = listen.get("track_metadata") or {}
-            if (
+            same = (
                 str(meta.get("artist_name", "")).casefold() == (play.artist or "").casefold()
                 and str(meta.get("track_name", "")).casefold() == (play.title or "").casefold()
-            ):
-                msid = listenbrainz.listen_msid(listen)
-                if msid is not None:
-                    return msid
+            )
+            if msid == record.remote_id or same:
+                rank = (
+                    0
+                    if msid == record.remote_id
+                    else 1 + abs(listen["listened_at"] - play.watched_at)
+                )
+                if best is None or rank < best[0]:
+                    best = (rank, listen["listened_at"], msid)
+        if best is not None:
+            return best[1], best[2]
+        if record.remote_id:
+            return play.watched_at, record.remote_id  # not listed (yet): ask by what we know
         return None
 
 
