@@ -64,10 +64,18 @@ class ServiceUnavailable(ServiceError):
     """Transient: 5xx, timeouts, resets, garbled bodies. Worth retrying later."""
 
 
+# The longest pause any server can impose on us (issue #16: `Retry-After` of 400 nines, `inf`
+# or ten years overflowed the clock, or parked a service until 2036).
+MAX_PAUSE = 86_400.0
+
+
 class RateLimited(ServiceError):
     """The service asked us to wait `retry_after` seconds. Not a failure: no attempt is spent."""
 
     def __init__(self, service: str, retry_after: float, message: str | None = None) -> None:
+        if not retry_after == retry_after:  # NaN
+            retry_after = MAX_PAUSE
+        retry_after = min(max(0.0, retry_after), MAX_PAUSE)
         super().__init__(service, message or f"rate limited, retry in {retry_after:.0f} s")
         self.retry_after = retry_after
 

@@ -10,7 +10,7 @@ from enum import Enum
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, StrictInt, ValidationError
 
 from scrobctl.errors import (
     AccountProblem,
@@ -254,10 +254,30 @@ def iso(ts: int | float) -> str:
 
 
 class HistoryResult(BaseModel):
-    """`POST /sync/history`: counts added, and the input objects Trakt could not match."""
+    """`POST /sync/history`: counts added (and `updated`), and the input objects Trakt could not
+    match. Both `added` and `not_found` are required: trakt/trakt-api
+    projects/api/src/contracts/sync/schema/response/historyResponseSchema.ts l.5-9 (the answer
+    of `add`, sync/index.ts l.216-245). A `200 {}` from a proxy or a maintenance page is not
+    Trakt's answer and records nothing."""
 
-    added: dict[str, int] = {}
-    not_found: dict[str, list[dict[str, Any]]] = {}
+    added: dict[str, StrictInt]
+    updated: dict[str, StrictInt] = {}
+    not_found: dict[str, list[dict[str, Any]]]
+
+    def stored(self, kind: str) -> int:
+        return self.added.get(kind, 0) + self.updated.get(kind, 0)
+
+
+def check_counts(result: HistoryResult | RatingsResult, sent: dict[str, int], path: str) -> None:
+    """The answer must account for every play it did not list as not found: a count that does
+    not add up may mean nothing was stored, so the batch is retried (after a look-up)."""
+    for kind, count in sent.items():
+        if kind not in result.added:
+            raise ServiceUnavailable(SERVICE, f"{path} answered without an `added.{kind}` count")
+        if result.stored(kind) != count:
+            raise ServiceUnavailable(
+                SERVICE, f"{path} reported {result.stored(kind)} {kind} added of {count} sent"
+            )
 
 
 async def add_history(client: TraktClient, body: dict[str, list[dict[str, Any]]]) -> HistoryResult:
@@ -294,10 +314,14 @@ async def scrobble_start(client: TraktClient, item: dict[str, Any], progress: fl
 
 
 class RatingsResult(BaseModel):
-    """`POST /sync/ratings` (201): counts added, and the items Trakt could not match."""
+    """`POST /sync/ratings` (201): counts added, and the items Trakt could not match; both
+    required (trakt/trakt-api .../sync/schema/response/ratingsResponseSchema.ts l.5-13)."""
 
-    added: dict[str, int] = {}
-    not_found: dict[str, list[dict[str, Any]]] = {}
+    added: dict[str, StrictInt]
+    not_found: dict[str, list[dict[str, Any]]]
+
+    def stored(self, kind: str) -> int:
+        return self.added.get(kind, 0)
 
 
 async def add_ratings(client: TraktClient, body: dict[str, list[dict[str, Any]]]) -> RatingsResult:
