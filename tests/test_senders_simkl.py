@@ -75,7 +75,9 @@ class SyncHistory:
         if self.script:
             return self.script.pop(0)
         missing = self.not_found(body) if self.not_found else {}
-        gone = [{k: str(v) for k, v in (s.get("ids") or {}).items()} for s in missing.get("shows", [])]
+        gone = [
+            {k: str(v) for k, v in (s.get("ids") or {}).items()} for s in missing.get("shows", [])
+        ]
         found_shows = [
             show
             for show in body.get("shows", [])

@@ -17,10 +17,8 @@ def build_runtime() -> Runtime:
     if verbose():
         import sys
 
-        from scrobctl.http import make_client
-
         def log(line: str) -> None:
             print(f"http: {line}", file=sys.stderr)
 
-        runtime.http_client = lambda: make_client(log=log)
+        runtime.http_client = lambda: runtime.make_http(log=log)
     return runtime

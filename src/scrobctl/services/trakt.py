@@ -22,6 +22,7 @@ from scrobctl.errors import (
 )
 from scrobctl.http import (
     DEFAULT_RETRY_AFTER,
+    MAX_ANSWER_BYTES,
     ServiceLimiter,
     describe,
     json_body,
@@ -46,6 +47,11 @@ ACCOUNT_ERRORS = {
     423: "the Trakt account is locked; contact Trakt support",
     426: "this needs Trakt VIP",
 }
+
+
+# GET /sync/ratings/{type} may answer every rating at once ("no limit", trakt/trakt-api#919);
+# other answers are a page of at most 250 entries or a write's counts.
+RATINGS_MAX_BYTES = 64 * 1024 * 1024
 
 
 class DeviceCode(BaseModel):
@@ -232,7 +238,8 @@ class TraktClient:
         request = self._http.build_request(
             method, self._base + path, headers=self._headers, **kwargs
         )
-        response = await transmit(self._http, self._limiter, request)
+        limit = RATINGS_MAX_BYTES if path.startswith("/sync/ratings") else MAX_ANSWER_BYTES
+        response = await transmit(self._http, self._limiter, request, max_bytes=limit)
         error = _account_error(response)
         if error is not None:
             raise error
