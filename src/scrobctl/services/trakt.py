@@ -4,6 +4,7 @@ refresh tokens, required headers, and the status codes Trakt documents.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
@@ -215,8 +216,11 @@ class TraktClient:
         http: httpx.AsyncClient,
         limiter: ServiceLimiter,
         profile: str = "default",
+        *,
+        refresh: Callable[[str], Awaitable[str]] | None = None,
     ) -> None:
         self._base = api_url.rstrip("/")
+        self._refresh = refresh
         self._headers = {
             "Content-Type": "application/json",
             "trakt-api-version": API_VERSION,
@@ -235,6 +239,17 @@ class TraktClient:
         self._headers["Authorization"] = f"Bearer {access_token}"
 
     async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One call. With `refresh`, a 401 gets one token refresh and one more try before it
+        means "reconnect required" (imports and `status --check` as well as `flush`)."""
+        try:
+            return await self._request(method, path, **kwargs)
+        except InvalidToken:
+            if self._refresh is None:
+                raise
+            self.use_token(await self._refresh(self.access_token))
+            return await self._request(method, path, **kwargs)
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         request = self._http.build_request(
             method, self._base + path, headers=self._headers, **kwargs
         )
