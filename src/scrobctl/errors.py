@@ -165,6 +165,11 @@ def database_error(exc: BaseException, path: object = None) -> ScrobctlError:
             f"{where} is read-only ({text})",
             "check the mode and owner of the file and its folder, or the mount",
         )
+    if "unable to open" in lowered and _read_only_mount(path):
+        return FilesystemError(
+            f"{where} is on a read-only file system (SQLite needs to write beside it)",
+            "make it writable, or set SCROBCTL_DATA_DIR to a writable folder",
+        )
     if "unable to open" in lowered:
         return FilesystemError(
             f"{where} cannot be opened ({text})",
@@ -180,6 +185,17 @@ def database_error(exc: BaseException, path: object = None) -> ScrobctlError:
         f"{where} cannot be used as a database ({text}); it was left as it is",
         "run `scrobctl doctor`, or move the file away",
     )
+
+
+def _read_only_mount(path: object) -> bool:
+    import os
+
+    if path is None:
+        return False
+    try:
+        return bool(os.statvfs(os.path.dirname(str(path)) or ".").f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
 
 
 def translate(exc: BaseException) -> ScrobctlError | None:

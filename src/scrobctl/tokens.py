@@ -124,12 +124,19 @@ class FileStore:
 
     def _save(self, data: dict[str, dict[str, Any]]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tokens-")
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tokens-")
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, str(self.path)) from None
         try:
             os.fchmod(fd, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump(data, fh)
             os.replace(tmp, self.path)
+        except OSError as exc:
+            Path(tmp).unlink(missing_ok=True)
+            # Name the token file, not the temporary one (a full disk, a read-only folder).
+            raise OSError(exc.errno, exc.strerror, str(self.path)) from None
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise

@@ -367,3 +367,22 @@ def test_token_file_readable_by_others_is_said_on_every_command(
         result = run(env, *command)
         assert result.returncode == 0, result.stderr
         assert "readable by others" in result.stderr, command
+
+
+def test_read_only_data_folder_is_one_line_saying_so_not_corrupt(
+    tiny_disk: Path, env: dict[str, str]
+) -> None:
+    data = tiny_disk / "data"
+    logged_in(data)
+    remount = ["mount", "-o", "remount,ro", str(tiny_disk)]
+    done = subprocess.run(remount, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        pytest.skip(f"cannot remount the tmpfs read-only: {done.stderr.strip()}")
+    env["SCROBCTL_DATA_DIR"] = str(data)
+
+    for command in (["status"], ["flush"], ["logout", "listenbrainz"]):
+        result = run(env, *command)
+        assert result.returncode == 1, result.stderr
+        line = one_line(result)
+        assert "read-only" in line, line
+        assert "corrupt" not in line and "doctor" not in line, line
