@@ -20,6 +20,7 @@ import pytest
 
 from scrobctl.accounts.check import check_connections
 from scrobctl.config import Settings
+from scrobctl.errors import ServiceError
 from scrobctl.http import retry_after
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.enqueue import Ingest
@@ -53,8 +54,12 @@ class Script:
         self.received: list[Any] = []  # plays a good answer took
         self.headers: dict[str, str] = {}  # added to every good answer
         self.tokens = {"old-access": False, "new-access": True}  # Trakt: token -> accepted
+        self.overrides: dict[tuple[str, str], Callable[[Request], Answer]] = {}
 
     def __call__(self, request: Request) -> Answer:
+        override = self.overrides.get((request.method, request.path))
+        if override is not None:
+            return override(request)
         if request.path in SUBMIT.values() and self.hostile is not None:
             return self.hostile(request)
         answer = self.good(request, record=True)
@@ -299,6 +304,36 @@ def test_queue_retry_lifts_the_pause_of_the_jobs_it_makes_due(
     assert lifted == [(PROFILE, "listenbrainz")]
     connection = connections.get_connection(runtime.store(), PROFILE, "listenbrainz")
     assert connection is not None and connection.deferred_until is None
+
+
+# -- bounded reads --------------------------------------------------------------------------------
+
+
+def test_import_stops_with_a_clear_error_when_the_server_ignores_paging(
+    runtime: Runtime, script: Script, server: HostileServer
+) -> None:
+    entries = [
+        {"watched_at": f"2026-11-0{day}T20:00:00.000Z", "type": "movie"}
+        | {"movie": {"title": f"Film {day}", "ids": {"tmdb": 600 + day}}}
+        for day in (1, 2)
+    ]
+    served: list[int] = []
+
+    def same_page_for_ever(request: Request) -> Answer:
+        served.append(int(request.query["page"][0]))
+        if len(served) > 50:  # the old code would ask for all 10**6 pages
+            return json_answer(503, '{"error": "enough"}')
+        return json_answer(200, json.dumps(entries), **{"X-Pagination-Page-Count": "1000000"})
+
+    script.overrides[("GET", "/trakt/sync/history")] = same_page_for_ever
+
+    with pytest.raises(ServiceError, match="ignores paging") as raised:
+        asyncio.run(import_history(runtime, "trakt", PROFILE))
+
+    assert raised.value.service == "trakt"
+    assert served == [1, 2, 3]
+    plays = runtime.store().conn.execute("SELECT count(*) FROM plays").fetchone()[0]
+    assert plays == 2, "what came before the stop is kept"
 
 
 # -- time ------------------------------------------------------------------------------------------
