@@ -17,7 +17,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -385,4 +385,75 @@ def test_read_only_data_folder_is_one_line_saying_so_not_corrupt(
         assert result.returncode == 1, result.stderr
         line = one_line(result)
         assert "read-only" in line, line
+        assert "corrupt" not in line and "doctor" not in line, line
+
+
+@pytest.fixture
+def own_folder(tmp_path: Path) -> Iterator[tuple[Path, Callable[[], None] | None]]:
+    """A folder the scrobctl runs own, and how to drop to that owner: permission bits do not
+    bind root, so as root the runs are made as `nobody` in a folder of theirs under /tmp."""
+    if os.geteuid() != 0:
+        yield tmp_path / "mine", None
+        return
+    import pwd
+    import tempfile
+
+    nobody = pwd.getpwnam("nobody")
+    base = Path(tempfile.mkdtemp(prefix="scrobctl-perm-"))
+    base.chmod(0o755)
+    os.chown(base, nobody.pw_uid, nobody.pw_gid)
+
+    def drop() -> None:
+        os.setgid(nobody.pw_gid)
+        os.setuid(nobody.pw_uid)
+
+    try:
+        probe = subprocess.run(
+            [sys.executable, "-c", "import scrobctl"], preexec_fn=drop, capture_output=True
+        ).returncode
+    except OSError:
+        probe = -1
+    if probe != 0:
+        shutil.rmtree(base, ignore_errors=True)
+        pytest.skip("permission bits do not bind root, and `nobody` cannot run this interpreter")
+    try:
+        yield base / "mine", drop
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def run_as(
+    env: dict[str, str], user: Callable[[], None] | None, *args: str, input: str = ""
+) -> subprocess.CompletedProcess[str]:
+    scrobctl = Path(sys.executable).parent / "scrobctl"
+    return subprocess.run(
+        [str(scrobctl), *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        env={**env, "HOME": "/tmp"},
+        timeout=TIMEOUT,
+        check=False,
+        preexec_fn=user,
+    )
+
+
+@pytest.mark.parametrize("what", ["database-mode-0000", "folder-mode-0500"])
+def test_unreadable_database_or_unwritable_folder_is_one_line_not_corrupt(
+    own_folder: tuple[Path, Callable[[], None] | None], env: dict[str, str], what: str
+) -> None:
+    data, user = own_folder
+    env["SCROBCTL_DATA_DIR"] = str(data)
+    event = json.dumps(tracks(1, int(time.time()) - 86_400)[0]) + "\n"
+    assert run_as(env, user, "scrobble", input=event).returncode == 0  # the folder, the database
+    if what == "database-mode-0000":
+        (data / DB_NAME).chmod(0)
+    else:
+        data.chmod(0o500)
+
+    for command in (["status"], ["scrobble"]):
+        result = run_as(env, user, *command, input=event)
+        assert result.returncode == 1, result.stderr
+        line = one_line(result)
+        assert "permission" in line or "read-only" in line, line
         assert "corrupt" not in line and "doctor" not in line, line
