@@ -457,3 +457,18 @@ def test_unreadable_database_or_unwritable_folder_is_one_line_not_corrupt(
         line = one_line(result)
         assert "permission" in line or "read-only" in line, line
         assert "corrupt" not in line and "doctor" not in line, line
+
+
+def test_status_works_with_the_infinite_pause_an_older_flush_stored(
+    isolated_env: Path, env: dict[str, str]
+) -> None:
+    logged_in(isolated_env)
+    conn = sqlite3.connect(isolated_env / DB_NAME)
+    with conn:
+        conn.execute("UPDATE connections SET deferred_until = 9e999")  # inf, as before #16
+    conn.close()
+
+    for command in (["status"], ["status", "--json"]):
+        result = run(env, *command)
+        assert result.returncode == 0, result.stderr
+        assert "Traceback" not in result.stderr
