@@ -776,7 +776,11 @@ def test_second_import_asks_only_for_plays_after_the_first_and_adds_only_the_new
     if service == "listenbrainz":
         asked = [r.query for r in listens_requests(fake_lb)[asked_lb:]]
         assert asked, "no listens were asked for"
-        assert all(q.get("min_ts") == [since] for q in asked), asked
+        # min_ts is exclusive, so since - 1; it walks forward from there (issue #15) and
+        # max_ts is never sent with it: the server would pick the oldest listens below it.
+        assert asked[0].get("min_ts") == [str(int(since) - 1)], asked
+        assert all(int(q["min_ts"][0]) >= int(since) - 1 for q in asked), asked
+        assert all("max_ts" not in q for q in asked), asked
         assert len(listens_requests(fake_lb, LISTEN_COUNT)) == counted
     else:
         calls = fake_lastfm.calls_to(RECENT)[asked_lastfm:]

@@ -1,16 +1,112 @@
 """A ListenBrainz-compatible fake: the endpoints scrobctl uses, validated by the server's rules
-(api-notes part B) and de-duplicated the way the real listen store does (B.5)."""
+(api-notes part B) and de-duplicated the way the real listen store does (B.5).
+
+Which listens a `GET /1/user/{name}/listens` page holds follows the server's own code, read at
+metabrainz/listenbrainz-server 0a119846d (2026-08-21), in `fetch_listens` below.
+"""
 
 from __future__ import annotations
 
 import time
 import uuid
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from typing import Any
 
 from tests.fakes.server import FakeService, Reply, Request
 
 MAX_LISTENS = 1000
 LISTEN_MINIMUM_TS = 1033430400
+MAX_ITEMS_PER_GET = 1000  # webserver/views/api_tools.py l.48
+DEFAULT_ITEMS_PER_GET = 25  # api_tools.py l.51
+# listenstore/timescale_listenstore.py l.36-43
+DEFAULT_FETCH_WINDOW = 30 * 86_400
+WINDOW_SIZE_MULTIPLIER = 3
+MAX_FUTURE_SECONDS = 600
+
+
+def fetch_listens(
+    times: Sequence[int], from_ts: int | None, to_ts: int | None, limit: int, now: float
+) -> list[int]:
+    """The indices into `times` (ascending listened_at) of the page the server returns, newest
+    first: listenstore/timescale_listenstore.py `fetch_listens`, l.209-387.
+
+    With `from_ts` (min_ts) the rows are selected in ASCENDING order with LIMIT, alone or with
+    `to_ts` (l.224-227, l.295): the page is the OLDEST `limit` listens after min_ts, reversed only
+    for output (l.382-383). Only `to_ts` alone selects the newest below it. One bound alone
+    searches a window of 30 days that moves on and triples after every pass that comes up short,
+    for at most 9 queries (l.297-352); listens accumulate across passes up to `limit` (l.373).
+    Both bounds are exclusive (l.256-257), so a listen exactly on a window's edge is not found:
+    the server's own behaviour, kept.
+    """
+    n = len(times)
+    if n == 0:
+        return []  # l.231-232: a user without listens
+    ascending = from_ts is not None
+    min_user_ts, max_user_ts = times[0], times[n - 1]
+    if to_ts is None and from_ts is None:
+        to_ts = max_user_ts + 1  # l.234-235
+    window = DEFAULT_FETCH_WINDOW
+    to_dynamic = from_dynamic = False
+    if from_ts is not None and to_ts is not None:
+        pass
+    elif from_ts is not None:
+        to_ts, to_dynamic = from_ts + window, True
+    else:
+        assert to_ts is not None
+        from_ts, from_dynamic = to_ts - window, True
+    assert from_ts is not None and to_ts is not None
+    chosen: list[int] = []
+    passes = 0
+    while True:
+        passes += 1
+        if passes == 10:  # l.318-321
+            break
+        lo, hi = bisect_right(times, from_ts), bisect_left(times, to_ts)
+        rows = range(lo, hi) if ascending else range(hi - 1, lo - 1, -1)
+        for i in rows[:limit]:
+            chosen.append(i)
+            if len(chosen) == limit:
+                break
+        if len(chosen) == limit:
+            break
+        # l.329-352: this pass came up short
+        if not to_dynamic and not from_dynamic:
+            break
+        if from_ts < min_user_ts - 1:
+            break
+        if to_ts > now + MAX_FUTURE_SECONDS:
+            break
+        if to_dynamic:
+            from_ts += window - 1
+            window *= WINDOW_SIZE_MULTIPLIER
+            to_ts += window
+        if from_dynamic:
+            to_ts -= window
+            window *= WINDOW_SIZE_MULTIPLIER
+            from_ts -= window
+    if ascending:
+        chosen.reverse()
+    return chosen
+
+
+class _EvenTimes(Sequence[int]):
+    """`start + i * step` for i < size, without building the list (bisect needs only this)."""
+
+    def __init__(self, start: int, step: int, size: int) -> None:
+        self.start, self.step, self.size = start, step, size
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            raise TypeError("not sliceable")
+        if i < 0:
+            i += self.size
+        if not 0 <= i < self.size:
+            raise IndexError(i)
+        return self.start + i * self.step
 
 
 def _error(status: int, message: str) -> Reply:
@@ -64,7 +160,9 @@ class FakeListenBrainz(FakeService):
         if request.path == f"/1/user/{self.history_user}/listen-count":
             return Reply(200, {"payload": {"count": self.history_size}}, headers)
         if request.path == f"/1/user/{self.history_user}/listens":
-            return Reply(200, self._listens(request), headers)
+            reply = self._listens(request)
+            reply.headers.update(headers)
+            return reply
         if request.path == f"/1/feedback/user/{self.history_user}/get-feedback":
             return Reply(200, {"feedback": [], "count": 0, "total_count": 0, "offset": 0}, headers)
         if request.path == "/1/submit-listens" and request.method == "POST":
@@ -86,31 +184,36 @@ class FakeListenBrainz(FakeService):
             },
         }
 
-    def _listens(self, request: Request) -> dict[str, Any]:
-        """Newest first, below max_ts (exclusive) and above min_ts (exclusive), count <= 1000."""
-        count = min(int(request.query.get("count", ["25"])[0]), 1000)
-        max_ts = int(request.query.get("max_ts", [str(2**62)])[0])
-        min_ts = int(request.query.get("min_ts", ["0"])[0])
-        start, step, n = self.history_start, 60, self.history_size
-        # indices with start + i*step < max_ts, newest first
-        top = min(n - 1, (max_ts - start - 1) // step) if max_ts > start else -1
-        listens = []
-        i = top
-        while i >= 0 and len(listens) < count:
-            listen = self.history_listen(i)
-            if listen["listened_at"] <= min_ts:
-                break
-            listens.append(listen)
-            i -= 1
-        return {
-            "payload": {
-                "count": len(listens),
-                "user_id": self.history_user,
-                "latest_listen_ts": start + (n - 1) * step if n else 0,
-                "oldest_listen_ts": start if n else 0,
-                "listens": listens,
-            }
-        }
+    def _listens(self, request: Request) -> Reply:
+        """webserver/views/api.py `get_listens` (l.170-197) with the parameter checks of
+        api_tools.py `_validate_get_listens_endpoint_params` (l.502-518)."""
+        try:
+            max_ts = _ts_arg(request, "max_ts")
+            min_ts = _ts_arg(request, "min_ts")
+            count = int(request.query.get("count", [str(DEFAULT_ITEMS_PER_GET)])[0])
+        except ValueError:
+            return _error(400, "Incorrect timestamp argument")
+        if max_ts is not None and min_ts is not None and max_ts <= min_ts:
+            return _error(400, "max_ts should be greater than min_ts")
+        count = min(count, MAX_ITEMS_PER_GET)
+        if count < 0:
+            return _error(400, "Number of items requested should be positive")
+        n = self.history_size
+        times = _EvenTimes(self.history_start, 60, n)
+        chosen = fetch_listens(times, min_ts, max_ts, count, time.time())
+        listens = [self.history_listen(i) for i in chosen]
+        return Reply(
+            200,
+            {
+                "payload": {
+                    "count": len(listens),
+                    "user_id": self.history_user,
+                    "latest_listen_ts": times[n - 1] if n else 0,
+                    "oldest_listen_ts": times[0] if n else 0,
+                    "listens": listens,
+                }
+            },
+        )
 
     def _submit(self, request: Request) -> Reply:
         user = self._user(request)
@@ -191,3 +294,9 @@ class FakeListenBrainz(FakeService):
     def received(self, user: str = "rob") -> list[dict[str, Any]]:
         with self.lock:
             return [listen for (u, _, _), listen in self.listens.items() if u == user]
+
+
+def _ts_arg(request: Request, name: str) -> int | None:
+    """api_tools.py `_parse_datetime_arg` (l.469-477): an int of seconds, or absent."""
+    values = request.query.get(name)
+    return int(values[0]) if values else None

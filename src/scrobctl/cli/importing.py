@@ -9,7 +9,7 @@ import typer
 
 from scrobctl.cli.choices import Service
 from scrobctl.cli.dates import parse_date
-from scrobctl.cli.output import info
+from scrobctl.cli.output import info, warn
 from scrobctl.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -60,6 +60,11 @@ def import_(
     )
     if result.report is not None:
         info(f"failed entries are listed in {result.report}")
+    step = result.failed_step
+    if step is not None:
+        # The plays came home complete; only this later step is missing (issue #15).
+        warn(f"{service.value}: {step.step} not imported: {step.error.reason}; {step.hint}")
+    if result.report is not None or step is not None:
         raise typer.Exit(ExitCode.FAILED)
 
 

@@ -78,6 +78,11 @@ def listen_for(play: PlayRecord, now: float) -> dict[str, Any]:
     return listen
 
 
+def is_mbid(value: str) -> bool:
+    """A MusicBrainz id as the server checks it: api_tools.py `is_valid_uuid` (l.258-265)."""
+    return _is_uuid(value)
+
+
 def _is_uuid(value: str) -> bool:
     try:
         uuid.UUID(value)
@@ -98,6 +103,11 @@ class ListenBrainzClient:
         self._token = token
         self._client = client
         self._limiter = limiter
+
+    @property
+    def base_url(self) -> str:
+        """The server, to name it in errors (a compatible server is not ListenBrainz)."""
+        return self._base
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Request:
         headers = {"Authorization": f"Token {self._token}"}
@@ -129,10 +139,27 @@ class ListenBrainzClient:
         await send(self._client, self._limiter, request, login_hint=LOGIN_HINT)
 
     async def recording_feedback(self, recording_mbid: str, score: int) -> None:
-        """+1 love, -1 hate, 0 remove; only these keys are allowed (api-notes B.7)."""
+        """+1 love, -1 hate, 0 remove; only these keys are allowed (api-notes B.7).
+
+        Sent only on the server's word: feedback_api.py `recording_feedback` answers
+        `{"status": "ok"}`; a compatible server without the endpoint answers 200 with an error
+        text (api-notes corrections items 5-6), which is not a success.
+        """
+        if not is_mbid(recording_mbid):
+            raise ValueError("recording_mbid must be a UUID")
+        path = "/1/feedback/recording-feedback"
         body = {"recording_mbid": recording_mbid, "score": score}
-        request = self._request("POST", "/1/feedback/recording-feedback", json=body)
-        await send(self._client, self._limiter, request, login_hint=LOGIN_HINT)
+        request = self._request("POST", path, json=body)
+        response = await send(self._client, self._limiter, request, login_hint=LOGIN_HINT)
+        reply = json_body(response)
+        if not isinstance(reply, dict) or reply.get("status") != "ok":
+            said = reply.get("error") if isinstance(reply, dict) else None
+            detail = f" (it said {str(said)[:80]!r})" if said else ""
+            raise ServiceUnavailable(
+                SERVICE,
+                f"{self._base} answered {path} without status ok{detail}",
+                "check SCROBCTL_LISTENBRAINZ__API_URL; a compatible server may lack feedback",
+            )
 
     async def submit_listens(self, listens: list[dict[str, Any]]) -> None:
         """One `import` submission. 200 means accepted (stored asynchronously)."""

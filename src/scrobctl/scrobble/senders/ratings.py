@@ -134,6 +134,8 @@ class ListenBrainzFeedback:
     def prepare(self, record: RatingRecord) -> tuple[str, int]:
         if not record.mbid:
             raise Rejected("no recording MBID, which ListenBrainz feedback needs")
+        if not listenbrainz.is_mbid(record.mbid):
+            raise Rejected("the recording MBID is not a valid UUID; ListenBrainz refuses it")
         return record.mbid, int(record.rating)
 
     async def send(self, batch: list[tuple[RatingRecord, Any]]) -> list[Outcome]:
