@@ -20,7 +20,8 @@ from scrobctl.services.listenbrainz import is_mbid
 from scrobctl.store import connections
 from scrobctl.store.ratings import ExportSummary, queue_exports
 
-VIDEO_RATED = {"trakt": ("movie", "show", "episode"), "simkl": ("movie", "show")}
+# Trakt rates all four (trakt/trakt-api contracts/sync/schema/request/ratingsParamSchema.ts).
+VIDEO_RATED = {"trakt": ("movie", "show", "season", "episode"), "simkl": ("movie", "show")}
 MUSIC = ("track", "podcast")
 
 

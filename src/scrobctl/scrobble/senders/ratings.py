@@ -46,6 +46,8 @@ class TraktRatings:
         kinds = {
             "movie": ("movies", ("trakt", "imdb", "tmdb")),
             "show": ("shows", ("trakt", "tvdb", "imdb", "tmdb")),
+            # seasonIdsRequestSchema: trakt or tvdb (its tmdb is typed a string: not sent).
+            "season": ("seasons", ("trakt", "tvdb")),
             "episode": ("episodes", ("trakt", "tvdb")),
         }
         if record.kind not in kinds:
