@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tests.e2e.conftest import Cli, status_json
 from tests.fakes.listenbrainz import FakeListenBrainz
+from tests.fakes.server import Reply
 
 DAY = 86_400
 STEP = 60  # the fake's history: listen i at history_start + i * 60
@@ -60,3 +61,19 @@ def test_import_listenbrainz_since_on_a_fresh_archive_brings_exactly_the_listens
     times = [fake_lb.history_start + i * STEP for i in range(fake_lb.history_size)]
     assert listened_at(data) == [t for t in times if t >= since]
     assert len(listened_at(data)) == 2_700
+
+
+def test_import_listenbrainz_from_a_server_without_listens_fails_naming_it_not_imported_0(
+    cli: Cli, fake_lb: FakeListenBrainz, logged_in: object
+) -> None:
+    # Maloja's ListenBrainz API has only submit-listens and validate-token; what it lacks it
+    # answers 200 {"code": 200, "error": "Invalid Method"} (api-notes corrections item 6).
+    fake_lb.history_size = 10
+    fake_lb.inject("/1/user/rob/listens", Reply(200, {"code": 200, "error": "Invalid Method"}))
+
+    result = cli("import", "listenbrainz", timeout=60)
+
+    assert result.returncode != 0
+    assert fake_lb.url in result.stderr and "payload.listens" in result.stderr
+    assert "Invalid Method" in result.stderr
+    assert "imported: 0" not in result.stderr

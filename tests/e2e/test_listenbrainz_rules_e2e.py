@@ -82,3 +82,23 @@ def test_export_of_a_rating_with_an_invalid_mbid_reports_it_and_sends_no_feedbac
         if r.path.endswith("recording-feedback")
         and json.loads(r.body).get("recording_mbid") == "not-a-uuid"
     ]
+
+
+def test_a_listen_too_large_as_sent_is_rejected_for_listenbrainz_only_not_at_intake(
+    cli: Cli, fake_lb: FakeListenBrainz, logged_in: object
+) -> None:
+    # 4,000 CJK characters are 12,000 bytes as posted: over ListenBrainz's 10,240 a listen
+    # (api_tools.py MAX_LISTEN_SIZE). That is ListenBrainz's limit, so the play is taken in and
+    # only its ListenBrainz job is refused, with the reason.
+    at = int(time.time()) - 3600
+    huge = play(CJK * 2000, "Long Artist", at)
+    fine = play("Short", "Long Artist", at + 300)
+
+    queued = cli("scrobble", input=jsonl([huge, fine]))
+    flushed = cli("flush")
+
+    assert queued.returncode == 0, queued.stderr
+    assert "invalid 0" in queued.stderr
+    assert flushed.returncode == 1, flushed.stderr
+    assert "bytes as sent" in flushed.stderr
+    assert [x["track_metadata"]["track_name"] for x in fake_lb.received()] == ["Short"]
