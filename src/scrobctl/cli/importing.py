@@ -32,6 +32,9 @@ def import_(
 
     Items are matched by external ids, so the same movie from Trakt and Simkl is one item. An
     interrupted import continues where it stopped; a later import fetches only what is new.
+    Trakt ratings of movies, shows, seasons and episodes come too. When the plays came home
+    but a later step failed (loved tracks, feedback), the plays are kept, the step is named
+    and the exit code is 1.
 
     Example: scrobctl import lastfm --since 2026-01-01
     """
