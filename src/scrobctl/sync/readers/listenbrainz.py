@@ -151,7 +151,8 @@ class ListenBrainzReader:
             listens = payload["listens"]
             if oldest is None and isinstance(payload.get("oldest_listen_ts"), int):
                 oldest = payload["oldest_listen_ts"]
-            if oldest is not None and max_ts > oldest and not self._new(listens, boundary):
+            # oldest_listen_ts is 0 for a user without listens (fetch_listens l.231-232).
+            if oldest and max_ts > oldest and not self._new(listens, boundary):
                 # Nothing new although older listens exist (the server's widening window search
                 # came up short, api-notes B.6): read what is left below max_ts oldest first.
                 async for page in self._forward(oldest - 1, max_ts, [], total):
