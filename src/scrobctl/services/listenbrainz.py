@@ -28,6 +28,9 @@ ALLOWED_FUTURE_SKEW = 3600  # API_LISTENED_AT_ALLOWED_SKEW
 # The submission around the listens; a listen within MAX_LISTEN_SIZE less this keeps any batch of
 # such listens within api.py l.116's `len(body) <= len(payload) * MAX_LISTEN_SIZE`.
 ENVELOPE = len(b'{"listen_type":"import","payload":[]}')
+# A page of listens is at most 1000 listens of at most MAX_LISTEN_SIZE bytes each, with room
+# for the envelope; other reads are small.
+LISTENS_MAX_BYTES = 2 * MAX_LISTENS_PER_REQUEST * MAX_LISTEN_SIZE
 
 
 class InvalidListen(ValueError):
@@ -139,7 +142,9 @@ class ListenBrainzClient:
     async def get(self, path: str, params: dict[str, Any]) -> httpx.Response:
         """A read (listens, counts, feedback); the token is sent but not needed."""
         request = self._request("GET", path, params=params)
-        return await send(self._client, self._limiter, request, login_hint=LOGIN_HINT)
+        return await send(
+            self._client, self._limiter, request, login_hint=LOGIN_HINT, max_bytes=LISTENS_MAX_BYTES
+        )
 
     async def validate_token(self) -> Account:
         """The account behind the token. The server answers 200 even for a bad token."""
