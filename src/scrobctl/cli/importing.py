@@ -9,7 +9,7 @@ import typer
 
 from scrobctl.cli.choices import Service
 from scrobctl.cli.dates import parse_date
-from scrobctl.cli.output import info
+from scrobctl.cli.output import info, warn
 from scrobctl.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -32,6 +32,9 @@ def import_(
 
     Items are matched by external ids, so the same movie from Trakt and Simkl is one item. An
     interrupted import continues where it stopped; a later import fetches only what is new.
+    Trakt ratings of movies, shows, seasons and episodes come too. When the plays came home
+    but a later step failed (loved tracks, feedback), the plays are kept, the step is named
+    and the exit code is 1.
 
     Example: scrobctl import lastfm --since 2026-01-01
     """
@@ -60,6 +63,11 @@ def import_(
     )
     if result.report is not None:
         info(f"failed entries are listed in {result.report}")
+    step = result.failed_step
+    if step is not None:
+        # The plays came home complete; only this later step is missing (issue #15).
+        warn(f"{service.value}: {step.step} not imported: {step.error.reason}; {step.hint}")
+    if result.report is not None or step is not None:
         raise typer.Exit(ExitCode.FAILED)
 
 
