@@ -67,7 +67,7 @@ def _render(result: FileImportResult, dry_run: bool, files: list[Path]) -> None:
         info(f"rows not imported are listed in {result.report}")
         if s.unmatched:
             info(
-                "  to settle unmatched films, set \"tmdb\" on their lines (one of the candidates)"
+                '  to settle unmatched films, set "tmdb" on their lines (one of the candidates)'
                 f" and run: scrobctl import --file {result.report}"
             )
     if result.interrupted:

@@ -116,7 +116,8 @@ class Ingest:
 
     A source other than stdin names itself in `source` (recorded on each new play) and
     `rating_source`; one whose rows carry no media length (an export file) brings its own
-    threshold `rule`. `on_skip` hears of every line that added no play.
+    threshold `rule`, one whose times are whole minutes its `precision`. `on_skip` hears of
+    every line that added no play.
     """
 
     def __init__(
@@ -130,6 +131,7 @@ class Ingest:
         rating_source: str = LOCAL,
         rule: Callable[[Event], str | None] = below_threshold,
         on_skip: OnSkip | None = None,
+        precision: int = 0,
     ) -> None:
         self.store = store
         self.routes = routes
@@ -139,6 +141,7 @@ class Ingest:
         self.rating_source = rating_source
         self.rule = rule
         self.on_skip = on_skip
+        self.precision = precision  # seconds the input's times may be off (minutes only: 60)
         self.summary = IngestSummary()
         self.starts: dict[str, Event] = {}  # the latest start event of each profile
         self._items = ItemResolver(store.conn)
@@ -284,9 +287,9 @@ class Ingest:
         self._pending.write()
         return insert_scrobble_job(self.store.conn, service, profile, play_id, now)
 
-    @staticmethod
-    def _window(event: Event) -> int:
-        return half_length_window(event.duration_ms or event.played_ms(), event.type)
+    def _window(self, event: Event) -> int:
+        window = half_length_window(event.duration_ms or event.played_ms(), event.type)
+        return max(window, self.precision + 1)
 
     def _play(self, event: Event, item_id: int, started: int, now: float) -> tuple[int, bool]:
         """The play's id, and whether it is new. Items with no plays before this run (most

@@ -45,3 +45,18 @@ class TmdbClient:
             found = results[0].get("id")
             return found if isinstance(found, int) else None
         return None
+
+    async def search_movie(self, query: str, year: int | None = None) -> list[dict[str, Any]]:
+        """`GET /3/search/movie` (developer.themoviedb.org/reference/search-movie): the first
+        page (20, most popular first) of films whose title matches; `year` keeps those with
+        any release in that year (`primary_release_year` would keep only the first release).
+        Each result has `id`, `title`, `original_title` and `release_date` ("YYYY-MM-DD" or "")."""
+        params: dict[str, Any] = {"query": query, "include_adult": "false", "api_key": self._key}
+        if year is not None:
+            params["year"] = year
+        request = self._http.build_request("GET", f"{self._base}/3/search/movie", params=params)
+        response = await send(self._http, self._limiter, request)
+        body = json_body(response)
+        if not isinstance(body, dict) or not isinstance(body.get("results"), list):
+            raise ServiceUnavailable(SERVICE, "/3/search/movie gave an answer without 'results'")
+        return [r for r in body["results"] if isinstance(r, dict) and isinstance(r.get("id"), int)]

@@ -48,6 +48,11 @@ class Format:
     def rating_source(self) -> str:
         return str(getattr(self.module, "RATING_SOURCE", self.name))
 
+    def precision(self, source: Source) -> int:
+        """Seconds the file's times may be off (0: to the second)."""
+        precision = getattr(self.module, "precision", None)
+        return int(precision(source)) if precision is not None else 0
+
     @property
     def needs_tmdb(self) -> bool:
         return bool(getattr(self.module, "NEEDS_TMDB", False))

@@ -96,7 +96,9 @@ class Source:
         if zipfile.is_zipfile(path):
             self._zip = zipfile.ZipFile(path)
             self.members = [
-                Member(info.filename, info.file_size, _member_opener(self._zip, info), self.progress)
+                Member(
+                    info.filename, info.file_size, _member_opener(self._zip, info), self.progress
+                )
                 for info in self._zip.infolist()
                 if not info.is_dir()
             ]
@@ -241,7 +243,7 @@ class _JsonStream:
                 if len(self._buf) - self._pos > MAX_ROW_BYTES or not self._fill():
                     raise JsonError(f"not valid JSON ({exc.msg})") from None
                 continue
-            if end == len(self._buf) and not self._eof and self._buf[self._pos] not in "{[\"":
+            if end == len(self._buf) and not self._eof and self._buf[self._pos] not in '{["':
                 # A number may go on in the next chunk.
                 self._fill()
                 continue
@@ -339,3 +341,28 @@ def text_or_none(value: Any) -> str | None:
     if isinstance(value, str) and value.strip():
         return value.strip()
     return None
+
+
+def already_counted(_event: Event) -> str | None:
+    """A row of a service's own history is a play that service already counted."""
+    return None
+
+
+VIDEO_ID_KEYS = ("tmdb", "imdb", "tvdb", "trakt", "simkl")
+
+
+def clean_ids(ids: Any) -> dict[str, Any]:
+    """The video ids of an export's `ids` object that mean something: numbers written as text
+    become numbers, empty and null values are dropped, other keys (slug, plex...) ignored."""
+    if not isinstance(ids, dict):
+        return {}
+    found: dict[str, Any] = {}
+    for key in VIDEO_ID_KEYS:
+        value = ids.get(key)
+        if isinstance(value, str):
+            value = value.strip()
+            if key != "imdb" and value.isdigit():
+                value = int(value)
+        if value not in (None, "", 0) and not isinstance(value, bool | dict | list):
+            found[key] = value
+    return found

@@ -211,9 +211,10 @@ async def import_files(
                     {},
                     dry_run=dry_run,
                     source=source_name,
-                    rating_source=fmt.rating_source,
+                    rating_source=getattr(state, "source", None) or fmt.rating_source,
                     rule=fmt.rule,
                     on_skip=run.on_skip,
+                    precision=fmt.precision(source),
                 )
                 try:
                     summary.add(ingest.run(run.filtered(fmt.lines(source, numbering, state))))

@@ -84,6 +84,12 @@ def detect(source: Source) -> bool:
     )
 
 
+def precision(source: Source) -> int:
+    """Account data has whole minutes; the extended history whole seconds."""
+    names = source.names()
+    return 60 if any(_ACCOUNT.search(basename(n)) for n in names) else 0
+
+
 def rule(event: Event) -> str | None:
     """Spotify's stream rule: a track at 30 s, spoken word at 5 min (rows have no length)."""
     played = event.watched_ms or 0
@@ -184,7 +190,11 @@ def _account_line(
     if text_or_none(item.get("trackName")):
         fields = {"type": "track", "title": item["trackName"], "artist": item.get("artistName")}
     elif text_or_none(item.get("episodeName")):
-        fields = {"type": "podcast", "title": item["episodeName"], "artist": item.get("podcastName")}
+        fields = {
+            "type": "podcast",
+            "title": item["episodeName"],
+            "artist": item.get("podcastName"),
+        }
     else:
         return skipped(numbering, member, row, None, "no track or episode named", text)
     fields["watched_ms"] = played
