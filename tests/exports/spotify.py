@@ -25,7 +25,9 @@ def ts(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def track_row(end: int, ms: int, title: str, artist: str, album: str, **over: Any) -> dict[str, Any]:
+def track_row(
+    end: int, ms: int, title: str, artist: str, album: str, **over: Any
+) -> dict[str, Any]:
     row = {
         "ts": ts(end),
         "platform": "android",
@@ -106,7 +108,9 @@ def history(n: int, *, tracks: int = 5_000) -> tuple[Iterator[dict[str, Any]], E
             if slot == 19 and previous is not None:
                 row = dict(previous, ts=ts(end - 180))  # the export's repeat
             elif slot in (13, 14, 15):
-                row = track_row(end, 10_000, title, artist, album, reason_end="fwdbtn", skipped=True)
+                row = track_row(
+                    end, 10_000, title, artist, album, reason_end="fwdbtn", skipped=True
+                )
             elif slot == 16:
                 row = episode_row(end, 1_200_000, f"Episode {i}", "The Show")
             elif slot == 17:
@@ -125,8 +129,13 @@ def write_zip(path: Path, rows: Iterator[dict[str, Any]], *, per_file: int = 20_
     """The rows as `Streaming_History_Audio_<n>.json` arrays in one zip, as Spotify ships them,
     with the PDF and a video file beside them."""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-        archive.writestr("Spotify Extended Streaming History/ReadMeFirst_ExtendedStreamingHistory.pdf", b"%PDF-1.4")
-        archive.writestr("Spotify Extended Streaming History/Streaming_History_Video_2020.json", "[]")
+        archive.writestr(
+            "Spotify Extended Streaming History/ReadMeFirst_ExtendedStreamingHistory.pdf",
+            b"%PDF-1.4",
+        )
+        archive.writestr(
+            "Spotify Extended Streaming History/Streaming_History_Video_2020.json", "[]"
+        )
         index, buffer, count = 0, io.StringIO(), 0
 
         def flush() -> None:
