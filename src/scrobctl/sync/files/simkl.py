@@ -51,7 +51,7 @@ def lines(source: Source, numbering: Numbering, _state: Any = None) -> Iterator[
                 for key, entry in json_object_arrays(stream):
                     row += 1
                     if key == "movies":
-                        yield _movie(numbering, member.name, row, entry)
+                        yield from _movie(numbering, member.name, row, entry)
                     elif key in ("shows", "anime"):
                         yield from _show(numbering, member.name, row, entry)
             except JsonError as exc:
@@ -66,9 +66,11 @@ def _rating(entry: dict[str, Any]) -> tuple[float | None, int | None]:
     return None, None
 
 
-def _movie(numbering: Numbering, member: str, row: int, entry: Any) -> FileLine:
+def _movie(numbering: Numbering, member: str, row: int, entry: Any) -> Iterator[FileLine]:
+    """The play, and the rating as a line of its own: it has its own time."""
     if not isinstance(entry, dict) or not isinstance(entry.get("movie"), dict):
-        return unreadable(numbering, member, row, entry, "a movie entry needs 'movie'")
+        yield unreadable(numbering, member, row, entry, "a movie entry needs 'movie'")
+        return
     movie = entry["movie"]
     fields: dict[str, Any] = {
         "type": "movie",
@@ -79,18 +81,21 @@ def _movie(numbering: Numbering, member: str, row: int, entry: Any) -> FileLine:
     try:
         rating, rated_at = _rating(entry)
         watched = entry.get("last_watched_at")
-        if entry.get("status") == "completed" and isinstance(watched, str):
-            fields["watched_at"] = iso_utc(watched)
-            fields["percentage"] = 100.0
-        elif rating is not None:
-            fields["watched_at"] = rated_at
-        else:
-            return skipped(numbering, member, row, entry, f"not watched ({entry.get('status')})")
+        played = entry.get("status") == "completed" and isinstance(watched, str)
+        at = iso_utc(watched) if played else None
     except ValueError:
-        return unreadable(numbering, member, row, entry, "a time is not ISO-8601")
+        yield unreadable(numbering, member, row, entry, "a time is not ISO-8601")
+        return
+    if played:
+        yield event_line(
+            numbering, member, row, entry, {**fields, "watched_at": at, "percentage": 100.0}
+        )
+    elif rating is None:
+        yield skipped(numbering, member, row, entry, f"not watched ({entry.get('status')})")
     if rating is not None:
-        fields["rating"] = rating
-    return event_line(numbering, member, row, entry, fields)
+        yield event_line(
+            numbering, member, row, entry, {**fields, "rating": rating, "watched_at": rated_at}
+        )
 
 
 def _show(numbering: Numbering, member: str, row: int, entry: Any) -> Iterator[FileLine]:
