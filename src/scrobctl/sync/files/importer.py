@@ -203,6 +203,7 @@ async def import_files(
                 if on_file is not None:
                     on_file(source.path, fmt, source.progress)
                 state = await fmt.prepare(source, context)
+                source.progress.done = 0  # what preparing read is read again
                 run = _FileRun(source.path, fmt, summary, report, source.progress, on_progress)
                 source_name = f"file:{getattr(state, 'source', None) or fmt.name}"
                 before = _plays_from(store, source_name)
