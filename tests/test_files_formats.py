@@ -381,7 +381,9 @@ def test_imdb_ratings_read_both_title_type_spellings(tmp_path: Path, data_dir: P
                 imdb_row("tt0133093", 9, "Movie", "The Matrix", "1999"),
                 imdb_row("tt0234215", 6, "movie", "The Matrix Reloaded", "2003"),
                 imdb_row("tt1668746", 8, "TV Episode", "The Kingsroad", "2011"),
-                imdb_row("tt0903747", 10, "TV Series", "Breaking Bad", "2008–2013"),
+                imdb_row(
+                    "tt0903747", 10, "TV Series", "Breaking Bad", "2008\u20132013"
+                ),  # an en dash, as IMDb writes ranges
                 imdb_row("tt0944947", 9, "tvSeries", "Game of Thrones", "2011"),
             ],
         )

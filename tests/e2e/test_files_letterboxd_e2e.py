@@ -139,14 +139,14 @@ def test_letterboxd_500_diary_rows_import_and_settle_in_the_report(
     assert total == 500
     new = dict(
         conn.execute(
-            "SELECT i.title, i.tmdb FROM plays p JOIN items i ON i.id = p.item_id WHERE i.tmdb >= 5000"
+            "SELECT i.title, i.tmdb FROM plays p JOIN items i ON i.id = p.item_id"
+            " WHERE i.tmdb >= 5000"
         ).fetchall()
     )
     assert sorted(new.values()) == sorted(expected["unmatched"].values())
-    assert (
-        conn.execute("SELECT count(*) FROM ratings WHERE source = 'letterboxd'").fetchone()[0]
-        == len(expected["rated"])
-    )
+    assert conn.execute("SELECT count(*) FROM ratings WHERE source = 'letterboxd'").fetchone()[
+        0
+    ] == len(expected["rated"])
     again = lb_cli("import", "--file", str(report))
     assert conn.execute("SELECT count(*) FROM plays").fetchone()[0] == 500, again.stderr
 

@@ -51,10 +51,17 @@ class TmdbClient:
         page (20, most popular first) of films whose title matches; `year` keeps those with
         any release in that year (`primary_release_year` would keep only the first release).
         Each result has `id`, `title`, `original_title` and `release_date` ("YYYY-MM-DD" or "")."""
-        params: dict[str, Any] = {"query": query, "include_adult": "false", "api_key": self._key}
+        params: dict[str, Any] = {"query": query, "include_adult": "false"}
+        headers = {}
+        if self._key.count(".") == 2:  # a v4 read access token (a JWT) is sent as a bearer
+            headers["Authorization"] = f"Bearer {self._key}"
+        else:
+            params["api_key"] = self._key
         if year is not None:
             params["year"] = year
-        request = self._http.build_request("GET", f"{self._base}/3/search/movie", params=params)
+        request = self._http.build_request(
+            "GET", f"{self._base}/3/search/movie", params=params, headers=headers
+        )
         response = await send(self._http, self._limiter, request)
         body = json_body(response)
         if not isinstance(body, dict) or not isinstance(body.get("results"), list):

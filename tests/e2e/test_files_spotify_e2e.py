@@ -1,0 +1,54 @@
+"""A Spotify extended-history zip through the installed `scrobctl import --file` (issue #20's
+first "Done when", with fewer rows: the speed and memory are benchmarks/run.py's `files`)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from tests.e2e.conftest import Cli
+from tests.exports.spotify import history, write_zip
+
+
+def test_spotify_zip_imports_the_counts_its_rows_imply_and_again_adds_nothing(
+    cli: Cli, tmp_path: Path
+) -> None:
+    rows, expected = history(6_000, tracks=400)
+    zipped = write_zip(tmp_path / "my_spotify_data.zip", rows, per_file=2_500)
+
+    first = cli("import", "--file", str(zipped), timeout=120)
+    second = cli("import", "--file", str(zipped), timeout=120)
+
+    assert first.returncode == 0, first.stderr
+    skipped = expected.incognito + expected.repeats
+    assert re.search(
+        rf"6000 rows read, added {expected.plays} plays and 0 ratings, duplicates 0,"
+        rf" below threshold {expected.below}, skipped {skipped}, unmatched 0, unreadable 0",
+        first.stderr,
+    ), first.stderr
+    assert second.returncode == 0, second.stderr
+    assert f"added 0 plays and 0 ratings, duplicates {expected.plays}," in second.stderr
+    listed = cli("history", "--source", "file:spotify", "--limit", "100000", "--json")
+    plays = json.loads(listed.stdout)["plays"]
+    assert len(plays) == expected.plays
+    assert all(p["services"] == [] and p["source"] == "file:spotify" for p in plays)
+    assert json.loads(cli("history", "--source", "stdin", "--json").stdout)["plays"] == []
+
+
+def test_import_of_an_unknown_file_is_one_line_naming_the_formats(cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "notes.json"
+    path.write_text('{"hello": "world"}\n')
+
+    result = cli("import", "--file", str(path))
+
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "known formats: spotify, lastfm, listenbrainz, letterboxd" in result.stderr
+
+
+def test_import_of_a_missing_file_says_so(cli: Cli, tmp_path: Path) -> None:
+    result = cli("import", "--file", str(tmp_path / "nope.zip"))
+
+    assert result.returncode == 2
+    assert "cannot read" in result.stderr and "nope.zip" in result.stderr
