@@ -296,3 +296,24 @@ def test_unknown_file_names_the_known_formats(tmp_path: Path, data_dir: Path) ->
         run_import(path)
 
     assert "spotify" in str(caught.value) and "letterboxd" in str(caught.value)
+
+
+def test_corrupt_zip_member_stops_with_one_error_keeping_what_was_read(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    from scrobctl.errors import ScrobctlError
+
+    rows = [track_row(END + i * 300, 180_000, f"T{i}", "A", "X") for i in range(10)]
+    zipped = write_zip(tmp_path / "my_spotify_data.zip", {"Streaming_History_Audio_0.json": rows})
+    data = bytearray(zipped.read_bytes())
+    at = data.find(b"Streaming_History_Audio_0.json") + 200  # inside the compressed member
+    data[at : at + 8] = b"\x00" * 8
+    zipped.write_bytes(bytes(data))
+
+    with pytest.raises(ScrobctlError, match="could not be read to the end"):
+        run_import(zipped)
+
+
+def test_folder_is_not_an_export_file(tmp_path: Path, data_dir: Path) -> None:
+    with pytest.raises(UsageError, match="a folder"):
+        run_import(tmp_path)

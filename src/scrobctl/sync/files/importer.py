@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import json
 import time
+import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from scrobctl.errors import UsageError
+from scrobctl.errors import ScrobctlError, UsageError
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.enqueue import Ingest, IngestSummary
 from scrobctl.scrobble.events import Line
@@ -181,10 +183,16 @@ async def import_files(
     try:
         for path in paths:
             try:
+                if path.is_dir():
+                    raise IsADirectoryError(21, "a folder, not an export file")
                 sources.append(Source(path))
-            except OSError as exc:
-                raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
-        formats = [choose_format(source, format_name) for source in sources]
+            except (OSError, zipfile.BadZipFile) as exc:
+                reason = getattr(exc, "strerror", None) or str(exc)
+                raise UsageError(f"cannot read {path}: {reason}") from None
+        try:
+            formats = [choose_format(source, format_name) for source in sources]
+        except (OSError, zipfile.BadZipFile) as exc:
+            raise UsageError(f"cannot read the files: {exc}") from None
         context = Context(runtime)
         if any(fmt.needs_tmdb for fmt in formats):
             context.tmdb = _tmdb_matcher(runtime)
@@ -222,6 +230,11 @@ async def import_files(
                 except KeyboardInterrupt:
                     summary.add(ingest.summary)
                     raise
+                except (OSError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
+                    raise ScrobctlError(
+                        f"{source.path} could not be read to the end ({exc})",
+                        "the rows read before were kept; fix or download the file again",
+                    ) from None
                 if on_progress is not None:
                     on_progress(source.progress, summary.rows)
         except KeyboardInterrupt:

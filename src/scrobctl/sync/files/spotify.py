@@ -14,6 +14,7 @@ file-formats.md §1.
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
@@ -37,7 +38,7 @@ LABEL = "Spotify streaming history (extended or account data)"
 TRACK_MIN_MS = 30_000
 EPISODE_MIN_MS = 300_000
 REPEAT_WITHIN = 180  # seconds between two identical rows that make one play
-REPEAT_MEMORY = 50_000
+REPEAT_MEMORY = 10_000  # rows kept at most, should thousands share one minute
 REPEAT = "repeat of an identical row (only its ts differs by minutes)"
 _EXTENDED = re.compile(r"(streaming_history_audio|endsong).*\.json$", re.IGNORECASE)
 # Every field of a row but its end time (the extended and the account-data names).
@@ -115,20 +116,26 @@ def lines(source: Source, numbering: Numbering, _state: Any = None) -> Iterator[
 
 
 class _Repeats:
-    """The last `ts` of each distinct row-without-ts, bounded."""
+    """The rows of the last few minutes (by `ts`), to tell the export's repeats: memory holds
+    what REPEAT_WITHIN spans, whatever the file's length."""
 
     def __init__(self) -> None:
         self._seen: dict[tuple[Any, ...], int] = {}
+        self._order: deque[tuple[int, tuple[Any, ...]]] = deque()
 
     def repeat(self, item: dict[str, Any], ts: int) -> bool:
         key = tuple(map(item.get, _ROW_FIELDS))
+        order, seen = self._order, self._seen
+        while order and (order[0][0] < ts - REPEAT_WITHIN or len(order) > REPEAT_MEMORY):
+            old_ts, old_key = order.popleft()
+            if seen.get(old_key) == old_ts:
+                del seen[old_key]
         try:
-            last = self._seen.get(key)
+            last = seen.get(key)
         except TypeError:  # a value that is not a JSON scalar: no row of Spotify's
             return False
-        if len(self._seen) >= REPEAT_MEMORY:
-            self._seen.clear()
-        self._seen[key] = ts
+        seen[key] = ts
+        order.append((ts, key))
         return last is not None and abs(ts - last) <= REPEAT_WITHIN
 
 
