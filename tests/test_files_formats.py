@@ -500,3 +500,56 @@ def test_report_lists_every_row_not_imported(tmp_path: Path, data_dir: Path) -> 
     outcomes = sorted((e["row"], e["outcome"]) for e in report_lines(result))
     assert outcomes == [(3, "duplicate"), (4, "invalid")]
     assert result.summary.unreadable == 1
+
+
+def test_rows_of_the_wrong_types_are_unreadable_not_a_crash(tmp_path: Path, data_dir: Path) -> None:
+    """Every JSON format, fed values of the wrong type where times, names and ids belong."""
+    hostile: list[Any] = [3, None, [], {}, "x", True, {"a": 1}]
+    files = {
+        "Streaming_History_Audio_0.json": [{"ts": v, "ms_played": v} for v in hostile],
+        "StreamingHistory0.json": [{"endTime": v, "msPlayed": v, "trackName": v} for v in hostile],
+        "recenttracks-x.json": [
+            {
+                "track": [
+                    {"date": v, "artist": v, "name": v, "album": v, "#text": v} for v in hostile
+                ]
+            }
+        ],
+        "rob_lb-2020-01-01.json": [
+            {
+                "listened_at": v,
+                "track_metadata": {
+                    "track_name": v,
+                    "artist_name": v,
+                    "additional_info": v,
+                    "mbid_mapping": v,
+                },
+            }
+            for v in hostile
+        ],
+        "watched-history-1.json": [
+            {
+                "watched_at": v,
+                "action": "scrobble",
+                "type": "movie",
+                "movie": {"title": v, "ids": v},
+            }
+            for v in hostile
+        ],
+        "SimklBackup.json": {
+            "movies": [
+                {"movie": {"ids": v}, "status": "completed", "last_watched_at": v, "user_rating": v}
+                for v in hostile
+            ],
+            "shows": [
+                {
+                    "show": {"ids": v},
+                    "seasons": [{"number": v, "episodes": [{"number": v, "watched_at": v}]}],
+                }
+                for v in hostile
+            ],
+        },
+    }
+    for name, value in files.items():
+        result = run_import(write_json(tmp_path / name, value))
+        assert result.summary.plays == 0, name

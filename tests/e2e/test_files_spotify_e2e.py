@@ -52,3 +52,18 @@ def test_import_of_a_missing_file_says_so(cli: Cli, tmp_path: Path) -> None:
 
     assert result.returncode == 2
     assert "cannot read" in result.stderr and "nope.zip" in result.stderr
+
+
+def test_import_with_an_unreadable_row_exits_1_and_keeps_the_others(
+    cli: Cli, tmp_path: Path
+) -> None:
+    from tests.exports.spotify import track_row
+
+    path = tmp_path / "Streaming_History_Audio_2024_0.json"
+    rows = [track_row(1_700_000_000, 200_000, "Fine", "A", "X"), {"ts": 3, "ms_played": "x"}]
+    path.write_text(json.dumps(rows))
+
+    result = cli("import", "--file", str(path))
+
+    assert result.returncode == 1
+    assert "added 1 plays" in result.stderr and "unreadable 1" in result.stderr

@@ -325,6 +325,8 @@ NOON = 12 * 3600  # a date without a time is taken as 12:00 UTC (as CrossWatch d
 
 def iso_utc(text: str) -> int:
     """An ISO-8601 time; one without an offset is UTC (exports write UTC; never local time)."""
+    if not isinstance(text, str):
+        raise ValueError("a time must be ISO-8601 text")
     parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
@@ -333,6 +335,8 @@ def iso_utc(text: str) -> int:
 
 def date_noon(text: str) -> int:
     """`YYYY-MM-DD` as 12:00 UTC that day."""
+    if not isinstance(text, str):
+        raise ValueError("a date must be YYYY-MM-DD text")
     day = datetime.strptime(text.strip(), "%Y-%m-%d").replace(tzinfo=UTC)
     return int(day.timestamp()) + NOON
 
