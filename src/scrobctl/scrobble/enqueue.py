@@ -25,6 +25,7 @@ from scrobctl.store.ratings import LOCAL, set_rating
 COMMIT_EVERY = 1000  # lines per transaction: fast, and a crash loses at most this many
 WAL_CHECKPOINT_PAGES = 10_000
 FRESH_LIMIT = 20_000  # items whose plays are tracked in memory during one ingest
+FRESH_PLAYS = 100_000  # ... and their plays (an export plays one track hundreds of times)
 
 # What happened to a line that added no play: (line, outcome, reason). Outcomes: "invalid",
 # "below_threshold", "duplicate", "not_a_play".
@@ -150,6 +151,7 @@ class Ingest:
         # before this run (searched by bisection: an export plays one track hundreds of times)
         self._fresh: dict[tuple[str, int], list[tuple[int, int]]] = {}
         self._stored: set[tuple[str, int]] = set()  # items that had plays before this run
+        self._fresh_plays = 0
         self._data_version: int | None = None
 
     def run(self, lines: Iterable[Line]) -> IngestSummary:
@@ -298,9 +300,13 @@ class Ingest:
         conn = self.store.conn
         window = self._window(event)
         key = (event.profile, item_id)
-        if len(self._fresh) + len(self._stored) >= FRESH_LIMIT:
-            self._fresh.clear()  # bounded memory; forgotten items are simply asked again
+        if len(self._fresh) + len(self._stored) >= FRESH_LIMIT or self._fresh_plays >= FRESH_PLAYS:
+            # Bounded memory; forgotten items are simply asked again. Items made in this run
+            # are forgotten as made too: their plays so far are no longer known here.
+            self._fresh.clear()
             self._stored.clear()
+            self._items.created.clear()
+            self._fresh_plays = 0
         fresh = self._fresh.get(key)
         if fresh is None and key not in self._stored:
             if item_id in self._items.created or not self._has_plays(key):
@@ -332,6 +338,7 @@ class Ingest:
         )
         if fresh is not None:
             insort(fresh, (started, play_id))
+            self._fresh_plays += 1
         return play_id, True
 
     def _has_plays(self, key: tuple[str, int]) -> bool:
