@@ -99,6 +99,7 @@ def test_letterboxd_500_diary_rows_import_and_settle_in_the_report(
     first = lb_cli("import", "--file", str(tmp_path / "letterboxd-rob-2026-12-01.zip"), timeout=120)
 
     assert first.returncode == 0, first.stderr
+    assert "films looked up on TMDb: 450 of 450" in first.stderr  # progress without a terminal
     conn = db(cli_env)
     got = conn.execute(
         "SELECT i.title, i.tmdb, count(*) FROM plays p JOIN items i ON i.id = p.item_id"

@@ -39,14 +39,20 @@ def import_files(files: list[Path], format_name: str | None, profile: str, dry_r
                     dry_run=dry_run,
                     on_progress=view.update,
                     on_file=view.file,
+                    on_match=view.matching,
                 )
             )
     finally:
         runtime.close()
-    _render(result, dry_run, files)
+    again = " ".join(f"--file {f}" for f in files)
+    if format_name:
+        again += f" --format {format_name}"
+    if profile != "default":
+        again += f" --profile {profile}"
+    _render(result, dry_run, again)
 
 
-def _render(result: FileImportResult, dry_run: bool, files: list[Path]) -> None:
+def _render(result: FileImportResult, dry_run: bool, again: str) -> None:
     s = result.summary
     for path, label in s.files:
         info(f"{path}: {label}")
@@ -71,7 +77,6 @@ def _render(result: FileImportResult, dry_run: bool, files: list[Path]) -> None:
                 f" and run: scrobctl import --file {result.report}"
             )
     if result.interrupted:
-        again = " ".join(f"--file {f}" for f in files)
         info(
             f"interrupted: {result.kept} plays were kept; run `scrobctl import {again}` again"
             " to continue (what is already imported counts as duplicates)"
@@ -124,9 +129,19 @@ class _Progress:
         if self._bar is not None:
             self._task = self._bar.add_task(f"{path.name}", total=progress.total or None, rows=0)
 
+    def matching(self, done: int, total: int) -> None:
+        """Films being looked up on TMDb (before their rows are read)."""
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, description=f"{self._name}: TMDb {done}/{total}")
+            return
+        now = time.monotonic()
+        if now - self._last >= PLAIN_EVERY or done == total:
+            self._last = now
+            print(f"{self._name}: films looked up on TMDb: {done} of {total}", file=sys.stderr)
+
     def update(self, progress: Progress, rows: int) -> None:
         if self._bar is not None and self._task is not None:
-            self._bar.update(self._task, completed=progress.done, rows=rows)
+            self._bar.update(self._task, completed=progress.done, rows=rows, description=self._name)
             return
         now = time.monotonic()
         if now - self._last >= PLAIN_EVERY:

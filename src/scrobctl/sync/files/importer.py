@@ -175,6 +175,7 @@ async def import_files(
     dry_run: bool = False,
     on_progress: ProgressCallback | None = None,
     on_file: Callable[[Path, Format, Progress], None] | None = None,
+    on_match: Callable[[int, int], None] | None = None,
 ) -> FileImportResult:
     """Import each file in turn. Ctrl-C keeps what was committed (every 1,000 rows) and comes
     back as `interrupted`; importing the same files again continues, the rows already in the
@@ -195,7 +196,7 @@ async def import_files(
             raise UsageError(f"cannot read the files: {exc}") from None
         context = Context(runtime)
         if any(fmt.needs_tmdb for fmt in formats):
-            context.tmdb = _tmdb_matcher(runtime)
+            context.tmdb = _tmdb_matcher(runtime, on_match)
         store = runtime.store()
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(runtime.clock.now()))
         report = Report(runtime.data_dir / "reports", stamp)
@@ -253,7 +254,7 @@ def _plays_from(store: Any, source: str) -> int:
     return int(row[0])
 
 
-def _tmdb_matcher(runtime: Runtime) -> Any:
+def _tmdb_matcher(runtime: Runtime, on_step: Callable[[int, int], None] | None) -> Any:
     """TMDb's movie search, for formats that name films without ids (Letterboxd)."""
     settings = runtime.settings.tmdb
     if not settings.api_key:
@@ -263,4 +264,4 @@ def _tmdb_matcher(runtime: Runtime) -> Any:
         )
     from scrobctl.sync.files.tmdb_match import TmdbMatcher
 
-    return TmdbMatcher(runtime, str(settings.api_url), settings.api_key)
+    return TmdbMatcher(runtime, str(settings.api_url), settings.api_key, on_step)

@@ -87,8 +87,9 @@ def detect(source: Source) -> bool:
 
 def precision(source: Source) -> int:
     """Account data has whole minutes; the extended history whole seconds."""
-    names = source.names()
-    return 60 if any(_ACCOUNT.search(basename(n)) for n in names) else 0
+    if not source.is_zip:
+        return 60 if b'"endTime"' in source.members[0].head(4096) else 0
+    return 60 if any(_ACCOUNT.search(basename(n)) for n in source.names()) else 0
 
 
 def rule(event: Event) -> str | None:

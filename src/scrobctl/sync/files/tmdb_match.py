@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,10 +70,17 @@ def candidate(result: dict[str, Any]) -> dict[str, Any]:
 class TmdbMatcher:
     """Looks each distinct (title, year) up once, several at a time under TMDb's rate limit."""
 
-    def __init__(self, runtime: Runtime, api_url: str, api_key: str) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        api_url: str,
+        api_key: str,
+        on_step: Callable[[int, int], None] | None = None,
+    ) -> None:
         self._runtime = runtime
         self._api_url = api_url
         self._api_key = api_key
+        self._on_step = on_step  # (films looked up, films to look up)
 
     async def match_all(self, films: Iterable[tuple[str, int | None]]) -> dict[Any, Match]:
         from scrobctl.http import ServiceLimiter
@@ -89,6 +96,8 @@ class TmdbMatcher:
             async def one(name: str, year: int | None) -> None:
                 async with gate:
                     found[(name, year)] = await self._match(client, name, year)
+                if self._on_step is not None:
+                    self._on_step(len(found), len(wanted))
 
             await asyncio.gather(*(one(name, year) for name, year in wanted))
         return found
