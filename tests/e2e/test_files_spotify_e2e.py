@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from tests.e2e.conftest import Cli
 from tests.exports.spotify import history, write_zip
@@ -67,3 +70,43 @@ def test_import_with_an_unreadable_row_exits_1_and_keeps_the_others(
 
     assert result.returncode == 1
     assert "added 1 plays" in result.stderr and "unreadable 1" in result.stderr
+
+
+def test_ctrl_c_keeps_what_was_committed_and_says_how_to_continue(
+    cli: Cli, popen_cli: Any, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    import signal
+    import sqlite3
+
+    from tests.e2e.conftest import wait_until
+
+    rows, expected = history(60_000, tracks=2_000)
+    zipped = write_zip(tmp_path / "my_spotify_data.zip", rows, per_file=20_000)
+    db = Path(cli_env["SCROBCTL_DATA_DIR"]) / "scrobctl.db"
+
+    def committed() -> int:
+        if not db.exists():
+            return 0
+        conn = sqlite3.connect(db, timeout=30)
+        try:
+            return conn.execute("SELECT count(*) FROM plays").fetchone()[0]
+        except sqlite3.OperationalError:  # the schema is not made yet
+            return 0
+        finally:
+            conn.close()
+
+    proc = popen_cli("import", "--file", str(zipped))
+    wait_until(lambda: committed() > 0 or proc.poll() is not None, timeout=120)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+
+    if proc.returncode == 0:
+        pytest.skip("the import finished before Ctrl-C arrived")
+    assert proc.returncode == 130, stderr
+    kept = committed()
+    assert f"interrupted: {kept} plays were kept" in stderr
+    assert f"scrobctl import --file {zipped}` again to continue" in stderr
+    again = cli("import", "--file", str(zipped), timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert f"added {expected.plays - kept} plays" in again.stderr
+    assert committed() == expected.plays

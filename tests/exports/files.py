@@ -13,13 +13,15 @@ from typing import Any
 
 from scrobctl.config import Settings
 from scrobctl.runtime import Runtime
-from scrobctl.sync.files.importer import FileImportResult, import_files
+from scrobctl.sync.files.importer import FileImportResult, plan_import, run_plan
 
 
-def run_import(*paths: Path, **options: Any) -> FileImportResult:
+def run_import(*paths: Path, format_name: str | None = None, **options: Any) -> FileImportResult:
+    """As the CLI does it: the plan in an event loop, the rows outside it."""
     runtime = Runtime(settings=Settings(), warn=lambda _m: None)
     try:
-        return asyncio.run(import_files(runtime, list(paths), **options))
+        plan = asyncio.run(plan_import(runtime, list(paths), format_name=format_name))
+        return run_plan(runtime, plan, **options)
     finally:
         runtime.close()
 

@@ -24,23 +24,22 @@ def import_files(files: list[Path], format_name: str | None, profile: str, dry_r
     import asyncio
 
     from scrobctl.cli.context import build_runtime
-    from scrobctl.sync.files.importer import import_files as run
+    from scrobctl.sync.files.importer import plan_import, run_plan
 
     runtime = build_runtime()
     view = _Progress()
     try:
         with view:
-            result = asyncio.run(
-                run(
-                    runtime,
-                    files,
-                    format_name=format_name,
-                    profile=profile,
-                    dry_run=dry_run,
-                    on_progress=view.update,
-                    on_file=view.file,
-                    on_match=view.matching,
-                )
+            plan = asyncio.run(
+                plan_import(runtime, files, format_name=format_name, on_match=view.matching)
+            )
+            result = run_plan(
+                runtime,
+                plan,
+                profile=profile,
+                dry_run=dry_run,
+                on_progress=view.update,
+                on_file=view.file,
             )
     finally:
         runtime.close()
@@ -137,7 +136,7 @@ class _Progress:
         now = time.monotonic()
         if now - self._last >= PLAIN_EVERY or done == total:
             self._last = now
-            print(f"{self._name}: films looked up on TMDb: {done} of {total}", file=sys.stderr)
+            print(f"import: films looked up on TMDb: {done} of {total}", file=sys.stderr)
 
     def update(self, progress: Progress, rows: int) -> None:
         if self._bar is not None and self._task is not None:

@@ -166,37 +166,68 @@ class _FileRun:
             self.report.write(self.entry(line, outcome, reason), line.text)
 
 
-async def import_files(
+@dataclass
+class Plan:
+    """The files to import, each with its format and what the format found out beforehand."""
+
+    sources: list[Source]
+    formats: list[Format]
+    states: list[Any]
+
+    def close(self) -> None:
+        for source in self.sources:
+            source.close()
+
+
+async def plan_import(
     runtime: Runtime,
     paths: list[Path],
     *,
     format_name: str | None = None,
-    profile: str = "default",
-    dry_run: bool = False,
-    on_progress: ProgressCallback | None = None,
-    on_file: Callable[[Path, Format, Progress], None] | None = None,
     on_match: Callable[[int, int], None] | None = None,
-) -> FileImportResult:
-    """Import each file in turn. Ctrl-C keeps what was committed (every 1,000 rows) and comes
-    back as `interrupted`; importing the same files again continues, the rows already in the
-    archive counting as duplicates."""
-    sources = []
+) -> Plan:
+    """Open the files, tell their formats, and do what needs the network (Letterboxd's TMDb
+    look-ups). The rows are read by `run_plan`, outside the event loop, so that Ctrl-C
+    interrupts it at once (asyncio only cancels a task at its next await)."""
+    plan = Plan([], [], [])
     try:
         for path in paths:
             try:
                 if path.is_dir():
                     raise IsADirectoryError(21, "a folder, not an export file")
-                sources.append(Source(path))
+                plan.sources.append(Source(path))
             except (OSError, zipfile.BadZipFile) as exc:
                 reason = getattr(exc, "strerror", None) or str(exc)
                 raise UsageError(f"cannot read {path}: {reason}") from None
         try:
-            formats = [choose_format(source, format_name) for source in sources]
+            plan.formats = [choose_format(source, format_name) for source in plan.sources]
         except (OSError, zipfile.BadZipFile) as exc:
             raise UsageError(f"cannot read the files: {exc}") from None
         context = Context(runtime)
-        if any(fmt.needs_tmdb for fmt in formats):
+        if any(fmt.needs_tmdb for fmt in plan.formats):
             context.tmdb = _tmdb_matcher(runtime, on_match)
+        for source, fmt in zip(plan.sources, plan.formats, strict=True):
+            plan.states.append(await fmt.prepare(source, context))
+            source.progress.done = 0  # what preparing read is read again
+    except BaseException:
+        plan.close()
+        raise
+    return plan
+
+
+def run_plan(
+    runtime: Runtime,
+    plan: Plan,
+    *,
+    profile: str = "default",
+    dry_run: bool = False,
+    on_progress: ProgressCallback | None = None,
+    on_file: Callable[[Path, Format, Progress], None] | None = None,
+) -> FileImportResult:
+    """Import each file in turn. Ctrl-C keeps what was committed (every 1,000 rows) and comes
+    back as `interrupted`; importing the same files again continues, the rows already in the
+    archive counting as duplicates."""
+    try:
         store = runtime.store()
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(runtime.clock.now()))
         report = Report(runtime.data_dir / "reports", stamp)
@@ -205,14 +236,11 @@ async def import_files(
         source_name = ""
         before = 0
         try:
-            for source, fmt in zip(sources, formats, strict=True):
+            for source, fmt, state in zip(plan.sources, plan.formats, plan.states, strict=True):
                 summary.files.append((str(source.path), fmt.label))
-                total = sum(m.size for m in source.members)
-                source.progress.total = total
+                source.progress.total = sum(m.size for m in source.members)
                 if on_file is not None:
                     on_file(source.path, fmt, source.progress)
-                state = await fmt.prepare(source, context)
-                source.progress.done = 0  # what preparing read is read again
                 run = _FileRun(source.path, fmt, summary, report, source.progress, on_progress)
                 source_name = f"file:{getattr(state, 'source', None) or fmt.name}"
                 before = _plays_from(store, source_name)
@@ -245,8 +273,7 @@ async def import_files(
             report.close()
         return FileImportResult(summary, report.path)
     finally:
-        for source in sources:
-            source.close()
+        plan.close()
 
 
 def _plays_from(store: Any, source: str) -> int:
