@@ -160,3 +160,48 @@ def test_letterboxd_watched_rows_not_in_the_diary_are_plays(
     assert result_.summary.plays == 2
     assert got == [(348, 1588680000), (949, 1704110400)]  # 12:00 UTC on the day
     assert rating == [(9.0, 1704110400, "letterboxd")]  # 4.5 stars of 5
+
+
+def test_unsettled_report_lines_are_reported_again_to_settle_later(
+    tmp_path: Path, data_dir: Path, tmdb: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from tests.exports.files import report_lines
+
+    monkeypatch.setenv("SCROBCTL_TMDB__API_KEY", "v3-key")
+    twins = [result(1, "Twins", "1988-12-09"), result(2, "Twins", "1988-01-01")]
+    tmdb.get("/3/search/movie").respond(
+        json={"page": 1, "results": twins, "total_pages": 1, "total_results": 2}
+    )
+    path = tmp_path / "letterboxd.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(
+            "diary.csv",
+            csv_text(
+                DIARY,
+                [["2024-01-02", "Twins", 1988, "https://boxd.it/a", "3", "", "", "2024-01-01"]],
+            ),
+        )
+
+    first = run_import(path)
+    untouched = tmp_path / "untouched.jsonl"
+    untouched.write_text(first.report.read_text())  # type: ignore[union-attr]
+    second = run_import(untouched)
+    [entry] = report_lines(second)
+    entry["tmdb"] = 2
+    settled = tmp_path / "settled.jsonl"
+    settled.write_text(json.dumps(entry) + "\n")
+    third = run_import(settled)
+
+    assert (first.summary.unmatched, second.summary.unmatched) == (1, 1)
+    assert (entry["format"], entry["member"], [c["tmdb"] for c in entry["candidates"]]) == (
+        "letterboxd",
+        "diary.csv",
+        [1, 2],
+    )
+    assert (third.summary.plays, third.summary.ratings) == (1, 1)
+    conn = sqlite3.connect(data_dir / "scrobctl.db")
+    got = conn.execute("SELECT i.tmdb, p.source FROM plays p JOIN items i ON i.id = p.item_id")
+    assert got.fetchall() == [(2, "file:letterboxd")]
+    conn.close()

@@ -171,8 +171,10 @@ def skipped(
     raw: Any,
     reason: str,
     text: str | None = None,
+    /,
     **extra: Any,
 ) -> FileLine:
+    """A row the format does not import; `extra` goes into its report line as it is."""
     return FileLine(numbering.next(), None, None, member, row, raw, reason, extra or None, text)
 
 

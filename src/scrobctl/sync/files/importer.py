@@ -99,8 +99,16 @@ class Report:
         (encoding a 700-byte row again cost more than a third of a skipped row's time)."""
         if self._fh is None:
             self._folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-            self.path = self._folder / f"import-files-{self._stamp}.jsonl"
-            self._fh = self.path.open("a", encoding="utf-8")
+            for n in range(1, 1000):  # a report of its own, even for two imports in one second
+                suffix = "" if n == 1 else f"-{n}"
+                self.path = self._folder / f"import-files-{self._stamp}{suffix}.jsonl"
+                try:
+                    self._fh = self.path.open("x", encoding="utf-8")
+                    break
+                except FileExistsError:
+                    continue
+            else:
+                raise ScrobctlError(f"too many import reports named {self.path}")
         line = _ENCODE(entry)
         if data_text is not None:
             line = f'{line[:-1]}, "data": {data_text}}}'
