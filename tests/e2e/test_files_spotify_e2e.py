@@ -110,3 +110,12 @@ def test_ctrl_c_keeps_what_was_committed_and_says_how_to_continue(
     assert again.returncode == 0, again.stderr
     assert f"added {expected.plays - kept} plays" in again.stderr
     assert committed() == expected.plays
+
+
+def test_import_options_of_files_need_a_file(cli: Cli) -> None:
+    nothing = cli("import")
+    dry = cli("import", "lastfm", "--dry-run")
+
+    assert (nothing.returncode, dry.returncode) == (2, 2)
+    assert "name a service to import from, or give --file PATH" in nothing.stderr
+    assert "--dry-run and --format go with --file" in dry.stderr

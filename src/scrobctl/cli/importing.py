@@ -64,10 +64,12 @@ def import_(
 
         import_files(files, format_name.value if format_name else None, profile, dry_run)
         return
-    if service is None:
+    if service is None or dry_run or format_name is not None:
         from scrobctl.errors import UsageError
 
-        raise UsageError("name a service to import from, or give --file PATH")
+        if service is None:
+            raise UsageError("name a service to import from, or give --file PATH")
+        raise UsageError("--dry-run and --format go with --file")
     import asyncio
 
     from scrobctl.cli.context import build_runtime
