@@ -41,14 +41,17 @@ class TmdbClient:
         self._http = http
         self._limiter = limiter
 
+    def _credentials(self, params: dict[str, Any]) -> dict[str, str]:
+        """The headers for this key; a v3 key goes into `params` instead."""
+        if is_read_access_token(self._key):
+            return {"Authorization": f"Bearer {self._key.strip()}"}
+        params["api_key"] = self._key
+        return {}
+
     async def find(self, kind: str, source: str, external_id: Any) -> int | None:
         """The TMDb id of a movie, show or episode known by its IMDb or TVDB id, or None."""
-        params = {"external_source": SOURCES[source]}
-        headers = {}
-        if is_read_access_token(self._key):
-            headers["Authorization"] = f"Bearer {self._key.strip()}"
-        else:
-            params["api_key"] = self._key
+        params: dict[str, Any] = {"external_source": SOURCES[source]}
+        headers = self._credentials(params)
         request = self._http.build_request(
             "GET", f"{self._base}/3/find/{external_id}", params=params, headers=headers
         )
@@ -61,3 +64,21 @@ class TmdbClient:
             found = results[0].get("id")
             return found if isinstance(found, int) else None
         return None
+
+    async def search_movie(self, query: str, year: int | None = None) -> list[dict[str, Any]]:
+        """`GET /3/search/movie` (developer.themoviedb.org/reference/search-movie): the first
+        page (20, most popular first) of films whose title matches; `year` keeps those with
+        any release in that year (`primary_release_year` would keep only the first release).
+        Each result has `id`, `title`, `original_title` and `release_date` ("YYYY-MM-DD" or "")."""
+        params: dict[str, Any] = {"query": query, "include_adult": "false"}
+        headers = self._credentials(params)
+        if year is not None:
+            params["year"] = year
+        request = self._http.build_request(
+            "GET", f"{self._base}/3/search/movie", params=params, headers=headers
+        )
+        response = await send(self._http, self._limiter, request)
+        body = json_body(response)
+        if not isinstance(body, dict) or not isinstance(body.get("results"), list):
+            raise ServiceUnavailable(SERVICE, "/3/search/movie gave an answer without 'results'")
+        return [r for r in body["results"] if isinstance(r, dict) and isinstance(r.get("id"), int)]
