@@ -22,6 +22,7 @@ from scrobctl.cli import (
     queue,
     ratings,
     scrobble,
+    serve,
     status,
 )
 from scrobctl.cli.output import print_error, set_quiet, set_verbose
@@ -75,6 +76,7 @@ importing.register(app)
 history.register(app)
 ratings.register(app)
 doctor.register(app)
+serve.register(app)
 app.add_typer(queue.app, name="queue", rich_help_panel="Scrobbling")
 app.add_typer(completion.app, name="completion", rich_help_panel="Setup")
 

@@ -8,7 +8,7 @@ file piped again all land inside that window, while listening to a track again c
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 
@@ -102,7 +102,12 @@ def watched_at(event: Event, now: float) -> int:
 
 
 class Ingest:
-    """Feeds lines into the store; `routes` is {profile: {type: [services]}}."""
+    """Feeds lines into the store; `routes` is {profile: {type: [services]}}.
+
+    A source other than stdin names itself in `source` (recorded on each new play); one whose
+    events were already judged by their sender (a scrobbler's submission) brings its own
+    threshold `rule`.
+    """
 
     def __init__(
         self,
@@ -111,11 +116,15 @@ class Ingest:
         *,
         dry_run: bool = False,
         now: float | None = None,
+        source: str = "stdin",
+        rule: Callable[[Event], str | None] = below_threshold,
     ) -> None:
         self.store = store
         self.routes = routes
         self.dry_run = dry_run
         self.now = now
+        self.source = source
+        self.rule = rule
         self.summary = IngestSummary()
         self.starts: dict[str, Event] = {}  # the latest start event of each profile
         self._items = ItemResolver(store.conn)
@@ -199,7 +208,7 @@ class Ingest:
                 self.starts[event.profile] = event
             return rating
         try:
-            reason = below_threshold(event)
+            reason = self.rule(event)
         except NeedsDuration as exc:
             summary.invalid.append((line.number, str(exc)))
             return rating
@@ -287,7 +296,7 @@ class Ingest:
             event.duration_ms,
             event.played_ms(),
             event.played_percentage(),
-            "stdin",
+            self.source,
             now,
         )
         if fresh is not None:
