@@ -5,7 +5,7 @@ _scrobctl() {
     for ((i = 1; i < COMP_CWORD; i++)); do
         next="${path:+$path }${COMP_WORDS[i]}"
         case "$next" in
-            "completion"|"completion install"|"completion show"|"doctor"|"export"|"export ratings"|"flush"|"history"|"import"|"login"|"logout"|"queue"|"queue drop"|"queue list"|"queue retry"|"rate"|"scrobble"|"status") path="$next" ;;
+            "completion"|"completion install"|"completion show"|"doctor"|"export"|"export ratings"|"flush"|"history"|"import"|"login"|"logout"|"queue"|"queue drop"|"queue list"|"queue retry"|"rate"|"scrobble"|"serve"|"serve token"|"serve token add"|"serve token list"|"serve token remove"|"status") path="$next" ;;
         esac
     done
     case "$path|$prev" in
@@ -31,10 +31,16 @@ _scrobctl() {
         "queue retry|--service") COMPREPLY=($(compgen -W "trakt simkl lastfm listenbrainz" -- "$cur")); return ;;
         "rate|--profile"|"rate|-p") COMPREPLY=($()); return ;;
         "scrobble|--file"|"scrobble|-f") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "serve|--host") COMPREPLY=($()); return ;;
+        "serve|--port") COMPREPLY=($()); return ;;
+        "serve|--flush-every") COMPREPLY=($()); return ;;
+        "serve|--print-unit") COMPREPLY=($(compgen -W "systemd launchd" -- "$cur")); return ;;
+        "serve token add|--profile"|"serve token add|-p") COMPREPLY=($()); return ;;
+        "serve token add|--account") COMPREPLY=($()); return ;;
     esac
     local words=""
     case "$path" in
-        "") words="completion doctor export flush history import login logout queue rate scrobble status --version --debug --verbose -v --quiet -q --help" ;;
+        "") words="completion doctor export flush history import login logout queue rate scrobble serve status --version --debug --verbose -v --quiet -q --help" ;;
         "completion") words="install show --help" ;;
         "completion install") words="bash zsh fish --help" ;;
         "completion show") words="bash zsh fish --help" ;;
@@ -52,6 +58,11 @@ _scrobctl() {
         "queue retry") words="--state -s --service --help" ;;
         "rate") words="--profile -p --help" ;;
         "scrobble") words="--file -f --dry-run -n --help" ;;
+        "serve") words="token --host --port --flush-every --print-unit --help" ;;
+        "serve token") words="add list remove --help" ;;
+        "serve token add") words="--profile -p --account --replace --help" ;;
+        "serve token list") words="--json --help" ;;
+        "serve token remove") words="--help" ;;
         "status") words="--json --check --help" ;;
     esac
     COMPREPLY=($(compgen -W "$words" -- "$cur"))

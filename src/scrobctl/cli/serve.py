@@ -12,10 +12,7 @@ import typer
 from scrobctl.cli.output import info, out_console, print_json
 from scrobctl.errors import UsageError
 
-app = typer.Typer(
-    help="Receive Plex, Jellyfin and Emby webhooks and ListenBrainz/Last.fm-style scrobbles.",
-    invoke_without_command=True,
-)
+app = typer.Typer(invoke_without_command=True)
 token_app = typer.Typer(
     help="Tokens for the sources that send to `scrobctl serve`.", no_args_is_help=True
 )
