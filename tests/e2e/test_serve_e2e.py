@@ -277,25 +277,27 @@ def test_serve_takes_fifty_listens_from_liblistenbrainz(
     assert sorted(p["ids"]["mbid"] for p in plays(cli)) == sorted(mbids)
 
 
-@pytest.mark.parametrize(
-    ("path", "send"),
-    [
-        ("/plex", {"files": {"payload": (None, json.dumps(plex_event("media.scrobble", MATRIX)))}}),
-        ("/jellyfin", {"content": json.dumps({"NotificationType": "PlaybackStop"})}),
-        ("/emby", {"json": {"Event": "playback.stop"}}),
-    ],
-    ids=["plex", "jellyfin", "emby"],
-)
-def test_serve_refuses_a_webhook_with_a_wrong_token_and_records_nothing(
-    cli: Cli, start_serve: Callable[..., Server], path: str, send: dict[str, Any]
+WEBHOOKS: list[tuple[str, dict[str, Any]]] = [
+    ("/plex", {"files": {"payload": (None, json.dumps(plex_event("media.scrobble", MATRIX)))}}),
+    ("/jellyfin", {"content": json.dumps({"NotificationType": "PlaybackStop"})}),
+    ("/emby", {"json": {"Event": "playback.stop"}}),
+]
+
+
+def test_serve_refuses_webhooks_with_a_wrong_token_and_records_nothing(
+    cli: Cli, start_serve: Callable[..., Server]
 ) -> None:
     add_token(cli, "plex")
     server = start_serve()
     wrong = str(uuid.uuid4())
 
-    for params in ({"token": wrong}, {}):
-        reply = httpx.post(f"{server.url}{path}", params=params, timeout=TIMEOUT, **send)
-        assert reply.status_code == 401
+    statuses = [
+        httpx.post(f"{server.url}{path}", params=params, timeout=TIMEOUT, **send).status_code
+        for path, send in WEBHOOKS
+        for params in ({"token": wrong}, {})
+    ]
+
+    assert statuses == [401] * 6
 
     assert jobs(cli) == [] and plays(cli) == []
     assert wrong not in server.log()
@@ -482,87 +484,91 @@ def test_serve_lastfm_mobile_session_then_batch_scrobble(
     assert len(jobs(cli)) == 2
 
 
-@pytest.mark.parametrize(
-    ("path", "send", "reason"),
-    [
-        ("/plex", {"files": {"payload": (None, "{not json")}}, "not valid JSON"),
-        ("/plex", {"files": {"thumb": ("t.jpg", b"\xff\xd8", "image/jpeg")}}, "payload"),
-        (
-            "/plex",
-            {
-                "files": {
-                    "payload": (
-                        None,
-                        json.dumps(
-                            plex_event(
-                                "media.stop",
-                                {
-                                    "type": "movie",
-                                    "duration": 8_160_000,
-                                    "viewOffset": 8_000_000,
-                                    "Guid": [],
-                                },
-                            )
-                        ),
-                    )
-                }
-            },
-            "a movie needs an id",
-        ),
-        ("/jellyfin", {"content": b"\xff\xfe"}, "UTF-8"),
-        ("/jellyfin", {"content": "[1, 2]"}, "JSON object"),
-        ("/jellyfin", {"content": '{"Name": "x"}'}, "NotificationType"),
-        ("/emby", {"content": "NaN"}, "not valid JSON"),
-        ("/1/submit-listens", {"content": "{}"}, "Invalid JSON document submitted."),
-        (
-            "/1/submit-listens",
-            {"json": {"listen_type": "single", "payload": []}},
-            "does not contain any listens",
-        ),
-        (
-            "/1/submit-listens",
-            {
-                "json": {
-                    "listen_type": "single",
-                    "payload": [{"listened_at": 1, "track_metadata": LISTEN_METADATA}],
-                }
-            },
-            "listened_at is too low",
-        ),
-        (
-            "/1/submit-listens",
-            {
-                "json": {
-                    "listen_type": "import",
-                    "payload": [
-                        {
-                            "listened_at": 1_700_000_000,
-                            "track_metadata": {"artist_name": "A", "track_name": "\u0000"},
-                        }
-                    ],
-                }
-            },
-            "unicode null",
-        ),
-    ],
-)
-def test_serve_answers_a_bad_body_with_400_and_the_reason(
-    cli: Cli, start_serve: Callable[..., Server], path: str, send: dict[str, Any], reason: str
+BAD_BODIES: list[tuple[str, dict[str, Any], str]] = [
+    ("/plex", {"files": {"payload": (None, "{not json")}}, "not valid JSON"),
+    ("/plex", {"files": {"thumb": ("t.jpg", b"\xff\xd8", "image/jpeg")}}, "payload"),
+    (
+        "/plex",
+        {
+            "files": {
+                "payload": (
+                    None,
+                    json.dumps(
+                        plex_event(
+                            "media.stop",
+                            {
+                                "type": "movie",
+                                "duration": 8_160_000,
+                                "viewOffset": 8_000_000,
+                                "Guid": [],
+                            },
+                        )
+                    ),
+                )
+            }
+        },
+        "a movie needs an id",
+    ),
+    ("/jellyfin", {"content": b"\xff\xfe"}, "UTF-8"),
+    ("/jellyfin", {"content": "[1, 2]"}, "JSON object"),
+    ("/jellyfin", {"content": '{"Name": "x"}'}, "NotificationType"),
+    ("/emby", {"content": "NaN"}, "not valid JSON"),
+    ("/1/submit-listens", {"content": "{}"}, "Invalid JSON document submitted."),
+    (
+        "/1/submit-listens",
+        {"json": {"listen_type": "single", "payload": []}},
+        "does not contain any listens",
+    ),
+    (
+        "/1/submit-listens",
+        {
+            "json": {
+                "listen_type": "single",
+                "payload": [{"listened_at": 1, "track_metadata": LISTEN_METADATA}],
+            }
+        },
+        "listened_at is too low",
+    ),
+    (
+        "/1/submit-listens",
+        {
+            "json": {
+                "listen_type": "import",
+                "payload": [
+                    {
+                        "listened_at": 1_700_000_000,
+                        "track_metadata": {"artist_name": "A", "track_name": "\u0000"},
+                    }
+                ],
+            }
+        },
+        "unicode null",
+    ),
+]
+
+
+def test_serve_answers_each_bad_body_with_400_and_the_reason(
+    cli: Cli, start_serve: Callable[..., Server]
 ) -> None:
     token = add_token(cli, "any")
     server = start_serve()
+    answers = []
 
-    reply = httpx.post(
-        f"{server.url}{path}",
-        params={"token": token},
-        headers={"Authorization": f"Token {token}"},
-        timeout=TIMEOUT,
-        **send,
-    )
+    with httpx.Client(base_url=server.url, timeout=TIMEOUT) as http:
+        for path, send, _reason in BAD_BODIES:
+            reply = http.post(
+                path, params={"token": token}, headers={"Authorization": f"Token {token}"}, **send
+            )
+            answers.append((path, reply.status_code, reply.json().get("error", "")))
+        alive = http.get("/").status_code
 
-    assert reply.status_code == 400, reply.text
-    assert reason in reply.json()["error"]
-    assert httpx.get(server.url + "/", timeout=TIMEOUT).status_code == 200
+    wrong = [
+        (path, status, error, reason)
+        for (path, status, error), (_, _, reason) in zip(answers, BAD_BODIES, strict=True)
+        if status != 400 or reason not in error
+    ]
+    assert wrong == []
+    assert alive == 200
     assert plays(cli) == []
 
 
@@ -593,3 +599,74 @@ def test_serve_print_unit_runs_this_installation(cli: Cli) -> None:
     [exec_start] = [line for line in result.stdout.splitlines() if line.startswith("ExecStart=")]
     assert exec_start.endswith("serve --host 127.0.0.1 --port 8765 --flush-every 5m")
     assert os.path.isabs(exec_start.removeprefix("ExecStart=").split()[0])
+
+
+def test_serve_flush_every_waits_while_another_flush_holds_the_lock(
+    cli: Cli,
+    logged_in: Any,
+    fake_lb: FakeListenBrainz,
+    start_serve: Callable[..., Server],
+    isolated_env: Path,
+) -> None:
+    import fcntl
+
+    token = add_token(cli, "phone")
+    lock_path = Path(os.environ["SCROBCTL_DATA_DIR"]) / "flush.lock"
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # what a running `scrobctl flush` from cron holds
+    try:
+        server = start_serve("--flush-every", "1s")
+        listen = {"listened_at": int(time.time()) - 600, "track_metadata": LISTEN_METADATA}
+        reply = httpx.post(
+            f"{server.url}/1/submit-listens",
+            json={"listen_type": "single", "payload": [listen]},
+            headers={"Authorization": f"Token {token}"},
+            timeout=TIMEOUT,
+        )
+        assert reply.status_code == 200
+        wait_until(lambda: "another `scrobctl flush` is running" in server.log(), timeout=TIMEOUT)
+        assert fake_lb.received() == []
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+    wait_until(lambda: len(fake_lb.received()) == 1, timeout=TIMEOUT)
+
+
+def test_serve_sigterm_answers_the_request_in_hand_before_it_exits(
+    cli: Cli, logged_in: Any, start_serve: Callable[..., Server]
+) -> None:
+    import sqlite3
+    import threading
+
+    token = add_token(cli, "phone")
+    server = start_serve()
+    assert plays(cli) == []  # the database exists
+    db = sqlite3.connect(Path(os.environ["SCROBCTL_DATA_DIR"]) / "scrobctl.db", timeout=TIMEOUT)
+    db.execute("BEGIN IMMEDIATE")  # the request's commit must wait for this write lock
+    replies: list[httpx.Response] = []
+    listen = {"listened_at": int(time.time()) - 600, "track_metadata": LISTEN_METADATA}
+    sender = threading.Thread(
+        target=lambda: replies.append(
+            httpx.post(
+                f"{server.url}/1/submit-listens",
+                json={"listen_type": "single", "payload": [listen]},
+                headers={"Authorization": f"Token {token}"},
+                timeout=TIMEOUT,
+            )
+        )
+    )
+    sender.start()
+    time.sleep(0.5)  # the request reaches the server and waits on the lock
+
+    server.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.3)
+    still_running = server.proc.poll() is None
+    db.rollback()
+    db.close()
+    sender.join(TIMEOUT)
+
+    assert still_running
+    assert server.proc.wait(timeout=TIMEOUT) == 0
+    assert [r.status_code for r in replies] == [200]
+    assert [p["title"] for p in plays(cli)] == ["Hurt"]

@@ -75,7 +75,12 @@ def serve(
         argv = [_executable(), "serve", "--host", host, "--port", str(port)]
         if flush_every is not None:
             argv += ["--flush-every", flush_every]
-        text = systemd_unit(argv) if print_unit is UnitKind.systemd else launchd_plist(argv)
+        if print_unit is UnitKind.systemd:
+            text = systemd_unit(argv)
+        else:
+            from pathlib import Path
+
+            text = launchd_plist(argv, str(Path.home() / "Library/Logs/scrobctl-serve.log"))
         sys.stdout.write(text)
         return
     from scrobctl.cli.context import build_runtime

@@ -14,6 +14,8 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -228,7 +230,16 @@ def build_app(receiver: Receiver, tokens: ServeTokens, log: Log) -> Starlette:
         Route("/2.0/", audioscrobbler, methods=["GET", "POST"]),
         Route("/2.0", audioscrobbler, methods=["GET", "POST"]),
     ]
-    return Starlette(routes=routes)
+    # Browser scrobblers (web-scrobbler posts from its extension with fetch) may need CORS, which
+    # ListenBrainz answers too (its @crossdomain on submit-listens and validate-token). The token
+    # still decides; a page that lacks one gets the same 401.
+    cors = Middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_methods=["GET", "POST"],
+        allow_headers=["Authorization", "Content-Type"],
+    )
+    return Starlette(routes=routes, middleware=[cors])
 
 
 def _lb_error(code: int, message: str) -> Response:

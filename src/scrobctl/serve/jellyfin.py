@@ -8,10 +8,15 @@ as "01") as strings. `ItemType` is the C# class name (`Movie`, `Episode`, `Audio
 item's own `Provider_<key>` (episode ids for an episode; the series' are not sent).
 `PlayedToCompletion` comes only with `PlaybackStop`. One webhook is sent per user, so the
 source's account filter is matched against `NotificationUsername` and `UserId`.
+
+Handlebars escapes HTML in `{{Name}}` (`&` becomes `&amp;`), so text from a template is
+unescaped; "Send All Properties" sends it as it is, and unescaping that changes nothing but a
+literal entity in a title.
 """
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from scrobctl.serve.common import (
@@ -52,8 +57,13 @@ def parse(data: dict[str, Any], source: Source) -> Parsed:
     return Parsed([{**base, "event": "stop", "watched_ms": position}])
 
 
+def _text(value: Any) -> str | None:
+    text = as_text(value)
+    return html.unescape(text) if text is not None else None
+
+
 def item(kind: str, data: dict[str, Any]) -> dict[str, Any]:
-    fields: dict[str, Any] = {"type": kind, "title": as_text(data.get("Name"))}
+    fields: dict[str, Any] = {"type": kind, "title": _text(data.get("Name"))}
     duration = ticks_to_ms(data.get("RunTimeTicks"))
     if duration:
         fields["duration_ms"] = duration
@@ -63,8 +73,8 @@ def item(kind: str, data: dict[str, Any]) -> dict[str, Any]:
         if key.startswith("Provider_") and as_text(value)
     }
     if kind == "track":
-        fields["artist"] = as_text(data.get("Artist"))
-        fields["album"] = as_text(data.get("Album"))
+        fields["artist"] = _text(data.get("Artist"))
+        fields["album"] = _text(data.get("Album"))
         # The recording id; MusicBrainzTrack is the release track's, not the recording's.
         mbid = as_text(providers.get("musicbrainzrecording"))
         fields["ids"] = {"mbid": mbid} if mbid else {}
@@ -74,7 +84,7 @@ def item(kind: str, data: dict[str, Any]) -> dict[str, Any]:
     if year and 1870 <= year <= 9999:
         fields["year"] = year
     if kind == "episode":
-        fields["show"] = {"title": as_text(data.get("SeriesName"))}
+        fields["show"] = {"title": _text(data.get("SeriesName"))}
         fields["season"] = as_int(data.get("SeasonNumber"))
         fields["number"] = as_int(data.get("EpisodeNumber"))
     return fields

@@ -37,10 +37,10 @@ LAUNCHD = """\
 <?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
 <!--
-  scrobctl serve as a launchd agent.
-    scrobctl serve \\-\\-print-unit launchd > ~/Library/LaunchAgents/org.scrobctl.serve.plist
+  scrobctl serve as a launchd agent: save as ~/Library/LaunchAgents/org.scrobctl.serve.plist
+  (the README's "scrobctl serve" section prints one for your install), then
     launchctl bootstrap gui/$(id -u) ~/Library/LaunchAgents/org.scrobctl.serve.plist
-  Logs go to ~/Library/Logs/scrobctl-serve.log.
+  It starts at login and again after a crash; launchd sends SIGTERM to stop it.
 -->
 <plist version="1.0">
 <dict>
@@ -70,6 +70,6 @@ def systemd_unit(argv: list[str]) -> str:
     return SYSTEMD.replace("{exec_start}", shlex.join(argv))
 
 
-def launchd_plist(argv: list[str], log: str = "/tmp/scrobctl-serve.log") -> str:
+def launchd_plist(argv: list[str], log: str) -> str:
     arguments = "\n".join(f"    <string>{escape(a)}</string>" for a in argv)
     return LAUNCHD.replace("{arguments}", arguments).replace("{log}", escape(log))
