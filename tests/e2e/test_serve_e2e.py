@@ -355,26 +355,55 @@ LISTEN_METADATA = {
 def test_serve_killed_right_after_a_200_keeps_every_acknowledged_play(
     cli: Cli, logged_in: Any, start_serve: Callable[..., Server]
 ) -> None:
+    import sqlite3
+    import threading
+
     token = add_token(cli, "phone")
     server = start_serve()
     first = int(time.time()) - DAY
+    http = httpx.Client(base_url=server.url, timeout=TIMEOUT)
+
+    def submit(i: int) -> httpx.Response:
+        listen = {
+            "listened_at": first + i * 300,
+            "track_metadata": {**LISTEN_METADATA, "track_name": f"Hurt {i}"},
+        }
+        return http.post(
+            "/1/submit-listens",
+            json={"listen_type": "single", "payload": [listen]},
+            headers={"Authorization": f"Token {token}"},
+        )
+
     acknowledged = []
-    with httpx.Client(base_url=server.url, timeout=TIMEOUT) as http:
-        for i in range(20):
-            listen = {
-                "listened_at": first + i * 300,
-                "track_metadata": {**LISTEN_METADATA, "track_name": f"Hurt {i}"},
-            }
-            reply = http.post(
-                "/1/submit-listens",
-                json={"listen_type": "single", "payload": [listen]},
-                headers={"Authorization": f"Token {token}"},
-            )
-            assert reply.status_code == 200, reply.text
-            acknowledged.append(f"Hurt {i}")
+    for i in range(20):
+        reply = submit(i)
+        assert reply.status_code == 200, reply.text
+        acknowledged.append(f"Hurt {i}")
+    # One more while the database's write lock is held elsewhere: it cannot commit, so it
+    # must not be answered; the kill then finds it unanswered.
+    db = sqlite3.connect(Path(os.environ["SCROBCTL_DATA_DIR"]) / "scrobctl.db", timeout=TIMEOUT)
+    db.execute("BEGIN IMMEDIATE")
+    late: list[object] = []
+
+    def last() -> None:
+        try:
+            late.append(submit(20).status_code)
+        except httpx.TransportError as exc:
+            late.append(exc)
+
+    sender = threading.Thread(target=last)
+    sender.start()
+    sender.join(1.0)
+    answered_while_locked = list(late)
     server.proc.send_signal(signal.SIGKILL)
     server.proc.wait(timeout=TIMEOUT)
+    db.rollback()
+    db.close()
+    sender.join(TIMEOUT)
+    http.close()
 
+    assert answered_while_locked == []
+    assert late and late[0] != 200
     assert sorted(p["title"] for p in plays(cli)) == sorted(acknowledged)
     assert len(jobs(cli)) == 20
 
@@ -670,3 +699,30 @@ def test_serve_sigterm_answers_the_request_in_hand_before_it_exits(
     assert server.proc.wait(timeout=TIMEOUT) == 0
     assert [r.status_code for r in replies] == [200]
     assert [p["title"] for p in plays(cli)] == ["Hurt"]
+
+
+def test_serve_plex_play_of_a_track_shows_it_as_playing_now(
+    cli: Cli, logged_in: Any, fake_lb: FakeListenBrainz, start_serve: Callable[..., Server]
+) -> None:
+    token = add_token(cli, "plex")
+    server = start_serve()
+    track = {
+        "type": "track",
+        "title": "Hurt",
+        "grandparentTitle": "Johnny Cash",
+        "parentTitle": "American IV",
+        "duration": 218_000,
+    }
+
+    reply = plex_post(server, token, plex_event("media.play", track))
+
+    assert reply.status_code == 200 and reply.json()["not_a_play"] == 1
+
+    def playing_now() -> list[dict[str, Any]]:
+        with fake_lb.lock:
+            sent = [r.json() for r in fake_lb.requests if r.path == "/1/submit-listens"]
+        return [body for body in sent if body.get("listen_type") == "playing_now"]
+
+    wait_until(lambda: len(playing_now()) == 1, timeout=TIMEOUT)
+    assert playing_now()[0]["payload"][0]["track_metadata"]["track_name"] == "Hurt"
+    assert jobs(cli) == []
