@@ -194,6 +194,7 @@ def test_serve_plex_scrobble_then_stop_of_a_movie_queues_one_play(
     [play] = plays(cli)
     assert play["kind"] == "movie"
     assert play["ids"]["tmdb"] == 603 and play["ids"]["imdb"] == "tt0133093"
+    assert token not in server.log()
 
 
 def test_serve_jellyfin_playback_stop_of_an_episode_queues_one_play(

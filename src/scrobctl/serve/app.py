@@ -133,11 +133,17 @@ def build_app(receiver: Receiver, tokens: ServeTokens, log: Log) -> Starlette:
 
     async def submit_listens(request: Request) -> Response:
         """ListenBrainz's POST /1/submit-listens (api.py submit_listen l.57-150)."""
+        # As validate_auth_header (api_tools.py l.521-577): the word after the first space is
+        # the token, whatever the scheme before it.
         header = request.headers.get("authorization")
         if not header:
             return _lb_error(401, "You need to provide an Authorization header.")
-        source = authenticate(request)
-        if source is None or not header.lower().startswith("token "):
+        parts = header.split(" ")
+        if len(parts) < 2:
+            return _lb_error(401, "Provided Authorization header is invalid.")
+        source = tokens.current().source(parts[1])
+        if source is None:
+            log(f"401 {request.method} {request.url.path}: no valid token")
             return _lb_error(401, "Invalid authorization token.")
         try:
             raw = await read_body(request, listenbrainz.MAX_PAYLOAD_SIZE)
