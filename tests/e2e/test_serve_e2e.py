@@ -84,11 +84,11 @@ def start_serve(
     """Start `scrobctl serve --port 0 ...`; ready once it printed its address and answers."""
     started: list[subprocess.Popen[str]] = []
 
-    def start(*args: str) -> Server:
+    def start(*args: str, verbose: bool = False) -> Server:
         log_path = tmp_path / f"serve-{len(started)}.log"
         with log_path.open("w") as log:
             proc = subprocess.Popen(
-                [str(scrobctl_bin), "serve", "--port", "0", *args],
+                [str(scrobctl_bin), *(["-v"] if verbose else []), "serve", "--port", "0", *args],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=log,
@@ -360,7 +360,7 @@ def test_serve_killed_right_after_a_200_keeps_every_acknowledged_play(
     import threading
 
     token = add_token(cli, "phone")
-    server = start_serve()
+    server = start_serve(verbose=True)
     first = int(time.time()) - DAY
     http = httpx.Client(base_url=server.url, timeout=TIMEOUT)
 
@@ -394,7 +394,11 @@ def test_serve_killed_right_after_a_200_keeps_every_acknowledged_play(
 
     sender = threading.Thread(target=last)
     sender.start()
-    sender.join(1.0)
+    wait_until(
+        lambda: server.log().count("phone POST /1/submit-listens: received") == 21,
+        timeout=TIMEOUT,
+    )
+    sender.join(0.5)  # time enough for an answer that did not wait for the commit
     answered_while_locked = list(late)
     server.proc.send_signal(signal.SIGKILL)
     server.proc.wait(timeout=TIMEOUT)
@@ -670,7 +674,7 @@ def test_serve_sigterm_answers_the_request_in_hand_before_it_exits(
     import threading
 
     token = add_token(cli, "phone")
-    server = start_serve()
+    server = start_serve(verbose=True)
     assert plays(cli) == []  # the database exists
     db = sqlite3.connect(Path(os.environ["SCROBCTL_DATA_DIR"]) / "scrobctl.db", timeout=TIMEOUT)
     db.execute("BEGIN IMMEDIATE")  # the request's commit must wait for this write lock
@@ -687,10 +691,10 @@ def test_serve_sigterm_answers_the_request_in_hand_before_it_exits(
         )
     )
     sender.start()
-    time.sleep(0.5)  # the request reaches the server and waits on the lock
+    wait_until(lambda: "phone POST /1/submit-listens: received" in server.log(), timeout=TIMEOUT)
 
     server.proc.send_signal(signal.SIGTERM)
-    time.sleep(0.3)
+    time.sleep(0.3)  # a server that did not wait for the request would be gone by now
     still_running = server.proc.poll() is None
     db.rollback()
     db.close()

@@ -105,7 +105,9 @@ def serve(
             f"warning: listening on {host}, not loopback: tokens travel in clear text, so put"
             " a TLS proxy in front of it when it is reachable from other machines"
         )
-    run_serve(build_runtime, tokens, sock, flush_every=interval, log=_log)
+    from scrobctl.cli.output import verbose
+
+    run_serve(build_runtime, tokens, sock, flush_every=interval, log=_log, log_arrivals=verbose())
 
 
 def _executable() -> str:

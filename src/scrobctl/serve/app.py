@@ -55,11 +55,22 @@ async def read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-def build_app(receiver: Receiver, tokens: ServeTokens, log: Log) -> Starlette:
+def build_app(
+    receiver: Receiver, tokens: ServeTokens, log: Log, *, log_arrivals: bool = False
+) -> Starlette:
+    """`log_arrivals` (`scrobctl -v serve`) also logs each authenticated request as it arrives,
+    before its body is read, so one that never gets an answer is still seen."""
+
+    def arrived(request: Request, source: Source) -> None:
+        if log_arrivals:
+            log(f"{source.name} {request.method} {request.url.path}: received")
+
     def authenticate(request: Request) -> Source | None:
         source = tokens.current().source(token_of(request))
         if source is None:
             log(f"401 {request.method} {request.url.path}: no valid token")
+        else:
+            arrived(request, source)
         return source
 
     def done(request: Request, source: Source, outcome: Outcome | None, note: str) -> None:
@@ -145,6 +156,7 @@ def build_app(receiver: Receiver, tokens: ServeTokens, log: Log) -> Starlette:
         if source is None:
             log(f"401 {request.method} {request.url.path}: no valid token")
             return _lb_error(401, "Invalid authorization token.")
+        arrived(request, source)
         try:
             raw = await read_body(request, listenbrainz.MAX_PAYLOAD_SIZE)
             parsed = listenbrainz.parse(raw, source)
@@ -204,6 +216,7 @@ def build_app(receiver: Receiver, tokens: ServeTokens, log: Log) -> Starlette:
             if source is None:
                 log(f"401 {request.url.path} {method}: no valid session key")
                 raise lastfm.LastfmError(*lastfm.INVALID_SESSION, status=401)
+            arrived(request, source)
             if method == "track.updatenowplaying":
                 parsed = lastfm.parse_now_playing(params, source)
                 outcome = await receiver.ingest(parsed.events, source, "lastfm")

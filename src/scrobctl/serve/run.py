@@ -52,6 +52,7 @@ def serve(
     *,
     flush_every: float | None,
     log: Log,
+    log_arrivals: bool = False,
 ) -> None:
     """Serve until SIGTERM or SIGINT; returns after a clean stop."""
     import uvicorn
@@ -72,7 +73,7 @@ def serve(
                     await task
             await asyncio.get_running_loop().run_in_executor(None, receiver.close)
 
-    app = build_app(receiver, tokens, log)
+    app = build_app(receiver, tokens, log, log_arrivals=log_arrivals)
     app.router.lifespan_context = lifespan
     config = uvicorn.Config(
         app,
