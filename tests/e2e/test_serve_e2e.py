@@ -507,13 +507,18 @@ def test_serve_lastfm_mobile_session_then_batch_scrobble(
                 "track[1]": "Hurt",
                 "timestamp[1]": str(now - 600),
                 "duration[1]": "373",
+                "artist[2]": "Johnny Cash",
+                "track[2]": "Hurt",
+                "timestamp[2]": str(now + 3600),  # from the future: ignored, code 4
             },
         )
 
     assert session.status_code == 200
     assert doc.documentElement.getAttribute("status") == "ok"
     assert scrobbled.status_code == 200, scrobbled.text
-    assert scrobbled.json()["scrobbles"]["@attr"] == {"accepted": 2, "ignored": 0}
+    answer = scrobbled.json()["scrobbles"]
+    assert answer["@attr"] == {"accepted": 2, "ignored": 1}
+    assert [e["ignoredMessage"]["code"] for e in answer["scrobble"]] == ["0", "0", "4"]
     assert sorted(p["artist"] for p in plays(cli)) == ["Johnny Cash", "Nine Inch Nails"]
     assert len(jobs(cli)) == 2
 

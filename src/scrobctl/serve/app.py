@@ -8,6 +8,7 @@ answered 401 before its body is read, and nothing of it is recorded or logged bu
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from scrobctl import __version__
+from scrobctl.scrobble.rules import in_future
 from scrobctl.serve import emby, jellyfin, lastfm, listenbrainz, plex
 from scrobctl.serve.common import BadBody, Parsed, Source, load_json_object
 from scrobctl.serve.receiver import Log, Outcome, Receiver
@@ -223,13 +225,23 @@ def build_app(
                 done(request, source, outcome, "playing now")
                 return _lfm_ok(lastfm.now_playing_answer(parsed.events[0], _json(params)))
             parsed = lastfm.parse_scrobbles(params, source)
-            outcome = await receiver.ingest(
-                parsed.events, source, "lastfm", listenbrainz.listen_rule
-            )
-            ignored = [
-                i for i, e in enumerate(outcome.events) if listenbrainz.listen_rule(e) is not None
-            ]
-            done(request, source, outcome, "nothing to record")
+            # Last.fm ignores, rather than refuses, a scrobble from the future (code 4): the
+            # others in the batch still count, and the ingest never sees it.
+            now = time.time()
+            ignored = {
+                i: lastfm.TIMESTAMP_TOO_NEW
+                for i, e in enumerate(parsed.events)
+                if in_future(e["watched_at"], now)
+            }
+            kept = [e for i, e in enumerate(parsed.events) if i not in ignored]
+            outcome = None
+            if kept:
+                outcome = await receiver.ingest(kept, source, "lastfm", listenbrainz.listen_rule)
+                positions = [i for i in range(len(parsed.events)) if i not in ignored]
+                for i, event in zip(positions, outcome.events, strict=True):
+                    if listenbrainz.listen_rule(event) is not None:
+                        ignored[i] = lastfm.TRACK_IGNORED
+            done(request, source, outcome, "nothing recorded")
             return _lfm_ok(lastfm.scrobbles_answer(parsed.events, ignored, _json(params)))
         except BadBody as exc:
             return _lfm_reply(lastfm.LastfmError(6, f"Invalid parameters - {exc}"), params)

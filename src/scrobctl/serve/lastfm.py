@@ -122,13 +122,19 @@ def _field(name: str, value: Any, json_form: bool) -> Any:
     return f'<{name} corrected="0">{escape(text)}</{name}>'
 
 
-def scrobbles_answer(events: list[dict[str, Any]], ignored: list[int], json_form: bool) -> str:
+TRACK_IGNORED = (2, "Track was ignored")
+TIMESTAMP_TOO_NEW = (4, "Timestamp was too new")  # ignoredMessage codes, track.scrobble docs
+
+
+def scrobbles_answer(
+    events: list[dict[str, Any]], ignored: dict[int, tuple[int, str]], json_form: bool
+) -> str:
     """track.scrobble's answer: accepted/ignored counts and each scrobble echoed back;
-    `ignored` holds the positions refused by the threshold (ignoredMessage code 2)."""
+    `ignored` maps a position to its ignoredMessage (code, text)."""
     items = []
     for position, event in enumerate(events):
-        code = "2" if position in ignored else "0"
-        message = "Track was ignored" if position in ignored else ""
+        number, message = ignored.get(position, (0, ""))
+        code = str(number)
         if json_form:
             items.append(
                 {

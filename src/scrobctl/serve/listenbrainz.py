@@ -20,6 +20,7 @@ import time
 import uuid
 from typing import Any
 
+from scrobctl.scrobble.rules import MAX_FUTURE_SECONDS
 from scrobctl.serve.common import BadBody, Parsed, Source, load_json_object
 
 MAX_LISTEN_SIZE = 10_240
@@ -27,9 +28,10 @@ MAX_LISTENS_PER_REQUEST = 1000
 MAX_PAYLOAD_SIZE = MAX_LISTEN_SIZE * MAX_LISTENS_PER_REQUEST
 LISTEN_MINIMUM_TS = 1_033_430_400  # 2002-10-01 00:00:00 UTC (listenstore/__init__.py)
 # ListenBrainz allows an hour ahead (API_LISTENED_AT_ALLOWED_SKEW, webserver/__init__.py l.27);
-# the ingest refuses more than 5 minutes ahead, so the stricter bound is checked here, where the
-# whole request can still be refused, rather than dropping the listen after it was accepted.
-ALLOWED_SKEW = 300
+# the ingest refuses more than a minute ahead (rules.MAX_FUTURE_SECONDS), so the stricter bound
+# is checked here, where the whole request can still be refused, rather than dropping the listen
+# after it was accepted.
+ALLOWED_SKEW = MAX_FUTURE_SECONDS
 MAX_DURATION = 24 * 24 * 60 * 60  # seconds (api_tools.py MAX_DURATION_LIMIT)
 LISTEN_TYPES = ("single", "playing_now", "import")
 
@@ -156,7 +158,7 @@ def _listened_at(listen: dict[str, Any], now: float) -> None:
         listen["listened_at"] = int(value)
     except (ValueError, TypeError, OverflowError):
         raise BadBody("JSON document must contain an int value for listened_at.") from None
-    if listen["listened_at"] >= int(now) + ALLOWED_SKEW:
+    if listen["listened_at"] > int(now) + ALLOWED_SKEW:
         raise BadBody("Value for key listened_at is too high.")
     if listen["listened_at"] < LISTEN_MINIMUM_TS:
         raise BadBody(
