@@ -24,6 +24,7 @@ from scrobctl.cli import (
     queue,
     ratings,
     scrobble,
+    serve,
     stats,
     status,
     unscrobble,
@@ -83,6 +84,7 @@ unscrobble.register(app)
 explain.register(app)
 stats.register(app)
 config_cmd.register(app)
+serve.register(app)
 app.add_typer(queue.app, name="queue", rich_help_panel="Scrobbling")
 app.add_typer(completion.app, name="completion", rich_help_panel="Setup")
 
