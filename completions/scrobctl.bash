@@ -5,7 +5,7 @@ _scrobctl() {
     for ((i = 1; i < COMP_CWORD; i++)); do
         next="${path:+$path }${COMP_WORDS[i]}"
         case "$next" in
-            "completion"|"completion install"|"completion show"|"doctor"|"export"|"export ratings"|"flush"|"history"|"import"|"login"|"logout"|"queue"|"queue drop"|"queue list"|"queue retry"|"rate"|"scrobble"|"status") path="$next" ;;
+            "completion"|"completion install"|"completion show"|"doctor"|"export"|"export ratings"|"flush"|"history"|"import"|"login"|"logout"|"queue"|"queue drop"|"queue list"|"queue retry"|"rate"|"scrobble"|"status"|"tokens"|"tokens migrate") path="$next" ;;
         esac
     done
     case "$path|$prev" in
@@ -31,10 +31,11 @@ _scrobctl() {
         "queue retry|--service") COMPREPLY=($(compgen -W "trakt simkl lastfm listenbrainz" -- "$cur")); return ;;
         "rate|--profile"|"rate|-p") COMPREPLY=($()); return ;;
         "scrobble|--file"|"scrobble|-f") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "tokens migrate|--to") COMPREPLY=($(compgen -W "keyring file" -- "$cur")); return ;;
     esac
     local words=""
     case "$path" in
-        "") words="completion doctor export flush history import login logout queue rate scrobble status --version --debug --verbose -v --quiet -q --help" ;;
+        "") words="completion doctor export flush history import login logout queue rate scrobble status tokens --version --debug --verbose -v --quiet -q --help" ;;
         "completion") words="install show --help" ;;
         "completion install") words="bash zsh fish --help" ;;
         "completion show") words="bash zsh fish --help" ;;
@@ -53,6 +54,8 @@ _scrobctl() {
         "rate") words="--profile -p --help" ;;
         "scrobble") words="--file -f --dry-run -n --help" ;;
         "status") words="--json --check --help" ;;
+        "tokens") words="migrate --help" ;;
+        "tokens migrate") words="--to --help" ;;
     esac
     COMPREPLY=($(compgen -W "$words" -- "$cur"))
 }

@@ -44,7 +44,10 @@ class StoreError(ScrobctlError):
 
 
 class TokenStoreUnavailable(ScrobctlError):
-    """No usable place to keep tokens (typically: no Secret Service on a headless machine)."""
+    """No usable place to keep tokens (typically: no Secret Service on a headless machine).
+    A configuration problem, so exit 2 (README "Exit codes")."""
+
+    exit_code = ExitCode.USAGE
 
 
 class LockHeld(ScrobctlError):
@@ -74,6 +77,14 @@ class RateLimited(ServiceError):
 
 class InvalidToken(ServiceError):
     """The stored credentials were refused: the connection needs `scrobctl login` again."""
+
+    exit_code = ExitCode.RECONNECT
+
+
+class TokenMissing(ServiceError):
+    """The token store in use has no token for a connection the database knows. That is this
+    run's problem (another store, an emptied file), not a fact about the account: nothing is
+    marked, the queue waits, and the message names both stores and the fix."""
 
     exit_code = ExitCode.RECONNECT
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from scrobctl.accounts.check import CheckResult
 from scrobctl.runtime import Runtime
 from scrobctl.store import connections, queue
+from scrobctl.tokens import SECRET_KEY
 
 
 class ConnectionStatus(BaseModel):
@@ -21,6 +22,9 @@ class ConnectionStatus(BaseModel):
     token_expires_at: datetime | None
     deferred_until: datetime | None
     checked: bool | None = None
+    # Is the login's token in the store in use: "present", "missing" or "unavailable" (the
+    # store cannot be read). The database alone cannot tell (issue 17).
+    token: str = "present"
 
 
 class StatusReport(BaseModel):
@@ -37,6 +41,19 @@ def _when(ts: float | None) -> datetime | None:
     return datetime.fromtimestamp(ts, UTC) if ts else None
 
 
+def _token(runtime: Runtime, profile: str, service: str) -> tuple[str, str | None]:
+    """Whether the connection's token is really in the store in use, and if not, why."""
+    from scrobctl.errors import ScrobctlError, TokenMissing
+
+    try:
+        runtime.secret(profile, service, SECRET_KEY.get(service, "token"))
+    except TokenMissing as exc:
+        return "missing", f"{exc.reason}; {exc.hint}"
+    except ScrobctlError as exc:
+        return "unavailable", str(exc)
+    return "present", None
+
+
 def build_status(runtime: Runtime, checks: list[CheckResult] | None = None) -> StatusReport:
     """The report; with `checks` (from `status --check`), each connection says how it fared."""
     from scrobctl import __version__
@@ -48,6 +65,7 @@ def build_status(runtime: Runtime, checks: list[CheckResult] | None = None) -> S
     for c in connections.list_connections(store):
         check = checked.get((c.profile, c.service))
         paused = c.deferred_until if c.deferred_until and c.deferred_until > now else None
+        token, token_detail = _token(runtime, c.profile, c.service)
         rows.append(
             ConnectionStatus(
                 profile=c.profile,
@@ -55,10 +73,13 @@ def build_status(runtime: Runtime, checks: list[CheckResult] | None = None) -> S
                 account=c.account,
                 enabled=c.enabled,
                 status=c.status,
-                detail=(check.detail if check and check.detail else None) or c.status_detail,
+                detail=(check.detail if check and check.detail else None)
+                or token_detail
+                or c.status_detail,
                 token_expires_at=_when(c.token_expires_at),
                 deferred_until=_when(paused),
                 checked=check.ok if check else None,
+                token=token,
             )
         )
     counts = queue.counts(store)

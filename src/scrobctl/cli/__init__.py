@@ -23,6 +23,7 @@ from scrobctl.cli import (
     ratings,
     scrobble,
     status,
+    tokens,
 )
 from scrobctl.cli.output import print_error, set_quiet, set_verbose
 from scrobctl.errors import ExitCode, ScrobctlError, translate
@@ -77,6 +78,7 @@ ratings.register(app)
 doctor.register(app)
 app.add_typer(queue.app, name="queue", rich_help_panel="Scrobbling")
 app.add_typer(completion.app, name="completion", rich_help_panel="Setup")
+app.add_typer(tokens.app, name="tokens", rich_help_panel="Connections")
 
 
 def main() -> None:

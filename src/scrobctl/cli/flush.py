@@ -43,6 +43,9 @@ def flush(
         if r.reconnect:
             print(f"{name}: {r.reconnect}", file=sys.stderr)
             continue
+        if r.problem:
+            print(f"{name}: {r.problem}; its plays wait in the queue", file=sys.stderr)
+            continue
         if r.attention and not r.sent:
             print(f"{name}: {r.attention}; its plays wait in the queue", file=sys.stderr)
             continue

@@ -22,8 +22,9 @@ def status(
 ) -> None:
     """Show connections, queue counts, and where data and tokens are kept.
 
-    With --check, every connection is tried online (refreshing a Trakt token when due); when a
-    connection needs a new login the exit code is 3.
+    Each login's token is looked up in the token store in use. With --check, every connection
+    is tried online (refreshing a Trakt token when due). The exit code is 3 when a connection
+    needs a new login or its token is not in the store in use.
 
     Example: scrobctl status --json | jq '.queue'
     """
@@ -47,12 +48,14 @@ def status(
         print_model(report)
     else:
         _render(report)
-    refused = [c for c in report.connections if c.status == "reconnect_required"]
+    needs_login = [
+        c for c in report.connections if c.status == "reconnect_required" or c.token != "present"
+    ]
     if not json_output:
         for c in report.connections:
-            if c.status != "ok" and c.detail:
+            if (c.status != "ok" or c.token != "present") and c.detail:
                 print(f"{c.service}: {c.detail}", file=sys.stderr)
-    if check and refused:
+    if needs_login:
         raise typer.Exit(ExitCode.RECONNECT)
 
 
@@ -68,6 +71,8 @@ def _render(report: StatusReport) -> None:
         table = Table("profile", "service", "account", "status", "token until", title="connections")
         for c in report.connections:
             state = c.status.replace("_", " ")
+            if c.token != "present":
+                state = f"token {c.token}"
             if c.deferred_until:
                 state += f" (paused until {local_time(c.deferred_until)})"
             if c.checked is not None:

@@ -23,6 +23,7 @@ from scrobctl.errors import (
     ExitCode,
     InvalidToken,
     RateLimited,
+    ScrobctlError,
     ServiceError,
     login_hint,
 )
@@ -60,6 +61,10 @@ class ServiceReport:
     reconnect: str | None = None
     attention: str | None = None
     error: str | None = None
+    # This run could not use the connection (its token is not in the store in use, its API app
+    # is not set up here): the connection is not marked, its jobs wait untouched.
+    problem: str | None = None
+    problem_code: ExitCode = ExitCode.OK
 
 
 @dataclass
@@ -70,6 +75,8 @@ class FlushReport:
     def exit_code(self) -> ExitCode:
         if any(r.reconnect for r in self.services):
             return ExitCode.RECONNECT
+        if any(r.problem for r in self.services):
+            return max(r.problem_code for r in self.services if r.problem)
         if any(r.rejected or r.discarded or r.attention for r in self.services):
             return ExitCode.FAILED
         return ExitCode.OK
@@ -134,6 +141,12 @@ async def _flush_service(
                 detail = f"{exc.reason}; {login_hint(service, profile)}"
                 connections.mark_reconnect_required(store, profile, service, detail)
                 result.reconnect = detail
+                break
+            except ScrobctlError as exc:
+                # TokenMissing, a missing API app: a fact about this run, not the account.
+                reason = getattr(exc, "reason", exc.message)
+                result.problem = f"{reason}; {exc.hint}" if exc.hint else reason
+                result.problem_code = exc.exit_code
                 break
             if await _drain(runtime, sender, kind, profile, run_id, result):
                 break  # the service said stop: no more of its jobs this run

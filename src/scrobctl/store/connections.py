@@ -51,6 +51,11 @@ def _from_row(row: sqlite3.Row) -> Connection:
     )
 
 
+def archive_id(store: Store) -> str:
+    """This archive's id (migration m004), which scopes its keyring entries."""
+    return store.conn.execute("SELECT value FROM meta WHERE key = 'archive_id'").fetchone()[0]
+
+
 def list_connections(store: Store, profile: str | None = None) -> list[Connection]:
     sql = "SELECT * FROM connections"
     args: tuple[Any, ...] = ()

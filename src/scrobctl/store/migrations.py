@@ -186,8 +186,18 @@ def m003_job_payload(db: Database) -> None:
     db["jobs"].add_column("item_id", int)
 
 
+def m004_archive_id(db: Database) -> None:
+    """A random id for this archive. Keyring entries are keyed by it, so a second data folder
+    never reads or revokes this one's logins (issue 17); it survives moving the folder."""
+    import uuid
+
+    db["meta"].create({"key": str, "value": str}, pk="key")
+    db["meta"].insert({"key": "archive_id", "value": uuid.uuid4().hex})
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     m001_initial,
     m002_imports_and_ratings,
     m003_job_payload,
+    m004_archive_id,
 ]
