@@ -27,6 +27,15 @@ class ConnectionStatus(BaseModel):
     token: str = "present"
 
 
+class LackingPlays(BaseModel):
+    """Archived plays a target lacks (recorded before it was connected), and what sends them."""
+
+    profile: str
+    target: str
+    plays: int
+    command: str
+
+
 class StatusReport(BaseModel):
     version: str
     data_dir: str
@@ -35,6 +44,7 @@ class StatusReport(BaseModel):
     connections: list[ConnectionStatus]
     queue: dict[str, dict[str, int]]
     plays: int
+    lacking: list[LackingPlays] = []
 
 
 def _when(ts: float | None) -> datetime | None:
@@ -88,6 +98,12 @@ def build_status(runtime: Runtime, checks: list[CheckResult] | None = None) -> S
         for service, by_state in counts.items()
     }
     plays = store.conn.execute("SELECT count(*) FROM plays").fetchone()[0]
+    from scrobctl.scrobble.archived import lacking
+
+    gaps = [
+        LackingPlays(profile=g.profile, target=g.target, plays=g.plays, command=g.command)
+        for g in lacking(runtime)
+    ]
     return StatusReport(
         version=__version__,
         data_dir=str(runtime.data_dir),
@@ -96,4 +112,5 @@ def build_status(runtime: Runtime, checks: list[CheckResult] | None = None) -> S
         connections=rows,
         queue=full,
         plays=plays,
+        lacking=gaps,
     )

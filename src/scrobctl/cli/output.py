@@ -76,6 +76,11 @@ def print_error(message: str, code: int) -> None:
         print(f"error: {message}", file=sys.stderr)
 
 
+def plural(n: int, noun: str) -> str:
+    """`1 play`, `2 plays`, `1,000 requests` (nouns here take an s)."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
 def local_time(ts: float | datetime | None) -> str:
     if ts is None:
         return "-"

@@ -71,7 +71,7 @@ def scrobble(
     if summary.not_a_play:
         parts.append(f"not a finished play {summary.not_a_play}")
     info(", ".join(parts))
-    for line in result.reconnect:
+    for line in [*result.unrouted, *result.reconnect]:
         print(f"warning: {line}", file=sys.stderr)
     shown = [r.service for r in now_playing if r.error is None]
     if shown:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from scrobctl.cli.output import local_time, out_console, print_model, set_json
+from scrobctl.cli.output import local_time, out_console, plural, print_model, set_json
 from scrobctl.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -90,6 +90,14 @@ def _render(report: StatusReport) -> None:
         console.print(table)
     else:
         console.print("queue:       empty")
+    for gap in report.lacking:
+        name = gap.target if gap.profile == "default" else f"{gap.target} ({gap.profile})"
+        console.print(
+            f"{name}: {plural(gap.plays, 'archived play')} recorded before this login"
+            f" {'is' if gap.plays == 1 else 'are'} not on it; `{gap.command}` queues them"
+            " for the next `scrobctl flush`",
+            markup=False,
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -87,8 +87,25 @@ def save_login(
             " VALUES (?, ?, 1, ?, ?, '{}', 'ok', NULL, NULL, ?)"
             " ON CONFLICT (profile, service) DO UPDATE SET enabled = 1, account = excluded.account,"
             " token_expires_at = excluded.token_expires_at, status = 'ok', status_detail = NULL,"
-            " deferred_until = NULL, connected_at = excluded.connected_at",
+            " deferred_until = NULL,"
+            # The first login's time stays: plays recorded before it are the ones the target
+            # may lack (store/lacking.py), and a fresh login changes nothing about them.
+            " connected_at = COALESCE(connections.connected_at, excluded.connected_at)",
             (profile, service, account, token_expires_at, time.time()),
+        )
+
+
+ARCHIVED_DONE = "archived_done"  # settings key: no play from before the login is left to queue
+
+
+def mark_archived_done(store: Store, profile: str, service: str) -> None:
+    """The plays recorded before this login are queued (or the user declined): later plays are
+    routed at ingest, so the archive need not be searched again for this connection."""
+    with store.transaction() as conn:
+        conn.execute(
+            "UPDATE connections SET settings = json_set(COALESCE(settings, '{}'), ?, 1)"
+            " WHERE profile = ? AND service = ?",
+            (f"$.{ARCHIVED_DONE}", profile, service),
         )
 
 

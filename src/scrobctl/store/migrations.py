@@ -195,9 +195,18 @@ def m004_archive_id(db: Database) -> None:
     db["meta"].insert({"key": "archive_id", "value": uuid.uuid4().hex})
 
 
+def m005_plays_created_index(db: Database) -> None:
+    """Plays recorded here, by when: status finds the plays a new target lacks (those recorded
+    before it was connected) without reading the whole archive. Imports leave created_at NULL."""
+    db.execute(
+        "CREATE INDEX idx_plays_created ON plays (profile, created_at) WHERE created_at IS NOT NULL"
+    )
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     m001_initial,
     m002_imports_and_ratings,
     m003_job_payload,
     m004_archive_id,
+    m005_plays_created_index,
 ]
