@@ -236,7 +236,10 @@ def test_queue_list_json_on_an_empty_store_prints_no_jobs(runner: CliRunner) -> 
     result = runner.invoke(app, ["queue", "list", "--json"])
 
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == {"jobs": []}
+    assert json.loads(result.stdout) == {
+        "jobs": [],
+        "left_out": {"completed": 0, "beyond_limit": 0},
+    }
 
 
 def test_status_json_has_the_documented_shape(runner: CliRunner, isolated_env: Path) -> None:

@@ -346,7 +346,7 @@ def history(cli: Cli, limit: int) -> list[dict[str, Any]]:
 
 
 def jobs(cli: Cli) -> list[dict[str, Any]]:
-    result = cli("queue", "list", "--json", "--limit", "1000")
+    result = cli("queue", "list", "--json", "--all", "--limit", "1000")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)["jobs"]
 

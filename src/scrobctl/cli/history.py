@@ -61,14 +61,11 @@ def history(
         return
     from rich.table import Table
 
+    from scrobctl.store.records import item_name
+
     table = Table("when", "type", "what", "services")
     for r in rows:
-        if r.kind in ("track", "podcast"):
-            what = f"{r.artist} - {r.title}"
-        elif r.kind == "episode":
-            what = f"{r.show or '?'} S{r.season or 0:02d}E{r.number or 0:02d}"
-        else:
-            what = r.title or str(r.ids)
+        what = item_name(r.kind, r.title, r.artist, r.show, r.season, r.number, r.ids)
         table.add_row(local_time(r.watched_at), r.kind, what, ", ".join(r.services))
     out_console().print(table)
 

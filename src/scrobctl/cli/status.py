@@ -83,7 +83,7 @@ def _render(report: StatusReport) -> None:
     else:
         console.print("connections: none yet (try `scrobctl login listenbrainz`)")
     if report.queue:
-        states = ("available", "running", "retryable", "completed", "discarded")
+        states = ("available", "running", "retryable", "completed", "discarded", "rejected")
         table = Table("service", *states, title="queue")
         for service, by_state in sorted(report.queue.items()):
             table.add_row(service, *(str(by_state[s]) for s in states))

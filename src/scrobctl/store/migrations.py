@@ -203,10 +203,20 @@ def m005_plays_created_index(db: Database) -> None:
     )
 
 
+def m006_rejected_state(db: Database) -> None:
+    """Plays a service refused are `rejected`, apart from `discarded` (given up after retries),
+    so `queue retry --state discarded` never resends them (issue 17). Earlier refusals were
+    recorded as discarded with a `rejected: ...` outcome."""
+    db.execute(
+        "UPDATE jobs SET state = 'rejected' WHERE state = 'discarded' AND outcome LIKE 'rejected:%'"
+    )
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     m001_initial,
     m002_imports_and_ratings,
     m003_job_payload,
     m004_archive_id,
     m005_plays_created_index,
+    m006_rejected_state,
 ]
