@@ -5,7 +5,7 @@ _scrobctl() {
     for ((i = 1; i < COMP_CWORD; i++)); do
         next="${path:+$path }${COMP_WORDS[i]}"
         case "$next" in
-            "completion"|"completion install"|"completion show"|"doctor"|"export"|"export ratings"|"flush"|"history"|"import"|"login"|"logout"|"queue"|"queue drop"|"queue list"|"queue retry"|"rate"|"scrobble"|"status"|"tokens"|"tokens migrate") path="$next" ;;
+            "completion"|"completion install"|"completion show"|"doctor"|"export"|"export ratings"|"flush"|"history"|"import"|"login"|"logout"|"notify"|"notify test"|"queue"|"queue drop"|"queue list"|"queue retry"|"rate"|"scrobble"|"status"|"tokens"|"tokens migrate") path="$next" ;;
         esac
     done
     case "$path|$prev" in
@@ -35,7 +35,7 @@ _scrobctl() {
     esac
     local words=""
     case "$path" in
-        "") words="completion doctor export flush history import login logout queue rate scrobble status tokens --version --debug --verbose -v --quiet -q --help" ;;
+        "") words="completion doctor export flush history import login logout notify queue rate scrobble status tokens --version --debug --verbose -v --quiet -q --help" ;;
         "completion") words="install show --help" ;;
         "completion install") words="bash zsh fish --help" ;;
         "completion show") words="bash zsh fish --help" ;;
@@ -47,6 +47,8 @@ _scrobctl() {
         "import") words="trakt simkl lastfm listenbrainz --since --full --profile -p --help" ;;
         "login") words="trakt simkl lastfm listenbrainz --profile -p --token-stdin --no-browser --queue-archived --no-queue-archived --help" ;;
         "logout") words="trakt simkl lastfm listenbrainz --profile -p --drop-queue --help" ;;
+        "notify") words="test --help" ;;
+        "notify test") words="--help" ;;
         "queue") words="drop list retry --help" ;;
         "queue drop") words="--state -s --service --help" ;;
         "queue list") words="--state -s --service --all -a --limit -n --json --help" ;;

@@ -34,7 +34,15 @@ STATUS_KEYS = {
     "plays",
     "lacking",
 }
-HEAVY_MODULES = {"httpx", "pydantic_settings", "sqlite_utils", "keyring", "rich", "aiolimiter"}
+HEAVY_MODULES = {
+    "httpx",
+    "pydantic_settings",
+    "sqlite_utils",
+    "keyring",
+    "rich",
+    "aiolimiter",
+    "apprise",
+}
 CLI_FORBIDDEN_IMPORTS = {"httpx", "sqlite3", "sqlite_utils", "keyring"}
 
 
@@ -309,3 +317,17 @@ def test_empty_flush_through_the_entry_point_loads_no_heavy_dependencies() -> No
     )
 
     assert not loaded_modules(code) & HEAVY_MODULES
+
+
+def test_a_flush_without_notify_url_never_imports_apprise(data_dir: Path) -> None:
+    """apprise (with requests) is imported only when notify.url is set (issue 17)."""
+    code = (
+        "import asyncio, sys\n"
+        "from scrobctl.cli.context import build_runtime\n"
+        "from scrobctl.scrobble.flush import flush\n"
+        "runtime = build_runtime()\n"
+        "asyncio.run(flush(runtime))\n"
+        "runtime.close()\n"
+    )
+
+    assert "apprise" not in loaded_modules(code)

@@ -60,6 +60,13 @@ class TmdbSettings(_Service):
     api_url: HttpUrl = HttpUrl("https://api.themoviedb.org")
 
 
+class NotifySettings(_Service):
+    """Where to tell the user about problems nobody is watching for (cron): an Apprise URL
+    (ntfy://, gotify://, mailto://, dbus://, json://, ...; https://github.com/caronc/apprise)."""
+
+    url: str | None = Field(None, description="Apprise URL; several separated by spaces")
+
+
 MediaType = Literal["track", "podcast", "movie", "episode"]
 ServiceName = Literal["trakt", "simkl", "lastfm", "listenbrainz"]
 
@@ -85,6 +92,7 @@ class Settings(BaseSettings):
     lastfm: LastfmSettings = LastfmSettings()
     listenbrainz: ListenBrainzSettings = ListenBrainzSettings()
     tmdb: TmdbSettings = TmdbSettings()
+    notify: NotifySettings = NotifySettings()
     profiles: dict[str, ProfileSettings] = {}
 
     @field_validator("data_dir")

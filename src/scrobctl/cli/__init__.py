@@ -19,6 +19,7 @@ from scrobctl.cli import (
     history,
     importing,
     login,
+    notify,
     queue,
     ratings,
     scrobble,
@@ -79,6 +80,7 @@ doctor.register(app)
 app.add_typer(queue.app, name="queue", rich_help_panel="Scrobbling")
 app.add_typer(completion.app, name="completion", rich_help_panel="Setup")
 app.add_typer(tokens.app, name="tokens", rich_help_panel="Connections")
+app.add_typer(notify.app, name="notify", rich_help_panel="Setup")
 
 
 def main() -> None:

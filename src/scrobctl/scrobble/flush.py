@@ -91,6 +91,10 @@ async def flush(runtime: Runtime, services: tuple[str, ...] = SENDER_SERVICES) -
             tasks = [_flush_service(runtime, service, http, run_id, report) for service in services]
             await asyncio.gather(*tasks)
         _report_waiting(store, report)
+        if runtime.settings.notify.url:
+            from scrobctl.notify import after_flush
+
+            after_flush(runtime, report, runtime.warn)
         return report
 
 

@@ -109,6 +109,26 @@ def mark_archived_done(store: Store, profile: str, service: str) -> None:
         )
 
 
+FAILING_SINCE = "failing_since"  # settings key: the start of a run of failed sends
+
+
+def set_setting(store: Store, profile: str, service: str, key: str, value: object) -> None:
+    """One key of the connection's non-secret settings (None removes it)."""
+    with store.transaction() as conn:
+        if value is None:
+            conn.execute(
+                "UPDATE connections SET settings = json_remove(COALESCE(settings, '{}'), ?)"
+                " WHERE profile = ? AND service = ?",
+                (f"$.{key}", profile, service),
+            )
+        else:
+            conn.execute(
+                "UPDATE connections SET settings = json_set(COALESCE(settings, '{}'), ?, ?)"
+                " WHERE profile = ? AND service = ?",
+                (f"$.{key}", value, profile, service),
+            )
+
+
 def mark_reconnect_required(store: Store, profile: str, service: str, detail: str) -> None:
     mark(store, profile, service, RECONNECT_REQUIRED, detail)
 

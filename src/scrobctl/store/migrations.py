@@ -212,6 +212,11 @@ def m006_rejected_state(db: Database) -> None:
     )
 
 
+def m007_notices(db: Database) -> None:
+    """Notifications sent (notify.url), by cause, so the same cause is never sent twice."""
+    db["notices"].create({"key": str, "sent_at": float, "title": str}, pk="key")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     m001_initial,
     m002_imports_and_ratings,
@@ -219,4 +224,5 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     m004_archive_id,
     m005_plays_created_index,
     m006_rejected_state,
+    m007_notices,
 ]
