@@ -15,6 +15,7 @@ class ExitCode(IntEnum):
     USAGE = 2
     RECONNECT = 3
     LOCKED = 4
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
 
 
 class ScrobctlError(Exception):

@@ -26,7 +26,7 @@ from scrobctl.cli import (
     status,
     tokens,
 )
-from scrobctl.cli.output import print_error, set_quiet, set_verbose
+from scrobctl.cli.output import interrupt_message, print_error, set_quiet, set_verbose
 from scrobctl.errors import ExitCode, ScrobctlError, translate
 
 app = typer.Typer(
@@ -92,9 +92,13 @@ def main() -> None:
             raise
         print_error(str(exc), exc.exit_code)
         sys.exit(exc.exit_code)
-    except typer.Abort:
-        print("aborted", file=sys.stderr)
-        sys.exit(130)
+    except typer.Abort as exc:
+        # Click turns Ctrl-C into Abort; a "no" at a prompt is an Abort too.
+        if isinstance(exc.__cause__, KeyboardInterrupt):
+            print(interrupt_message(), file=sys.stderr)
+        else:
+            print("aborted", file=sys.stderr)
+        sys.exit(ExitCode.INTERRUPTED)
     except typer.TyperException as exc:  # typer's own (vendored click) usage errors
         show = getattr(exc, "show", None)
         if show is not None:
@@ -109,6 +113,8 @@ def main() -> None:
         print_error(str(translated), translated.exit_code)
         sys.exit(translated.exit_code)
     except KeyboardInterrupt:
-        print("interrupted; nothing was lost, run the command again to continue", file=sys.stderr)
-        sys.exit(130)
+        print(interrupt_message(), file=sys.stderr)
+        sys.exit(ExitCode.INTERRUPTED)
+    if code == ExitCode.INTERRUPTED:  # Typer turns Ctrl-C into a silent exit code 130
+        print(interrupt_message(), file=sys.stderr)
     sys.exit(code if isinstance(code, int) else 0)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 
-from scrobctl.cli.output import local_time, quiet, set_quiet
+from scrobctl.cli.output import info, local_time, on_interrupt, plural, quiet, set_quiet
+
+if TYPE_CHECKING:
+    from scrobctl.scrobble.flush import ServiceReport
 
 
 def flush(
@@ -16,8 +20,10 @@ def flush(
 ) -> None:
     """Send queued plays to their services: batched, rate-limited, retried.
 
+    A progress bar per service on a terminal, a line per batch otherwise (none with -q).
     Exit codes: 0 all sent (or nothing due), 1 some plays were rejected or given up on,
-    3 a service needs `scrobctl login` again, 4 another flush is running.
+    3 a service needs `scrobctl login` again, 4 another flush is running, 130 interrupted
+    (what was sent is recorded, the rest stays queued).
 
     Example (crontab): */15 * * * * scrobctl flush --quiet
     """
@@ -34,12 +40,15 @@ def flush(
     from scrobctl.scrobble.flush import flush as run_flush
 
     runtime = build_runtime()
+    progress = _Progress()
+    on_interrupt(progress.interrupted)
     try:
-        report = asyncio.run(run_flush(runtime))
+        with progress:
+            report = asyncio.run(run_flush(runtime, on_batch=progress.update))
     finally:
         runtime.close()
     for r in report.services:
-        name = r.service if r.profile == "default" else f"{r.service} ({r.profile})"
+        name = _name(r)
         if r.reconnect:
             print(f"{name}: {r.reconnect}", file=sys.stderr)
             continue
@@ -52,7 +61,7 @@ def flush(
         problems = bool(r.rejected or r.discarded or r.error)
         if quiet() and not problems:
             continue
-        parts = [f"{r.sent} sent" + (f" in {r.requests} requests" if r.requests else "")]
+        parts = [f"{r.sent} sent" + (f" in {plural(r.requests, 'request')}" if r.requests else "")]
         if r.already_there:
             parts.append(f"{r.already_there} already there")
         if r.rejected:
@@ -66,6 +75,66 @@ def flush(
             parts.append(f"{r.discarded} given up ({r.error}); see `scrobctl queue list`")
         print(f"{name}: " + ", ".join(parts), file=sys.stderr)
     raise typer.Exit(report.exit_code)
+
+
+def _name(r: ServiceReport) -> str:
+    return r.service if r.profile == "default" else f"{r.service} ({r.profile})"
+
+
+def _done(r: ServiceReport) -> int:
+    """Jobs of the target that this run has finished with, one way or another."""
+    return r.sent + r.already_there + len(r.rejected) + r.retry_scheduled + r.discarded + r.deferred
+
+
+class _Progress:
+    """A Rich bar per target on a terminal; a line per batch otherwise; nothing with -q."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.reports: dict[str, ServiceReport] = {}
+        self._bar = None
+        self._tasks: dict[str, int] = {}
+
+    def __enter__(self) -> _Progress:
+        if self.tty and not quiet():
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            from scrobctl.cli.output import err_console
+
+            self._bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                console=err_console(),
+                transient=True,
+            )
+            self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+    def update(self, r: ServiceReport) -> None:
+        name = _name(r)
+        first = name not in self.reports
+        self.reports[name] = r
+        done = min(_done(r), r.total)
+        if self._bar is not None:
+            if name not in self._tasks:
+                self._tasks[name] = self._bar.add_task(name, total=r.total)
+            self._bar.update(self._tasks[name], completed=done)
+        elif not first and not quiet() and done < r.total:
+            info(f"flushing {name}: {done} of {r.total} done ({r.sent} sent)")
+
+    def interrupted(self) -> str:
+        sent = sum(r.sent for r in self.reports.values())
+        verb = "is" if sent == 1 else "are"
+        return (
+            f"flush interrupted: {plural(sent, 'play')} sent by this run {verb} recorded;"
+            " the rest stay in the queue, nothing is lost. Run `scrobctl flush` to continue"
+            " (exit code 130)."
+        )
 
 
 def register(app: typer.Typer) -> None:

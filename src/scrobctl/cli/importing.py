@@ -9,7 +9,7 @@ import typer
 
 from scrobctl.cli.choices import Service
 from scrobctl.cli.dates import parse_date
-from scrobctl.cli.output import info
+from scrobctl.cli.output import info, on_interrupt
 from scrobctl.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -43,6 +43,14 @@ def import_(
     start = parse_date(since)
     runtime = build_runtime()
     progress = _Progress(service.value)
+    suffix = "" if profile == "default" else f" --profile {profile}"
+    on_interrupt(
+        lambda: (
+            f"import interrupted: {progress.saved():,} entries saved with their"
+            f" checkpoint (at most the page in flight is read again). Run `scrobctl import"
+            f" {service.value}{suffix}` to continue where it stopped (exit code 130)."
+        )
+    )
     try:
         with progress:
             result = asyncio.run(
@@ -71,6 +79,7 @@ class _Progress:
         self.tty = sys.stderr.isatty()
         self._bar = None
         self._task = None
+        self.last: ImportProgress | None = None
 
     def __enter__(self) -> _Progress:
         if self.tty:
@@ -94,7 +103,11 @@ class _Progress:
         if self._bar is not None:
             self._bar.__exit__(*exc)
 
+    def saved(self) -> int:
+        return self.last.processed if self.last is not None else 0
+
     def update(self, p: ImportProgress) -> None:
+        self.last = p
         detail = f"matched {p.matched}, failed {p.failed}"
         if self._bar is not None and self._task is not None:
             self._bar.update(self._task, total=p.total, completed=p.processed, detail=detail)

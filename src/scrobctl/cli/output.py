@@ -8,10 +8,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pydantic import BaseModel
     from rich.console import Console
 
-_state: dict[str, Any] = {"json": False, "quiet": False, "verbose": False}
+_state: dict[str, Any] = {"json": False, "quiet": False, "verbose": False, "interrupted": None}
 
 
 def set_json(enabled: bool) -> None:
@@ -21,6 +23,18 @@ def set_json(enabled: bool) -> None:
 
 def json_mode() -> bool:
     return bool(_state["json"])
+
+
+def on_interrupt(message: Callable[[], str]) -> None:
+    """What Ctrl-C in the running command says: what was kept and how to continue."""
+    _state["interrupted"] = message
+
+
+def interrupt_message() -> str:
+    message = _state["interrupted"]
+    if message is None:
+        return "interrupted; nothing was lost, run the command again to continue"
+    return str(message())
 
 
 def set_quiet(enabled: bool) -> None:

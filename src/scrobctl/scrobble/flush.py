@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +66,10 @@ class ServiceReport:
     # is not set up here): the connection is not marked, its jobs wait untouched.
     problem: str | None = None
     problem_code: ExitCode = ExitCode.OK
+    total: int = 0  # jobs due for this target when the run began, for progress
+
+
+OnBatch = Callable[["ServiceReport"], None]
 
 
 @dataclass
@@ -82,13 +87,22 @@ class FlushReport:
         return ExitCode.OK
 
 
-async def flush(runtime: Runtime, services: tuple[str, ...] = SENDER_SERVICES) -> FlushReport:
+async def flush(
+    runtime: Runtime,
+    services: tuple[str, ...] = SENDER_SERVICES,
+    on_batch: OnBatch | None = None,
+) -> FlushReport:
+    """Send what is due. `on_batch` sees a target's report after each batch it sends (and
+    once when the target starts), for progress."""
     with exclusive(runtime.lock_path):
         store = runtime.store()
         run_id = uuid.uuid4().hex
         report = FlushReport()
         async with runtime.http_client() as http:
-            tasks = [_flush_service(runtime, service, http, run_id, report) for service in services]
+            tasks = [
+                _flush_service(runtime, service, http, run_id, report, on_batch)
+                for service in services
+            ]
             await asyncio.gather(*tasks)
         _report_waiting(store, report)
         if runtime.settings.notify.url:
@@ -116,7 +130,12 @@ def _report_waiting(store: Any, report: FlushReport) -> None:
 
 
 async def _flush_service(
-    runtime: Runtime, service: str, http: httpx.AsyncClient, run_id: str, report: FlushReport
+    runtime: Runtime,
+    service: str,
+    http: httpx.AsyncClient,
+    run_id: str,
+    report: FlushReport,
+    on_batch: OnBatch | None = None,
 ) -> None:
     store = runtime.store()
     limiter = ServiceLimiter(service, clock=runtime.clock)
@@ -125,6 +144,7 @@ async def _flush_service(
         if connection is None:
             continue  # reported by _report_waiting
         result = ServiceReport(service, profile)
+        result.total = queue.count_due(store, service, profile, runtime.clock.now())
         report.services.append(result)
         if connection.status == connections.ATTENTION_REQUIRED:
             result.attention = connection.status_detail or "the account needs your attention"
@@ -152,7 +172,9 @@ async def _flush_service(
                 result.problem = f"{reason}; {exc.hint}" if exc.hint else reason
                 result.problem_code = exc.exit_code
                 break
-            if await _drain(runtime, sender, kind, profile, run_id, result):
+            if on_batch is not None:
+                on_batch(result)
+            if await _drain(runtime, sender, kind, profile, run_id, result, on_batch):
                 break  # the service said stop: no more of its jobs this run
 
 
@@ -181,11 +203,16 @@ async def _drain(
     profile: str,
     run_id: str,
     result: ServiceReport,
+    on_batch: OnBatch | None = None,
 ) -> bool:
     """Claim and send batches until none is due (False) or the service says stop (True)."""
     store = runtime.store()
     service = sender.service
+    first = True
     while True:
+        if on_batch is not None and not first:
+            on_batch(result)
+        first = False
         records = _claim(runtime, kind, service, profile, sender.batch_size, run_id)
         if not records:
             return False

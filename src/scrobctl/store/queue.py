@@ -79,6 +79,15 @@ def has_due(store: Store, kind: str, service: str, profile: str, now: float) -> 
     return row is not None
 
 
+def count_due(store: Store, service: str, profile: str, now: float) -> int:
+    """Jobs of a target that a flush starting now would send (any kind)."""
+    return store.conn.execute(
+        "SELECT count(*) FROM jobs WHERE service = ? AND profile = ? AND ("
+        " (state IN ('available', 'retryable') AND scheduled_at <= ?) OR state = 'running')",
+        (service, profile, now),
+    ).fetchone()[0]
+
+
 def services_with_pending(store: Store) -> list[tuple[str, str, int]]:
     """(profile, service, count) of every pending job group, due or not."""
     rows = store.conn.execute(
