@@ -45,7 +45,7 @@ _scrobctl() {
         "flush") words="--quiet -q --help" ;;
         "history") words="--type -t --service -s --since --limit -n --profile -p --json --help" ;;
         "import") words="trakt simkl lastfm listenbrainz --since --full --profile -p --help" ;;
-        "login") words="trakt simkl lastfm listenbrainz --profile -p --token-stdin --no-browser --queue-archived --no-queue-archived --help" ;;
+        "login") words="trakt simkl lastfm listenbrainz --profile -p --token-stdin --no-browser --force -f --queue-archived --no-queue-archived --help" ;;
         "logout") words="trakt simkl lastfm listenbrainz --profile -p --drop-queue --help" ;;
         "notify") words="test --help" ;;
         "notify test") words="--help" ;;

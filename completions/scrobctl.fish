@@ -54,6 +54,7 @@ complete -c scrobctl -n '__fish_seen_subcommand_from login' -a 'trakt simkl last
 complete -c scrobctl -n '__fish_seen_subcommand_from login' -l profile -s p -x -d 'Local profile the connection belongs to.'
 complete -c scrobctl -n '__fish_seen_subcommand_from login' -l token-stdin -d 'ListenBrainz: read the token from standard input.'
 complete -c scrobctl -n '__fish_seen_subcommand_from login' -l no-browser -d 'Do not offer to open the browser.'
+complete -c scrobctl -n '__fish_seen_subcommand_from login' -l force -s f -d 'Log in again even when already logged in.'
 complete -c scrobctl -n '__fish_seen_subcommand_from login' -l queue-archived -l no-queue-archived -d 'Queue the archived plays this service lacks (asked on a terminal). When already logged in, --queue-archived only queues them.'
 complete -c scrobctl -n '__fish_seen_subcommand_from login' -l help -d 'Show help and exit.'
 complete -c scrobctl -n '__fish_seen_subcommand_from logout' -a 'trakt simkl lastfm listenbrainz'

@@ -49,6 +49,9 @@ def login(
     no_browser: bool = typer.Option(
         False, "--no-browser", help="Do not offer to open the browser."
     ),
+    force: bool = typer.Option(
+        False, "--force", "-f", help="Log in again even when already logged in."
+    ),
     queue_archived: bool | None = typer.Option(
         None,
         "--queue-archived/--no-queue-archived",
@@ -77,9 +80,15 @@ def login(
         raise UsageError("--token-stdin is for listenbrainz; the others log in in the browser")
     runtime = build_runtime()
     try:
-        if queue_archived and _logged_in(runtime, profile, service.value):
+        account = _logged_in(runtime, profile, service.value)
+        if account is not None and queue_archived:
             _offer_archived(runtime, profile, service.value, True)
             return
+        if account is not None and not force and not _again(service.value, account, profile):
+            return
+        from scrobctl.accounts.common import ensure_writable
+
+        ensure_writable(runtime)  # before anyone is asked for a token
         if service is Service.listenbrainz:
             from scrobctl.accounts.listenbrainz import login_listenbrainz
 
@@ -96,16 +105,35 @@ def login(
         runtime.close()
 
 
-def _logged_in(runtime: Runtime, profile: str, service: str) -> bool:
-    """A working login is there: the connection is ok and its token is in the store in use."""
+def _logged_in(runtime: Runtime, profile: str, service: str) -> str | None:
+    """The account of a working login (the connection is ok and its token is in the store in
+    use), or None."""
     from scrobctl.store import connections
     from scrobctl.tokens import SECRET_KEY
 
     c = connections.get_connection(runtime.store(), profile, service)
     if c is None or not c.usable:
-        return False
+        return None
     secret = runtime.tokens().get(profile, service) or {}
-    return bool(secret.get(SECRET_KEY.get(service, "token")))
+    return (c.account or "?") if secret.get(SECRET_KEY.get(service, "token")) else None
+
+
+def _again(service: str, account: str, profile: str) -> bool:
+    """Already logged in: ask on a terminal; elsewhere say so (a script must add --force)."""
+    suffix = "" if profile == "default" else f" (profile {profile})"
+    if sys.stdin.isatty() and sys.stderr.isatty():
+        again = typer.confirm(
+            f"Already logged in to {service} as {account}{suffix}. Log in again?",
+            default=False,
+            err=True,
+        )
+        if not again:
+            info(f"kept the login to {service} as {account}")
+        return again
+    raise UsageError(
+        f"already logged in to {service} as {account}{suffix}",
+        "add --force to log in again",
+    )
 
 
 def _offer_archived(runtime: Runtime, profile: str, service: str, answer: bool | None) -> None:
