@@ -39,6 +39,15 @@ def _config() -> tuple[list[Check], Settings | None]:
         return [Check("configuration", FAIL, exc.message, exc.hint)], None
     where = str(path) if path.exists() else f"{path} (absent: defaults and environment)"
     checks.append(Check("configuration", OK, f"settings read from the environment and {where}"))
+    if os.environ.get("SCROBCTL_CONFIG") and not path.exists():
+        checks.append(
+            Check(
+                "configuration file",
+                WARN,
+                f"SCROBCTL_CONFIG names {path}, which does not exist",
+                "create it, or unset SCROBCTL_CONFIG to use the default file",
+            )
+        )
     if path.exists():
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))

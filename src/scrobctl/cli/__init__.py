@@ -37,7 +37,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
+    rich_markup_mode=None,
 )
 
 
@@ -83,6 +83,22 @@ app.add_typer(tokens.app, name="tokens", rich_help_panel="Connections")
 app.add_typer(notify.app, name="notify", rich_help_panel="Setup")
 
 
+def _suggest(exc: Exception) -> None:
+    """A choice typed wrong (`trackt`, `last.fm`) gets the closest one: "did you mean"."""
+    import difflib
+    import re
+
+    message = getattr(exc, "message", None)
+    found = re.search(r"'([^']*)' is not one of (.+)\.$", message or "")
+    if found is None:
+        return
+    typed, choices = found.group(1), re.findall(r"'([^']*)'", found.group(2))
+    plain = "".join(ch for ch in typed.lower() if ch.isalnum())
+    close = difflib.get_close_matches(plain, choices, n=1, cutoff=0.6)
+    if close:
+        exc.message = f"{message} Did you mean {close[0]!r}?"  # type: ignore[attr-defined]
+
+
 def main() -> None:
     """Entry point: run the app and translate our typed errors into one line and an exit code."""
     try:
@@ -100,6 +116,7 @@ def main() -> None:
             print("aborted", file=sys.stderr)
         sys.exit(ExitCode.INTERRUPTED)
     except typer.TyperException as exc:  # typer's own (vendored click) usage errors
+        _suggest(exc)
         show = getattr(exc, "show", None)
         if show is not None:
             show()

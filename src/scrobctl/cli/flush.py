@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from scrobctl.cli.output import info, local_time, on_interrupt, plural, quiet, set_quiet
+from scrobctl.errors import ExitCode
 
 if TYPE_CHECKING:
     from scrobctl.scrobble.flush import ServiceReport
@@ -42,9 +43,15 @@ def flush(
     runtime = build_runtime()
     progress = _Progress()
     on_interrupt(progress.interrupted)
+    from scrobctl.errors import LockHeld
+
     try:
         with progress:
             report = asyncio.run(run_flush(runtime, on_batch=progress.update))
+    except LockHeld:
+        if quiet():  # cron overlapping a long flush: not worth a mail; the code still says so
+            raise typer.Exit(ExitCode.LOCKED) from None
+        raise
     finally:
         runtime.close()
     for r in report.services:

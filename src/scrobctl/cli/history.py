@@ -57,7 +57,8 @@ def history(
         print_json({"plays": [asdict(r) for r in rows]})
         return
     if not rows:
-        info("no plays yet")
+        filtered = kind or service or since or profile
+        info("no plays match these filters" if filtered else "no plays yet")
         return
     from rich.table import Table
 

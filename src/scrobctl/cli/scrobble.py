@@ -43,6 +43,11 @@ def scrobble(
             with stream:
                 result = ingest_events(runtime, stream, dry_run=dry_run)
         else:
+            if sys.stdin.isatty():
+                info(
+                    "waiting for playback events on standard input, one JSON object per line;"
+                    " end with Ctrl-D (see `scrobctl scrobble --help`)"
+                )
             result = ingest_events(runtime, sys.stdin.buffer, dry_run=dry_run)
         if result.starts:
             import asyncio
