@@ -41,10 +41,10 @@ _scrobctl() {
         "completion show") words="bash zsh fish --help" ;;
         "doctor") words="--json --help" ;;
         "export") words="ratings --help" ;;
-        "export ratings") words="--to --from --since --dry-run -n --profile -p --help" ;;
-        "flush") words="--quiet -q --help" ;;
+        "export ratings") words="--to --from --since --dry-run -n --profile -p --json --help" ;;
+        "flush") words="--quiet -q --dry-run -n --json --help" ;;
         "history") words="--type -t --service -s --since --limit -n --profile -p --json --help" ;;
-        "import") words="trakt simkl lastfm listenbrainz --since --full --profile -p --help" ;;
+        "import") words="trakt simkl lastfm listenbrainz --since --full --profile -p --json --help" ;;
         "login") words="trakt simkl lastfm listenbrainz --profile -p --token-stdin --no-browser --force -f --queue-archived --no-queue-archived --help" ;;
         "logout") words="trakt simkl lastfm listenbrainz --profile -p --drop-queue --help" ;;
         "notify") words="test --help" ;;
@@ -54,7 +54,7 @@ _scrobctl() {
         "queue list") words="--state -s --service --all -a --limit -n --json --help" ;;
         "queue retry") words="--state -s --service --help" ;;
         "rate") words="--profile -p --help" ;;
-        "scrobble") words="--file -f --dry-run -n --help" ;;
+        "scrobble") words="--file -f --dry-run -n --json --help" ;;
         "status") words="--json --check --help" ;;
         "tokens") words="migrate --help" ;;
         "tokens migrate") words="--to --help" ;;

@@ -7,10 +7,20 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from scrobctl.cli.output import info, local_time, on_interrupt, plural, quiet, set_quiet
+from scrobctl.cli.output import (
+    info,
+    local_time,
+    on_interrupt,
+    plural,
+    print_json,
+    quiet,
+    set_json,
+    set_quiet,
+)
 from scrobctl.errors import ExitCode
 
 if TYPE_CHECKING:
+    from scrobctl.runtime import Runtime
     from scrobctl.scrobble.flush import ServiceReport
 
 
@@ -18,6 +28,10 @@ def flush(
     quiet_option: bool = typer.Option(
         False, "--quiet", "-q", help="Print only problems (for cron)."
     ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", "-n", help="List what would be sent, per service; send nothing."
+    ),
+    json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Send queued plays to their services: batched, rate-limited, retried.
 
@@ -30,10 +44,15 @@ def flush(
     """
     if quiet_option:
         set_quiet(True)
+    set_json(json_output)
     from scrobctl.paths import DB_NAME, data_dir
     from scrobctl.store.probe import nothing_due
 
     if nothing_due(data_dir() / DB_NAME):
+        if json_output:
+            print_json({"dry_run": dry_run, "services": [], "exit_code": 0})
+        elif dry_run:
+            info("nothing is due")
         return
     import asyncio
 
@@ -41,6 +60,9 @@ def flush(
     from scrobctl.scrobble.flush import flush as run_flush
 
     runtime = build_runtime()
+    if dry_run:
+        _dry_run(runtime, json_output)
+        return
     progress = _Progress()
     on_interrupt(progress.interrupted)
     from scrobctl.errors import LockHeld
@@ -54,6 +76,12 @@ def flush(
         raise
     finally:
         runtime.close()
+    if json_output:
+        from dataclasses import asdict
+
+        services = [{k: v for k, v in asdict(r).items() if k != "total"} for r in report.services]
+        print_json({"dry_run": False, "services": services, "exit_code": report.exit_code})
+        raise typer.Exit(report.exit_code)
     for r in report.services:
         name = _name(r)
         if r.reconnect:
@@ -82,6 +110,33 @@ def flush(
             parts.append(f"{r.discarded} given up ({r.error}); see `scrobctl queue list`")
         print(f"{name}: " + ", ".join(parts), file=sys.stderr)
     raise typer.Exit(report.exit_code)
+
+
+SHOWN = 10  # items listed per service by --dry-run (the count says how many more)
+
+
+def _dry_run(runtime: Runtime, json_output: bool) -> None:
+    from scrobctl.scrobble.flush import plan
+
+    try:
+        planned = plan(runtime)
+    finally:
+        runtime.close()
+    if json_output:
+        from dataclasses import asdict
+
+        print_json({"dry_run": True, "services": [asdict(p) for p in planned], "exit_code": 0})
+        return
+    if not planned:
+        info("nothing is due")
+    for p in planned:
+        name = p.service if p.profile == "default" else f"{p.service} ({p.profile})"
+        why = "" if p.state == "ok" else f" (not now: {p.state.replace('_', ' ')})"
+        info(f"{name}: would send {plural(p.due, 'job')}{why}")
+        for item in p.items[:SHOWN]:
+            info(f"  {item}")
+        if p.due > SHOWN:
+            info(f"  ... and {p.due - SHOWN:,} more")
 
 
 def _name(r: ServiceReport) -> str:

@@ -9,7 +9,7 @@ import typer
 
 from scrobctl.cli.choices import Service
 from scrobctl.cli.dates import parse_date
-from scrobctl.cli.output import info, on_interrupt
+from scrobctl.cli.output import info, on_interrupt, print_json, set_json
 from scrobctl.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -27,6 +27,7 @@ def import_(
         False, "--full", help="Everything again, not only what is newer than the last import."
     ),
     profile: str = typer.Option("default", "--profile", "-p", help="Local profile to import into."),
+    json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Import your history (and ratings, loves, feedback) from a service.
 
@@ -40,6 +41,7 @@ def import_(
     from scrobctl.cli.context import build_runtime
     from scrobctl.sync.service import import_history
 
+    set_json(json_output)
     start = parse_date(since)
     runtime = build_runtime()
     progress = _Progress(service.value)
@@ -61,6 +63,22 @@ def import_(
     finally:
         runtime.close()
     p = result.progress
+    if json_output:
+        print_json(
+            {
+                "service": service.value,
+                "profile": profile,
+                "resumed": result.resumed,
+                "processed": p.processed,
+                "matched_by_id": p.matched,
+                "matched_by_title": p.processed - p.matched - p.failed,
+                "failed": p.failed,
+                "report": str(result.report) if result.report else None,
+            }
+        )
+        if result.report is not None:
+            raise typer.Exit(ExitCode.FAILED)
+        return
     how = "resumed and finished" if result.resumed else "imported"
     info(
         f"{service.value}: {how}: {p.processed} entries, {p.matched} matched by id,"

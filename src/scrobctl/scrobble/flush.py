@@ -112,6 +112,40 @@ async def flush(
         return report
 
 
+@dataclass
+class Planned:
+    """What a flush starting now would send to one target (`flush --dry-run`)."""
+
+    service: str
+    profile: str
+    due: int
+    state: str  # ok, or why nothing would be sent: not logged in, reconnect_required, paused
+    items: list[str] = field(default_factory=list)
+
+
+def plan(runtime: Runtime) -> list[Planned]:
+    """The due jobs per target, as the next flush would take them; nothing is sent or changed."""
+    store = runtime.store()
+    now = runtime.clock.now()
+    planned: dict[tuple[str, str], Planned] = {}
+    for job in queue.list_jobs(store, states=queue.PENDING):
+        if job.state != queue.RUNNING and (job.scheduled_at or 0) > now:
+            continue
+        key = (job.profile, job.service)
+        if key not in planned:
+            c = connections.get_connection(store, job.profile, job.service)
+            if c is None:
+                state = "not logged in"
+            elif c.deferred_until and c.deferred_until > now:
+                state = "paused"
+            else:
+                state = c.status if c.enabled else "disabled"
+            planned[key] = Planned(job.service, job.profile, 0, state)
+        planned[key].due += 1
+        planned[key].items.append(job.item)
+    return sorted(planned.values(), key=lambda p: (p.profile, p.service))
+
+
 def _report_waiting(store: Any, report: FlushReport) -> None:
     """Pending jobs for services nobody is logged in to: say so, they are kept."""
     seen = {(r.profile, r.service) for r in report.services}
