@@ -85,3 +85,22 @@ def test_import_json_summary(cli: Cli, logged_in: Any, fake_lb: FakeListenBrainz
         "report",
     }
     assert (summary["service"], summary["failed"], summary["report"]) == ("listenbrainz", 0, None)
+
+
+def test_import_progress_says_how_entries_matched_and_never_passes_the_total(
+    cli: Cli, logged_in: Any, fake_lb: FakeListenBrainz
+) -> None:
+    fake_lb.history_size = 1500  # tracks without MBIDs: matched by artist and title
+
+    result = cli("import", "listenbrainz", timeout=120)
+
+    assert result.returncode == 0, result.stderr
+    progress = [line for line in result.stderr.splitlines() if " entries, " in line]
+    assert progress, result.stderr
+    assert "0 by id, 1000 by title, 0 failed" in progress[0]
+    assert "matched 0" not in result.stderr
+    for line in progress:
+        words = line.split()
+        if "of" in words:
+            done, total = int(words[1]), int(words[words.index("of") + 1])
+            assert done <= total

@@ -403,7 +403,9 @@ def peak_rss_kib(result: subprocess.CompletedProcess[str]) -> int | None:
 
 # -- 1. a large ListenBrainz history -----------------------------------------------------------
 
-PROGRESS = re.compile(r"^listenbrainz: (\d+)( of (\d+))? entries, matched \d+, failed \d+$")
+PROGRESS = re.compile(
+    r"^listenbrainz: (\d+)( of (\d+))? entries, \d+ by id, \d+ by title, \d+ failed$"
+)
 
 
 def test_import_listenbrainz_60000_listens_counts_each_once_with_the_total_from_the_first_line(

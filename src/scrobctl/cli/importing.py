@@ -126,11 +126,16 @@ class _Progress:
 
     def update(self, p: ImportProgress) -> None:
         self.last = p
-        detail = f"matched {p.matched}, failed {p.failed}"
+        # "matched 0" for 20,000 title-matched tracks read as a failure: say how each matched.
+        by_title = p.processed - p.matched - p.failed
+        detail = f"{p.matched} by id, {by_title} by title, {p.failed} failed"
+        # A service's total is an estimate (re-read seconds, entries added meanwhile): never
+        # show more done than the whole.
+        total = None if p.total is None else max(p.total, p.processed)
         if self._bar is not None and self._task is not None:
-            self._bar.update(self._task, total=p.total, completed=p.processed, detail=detail)
+            self._bar.update(self._task, total=total, completed=p.processed, detail=detail)
         elif p.pages % PLAIN_EVERY == 1:
-            of = f" of {p.total}" if p.total is not None else ""
+            of = f" of {total}" if total is not None else ""
             print(f"{self.service}: {p.processed}{of} entries, {detail}", file=sys.stderr)
 
 
