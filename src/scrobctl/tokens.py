@@ -46,6 +46,20 @@ def _key(profile: str, service: str) -> str:
     return f"{profile}/{service}"
 
 
+def _parse(raw: str, profile: str, service: str) -> dict[str, Any]:
+    """A keyring entry as scrobctl wrote it: a JSON object, else a clear error."""
+    try:
+        secret = json.loads(raw)
+    except ValueError:
+        secret = None
+    if not isinstance(secret, dict):
+        raise TokenStoreUnavailable(
+            f"the keyring entry for {_key(profile, service)} is not what scrobctl writes",
+            f"run `scrobctl login {service}` again",
+        )
+    return secret
+
+
 class KeyringStore:
     """`scope` (the archive id) prefixes every key. An entry written before scoping (key
     `profile/service`) is taken over by the first archive that has that connection
@@ -88,15 +102,15 @@ class KeyringStore:
         get = self._keyring.get_password
         raw = self._call(get, KEYRING_SERVICE, self._scoped(profile, service))
         if raw or not self._scope:
-            return json.loads(raw) if raw else None
+            return _parse(raw, profile, service) if raw else None
         legacy = self._call(get, KEYRING_SERVICE, _key(profile, service))
         if not legacy:
             return None
         if profile.startswith("@"):
-            return json.loads(legacy)
+            return _parse(legacy, profile, service)
         if self._owns_legacy is None or not self._owns_legacy(profile, service):
             return None
-        secret = json.loads(legacy)
+        secret = _parse(legacy, profile, service)
         self.set(profile, service, secret)
         self._delete_key(_key(profile, service))
         return secret
@@ -136,7 +150,7 @@ class FileStore:
 
     def _load(self) -> dict[str, dict[str, Any]]:
         try:
-            return json.loads(self.path.read_text(encoding="utf-8"))
+            data = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return {}
         except (OSError, ValueError) as exc:
@@ -144,15 +158,28 @@ class FileStore:
                 f"cannot read the token file {self.path} ({type(exc).__name__})",
                 "fix or remove it, then log in again",
             ) from None
+        if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+            raise TokenStoreUnavailable(
+                f"the token file {self.path} is not what scrobctl writes (an object of objects)",
+                "fix or remove it, then log in again",
+            )
+        return data
 
     def _save(self, data: dict[str, dict[str, Any]]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tokens-")
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tokens-")
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, str(self.path)) from None
         try:
             os.fchmod(fd, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump(data, fh)
             os.replace(tmp, self.path)
+        except OSError as exc:
+            Path(tmp).unlink(missing_ok=True)
+            # Name the token file, not the temporary one (a full disk, a read-only folder).
+            raise OSError(exc.errno, exc.strerror, str(self.path)) from None
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
@@ -170,6 +197,15 @@ class FileStore:
         data = self._load()
         if data.pop(_key(profile, service), None) is not None:
             self._save(data)
+
+
+def exposed_mode(path: Path) -> int | None:
+    """The mode of a token file that others may read or write, else None."""
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        return None
+    return mode if mode & 0o077 else None
 
 
 def open_token_store(
