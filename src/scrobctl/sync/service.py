@@ -22,7 +22,10 @@ async def _reader(runtime: Runtime, service: str, profile: str, http: httpx.Asyn
         raise UsageError(f"not logged in to {service}", login_hint(service, profile))
     limiter = ServiceLimiter(service, clock=runtime.clock)
     now = runtime.clock.now()
-    secret = runtime.secret(profile, service, SECRET_KEY.get(service, "token"))
+    if service == "lastfm":  # its history is public: read with the API key, session or not
+        secret = runtime.tokens().get(profile, service) or {}
+    else:
+        secret = runtime.secret(profile, service, SECRET_KEY.get(service, "token"))
     if service == "trakt":
         from scrobctl.accounts import trakt as account
         from scrobctl.accounts.common import app_credentials
