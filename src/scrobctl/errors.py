@@ -46,8 +46,11 @@ class StoreError(ScrobctlError):
 
 
 class TokenStoreUnavailable(ScrobctlError):
-    """No usable place to keep tokens (typically: no Secret Service on a headless machine).
-    A configuration problem, so exit 2 (README "Exit codes")."""
+    """No usable place to keep tokens (typically: no Secret Service on a headless machine)."""
+
+
+class NoKeyring(TokenStoreUnavailable):
+    """No keyring backend at all: a configuration problem, so exit 2 (README "Exit codes")."""
 
     exit_code = ExitCode.USAGE
 

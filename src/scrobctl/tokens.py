@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from scrobctl.errors import TokenMissing, TokenStoreUnavailable, login_hint
+from scrobctl.errors import NoKeyring, TokenMissing, TokenStoreUnavailable, login_hint
 from scrobctl.paths import TOKEN_FILE_NAME
 
 KEYRING_SERVICE = "scrobctl"
@@ -83,7 +83,7 @@ class KeyringStore:
             isinstance(backend, chainer.ChainerBackend) and not backend.backends
         )
         if not usable:
-            raise TokenStoreUnavailable("no usable keyring backend", NO_KEYRING_HINT)
+            raise NoKeyring("no usable keyring backend", NO_KEYRING_HINT)
         self._keyring = keyring
 
     def _call(self, fn: Callable[..., Any], *args: str) -> Any:

@@ -67,6 +67,6 @@ def test_a_keyring_that_cannot_store_is_found_before_the_device_code(
 
     result = cli("login", "trakt", "--no-browser")
 
-    assert result.returncode == 2, result.stderr
+    assert result.returncode == 1, result.stderr
     assert "keyring" in result.stderr
     assert fake_trakt.requests == []  # no code was shown for a login that could not be kept
