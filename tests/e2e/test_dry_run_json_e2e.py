@@ -83,6 +83,7 @@ def test_import_json_summary(cli: Cli, logged_in: Any, fake_lb: FakeListenBrainz
         "matched_by_title",
         "failed",
         "report",
+        "failed_step",
     }
     assert (summary["service"], summary["failed"], summary["report"]) == ("listenbrainz", 0, None)
 
