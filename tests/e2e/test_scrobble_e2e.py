@@ -460,7 +460,7 @@ def test_trakt_429_pauses_the_rest_until_retry_after_and_the_next_flush_sends_it
     later = cli("flush")
 
     assert later.returncode == 0, later.stderr
-    assert "50 sent in 1 requests" in summary_line(later.stderr, "trakt")
+    assert "50 sent in 1 request" in summary_line(later.stderr, "trakt")
     assert fake_trakt.throttled == [refused_at]
     resent_at = fake_trakt.post_times()[-1]
     assert resent_at - refused_at >= 2 - 0.05, "sent again before Retry-After (2 s) was over"
@@ -619,7 +619,7 @@ def test_flush_killed_while_the_post_is_held_then_rerun_leaves_every_play_exactl
     assert again.returncode == 0, again.stderr
     line = summary_line(again.stderr, service)
     assert f"{100 if held == 1 else 50} already there" in line
-    assert ("50 sent in 1 requests" if held == 1 else "0 sent") in line
+    assert ("50 sent in 1 request" if held == 1 else "0 sent") in line
     assert fake.throttled == []
     assert held_plays(fake) == expected_plays(fake, events)
     after_kill = [(at, r) for at, r in sorted(fake.log, key=lambda e: e[0]) if at > held_at]
