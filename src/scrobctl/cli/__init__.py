@@ -23,6 +23,7 @@ from scrobctl.cli import (
     ratings,
     scrobble,
     status,
+    watch,
 )
 from scrobctl.cli.output import print_error, set_quiet, set_verbose
 from scrobctl.errors import ExitCode, ScrobctlError, translate
@@ -75,6 +76,7 @@ importing.register(app)
 history.register(app)
 ratings.register(app)
 doctor.register(app)
+watch.register(app)
 app.add_typer(queue.app, name="queue", rich_help_panel="Scrobbling")
 app.add_typer(completion.app, name="completion", rich_help_panel="Setup")
 

@@ -111,8 +111,10 @@ class Ingest:
         *,
         dry_run: bool = False,
         now: float | None = None,
+        source: str = "stdin",
     ) -> None:
         self.store = store
+        self.source = source
         self.routes = routes
         self.dry_run = dry_run
         self.now = now
@@ -287,7 +289,7 @@ class Ingest:
             event.duration_ms,
             event.played_ms(),
             event.played_percentage(),
-            "stdin",
+            self.source,
             now,
         )
         if fresh is not None:
