@@ -4,6 +4,7 @@ under CI a missing one is a failure)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -126,3 +127,44 @@ class Mpd:
 
 def read_log(path: Path) -> str:
     return path.read_text(errors="replace") if path.exists() else ""
+
+
+class MpvIpc:
+    """mpv's JSON IPC (--input-ipc-server): one command at a time, answers matched by id."""
+
+    def __init__(self, path: Path, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.sock = socket.socket(socket.AF_UNIX)
+                self.sock.connect(str(path))
+                break
+            except OSError:
+                self.sock.close()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        self.sock.settimeout(10)
+        self.buffer = b""
+        self.next_id = 0
+
+    def command(self, *args: object) -> object:
+        self.next_id += 1
+        request = {"command": list(args), "request_id": self.next_id}
+        self.sock.sendall(json.dumps(request).encode() + b"\n")
+        while True:
+            while b"\n" not in self.buffer:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    raise ConnectionError("mpv closed its IPC socket")
+                self.buffer += chunk
+            line, self.buffer = self.buffer.split(b"\n", 1)
+            reply = json.loads(line)
+            if reply.get("request_id") == self.next_id:
+                return reply.get("data") if reply.get("error") == "success" else None
+
+    def get(self, name: str) -> object:
+        return self.command("get_property", name)
+
+    def close(self) -> None:
+        self.sock.close()

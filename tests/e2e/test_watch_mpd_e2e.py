@@ -147,8 +147,7 @@ def test_watch_mpd_follows_the_same_play_across_an_mpd_restart(
         mpd.stop()
         watcher.wait_for("lost MPD")
         mpd.start()
-        watcher.wait_for("following MPD", timeout=40)
-        assert watcher.output().count("following MPD") == 2
+        watcher.wait_for("following MPD", timeout=40, times=2)
         client = mpd.client()
         poll(lambda: client.status()["state"], lambda s: s == "stop", 40, "the end of the track")
         client.disconnect()

@@ -37,9 +37,10 @@ class Watcher:
     def output(self) -> str:
         return read_log(self.log)
 
-    def wait_for(self, text: str, timeout: float = 30.0) -> None:
+    def wait_for(self, text: str, timeout: float = 30.0, *, times: int = 1) -> None:
+        """Until `text` has been printed `times` times."""
         deadline = time.monotonic() + timeout
-        while text not in self.output():
+        while self.output().count(text) < times:
             if self.proc.poll() is not None:
                 pytest.fail(f"watcher exited {self.proc.returncode}:\n{self.output()}")
             if time.monotonic() > deadline:

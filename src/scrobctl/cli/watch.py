@@ -131,5 +131,49 @@ def mpd(
     _run("mpd", follow, interval)
 
 
+@app.command("mpris")
+def mpris(
+    player: str | None = typer.Option(
+        None,
+        "--player",
+        "-p",
+        help="Which player (playerctl's names: spotify, vlc, firefox, `%any`); default: the"
+        " active one.",
+    ),
+    flush_every: str | None = typer.Option(
+        None, "--flush-every", metavar="DURATION", help=FLUSH_HELP
+    ),
+    print_format: bool = typer.Option(
+        False,
+        "--print-format",
+        help="Print the playerctl --format that `scrobble --format playerctl` reads, and exit.",
+    ),
+) -> None:
+    """Follow an MPRIS player (Spotify, browsers, VLC, Rhythmbox, ...) through `playerctl
+    --follow` and queue each play when it ends.
+
+    The same rules as `watch mpd`: time counts while playing, a play ends when the track
+    changes, the player stops or the track starts again. Needs playerctl and a D-Bus session.
+
+    Example: scrobctl watch mpris --player spotify
+    """
+    if print_format:
+        from scrobctl.watch.playerctl import FORMAT
+
+        sys.stdout.write(FORMAT + "\n")
+        return
+    interval = parse_duration(flush_every)
+    from scrobctl.watch.mpris import command
+
+    command(player)  # playerctl missing: say so before anything starts
+
+    async def follow(sink: Any, stop: Any) -> None:
+        from scrobctl.watch import mpris as watcher
+
+        await watcher.watch(player, sink, sink.runtime.clock, stop, info, warn)
+
+    _run("mpris", follow, interval)
+
+
 def register(parent: typer.Typer) -> None:
     parent.add_typer(app, name="watch", rich_help_panel="Scrobbling")
