@@ -1,3 +1,4 @@
+# ruff: noqa: F821, F722  (the annotations are D-Bus signatures, which dbus-fast reads)
 """A scripted MPRIS player on a private D-Bus session, for the tests of `watch mpris` and
 `scrobble --format playerctl` through the real playerctl.
 

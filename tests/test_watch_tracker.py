@@ -87,6 +87,20 @@ def test_tracker_position_going_back_to_the_start_is_a_new_play() -> None:
     assert second["watched_ms"] == 30_400
 
 
+def test_tracker_a_stale_first_position_corrects_the_start_and_is_no_repeat() -> None:
+    """playerctl can print the new track's metadata with the old track's position."""
+    p = Player()
+    p.report("playing", A, 0.0)
+    p.wait(18)
+    p.report("playing", B, 18.0)  # B just began; 18 s is what A had reached
+    p.wait(1)
+    p.report("playing", B, 0.8)
+    p.wait(20)
+    p.report("stopped", None)
+    assert p.kinds() == ["start", "stop", "start", "stop"]
+    assert p.stops()[1]["watched_at"] == int(T0 + 18.2)
+
+
 def test_tracker_seeking_back_within_the_song_is_the_same_play() -> None:
     p = Player()
     p.report("playing", A, 0.0)

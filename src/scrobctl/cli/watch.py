@@ -175,5 +175,34 @@ def mpris(
     _run("mpris", follow, interval)
 
 
+@app.command("cmus", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def cmus(
+    args: list[str] = typer.Argument(None, metavar="STATUS_ARGS...", show_default=False),
+) -> None:
+    """Take one status change from cmus (its status_display_program calls this through
+    contrib/cmus/scrobctl-cmus) and queue the play it ends.
+
+    cmus runs the program on every change with key/value arguments (`status playing file
+    /music/a.flac artist ... duration 218`); the open play is kept in the data folder between
+    calls, so pauses are not counted and a stop or a new file ends the play.
+
+    Example (in cmus): :set status_display_program=/path/to/contrib/cmus/scrobctl-cmus
+    """
+    import asyncio
+
+    from scrobctl.cli.context import build_runtime
+    from scrobctl.paths import ensure_private_dir
+    from scrobctl.watch.cmus import observe
+    from scrobctl.watch.run import deliver_once
+
+    runtime = build_runtime()
+    try:
+        ensure_private_dir(runtime.data_dir)
+        events = observe(runtime.data_dir, args or [], runtime.clock.now())
+        asyncio.run(deliver_once(runtime, "cmus", events, _render()))
+    finally:
+        runtime.close()
+
+
 def register(parent: typer.Typer) -> None:
     parent.add_typer(app, name="watch", rich_help_panel="Scrobbling")

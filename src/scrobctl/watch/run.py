@@ -60,3 +60,18 @@ async def run(
         await sink.close()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
+
+
+async def deliver_once(
+    runtime: Runtime, source: str, events: list[dict[str, Any]], render: Render
+) -> None:
+    """A hook's one call: hand its events over and wait for their now-playing requests."""
+    sink = Sink(
+        runtime,
+        source,
+        on_play=render.play,
+        on_now_playing=render.now_playing,
+        warn=render.warn,
+    )
+    await sink.deliver(events)
+    await sink.close()

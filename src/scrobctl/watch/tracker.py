@@ -9,7 +9,9 @@ the playback events `scrobctl scrobble` reads (DESIGN.md "Playback event contrac
   position went back to the first seconds (a single-track repeat keeps MPD's `songid`, so the
   position is the only sign; hrkfdn/mpdas#52 does the same);
 - a play starts at `now - position` (its real start, even when first seen late) and is
-  announced with a `start` event the first time it is seen playing.
+  announced with a `start` event the first time it is seen playing;
+- a jump back in the first seconds after a play is first seen corrects its start instead:
+  playerctl can report the previous track's position with the new track's metadata.
 
 Thresholds, duplicates and routing are not decided here: the events go to the one ingest path.
 """
@@ -64,6 +66,7 @@ class Play:
     last_at: float  # clock time of the latest snapshot
     last_position: float | None
     playing: bool
+    first_at: float  # clock time the play was first seen
     announced: bool = False
 
     def to_dict(self) -> dict[str, Any]:
@@ -90,7 +93,11 @@ class PlayTracker:
             elapsed = at - play.last_at
             song = snapshot.song
             same = snapshot.state != "stopped" and song is not None and song.key == play.song.key
-            if same and not self._went_back(play, snapshot, elapsed):
+            went_back = same and self._went_back(play, snapshot, elapsed)
+            if went_back and at - play.first_at < RESTART_WITHIN:
+                play.started = at - (snapshot.position or 0.0)  # a stale first position
+                went_back = False
+            if same and not went_back:
                 if play.playing:
                     play.counted += elapsed
                 play.playing = snapshot.state == "playing"
@@ -115,6 +122,7 @@ class PlayTracker:
             last_at=at,
             last_position=snapshot.position,
             playing=snapshot.state == "playing",
+            first_at=at,
         )
         if play.playing:
             play.announced = True
