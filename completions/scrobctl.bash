@@ -5,7 +5,7 @@ _scrobctl() {
     for ((i = 1; i < COMP_CWORD; i++)); do
         next="${path:+$path }${COMP_WORDS[i]}"
         case "$next" in
-            "completion"|"completion install"|"completion show"|"doctor"|"export"|"export ratings"|"flush"|"history"|"import"|"login"|"logout"|"queue"|"queue drop"|"queue list"|"queue retry"|"rate"|"scrobble"|"status") path="$next" ;;
+            "completion"|"completion install"|"completion show"|"doctor"|"export"|"export ratings"|"flush"|"history"|"import"|"login"|"logout"|"queue"|"queue drop"|"queue list"|"queue retry"|"rate"|"scrobble"|"status"|"watch"|"watch cmus"|"watch mpd"|"watch mpris") path="$next" ;;
         esac
     done
     case "$path|$prev" in
@@ -31,10 +31,16 @@ _scrobctl() {
         "queue retry|--service") COMPREPLY=($(compgen -W "trakt simkl lastfm listenbrainz" -- "$cur")); return ;;
         "rate|--profile"|"rate|-p") COMPREPLY=($()); return ;;
         "scrobble|--file"|"scrobble|-f") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "scrobble|--format") COMPREPLY=($(compgen -W "json playerctl" -- "$cur")); return ;;
+        "watch mpd|--host") COMPREPLY=($()); return ;;
+        "watch mpd|--port") COMPREPLY=($()); return ;;
+        "watch mpd|--flush-every") COMPREPLY=($()); return ;;
+        "watch mpris|--player"|"watch mpris|-p") COMPREPLY=($()); return ;;
+        "watch mpris|--flush-every") COMPREPLY=($()); return ;;
     esac
     local words=""
     case "$path" in
-        "") words="completion doctor export flush history import login logout queue rate scrobble status --version --debug --verbose -v --quiet -q --help" ;;
+        "") words="completion doctor export flush history import login logout queue rate scrobble status watch --version --debug --verbose -v --quiet -q --help" ;;
         "completion") words="install show --help" ;;
         "completion install") words="bash zsh fish --help" ;;
         "completion show") words="bash zsh fish --help" ;;
@@ -51,8 +57,12 @@ _scrobctl() {
         "queue list") words="--state -s --service --limit -n --json --help" ;;
         "queue retry") words="--state -s --service --help" ;;
         "rate") words="--profile -p --help" ;;
-        "scrobble") words="--file -f --dry-run -n --help" ;;
+        "scrobble") words="--file -f --dry-run -n --format --help" ;;
         "status") words="--json --check --help" ;;
+        "watch") words="cmus mpd mpris --help" ;;
+        "watch cmus") words="--help" ;;
+        "watch mpd") words="--host --port --flush-every --help" ;;
+        "watch mpris") words="--player -p --flush-every --print-format --help" ;;
     esac
     COMPREPLY=($(compgen -W "$words" -- "$cur"))
 }
