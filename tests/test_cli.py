@@ -26,6 +26,7 @@ TIMEOUT = 30.0
 CLI_DIR = Path(scrobctl.cli.__file__).parent
 STATUS_KEYS = {"version", "data_dir", "database", "token_store", "connections", "queue", "plays"}
 HEAVY_MODULES = {"httpx", "pydantic_settings", "sqlite_utils", "keyring", "rich", "aiolimiter"}
+HEAVY_MODULES |= {"mpd"}  # `watch mpd` only
 CLI_FORBIDDEN_IMPORTS = {"httpx", "sqlite3", "sqlite_utils", "keyring"}
 
 
