@@ -9,6 +9,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.conftest import Cli, log_in
 from tests.e2e.watching import START_SLACK, now_playing_titles, poll, queued_plays
 from tests.fakes.listenbrainz import FakeListenBrainz
@@ -18,6 +20,7 @@ SONG = ["file", "/music/cmus.flac", "artist", "The Testers", "title", "Cmus Song
 SONG += ["album", "Silence", "duration", "30"]
 
 
+@pytest.mark.realtime(30)
 def test_cmus_hook_queues_a_play_kept_between_calls_without_its_pause(
     tmp_path: Path,
     cli: Cli,

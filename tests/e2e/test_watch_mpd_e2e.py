@@ -37,6 +37,7 @@ def play_until(client: Any, seconds: float) -> None:
     )
 
 
+@pytest.mark.realtime(140)
 def test_watch_mpd_queues_the_plays_the_thresholds_allow_with_their_real_starts(
     tmp_path: Path,
     cli: Cli,
@@ -115,6 +116,7 @@ def test_watch_mpd_queues_the_plays_the_thresholds_allow_with_their_real_starts(
     ]
 
 
+@pytest.mark.realtime(35)
 def test_watch_mpd_follows_the_same_play_across_an_mpd_restart(
     tmp_path: Path,
     cli: Cli,

@@ -30,6 +30,7 @@ def player(bus_env: dict[str, str]) -> Iterator[ScriptedPlayer]:
         yield p
 
 
+@pytest.mark.realtime(70)
 def test_watch_mpris_counts_play_time_repeats_and_track_changes(
     tmp_path: Path,
     cli: Cli,
@@ -80,6 +81,7 @@ def test_watch_mpris_counts_play_time_repeats_and_track_changes(
     assert now_playing_titles(fake_lb) == ["Track X", "Track X", "Track Y"]
 
 
+@pytest.mark.realtime(10)
 def test_watch_mpris_ends_the_play_when_the_player_goes_away(
     tmp_path: Path,
     cli: Cli,

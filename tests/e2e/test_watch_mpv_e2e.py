@@ -9,6 +9,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.conftest import Cli, log_in
 from tests.e2e.watching import START_SLACK, now_playing_titles, poll, queued_plays
 from tests.fakes.listenbrainz import FakeListenBrainz
@@ -33,6 +35,7 @@ def entry(ipc: MpvIpc, index: int) -> float:
     return time.time() - position(ipc)
 
 
+@pytest.mark.realtime(140)
 def test_mpv_script_queues_the_plays_the_thresholds_allow_with_their_real_starts(
     tmp_path: Path,
     cli: Cli,
