@@ -160,3 +160,14 @@ def test_scrobble_format_playerctl_queues_what_one_look_at_a_player_shows(
     # Began 20 s before the look, which happened between `before` and the scrobble's end.
     assert before - 20 - 1 <= play["watched_at"] <= after - 20 + 1
     assert now_playing_titles(fake_lb) == ["Track P"]
+
+
+def test_watch_mpris_without_playerctl_says_how_to_install_it(
+    cli: Cli, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    cli_env["PATH"] = str(tmp_path)  # nowhere with a playerctl
+    result = cli("watch", "mpris")
+    assert result.returncode == 2
+    assert (
+        "playerctl is not installed" in result.stderr and "apt install playerctl" in result.stderr
+    )

@@ -108,6 +108,11 @@ async def watch(
         delay, reported_down = RECONNECT_FIRST, False
         try:
             await _follow(client, tracker, sink, clock, stop)
+        except CommandError as exc:
+            raise UsageError(
+                f"MPD at {host}:{port} refused a command: {exc}",
+                "if it needs a password, give it as --host password@host",
+            ) from None
         except LOST as exc:
             tracker.suspend(clock.now())
             say(f"lost MPD ({exc or type(exc).__name__}); reconnecting")
