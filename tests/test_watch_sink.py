@@ -7,8 +7,11 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from scrobctl.config import load_settings
 from scrobctl.runtime import Runtime
+from scrobctl.watch import sink as sink_module
 from scrobctl.watch.sink import Outcome, Sink
 from scrobctl.watch.tracker import Song
 
@@ -64,3 +67,44 @@ def test_sink_reports_a_song_without_tags_as_invalid(data_dir: Path) -> None:
     )
     assert outcome.verdict == "invalid"
     assert outcome.reason is not None and "title" in outcome.reason
+
+
+def test_sink_keeps_plays_it_could_not_record_and_records_them_next_time(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = sink_module.ingest_lines
+    calls = {"n": 0}
+
+    def locked_once(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise sqlite3.OperationalError("database is locked")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sink_module, "ingest_lines", locked_once)
+    first = SONG.event("stop", watched_ms=30_000, watched_at=AT)
+    second = SONG.event("stop", watched_ms=30_000, watched_at=AT + 100)
+    outcomes: list[Outcome] = []
+    warnings: list[str] = []
+    runtime = Runtime(settings=load_settings(), warn=lambda _: None)
+    sink = Sink(
+        runtime,
+        "mpd",
+        on_play=outcomes.append,
+        on_now_playing=lambda *_: None,
+        warn=warnings.append,
+    )
+
+    async def go() -> None:
+        await sink.deliver([first])
+        assert outcomes == [] and "database is locked" in warnings[0]
+        await sink.deliver([second])
+
+    try:
+        asyncio.run(go())
+    finally:
+        runtime.close()
+    assert [(o.event["watched_at"], o.verdict) for o in outcomes] == [
+        (AT, "recorded"),
+        (AT + 100, "recorded"),
+    ]

@@ -184,6 +184,17 @@ def test_tracker_suspended_play_counts_nothing_until_the_player_is_back() -> Non
     assert p.stops()[0]["watched_ms"] == 20_000
 
 
+def test_tracker_a_song_back_at_its_start_after_a_lost_connection_is_a_new_play() -> None:
+    p = Player()
+    p.report("playing", A, 0.0)
+    p.wait(30)
+    p.tracker.suspend(p.now)  # lost 30 s in; the player came back playing A from the start
+    p.wait(10)
+    p.report("playing", A, 1.0)
+    assert p.kinds() == ["start", "stop", "start"]
+    assert p.stops()[0]["watched_ms"] == 30_000
+
+
 def test_tracker_ignores_a_snapshot_older_than_the_last() -> None:
     p = Player()
     p.report("playing", A, 0.0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -52,20 +53,32 @@ class Sink:
         self.on_now_playing = on_now_playing
         self.warn = warn
         self._announcing: set[asyncio.Task[None]] = set()
+        self._waiting: list[dict[str, Any]] = []
 
     async def deliver(self, events: list[dict[str, Any]]) -> None:
-        """Ingest each event in order (a finished play before the next one's start)."""
-        for event in events:
-            line = parse_one(json.dumps(event), 1)
-            result = ingest_lines(self.runtime, [line], source=self.source)
-            for message in result.reconnect:
-                self.warn(message)
-            if event.get("event") == "stop":
-                self.on_play(_outcome(event, line.event, result.summary))
-            elif result.starts:
-                task = asyncio.create_task(self._announce(event, result.starts, result.routes))
-                self._announcing.add(task)
-                task.add_done_callback(self._announcing.discard)
+        """Ingest each event in order (a finished play before the next one's start). If the
+        database cannot be written (locked past its busy timeout, disk full), the events wait
+        and go first at the next delivery: a watcher outlives a long `import`."""
+        waiting, self._waiting = [*self._waiting, *events], []
+        for index, event in enumerate(waiting):
+            try:
+                self._ingest(event)
+            except sqlite3.OperationalError as exc:
+                self._waiting = waiting[index:]
+                self.warn(f"cannot record plays now ({exc}); trying again at the next change")
+                return
+
+    def _ingest(self, event: dict[str, Any]) -> None:
+        line = parse_one(json.dumps(event), 1)
+        result = ingest_lines(self.runtime, [line], source=self.source)
+        for message in result.reconnect:
+            self.warn(message)
+        if event.get("event") == "stop":
+            self.on_play(_outcome(event, line.event, result.summary))
+        elif result.starts:
+            task = asyncio.create_task(self._announce(event, result.starts, result.routes))
+            self._announcing.add(task)
+            task.add_done_callback(self._announcing.discard)
 
     async def _announce(
         self,
@@ -77,7 +90,10 @@ class Sink:
         self.on_now_playing(event, results)
 
     async def close(self) -> None:
-        """Let the now-playing requests in flight finish (each is bounded by HTTP timeouts)."""
+        """Record what still waits, and let the now-playing requests in flight finish (each
+        is bounded by HTTP timeouts)."""
+        if self._waiting:
+            await self.deliver([])
         if self._announcing:
             await asyncio.wait(set(self._announcing), timeout=ANNOUNCE_WAIT)
 

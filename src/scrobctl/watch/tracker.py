@@ -140,6 +140,8 @@ class PlayTracker:
         if play is not None and at >= play.last_at:
             if play.playing:
                 play.counted += at - play.last_at
+                if play.last_position is not None:  # where it had got to when lost
+                    play.last_position += at - play.last_at
             play.playing = False
             play.last_at = at
 
