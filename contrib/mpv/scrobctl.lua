@@ -33,26 +33,24 @@ local function is_video()
     return false
 end
 
-local function report(result)
-    if result and result.status ~= 0 then
-        mp.msg.warn("scrobctl: " .. (result.stderr or result.error_string or "failed"))
-    end
-end
+-- Each event goes to its own detached `scrobctl scrobble`: mpv neither waits for it nor kills
+-- it when it quits (the last play of a playlist is sent as mpv leaves). What scrobctl says of
+-- each event (queued, below threshold, now playing, errors) goes to
+-- $XDG_STATE_HOME/scrobctl-mpv.log (~/.local/state/scrobctl-mpv.log).
+local SEND = [[
+log_dir=${XDG_STATE_HOME:-$HOME/.local/state}
+mkdir -p "$log_dir"
+printf '%s\n' "$1" | "$2" scrobble 2>>"$log_dir/scrobctl-mpv.log"
+]]
 
-local function send(event, wait)
+local function send(event)
     if opts.profile ~= "" then event.profile = opts.profile end
-    local command = {
+    mp.command_native({
         name = "subprocess",
-        args = { opts.command, "-q", "scrobble" },
-        stdin_data = utils.format_json(event) .. "\n",
+        args = { "sh", "-c", SEND, "scrobctl-mpv", utils.format_json(event), opts.command },
         playback_only = false,
-        capture_stderr = true,
-    }
-    if wait then
-        report(mp.command_native(command))
-    else
-        mp.command_native_async(command, function(_, result) report(result) end)
-    end
+        detach = true,
+    })
 end
 
 local function event(kind)
@@ -73,15 +71,15 @@ end
 local function announce()
     if play and not play.announced and play.resumed_at then
         play.announced = true
-        send(event("start"), false)
+        send(event("start"))
     end
 end
 
-local function finish(wait)
+local function finish()
     if play and play.announced then
         local e = event("stop")
         e.watched_ms = math.floor(counted() * 1000)
-        send(e, wait)
+        send(e)
     end
     play = nil
 end
@@ -107,9 +105,7 @@ mp.register_event("file-loaded", function() begin(mp.get_property_number("time-p
 
 mp.register_event("end-file", function(e)
     if e.reason == "eof" or e.reason == "stop" or e.reason == "quit" then
-        -- Waited for: mpv may be leaving (the last file), and would take the event with it.
-        -- The subprocess runs in its own thread; only this script waits, not playback.
-        finish(true)
+        finish()
     else
         play = nil -- error, redirect: not a play
     end
@@ -129,7 +125,7 @@ end)
 mp.observe_property("time-pos", "number", function(_, position)
     if not play or not position then return end
     if position < play.last_pos - SEEK_SLACK and position < RESTART_WITHIN then
-        finish(false)
+        finish()
         begin(position)
     elseif play then
         play.last_pos = position
