@@ -12,10 +12,12 @@ from scrobctl.cli.output import info, warn
 from scrobctl.errors import UsageError
 
 if TYPE_CHECKING:
+    import asyncio
+
     from scrobctl.scrobble.flush import FlushReport
     from scrobctl.scrobble.nowplaying import NowPlayingResult
     from scrobctl.watch.run import Follow, Render
-    from scrobctl.watch.sink import Outcome
+    from scrobctl.watch.sink import Outcome, Sink
 
 app = typer.Typer(
     help="Follow a music player and queue its plays (MPD, MPRIS players, cmus).",
@@ -123,7 +125,7 @@ def mpd(
     """
     interval = parse_duration(flush_every)
 
-    async def follow(sink: Any, stop: Any) -> None:
+    async def follow(sink: Sink, stop: asyncio.Event) -> None:
         from scrobctl.watch import mpd as watcher
 
         await watcher.watch(host, port, sink, sink.runtime.clock, stop, info)
@@ -167,7 +169,7 @@ def mpris(
 
     command(player)  # playerctl missing: say so before anything starts
 
-    async def follow(sink: Any, stop: Any) -> None:
+    async def follow(sink: Sink, stop: asyncio.Event) -> None:
         from scrobctl.watch import mpris as watcher
 
         await watcher.watch(player, sink, sink.runtime.clock, stop, info, warn)
