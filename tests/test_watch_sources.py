@@ -139,6 +139,13 @@ def test_cmus_position_going_back_is_a_repeat(tmp_path: Path) -> None:
     assert events[1]["watched_at"] == int(T0 + 40)
 
 
+def test_cmus_call_time_is_the_hooks_at_when_plausible(tmp_path: Path) -> None:
+    events = cmus.observe(tmp_path, [*ARGS, "at", str(T0 - 3.5)], T0)
+    assert events[0]["watched_at"] == int(T0 - 3.5)
+    assert cmus.call_time([*ARGS, "at", "12"], T0) == T0  # far off: not believed
+    assert cmus.call_time([*ARGS, "at", "soon"], T0) == T0
+
+
 def test_cmus_damaged_state_file_loses_only_the_play_in_progress(tmp_path: Path) -> None:
     (tmp_path / cmus.STATE_NAME).write_text("{not json")
     assert [e["event"] for e in cmus.observe(tmp_path, ARGS, T0)] == ["start"]

@@ -7,6 +7,8 @@ once with `status exiting` when it quits. The arguments are key/value pairs: `st
 `duration <seconds>`. There is no position (contrib/cmus/scrobctl-cmus adds `position` from
 `cmus-remote -Q`, which is what tells a repeat from a pause), so the open play lives in a small
 JSON file in the data folder between calls, under a lock, and the shared tracker does the rest.
+The hook also adds `at <unix time>`, the moment cmus called it: scrobctl runs in the background
+and may start a while later.
 """
 
 from __future__ import annotations
@@ -22,13 +24,28 @@ from scrobctl.watch.tracker import Play, PlayTracker, Snapshot, Song
 STATE_NAME = "cmus-state.json"
 LOCK_NAME = "cmus-state.lock"
 STATES = {"playing": "playing", "paused": "paused"}
+AT_WINDOW = 600  # seconds: an `at` further from now than this is not believed
+
+
+def _pairs(args: list[str]) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    for key, value in zip(args[::2], args[1::2], strict=False):
+        tags.setdefault(key, value)
+    return tags
+
+
+def call_time(args: list[str], now: float) -> float:
+    """When cmus made the call: the hook's `at`, if it is plausible, else now."""
+    try:
+        at = float(_pairs(args)["at"])
+    except (KeyError, ValueError):
+        return now
+    return at if abs(at - now) <= AT_WINDOW else now
 
 
 def snapshot(args: list[str]) -> Snapshot:
     """cmus's key/value arguments as a snapshot (`exiting` and `stopped` end the play)."""
-    tags: dict[str, str] = {}
-    for key, value in zip(args[::2], args[1::2], strict=False):
-        tags.setdefault(key, value)
+    tags = _pairs(args)
     state = STATES.get(tags.get("status", ""))
     where = tags.get("file") or tags.get("url")
     if state is None or not where:
@@ -52,8 +69,9 @@ def snapshot(args: list[str]) -> Snapshot:
     return Snapshot(state, song, position)  # type: ignore[arg-type]
 
 
-def observe(data_dir: Path, args: list[str], at: float) -> list[dict[str, Any]]:
+def observe(data_dir: Path, args: list[str], now: float) -> list[dict[str, Any]]:
     """Apply one call to the kept play; the events it completes."""
+    at = call_time(args, now)
     path = data_dir / STATE_NAME
     with exclusive(data_dir / LOCK_NAME, "watch cmus", wait=True):
         tracker = PlayTracker(_load(path))
