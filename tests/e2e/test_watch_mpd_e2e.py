@@ -18,10 +18,6 @@ from tests.fakes.listenbrainz import FakeListenBrainz
 from tests.players import Mpd, write_silent_wav
 
 
-def status(client: Any) -> dict[str, Any]:
-    return client.status()
-
-
 def song_start(client: Any) -> tuple[str, float]:
     """The current song's id and when it began by MPD's elapsed time."""
     s = client.status()
