@@ -12,6 +12,7 @@ from scrobctl.accounts.lastfm import APP_HELP
 from scrobctl.errors import InvalidToken, login_hint
 from scrobctl.http import ServiceLimiter
 from scrobctl.runtime import Runtime
+from scrobctl.scrobble.rules import in_future
 from scrobctl.scrobble.senders import Later, Outcome, Refused, Rejected
 from scrobctl.services import lastfm
 from scrobctl.store.records import PlayRecord
@@ -36,7 +37,7 @@ class LastfmSender:
             raise Rejected("needs both an artist and a track title")
         if play.watched_at < self._now - lastfm.MAX_AGE:
             raise Rejected("too old for Last.fm (it ignores plays more than 14 days old)")
-        if play.watched_at > self._now + 60:
+        if in_future(play.watched_at, self._now):
             raise Rejected("played in the future; Last.fm ignores those")
         return lastfm.Scrobble(
             artist=play.artist,
