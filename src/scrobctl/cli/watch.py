@@ -151,10 +151,10 @@ def mpris(
         help="Print the playerctl --format that `scrobble --format playerctl` reads, and exit.",
     ),
 ) -> None:
-    """Follow an MPRIS player (Spotify, browsers, VLC, Rhythmbox, ...) through `playerctl
-    --follow` and queue each play when it ends.
+    """Follow an MPRIS player (Spotify, browsers, VLC, ...) and queue each play when it ends.
 
-    The same rules as `watch mpd`: time counts while playing, a play ends when the track
+    Runs `playerctl metadata --follow` and reads its lines. The same rules as `watch mpd`:
+    time counts while playing, a play ends when the track
     changes, the player stops or the track starts again. Needs playerctl and a D-Bus session.
 
     Example: scrobctl watch mpris --player spotify
@@ -181,10 +181,10 @@ def mpris(
 def cmus(
     args: list[str] = typer.Argument(None, metavar="STATUS_ARGS...", show_default=False),
 ) -> None:
-    """Take one status change from cmus (its status_display_program calls this through
-    contrib/cmus/scrobctl-cmus) and queue the play it ends.
+    """Take one status change from cmus and queue the play it ends.
 
-    cmus runs the program on every change with key/value arguments (`status playing file
+    Called by contrib/cmus/scrobctl-cmus, cmus's status_display_program. cmus runs the
+    program on every change with key/value arguments (`status playing file
     /music/a.flac artist ... duration 218`); the open play is kept in the data folder between
     calls, so pauses are not counted and a stop or a new file ends the play.
 
