@@ -5,7 +5,7 @@ _scrobctl() {
     for ((i = 1; i < COMP_CWORD; i++)); do
         next="${path:+$path }${COMP_WORDS[i]}"
         case "$next" in
-            "completion"|"completion install"|"completion show"|"doctor"|"export"|"export ratings"|"flush"|"history"|"import"|"login"|"logout"|"queue"|"queue drop"|"queue list"|"queue retry"|"rate"|"scrobble"|"status"|"watch"|"watch cmus"|"watch mpd"|"watch mpris") path="$next" ;;
+            "completion"|"completion install"|"completion show"|"config"|"config edit"|"config path"|"config set"|"config show"|"doctor"|"explain"|"export"|"export ratings"|"flush"|"history"|"import"|"login"|"logout"|"notify"|"notify test"|"queue"|"queue drop"|"queue list"|"queue retry"|"rate"|"scrobble"|"serve"|"serve token"|"serve token add"|"serve token list"|"serve token remove"|"stats"|"status"|"tokens"|"tokens migrate"|"unscrobble"|"watch"|"watch cmus"|"watch mpd"|"watch mpris") path="$next" ;;
         esac
     done
     case "$path|$prev" in
@@ -25,16 +25,27 @@ _scrobctl() {
         "import|--format") COMPREPLY=($(compgen -W "spotify lastfm listenbrainz letterboxd trakt imdb simkl report" -- "$cur")); return ;;
         "login|--profile"|"login|-p") COMPREPLY=($()); return ;;
         "logout|--profile"|"logout|-p") COMPREPLY=($()); return ;;
-        "queue drop|--state"|"queue drop|-s") COMPREPLY=($(compgen -W "available running retryable completed discarded" -- "$cur")); return ;;
+        "queue drop|--state"|"queue drop|-s") COMPREPLY=($(compgen -W "available running retryable completed discarded rejected" -- "$cur")); return ;;
         "queue drop|--service") COMPREPLY=($(compgen -W "trakt simkl lastfm listenbrainz" -- "$cur")); return ;;
-        "queue list|--state"|"queue list|-s") COMPREPLY=($(compgen -W "available running retryable completed discarded" -- "$cur")); return ;;
+        "queue list|--state"|"queue list|-s") COMPREPLY=($(compgen -W "available running retryable completed discarded rejected" -- "$cur")); return ;;
         "queue list|--service") COMPREPLY=($(compgen -W "trakt simkl lastfm listenbrainz" -- "$cur")); return ;;
         "queue list|--limit"|"queue list|-n") COMPREPLY=($()); return ;;
-        "queue retry|--state"|"queue retry|-s") COMPREPLY=($(compgen -W "available running retryable completed discarded" -- "$cur")); return ;;
+        "queue retry|--state"|"queue retry|-s") COMPREPLY=($(compgen -W "available running retryable completed discarded rejected" -- "$cur")); return ;;
         "queue retry|--service") COMPREPLY=($(compgen -W "trakt simkl lastfm listenbrainz" -- "$cur")); return ;;
         "rate|--profile"|"rate|-p") COMPREPLY=($()); return ;;
         "scrobble|--file"|"scrobble|-f") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "scrobble|--format") COMPREPLY=($(compgen -W "json playerctl" -- "$cur")); return ;;
+        "serve|--host") COMPREPLY=($()); return ;;
+        "serve|--port") COMPREPLY=($()); return ;;
+        "serve|--flush-every") COMPREPLY=($()); return ;;
+        "serve|--print-unit") COMPREPLY=($(compgen -W "systemd launchd" -- "$cur")); return ;;
+        "serve token add|--profile"|"serve token add|-p") COMPREPLY=($()); return ;;
+        "serve token add|--account") COMPREPLY=($()); return ;;
+        "stats|--since") COMPREPLY=($()); return ;;
+        "stats|--type"|"stats|-t") COMPREPLY=($(compgen -W "track podcast movie episode" -- "$cur")); return ;;
+        "stats|--top") COMPREPLY=($()); return ;;
+        "tokens migrate|--to") COMPREPLY=($(compgen -W "keyring file" -- "$cur")); return ;;
+        "unscrobble|--from") COMPREPLY=($(compgen -W "trakt simkl lastfm listenbrainz" -- "$cur")); return ;;
         "watch mpd|--host") COMPREPLY=($()); return ;;
         "watch mpd|--port") COMPREPLY=($()); return ;;
         "watch mpd|--flush-every") COMPREPLY=($()); return ;;
@@ -43,25 +54,42 @@ _scrobctl() {
     esac
     local words=""
     case "$path" in
-        "") words="completion doctor export flush history import login logout queue rate scrobble status watch --version --debug --verbose -v --quiet -q --help" ;;
+        "") words="completion config doctor explain export flush history import login logout notify queue rate scrobble serve stats status tokens unscrobble watch --version --debug --verbose -v --quiet -q --help" ;;
         "completion") words="install show --help" ;;
         "completion install") words="bash zsh fish --help" ;;
         "completion show") words="bash zsh fish --help" ;;
+        "config") words="edit path set show --help" ;;
+        "config edit") words="--help" ;;
+        "config path") words="--help" ;;
+        "config set") words="--help" ;;
+        "config show") words="--json --help" ;;
         "doctor") words="--json --help" ;;
+        "explain") words="--json --help" ;;
         "export") words="ratings --help" ;;
-        "export ratings") words="--to --from --since --dry-run -n --profile -p --help" ;;
-        "flush") words="--quiet -q --help" ;;
+        "export ratings") words="--to --from --since --dry-run -n --profile -p --json --help" ;;
+        "flush") words="--quiet -q --dry-run -n --json --help" ;;
         "history") words="--type -t --service -s --since --source --limit -n --profile -p --json --help" ;;
-        "import") words="trakt simkl lastfm listenbrainz --since --full --profile -p --file -f --format --dry-run -n --help" ;;
-        "login") words="trakt simkl lastfm listenbrainz --profile -p --token-stdin --no-browser --help" ;;
+        "import") words="trakt simkl lastfm listenbrainz --since --full --profile -p --json --file -f --format --dry-run -n --help" ;;
+        "login") words="trakt simkl lastfm listenbrainz --profile -p --token-stdin --no-browser --force -f --queue-archived --no-queue-archived --help" ;;
         "logout") words="trakt simkl lastfm listenbrainz --profile -p --drop-queue --help" ;;
+        "notify") words="test --help" ;;
+        "notify test") words="--help" ;;
         "queue") words="drop list retry --help" ;;
         "queue drop") words="--state -s --service --help" ;;
-        "queue list") words="--state -s --service --limit -n --json --help" ;;
+        "queue list") words="--state -s --service --all -a --limit -n --json --help" ;;
         "queue retry") words="--state -s --service --help" ;;
         "rate") words="--profile -p --help" ;;
-        "scrobble") words="--file -f --dry-run -n --format --help" ;;
+        "scrobble") words="--file -f --dry-run -n --format --json --help" ;;
+        "serve") words="token --host --port --flush-every --print-unit --help" ;;
+        "serve token") words="add list remove --help" ;;
+        "serve token add") words="--profile -p --account --replace --help" ;;
+        "serve token list") words="--json --help" ;;
+        "serve token remove") words="--help" ;;
+        "stats") words="--since --type -t --top --json --help" ;;
         "status") words="--json --check --help" ;;
+        "tokens") words="migrate --help" ;;
+        "tokens migrate") words="--to --help" ;;
+        "unscrobble") words="--from --dry-run -n --json --help" ;;
         "watch") words="cmus mpd mpris --help" ;;
         "watch cmus") words="--help" ;;
         "watch mpd") words="--host --port --flush-every --help" ;;

@@ -24,11 +24,11 @@ async def _listenbrainz(runtime: Runtime, profile: str) -> str:
     from scrobctl.http import ServiceLimiter
     from scrobctl.services import listenbrainz
 
-    secret = runtime.tokens().get(profile, listenbrainz.SERVICE) or {}
+    secret = runtime.secret(profile, listenbrainz.SERVICE, "token")
     async with runtime.http_client() as http:
         client = listenbrainz.ListenBrainzClient(
             str(runtime.settings.listenbrainz.api_url),
-            secret.get("token", ""),
+            secret["token"],
             http,
             ServiceLimiter(listenbrainz.SERVICE, clock=runtime.clock),
         )

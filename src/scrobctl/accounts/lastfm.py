@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from scrobctl.accounts.common import LoginFailed, LoginResult, LoginUI, app_credentials, poll
-from scrobctl.errors import InvalidToken, ServiceUnavailable, login_hint
+from scrobctl.errors import ServiceUnavailable
 from scrobctl.http import ServiceLimiter
 from scrobctl.runtime import Runtime
 from scrobctl.services import lastfm
@@ -73,12 +73,8 @@ async def login_lastfm(runtime: Runtime, profile: str, ui: LoginUI) -> LoginResu
 
 async def account(runtime: Runtime, profile: str) -> str:
     """The session's user, from a signed `user.getInfo` (error 9 if the app was revoked)."""
+    secret = runtime.secret(profile, lastfm.SERVICE, "session_key")
     app = app_credentials(runtime, lastfm.SERVICE, APP_HELP, None)
-    secret = runtime.tokens().get(profile, lastfm.SERVICE)
-    if not secret:
-        raise InvalidToken(
-            lastfm.SERVICE, "no session is stored", login_hint(lastfm.SERVICE, profile)
-        )
     async with runtime.http_client() as http:
         api = client(runtime, http, app, profile, secret["session_key"])
         data = await api.call("user.getInfo", signed=True, post=False)

@@ -23,7 +23,9 @@ def history(
     service: Service | None = typer.Option(
         None, "--service", "-s", help="Only plays this service is known to have."
     ),
-    since: str | None = typer.Option(None, "--since", help="Only plays from this date on."),
+    since: str | None = typer.Option(
+        None, "--since", help="Only plays from this date on (7d, 2w, yesterday, 2026-01-01)."
+    ),
     source: str | None = typer.Option(
         None,
         "--source",
@@ -66,19 +68,17 @@ def history(
         print_json({"plays": [asdict(r) for r in rows]})
         return
     if not rows:
-        info("no plays yet")
+        filtered = kind or service or since or profile
+        info("no plays match these filters" if filtered else "no plays yet")
         return
     from rich.table import Table
 
-    table = Table("when", "type", "what", "services")
+    from scrobctl.store.records import item_name
+
+    table = Table("play", "when", "type", "what", "services")
     for r in rows:
-        if r.kind in ("track", "podcast"):
-            what = f"{r.artist} - {r.title}"
-        elif r.kind == "episode":
-            what = f"{r.show or '?'} S{r.season or 0:02d}E{r.number or 0:02d}"
-        else:
-            what = r.title or str(r.ids)
-        table.add_row(local_time(r.watched_at), r.kind, what, ", ".join(r.services))
+        what = item_name(r.kind, r.title, r.artist, r.show, r.season, r.number, r.ids)
+        table.add_row(str(r.id), local_time(r.watched_at), r.kind, what, ", ".join(r.services))
     out_console().print(table)
 
 

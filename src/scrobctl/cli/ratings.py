@@ -6,7 +6,7 @@ import typer
 
 from scrobctl.cli.choices import Service
 from scrobctl.cli.dates import parse_date
-from scrobctl.cli.output import info
+from scrobctl.cli.output import info, print_json, set_json
 
 export_app = typer.Typer(help="Send local data to a service as queued jobs.", no_args_is_help=True)
 
@@ -39,9 +39,12 @@ def export_ratings(
     source: Service | None = typer.Option(
         None, "--from", help="Only ratings that came from this service (default: all)."
     ),
-    since: str | None = typer.Option(None, "--since", help="Only ratings made from this date."),
+    since: str | None = typer.Option(
+        None, "--since", help="Only ratings made from this date (7d, 2w, yesterday, 2026-01-01)."
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", "-n", help="Count, queue nothing."),
     profile: str = typer.Option("default", "--profile", "-p", help="Local profile."),
+    json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Queue your ratings for a service; `scrobctl flush` sends them.
 
@@ -55,6 +58,7 @@ def export_ratings(
     from scrobctl.cli.context import build_runtime
     from scrobctl.sync.export import export_ratings as do_export
 
+    set_json(json_output)
     start = parse_date(since)
     runtime = build_runtime()
     try:
@@ -68,14 +72,26 @@ def export_ratings(
         )
     finally:
         runtime.close()
+    reasons: dict[str, int] = {}
+    for _, reason in summary.skipped:
+        reasons[reason] = reasons.get(reason, 0) + 1
+    if json_output:
+        print_json(
+            {
+                "service": to.value,
+                "dry_run": dry_run,
+                "queued": summary.queued,
+                "already_there": summary.already_there,
+                "queued_before": summary.unchanged,
+                "not_exportable": reasons,
+            }
+        )
+        return
     verb = "would queue" if dry_run else "queued"
     info(
         f"{to.value}: {verb} {summary.queued}, already there {summary.already_there},"
         f" queued before {summary.unchanged}, not exportable {len(summary.skipped)}"
     )
-    reasons: dict[str, int] = {}
-    for _, reason in summary.skipped:
-        reasons[reason] = reasons.get(reason, 0) + 1
     for reason, n in sorted(reasons.items()):
         info(f"  {n} not exportable: {reason}")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,7 @@ from scrobctl.errors import (
     ExitCode,
     InvalidToken,
     RateLimited,
+    ScrobctlError,
     ServiceError,
     login_hint,
 )
@@ -38,10 +40,12 @@ from scrobctl.scrobble.senders import (
     build_sender,
 )
 from scrobctl.scrobble.senders.ratings import RatingSender, build_rating_sender
+from scrobctl.scrobble.senders.removals import RemovalSender, build_removal_sender
 from scrobctl.store import connections, queue
 from scrobctl.store.history import half_length_window, service_has_play
 from scrobctl.store.ratings import RATING, rating_records
 from scrobctl.store.records import PlayRecord
+from scrobctl.store.removals import UNSCROBBLE, removal_records
 
 
 @dataclass
@@ -49,6 +53,7 @@ class ServiceReport:
     service: str
     profile: str
     sent: int = 0
+    removed: int = 0  # unscrobble jobs done
     already_there: int = 0
     requests: int = 0
     rejected: list[str] = field(default_factory=list)
@@ -60,6 +65,14 @@ class ServiceReport:
     reconnect: str | None = None
     attention: str | None = None
     error: str | None = None
+    # This run could not use the connection (its token is not in the store in use, its API app
+    # is not set up here): the connection is not marked, its jobs wait untouched.
+    problem: str | None = None
+    problem_code: ExitCode = ExitCode.OK
+    total: int = 0  # jobs due for this target when the run began, for progress
+
+
+OnBatch = Callable[["ServiceReport"], None]
 
 
 @dataclass
@@ -70,21 +83,70 @@ class FlushReport:
     def exit_code(self) -> ExitCode:
         if any(r.reconnect for r in self.services):
             return ExitCode.RECONNECT
+        if any(r.problem for r in self.services):
+            return max(r.problem_code for r in self.services if r.problem)
         if any(r.rejected or r.discarded or r.attention for r in self.services):
             return ExitCode.FAILED
         return ExitCode.OK
 
 
-async def flush(runtime: Runtime, services: tuple[str, ...] = SENDER_SERVICES) -> FlushReport:
+async def flush(
+    runtime: Runtime,
+    services: tuple[str, ...] = SENDER_SERVICES,
+    on_batch: OnBatch | None = None,
+) -> FlushReport:
+    """Send what is due. `on_batch` sees a target's report after each batch it sends (and
+    once when the target starts), for progress."""
     with exclusive(runtime.lock_path):
         store = runtime.store()
         run_id = uuid.uuid4().hex
         report = FlushReport()
         async with runtime.http_client() as http:
-            tasks = [_flush_service(runtime, service, http, run_id, report) for service in services]
+            tasks = [
+                _flush_service(runtime, service, http, run_id, report, on_batch)
+                for service in services
+            ]
             await asyncio.gather(*tasks)
         _report_waiting(store, report)
+        if runtime.settings.notify.url:
+            from scrobctl.notify import after_flush
+
+            after_flush(runtime, report, runtime.warn)
         return report
+
+
+@dataclass
+class Planned:
+    """What a flush starting now would send to one target (`flush --dry-run`)."""
+
+    service: str
+    profile: str
+    due: int
+    state: str  # ok, or why nothing would be sent: not logged in, reconnect_required, paused
+    items: list[str] = field(default_factory=list)
+
+
+def plan(runtime: Runtime) -> list[Planned]:
+    """The due jobs per target, as the next flush would take them; nothing is sent or changed."""
+    store = runtime.store()
+    now = runtime.clock.now()
+    planned: dict[tuple[str, str], Planned] = {}
+    for job in queue.list_jobs(store, states=queue.PENDING):
+        if job.state != queue.RUNNING and (job.scheduled_at or 0) > now:
+            continue
+        key = (job.profile, job.service)
+        if key not in planned:
+            c = connections.get_connection(store, job.profile, job.service)
+            if c is None:
+                state = "not logged in"
+            elif c.deferred_until and c.deferred_until > now:
+                state = "paused"
+            else:
+                state = c.status if c.enabled else "disabled"
+            planned[key] = Planned(job.service, job.profile, 0, state)
+        planned[key].due += 1
+        planned[key].items.append(job.item)
+    return sorted(planned.values(), key=lambda p: (p.profile, p.service))
 
 
 def _report_waiting(store: Any, report: FlushReport) -> None:
@@ -105,7 +167,12 @@ def _report_waiting(store: Any, report: FlushReport) -> None:
 
 
 async def _flush_service(
-    runtime: Runtime, service: str, http: httpx.AsyncClient, run_id: str, report: FlushReport
+    runtime: Runtime,
+    service: str,
+    http: httpx.AsyncClient,
+    run_id: str,
+    report: FlushReport,
+    on_batch: OnBatch | None = None,
 ) -> None:
     store = runtime.store()
     limiter = ServiceLimiter(service, clock=runtime.clock)
@@ -114,6 +181,7 @@ async def _flush_service(
         if connection is None:
             continue  # reported by _report_waiting
         result = ServiceReport(service, profile)
+        result.total = queue.count_due(store, service, profile, runtime.clock.now())
         report.services.append(result)
         if connection.status == connections.ATTENTION_REQUIRED:
             result.attention = connection.status_detail or "the account needs your attention"
@@ -125,7 +193,11 @@ async def _flush_service(
         if connection.deferred_until and connection.deferred_until > now:
             result.deferred_until = connection.deferred_until
             continue
-        for kind, build in ((queue.SCROBBLE, build_sender), (RATING, build_rating_sender)):
+        for kind, build in (
+            (queue.SCROBBLE, build_sender),
+            (RATING, build_rating_sender),
+            (UNSCROBBLE, build_removal_sender),
+        ):
             if not queue.has_due(store, kind, service, profile, runtime.clock.now()):
                 continue
             try:
@@ -135,7 +207,15 @@ async def _flush_service(
                 connections.mark_reconnect_required(store, profile, service, detail)
                 result.reconnect = detail
                 break
-            if await _drain(runtime, sender, kind, profile, run_id, result):
+            except ScrobctlError as exc:
+                # TokenMissing, a missing API app: a fact about this run, not the account.
+                reason = getattr(exc, "reason", exc.message)
+                result.problem = f"{reason}; {exc.hint}" if exc.hint else reason
+                result.problem_code = exc.exit_code
+                break
+            if on_batch is not None:
+                on_batch(result)
+            if await _drain(runtime, sender, kind, profile, run_id, result, on_batch):
                 break  # the service said stop: no more of its jobs this run
 
 
@@ -154,21 +234,28 @@ def _claim(
     )
     if kind == RATING:
         return rating_records(store.conn, ids)
+    if kind == UNSCROBBLE:
+        return removal_records(store.conn, ids)
     return queue.play_records(store.conn, ids)
 
 
 async def _drain(
     runtime: Runtime,
-    sender: Sender | RatingSender,
+    sender: Sender | RatingSender | RemovalSender,
     kind: str,
     profile: str,
     run_id: str,
     result: ServiceReport,
+    on_batch: OnBatch | None = None,
 ) -> bool:
     """Claim and send batches until none is due (False) or the service says stop (True)."""
     store = runtime.store()
     service = sender.service
+    first = True
     while True:
+        if on_batch is not None and not first:
+            on_batch(result)
+        first = False
         records = _claim(runtime, kind, service, profile, sender.batch_size, run_id)
         if not records:
             return False
@@ -241,7 +328,11 @@ class _Batch:
     """Sends one claimed batch and records each play's outcome as soon as it is known."""
 
     def __init__(
-        self, runtime: Runtime, sender: Sender | RatingSender, result: ServiceReport, profile: str
+        self,
+        runtime: Runtime,
+        sender: Sender | RatingSender | RemovalSender,
+        result: ServiceReport,
+        profile: str,
     ) -> None:
         self.runtime = runtime
         self.sender = sender
@@ -298,8 +389,12 @@ class _Batch:
         accepted = [
             play.job_id for (play, _), out in zip(part, outcomes, strict=True) if out is None
         ]
-        queue.complete(store, accepted, now)
-        self.result.sent += len(accepted)
+        removal = getattr(self.sender, "outcome", None)
+        queue.complete(store, accepted, now, removal or "sent")
+        if removal:
+            self.result.removed += len(accepted)
+        else:
+            self.result.sent += len(accepted)
         self._done(accepted)
         self._refuse(
             [

@@ -186,8 +186,69 @@ def m003_job_payload(db: Database) -> None:
     db["jobs"].add_column("item_id", int)
 
 
+def m004_remote_ids_and_stats(db: Database) -> None:
+    """A target's own id for a play it has (ListenBrainz's recording_msid, which
+    /1/delete-listen needs), where an item's TMDb id came from, and what `stats` needs to stay
+    fast on a large archive: running totals per item and per target, and a covering index for
+    time ranges (issue #24)."""
+    db["scrobbles"].add_column("remote_id", str)
+    # The id an import looked up on TMDb to learn the item's tmdb id ("imdb:tt0133093"), so
+    # that `explain` can name that rule.
+    db["items"].add_column("tmdb_from", str)
+    db.execute(
+        "CREATE INDEX idx_plays_time_stats ON plays (watched_at, item_id, played_ms, duration_ms)"
+    )
+    # Running totals `stats` keeps up to date from the rows added since it last looked (marks:
+    # the highest play and scrobble id counted); unscrobble takes its plays back out.
+    db.execute(
+        "CREATE TABLE stat_items (item_id INTEGER PRIMARY KEY, plays INTEGER NOT NULL,"
+        " ms INTEGER NOT NULL, unknown INTEGER NOT NULL)"
+    )
+    db.execute(
+        "CREATE TABLE stat_targets (service TEXT NOT NULL, kind TEXT NOT NULL,"
+        " plays INTEGER NOT NULL, PRIMARY KEY (service, kind))"
+    )
+    db.execute("CREATE TABLE stat_marks (name TEXT PRIMARY KEY, value INTEGER NOT NULL)")
+
+
+def m005_archive_id(db: Database) -> None:
+    """A random id for this archive. Keyring entries are keyed by it, so a second data folder
+    never reads or revokes this one's logins (issue 17); it survives moving the folder."""
+    import uuid
+
+    db["meta"].create({"key": str, "value": str}, pk="key")
+    db["meta"].insert({"key": "archive_id", "value": uuid.uuid4().hex})
+
+
+def m006_plays_created_index(db: Database) -> None:
+    """Plays recorded here, by when: status finds the plays a new target lacks (those recorded
+    before it was connected) without reading the whole archive. Imports leave created_at NULL."""
+    db.execute(
+        "CREATE INDEX idx_plays_created ON plays (profile, created_at) WHERE created_at IS NOT NULL"
+    )
+
+
+def m007_rejected_state(db: Database) -> None:
+    """Plays a service refused are `rejected`, apart from `discarded` (given up after retries),
+    so `queue retry --state discarded` never resends them (issue 17). Earlier refusals were
+    recorded as discarded with a `rejected: ...` outcome."""
+    db.execute(
+        "UPDATE jobs SET state = 'rejected' WHERE state = 'discarded' AND outcome LIKE 'rejected:%'"
+    )
+
+
+def m008_notices(db: Database) -> None:
+    """Notifications sent (notify.url), by cause, so the same cause is never sent twice."""
+    db["notices"].create({"key": str, "sent_at": float, "title": str}, pk="key")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     m001_initial,
     m002_imports_and_ratings,
     m003_job_payload,
+    m004_remote_ids_and_stats,
+    m005_archive_id,
+    m006_plays_created_index,
+    m007_rejected_state,
+    m008_notices,
 ]

@@ -13,6 +13,7 @@ from scrobctl.store import connections
 from scrobctl.sync.importer import ImportProgress, ImportResult, run_import
 from scrobctl.sync.pages import Reader
 from scrobctl.sync.resolve import TmdbResolver
+from scrobctl.tokens import SECRET_KEY
 
 
 async def _reader(runtime: Runtime, service: str, profile: str, http: httpx.AsyncClient) -> Reader:
@@ -21,7 +22,10 @@ async def _reader(runtime: Runtime, service: str, profile: str, http: httpx.Asyn
         raise UsageError(f"not logged in to {service}", login_hint(service, profile))
     limiter = ServiceLimiter(service, clock=runtime.clock)
     now = runtime.clock.now()
-    secret = runtime.tokens().get(profile, service) or {}
+    if service == "lastfm":  # its history is public: read with the API key, session or not
+        secret = runtime.tokens().get(profile, service) or {}
+    else:
+        secret = runtime.secret(profile, service, SECRET_KEY.get(service, "token"))
     if service == "trakt":
         from scrobctl.accounts import trakt as account
         from scrobctl.accounts.common import app_credentials
@@ -51,8 +55,6 @@ async def _reader(runtime: Runtime, service: str, profile: str, http: httpx.Asyn
         from scrobctl.sync.readers.simkl import SimklReader
 
         app = app_credentials(runtime, service, simkl.APP_HELP, None)
-        if not secret.get("access_token"):
-            raise InvalidToken(service, "no token is stored", login_hint(service, profile))
         return SimklReader(
             simkl_client(runtime, http, app["client_id"], profile, secret["access_token"])
         )

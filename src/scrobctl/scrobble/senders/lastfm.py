@@ -9,7 +9,6 @@ import httpx
 
 from scrobctl.accounts.common import app_credentials
 from scrobctl.accounts.lastfm import APP_HELP
-from scrobctl.errors import InvalidToken, login_hint
 from scrobctl.http import ServiceLimiter
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.rules import in_future
@@ -73,11 +72,7 @@ class LastfmSender:
 def build(
     runtime: Runtime, profile: str, http: httpx.AsyncClient, limiter: ServiceLimiter
 ) -> LastfmSender:
-    secret = runtime.tokens().get(profile, lastfm.SERVICE)
-    if not secret or not secret.get("session_key"):
-        raise InvalidToken(
-            lastfm.SERVICE, "no session is stored", login_hint(lastfm.SERVICE, profile)
-        )
+    secret = runtime.secret(profile, lastfm.SERVICE, "session_key")
     app = app_credentials(runtime, lastfm.SERVICE, APP_HELP, None)
     client = lastfm.LastfmClient(
         str(runtime.settings.lastfm.api_url),

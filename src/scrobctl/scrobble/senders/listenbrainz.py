@@ -6,7 +6,6 @@ from typing import Any
 
 import httpx
 
-from scrobctl.errors import InvalidToken, login_hint
 from scrobctl.http import ServiceLimiter
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.senders import Outcome, Rejected
@@ -43,10 +42,7 @@ class ListenBrainzSender:
 def build(
     runtime: Runtime, profile: str, http: httpx.AsyncClient, limiter: ServiceLimiter
 ) -> ListenBrainzSender:
-    secret = runtime.tokens().get(profile, listenbrainz.SERVICE)
-    if not secret or not secret.get("token"):
-        service = listenbrainz.SERVICE
-        raise InvalidToken(service, "no token is stored", login_hint(service, profile))
+    secret = runtime.secret(profile, listenbrainz.SERVICE, "token")
     client = listenbrainz.ListenBrainzClient(
         str(runtime.settings.listenbrainz.api_url), secret["token"], http, limiter
     )

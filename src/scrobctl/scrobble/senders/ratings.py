@@ -9,7 +9,6 @@ from typing import Any, Protocol
 import httpx
 
 from scrobctl.accounts.common import app_credentials
-from scrobctl.errors import InvalidToken, login_hint
 from scrobctl.http import ServiceLimiter
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.senders import Outcome, Refused, Rejected
@@ -17,6 +16,7 @@ from scrobctl.scrobble.senders.ids import same_item
 from scrobctl.scrobble.senders.trakt import refresher, retrying_401
 from scrobctl.services import lastfm, listenbrainz, simkl, trakt
 from scrobctl.store.ratings import RatingRecord
+from scrobctl.tokens import SECRET_KEY
 
 BATCH_SIZE = 100
 
@@ -162,19 +162,17 @@ class ListenBrainzFeedback:
 async def build_rating_sender(
     runtime: Runtime, service: str, profile: str, http: httpx.AsyncClient, limiter: ServiceLimiter
 ) -> RatingSender:
-    secret = runtime.tokens().get(profile, service) or {}
     settings = runtime.settings
     if service == trakt.SERVICE:
         from scrobctl.accounts import trakt as account
 
-        app = app_credentials(runtime, service, trakt.APP_HELP, None)
         token = await account.access_token(runtime, profile, http)
+        app = app_credentials(runtime, service, trakt.APP_HELP, None)
         client = trakt.TraktClient(
             str(settings.trakt.api_url), app["client_id"], token, http, limiter, profile
         )
         return TraktRatings(client, refresher(runtime, profile, http))
-    if not secret:
-        raise InvalidToken(service, "no credentials are stored", login_hint(service, profile))
+    secret = runtime.secret(profile, service, SECRET_KEY[service])
     if service == simkl.SERVICE:
         app = app_credentials(runtime, service, simkl.APP_HELP, None)
         return SimklRatings(
