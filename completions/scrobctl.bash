@@ -5,7 +5,7 @@ _scrobctl() {
     for ((i = 1; i < COMP_CWORD; i++)); do
         next="${path:+$path }${COMP_WORDS[i]}"
         case "$next" in
-            "completion"|"completion install"|"completion show"|"config"|"config edit"|"config path"|"config set"|"config show"|"doctor"|"explain"|"export"|"export ratings"|"flush"|"history"|"import"|"login"|"logout"|"notify"|"notify test"|"queue"|"queue drop"|"queue list"|"queue retry"|"rate"|"scrobble"|"serve"|"serve token"|"serve token add"|"serve token list"|"serve token remove"|"stats"|"status"|"tokens"|"tokens migrate"|"unscrobble") path="$next" ;;
+            "completion"|"completion install"|"completion show"|"config"|"config edit"|"config path"|"config set"|"config show"|"doctor"|"explain"|"export"|"export ratings"|"flush"|"history"|"import"|"login"|"logout"|"notify"|"notify test"|"queue"|"queue drop"|"queue list"|"queue retry"|"rate"|"scrobble"|"serve"|"serve token"|"serve token add"|"serve token list"|"serve token remove"|"stats"|"status"|"tokens"|"tokens migrate"|"unscrobble"|"watch"|"watch cmus"|"watch mpd"|"watch mpris") path="$next" ;;
         esac
     done
     case "$path|$prev" in
@@ -34,6 +34,7 @@ _scrobctl() {
         "queue retry|--service") COMPREPLY=($(compgen -W "trakt simkl lastfm listenbrainz" -- "$cur")); return ;;
         "rate|--profile"|"rate|-p") COMPREPLY=($()); return ;;
         "scrobble|--file"|"scrobble|-f") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "scrobble|--format") COMPREPLY=($(compgen -W "json playerctl" -- "$cur")); return ;;
         "serve|--host") COMPREPLY=($()); return ;;
         "serve|--port") COMPREPLY=($()); return ;;
         "serve|--flush-every") COMPREPLY=($()); return ;;
@@ -45,10 +46,15 @@ _scrobctl() {
         "stats|--top") COMPREPLY=($()); return ;;
         "tokens migrate|--to") COMPREPLY=($(compgen -W "keyring file" -- "$cur")); return ;;
         "unscrobble|--from") COMPREPLY=($(compgen -W "trakt simkl lastfm listenbrainz" -- "$cur")); return ;;
+        "watch mpd|--host") COMPREPLY=($()); return ;;
+        "watch mpd|--port") COMPREPLY=($()); return ;;
+        "watch mpd|--flush-every") COMPREPLY=($()); return ;;
+        "watch mpris|--player"|"watch mpris|-p") COMPREPLY=($()); return ;;
+        "watch mpris|--flush-every") COMPREPLY=($()); return ;;
     esac
     local words=""
     case "$path" in
-        "") words="completion config doctor explain export flush history import login logout notify queue rate scrobble serve stats status tokens unscrobble --version --debug --verbose -v --quiet -q --help" ;;
+        "") words="completion config doctor explain export flush history import login logout notify queue rate scrobble serve stats status tokens unscrobble watch --version --debug --verbose -v --quiet -q --help" ;;
         "completion") words="install show --help" ;;
         "completion install") words="bash zsh fish --help" ;;
         "completion show") words="bash zsh fish --help" ;;
@@ -73,7 +79,7 @@ _scrobctl() {
         "queue list") words="--state -s --service --all -a --limit -n --json --help" ;;
         "queue retry") words="--state -s --service --help" ;;
         "rate") words="--profile -p --help" ;;
-        "scrobble") words="--file -f --dry-run -n --json --help" ;;
+        "scrobble") words="--file -f --dry-run -n --format --json --help" ;;
         "serve") words="token --host --port --flush-every --print-unit --help" ;;
         "serve token") words="add list remove --help" ;;
         "serve token add") words="--profile -p --account --replace --help" ;;
@@ -84,6 +90,10 @@ _scrobctl() {
         "tokens") words="migrate --help" ;;
         "tokens migrate") words="--to --help" ;;
         "unscrobble") words="--from --dry-run -n --json --help" ;;
+        "watch") words="cmus mpd mpris --help" ;;
+        "watch cmus") words="--help" ;;
+        "watch mpd") words="--host --port --flush-every --help" ;;
+        "watch mpris") words="--player -p --flush-every --print-format --help" ;;
     esac
     COMPREPLY=($(compgen -W "$words" -- "$cur"))
 }

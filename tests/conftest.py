@@ -81,3 +81,32 @@ def made(isolated_env: Path) -> Iterator[list[Runtime]]:
     yield runtimes
     for runtime in runtimes:
         runtime.close()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `realtime(seconds)` spend minutes waiting on a real player playing in real
+    time. Under xdist's worksteal, each worker starts with one contiguous share of the
+    collection; putting these tests at the head of the shares, longest first and spread by
+    their length, starts them all at once instead of one after another on one worker. Every
+    worker reorders the same collection the same way, as xdist requires."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    slow = [item for item in items if item.get_closest_marker("realtime")]
+    if workers < 2 or not slow:
+        return
+    rest = [item for item in items if not item.get_closest_marker("realtime")]
+    slow.sort(key=lambda item: -item.get_closest_marker("realtime").args[0])
+    heads: list[list[pytest.Item]] = [[] for _ in range(workers)]
+    load = [0.0] * workers
+    for item in slow:
+        w = load.index(min(load))
+        heads[w].append(item)
+        load[w] += item.get_closest_marker("realtime").args[0]
+    ordered: list[pytest.Item] = []
+    remaining = len(items)
+    for w in range(workers):
+        share = remaining // (workers - w)  # the share worksteal's first schedule sends
+        remaining -= share
+        take = max(0, share - len(heads[w]))
+        ordered += heads[w] + rest[:take]
+        rest = rest[take:]
+    items[:] = ordered + rest

@@ -43,6 +43,7 @@ HEAVY_MODULES = {
     "aiolimiter",
     *("uvicorn", "starlette", "multipart", "python_multipart"),  # `scrobctl serve` only
     "apprise",
+    "mpd",  # `watch mpd` only
 }
 CLI_FORBIDDEN_IMPORTS = {"httpx", "sqlite3", "sqlite_utils", "keyring"}
 

@@ -30,6 +30,7 @@ from scrobctl.cli import (
     status,
     tokens,
     unscrobble,
+    watch,
 )
 from scrobctl.cli.output import interrupt_message, print_error, set_quiet, set_verbose
 from scrobctl.errors import ExitCode, ScrobctlError, translate
@@ -82,6 +83,7 @@ importing.register(app)
 history.register(app)
 ratings.register(app)
 doctor.register(app)
+watch.register(app)
 unscrobble.register(app)
 explain.register(app)
 stats.register(app)

@@ -3,14 +3,39 @@
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
 
 import typer
 
 from scrobctl.cli.output import info, print_json, set_json
 from scrobctl.errors import ExitCode, UsageError
 
+if TYPE_CHECKING:
+    from scrobctl.runtime import Runtime
+    from scrobctl.scrobble.service import IngestResult
+
 MAX_REPORTED = 50  # invalid lines listed one by one; the rest are counted
+
+
+class InputFormat(StrEnum):
+    json = "json"
+    playerctl = "playerctl"
+
+
+def _ingest(
+    runtime: Runtime, stream: BinaryIO, dry_run: bool, input_format: InputFormat
+) -> IngestResult:
+    if input_format is InputFormat.playerctl:
+        from scrobctl.scrobble.service import ingest_lines
+        from scrobctl.watch.playerctl import read_lines
+
+        lines = read_lines(stream, runtime.clock.now())
+        return ingest_lines(runtime, lines, dry_run=dry_run, source="playerctl")
+    from scrobctl.scrobble.service import ingest_events
+
+    return ingest_events(runtime, stream, dry_run=dry_run)
 
 
 def scrobble(
@@ -19,6 +44,12 @@ def scrobble(
     ),
     dry_run: bool = typer.Option(
         False, "--dry-run", "-n", help="Check and count the events, queue nothing."
+    ),
+    input_format: InputFormat = typer.Option(
+        InputFormat.json,
+        "--format",
+        help="json: playback events; playerctl: lines of `playerctl metadata --format` with"
+        " the format `scrobctl watch mpris --print-format` prints, each a look at a player.",
     ),
     json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
@@ -31,7 +62,6 @@ def scrobble(
     "duration_ms":218000,"watched_ms":150000}' | scrobctl scrobble
     """
     from scrobctl.cli.context import build_runtime
-    from scrobctl.scrobble.service import ingest_events
 
     set_json(json_output)
     runtime = build_runtime()
@@ -43,14 +73,14 @@ def scrobble(
             except OSError as exc:
                 raise UsageError(f"cannot read {file}: {exc.strerror}") from None
             with stream:
-                result = ingest_events(runtime, stream, dry_run=dry_run)
+                result = _ingest(runtime, stream, dry_run, input_format)
         else:
             if sys.stdin.isatty():
                 info(
                     "waiting for playback events on standard input, one JSON object per line;"
                     " end with Ctrl-D (see `scrobctl scrobble --help`)"
                 )
-            result = ingest_events(runtime, sys.stdin.buffer, dry_run=dry_run)
+            result = _ingest(runtime, sys.stdin.buffer, dry_run, input_format)
         if result.starts:
             import asyncio
 
