@@ -341,7 +341,8 @@ def import_row(data: Path, service: str) -> dict[str, Any]:
 
 
 def history(cli: Cli, limit: int) -> list[dict[str, Any]]:
-    result = cli("history", "--json", "--limit", str(limit))
+    # history over a 60,000-play archive can pass 30 s on a loaded machine (issue 25)
+    result = cli("history", "--json", "--limit", str(limit), timeout=IMPORT_TIMEOUT)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)["plays"]
 

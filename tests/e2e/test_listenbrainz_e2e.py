@@ -137,7 +137,9 @@ def test_rate_limited_flush_pauses_until_retry_after_then_delivers_the_rest_once
             calls[SUBMIT] += 1
             if calls[SUBMIT] == 2:
                 body = {"code": 429, "error": "Too many requests"}
-                return Reply(429, body, {"Retry-After": "2"})
+                # Long enough that the next flush starts inside it on a loaded CI machine (a
+                # CLI start-up took 2 s there, which made a 2 s pause flaky).
+                return Reply(429, body, {"Retry-After": "8"})
         return original(request)
 
     fake_lb.handle = second_submit_is_rate_limited  # type: ignore[method-assign]
@@ -156,7 +158,7 @@ def test_rate_limited_flush_pauses_until_retry_after_then_delivers_the_rest_once
     # Wait for the pause to end as scrobctl sees it (status stops reporting it), then flush.
     wait_until(
         lambda: status_json(cli)["connections"][0]["deferred_until"] is None,
-        timeout=10,
+        timeout=30,
         step=0.2,
     )
     second = cli("flush")
