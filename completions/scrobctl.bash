@@ -9,26 +9,29 @@ _scrobctl() {
         esac
     done
     case "$path|$prev" in
-        "export ratings|--to") COMPREPLY=($(compgen -W "trakt simkl lastfm listenbrainz" -- "$cur")); return ;;
-        "export ratings|--from") COMPREPLY=($(compgen -W "trakt simkl lastfm listenbrainz" -- "$cur")); return ;;
+        "export ratings|--to") COMPREPLY=($()); return ;;
+        "export ratings|--from") COMPREPLY=($()); return ;;
         "export ratings|--since") COMPREPLY=($()); return ;;
         "export ratings|--profile"|"export ratings|-p") COMPREPLY=($()); return ;;
         "history|--type"|"history|-t") COMPREPLY=($(compgen -W "track podcast movie episode" -- "$cur")); return ;;
-        "history|--service"|"history|-s") COMPREPLY=($(compgen -W "trakt simkl lastfm listenbrainz" -- "$cur")); return ;;
+        "history|--service"|"history|-s") COMPREPLY=($()); return ;;
         "history|--since") COMPREPLY=($()); return ;;
         "history|--limit"|"history|-n") COMPREPLY=($()); return ;;
         "history|--profile"|"history|-p") COMPREPLY=($()); return ;;
         "import|--since") COMPREPLY=($()); return ;;
         "import|--profile"|"import|-p") COMPREPLY=($()); return ;;
         "login|--profile"|"login|-p") COMPREPLY=($()); return ;;
+        "login|--name") COMPREPLY=($()); return ;;
+        "login|--url") COMPREPLY=($()); return ;;
+        "login|--user") COMPREPLY=($()); return ;;
         "logout|--profile"|"logout|-p") COMPREPLY=($()); return ;;
         "queue drop|--state"|"queue drop|-s") COMPREPLY=($(compgen -W "available running retryable completed discarded" -- "$cur")); return ;;
-        "queue drop|--service") COMPREPLY=($(compgen -W "trakt simkl lastfm listenbrainz" -- "$cur")); return ;;
+        "queue drop|--service") COMPREPLY=($()); return ;;
         "queue list|--state"|"queue list|-s") COMPREPLY=($(compgen -W "available running retryable completed discarded" -- "$cur")); return ;;
-        "queue list|--service") COMPREPLY=($(compgen -W "trakt simkl lastfm listenbrainz" -- "$cur")); return ;;
+        "queue list|--service") COMPREPLY=($()); return ;;
         "queue list|--limit"|"queue list|-n") COMPREPLY=($()); return ;;
         "queue retry|--state"|"queue retry|-s") COMPREPLY=($(compgen -W "available running retryable completed discarded" -- "$cur")); return ;;
-        "queue retry|--service") COMPREPLY=($(compgen -W "trakt simkl lastfm listenbrainz" -- "$cur")); return ;;
+        "queue retry|--service") COMPREPLY=($()); return ;;
         "rate|--profile"|"rate|-p") COMPREPLY=($()); return ;;
         "scrobble|--file"|"scrobble|-f") COMPREPLY=($(compgen -f -- "$cur")); return ;;
     esac
@@ -43,9 +46,9 @@ _scrobctl() {
         "export ratings") words="--to --from --since --dry-run -n --profile -p --help" ;;
         "flush") words="--quiet -q --help" ;;
         "history") words="--type -t --service -s --since --limit -n --profile -p --json --help" ;;
-        "import") words="trakt simkl lastfm listenbrainz --since --full --profile -p --help" ;;
-        "login") words="trakt simkl lastfm listenbrainz --profile -p --token-stdin --no-browser --help" ;;
-        "logout") words="trakt simkl lastfm listenbrainz --profile -p --drop-queue --help" ;;
+        "import") words="--since --full --profile -p --help" ;;
+        "login") words="trakt simkl lastfm listenbrainz --profile -p --token-stdin --no-browser --name --url --password --user --help" ;;
+        "logout") words="--profile -p --drop-queue --help" ;;
         "queue") words="drop list retry --help" ;;
         "queue drop") words="--state -s --service --help" ;;
         "queue list") words="--state -s --service --limit -n --json --help" ;;

@@ -10,6 +10,11 @@ from scrobctl.cli.output import local_time, quiet, set_quiet
 
 
 def flush(
+    targets: list[str] = typer.Argument(
+        None,
+        help="Only these targets (e.g. listenbrainz maloja); default: all.",
+        show_default=False,
+    ),
     quiet_option: bool = typer.Option(
         False, "--quiet", "-q", help="Print only problems (for cron)."
     ),
@@ -20,6 +25,8 @@ def flush(
     3 a service needs `scrobctl login` again, 4 another flush is running.
 
     Example (crontab): */15 * * * * scrobctl flush --quiet
+
+    Example: scrobctl flush maloja
     """
     if quiet_option:
         set_quiet(True)
@@ -35,7 +42,7 @@ def flush(
 
     runtime = build_runtime()
     try:
-        report = asyncio.run(run_flush(runtime))
+        report = asyncio.run(run_flush(runtime, tuple(targets) if targets else None))
     finally:
         runtime.close()
     for r in report.services:

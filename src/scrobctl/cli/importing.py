@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from scrobctl.cli.choices import Service
 from scrobctl.cli.dates import parse_date
 from scrobctl.cli.output import info
 from scrobctl.errors import ExitCode
@@ -19,7 +18,9 @@ PLAIN_EVERY = 10  # pages between progress lines when stderr is not a terminal
 
 
 def import_(
-    service: Service = typer.Argument(..., help="The service to import from."),
+    service: str = typer.Argument(
+        ..., help="The target to import from: a kind's name (trakt, lastfm...) or a named one."
+    ),
     since: str | None = typer.Option(
         None, "--since", help="Only plays from this date on (e.g. 2026-01-01)."
     ),
@@ -42,12 +43,12 @@ def import_(
 
     start = parse_date(since)
     runtime = build_runtime()
-    progress = _Progress(service.value)
+    progress = _Progress(service)
     try:
         with progress:
             result = asyncio.run(
                 import_history(
-                    runtime, service.value, profile, full=full, since=start, on_page=progress.update
+                    runtime, service, profile, full=full, since=start, on_page=progress.update
                 )
             )
     finally:
@@ -55,7 +56,7 @@ def import_(
     p = result.progress
     how = "resumed and finished" if result.resumed else "imported"
     info(
-        f"{service.value}: {how}: {p.processed} entries, {p.matched} matched by id,"
+        f"{service}: {how}: {p.processed} entries, {p.matched} matched by id,"
         f" {p.processed - p.matched - p.failed} by title, {p.failed} failed"
     )
     if result.report is not None:

@@ -19,35 +19,60 @@ if TYPE_CHECKING:
 PROFILE_HELP = "Local profile the connection belongs to."
 
 
-def _read_token(token_stdin: bool) -> str:
-    if token_stdin:
-        token = sys.stdin.readline().strip()
-        if not token:
+def _read_secret(from_stdin: bool, prompt: str, flag: str, what: str) -> str:
+    """A secret from the first line of standard input, or from a hidden prompt."""
+    if from_stdin:
+        secret = sys.stdin.readline().strip()
+        if not secret:
             raise UsageError(
-                "no token on standard input", "pipe the token in, e.g. `echo $TOKEN |`"
+                f"no {what} on standard input", f"pipe the {what} in, e.g. `echo $X |`"
             )
-        return token
+        return secret
     if not sys.stdin.isatty():
         raise UsageError(
-            "standard input is not a terminal, so there is no prompt for the token",
-            "use `scrobctl login listenbrainz --token-stdin` and pipe the token in",
+            f"standard input is not a terminal, so there is no prompt for the {what}",
+            f"use `{flag}` and pipe the {what} in",
         )
-    token = typer.prompt(
-        "ListenBrainz user token (https://listenbrainz.org/settings/)", hide_input=True
-    ).strip()
-    if not token:
-        raise UsageError("an empty token is not a token")
-    return token
+    secret = typer.prompt(prompt, hide_input=True).strip()
+    if not secret:
+        raise UsageError(f"an empty {what} is not a {what}")
+    return secret
+
+
+def _read_token(token_stdin: bool, name: str = "listenbrainz") -> str:
+    prompt = "ListenBrainz user token (https://listenbrainz.org/settings/)"
+    flag = "scrobctl login listenbrainz --token-stdin"
+    if name != "listenbrainz":
+        prompt = f"Token for {name} (for a Maloja: one of its API keys)"
+        flag = f"scrobctl login listenbrainz --name {name} --token-stdin"
+    return _read_secret(token_stdin, prompt, flag, "token")
 
 
 def login(
-    service: Service = typer.Argument(..., help="The service to connect."),
+    service: Service = typer.Argument(..., help="The kind of service to connect."),
     profile: str = typer.Option("default", "--profile", "-p", help=PROFILE_HELP),
     token_stdin: bool = typer.Option(
         False, "--token-stdin", help="ListenBrainz: read the token from standard input."
     ),
     no_browser: bool = typer.Option(
         False, "--no-browser", help="Do not offer to open the browser."
+    ),
+    name: str | None = typer.Option(
+        None,
+        "--name",
+        help="A target of its own with this name (e.g. maloja), next to the kind's default.",
+    ),
+    url: str | None = typer.Option(
+        None, "--url", help="The target's API root (a self-hosted or compatible server)."
+    ),
+    password: bool = typer.Option(
+        False,
+        "--password",
+        help="Last.fm kind: log in with user name and password (auth.getMobileSession); the"
+        " password is asked for, or read from standard input when that is not a terminal.",
+    ),
+    user: str | None = typer.Option(
+        None, "--user", help="With --password: the user name on that server."
     ),
 ) -> None:
     """Connect a service; its token goes to the keyring (or the file store).
@@ -56,7 +81,12 @@ def login(
     link to allow access; ListenBrainz asks for your user token. Trakt, Simkl and Last.fm need
     your own API app: login says where to create one and asks for it once.
 
+    --name and --url add a target of its own next to the default one: a self-hosted
+    ListenBrainz, a Maloja, Libre.fm. Logging in to it again needs only --name.
+
     Example: scrobctl login trakt
+
+    Example: scrobctl login listenbrainz --name maloja --url http://localhost:42010/apis/listenbrainz
     """
     import asyncio
 
@@ -65,12 +95,29 @@ def login(
 
     if token_stdin and service is not Service.listenbrainz:
         raise UsageError("--token-stdin is for listenbrainz; the others log in in the browser")
+    if password and service is not Service.lastfm:
+        raise UsageError("--password is for the lastfm kind (Last.fm-compatible servers)")
     runtime = build_runtime()
     try:
+        from scrobctl.accounts.targets import known_account, target_for_login
+
+        target = target_for_login(runtime, profile, service.value, name, url)
         if service is Service.listenbrainz:
             from scrobctl.accounts.listenbrainz import login_listenbrainz
 
-            flow = login_listenbrainz(runtime, profile, _read_token(token_stdin))
+            token = _read_token(token_stdin, target.name)
+            flow = login_listenbrainz(runtime, profile, token, target)
+        elif service is Service.lastfm and (password or target.url):
+            from scrobctl.accounts.lastfm import login_lastfm_password
+
+            account = user or known_account(runtime, profile, target.name) or _ask_user()
+            secret = _read_secret(
+                not sys.stdin.isatty(),
+                f"Password for {account} on {target.name} (for a Maloja: one of its API keys)",
+                "--password",
+                "password",
+            )
+            flow = login_lastfm_password(runtime, target, account, secret)
         else:
             ui = TerminalLoginUI(open_browser=not no_browser)
             flow = _browser_login(service, runtime, profile, ui)
@@ -80,6 +127,33 @@ def login(
     suffix = "" if result.profile == "default" else f" (profile {result.profile})"
     expiry = f"; token valid until {local_time(result.expires_at)}" if result.expires_at else ""
     info(f"Logged in to {result.service} as {result.account}{suffix}{expiry}.")
+    if result.server is not None:
+        from scrobctl.targets import SERVERS
+
+        server = SERVERS[result.server]
+        lacks = [
+            what
+            for what, has in (
+                ("import", not server.history),
+                ("loves or feedback", server.loves),
+                ("now-playing", server.now_playing),
+            )
+            if not has
+        ]
+        batch = "one play a request" if server.batch_size == 1 else "batches"
+        info(
+            f"{result.service} is a {server.label}: plays go to it {batch};"
+            f" it has no {', '.join(lacks)}, so scrobctl does not try them there."
+        )
+
+
+def _ask_user() -> str:
+    if not sys.stdin.isatty():
+        raise UsageError("no user name given", "add `--user NAME`")
+    answer = typer.prompt("User name").strip()
+    if not answer:
+        raise UsageError("an empty user name is not a user name")
+    return answer
 
 
 def _browser_login(
@@ -99,7 +173,9 @@ def _browser_login(
 
 
 def logout(
-    service: Service = typer.Argument(..., help="The service to disconnect."),
+    service: str = typer.Argument(
+        ..., help="The target to disconnect: a kind's name, or a named one (e.g. maloja)."
+    ),
     profile: str = typer.Option("default", "--profile", "-p", help=PROFILE_HELP),
     drop_queue: bool = typer.Option(
         False, "--drop-queue", help="Also delete this service's queued plays."
@@ -116,7 +192,7 @@ def logout(
 
     runtime = build_runtime()
     try:
-        result = asyncio.run(do_logout(runtime, profile, service.value, drop_queue=drop_queue))
+        result = asyncio.run(do_logout(runtime, profile, service, drop_queue=drop_queue))
     finally:
         runtime.close()
     if result.revoke_error:
@@ -128,10 +204,16 @@ def logout(
     if result.kept_jobs:
         info(
             f"{result.kept_jobs} queued plays kept; they are sent after "
-            f"`scrobctl login {result.service}`."
+            f"`{_login_command(result.service, result.kind)}`."
         )
     if result.dropped_jobs:
         info(f"{result.dropped_jobs} queued plays dropped.")
+
+
+def _login_command(name: str, kind: str | None) -> str:
+    if kind and kind != name:
+        return f"scrobctl login {kind} --name {name} --url URL"
+    return f"scrobctl login {name}"
 
 
 def register(app: typer.Typer) -> None:

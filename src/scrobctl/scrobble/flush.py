@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from scrobctl import targets
 from scrobctl.errors import (
     AccountProblem,
     BadRequest,
@@ -75,32 +76,46 @@ class FlushReport:
         return ExitCode.OK
 
 
-async def flush(runtime: Runtime, services: tuple[str, ...] = SENDER_SERVICES) -> FlushReport:
+def all_targets(store: Any) -> tuple[str, ...]:
+    """Every target name with a connection or queued jobs, the four kinds' defaults first."""
+    names = list(SENDER_SERVICES)
+    for connection in connections.list_connections(store):
+        if connection.name not in names:
+            names.append(connection.name)
+    for _, name, _ in queue.services_with_pending(store):
+        if name not in names:
+            names.append(name)
+    return tuple(names)
+
+
+async def flush(runtime: Runtime, services: tuple[str, ...] | None = None) -> FlushReport:
+    """Send the due jobs of the named targets (`services`; default: all of them)."""
     with exclusive(runtime.lock_path):
         store = runtime.store()
+        if services is None:
+            services = all_targets(store)
         run_id = uuid.uuid4().hex
         report = FlushReport()
         async with runtime.http_client() as http:
             tasks = [_flush_service(runtime, service, http, run_id, report) for service in services]
             await asyncio.gather(*tasks)
-        _report_waiting(store, report)
+        _report_waiting(store, report, services)
         return report
 
 
-def _report_waiting(store: Any, report: FlushReport) -> None:
-    """Pending jobs for services nobody is logged in to: say so, they are kept."""
+def _report_waiting(store: Any, report: FlushReport, services: tuple[str, ...]) -> None:
+    """Pending jobs for targets nobody is logged in to: say so, they are kept."""
     seen = {(r.profile, r.service) for r in report.services}
     for profile, service, count in queue.services_with_pending(store):
-        if (profile, service) in seen or service not in SENDER_SERVICES:
+        if (profile, service) in seen or service not in services:
             continue
         if connections.get_connection(store, profile, service) is None:
+            if service in SENDER_SERVICES:
+                hint = login_hint(service, profile)
+            else:  # a named target that was logged out: its kind and URL went with it
+                hint = f"log in to it again with `scrobctl login KIND --name {service} --url URL`"
             report.services.append(
-                ServiceReport(
-                    service,
-                    profile,
-                    deferred=count,
-                    reconnect=f"not logged in; {login_hint(service, profile)}",
-                )
+                ServiceReport(service, profile, deferred=count, reconnect=f"not logged in; {hint}")
             )
 
 
@@ -108,18 +123,24 @@ async def _flush_service(
     runtime: Runtime, service: str, http: httpx.AsyncClient, run_id: str, report: FlushReport
 ) -> None:
     store = runtime.store()
-    limiter = ServiceLimiter(service, clock=runtime.clock)
+    limiters: dict[tuple[str, str | None], ServiceLimiter] = {}
     for profile in queue.due_profiles(store, service, runtime.clock.now()):
         connection = connections.get_connection(store, profile, service)
         if connection is None:
             continue  # reported by _report_waiting
+        # One limiter per server the target's name leads to, shared by the profiles using it.
+        target = targets.from_connection(connection)
+        key = (target.kind, target.url)
+        if key not in limiters:
+            limiters[key] = target.limiter(runtime.clock)
+        limiter = limiters[key]
         result = ServiceReport(service, profile)
         report.services.append(result)
         if connection.status == connections.ATTENTION_REQUIRED:
             result.attention = connection.status_detail or "the account needs your attention"
             continue
         if not connection.usable:
-            result.reconnect = f"needs a new login; {login_hint(service, profile)}"
+            result.reconnect = f"needs a new login; {target.login_hint}"
             continue
         now = runtime.clock.now()
         if connection.deferred_until and connection.deferred_until > now:
@@ -131,7 +152,7 @@ async def _flush_service(
             try:
                 sender = await build(runtime, service, profile, http, limiter)
             except InvalidToken as exc:
-                detail = f"{exc.reason}; {login_hint(service, profile)}"
+                detail = f"{exc.reason}; {target.login_hint}"
                 connections.mark_reconnect_required(store, profile, service, detail)
                 result.reconnect = detail
                 break
@@ -216,7 +237,9 @@ def _stopped(
         result.deferred_until = until
     elif isinstance(exc, InvalidToken):
         queue.release(store, unsent)
-        detail = f"the credentials were refused; {login_hint(service, profile)}"
+        connection = connections.get_connection(store, profile, service)
+        kind = connection.kind if connection else None
+        detail = f"the credentials were refused; {login_hint(service, profile, kind)}"
         connections.mark_reconnect_required(store, profile, service, detail)
         result.reconnect = detail
     elif isinstance(exc, AccountProblem):

@@ -31,7 +31,7 @@ def ingest_events(runtime: Runtime, stream: BinaryIO, *, dry_run: bool = False) 
     summary = ingest.run(read_events(stream))
     waiting = [
         f"{c.service} needs a new login; its plays wait in the queue: "
-        + login_hint(c.service, c.profile)
+        + login_hint(c.service, c.profile, c.kind)
         for c in known
         if c.status == connections.RECONNECT_REQUIRED and summary.jobs.get(c.service)
     ]

@@ -186,8 +186,20 @@ def m003_job_payload(db: Database) -> None:
     db["jobs"].add_column("item_id", int)
 
 
+def m004_targets(db: Database) -> None:
+    """Connections become named targets (issue #19): `service` holds the target's name, and the
+    row says which kind of service it is, at which URL, and what server answered there. A
+    connection made before this is the default target of its kind, named after it; its URL is the
+    configured one (NULL here) and its tokens stay under the same key."""
+    db["connections"].add_column("kind", str)
+    db["connections"].add_column("url", str)
+    db["connections"].add_column("server", str)
+    db.execute("UPDATE connections SET kind = service WHERE kind IS NULL")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     m001_initial,
     m002_imports_and_ratings,
     m003_job_payload,
+    m004_targets,
 ]

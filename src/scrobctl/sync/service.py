@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 import httpx
 
-from scrobctl.errors import InvalidToken, UsageError, login_hint
+from scrobctl import targets
+from scrobctl.errors import InvalidToken, ServiceError, UsageError, login_hint
 from scrobctl.http import ServiceLimiter
 from scrobctl.runtime import Runtime
 from scrobctl.store import connections
@@ -15,13 +16,28 @@ from scrobctl.sync.pages import Reader
 from scrobctl.sync.resolve import TmdbResolver
 
 
+class MissingEndpoint(ServiceError):
+    """The target's server does not offer the endpoint this needs; retrying cannot help."""
+
+
 async def _reader(runtime: Runtime, service: str, profile: str, http: httpx.AsyncClient) -> Reader:
     connection = connections.get_connection(runtime.store(), profile, service)
     if connection is None:
         raise UsageError(f"not logged in to {service}", login_hint(service, profile))
-    limiter = ServiceLimiter(service, clock=runtime.clock)
+    target = targets.from_connection(connection)
+    server = target.server_type
+    if server is not None and server.history:
+        raise MissingEndpoint(
+            service,
+            f"{target.label} at {target.api_url(runtime)} has no {server.history}, so there is"
+            " nothing to import from it",
+            f"export your scrobbles from {server.label} and import that file instead"
+            " (see README, Self-hosted servers)",
+        )
+    limiter = target.limiter(runtime.clock)
     now = runtime.clock.now()
     secret = runtime.tokens().get(profile, service) or {}
+    name, service = service, target.kind
     if service == "trakt":
         from scrobctl.accounts import trakt as account
         from scrobctl.accounts.common import app_credentials
@@ -47,23 +63,22 @@ async def _reader(runtime: Runtime, service: str, profile: str, http: httpx.Asyn
             simkl_client(runtime, http, app["client_id"], profile, secret["access_token"])
         )
     if service == "lastfm":
-        from scrobctl.accounts.common import app_credentials
-        from scrobctl.accounts.lastfm import APP_HELP
         from scrobctl.accounts.lastfm import client as lastfm_client
+        from scrobctl.accounts.lastfm import target_app
         from scrobctl.sync.readers.lastfm import LastfmReader
 
-        app = app_credentials(runtime, service, APP_HELP, None)
-        api = lastfm_client(runtime, http, app, profile, secret.get("session_key"))
+        app = target_app(runtime, target, None)
+        api = lastfm_client(runtime, http, app, profile, secret.get("session_key"), target)
         return LastfmReader(api, connection.account or "", now)
     if service == "listenbrainz":
         from scrobctl.services import listenbrainz
         from scrobctl.sync.readers.listenbrainz import ListenBrainzReader
 
         client = listenbrainz.ListenBrainzClient(
-            str(runtime.settings.listenbrainz.api_url), secret.get("token", ""), http, limiter
+            target.api_url(runtime), secret.get("token", ""), http, limiter
         )
         return ListenBrainzReader(client, connection.account or "", now)
-    raise UsageError(f"unknown service {service!r}")
+    raise UsageError(f"unknown kind {service!r} of {name!r}")
 
 
 def _tmdb(runtime: Runtime, http: httpx.AsyncClient) -> TmdbResolver | None:
@@ -91,6 +106,7 @@ async def import_history(
     async with runtime.http_client() as http:
         try:
             reader = await _reader(runtime, service, profile, http)
+            reader.service = service  # a named target's history is recorded under its name
             return await run_import(
                 runtime,
                 reader,
@@ -101,6 +117,8 @@ async def import_history(
                 resolver=_tmdb(runtime, http),
             )
         except InvalidToken as exc:
-            detail = f"{exc.reason}; {login_hint(service, profile)}"
+            connection = connections.get_connection(runtime.store(), profile, service)
+            hint = login_hint(service, profile, connection.kind if connection else None)
+            detail = f"{exc.reason}; {hint}"
             connections.mark_reconnect_required(runtime.store(), profile, service, detail)
-            raise InvalidToken(service, exc.reason, login_hint(service, profile)) from None
+            raise InvalidToken(service, exc.reason, hint) from None

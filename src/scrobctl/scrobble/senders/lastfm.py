@@ -7,14 +7,15 @@ from typing import Any
 
 import httpx
 
-from scrobctl.accounts.common import app_credentials
-from scrobctl.accounts.lastfm import APP_HELP
-from scrobctl.errors import InvalidToken, login_hint
+from scrobctl.accounts.lastfm import target_app
+from scrobctl.errors import InvalidToken, ServiceUnavailable, login_hint
 from scrobctl.http import ServiceLimiter
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.senders import Later, Outcome, Refused, Rejected
+from scrobctl.scrobble.senders.listenbrainz import MalojaCollisions
 from scrobctl.services import lastfm
 from scrobctl.store.records import PlayRecord
+from scrobctl.targets import MALOJA, Target
 
 
 def next_utc_midnight(now: float) -> float:
@@ -27,14 +28,26 @@ class LastfmSender:
     batch_size = lastfm.MAX_SCROBBLES_PER_REQUEST
     deduplicates = True  # the same artist, track and timestamp is one scrobble
 
-    def __init__(self, client: lastfm.LastfmClient, now: float) -> None:
+    def __init__(
+        self,
+        client: lastfm.LastfmClient,
+        now: float,
+        target: Target | None = None,
+        collisions: MalojaCollisions | None = None,
+    ) -> None:
         self._client = client
         self._now = now
+        # A Maloja takes one scrobble a request, in the single form (services/lastfm.py).
+        self._collisions = collisions
+        if target is not None:
+            self.service = target.name
+            self.batch_size = target.batch_size(lastfm.MAX_SCROBBLES_PER_REQUEST)
 
     def prepare(self, play: PlayRecord) -> lastfm.Scrobble:
         if not play.artist or not play.title:
             raise Rejected("needs both an artist and a track title")
-        if play.watched_at < self._now - lastfm.MAX_AGE:
+        # Maloja keeps whatever it is given, however old (its database has no such rule).
+        if self._collisions is None and play.watched_at < self._now - lastfm.MAX_AGE:
             raise Rejected("too old for Last.fm (it ignores plays more than 14 days old)")
         if play.watched_at > self._now + 60:
             raise Rejected("played in the future; Last.fm ignores those")
@@ -53,8 +66,26 @@ class LastfmSender:
     async def now_playing(self, play: PlayRecord, payload: Any, progress: float) -> None:
         await lastfm.update_now_playing(self._client, payload)
 
+    async def _send_single(self, batch: list[tuple[PlayRecord, Any]]) -> list[Outcome]:
+        """Maloja answers error 8 both to a resend of a stored play and to a second play in the
+        same second (apis/audioscrobbler.py l.23-29): what it holds there decides which."""
+        assert self._collisions is not None
+        outcomes: list[Outcome] = []
+        for play, scrobble in batch:
+            try:
+                ignored = await lastfm.scrobble_one(self._client, scrobble)
+            except ServiceUnavailable:
+                outcomes.append(await self._collisions.explain(play))
+                continue
+            outcomes.extend(self._outcomes([ignored]))
+        return outcomes
+
     async def send(self, batch: list[tuple[PlayRecord, Any]]) -> list[Outcome]:
-        results = await lastfm.scrobble(self._client, [s for _, s in batch])
+        if self._collisions is not None:
+            return await self._send_single(batch)
+        return self._outcomes(await lastfm.scrobble(self._client, [s for _, s in batch]))
+
+    def _outcomes(self, results: list[lastfm.Ignored | None]) -> list[Outcome]:
         outcomes: list[Outcome] = []
         for ignored in results:
             if ignored is None:
@@ -70,21 +101,22 @@ class LastfmSender:
 
 
 def build(
-    runtime: Runtime, profile: str, http: httpx.AsyncClient, limiter: ServiceLimiter
+    runtime: Runtime,
+    profile: str,
+    http: httpx.AsyncClient,
+    limiter: ServiceLimiter,
+    target: Target | None = None,
 ) -> LastfmSender:
-    secret = runtime.tokens().get(profile, lastfm.SERVICE)
+    name = target.name if target else lastfm.SERVICE
+    secret = runtime.tokens().get(profile, name)
     if not secret or not secret.get("session_key"):
-        raise InvalidToken(
-            lastfm.SERVICE, "no session is stored", login_hint(lastfm.SERVICE, profile)
-        )
-    app = app_credentials(runtime, lastfm.SERVICE, APP_HELP, None)
+        raise InvalidToken(name, "no session is stored", login_hint(name, profile, "lastfm"))
+    app = target_app(runtime, target, None)
+    url = target.api_url(runtime) if target else str(runtime.settings.lastfm.api_url)
     client = lastfm.LastfmClient(
-        str(runtime.settings.lastfm.api_url),
-        app["api_key"],
-        app["api_secret"],
-        http,
-        limiter,
-        secret["session_key"],
-        profile,
+        url, app["api_key"], app["api_secret"], http, limiter, secret["session_key"], profile
     )
-    return LastfmSender(client, runtime.clock.now())
+    collisions = None
+    if target is not None and target.server == MALOJA:
+        collisions = MalojaCollisions(http, limiter, url, name)
+    return LastfmSender(client, runtime.clock.now(), target, collisions)
