@@ -21,6 +21,10 @@ class ConnectionStatus(BaseModel):
     token_expires_at: datetime | None
     deferred_until: datetime | None
     checked: bool | None = None
+    # The target's kind, its own URL (None: the configured one) and server type (issue #19).
+    kind: str | None = None
+    url: str | None = None
+    server: str | None = None
 
 
 class StatusReport(BaseModel):
@@ -59,6 +63,9 @@ def build_status(runtime: Runtime, checks: list[CheckResult] | None = None) -> S
                 token_expires_at=_when(c.token_expires_at),
                 deferred_until=_when(paused),
                 checked=check.ok if check else None,
+                kind=c.kind,
+                url=c.url,
+                server=c.server,
             )
         )
     counts = queue.counts(store)
