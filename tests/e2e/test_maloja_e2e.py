@@ -242,3 +242,18 @@ def test_maloja_audioscrobbler_session_lost_on_restart_is_reconnect_required(
         assert len(own.scrobbles(name)) == 2
     finally:
         own.stop()
+
+
+def test_maloja_gets_no_now_playing_and_no_ratings(cli: Cli, maloja: Maloja) -> None:
+    name = artist()
+    login_maloja_lb(cli, maloja)
+    start = {"type": "track", "event": "start", "title": "Now", "artist": name}
+
+    playing = cli("scrobble", input=jsonl([start]))
+    exported = cli("export", "ratings", "--to", "maloja")
+
+    assert playing.returncode == 0, playing.stderr
+    assert "maloja" not in playing.stderr  # skipped without a word: login said so once
+    assert exported.returncode == 2
+    assert "takes no ratings" in exported.stderr
+    assert maloja.scrobbles(name) == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from scrobctl.errors import ServiceUnavailable
+from scrobctl.errors import ServiceError, ServiceUnavailable
 from scrobctl.http import json_body
 from scrobctl.services import listenbrainz
 from scrobctl.store.imports import ImportedPlay, ImportedRating
@@ -42,6 +42,10 @@ def item_ref(metadata: Any) -> ItemRef | None:
     )
 
 
+class MissingHistory(ServiceError):
+    """The server does not offer ListenBrainz's history API; retrying cannot help."""
+
+
 class ListenBrainzReader:
     service = listenbrainz.SERVICE
 
@@ -55,6 +59,15 @@ class ListenBrainzReader:
         body = json_body(response)
         if not isinstance(body, dict):
             raise ServiceUnavailable(self.service, f"{path} gave an unexpected answer")
+        if isinstance(body.get("error"), str) and not {"payload", "feedback"} & body.keys():
+            # A compatible server answers an endpoint it lacks with 200 and an error (Maloja:
+            # `{"code": 200, "error": "Invalid Method"}`, apis/listenbrainz.py l.27).
+            raise MissingHistory(
+                self.service,
+                f"the server has no GET {path} (it answered {body['error'][:80]!r}), so its"
+                " history cannot be imported",
+                "export your plays from that server and import the file instead",
+            )
         return body
 
     async def pages(self, cursor: dict[str, Any], since: int | None) -> AsyncIterator[Page]:
