@@ -25,7 +25,8 @@ def _read_secret(from_stdin: bool, prompt: str, flag: str, what: str) -> str:
         secret = sys.stdin.readline().strip()
         if not secret:
             raise UsageError(
-                f"no {what} on standard input", f"pipe the {what} in, e.g. `echo $X |`"
+                f"no {what} on standard input",
+                f"pipe the {what} in, e.g. `echo ${what.upper()} |`",
             )
         return secret
     if not sys.stdin.isatty():

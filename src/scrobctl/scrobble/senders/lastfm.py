@@ -12,7 +12,7 @@ from scrobctl.errors import InvalidToken, ServiceUnavailable, login_hint
 from scrobctl.http import ServiceLimiter
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.senders import Later, Outcome, Refused, Rejected
-from scrobctl.scrobble.senders.listenbrainz import MalojaCollisions
+from scrobctl.scrobble.senders.maloja import MalojaCollisions
 from scrobctl.services import lastfm
 from scrobctl.store.records import PlayRecord
 from scrobctl.targets import MALOJA, Target

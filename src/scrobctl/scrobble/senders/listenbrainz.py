@@ -9,8 +9,9 @@ import httpx
 from scrobctl.errors import InvalidToken, ServiceUnavailable, login_hint
 from scrobctl.http import ServiceLimiter
 from scrobctl.runtime import Runtime
-from scrobctl.scrobble.senders import Outcome, Refused, Rejected
-from scrobctl.services import listenbrainz, maloja
+from scrobctl.scrobble.senders import Outcome, Rejected
+from scrobctl.scrobble.senders.maloja import MalojaCollisions
+from scrobctl.services import listenbrainz
 from scrobctl.store.records import PlayRecord
 from scrobctl.targets import MALOJA, Target
 
@@ -66,32 +67,6 @@ class ListenBrainzSender:
         except ServiceUnavailable:
             return await self._collisions.explain(play)
         return None
-
-
-class MalojaCollisions:
-    """Why a Maloja refused a single play: another scrobble at that second, or a real failure."""
-
-    def __init__(
-        self, http: httpx.AsyncClient, limiter: ServiceLimiter, api_url: str, name: str
-    ) -> None:
-        self._http = http
-        self._limiter = limiter
-        self._url = api_url
-        self._name = name
-
-    async def explain(self, play: PlayRecord) -> Outcome:
-        """None when Maloja holds this play at its second; Refused when it holds another one
-        there (it keeps one scrobble a second); the failure again when it holds nothing."""
-        stored = await maloja.stored_at(self._http, self._limiter, self._url, play.watched_at)
-        if stored is None:
-            raise ServiceUnavailable(
-                self._name, "Maloja failed to store a play", "it will be retried later"
-            )
-        if maloja.same_track(stored, play.artist or "", play.title or ""):
-            return None
-        return Refused(
-            f"Maloja keeps one scrobble a second and already has {stored.describe()} at this one"
-        )
 
 
 def build(
