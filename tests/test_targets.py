@@ -145,3 +145,70 @@ def test_listenbrainz_import_from_a_server_answering_invalid_method_names_the_en
     state = runtime.store().conn.execute("SELECT state FROM imports").fetchone()
     assert state is None or state[0] != "done"
     runtime.close()
+
+
+class _IndexedFails:
+    """A compatible server like Maloja's audioscrobbler: the indexed form fails with error 8
+    (apis/audioscrobbler.py l.111-118), the single form answers only counts (l.120)."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, str]] = []
+
+    async def call(self, method: str, params: dict[str, str], **_: Any) -> dict[str, Any]:
+        self.calls.append(params)
+        if any("[" in key for key in params):
+            raise lastfm.LastfmUnavailable(8, "Operation failed")
+        return {"scrobbles": {"@attr": {"ignored": 0}}}
+
+
+def _play(i: int) -> Any:
+    from scrobctl.store.records import PlayRecord
+
+    return PlayRecord(
+        job_id=i,
+        play_id=i,
+        kind="track",
+        watched_at=1_700_000_000 + i * 300,
+        title=f"T{i}",
+        artist="A",
+        album=None,
+        duration_ms=200_000,
+        mbid=None,
+        isrc=None,
+        ids={},
+        show_ids={},
+        show_title=None,
+        season=None,
+        number=None,
+    )
+
+
+def test_lastfm_compatible_target_falls_back_to_single_scrobbles_when_the_batch_fails() -> None:
+    import asyncio
+
+    from scrobctl.scrobble.senders.lastfm import LastfmSender
+    from scrobctl.targets import Target
+
+    client = _IndexedFails()
+    target = Target("default", "librefm", "lastfm", "https://libre.example/2.0/", None)
+    sender = LastfmSender(client, 1_700_000_000 + 3_000, target)  # type: ignore[arg-type]
+    batch = [(p, sender.prepare(p)) for p in map(_play, range(3))]
+
+    outcomes = asyncio.run(sender.send(batch))
+
+    assert outcomes == [None, None, None]
+    assert [sorted(c) for c in client.calls[1:]] == [
+        ["artist", "duration", "timestamp", "track"]
+    ] * 3
+
+
+def test_lastfm_own_service_batch_error_8_is_retried_later_not_split() -> None:
+    import asyncio
+
+    from scrobctl.scrobble.senders.lastfm import LastfmSender
+
+    sender = LastfmSender(_IndexedFails(), 1_700_000_000 + 3_000)  # type: ignore[arg-type]
+    batch = [(p, sender.prepare(p)) for p in map(_play, range(3))]
+
+    with pytest.raises(ServiceUnavailable):
+        asyncio.run(sender.send(batch))

@@ -49,6 +49,14 @@ class LastfmError(ServiceError):
         self.code = code
 
 
+class LastfmUnavailable(ServiceUnavailable):
+    """A temporary error code (8, 11, 16): worth retrying later."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(SERVICE, f"error {code}: {message}", "it will be retried later")
+        self.code = code
+
+
 class LastfmAccountError(AccountProblem):
     """The API account is unusable (invalid or suspended key, wrong secret)."""
 
@@ -80,7 +88,7 @@ def error_for(code: int, message: str, profile: str = "default") -> ServiceError
     if code == TOKEN_EXPIRED:
         return TokenExpired(code, message, "run the login again")
     if code in TEMPORARY:
-        return ServiceUnavailable(SERVICE, f"error {code}: {message}", "it will be retried later")
+        return LastfmUnavailable(code, message)
     if code == RATE_LIMITED:
         return RateLimited(SERVICE, RATE_LIMIT_WAIT, f"error 29: {message}")
     if code in (INVALID_API_KEY, SUSPENDED_KEY):

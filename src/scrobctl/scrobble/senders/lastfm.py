@@ -17,6 +17,8 @@ from scrobctl.services import lastfm
 from scrobctl.store.records import PlayRecord
 from scrobctl.targets import MALOJA, Target
 
+OPERATION_FAILED = 8
+
 
 def next_utc_midnight(now: float) -> float:
     day = datetime.fromtimestamp(now, UTC).date() + timedelta(days=1)
@@ -39,6 +41,8 @@ class LastfmSender:
         self._now = now
         # A Maloja takes one scrobble a request, in the single form (services/lastfm.py).
         self._collisions = collisions
+        self._compatible = target is not None and target.url is not None
+        self._single_form = False
         if target is not None:
             self.service = target.name
             self.batch_size = target.batch_size(lastfm.MAX_SCROBBLES_PER_REQUEST)
@@ -83,7 +87,17 @@ class LastfmSender:
     async def send(self, batch: list[tuple[PlayRecord, Any]]) -> list[Outcome]:
         if self._collisions is not None:
             return await self._send_single(batch)
-        return self._outcomes(await lastfm.scrobble(self._client, [s for _, s in batch]))
+        if self._single_form:
+            return self._outcomes([await lastfm.scrobble_one(self._client, s) for _, s in batch])
+        try:
+            return self._outcomes(await lastfm.scrobble(self._client, [s for _, s in batch]))
+        except lastfm.LastfmUnavailable as exc:
+            if not (self._compatible and exc.code == OPERATION_FAILED and len(batch) > 1):
+                raise
+        # A compatible server whose indexed form fails (Maloja's does, with error 8) gets the
+        # single form, one scrobble a request, for the rest of this run.
+        self._single_form = True
+        return await self.send(batch)
 
     def _outcomes(self, results: list[lastfm.Ignored | None]) -> list[Outcome]:
         outcomes: list[Outcome] = []
