@@ -282,6 +282,10 @@ def serve_check(router: respx.MockRouter, trakt_status: int) -> None:
     router.post("https://api.simkl.com/users/settings").respond(
         200, json={"user": {"name": "Sam"}, "account": {"id": 51}}
     )
+    if trakt_status == 401:  # the one refresh a 401 gets is refused too: a new login is needed
+        router.post("https://auth.trakt.tv/oauth/token").respond(
+            401, json={"error": "invalid_grant"}
+        )
 
 
 def run_check(rt: Runtime, trakt_status: int = 401) -> dict[str, Any]:

@@ -75,10 +75,18 @@ class SyncHistory:
         if self.script:
             return self.script.pop(0)
         missing = self.not_found(body) if self.not_found else {}
+        gone = [
+            {k: str(v) for k, v in (s.get("ids") or {}).items()} for s in missing.get("shows", [])
+        ]
+        found_shows = [
+            show
+            for show in body.get("shows", [])
+            if {k: str(v) for k, v in show["ids"].items()} not in gone
+        ]
         added = {
             "movies": len(body.get("movies", [])) - len(missing.get("movies", [])),
-            "shows": len(body.get("shows", [])) - len(missing.get("shows", [])),
-            "episodes": items_in(body) - len(body.get("movies", [])),
+            "shows": len(found_shows),
+            "episodes": items_in({"shows": found_shows}),
             "statuses": [],
         }
         return httpx.Response(

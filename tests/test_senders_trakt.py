@@ -88,7 +88,9 @@ class SyncHistory:
         missing = self.not_found(body) if self.not_found else {}
         added = {
             "movies": len(body.get("movies", [])) - len(missing.get("movies", [])),
-            "episodes": items_in(body) - len(body.get("movies", [])),
+            "episodes": items_in(body)
+            - len(body.get("movies", []))
+            - len(missing.get("episodes", [])),
         }
         return httpx.Response(
             201,

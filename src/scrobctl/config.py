@@ -81,12 +81,24 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default_factory=paths.default_data_dir)
     token_store: Literal["keyring", "file"] = "keyring"
+    # Seconds one HTTP request may take in all (connect, headers, body), however the server
+    # trickles its answer (issue #16).
+    request_deadline: float = Field(60.0, gt=0, le=3600)
     trakt: TraktSettings = TraktSettings()
     simkl: SimklSettings = SimklSettings()
     lastfm: LastfmSettings = LastfmSettings()
     listenbrainz: ListenBrainzSettings = ListenBrainzSettings()
     tmdb: TmdbSettings = TmdbSettings()
     profiles: dict[str, ProfileSettings] = {}
+
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _not_empty(cls, value: object) -> object:
+        """An empty SCROBCTL_DATA_DIR would be the current folder: plays and tokens written
+        where the next run never looks."""
+        if isinstance(value, str | Path) and not str(value).strip():
+            raise ValueError("is empty; unset it, or name a folder")
+        return value
 
     @field_validator("data_dir")
     @classmethod

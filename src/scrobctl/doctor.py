@@ -155,10 +155,12 @@ def _lock(data_dir: Path) -> Check:
 
 def _token_store(kind: str, data_dir: Path) -> Check:
     if kind == "file":
+        file = data_dir / paths.TOKEN_FILE_NAME
+        mode = f"mode {_mode(file):o}" if file.exists() else "not written yet"
         return Check(
             "token store",
             WARN,
-            f"file store: {data_dir / paths.TOKEN_FILE_NAME} (unencrypted, mode 0600)",
+            f"file store: {file} (unencrypted, {mode})",
             "use the keyring where a Secret Service is available",
         )
     from scrobctl.tokens import KeyringStore

@@ -20,11 +20,15 @@ def main() -> None:
         print(f"scrobctl {__version__}")
         return
     if args and args[0] == "flush" and set(args[1:]) <= FLUSH_FAST_ARGS:
+        from scrobctl.errors import ScrobctlError
         from scrobctl.paths import DB_NAME, data_dir
         from scrobctl.store.probe import nothing_due
 
-        if nothing_due(data_dir() / DB_NAME):
-            return
+        try:
+            if nothing_due(data_dir() / DB_NAME):
+                return
+        except ScrobctlError:
+            pass  # the full CLI below reports it in one line, with its exit code
     from scrobctl.cli import main as cli_main
 
     cli_main()

@@ -6,6 +6,7 @@ the exit code from DESIGN.md.
 
 from __future__ import annotations
 
+import math
 from enum import IntEnum
 
 
@@ -64,10 +65,18 @@ class ServiceUnavailable(ServiceError):
     """Transient: 5xx, timeouts, resets, garbled bodies. Worth retrying later."""
 
 
+# The longest pause any server can impose on us (issue #16: `Retry-After` of 400 nines, `inf`
+# or ten years overflowed the clock, or parked a service until 2036).
+MAX_PAUSE = 86_400.0
+
+
 class RateLimited(ServiceError):
     """The service asked us to wait `retry_after` seconds. Not a failure: no attempt is spent."""
 
     def __init__(self, service: str, retry_after: float, message: str | None = None) -> None:
+        if math.isnan(retry_after):
+            retry_after = MAX_PAUSE
+        retry_after = min(max(0.0, retry_after), MAX_PAUSE)
         super().__init__(service, message or f"rate limited, retry in {retry_after:.0f} s")
         self.retry_after = retry_after
 
@@ -101,14 +110,106 @@ def login_hint(service: str, profile: str = "default", kind: str | None = None) 
     return f"run `scrobctl login {service}{suffix}`"
 
 
+class FilesystemError(ScrobctlError):
+    """The disk or a file said no (full, read-only, not permitted, not a folder). Nothing was
+    lost: what was written before is committed, what was not is still where it came from."""
+
+
+def filesystem_error(exc: OSError) -> FilesystemError:
+    """One true sentence for an OSError: a full disk is not a corrupt database."""
+    import errno
+
+    where = exc.filename or "a file in the data folder"
+    code = exc.errno
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        return FilesystemError(
+            f"the disk is full (writing {where}); nothing was lost",
+            "free some space, then run the command again",
+        )
+    if code == errno.EROFS:
+        return FilesystemError(
+            f"{where} is on a read-only file system",
+            "make it writable, or set SCROBCTL_DATA_DIR to a writable folder",
+        )
+    if code in (errno.EACCES, errno.EPERM):
+        return FilesystemError(
+            f"permission denied for {where}",
+            "check its owner and mode (`ls -ld`), or set SCROBCTL_DATA_DIR to a folder of yours",
+        )
+    if code in (errno.EEXIST, errno.ENOTDIR):
+        return FilesystemError(
+            f"{where} (or a folder above it) is not a folder",
+            "move it away, or set SCROBCTL_DATA_DIR to a folder",
+        )
+    if code == errno.EISDIR:
+        return FilesystemError(
+            f"{where} is a folder where scrobctl keeps a file",
+            "move it away, or set SCROBCTL_DATA_DIR to another folder",
+        )
+    if code in (errno.ENOENT, errno.ELOOP):
+        return FilesystemError(
+            f"{where} cannot be reached (a dangling symbolic link, or a missing folder)",
+            "fix the link, or set SCROBCTL_DATA_DIR to a folder",
+        )
+    return FilesystemError(f"{where}: {exc.strerror or type(exc).__name__}")
+
+
+def database_error(exc: BaseException, path: object = None) -> ScrobctlError:
+    """sqlite3's errors by what they mean for the user; only a damaged file is "corrupt"."""
+    text = str(exc)
+    where = path or "the database"
+    lowered = text.lower()
+    if "disk is full" in lowered:
+        return FilesystemError(
+            f"the disk is full (writing {where}); nothing was lost",
+            "free some space, then run the command again",
+        )
+    if "readonly" in lowered or "read-only" in lowered:
+        return FilesystemError(
+            f"{where} is read-only ({text})",
+            "check the mode and owner of the file and its folder, or the mount",
+        )
+    if "unable to open" in lowered and _read_only_mount(path):
+        return FilesystemError(
+            f"{where} is on a read-only file system (SQLite needs to write beside it)",
+            "make it writable, or set SCROBCTL_DATA_DIR to a writable folder",
+        )
+    if "unable to open" in lowered:
+        return FilesystemError(
+            f"{where} cannot be opened ({text})",
+            "check that it is a file you may read and write, in a folder you may write",
+        )
+    if "disk i/o error" in lowered:
+        return FilesystemError(
+            f"the disk failed while using {where} ({text})", "check the disk, then try again"
+        )
+    if "locked" in lowered or "busy" in lowered:
+        return StoreError(f"{where} is busy ({text})", "try again in a moment")
+    return StoreError(
+        f"{where} cannot be used as a database ({text}); it was left as it is",
+        "run `scrobctl doctor`, or move the file away",
+    )
+
+
+def _read_only_mount(path: object) -> bool:
+    import os
+
+    if path is None:
+        return False
+    try:
+        return bool(os.statvfs(os.path.dirname(str(path)) or ".").f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
 def translate(exc: BaseException) -> ScrobctlError | None:
     """A typed error for failures that escape as library exceptions (a database that turns out
-    corrupt after it was opened), so the user still gets one line, not a traceback."""
+    corrupt after it was opened, a disk that fills up), so the user still gets one line, not a
+    traceback."""
     import sqlite3
 
     if isinstance(exc, sqlite3.DatabaseError):
-        return StoreError(
-            f"the database cannot be used ({exc}); it was left as it is",
-            "run `scrobctl doctor`",
-        )
+        return database_error(exc)
+    if isinstance(exc, OSError):
+        return filesystem_error(exc)
     return None

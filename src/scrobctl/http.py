@@ -7,8 +7,10 @@ change once respx supports it.
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import json
+import math
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -21,6 +23,7 @@ from aiolimiter import AsyncLimiter
 from scrobctl import __version__
 from scrobctl.clock import Clock
 from scrobctl.errors import (
+    MAX_PAUSE,
     BadRequest,
     InvalidToken,
     ItemNotFound,
@@ -56,6 +59,21 @@ BACKOFF_BASE = 30.0
 BACKOFF_CAP = 6 * 3600.0
 # A Retry-After we cannot parse, or a 429 without one, waits this long.
 DEFAULT_RETRY_AFTER = 60.0
+# No server pause is taken longer than a day: `Retry-After: 999...9` (400 digits), `inf` or ten
+# years would otherwise overflow the clock or park a service until 2036 (issue #16).
+MAX_RETRY_AFTER = MAX_PAUSE
+# A rate-limit window that opens later than this is not waited for in the process: the run ends
+# with the jobs scheduled for then, and the lock is free meanwhile.
+MAX_IN_PROCESS_WAIT = 60.0
+# The whole exchange (connect, headers, body) of one request; the per-read timeout alone let a
+# server that sends a byte every 20 s hold `flush` and its lock for as long as it liked.
+REQUEST_DEADLINE = 60.0
+# Answers are read up to this size, then dropped: a 500 MB body took 1.1 GB of memory. Endpoints
+# with big pages pass their own limit (`max_bytes`).
+MAX_ANSWER_BYTES = 4 * 1024 * 1024
+# More than this between the server's Date header and our clock is worth saying (once): plays
+# are timed by our clock and services refuse plays "in the future".
+CLOCK_SKEW_WARNING = 60.0
 
 
 # Query parameters whose values are credentials; never shown in logs.
@@ -68,11 +86,35 @@ def redacted_url(url: httpx.URL) -> str:
     return str(url.copy_with(params=params) if params else url)
 
 
+class Client(httpx.AsyncClient):
+    """httpx's client with scrobctl's bounds: a total deadline for each request, and where to
+    say (once) that a server's clock disagrees with ours."""
+
+    def __init__(
+        self,
+        *,
+        deadline: float = REQUEST_DEADLINE,
+        warn: Callable[[str], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.deadline = deadline
+        self.warn = warn
+        self.skew_reported = False
+
+
 def make_client(
-    *, timeout: httpx.Timeout = TIMEOUT, log: Callable[[str], None] | None = None
+    *,
+    timeout: httpx.Timeout = TIMEOUT,
+    log: Callable[[str], None] | None = None,
+    deadline: float = REQUEST_DEADLINE,
+    warn: Callable[[str], None] | None = None,
 ) -> httpx.AsyncClient:
     """The one way scrobctl builds an HTTP client. With `log`, each exchange is one line:
-    method, URL with credentials redacted, status and time; headers and bodies never."""
+    method, URL with credentials redacted, status and time; headers and bodies never.
+
+    Redirects are never followed: a 3xx from an API is a proxy, a captive portal or a moved
+    host, never the service's answer, and following it would send the credentials elsewhere."""
     hooks: dict[str, list[Callable[..., Any]]] = {}
     if log is not None:
 
@@ -86,7 +128,14 @@ def make_client(
             log(f"{request.method} {redacted_url(request.url)} -> {response.status_code}{took}")
 
         hooks = {"request": [on_request], "response": [on_response]}
-    return httpx.AsyncClient(headers={"User-Agent": USER_AGENT}, timeout=timeout, event_hooks=hooks)
+    return Client(
+        headers={"User-Agent": USER_AGENT},
+        timeout=timeout,
+        event_hooks=hooks,
+        follow_redirects=False,
+        deadline=deadline,
+        warn=warn,
+    )
 
 
 def backoff_delay(attempt: int, rng: random.Random | None = None) -> float:
@@ -95,26 +144,40 @@ def backoff_delay(attempt: int, rng: random.Random | None = None) -> float:
     return step * (rng or random).uniform(0.5, 1.0)
 
 
+def _seconds(text: str) -> float | None:
+    """A finite, non-negative number of seconds from a header, capped at MAX_RETRY_AFTER.
+    ASCII digits only: `str.isdigit` accepts `²`, which `float()` then refuses."""
+    text = text.strip()
+    if not text or not text.isascii():
+        return None
+    try:
+        value = float(text) if len(text) <= 32 else math.inf
+    except ValueError:
+        return None
+    if math.isnan(value):
+        return None
+    return min(max(0.0, value), MAX_RETRY_AFTER)
+
+
 def retry_after(headers: Mapping[str, str], now: float) -> float | None:
     """Seconds to wait, from `Retry-After` (seconds or HTTP date) or ListenBrainz's
-    `X-RateLimit-Reset-In`, which is clock-skew safe."""
+    `X-RateLimit-Reset-In`, which is clock-skew safe. Never more than MAX_RETRY_AFTER."""
     value = headers.get("retry-after")
     if value:
         value = value.strip()
-        if value.isdigit():
-            return float(value)
+        if value.isascii() and value.isdigit():
+            return _seconds(value)
         try:
             when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             when = None
         if when is not None and when.tzinfo is not None:
-            return max(0.0, when.timestamp() - now)
+            return min(MAX_RETRY_AFTER, max(0.0, when.timestamp() - now))
     reset_in = headers.get("x-ratelimit-reset-in")
     if reset_in:
-        try:
-            return max(0.0, float(reset_in)) + 1  # +1: the window ends within that second
-        except ValueError:
-            pass
+        wait = _seconds(reset_in)
+        if wait is not None:
+            return min(MAX_RETRY_AFTER, wait + 1)  # +1: the window ends within that second
     return None
 
 
@@ -148,7 +211,11 @@ class ServiceLimiter:
             self.write_interval = period / rate
 
     async def wait(self, *, write: bool = False) -> None:
-        await self.clock.sleep(self.not_before - self.clock.now())
+        pause = self.not_before - self.clock.now()
+        if pause > MAX_IN_PROCESS_WAIT:
+            # Far ahead: end this service's run with its jobs scheduled, rather than sleep here.
+            raise RateLimited(self.name, pause)
+        await self.clock.sleep(pause)
         if write and self.write_interval:
             await self.clock.sleep(self.next_write - self.clock.now())
         bucket = self.write_limiter if write and self.write_limiter else self.limiter
@@ -221,15 +288,70 @@ def raise_for_status(
     raise ServiceError(service, text)
 
 
+async def _read(response: httpx.Response, max_bytes: int, service: str) -> None:
+    """Read the body, but no more than `max_bytes` of it (after decompression)."""
+    parts: list[bytes] = []
+    size = 0
+    async for part in response.aiter_bytes():
+        size += len(part)
+        if size > max_bytes:
+            raise ServiceUnavailable(
+                service,
+                f"the answer is larger than {max_bytes // (1024 * 1024)} MiB; it was not read",
+                "it will be retried later",
+            )
+        parts.append(part)
+    # What `Response.aread()` does, with the limit: the body is kept as the response's content.
+    response._content = b"".join(parts)
+
+
+def _check_clock(client: httpx.AsyncClient, response: httpx.Response, now: float) -> None:
+    """Say once when the server's Date differs from our clock by more than a minute."""
+    warn = getattr(client, "warn", None)
+    if warn is None or getattr(client, "skew_reported", True):
+        return
+    try:
+        when = email.utils.parsedate_to_datetime(response.headers.get("date", ""))
+    except (TypeError, ValueError, OverflowError):
+        return
+    if when.tzinfo is None:
+        return
+    skew = when.timestamp() - now
+    if abs(skew) > CLOCK_SKEW_WARNING:
+        client.skew_reported = True  # type: ignore[attr-defined]
+        side = "ahead of" if skew > 0 else "behind"
+        warn(
+            f"{response.request.url.host}'s clock is {abs(skew):.0f} s {side} this machine's; "
+            "plays are timed by this machine's clock, so check it (e.g. `timedatectl`)"
+        )
+
+
 async def transmit(
-    client: httpx.AsyncClient, limiter: ServiceLimiter, request: httpx.Request
+    client: httpx.AsyncClient,
+    limiter: ServiceLimiter,
+    request: httpx.Request,
+    *,
+    max_bytes: int = MAX_ANSWER_BYTES,
 ) -> httpx.Response:
     """Send under the service's limiter, whatever the status; transport failures become
-    ServiceUnavailable. For services whose status codes need reading in context (Last.fm)."""
+    ServiceUnavailable. For services whose status codes need reading in context (Last.fm).
+
+    The whole exchange has a deadline, the body a size limit, and a redirect is an error: it
+    is never followed and never taken for the service's answer."""
     write = request.method != "GET"
     await limiter.wait(write=write)
+    deadline = getattr(client, "deadline", REQUEST_DEADLINE)
     try:
-        response = await client.send(request)
+        async with asyncio.timeout(deadline):
+            response = await client.send(request, stream=True)
+            try:
+                await _read(response, max_bytes, limiter.name)
+            finally:
+                await response.aclose()
+    except TimeoutError:
+        raise ServiceUnavailable(
+            limiter.name, f"no complete answer within {deadline:.0f} s", "try again later"
+        ) from None
     except httpx.TimeoutException:
         raise ServiceUnavailable(limiter.name, "the request timed out", "try again later") from None
     except httpx.TransportError as exc:
@@ -239,6 +361,17 @@ async def transmit(
     if write:
         limiter.wrote()
     limiter.observe(response)
+    _check_clock(client, response, limiter.clock.now())
+    if 300 <= response.status_code < 400:
+        where = response.headers.get("location", "")
+        target = httpx.URL(where).host if where else ""
+        elsewhere = f" to {target}" if target and target != request.url.host else ""
+        raise ServiceUnavailable(
+            limiter.name,
+            f"answered HTTP {response.status_code} (a redirect{elsewhere}), not the API's "
+            "answer; it was not followed",
+            "check the service's API_URL setting; it will be retried later",
+        )
     return response
 
 
@@ -248,8 +381,9 @@ async def send(
     request: httpx.Request,
     *,
     login_hint: str | None = None,
+    max_bytes: int = MAX_ANSWER_BYTES,
 ) -> httpx.Response:
     """Send, and raise the typed error for any unsuccessful status."""
-    response = await transmit(client, limiter, request)
+    response = await transmit(client, limiter, request, max_bytes=max_bytes)
     raise_for_status(limiter.service, response, login_hint=login_hint, now=limiter.clock.now())
     return response

@@ -29,8 +29,12 @@ def exclusive(path: Path, what: str = "flush", *, wait: bool = False) -> Iterato
                 f"another `scrobctl {what}` is running (pid {holder}); nothing was done",
                 "it will finish on its own",
             ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+        except OSError as exc:
+            # A full disk: stop here, before anything is sent that could not be recorded.
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
         yield
     finally:
         os.close(fd)

@@ -34,7 +34,14 @@ def config_file() -> Path:
 def data_dir() -> Path:
     """The data folder by the Settings precedence, reading only what it needs."""
     from_env = os.environ.get("SCROBCTL_DATA_DIR")
-    if from_env:
+    if from_env is not None:
+        if not from_env.strip():
+            from scrobctl.errors import ConfigError
+
+            # Not the current folder: plays and tokens would land where the next run never looks.
+            raise ConfigError(
+                "SCROBCTL_DATA_DIR is set but empty", "unset it, or set it to a folder"
+            )
         return Path(from_env).expanduser()
     path = config_file()
     if path.is_file():

@@ -19,20 +19,25 @@ if TYPE_CHECKING:
     from scrobctl.tokens import TokenStore
 
 
-def _default_http() -> httpx.AsyncClient:
-    from scrobctl.http import make_client
-
-    return make_client()
-
-
 @dataclass
 class Runtime:
     settings: Settings
     warn: Callable[[str], None]
     clock: Clock = field(default_factory=Clock)
-    http_client: Callable[[], httpx.AsyncClient] = _default_http
+    http_client: Callable[[], httpx.AsyncClient] = None  # type: ignore[assignment]
     _store: Store | None = None
     _tokens: TokenStore | None = None
+
+    def __post_init__(self) -> None:
+        if self.http_client is None:
+            self.http_client = self.make_http
+
+    def make_http(self, log: Callable[[str], None] | None = None) -> httpx.AsyncClient:
+        """The production client, bounded by the settings' request deadline; a server clock
+        that differs from ours is said once, through `warn`."""
+        from scrobctl.http import make_client
+
+        return make_client(deadline=self.settings.request_deadline, warn=self.warn, log=log)
 
     @property
     def data_dir(self) -> Path:

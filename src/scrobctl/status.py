@@ -37,8 +37,15 @@ class StatusReport(BaseModel):
     plays: int
 
 
+# A pause stored by an older scrobctl from `Retry-After: 999...9` is infinite; shown as the
+# latest time a datetime holds instead of crashing every `status` (issue #16).
+LATEST_SHOWN = 253_402_214_400.0  # 9999-12-30
+
+
 def _when(ts: float | None) -> datetime | None:
-    return datetime.fromtimestamp(ts, UTC) if ts else None
+    if not ts:
+        return None
+    return datetime.fromtimestamp(ts if 0 <= ts <= LATEST_SHOWN else LATEST_SHOWN, UTC)
 
 
 def build_status(runtime: Runtime, checks: list[CheckResult] | None = None) -> StatusReport:

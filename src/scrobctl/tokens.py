@@ -62,7 +62,18 @@ class KeyringStore:
 
     def get(self, profile: str, service: str) -> dict[str, Any] | None:
         raw = self._call(self._keyring.get_password, KEYRING_SERVICE, _key(profile, service))
-        return json.loads(raw) if raw else None
+        if not raw:
+            return None
+        try:
+            secret = json.loads(raw)
+        except ValueError:
+            secret = None
+        if not isinstance(secret, dict):
+            raise TokenStoreUnavailable(
+                f"the keyring entry for {_key(profile, service)} is not what scrobctl writes",
+                f"run `scrobctl login {service}` again",
+            )
+        return secret
 
     def set(self, profile: str, service: str, secret: dict[str, Any]) -> None:
         self._call(
@@ -96,7 +107,7 @@ class FileStore:
 
     def _load(self) -> dict[str, dict[str, Any]]:
         try:
-            return json.loads(self.path.read_text(encoding="utf-8"))
+            data = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return {}
         except (OSError, ValueError) as exc:
@@ -104,15 +115,28 @@ class FileStore:
                 f"cannot read the token file {self.path} ({type(exc).__name__})",
                 "fix or remove it, then log in again",
             ) from None
+        if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+            raise TokenStoreUnavailable(
+                f"the token file {self.path} is not what scrobctl writes (an object of objects)",
+                "fix or remove it, then log in again",
+            )
+        return data
 
     def _save(self, data: dict[str, dict[str, Any]]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tokens-")
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tokens-")
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, str(self.path)) from None
         try:
             os.fchmod(fd, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump(data, fh)
             os.replace(tmp, self.path)
+        except OSError as exc:
+            Path(tmp).unlink(missing_ok=True)
+            # Name the token file, not the temporary one (a full disk, a read-only folder).
+            raise OSError(exc.errno, exc.strerror, str(self.path)) from None
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
@@ -130,6 +154,15 @@ class FileStore:
         data = self._load()
         if data.pop(_key(profile, service), None) is not None:
             self._save(data)
+
+
+def exposed_mode(path: Path) -> int | None:
+    """The mode of a token file that others may read or write, else None."""
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        return None
+    return mode if mode & 0o077 else None
 
 
 def open_token_store(kind: str, data_dir: Path, warn: Callable[[str], None]) -> TokenStore:

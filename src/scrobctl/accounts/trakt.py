@@ -7,6 +7,8 @@ instead of refreshing again with a token that is already spent.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import httpx
 
 from scrobctl.accounts.common import (
@@ -44,7 +46,12 @@ def _auth(
 
 
 def _client(
-    runtime: Runtime, http: httpx.AsyncClient, app: dict[str, str], token: str, profile: str
+    runtime: Runtime,
+    http: httpx.AsyncClient,
+    app: dict[str, str],
+    token: str,
+    profile: str,
+    refresh: Callable[[str], Awaitable[str]] | None = None,
 ) -> trakt.TraktClient:
     return trakt.TraktClient(
         str(runtime.settings.trakt.api_url),
@@ -53,6 +60,7 @@ def _client(
         http,
         ServiceLimiter(trakt.SERVICE, clock=runtime.clock),
         profile,
+        refresh=refresh,
     )
 
 
@@ -150,7 +158,13 @@ async def account(runtime: Runtime, profile: str) -> str:
     app = app_credentials(runtime, trakt.SERVICE, trakt.APP_HELP, None)
     async with runtime.http_client() as http:
         token = await access_token(runtime, profile, http)
-        return (await _client(runtime, http, app, token, profile).account()).username
+
+        async def refresh(refused: str) -> str:
+            return await access_token(runtime, profile, http, refused=refused)
+
+        # A 401 here gets one refresh before "reconnect required", as in `flush`.
+        client = _client(runtime, http, app, token, profile, refresh=refresh)
+        return (await client.account()).username
 
 
 async def revoke(runtime: Runtime, token: str, profile: str) -> None:

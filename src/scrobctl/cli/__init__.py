@@ -79,13 +79,20 @@ app.add_typer(queue.app, name="queue", rich_help_panel="Scrobbling")
 app.add_typer(completion.app, name="completion", rich_help_panel="Setup")
 
 
+def _traceback_if_debug() -> None:
+    """`--debug` adds the traceback; the one line and the exit code stay what they would be."""
+    if os.environ.get("SCROBCTL_DEBUG"):
+        import traceback
+
+        traceback.print_exc()
+
+
 def main() -> None:
     """Entry point: run the app and translate our typed errors into one line and an exit code."""
     try:
         code = app(standalone_mode=False)
     except ScrobctlError as exc:
-        if os.environ.get("SCROBCTL_DEBUG"):
-            raise
+        _traceback_if_debug()
         print_error(str(exc), exc.exit_code)
         sys.exit(exc.exit_code)
     except typer.Abort:
@@ -100,8 +107,9 @@ def main() -> None:
         sys.exit(getattr(exc, "exit_code", ExitCode.USAGE))
     except Exception as exc:
         translated = translate(exc)
-        if translated is None or os.environ.get("SCROBCTL_DEBUG"):
+        if translated is None:
             raise
+        _traceback_if_debug()
         print_error(str(translated), translated.exit_code)
         sys.exit(translated.exit_code)
     except KeyboardInterrupt:

@@ -14,13 +14,23 @@ def build_runtime() -> Runtime:
     from scrobctl.runtime import Runtime
 
     runtime = Runtime(settings=load_settings(), warn=warn)
+    _warn_exposed_tokens(runtime)
     if verbose():
         import sys
-
-        from scrobctl.http import make_client
 
         def log(line: str) -> None:
             print(f"http: {line}", file=sys.stderr)
 
-        runtime.http_client = lambda: make_client(log=log)
+        runtime.http_client = lambda: runtime.make_http(log=log)
     return runtime
+
+
+def _warn_exposed_tokens(runtime: Runtime) -> None:
+    """Every command says so while the token file is readable by others (not only `doctor`)."""
+    from scrobctl.paths import TOKEN_FILE_NAME
+    from scrobctl.tokens import exposed_mode
+
+    path = runtime.data_dir / TOKEN_FILE_NAME
+    mode = exposed_mode(path)
+    if mode is not None:
+        runtime.warn(f"{path} is mode {mode:o}, readable by others; run `chmod 600 {path}`")

@@ -79,5 +79,7 @@ def print_error(message: str, code: int) -> None:
 def local_time(ts: float | datetime | None) -> str:
     if ts is None:
         return "-"
+    if not isinstance(ts, datetime) and not 0 <= ts <= 253_402_214_400:  # inf from old pauses
+        ts = 253_402_214_400
     when = ts if isinstance(ts, datetime) else datetime.fromtimestamp(ts, UTC)
     return when.astimezone().strftime("%Y-%m-%d %H:%M:%S")

@@ -102,9 +102,14 @@ def retry(
     targets = _targets(ids or [], state, service)
     runtime = build_runtime()
     try:
-        n = queue.retry(runtime.store(), targets, time.time()) if targets else 0
+        now = time.time()
+        n = queue.retry(runtime.store(), targets, now) if targets else 0
+        lifted = queue.lift_pauses(runtime.store(), targets, now) if n else []
     finally:
         runtime.close()
+    for profile, name in lifted:
+        suffix = "" if profile == "default" else f" (profile {profile})"
+        info(f"the pause {name}{suffix} asked for was lifted for these jobs")
     info(f"{n} jobs will be sent by the next `scrobctl flush`")
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 
 from scrobctl.scrobble.events import Event, Line
-from scrobctl.scrobble.rules import NeedsDuration, below_threshold
+from scrobctl.scrobble.rules import NeedsDuration, below_threshold, in_future
 from scrobctl.store.db import Store
 from scrobctl.store.history import half_length_window, service_has_play
 from scrobctl.store.items import ItemRef, ItemResolver
@@ -207,7 +207,7 @@ class Ingest:
             summary.below_threshold += 1
             return rating
         started = watched_at(event, now)
-        if started > now + 300:
+        if in_future(started, now):
             summary.invalid.append((line.number, "watched_at is in the future"))
             return rating
         return _Wanted(event, started)

@@ -184,24 +184,77 @@ def _parse_object(obj: Any, number: int) -> Line:
         return Line(number, None, _reason(exc))
 
 
+WHITESPACE = (b" ", b"\t", b"\r", b"\n")
+
+
 def read_events(stream: BinaryIO) -> Iterator[Line]:
-    """Events from JSON Lines, or from one JSON array of objects (numbered by position)."""
-    first = stream.read(1)
-    skipped_lines = 0
-    while first in (b" ", b"\t", b"\r", b"\n"):
-        skipped_lines += first == b"\n"
-        first = stream.read(1)
-    if first == b"[":
-        yield from _read_array(b"[" + stream.read())
-        return
-    number = skipped_lines
-    pending = first
-    for raw in stream:
+    """Events from JSON Lines, or from one JSON array of objects (numbered by position).
+
+    An array is an input whose first non-blank byte is `[` followed by `{` or `]`: a log line
+    such as `[INFO] player started` is a bad first line, not an array that would swallow the
+    valid lines after it."""
+    head = _skip_blank(stream)
+    if head[-1:] == b"[":
+        head += _skip_blank(stream)
+        word, read = _word(stream, head[-1:])
+        head += read
+        if word is None or word in JSON_WORDS:
+            yield from _read_array(head.lstrip() + stream.read())
+            return
+    yield from _read_lines(head, stream)
+
+
+# Words that may follow `[` in JSON (NaN and Infinity are refused later, as an array's error).
+JSON_WORDS = (b"true", b"false", b"null", b"NaN", b"Infinity")
+
+
+def _word(stream: BinaryIO, first: bytes) -> tuple[bytes | None, bytes]:
+    """The run of letters starting with `first`, and the bytes read after `first` to find its
+    end; no word when `first` is not a letter. `[INFO]` is a log line, `[true` or `[{` an array."""
+    if not (first.isascii() and first.isalpha()):
+        return None, b""
+    word = first
+    while True:
+        byte = stream.read(1)
+        if not byte or not (byte.isascii() and byte.isalpha()):
+            return word, word[1:] + byte
+        word += byte
+
+
+def _skip_blank(stream: BinaryIO) -> bytes:
+    """The bytes up to and including the first non-blank one (or all, at the end)."""
+    seen = b""
+    while True:
+        byte = stream.read(1)
+        seen += byte
+        if byte not in WHITESPACE or not byte:
+            return seen
+
+
+def _read_lines(head: bytes, stream: BinaryIO) -> Iterator[Line]:
+    """JSON Lines, each read with a bound: a line past MAX_LINE_BYTES is refused once that
+    many bytes have arrived, and the rest of it is skipped without being kept."""
+    *complete, pending = head.split(b"\n")
+    number = 0
+    for raw in complete:
         number += 1
-        yield from _line(pending + raw, number)
+        yield from _line(raw + b"\n", number)
+    while True:
+        raw = pending + stream.readline(max(1, MAX_LINE_BYTES + 1 - len(pending)))
         pending = b""
-    if pending:
-        yield from _line(pending, number + 1)
+        if not raw:
+            return
+        number += 1
+        if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+            _skip_line(stream)
+        yield from _line(raw, number)
+
+
+def _skip_line(stream: BinaryIO) -> None:
+    while True:
+        chunk = stream.readline(1 << 16)
+        if not chunk or chunk.endswith(b"\n"):
+            return
 
 
 def _line(raw: bytes, number: int) -> Iterator[Line]:
@@ -225,8 +278,9 @@ def _read_array(data: bytes) -> Iterator[Line]:
     try:
         items = json.loads(data, parse_constant=_no_constants)
     except json.JSONDecodeError as exc:
-        if exc.msg == "Extra data":
-            # An array on the first line of JSON Lines: read it as lines, so the rest count.
+        if exc.msg == "Extra data" or (exc.lineno == 1 and data.count(b"\n") > 1):
+            # An array on the first line of JSON Lines, or a first line that only starts with
+            # `[` (`[2026-11-30 12:00] started`): read it all as lines, so the rest count.
             number = 0
             for number, raw in enumerate(data.splitlines(keepends=True), start=1):
                 yield from _line(raw, number)

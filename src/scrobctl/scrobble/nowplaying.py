@@ -12,6 +12,7 @@ from scrobctl.errors import InvalidToken, ScrobctlError
 from scrobctl.http import ServiceLimiter
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.events import Event
+from scrobctl.scrobble.rules import in_future
 from scrobctl.scrobble.senders import Rejected, build_sender
 from scrobctl.store import connections
 from scrobctl.store.records import PlayRecord
@@ -32,7 +33,7 @@ def is_fresh(event: Event, now: float) -> bool:
     if event.watched_at is None:
         return True
     length = (event.duration_ms or STALE_AFTER * 1000) / 1000
-    return now - length <= event.watched_at <= now + 60
+    return now - length <= event.watched_at and not in_future(event.watched_at, now)
 
 
 def record_for(event: Event, now: float) -> PlayRecord:

@@ -12,6 +12,17 @@ from dataclasses import dataclass
 
 from scrobctl.scrobble.events import Event
 
+# How far ahead of this machine's clock a play may start, for ingest, now-playing and every
+# sender alike (issue #16: ingest took +300 s, Last.fm refused beyond +60 s, so plays at +100 s
+# were queued and then refused for ever). Last.fm ignores "timestamp too new" (api-notes A.4,
+# code 4) and ListenBrainz allows an hour (API_LISTENED_AT_ALLOWED_SKEW), so a minute suits all.
+MAX_FUTURE_SECONDS = 60
+
+
+def in_future(watched_at: float, now: float) -> bool:
+    """True when a play starts later than any service will take from us now."""
+    return watched_at > now + MAX_FUTURE_SECONDS
+
 
 @dataclass(frozen=True)
 class Threshold:

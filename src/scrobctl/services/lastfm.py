@@ -292,6 +292,7 @@ def _judge(data: dict[str, Any], sent: int) -> list[Ignored | None]:
             code = -1
         text = str(ignored.get("#text", "")) if isinstance(ignored, dict) else ""
         results.append(None if code == 0 else Ignored(code, text))
+    _check_tally(data["scrobbles"], results)
     return results
 
 
@@ -319,6 +320,27 @@ def _judge_counts(attr: Any, sent: int) -> list[Ignored | None]:
     raise ServiceUnavailable(
         SERVICE, f"track.scrobble said {accepted} accepted, {ignored} ignored, but not which"
     )
+
+
+def _check_tally(scrobbles: dict[str, Any], results: list[Ignored | None]) -> None:
+    """`@attr` says how many were accepted and ignored (api-notes A.3, the documented sample);
+    it must agree with the entries, or the answer is not one we can trust with the plays.
+    pylast (src/pylast/__init__.py l.610 `scrobble_many`) never reads it; we do."""
+    attr = scrobbles.get("@attr")
+    took = sum(1 for r in results if r is None)
+    try:
+        accepted = int(attr["accepted"])  # type: ignore[index]
+        ignored = int(attr.get("ignored", len(results) - accepted))  # type: ignore[union-attr]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise ServiceUnavailable(
+            SERVICE, "track.scrobble answered without its accepted/ignored counts"
+        ) from None
+    if (accepted, ignored) != (took, len(results) - took):
+        raise ServiceUnavailable(
+            SERVICE,
+            f"track.scrobble counted {accepted} accepted and {ignored} ignored, "
+            f"but its entries say {took} and {len(results) - took}",
+        )
 
 
 async def update_now_playing(client: LastfmClient, s: Scrobble) -> None:

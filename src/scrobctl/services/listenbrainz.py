@@ -25,6 +25,9 @@ MAX_LISTENS_PER_REQUEST = 1000  # api_tools.MAX_LISTENS_PER_REQUEST
 MAX_LISTEN_SIZE = 10240  # bytes per listen, api_tools.MAX_LISTEN_SIZE
 LISTEN_MINIMUM_TS = 1033430400  # 2002-10-01, api_tools.LISTEN_MINIMUM_TS
 ALLOWED_FUTURE_SKEW = 3600  # API_LISTENED_AT_ALLOWED_SKEW
+# A page of listens is at most 1000 listens of at most MAX_LISTEN_SIZE bytes each, with room
+# for the envelope; other reads are small.
+LISTENS_MAX_BYTES = 2 * MAX_LISTENS_PER_REQUEST * MAX_LISTEN_SIZE
 
 
 class InvalidListen(ValueError):
@@ -106,7 +109,9 @@ class ListenBrainzClient:
     async def get(self, path: str, params: dict[str, Any]) -> httpx.Response:
         """A read (listens, counts, feedback); the token is sent but not needed."""
         request = self._request("GET", path, params=params)
-        return await send(self._client, self._limiter, request, login_hint=LOGIN_HINT)
+        return await send(
+            self._client, self._limiter, request, login_hint=LOGIN_HINT, max_bytes=LISTENS_MAX_BYTES
+        )
 
     async def validate_token(self) -> Account:
         """The account behind the token. The server answers 200 even for a bad token."""

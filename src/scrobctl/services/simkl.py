@@ -16,11 +16,20 @@ from pydantic import BaseModel, ValidationError
 
 from scrobctl import __version__
 from scrobctl.errors import InvalidToken, ServiceError, ServiceUnavailable, login_hint
-from scrobctl.http import ServiceLimiter, json_body, raise_for_status, transmit
+from scrobctl.http import (
+    MAX_ANSWER_BYTES,
+    ServiceLimiter,
+    json_body,
+    raise_for_status,
+    transmit,
+)
 
 SERVICE = "simkl"
 APP_NAME = "scrobctl"
 APP_HELP = "create an app at https://simkl.com/settings/developer/ and use its client id"
+# `/sync/all-items` with `extended=full` is a whole library in one answer; everything else is
+# small (issue #16: answers are read up to a limit per endpoint).
+ALL_ITEMS_MAX_BYTES = 128 * 1024 * 1024
 
 
 class PinCode(BaseModel):
@@ -78,7 +87,8 @@ class SimklClient:
         request = self._http.build_request(
             method, self._base + path, params=params, headers=headers, **kwargs
         )
-        response = await transmit(self._http, self._limiter, request)
+        limit = ALL_ITEMS_MAX_BYTES if path.startswith("/sync/all-items") else MAX_ANSWER_BYTES
+        response = await transmit(self._http, self._limiter, request, max_bytes=limit)
         if response.status_code == 412 or _error_id(response) == "client_id_failed":
             raise ServiceError(SERVICE, "Simkl refused the client id", APP_HELP)
         if response.status_code == 401 and self._token:
@@ -122,11 +132,33 @@ def iso(ts: int | float) -> str:
 
 
 class HistoryResult(BaseModel):
-    """`POST /sync/history` (201): what was added, and the input objects Simkl could not match
-    (unresolved anime land in `not_found.shows`)."""
+    """`POST /sync/history` and `/sync/ratings`: what was added, and the input objects Simkl
+    could not match (unresolved anime land in `not_found.shows`). Both keys are required
+    (SIMKL/API apiary.apib, "Add Items to the history" l.4697-4830 and "Add Ratings"
+    l.5214-5350): a `200 {}` or a maintenance message is not Simkl's answer."""
 
-    added: dict[str, Any] = {}
-    not_found: dict[str, list[dict[str, Any]]] = {}
+    added: dict[str, Any]
+    not_found: dict[str, list[dict[str, Any]]]
+
+    def stored(self, kind: str) -> int | None:
+        count = self.added.get(kind, 0)
+        return count if isinstance(count, int) and not isinstance(count, bool) else None
+
+
+def check_counts(result: HistoryResult, sent: dict[str, int], path: str) -> None:
+    """Every play not listed as not found must be counted as added. The apiary shows
+    `added.movies` counting movies; `added.episodes` counting each episode sent with its own
+    `watched_at` is our reading (its examples add whole shows). A count that does not add up is
+    retried, and the retry looks the plays up first, so a play Simkl did store is not sent
+    twice."""
+    for kind, count in sent.items():
+        stored = result.stored(kind)
+        if stored is None or kind not in result.added:
+            raise ServiceUnavailable(SERVICE, f"{path} answered without an `added.{kind}` count")
+        if stored != count:
+            raise ServiceUnavailable(
+                SERVICE, f"{path} reported {stored} {kind} added of {count} sent"
+            )
 
 
 def _result(response: httpx.Response, path: str) -> HistoryResult:

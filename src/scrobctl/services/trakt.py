@@ -4,13 +4,14 @@ refresh tokens, required headers, and the status codes Trakt documents.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, StrictInt, ValidationError
 
 from scrobctl.errors import (
     AccountProblem,
@@ -22,6 +23,7 @@ from scrobctl.errors import (
 )
 from scrobctl.http import (
     DEFAULT_RETRY_AFTER,
+    MAX_ANSWER_BYTES,
     ServiceLimiter,
     describe,
     json_body,
@@ -46,6 +48,11 @@ ACCOUNT_ERRORS = {
     423: "the Trakt account is locked; contact Trakt support",
     426: "this needs Trakt VIP",
 }
+
+
+# GET /sync/ratings/{type} may answer every rating at once ("no limit", trakt/trakt-api#919);
+# other answers are a page of at most 250 entries or a write's counts.
+RATINGS_MAX_BYTES = 64 * 1024 * 1024
 
 
 class DeviceCode(BaseModel):
@@ -209,8 +216,11 @@ class TraktClient:
         http: httpx.AsyncClient,
         limiter: ServiceLimiter,
         profile: str = "default",
+        *,
+        refresh: Callable[[str], Awaitable[str]] | None = None,
     ) -> None:
         self._base = api_url.rstrip("/")
+        self._refresh = refresh
         self._headers = {
             "Content-Type": "application/json",
             "trakt-api-version": API_VERSION,
@@ -229,10 +239,22 @@ class TraktClient:
         self._headers["Authorization"] = f"Bearer {access_token}"
 
     async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One call. With `refresh`, a 401 gets one token refresh and one more try before it
+        means "reconnect required" (imports and `status --check` as well as `flush`)."""
+        try:
+            return await self._request(method, path, **kwargs)
+        except InvalidToken:
+            if self._refresh is None:
+                raise
+            self.use_token(await self._refresh(self.access_token))
+            return await self._request(method, path, **kwargs)
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         request = self._http.build_request(
             method, self._base + path, headers=self._headers, **kwargs
         )
-        response = await transmit(self._http, self._limiter, request)
+        limit = RATINGS_MAX_BYTES if path.startswith("/sync/ratings") else MAX_ANSWER_BYTES
+        response = await transmit(self._http, self._limiter, request, max_bytes=limit)
         error = _account_error(response)
         if error is not None:
             raise error
@@ -254,10 +276,30 @@ def iso(ts: int | float) -> str:
 
 
 class HistoryResult(BaseModel):
-    """`POST /sync/history`: counts added, and the input objects Trakt could not match."""
+    """`POST /sync/history`: counts added (and `updated`), and the input objects Trakt could not
+    match. Both `added` and `not_found` are required: trakt/trakt-api
+    projects/api/src/contracts/sync/schema/response/historyResponseSchema.ts l.5-9 (the answer
+    of `add`, sync/index.ts l.216-245). A `200 {}` from a proxy or a maintenance page is not
+    Trakt's answer and records nothing."""
 
-    added: dict[str, int] = {}
-    not_found: dict[str, list[dict[str, Any]]] = {}
+    added: dict[str, StrictInt]
+    updated: dict[str, StrictInt] = {}
+    not_found: dict[str, list[dict[str, Any]]]
+
+    def stored(self, kind: str) -> int:
+        return self.added.get(kind, 0) + self.updated.get(kind, 0)
+
+
+def check_counts(result: HistoryResult | RatingsResult, sent: dict[str, int], path: str) -> None:
+    """The answer must account for every play it did not list as not found: a count that does
+    not add up may mean nothing was stored, so the batch is retried (after a look-up)."""
+    for kind, count in sent.items():
+        if kind not in result.added:
+            raise ServiceUnavailable(SERVICE, f"{path} answered without an `added.{kind}` count")
+        if result.stored(kind) != count:
+            raise ServiceUnavailable(
+                SERVICE, f"{path} reported {result.stored(kind)} {kind} added of {count} sent"
+            )
 
 
 async def add_history(client: TraktClient, body: dict[str, list[dict[str, Any]]]) -> HistoryResult:
@@ -294,10 +336,14 @@ async def scrobble_start(client: TraktClient, item: dict[str, Any], progress: fl
 
 
 class RatingsResult(BaseModel):
-    """`POST /sync/ratings` (201): counts added, and the items Trakt could not match."""
+    """`POST /sync/ratings` (201): counts added, and the items Trakt could not match; both
+    required (trakt/trakt-api .../sync/schema/response/ratingsResponseSchema.ts l.5-13)."""
 
-    added: dict[str, int] = {}
-    not_found: dict[str, list[dict[str, Any]]] = {}
+    added: dict[str, StrictInt]
+    not_found: dict[str, list[dict[str, Any]]]
+
+    def stored(self, kind: str) -> int:
+        return self.added.get(kind, 0)
 
 
 async def add_ratings(client: TraktClient, body: dict[str, list[dict[str, Any]]]) -> RatingsResult:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from scrobctl.errors import StoreError
+from scrobctl.errors import StoreError, database_error
 from scrobctl.store.migrations import MIGRATIONS
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -99,10 +99,7 @@ def open_store(path: Path) -> Store:
     except sqlite3.DatabaseError as exc:
         if conn is not None:
             conn.close()
-        raise StoreError(
-            f"{path} cannot be read as a database ({exc}); it was left untouched",
-            "run `scrobctl doctor`, or move the file away",
-        ) from None
+        raise database_error(exc, path) from None
     except BaseException:
         if conn is not None:
             conn.close()

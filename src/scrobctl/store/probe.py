@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -16,7 +17,9 @@ def nothing_due(path: Path) -> bool:
     Any doubt (no schema yet, an unreadable file) answers False so the full path can report it.
     """
     if not path.exists():
-        return True
+        # No database yet, in a real folder. A data folder that is a file or a dangling link
+        # is not "nothing due": the full path says what is wrong with it.
+        return path.parent.is_dir() or not os.path.lexists(path.parent)
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
         try:

@@ -390,6 +390,28 @@ def retry(store: Store, job_ids: Sequence[int], now: float) -> int:
     return cursor.rowcount
 
 
+def lift_pauses(store: Store, job_ids: Sequence[int], now: float) -> list[tuple[str, str]]:
+    """Clear the service pause (a 429's or a daily cap's) of the connections these jobs go to:
+    a job made due by hand would otherwise wait for the pause anyway. Returns the (profile,
+    service) pairs whose pause was lifted."""
+    if not job_ids:
+        return []
+    marks = ",".join("?" * len(job_ids))
+    with store.transaction() as conn:
+        rows = conn.execute(
+            "SELECT DISTINCT c.profile, c.service FROM connections c"
+            " JOIN jobs j ON j.profile = c.profile AND j.service = c.service"
+            f" WHERE j.id IN ({marks}) AND c.deferred_until > ?",
+            [*job_ids, now],
+        ).fetchall()
+        for profile, service in rows:
+            conn.execute(
+                "UPDATE connections SET deferred_until = NULL WHERE profile = ? AND service = ?",
+                (profile, service),
+            )
+    return [(r[0], r[1]) for r in rows]
+
+
 def drop(store: Store, job_ids: Sequence[int]) -> int:
     """Delete jobs that are not being sent right now; their plays stay in the archive."""
     marks = ",".join("?" * len(job_ids))

@@ -123,6 +123,7 @@ async def _guarded(
     """Pages from the reader; an answer of a shape no reader expected (a 200 with a list where
     an object belongs, a number for a list) is a service problem, not a crash."""
     pages = reader.pages(cursor, since)
+    paging = _PagingCheck(reader.service)
     while True:
         try:
             page = await anext(pages)
@@ -134,7 +135,42 @@ async def _guarded(
                 f"an answer had an unexpected shape ({type(exc).__name__})",
                 "run the import again later; it continues where it stopped",
             ) from None
+        paging.check(page)
         yield page
+
+
+# The same non-empty page this many times in a row: the server ignores paging (issue #16: the
+# same 1,000 listens for every max_ts, or page after page of a count of 10**6), and the import
+# would run for ever.
+REPEATED_PAGES = 3
+# More entries than the service said it has, by this factor and margin: it is not ending.
+OVERRUN_FACTOR, OVERRUN_MARGIN = 2, 10_000
+
+
+class _PagingCheck:
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self.last: int | None = None
+        self.repeats = 0
+        self.seen = 0
+
+    def check(self, page: Page) -> None:
+        self.seen += len(page.plays) + len(page.ratings) + len(page.failed)
+        if page.plays:
+            key = hash(tuple((p.watched_at, p.ref.kind, repr(p.ref.ids)) for p in page.plays))
+            self.repeats = self.repeats + 1 if key == self.last else 1
+            self.last = key
+            if self.repeats >= REPEATED_PAGES:
+                self._stop(f"it sent the same page {self.repeats} times (it ignores paging)")
+        if page.total is not None and self.seen > OVERRUN_FACTOR * page.total + OVERRUN_MARGIN:
+            self._stop(f"it sent {self.seen} entries of the {page.total} it said it has")
+
+    def _stop(self, why: str) -> None:
+        raise ServiceUnavailable(
+            self.service,
+            f"the import was stopped: {why}",
+            "what came before is kept; try again later, or report it to the server's operator",
+        )
 
 
 def _checkpoint(

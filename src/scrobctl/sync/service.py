@@ -46,8 +46,18 @@ async def _reader(runtime: Runtime, service: str, profile: str, http: httpx.Asyn
 
         app = app_credentials(runtime, service, trakt.APP_HELP, None)
         token = await account.access_token(runtime, profile, http)
+
+        async def refresh(refused: str) -> str:
+            return await account.access_token(runtime, profile, http, refused=refused)
+
         client = trakt.TraktClient(
-            str(runtime.settings.trakt.api_url), app["client_id"], token, http, limiter, profile
+            str(runtime.settings.trakt.api_url),
+            app["client_id"],
+            token,
+            http,
+            limiter,
+            profile,
+            refresh=refresh,
         )
         return TraktReader(client, now)
     if service == "simkl":

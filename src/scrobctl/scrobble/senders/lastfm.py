@@ -11,6 +11,7 @@ from scrobctl.accounts.lastfm import target_app
 from scrobctl.errors import InvalidToken, ServiceUnavailable, login_hint
 from scrobctl.http import ServiceLimiter
 from scrobctl.runtime import Runtime
+from scrobctl.scrobble.rules import in_future
 from scrobctl.scrobble.senders import Later, Outcome, Refused, Rejected
 from scrobctl.scrobble.senders.maloja import MalojaCollisions
 from scrobctl.services import lastfm
@@ -53,7 +54,7 @@ class LastfmSender:
         # Maloja keeps whatever it is given, however old (its database has no such rule).
         if self._collisions is None and play.watched_at < self._now - lastfm.MAX_AGE:
             raise Rejected("too old for Last.fm (it ignores plays more than 14 days old)")
-        if play.watched_at > self._now + 60:
+        if in_future(play.watched_at, self._now):
             raise Rejected("played in the future; Last.fm ignores those")
         return lastfm.Scrobble(
             artist=play.artist,

@@ -34,6 +34,15 @@ def _not_found(echoed: dict[str, list[dict[str, Any]]], kind: str, ids: dict[str
     return any(same_item(ids, item.get("ids") or {}) for item in echoed.get(kind, []))
 
 
+def _stored(batch: list[tuple[RatingRecord, Any]], outcomes: list[Outcome]) -> dict[str, int]:
+    """How many ratings of each kind the answer must count as added."""
+    counts: dict[str, int] = {}
+    for (_, (kind, _item)), out in zip(batch, outcomes, strict=True):
+        if out is None:
+            counts[kind] = counts.get(kind, 0) + 1
+    return counts
+
+
 class TraktRatings:
     service = trakt.SERVICE
     batch_size = BATCH_SIZE
@@ -66,12 +75,14 @@ class TraktRatings:
         result = await retrying_401(
             self._client, self._refresh, lambda: trakt.add_ratings(self._client, body)
         )
-        return [
+        outcomes: list[Outcome] = [
             Refused("not found on Trakt")
             if _not_found(result.not_found, kind, item["ids"])
             else None
             for _, (kind, item) in batch
         ]
+        trakt.check_counts(result, _stored(batch, outcomes), "/sync/ratings")
+        return outcomes
 
 
 class SimklRatings:
@@ -98,12 +109,14 @@ class SimklRatings:
         for _, (kind, item) in batch:
             body.setdefault(kind, []).append(item)
         result = await simkl.add_ratings(self._client, body)
-        return [
+        outcomes: list[Outcome] = [
             Refused("not found on Simkl")
             if _not_found(result.not_found, kind, item["ids"])
             else None
             for _, (kind, item) in batch
         ]
+        simkl.check_counts(result, _stored(batch, outcomes), "/sync/ratings")
+        return outcomes
 
 
 class LastfmLoves:

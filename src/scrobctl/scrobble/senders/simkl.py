@@ -61,6 +61,7 @@ class SimklSender:
             for kind in ("movies", "shows")
         }
         outcomes: list[Outcome] = []
+        stored = {"movies": 0, "episodes": 0}
         for _, (kind, payload) in batch:
             ids = payload["ids"] if kind == "movies" else payload[0]
             # Simkl echoes ids as strings at times ("603"): compare loosely.
@@ -68,6 +69,8 @@ class SimklSender:
                 outcomes.append(Refused("not found on Simkl"))
             else:
                 outcomes.append(None)
+                stored["movies" if kind == "movies" else "episodes"] += 1
+        simkl.check_counts(result, {k: n for k, n in stored.items() if n}, "/sync/history")
         return outcomes
 
     async def already_there(self, plays: list[PlayRecord]) -> set[int]:

@@ -103,12 +103,15 @@ class TraktSender:
             for kind in ("movies", "episodes", "shows")
         }
         outcomes: list[Outcome] = []
+        stored = {"movies": 0, "episodes": 0}
         for _, (kind, payload) in batch:
             ids = payload[0] if kind == "shows" else payload["ids"]
             if id_key(ids) in missing[kind]:
                 outcomes.append(Refused("not found on Trakt"))
             else:
                 outcomes.append(None)
+                stored["movies" if kind == "movies" else "episodes"] += 1
+        trakt.check_counts(result, {k: n for k, n in stored.items() if n}, "/sync/history")
         return outcomes
 
     async def already_there(self, plays: list[PlayRecord]) -> set[int]:
