@@ -46,7 +46,7 @@ class LastfmSender:
         self._single_form = False
         if target is not None:
             self.service = target.name
-            self.batch_size = target.batch_size(lastfm.MAX_SCROBBLES_PER_REQUEST)
+            self.batch_size = target.batch_size(type(self).batch_size)
 
     def prepare(self, play: PlayRecord) -> lastfm.Scrobble:
         if not play.artist or not play.title:

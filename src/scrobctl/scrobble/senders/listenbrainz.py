@@ -33,7 +33,7 @@ class ListenBrainzSender:
         self._collisions = collisions
         if target is not None:
             self.service = target.name
-            self.batch_size = target.batch_size(listenbrainz.MAX_LISTENS_PER_REQUEST)
+            self.batch_size = target.batch_size(type(self).batch_size)
 
     def prepare(self, play: PlayRecord) -> dict[str, Any]:
         try:
