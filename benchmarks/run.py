@@ -228,21 +228,21 @@ def _parse(text: str) -> float:
     return time.perf_counter() - started
 
 
-def _write_same_rows(source: Path, target: Path) -> float:
+def _write_same_rows(source: Path, target: Path, tables: tuple[str, ...] | None = None) -> float:
     """Seconds to write the items, plays and jobs the run wrote into an empty database with
     scrobctl's schema (indexes included), by plain executemany in one transaction."""
     from scrobctl.store import open_store
 
     open_store(target).close()
     src = sqlite3.connect(source)
-    tables = {name: src.execute(f"SELECT * FROM {name}").fetchall() for name in TABLES}
+    rows_of = {name: src.execute(f"SELECT * FROM {name}").fetchall() for name in tables or TABLES}
     src.close()
     conn = sqlite3.connect(target, isolation_level=None)
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA synchronous = NORMAL")
     started = time.perf_counter()
     conn.execute("BEGIN")
-    for name, rows in tables.items():
+    for name, rows in rows_of.items():
         marks = ", ".join("?" * len(rows[0]))
         conn.executemany(f"INSERT INTO {name} VALUES ({marks})", rows)
     conn.execute("COMMIT")
@@ -523,12 +523,115 @@ def archive(quick: bool, work: Path) -> list[Row]:
     ]
 
 
+# -- export files -----------------------------------------------------------------------
+
+
+def _files_run(zipped: Path, data: Path) -> tuple[float, int, str, float]:
+    """Seconds, peak RSS (kB), the summary and the CPU seconds (user + system) of one
+    `import --file`. CPU time is the steadier figure on a machine shared with other work."""
+    import resource
+
+    env = fresh_env(data)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = run([PYTHON, "-c", RSS_WRAPPER, "import", "--file", str(zipped)], env)
+    took = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    lines = done.stderr.strip().splitlines()
+    summary = next((line for line in lines if line.startswith("import: ")), "")
+    return took, int(lines[-1]), summary, cpu
+
+
+def _read_rows(zipped: Path) -> float:
+    """Seconds to read the zip's history members and decode them with the json module: what
+    any importer of these files must do before it looks at a row."""
+    import zipfile
+
+    started = time.perf_counter()
+    with zipfile.ZipFile(zipped) as archive:
+        for name in archive.namelist():
+            if "Streaming_History_Audio" in name:
+                json.loads(archive.read(name))
+    return time.perf_counter() - started
+
+
+def files(quick: bool, work: Path) -> list[Row]:
+    """issue #20: a Spotify extended history of 300,000 rows in one zip (tests/exports/spotify.py
+    writes it from the documented format: podcasts, short skips, incognito plays, repeats)."""
+    from tests.exports.spotify import history, write_zip
+
+    n, small = (6_000, 1_500) if quick else (300_000, 30_000)
+    rows, expected = history(n)
+    zipped = write_zip(work / "spotify-large.zip", rows)
+    small_zip = write_zip(work / "spotify-small.zip", history(small)[0])
+    _, rss_small, _, _ = _files_run(small_zip, work / "files-small")
+    data = work / "files-large"
+    took, rss, summary, cpu = _files_run(zipped, data)
+    again, _, summary_again, _ = _files_run(zipped, data)  # the same zip on the same archive
+    started_cpu = time.process_time()
+    read = _read_rows(zipped)
+    read_cpu = time.process_time() - started_cpu
+    write = _write_same_rows(data / "scrobctl.db", work / "files-floor.db", ("items", "plays"))
+    floor = n / (read + write)
+    rate = n / took
+    counts_ok = f"added {expected.plays} plays" in summary and "added 0 plays" in summary_again
+    return [
+        Row(
+            "files",
+            f"import --file, {n:,}-row Spotify zip",
+            rate,
+            "rows/s",
+            floor,
+            "json.loads of its members, then its rows by executemany",
+            rate / floor,
+            ">= 20,000 rows/s",
+            rate >= 20_000,
+        ),
+        Row(
+            "files",
+            "the same, rows per CPU second (user + system)",
+            n / cpu,
+            "rows/s",
+            n / (read_cpu + write),
+            "the floor, per CPU second",
+            (n / cpu) / (n / (read_cpu + write)),
+            ">= 20,000 rows/s",
+            n / cpu >= 20_000,
+        ),
+        Row("files", "the same zip again (all duplicates)", n / again, "rows/s"),
+        Row(
+            "files",
+            f"peak RSS at {n:,} rows",
+            rss / 1024,
+            "MB",
+            rss_small / 1024,
+            f"peak RSS at {small:,} rows",
+            rss / rss_small,
+            "< 150 MB, flat in rows",
+            rss / 1024 < 150,
+        ),
+        Row(
+            "files",
+            "plays added (first / second import)",
+            expected.plays,
+            "plays",
+            None,
+            "",
+            None,
+            "as the rows imply / 0",
+            counts_ok,
+        ),
+    ]
+
+
 SECTIONS = {
     "startup": startup,
     "ingest": ingest,
     "flush": flush,
     "import": import_,
     "archive": archive,
+    "files": files,
 }
 
 

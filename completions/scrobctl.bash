@@ -16,10 +16,13 @@ _scrobctl() {
         "history|--type"|"history|-t") COMPREPLY=($(compgen -W "track podcast movie episode" -- "$cur")); return ;;
         "history|--service"|"history|-s") COMPREPLY=($()); return ;;
         "history|--since") COMPREPLY=($()); return ;;
+        "history|--source") COMPREPLY=($()); return ;;
         "history|--limit"|"history|-n") COMPREPLY=($()); return ;;
         "history|--profile"|"history|-p") COMPREPLY=($()); return ;;
         "import|--since") COMPREPLY=($()); return ;;
         "import|--profile"|"import|-p") COMPREPLY=($()); return ;;
+        "import|--file"|"import|-f") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "import|--format") COMPREPLY=($(compgen -W "spotify lastfm listenbrainz letterboxd trakt imdb simkl report" -- "$cur")); return ;;
         "login|--profile"|"login|-p") COMPREPLY=($()); return ;;
         "login|--name") COMPREPLY=($()); return ;;
         "login|--url") COMPREPLY=($()); return ;;
@@ -45,8 +48,8 @@ _scrobctl() {
         "export") words="ratings --help" ;;
         "export ratings") words="--to --from --since --dry-run -n --profile -p --help" ;;
         "flush") words="--quiet -q --help" ;;
-        "history") words="--type -t --service -s --since --limit -n --profile -p --json --help" ;;
-        "import") words="--since --full --profile -p --help" ;;
+        "history") words="--type -t --service -s --since --source --limit -n --profile -p --json --help" ;;
+        "import") words="--since --full --profile -p --file -f --format --dry-run -n --help" ;;
         "login") words="trakt simkl lastfm listenbrainz --profile -p --token-stdin --no-browser --name --url --password --user --help" ;;
         "logout") words="--profile -p --drop-queue --help" ;;
         "queue") words="drop list retry --help" ;;

@@ -22,5 +22,12 @@ def test_benchmarks_quick_mode_prints_every_figure_as_json() -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     figures = json.loads(done.stdout)["figures"]
-    assert {f["section"] for f in figures} == {"startup", "ingest", "flush", "import", "archive"}
+    assert {f["section"] for f in figures} == {
+        "startup",
+        "ingest",
+        "flush",
+        "import",
+        "archive",
+        "files",
+    }
     assert all(isinstance(f["value"], int | float) for f in figures)

@@ -255,3 +255,22 @@ def test_events_episode_without_show_ids_season_or_number_is_invalid(
 ) -> None:
     event = {k: v for k, v in {**EPISODE, **change}.items() if v is not None}
     assert "an episode needs" in error_of(event)
+
+
+# --- intake refuses only what no target accepts (issue #15) -------------------------------------
+
+
+@pytest.mark.parametrize("album", ["", "   "])
+def test_events_empty_or_blank_album_is_no_album_not_an_invalid_line(album: str) -> None:
+    line = only(jsonl({**TRACK, "album": album}))
+    assert line.error is None and line.event is not None and line.event.album is None
+
+
+def test_events_title_longer_than_1024_characters_is_accepted() -> None:
+    # ListenBrainz's limit is on bytes a listen and is its sender's to apply, per target.
+    line = only(jsonl({**TRACK, "title": "t" * 1025}))
+    assert line.event is not None and line.event.title == "t" * 1025
+
+
+def test_events_blank_title_of_a_track_is_still_an_invalid_line() -> None:
+    assert "needs 'title' and 'artist'" in error_of({**TRACK, "title": "  "})

@@ -74,6 +74,16 @@ def test_list_plays_filters_since_a_time_inclusive(archive: Any) -> None:
     assert [r.watched_at for r in rows] == [T - 1000, T - 2000, T - 3000]
 
 
+def test_list_plays_filters_by_exact_source(archive: Any) -> None:
+    assert titles(list_plays(archive, source="import:lastfm")) == ["Hurt"]
+
+
+def test_list_plays_filters_by_kind_of_source(archive: Any) -> None:
+    assert len(list(list_plays(archive, source="import"))) == 4
+    assert list(list_plays(archive, source="file")) == []
+    assert list(list_plays(archive, source="impor_")) == []  # LIKE wildcards are literal
+
+
 def test_list_plays_filters_by_profile(archive: Any) -> None:
     assert [r.artist for r in list_plays(archive, profile="alice")] == ["Nine Inch Nails"]
     assert len(list(list_plays(archive, profile="default"))) == 3
@@ -181,6 +191,7 @@ def test_history_json_play_carries_what_was_played(archive: Any, runner: CliRunn
         "number": 2,
         "ids": {"tmdb": 63_102},
         "services": ["trakt"],
+        "source": "import:trakt",
     }
 
 

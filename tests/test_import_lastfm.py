@@ -125,6 +125,7 @@ class FakeLastfm:
         self.in_flight = 0
         self.max_in_flight = 0
         self.answered: list[int] = []  # recent-tracks pages, in the order their answers left
+        self.unsupported: set[str] = set()  # methods answered as a compatible server lacks them
 
     def install(self, router: respx.MockRouter) -> FakeLastfm:
         router.get(API).mock(side_effect=self.answer)
@@ -159,6 +160,10 @@ class FakeLastfm:
             if query.get("method") == "user.getRecentTracks":
                 self.answered.append(int(query.get("page", "1")))
                 return self._recent(query)
+            if query.get("method") in self.unsupported:
+                # How a compatible server answers a method it lacks: HTTP 200, error 3
+                # (krateng/maloja maloja/apis/audioscrobbler.py l.26).
+                return httpx.Response(200, json={"error": 3, "message": "Invalid method"})
             if query.get("method") == "user.getLovedTracks":
                 return self._loved(query)
             return httpx.Response(400, json={"error": 3, "message": "Invalid Method"})
@@ -436,3 +441,23 @@ def test_lastfm_import_love_of_a_scrobbled_track_rates_the_played_item(
     played = conn.execute("SELECT item_id FROM plays").fetchone()[0]
     rated = conn.execute("SELECT item_id FROM ratings").fetchone()[0]
     assert rated == played
+
+
+# -- a later step that fails (issue #15) --------------------------------------------------------
+
+
+def test_lastfm_import_loved_tracks_error_3_keeps_the_plays_complete_and_the_import_done(
+    runtime: Runtime, api: respx.MockRouter
+) -> None:
+    items = scrobbles(PAGE + 50)
+    fake = FakeLastfm(items)
+    fake.unsupported.add("user.getLovedTracks")
+    fake.install(api)
+
+    result = run(runtime)
+
+    assert watched_times(runtime) == times_of(items)
+    assert result.failed_step is not None and result.failed_step.step == "loved tracks"
+    assert "error 3" in result.failed_step.error.reason
+    row = runtime.store().conn.execute("SELECT state, high_water FROM imports").fetchone()
+    assert tuple(row) == ("done", max(s.uts for s in items))

@@ -20,6 +20,7 @@ import pytest
 import respx
 
 from scrobctl import http as scrobctl_http
+from scrobctl.errors import ServiceUnavailable
 from scrobctl.runtime import Runtime
 from scrobctl.store import connections
 from scrobctl.sync.importer import ImportResult
@@ -106,8 +107,10 @@ class FakeListenBrainz:
     """`listen-count`, `listens` and `get-feedback` for USER on api.listenbrainz.org.
 
     Listens: `count` (default 25, clamped to 1000, negative is a 400), `max_ts` and `min_ts`
-    exclusive, both together only when min_ts < max_ts; newest first always. With only min_ts it
-    picks the `count` listens right after min_ts; otherwise the newest below max_ts. The payload
+    exclusive, both together only when min_ts < max_ts; newest first always. With min_ts, alone or
+    with max_ts, it picks the OLDEST `count` listens after min_ts (listenbrainz-server
+    listenstore/timescale_listenstore.py fetch_listens l.224-227, l.382, commit 0a119846d);
+    with max_ts alone the newest below it. The payload
     carries the user's overall `latest_listen_ts`/`oldest_listen_ts`. `blind_beyond` imitates the
     server's bounded window search: without min_ts, listens older than max_ts - blind_beyond are
     not found, so a long gap gives an empty page although older listens exist. The n-th listens
@@ -166,7 +169,7 @@ class FakeListenBrainz:
             if (max_ts is None or x["listened_at"] < max_ts)
             and (min_ts is None or x["listened_at"] > min_ts)
         ]
-        if min_ts is not None and max_ts is None:
+        if min_ts is not None:
             chosen = eligible[-count:] if count else []
         else:
             if self.blind_beyond is not None and min_ts is None:
@@ -414,3 +417,69 @@ def test_listenbrainz_import_feedback_on_a_listened_recording_rates_the_played_i
     played = conn.execute("SELECT item_id FROM plays").fetchone()[0]
     rated = conn.execute("SELECT item_id FROM ratings").fetchone()[0]
     assert rated == played
+
+
+# -- incremental and --since: min_ts picks the oldest (issue #15) ------------------------------
+
+
+def test_listenbrainz_import_after_2500_new_listens_brings_all_of_them(
+    runtime: Runtime, api: respx.MockRouter
+) -> None:
+    old = listens(PAGE + 200, newest=NOW - 10 * DAY)
+    fake = FakeListenBrainz(old).install(api)
+    run(runtime)
+    new = listens(2500, newest=NOW - 300, step=60)
+    fake.add(*new)
+
+    result = run(runtime)
+
+    assert watched_times(runtime) == times_of([*old, *new])
+    assert result.progress.processed >= len(new)
+
+
+def test_listenbrainz_import_since_walks_min_ts_forward_without_max_ts(
+    runtime: Runtime, api: respx.MockRouter
+) -> None:
+    items = listens(3 * PAGE, step=60)
+    since = items[2500]["listened_at"]
+    fake = FakeListenBrainz(items).install(api)
+
+    run(runtime, since=since)
+
+    assert watched_times(runtime) == [x["listened_at"] for x in items[:2501]]
+    assert all("max_ts" not in q for q in fake.requests)
+    lows = [int(q["min_ts"]) for q in fake.requests]
+    assert lows[0] == since - 1 and all(b > a for a, b in pairwise(lows))
+
+
+def test_listenbrainz_import_listens_answer_without_payload_names_the_server(
+    runtime: Runtime, api: respx.MockRouter
+) -> None:
+    # Maloja answers every endpoint it lacks with 200 (api-notes corrections item 6).
+    api.get(f"{API}/1/user/{USER}/listen-count").respond(200, json={"payload": {"count": 3}})
+    api.get(f"{API}/1/user/{USER}/listens").respond(
+        200, json={"code": 200, "error": "Invalid Method"}
+    )
+
+    with pytest.raises(ServiceUnavailable) as caught:
+        run(runtime)
+
+    message = str(caught.value)
+    assert API in message and "payload.listens" in message and "Invalid Method" in message
+    assert runtime.store().conn.execute("SELECT count(*) FROM plays").fetchone()[0] == 0
+
+
+def test_listenbrainz_import_feedback_answer_without_a_list_keeps_the_listens_done(
+    runtime: Runtime, api: respx.MockRouter
+) -> None:
+    items = listens(30)
+    FakeListenBrainz(items).install(api)
+    api.get(f"{API}/1/feedback/user/{USER}/get-feedback").respond(
+        200, json={"code": 200, "error": "Invalid Method"}
+    )
+
+    result = run(runtime)
+
+    assert watched_times(runtime) == times_of(items)
+    assert result.failed_step is not None and result.failed_step.step == "recording feedback"
+    assert runtime.store().conn.execute("SELECT state FROM imports").fetchone()[0] == "done"

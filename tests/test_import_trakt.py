@@ -117,7 +117,8 @@ def watched_at(entry: dict[str, Any]) -> int:
 
 
 class FakeTrakt:
-    """`GET /sync/history` and `GET /sync/ratings/{movies,episodes}` on api.trakt.tv.
+    """`GET /sync/history` and `GET /sync/ratings/{movies,shows,seasons,episodes}` on
+    api.trakt.tv.
 
     History honours `page`, `limit` (default 100, clamped to 250), `start_at` and `end_at`
     (inclusive), answers newest first with the X-Pagination-* headers, and pages over what is
@@ -141,12 +142,13 @@ class FakeTrakt:
         self.fail_pages: set[int] = set()
         self.requests: list[dict[str, str]] = []  # history query parameters, in order
         self.rating_requests: list[str] = []
+        self.forced_limit: int | None = None
         self.on_request: list[Any] = []  # callables run before each history answer
 
     def install(self, router: respx.MockRouter) -> FakeTrakt:
         router.get(f"{API}/sync/history").mock(side_effect=self.history)
-        router.get(f"{API}/sync/ratings/movies").mock(side_effect=self._ratings("movies"))
-        router.get(f"{API}/sync/ratings/episodes").mock(side_effect=self._ratings("episodes"))
+        for kind in ("movies", "shows", "seasons", "episodes"):
+            router.get(f"{API}/sync/ratings/{kind}").mock(side_effect=self._ratings(kind))
         return self
 
     def add(self, *entries: dict[str, Any]) -> None:
@@ -192,9 +194,28 @@ class FakeTrakt:
         return httpx.Response(200, json=chosen[(page - 1) * limit : page * limit], headers=headers)
 
     def _ratings(self, kind: str) -> Any:
+        """ "Pagination optional" (trakt/trakt-api contracts/sync/index.ts l.371-384): all at
+        once without page/limit, unless `forced_limit` is set (pages of that size whatever is
+        asked, as a forced-pagination answer, api-notes corrections item 11); with them, pages
+        with the X-Pagination-* headers."""
+
         def answer(request: httpx.Request) -> httpx.Response:
             self.rating_requests.append(kind)
-            return httpx.Response(200, json=self.ratings.get(kind, []))
+            query = dict(request.url.params)
+            chosen = self.ratings.get(kind, [])
+            if self.forced_limit is None and "page" not in query and "limit" not in query:
+                return httpx.Response(200, json=chosen)
+            page = int(query.get("page", "1"))
+            limit = self.forced_limit or min(int(query.get("limit", DEFAULT_LIMIT)), PAGE)
+            headers = {
+                "X-Pagination-Page": str(page),
+                "X-Pagination-Limit": str(limit),
+                "X-Pagination-Page-Count": str(max(1, math.ceil(len(chosen) / limit))),
+                "X-Pagination-Item-Count": str(len(chosen)),
+            }
+            return httpx.Response(
+                200, json=chosen[(page - 1) * limit : page * limit], headers=headers
+            )
 
         return answer
 
@@ -376,7 +397,7 @@ def test_trakt_import_movie_and_episode_ratings_land_in_the_ratings_table_as_is(
 
     run(runtime)
 
-    assert sorted(fake.rating_requests) == ["episodes", "movies"]
+    assert sorted(fake.rating_requests) == ["episodes", "movies", "seasons", "shows"]
     rows = runtime.store().conn.execute(
         "SELECT i.kind, i.tmdb, r.rating, r.rated_at, r.source FROM ratings r"
         " JOIN items i ON i.id = r.item_id ORDER BY r.rated_at"
@@ -401,3 +422,54 @@ def test_trakt_import_rating_of_a_watched_movie_is_on_the_played_item(
     rated = conn.execute("SELECT item_id FROM ratings").fetchone()[0]
     assert played == rated
     assert conn.execute("SELECT count(*) FROM items").fetchone()[0] == 1
+
+
+def test_trakt_import_show_and_season_ratings_land_on_the_show_and_its_season(
+    runtime: Runtime, api: respx.MockRouter
+) -> None:
+    season = {"number": 2, "ids": {"trakt": 3_962, "tvdb": 473_271, "tmdb": 3_625}}
+    FakeTrakt(
+        [],
+        ratings={
+            "shows": [{"rated_at": trakt.iso(NOW - 200), "rating": 9, "type": "show", "show": GOT}],
+            "seasons": [
+                {
+                    "rated_at": trakt.iso(NOW - 100),
+                    "rating": 6,
+                    "type": "season",
+                    "season": season,
+                    "show": GOT,
+                }
+            ],
+        },
+    ).install(api)
+
+    result = run(runtime)
+
+    conn = runtime.store().conn
+    rows = conn.execute(
+        "SELECT i.kind, i.trakt, i.season, s.trakt, r.rating FROM ratings r"
+        " JOIN items i ON i.id = r.item_id LEFT JOIN items s ON s.id = i.show_id"
+        " ORDER BY r.rated_at"
+    )
+    assert [tuple(r) for r in rows] == [
+        ("show", 1390, None, None, 9.0),
+        ("season", 3_962, 2, 1390, 6.0),
+    ]
+    assert result.report is None
+
+
+def test_trakt_import_ratings_follow_the_page_count_when_trakt_forces_pagination(
+    runtime: Runtime, api: respx.MockRouter
+) -> None:
+    watched = movies(600)
+    fake = FakeTrakt(
+        [], ratings={"movies": [rating(m, 1 + i % 10, NOW - i) for i, m in enumerate(watched)]}
+    )
+    fake.forced_limit = 100
+    fake.install(api)
+
+    run(runtime)
+
+    assert runtime.store().conn.execute("SELECT count(*) FROM ratings").fetchone()[0] == 600
+    assert fake.rating_requests.count("movies") == 6

@@ -150,7 +150,8 @@ def listenbrainz_backend() -> Backend:
         fail,
         heal,
         lambda after: [lb.listen(after + 600, 901), lb.listen(after + 1200, 902)],
-        fake.since_sent,
+        # min_ts is exclusive: the reader sends since - 1, so a listen at `since` comes too.
+        lambda: [None if m is None else m + 1 for m in fake.since_sent()],
     )
 
 

@@ -364,3 +364,32 @@ def test_items_of_a_failed_batch_are_not_remembered(store: Any) -> None:
 
     assert resolver.resolve(song) == (1, True)
     assert count(store, "items") == 1
+
+
+def test_ingest_finds_a_duplicate_after_forgetting_its_plays_in_memory(
+    store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past FRESH_PLAYS the plays held in memory are dropped; a repeat of a play made before
+    that is still found (in the database), not written again."""
+    from scrobctl.scrobble import enqueue
+    from scrobctl.scrobble.events import Event, Line
+
+    monkeypatch.setattr(enqueue, "FRESH_PLAYS", 3)
+    base = 1_700_000_000
+
+    def play(i: int, at: int) -> Line:
+        event = Event(
+            type="track",
+            title="Same",
+            artist="A",
+            duration_ms=200_000,
+            watched_ms=200_000,
+            watched_at=at,
+        )
+        return Line(i, event)
+
+    lines = [play(i, base + i * 1000) for i in range(5)] + [play(9, base + 30)]
+    summary = enqueue.Ingest(store, {}).run(lines)
+
+    assert (summary.recorded_only, summary.duplicate) == (5, 1)
+    assert store.conn.execute("SELECT count(*) FROM plays").fetchone()[0] == 5

@@ -295,3 +295,49 @@ def test_listen_for_accepts_a_large_listen_under_the_limit() -> None:
 def test_listen_for_rejects_nul_characters() -> None:
     with pytest.raises(InvalidListen, match="NUL"):
         listen_for(play(title="a\x00b"), NOW)
+
+
+# -- the server's own rules (issue #15; listenbrainz-server api.py l.116, api_tools.py) ---------
+
+
+def test_listen_for_accepts_1024_character_cjk_title_and_artist() -> None:
+    # 3 bytes a character as posted (about 6 KB), 6 as an ASCII escape (12 KB, over the limit).
+    listen = listen_for(play(title="音" * 1024, artist="楽" * 1024), NOW)
+    assert listen["track_metadata"]["track_name"] == "音" * 1024
+
+
+def test_listen_for_accepts_a_literal_backslash_u0000_in_a_title() -> None:
+    listen = listen_for(play(title="C:\\u0000 dir"), NOW)
+    assert listen["track_metadata"]["track_name"] == "C:\\u0000 dir"
+
+
+def test_listen_for_measures_the_listen_with_its_share_of_the_submission() -> None:
+    # A listen of exactly MAX_LISTEN_SIZE bytes alone makes a body over len(payload) x 10240.
+    base = len(json.dumps(listen_for(play(title="x"), NOW), separators=(",", ":")).encode())
+    with pytest.raises(InvalidListen, match="bytes as sent"):
+        listen_for(play(title="x" * (MAX_LISTEN_SIZE - base + 1)), NOW)
+
+
+def test_submit_listens_posts_compact_utf8_within_listens_times_10240_bytes(
+    lb: respx.MockRouter, clock: FakeClock
+) -> None:
+    route = lb.post("/1/submit-listens").respond(200, json={"status": "ok"})
+    listens = [listen_for(play(title="音" * 3000, watched_at=NOW - i), NOW) for i in range(3)]
+
+    call(clock, "submit_listens", listens)
+
+    body = route.calls.last.request.content
+    assert "音".encode() in body and b"\\u" not in body
+    assert len(body) <= len(listens) * MAX_LISTEN_SIZE
+
+
+def test_recording_feedback_without_status_ok_names_the_server(
+    lb: respx.MockRouter, clock: FakeClock
+) -> None:
+    # Maloja answers the endpoints it lacks with 200 (api-notes corrections items 5-6).
+    lb.post("/1/feedback/recording-feedback").respond(
+        200, json={"code": 200, "error": "Invalid Method"}
+    )
+    with pytest.raises(ServiceUnavailable, match="Invalid Method") as caught:
+        call(clock, "recording_feedback", MBID, 1)
+    assert BASE in str(caught.value)

@@ -683,3 +683,33 @@ def test_refused_credentials_mark_reconnect_required_and_keep_the_ratings(
     }
     assert f"scrobctl login {service}" in (only(report).reconnect or "")
     assert report.exit_code == ExitCode.RECONNECT
+
+
+def test_trakt_show_and_season_ratings_are_sent_as_shows_and_seasons(
+    runtime: Runtime, router: respx.MockRouter
+) -> None:
+    # Trakt rates movies, shows, seasons and episodes (trakt/trakt-api ratingsParamSchema.ts).
+    from scrobctl.store.items import ItemRef, ItemResolver
+
+    show = ItemRef("show", {"trakt": 1390, "tvdb": 121_361})
+    with runtime.store().transaction() as conn:
+        resolver = ItemResolver(conn)
+        show_id, _ = resolver.resolve(show)
+        season_id, _ = resolver.resolve(
+            ItemRef("season", {"trakt": 3_962, "tvdb": 473_271}, show=show, season=2)
+        )
+        set_rating(conn, PROFILE, show_id, 9, RATED_AT)
+        set_rating(conn, PROFILE, season_id, 6, RATED_AT)
+    assert export_ratings(runtime, "trakt", PROFILE).queued == 2
+    server = serve(router, "trakt")
+
+    run_flush(runtime)
+
+    (body,) = server.bodies
+    assert body["shows"] == [
+        {"ids": {"trakt": 1390, "tvdb": 121_361}, "rating": 9, "rated_at": RATED_TRAKT}
+    ]
+    assert body["seasons"] == [
+        {"ids": {"trakt": 3_962, "tvdb": 473_271}, "rating": 6, "rated_at": RATED_TRAKT}
+    ]
+    assert {r["state"] for r in jobs(runtime)} == {queue.COMPLETED}

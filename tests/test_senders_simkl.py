@@ -236,12 +236,14 @@ def test_simkl_every_request_carries_client_id_app_name_and_app_version(
     leave_running(runtime, clock)  # so the look-ups run too
     movies = simkl.get("/sync/all-items/movies").respond(200, json={"movies": []})
     shows = simkl.get("/sync/all-items/shows").respond(200, content=b"null")  # "nothing"
+    anime = simkl.get("/sync/all-items/anime").respond(200, content=b"null")
     server = serve(simkl, SyncHistory())
 
     run_flush(runtime)
 
-    requests = [movies.calls.last.request, shows.calls.last.request, *server.requests]
-    assert len(requests) == 3
+    looked = [movies.calls.last.request, shows.calls.last.request, anime.calls.last.request]
+    requests = [*looked, *server.requests]
+    assert len(requests) == 4
     for request in requests:
         params = dict(request.url.params)
         assert {k: params.get(k) for k in IDENTIFICATION} == IDENTIFICATION
@@ -420,3 +422,42 @@ def test_simkl_401_marks_reconnect_required_and_keeps_the_jobs(
     assert connection is not None and connection.status == connections.RECONNECT_REQUIRED
     assert {(r["state"], r["attempt"]) for r in jobs(runtime)} == {(queue.AVAILABLE, 0)}
     assert report.exit_code == ExitCode.RECONNECT
+
+
+# -- the look-up asks for what it needs (SIMKL/API apiary.apib "Get All Items"; issue #15) ------
+
+
+def test_simkl_lookup_asks_all_items_with_extended_full_and_episode_times(
+    runtime: Runtime, simkl: respx.MockRouter, clock: FakeClock
+) -> None:
+    ingest(runtime, [episode(AT, SEVERANCE, 1, 2)])
+    leave_running(runtime, clock)
+    shows = simkl.get("/sync/all-items/shows").respond(200, content=b"null")
+    simkl.get("/sync/all-items/anime").respond(200, content=b"null")
+    serve(simkl, SyncHistory())
+
+    run_flush(runtime)
+
+    params = dict(shows.calls.last.request.url.params)
+    assert (params["extended"], params["episode_watched_at"]) == ("full", "yes")
+
+
+def test_simkl_retried_episode_filed_as_anime_completes_without_a_post(
+    runtime: Runtime, simkl: respx.MockRouter, clock: FakeClock
+) -> None:
+    ingest(runtime, [episode(AT, SEVERANCE, 1, 2)])
+    leave_running(runtime, clock)
+    entry = {
+        "status": "watching",
+        "anime_type": "tv",
+        "show": {"title": "Severance", "ids": {"simkl": 1_234, "tvdb": str(SEVERANCE)}},
+        "seasons": [{"number": 1, "episodes": [{"number": 2, "watched_at": AT_ISO}]}],
+    }
+    simkl.get("/sync/all-items/shows").respond(200, content=b"null")
+    simkl.get("/sync/all-items/anime").respond(200, json={"anime": [entry]})
+    server = serve(simkl, SyncHistory())
+
+    run_flush(runtime)
+
+    assert server.bodies == []
+    assert [r["outcome"] for r in jobs(runtime)] == ["already on service"]

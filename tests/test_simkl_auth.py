@@ -240,3 +240,24 @@ def test_client_412_raises_an_error_naming_the_client_id(
 
     assert not isinstance(caught.value, InvalidToken)
     assert "https://simkl.com/settings/developer/" in (caught.value.hint or "")
+
+
+# -- "Slow down" (SIMKL/API apiary.apib l.441-446; issue #15) ----------------------------------
+
+SLOW_DOWN = {"result": "KO", "message": "Slow down"}
+
+
+def test_poll_pin_reads_slow_down(simkl: respx.MockRouter, clock: FakeClock) -> None:
+    simkl.get(f"/oauth/pin/{USER_CODE}").respond(200, json=SLOW_DOWN)
+
+    assert with_client(clock, lambda client: client.poll_pin(USER_CODE)) is Pin.SLOW_DOWN
+
+
+def test_login_simkl_slow_down_doubles_the_poll_interval(
+    runtime: Runtime, simkl: respx.MockRouter, clock: FakeClock
+) -> None:
+    serve_login(simkl, PENDING, SLOW_DOWN, PENDING, APPROVED)
+
+    asyncio.run(login_simkl(runtime, PROFILE, FakeUI()))
+
+    assert clock.slept == [5, 5, 10, 10]

@@ -21,10 +21,15 @@ from scrobctl.sync.resolve import TmdbResolver
 API = "https://api.themoviedb.org"
 
 
-def resolve(ref: ItemRef) -> ItemRef:
+V3_KEY = "0123456789abcdef0123456789abcdef"
+# The shape of TMDb's v4 API Read Access Token: a JWT (header.payload.signature, base64url).
+V4_TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJhdWQiOiJ0ZXN0Iiwic2NvcGVzIjpbImFwaV9yZWFkIl19.c2lnbmF0dXJl"
+
+
+def resolve(ref: ItemRef, key: str = "tmdb-key") -> ItemRef:
     async def go() -> ItemRef:
         async with make_client() as http:
-            client = TmdbClient(API, "tmdb-key", http, ServiceLimiter("tmdb"))
+            client = TmdbClient(API, key, http, ServiceLimiter("tmdb"))
             return await TmdbResolver(client).ref(ref)
 
     return asyncio.run(go())
@@ -104,3 +109,28 @@ def test_import_with_tmdb_key_makes_one_item_of_an_imdb_only_and_a_tmdb_only_mov
     services = {r[0] for r in conn.execute("SELECT service FROM scrobbles")}
     assert services == {"trakt", "simkl"}
     runtime.close()
+
+
+# -- both credentials (developer.themoviedb.org authentication; issue #15) -----------------------
+
+
+def test_tmdb_v4_read_access_token_is_sent_as_bearer_not_as_api_key(
+    tmdb: respx.MockRouter,
+) -> None:
+    route = tmdb.get("/3/find/tt0133093").respond(json={"movie_results": [{"id": 603}]})
+
+    assert resolve(ItemRef("movie", {"imdb": "tt0133093"}), V4_TOKEN).ids["tmdb"] == 603
+
+    request = route.calls.last.request
+    assert request.headers["Authorization"] == f"Bearer {V4_TOKEN}"
+    assert "api_key" not in request.url.params
+
+
+def test_tmdb_v3_api_key_is_sent_as_the_api_key_parameter(tmdb: respx.MockRouter) -> None:
+    route = tmdb.get("/3/find/tt0133093").respond(json={"movie_results": [{"id": 603}]})
+
+    resolve(ItemRef("movie", {"imdb": "tt0133093"}), V3_KEY)
+
+    request = route.calls.last.request
+    assert request.url.params["api_key"] == V3_KEY
+    assert "Authorization" not in request.headers

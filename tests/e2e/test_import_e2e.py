@@ -222,6 +222,7 @@ def reset_lastfm(fake: FakeLastfm) -> FakeLastfm:
         fake.problems.clear()
         fake.now_playing.clear()
         fake.loved.clear()
+        fake.unsupported.clear()
         fake.latency = 0.0
         fake.history_size = 0
         fake.history_start = 1_600_000_000
@@ -776,7 +777,11 @@ def test_second_import_asks_only_for_plays_after_the_first_and_adds_only_the_new
     if service == "listenbrainz":
         asked = [r.query for r in listens_requests(fake_lb)[asked_lb:]]
         assert asked, "no listens were asked for"
-        assert all(q.get("min_ts") == [since] for q in asked), asked
+        # min_ts is exclusive, so since - 1; it walks forward from there (issue #15) and
+        # max_ts is never sent with it: the server would pick the oldest listens below it.
+        assert asked[0].get("min_ts") == [str(int(since) - 1)], asked
+        assert all(int(q["min_ts"][0]) >= int(since) - 1 for q in asked), asked
+        assert all("max_ts" not in q for q in asked), asked
         assert len(listens_requests(fake_lb, LISTEN_COUNT)) == counted
     else:
         calls = fake_lastfm.calls_to(RECENT)[asked_lastfm:]
@@ -792,3 +797,39 @@ def test_second_import_asks_only_for_plays_after_the_first_and_adds_only_the_new
     shown = history(cli, grown - size)
     assert [p["watched_at"] for p in shown] == [at for at, *_ in expected(grown)[: grown - size]]
     assert import_row(data_dir, service)["high_water"] == newest(grown)
+
+
+# -- 5. a later step a compatible server lacks (issue #15) -------------------------------------
+
+
+@pytest.mark.parametrize("service", ["listenbrainz", "lastfm"])
+def test_import_whose_loves_or_feedback_step_fails_keeps_the_plays_names_the_step_and_exits_1(
+    cli: Cli,
+    fake_lb: FeedbackListenBrainz,
+    fake_lastfm: FakeLastfm,
+    lastfm_session: LastfmSession,
+    data_dir: Path,
+    service: str,
+) -> None:
+    # Compatible servers answer what they lack with HTTP 200 and an error: Maloja's
+    # audioscrobbler API {"error": 3, "message": "Invalid method"} (maloja/apis/audioscrobbler.py
+    # l.26), its ListenBrainz API {"code": 200, "error": "Invalid Method"} (corrections item 6).
+    if service == "listenbrainz":
+        size, step = 1_500, "recording feedback"
+        serve_listenbrainz_history(fake_lb, size)
+        fake_lb.inject(FEEDBACK, Reply(200, {"code": 200, "error": "Invalid Method"}))
+        login_listenbrainz(cli)
+    else:
+        size, step = 450, "loved tracks"
+        serve_lastfm_history(fake_lastfm, size, days_ago=2)
+        fake_lastfm.unsupported.add("user.getLovedTracks")
+        login_lastfm(lastfm_session, data_dir)
+
+    result = cli("import", service, timeout=IMPORT_TIMEOUT)
+
+    assert result.returncode == 1, result.stderr
+    assert f"imported: {size} entries" in summary_line(result.stderr, service)
+    assert f"{service}: {step} not imported" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert status_json(cli)["plays"] == size
+    assert import_row(data_dir, service)["state"] == "done"

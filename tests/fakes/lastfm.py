@@ -39,6 +39,9 @@
   Plays sent with `track.scrobble` are not served back. An unknown `user` is error 6 (HTTP 404).
 - `user.getLovedTracks` (A.7) serves `loved` (see `love()`), newest first, `limit` (default 50)
   a page. Both answer a one-track page with a bare object instead of a list, as Last.fm does.
+- A method in `unsupported` is answered as a compatible server answers one it lacks: HTTP 200
+  `{"error": 3, "message": "Invalid method"}` (krateng/maloja maloja/apis/audioscrobbler.py
+  l.26).
 
 Every request is recorded in `calls` with its arrival time and whether its signature was valid.
 
@@ -202,6 +205,8 @@ class FakeLastfm(FakeService):
         self.history_start = 1_600_000_000
         self.history_step = 180  # seconds between two scrobbles
         self.loved: list[dict[str, Any]] = []  # user.getLovedTracks entries, see love()
+        # Methods answered as a compatible server answers those it lacks (error 3, HTTP 200).
+        self.unsupported: set[str] = set()
 
     # -- scripting and inspection ------------------------------------------------------------
     def approve(self, token: str | None = None, user: str | None = None) -> None:
@@ -331,7 +336,13 @@ class FakeLastfm(FakeService):
             "user.getRecentTracks": self._recent_tracks,
             "user.getLovedTracks": self._loved_tracks,
         }
-        if method not in handlers:
+        if method not in handlers or method in self.unsupported:
+            if method in self.unsupported:
+                # A compatible server's answer to a method it lacks: Maloja's
+                # InvalidMethodException is HTTP 200 {"error": 3, "message": "Invalid method"}
+                # (krateng/maloja 52aae99 maloja/apis/audioscrobbler.py l.26).
+                call.error = 3
+                return Reply(200, {"error": 3, "message": "Invalid method"})
             return self._error(call, 3)
         if method in WRITE_METHODS and call.http_method != "POST":
             self.problems.append(f"{method} sent with {call.http_method}, not POST")

@@ -1,16 +1,115 @@
 """A ListenBrainz-compatible fake: the endpoints scrobctl uses, validated by the server's rules
-(api-notes part B) and de-duplicated the way the real listen store does (B.5)."""
+(api-notes part B) and de-duplicated the way the real listen store does (B.5).
+
+Which listens a `GET /1/user/{name}/listens` page holds follows the server's own code, read at
+metabrainz/listenbrainz-server 0a119846d (2026-08-21), in `fetch_listens` below.
+"""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from typing import Any
 
 from tests.fakes.server import FakeService, Reply, Request
 
-MAX_LISTENS = 1000
+MAX_LISTENS = 1000  # api_tools.py MAX_LISTENS_PER_REQUEST l.39
+MAX_LISTEN_SIZE = 10240  # api_tools.py l.33
+MAX_LISTEN_PAYLOAD_SIZE = MAX_LISTEN_SIZE * MAX_LISTENS  # l.42
 LISTEN_MINIMUM_TS = 1033430400
+MAX_ITEMS_PER_GET = 1000  # webserver/views/api_tools.py l.48
+DEFAULT_ITEMS_PER_GET = 25  # api_tools.py l.51
+# listenstore/timescale_listenstore.py l.36-43
+DEFAULT_FETCH_WINDOW = 30 * 86_400
+WINDOW_SIZE_MULTIPLIER = 3
+MAX_FUTURE_SECONDS = 600
+
+
+def fetch_listens(
+    times: Sequence[int], from_ts: int | None, to_ts: int | None, limit: int, now: float
+) -> list[int]:
+    """The indices into `times` (ascending listened_at) of the page the server returns, newest
+    first: listenstore/timescale_listenstore.py `fetch_listens`, l.209-387.
+
+    With `from_ts` (min_ts) the rows are selected in ASCENDING order with LIMIT, alone or with
+    `to_ts` (l.224-227, l.295): the page is the OLDEST `limit` listens after min_ts, reversed only
+    for output (l.382-383). Only `to_ts` alone selects the newest below it. One bound alone
+    searches a window of 30 days that moves on and triples after every pass that comes up short,
+    for at most 9 queries (l.297-352); listens accumulate across passes up to `limit` (l.373).
+    Both bounds are exclusive (l.256-257), so a listen exactly on a window's edge is not found:
+    the server's own behaviour, kept.
+    """
+    n = len(times)
+    if n == 0:
+        return []  # l.231-232: a user without listens
+    ascending = from_ts is not None
+    min_user_ts, max_user_ts = times[0], times[n - 1]
+    if to_ts is None and from_ts is None:
+        to_ts = max_user_ts + 1  # l.234-235
+    window = DEFAULT_FETCH_WINDOW
+    to_dynamic = from_dynamic = False
+    if from_ts is not None and to_ts is not None:
+        pass
+    elif from_ts is not None:
+        to_ts, to_dynamic = from_ts + window, True
+    else:
+        assert to_ts is not None
+        from_ts, from_dynamic = to_ts - window, True
+    assert from_ts is not None and to_ts is not None
+    chosen: list[int] = []
+    passes = 0
+    while True:
+        passes += 1
+        if passes == 10:  # l.318-321
+            break
+        lo, hi = bisect_right(times, from_ts), bisect_left(times, to_ts)
+        rows = range(lo, hi) if ascending else range(hi - 1, lo - 1, -1)
+        for i in rows[:limit]:
+            chosen.append(i)
+            if len(chosen) == limit:
+                break
+        if len(chosen) == limit:
+            break
+        # l.329-352: this pass came up short
+        if not to_dynamic and not from_dynamic:
+            break
+        if from_ts < min_user_ts - 1:
+            break
+        if to_ts > now + MAX_FUTURE_SECONDS:
+            break
+        if to_dynamic:
+            from_ts += window - 1
+            window *= WINDOW_SIZE_MULTIPLIER
+            to_ts += window
+        if from_dynamic:
+            to_ts -= window
+            window *= WINDOW_SIZE_MULTIPLIER
+            from_ts -= window
+    if ascending:
+        chosen.reverse()
+    return chosen
+
+
+class _EvenTimes(Sequence[int]):
+    """`start + i * step` for i < size, without building the list (bisect needs only this)."""
+
+    def __init__(self, start: int, step: int, size: int) -> None:
+        self.start, self.step, self.size = start, step, size
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            raise TypeError("not sliceable")
+        if i < 0:
+            i += self.size
+        if not 0 <= i < self.size:
+            raise IndexError(i)
+        return self.start + i * self.step
 
 
 def _error(status: int, message: str) -> Reply:
@@ -25,6 +124,7 @@ class FakeListenBrainz(FakeService):
         self.listens: dict[tuple[str, int, tuple[Any, ...]], dict[str, Any]] = {}
         self.submissions: list[int] = []  # listens per accepted submit request
         self.accepted: list[dict[str, Any]] = []  # every accepted listen, duplicates included
+        self.feedback_given: list[tuple[str, dict[str, Any]]] = []  # (user, accepted body)
         self.rate_limit = 1000  # requests per window, reported in X-RateLimit-* headers
         self.window_requests = 0
         # A synthetic history served by GET /1/user/{name}/listens, made on the fly so that a
@@ -64,9 +164,15 @@ class FakeListenBrainz(FakeService):
         if request.path == f"/1/user/{self.history_user}/listen-count":
             return Reply(200, {"payload": {"count": self.history_size}}, headers)
         if request.path == f"/1/user/{self.history_user}/listens":
-            return Reply(200, self._listens(request), headers)
+            reply = self._listens(request)
+            reply.headers.update(headers)
+            return reply
         if request.path == f"/1/feedback/user/{self.history_user}/get-feedback":
             return Reply(200, {"feedback": [], "count": 0, "total_count": 0, "offset": 0}, headers)
+        if request.path == "/1/feedback/recording-feedback" and request.method == "POST":
+            reply = self._recording_feedback(request)
+            reply.headers.update(headers)
+            return reply
         if request.path == "/1/submit-listens" and request.method == "POST":
             reply = self._submit(request)
             reply.headers.update(headers)
@@ -86,55 +192,78 @@ class FakeListenBrainz(FakeService):
             },
         }
 
-    def _listens(self, request: Request) -> dict[str, Any]:
-        """Newest first, below max_ts (exclusive) and above min_ts (exclusive), count <= 1000."""
-        count = min(int(request.query.get("count", ["25"])[0]), 1000)
-        max_ts = int(request.query.get("max_ts", [str(2**62)])[0])
-        min_ts = int(request.query.get("min_ts", ["0"])[0])
-        start, step, n = self.history_start, 60, self.history_size
-        # indices with start + i*step < max_ts, newest first
-        top = min(n - 1, (max_ts - start - 1) // step) if max_ts > start else -1
-        listens = []
-        i = top
-        while i >= 0 and len(listens) < count:
-            listen = self.history_listen(i)
-            if listen["listened_at"] <= min_ts:
-                break
-            listens.append(listen)
-            i -= 1
-        return {
-            "payload": {
-                "count": len(listens),
-                "user_id": self.history_user,
-                "latest_listen_ts": start + (n - 1) * step if n else 0,
-                "oldest_listen_ts": start if n else 0,
-                "listens": listens,
-            }
-        }
+    def _listens(self, request: Request) -> Reply:
+        """webserver/views/api.py `get_listens` (l.170-197) with the parameter checks of
+        api_tools.py `_validate_get_listens_endpoint_params` (l.502-518)."""
+        try:
+            max_ts = _ts_arg(request, "max_ts")
+            min_ts = _ts_arg(request, "min_ts")
+            count = int(request.query.get("count", [str(DEFAULT_ITEMS_PER_GET)])[0])
+        except ValueError:
+            return _error(400, "Incorrect timestamp argument")
+        if max_ts is not None and min_ts is not None and max_ts <= min_ts:
+            return _error(400, "max_ts should be greater than min_ts")
+        count = min(count, MAX_ITEMS_PER_GET)
+        if count < 0:
+            return _error(400, "Number of items requested should be positive")
+        n = self.history_size
+        times = _EvenTimes(self.history_start, 60, n)
+        chosen = fetch_listens(times, min_ts, max_ts, count, time.time())
+        listens = [self.history_listen(i) for i in chosen]
+        return Reply(
+            200,
+            {
+                "payload": {
+                    "count": len(listens),
+                    "user_id": self.history_user,
+                    "latest_listen_ts": times[n - 1] if n else 0,
+                    "oldest_listen_ts": times[0] if n else 0,
+                    "listens": listens,
+                }
+            },
+        )
 
     def _submit(self, request: Request) -> Reply:
+        """webserver/views/api.py `submit_listen` (l.79-166): the size checks on the raw body
+        as it arrived (l.88-91, l.116-118), then api_tools.py `validate_listen` per listen."""
         user = self._user(request)
         if user is None:
             return _error(401, "Invalid authorization token.")
+        raw = request.body
+        if len(raw) > MAX_LISTEN_PAYLOAD_SIZE:
+            return _error(
+                400, f"Payload too large. Payload cannot exceed {MAX_LISTEN_PAYLOAD_SIZE}"
+            )
         try:
-            body = request.json()
+            body = json.loads(raw.decode("utf-8"))
         except ValueError:
             return _error(400, "Cannot parse JSON document.")
+        if not isinstance(body, dict):
+            return _error(400, "Invalid JSON document submitted.")
         listen_type = body.get("listen_type")
         payload = body.get("payload")
-        if listen_type not in ("single", "playing_now", "import"):
-            return _error(400, "JSON document does not contain a valid listen_type.")
-        if not isinstance(payload, list) or not payload:
-            return _error(400, "JSON document does not contain any listens.")
-        if listen_type == "import" and len(payload) > MAX_LISTENS:
+        if not isinstance(payload, list):
+            return _error(400, "The payload in the JSON document should be a list of listens.")
+        if not payload:
+            return _error(400, "JSON document does not contain any listens")
+        if len(payload) > MAX_LISTENS:
             return _error(400, "Too many listens. You may not submit more than 1000 listens.")
+        if len(raw) > len(payload) * MAX_LISTEN_SIZE:
+            return _error(
+                400,
+                f"JSON document is too large. Each listens may not be larger than"
+                f" {MAX_LISTEN_SIZE} bytes.",
+            )
+        if listen_type not in ("single", "playing_now", "import"):
+            return _error(400, "JSON document requires a valid listen_type key.")
         if listen_type != "import" and len(payload) != 1:
             return _error(400, "JSON document should contain exactly one listen.")
         now = time.time()
         for listen in payload:
             problem = self._invalid(listen, listen_type, now)
             if problem:
-                return Reply(400, {**listen, "code": 400, "error": problem})
+                extra = listen if isinstance(listen, dict) else {}
+                return Reply(400, {**extra, "code": 400, "error": problem})
         if listen_type == "playing_now":
             return Reply(200, {"status": "ok"})
         with self.lock:
@@ -152,42 +281,115 @@ class FakeListenBrainz(FakeService):
                 self.listens.setdefault((user, int(listen["listened_at"]), key), listen)
         return Reply(200, {"status": "ok"})
 
+    def _recording_feedback(self, request: Request) -> Reply:
+        """webserver/views/feedback_api.py `recording_feedback` (l.28-72): only these keys, an
+        MBID or MSID that is a UUID (the Feedback model, db/model/feedback.py), score -1/0/1;
+        the answer is `{"status": "ok"}`."""
+        user = self._user(request)
+        if user is None:
+            return _error(401, "Invalid authorization token.")
+        try:
+            data = request.json()
+        except ValueError:
+            return _error(400, "Cannot parse JSON document.")
+        if not isinstance(data, dict):
+            return _error(400, "Invalid JSON document submitted.")
+        if ("recording_msid" not in data and "recording_mbid" not in data) or "score" not in data:
+            return _error(400, "JSON document must contain either recording_msid or recording_mbid")
+        if set(data) - {"recording_msid", "recording_mbid", "score"}:
+            return _error(
+                400, "JSON document may only contain recording_msid, recording_mbid and score"
+            )
+        ids = [data[k] for k in ("recording_msid", "recording_mbid") if data.get(k) is not None]
+        if not ids or not all(_is_uuid(i) for i in ids) or data["score"] not in (-1, 0, 1):
+            return _error(400, "Invalid JSON document submitted: invalid recording id or score")
+        with self.lock:
+            self.feedback_given.append((user, data))
+        return Reply(200, {"status": "ok"})
+
     @staticmethod
     def _invalid(listen: Any, listen_type: str, now: float) -> str | None:
+        """api_tools.py `validate_listen` (l.162-241); like it, mutates the listen: strips the
+        names and drops an empty `release_name` (l.244-255) and empty MBIDs (l.308-326)."""
         if not isinstance(listen, dict):
             return "Listen is not a JSON object."
-        allowed = (
-            {"track_metadata"}
-            if listen_type == "playing_now"
-            else {
-                "listened_at",
-                "track_metadata",
-            }
-        )
-        if set(listen) != allowed:
-            return f"Invalid keys in listen: {sorted(set(listen) ^ allowed)}"
-        meta = listen["track_metadata"]
-        for key in ("artist_name", "track_name"):
-            value = meta.get(key)
-            if not isinstance(value, str) or not value.strip():
-                return f"track_metadata.{key} is required and must be a non-empty string."
-        if listen_type != "playing_now":
-            ts = listen["listened_at"]
-            if not isinstance(ts, int) or ts < LISTEN_MINIMUM_TS:
+        if "track_metadata" not in listen:
+            return "JSON document must contain the key track_metadata at the top level."
+        if listen_type == "playing_now":
+            if "listened_at" in listen or len(listen) > 1:
+                return "JSON document may only contain track_metadata as top level key."
+        else:
+            ts = listen.get("listened_at")
+            if isinstance(ts, bool) or not isinstance(ts, int | str):
+                return "JSON document must contain an int value for listened_at."
+            try:
+                ts = listen["listened_at"] = int(ts)
+            except ValueError:
+                return "JSON document must contain an int value for listened_at."
+            if len(listen) > 2:
+                return (
+                    "JSON document may only contain listened_at and track_metadata top level keys"
+                )
+            if ts < LISTEN_MINIMUM_TS:
                 return "Value for key listened_at is too low."
             if ts > now + 3600:
                 return "Value for key listened_at is too high."
-        info = meta.get("additional_info", {})
-        if "duration" in info and "duration_ms" in info:
-            return "JSON document may not contain both duration and duration_ms."
-        mbid = info.get("recording_mbid")
-        if mbid:
-            try:
-                uuid.UUID(mbid)
-            except ValueError:
-                return "recording_mbid MBID format invalid."
+        meta = listen["track_metadata"]
+        if not isinstance(meta, dict):
+            return "JSON document may not have track_metadata with null value."
+        for key, required in (("track_name", True), ("artist_name", True), ("release_name", False)):
+            if key not in meta:
+                if required:
+                    return f"JSON document does not contain required field track_metadata.{key}."
+                continue
+            if not isinstance(meta[key], str):
+                return f"track_metadata.{key} must be a single string."
+            meta[key] = meta[key].strip()
+            if not meta[key]:
+                if required:
+                    return f"field track_metadata.{key} is empty."
+                del meta[key]
+        info = meta.get("additional_info")
+        if isinstance(info, dict):
+            if "duration" in info and "duration_ms" in info:
+                return "JSON document should not contain both duration and duration_ms."
+            for key in ("release_mbid", "recording_mbid", "release_group_mbid", "track_mbid"):
+                if key in info:
+                    if not info[key]:
+                        del info[key]
+                    elif not _is_uuid(info[key]):
+                        return f"{key} MBID format invalid."
+        if _has_nul(listen):
+            return "contains a unicode null"  # check_for_unicode_null_recursively l.144-159
         return None
 
     def received(self, user: str = "rob") -> list[dict[str, Any]]:
         with self.lock:
             return [listen for (u, _, _), listen in self.listens.items() if u == user]
+
+
+def _ts_arg(request: Request, name: str) -> int | None:
+    """api_tools.py `_parse_datetime_arg` (l.469-477): an int of seconds, or absent."""
+    values = request.query.get(name)
+    return int(values[0]) if values else None
+
+
+def _is_uuid(value: Any) -> bool:
+    """api_tools.py `is_valid_uuid` (l.258-265)."""
+    try:
+        uuid.UUID(value)
+    except (AttributeError, TypeError, ValueError):
+        return False
+    return True
+
+
+def _has_nul(value: Any) -> bool:
+    """The real U+0000 character anywhere (api_tools.py l.144-159); a backslash followed by
+    `u0000` is ordinary text."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False

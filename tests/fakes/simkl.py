@@ -7,7 +7,9 @@
 - `GET /oauth/pin` makes a code: `{"result": "OK", "device_code": "DEVICE_CODE", "user_code",
   "verification_uri", "verification_url", "expires_in", "interval"}`.
 - `GET /oauth/pin/{user_code}` is always HTTP 200: `{"result": "KO", "message": "Authorization
-  pending"}` for the first `pending_polls` polls, then `{"result": "OK", "access_token": ...}`.
+  pending"}` for the first `pending_polls` polls, then `{"result": "OK", "access_token": ...}`;
+  the first `slow_down_polls` polls answer `{"result": "KO", "message": "Slow down"}`
+  (apiary.apib l.421-455: `interval` is the least time between polls).
   The code is deleted on success (or expiry), and polling an unknown code falls through to
   making a NEW code, with the step-1 shape (`device_code` and all), as Simkl does.
 - `POST /users/settings` with `Authorization: Bearer <token>` →
@@ -29,9 +31,13 @@ Sync and scrobble (api-notes 10.1, 10.2, 10.4), each with `Authorization: Bearer
 - `GET /sync/all-items[/{shows|movies|anime}[/{status}]]`: the library as `{shows: [...],
   movies: [...], anime: [...]}` (only the asked type with a type), entries with `status`,
   `last_watched_at`, `show`/`movie` `{title, year, ids}` (the `simkl` id a number, the others
-  strings) and, for shows, `seasons[].episodes[]` whose `watched_at` is there only with
-  `episode_watched_at=yes`. `date_from` keeps the items changed at or after it (the delta), and
-  an empty answer is a bare `null`, as Simkl sends.
+  strings) and, for shows and anime, `seasons[].episodes[]` ONLY with `extended=full` (or
+  `full_anime_seasons`): without it an entry is a summary (SIMKL/API apiary.apib "Get All
+  Items", l.4293-4299, and its examples l.4345-4520). An episode's `watched_at` is there only
+  with `episode_watched_at=yes` too (l.4299, l.3960-3963). A show whose ids meet `anime_ids`
+  is filed in the `anime` bucket even when sent under `shows[]`, as Simkl files anime apart
+  (l.4286; api-notes corrections item 8). `date_from` keeps the items changed at or after it
+  (the delta), and an empty answer is a bare `null`, as Simkl sends.
 - `POST /scrobble/start|pause|stop` (`movie`, or `show`/`anime` + `episode`, plus `progress`
   with at most two decimals): 201 `{id, action, progress, movie | show + episode}`; unknown ids
   404 `id_err`; a stop at 80 % or more adds a play.
@@ -181,6 +187,8 @@ class FakeSimkl(FakeService):
         interval: int = 1,
         expires_in: int = 900,
         unknown_ids: set[tuple[str, str]] | None = None,
+        anime_ids: set[tuple[str, str]] | None = None,
+        slow_down_polls: int = 0,
         post_interval: float = 1.0,
         post_slack: float = 0.05,
         connect_latency: float = 0.0,
@@ -201,6 +209,9 @@ class FakeSimkl(FakeService):
         self.tokens: set[str] = set()
 
         self.unknown_ids = unknown_ids if unknown_ids is not None else {("tmdb", "999999")}
+        self.anime_ids = anime_ids or set()
+        self.slow_down_polls = slow_down_polls
+        self.poll_times: list[float] = []  # time.monotonic() of every PIN poll
         self.post_interval = post_interval
         self.post_slack = post_slack
         # Seconds the first request on a new connection arrives late: the TCP + TLS handshake a
@@ -338,6 +349,10 @@ class FakeSimkl(FakeService):
 
     def _poll(self, user_code: str) -> Reply:
         with self.lock:
+            self.poll_times.append(time.monotonic())
+            if self.slow_down_polls > 0 and user_code in self.codes:
+                self.slow_down_polls -= 1
+                return Reply(200, {"result": "KO", "message": "Slow down"})
             code = self.codes.get(user_code)
             if code is not None and time.monotonic() >= code.expires_at:
                 del self.codes[user_code]
@@ -480,7 +495,7 @@ class FakeSimkl(FakeService):
                         seasons = [{"number": 1, "episodes": show["episodes"]}]
                     if not seasons:
                         self._problem("POST /sync/history: a whole show; the fake has no catalogue")
-                    entry = self._file(kind, show)
+                    entry = self._file("anime" if self._is_anime(show) else kind, show)
                     added["shows"] += 1
                     added["statuses"].append(
                         {
@@ -530,7 +545,8 @@ class FakeSimkl(FakeService):
             since = parse_time(query["date_from"])
             if since is None:
                 return _error(400, "wrong_parameter", "date_from is not a date")
-        with_times = query.get("episode_watched_at") == "yes"
+        full = query.get("extended") in ("full", "full_anime_seasons")
+        with_times = full and query.get("episode_watched_at") == "yes"
         body: dict[str, list[dict[str, Any]]] = {}
         with self.lock:
             for kind in kinds:
@@ -538,7 +554,7 @@ class FakeSimkl(FakeService):
                 for item in self.library:
                     if item.kind != kind or (since is not None and item.updated_at < since):
                         continue
-                    entry = self._entry(item, with_times)
+                    entry = self._entry(item, full, with_times)
                     if status is None or entry["status"] == status:
                         entries.append(entry)
                 if entries:
@@ -547,8 +563,12 @@ class FakeSimkl(FakeService):
             return Reply(200, raw=b"null")
         return Reply(200, body)
 
+    def _is_anime(self, show: dict[str, Any]) -> bool:
+        ids = show.get("ids") if isinstance(show.get("ids"), dict) else {}
+        return any((str(k), str(v)) in self.anime_ids for k, v in ids.items())
+
     @staticmethod
-    def _entry(item: LibraryItem, with_times: bool) -> dict[str, Any]:
+    def _entry(item: LibraryItem, full: bool, with_times: bool) -> dict[str, Any]:
         if item.kind == "movies":
             last = max(item.watched) if item.watched else None
             return {
@@ -566,7 +586,7 @@ class FakeSimkl(FakeService):
                 episode["watched_at"] = iso(ts)
             seasons.setdefault(season, []).append(episode)
         last = max(item.episodes.values()) if item.episodes else None
-        return {
+        summary = {
             "added_to_watchlist_at": None,
             "last_watched_at": iso(last) if last is not None else None,
             "user_rated_at": None,
@@ -578,8 +598,12 @@ class FakeSimkl(FakeService):
             "total_episodes_count": len(item.episodes),
             "not_aired_episodes_count": 0,
             "show": item.media(),
-            "seasons": [{"number": n, "episodes": eps} for n, eps in seasons.items()],
         }
+        if item.kind == "anime":
+            summary["anime_type"] = "tv"
+        if full:
+            summary["seasons"] = [{"number": n, "episodes": eps} for n, eps in seasons.items()]
+        return summary
 
     def _scrobble(self, request: Request) -> Reply:
         if request.method != "POST":

@@ -43,11 +43,13 @@ headers and a current Bearer token (else 401, as `/users/settings`); POST bodies
   the real host would, so that a client timing its POSTs from when it starts sending (not from
   the previous answer) is caught too. Arrival times of all requests are in `log`;
   `post_times()` and `throttled` give the POSTs and the 429s.
-- `GET /sync/ratings/{movies|episodes|shows}` (api-notes 5) serves the entries of `ratings` (the
-  constructor's list, or set the attribute) of that type, each in Trakt's shape `{rated_at,
-  rating, type, movie | show | episode + show}`, newest rating first. "Pagination optional":
-  everything unless `page` or `limit` is sent (then pages as history does, with the
-  X-Pagination-* headers).
+- `GET /sync/ratings/{movies|shows|seasons|episodes}` (api-notes 5; trakt/trakt-api
+  contracts/sync/index.ts l.371-384: the path's `type` is any sync type, the query takes
+  page/limit) serves the entries of `ratings` (the constructor's list, or set the attribute) of
+  that type, each in Trakt's shape `{rated_at, rating, type, movie | show | season + show |
+  episode + show}`, newest rating first. "Pagination optional": everything unless `page` or
+  `limit` is sent (then pages as history does, with the X-Pagination-* headers), or always
+  pages of `forced_ratings_limit` when that is set.
 - `hold(method, path, skip=n)` makes matching requests after the first n wait, once processed
   (the plays are stored), until `.release` is set: the reply a killed client never reads.
 """
@@ -208,6 +210,9 @@ class FakeTrakt(FakeService):
         self._next_history_id = 1_000_000
         # GET /sync/ratings/{type}: the user's ratings, as Trakt lists them.
         self.ratings: list[dict[str, Any]] = list(ratings or [])
+        # Pages of this size whatever is asked, as the forced pagination Trakt put on
+        # "pagination optional" lists in 2026 (trakt/trakt-api#919; api-notes corrections 11).
+        self.forced_ratings_limit: int | None = None
 
     # -- recording ---------------------------------------------------------------------------
     def _dispatch(self, request: Request) -> Reply:
@@ -328,6 +333,7 @@ class FakeTrakt(FakeService):
             ("GET", "/sync/ratings/movies"): self._get_ratings,
             ("GET", "/sync/ratings/episodes"): self._get_ratings,
             ("GET", "/sync/ratings/shows"): self._get_ratings,
+            ("GET", "/sync/ratings/seasons"): self._get_ratings,
         }
         handler = api.get((request.method, request.path))
         if handler is None:
@@ -764,14 +770,14 @@ class FakeTrakt(FakeService):
         return Reply(201, reply)
 
     def _get_ratings(self, request: Request) -> Reply:
-        kind = {"movies": "movie", "episodes": "episode", "shows": "show"}[
+        kind = {"movies": "movie", "episodes": "episode", "shows": "show", "seasons": "season"}[
             request.path.rsplit("/", 1)[1]
         ]
         with self.lock:
             chosen = [dict(r) for r in self.ratings if r.get("type") == kind]
         chosen.sort(key=lambda r: parse_time(r.get("rated_at")) or 0, reverse=True)
         query = {k: v[0] for k, v in request.query.items()}
-        if "page" not in query and "limit" not in query:
+        if self.forced_ratings_limit is None and "page" not in query and "limit" not in query:
             return Reply(200, chosen)  # "pagination optional": everything at once
         try:
             page = int(query.get("page", "1"))
@@ -780,7 +786,7 @@ class FakeTrakt(FakeService):
             return Reply(400, {"error": "bad_request", "message": "page and limit are numbers"})
         if page < 1 or limit < 1:
             return Reply(400, {"error": "bad_request", "message": "page and limit start at 1"})
-        limit = min(limit, MAX_PAGE_LIMIT)
+        limit = self.forced_ratings_limit or min(limit, MAX_PAGE_LIMIT)
         headers = {
             "X-Pagination-Page": str(page),
             "X-Pagination-Limit": str(limit),

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import httpx
 
-from scrobctl.accounts.common import LoginFailed, LoginResult, LoginUI, app_credentials, poll
+from scrobctl.accounts.common import (
+    LoginFailed,
+    LoginResult,
+    LoginUI,
+    SlowDown,
+    app_credentials,
+    poll,
+)
 from scrobctl.errors import InvalidToken, login_hint
 from scrobctl.http import ServiceLimiter
 from scrobctl.runtime import Runtime
 from scrobctl.services import simkl
 from scrobctl.store import connections
+
+MAX_POLL_INTERVAL = 60  # "Slow down" doubles the wait between PIN polls, up to this
 
 
 def client(
@@ -38,6 +47,8 @@ async def login_simkl(runtime: Runtime, profile: str, ui: LoginUI) -> LoginResul
             result = await anonymous.poll_pin(pin.user_code)
             if isinstance(result, str):
                 return result
+            if result is simkl.Pin.SLOW_DOWN:
+                raise SlowDown
             if result is simkl.Pin.GONE:
                 raise LoginFailed(
                     "the code is no longer valid on Simkl", "run `scrobctl login simkl` again"
@@ -46,7 +57,11 @@ async def login_simkl(runtime: Runtime, profile: str, ui: LoginUI) -> LoginResul
 
         with ui.waiting("Waiting for you to enter the code on Simkl"):
             token = await poll(
-                runtime.clock, attempt, interval=max(1, pin.interval), expires_in=pin.expires_in
+                runtime.clock,
+                attempt,
+                interval=max(1, pin.interval),
+                expires_in=pin.expires_in,
+                slow_down=lambda i: min(i * 2, MAX_POLL_INTERVAL),
             )
         tokens.set(profile, simkl.SERVICE, {"access_token": token})
         name = (await client(runtime, http, app["client_id"], profile, token).account()).name

@@ -10,3 +10,16 @@ class Service(StrEnum):
     simkl = "simkl"
     lastfm = "lastfm"
     listenbrainz = "listenbrainz"
+
+
+class FileFormat(StrEnum):
+    """Export-file formats of `import --file` (sync/files/); `report` is scrobctl's own."""
+
+    spotify = "spotify"
+    lastfm = "lastfm"
+    listenbrainz = "listenbrainz"
+    letterboxd = "letterboxd"
+    trakt = "trakt"
+    imdb = "imdb"
+    simkl = "simkl"
+    report = "report"

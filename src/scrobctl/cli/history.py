@@ -26,6 +26,12 @@ def history(
         help="Only plays this target (e.g. lastfm, maloja) is known to have.",
     ),
     since: str | None = typer.Option(None, "--since", help="Only plays from this date on."),
+    source: str | None = typer.Option(
+        None,
+        "--source",
+        help="Only plays that came from here: stdin, import:SERVICE, file:FORMAT; file or"
+        " import alone for all of them.",
+    ),
     limit: int = typer.Option(50, "--limit", "-n", min=1, help="Show at most this many."),
     profile: str | None = typer.Option(None, "--profile", "-p", help="Only this profile."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -33,6 +39,8 @@ def history(
     """Show your plays, newest first, with the services that have each.
 
     Example: scrobctl history --type movie --since 2026-01-01 --json
+
+    Example: scrobctl history --source file:letterboxd
     """
     from dataclasses import asdict
 
@@ -51,6 +59,7 @@ def history(
                 since=start,
                 profile=profile,
                 limit=limit,
+                source=source,
             )
         )
     finally:

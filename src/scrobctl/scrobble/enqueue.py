@@ -8,7 +8,8 @@ file piped again all land inside that window, while listening to a track again c
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from bisect import bisect_right, insort
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 
@@ -19,11 +20,16 @@ from scrobctl.store.history import half_length_window, service_has_play
 from scrobctl.store.items import ItemRef, ItemResolver
 from scrobctl.store.pending import PendingPlays
 from scrobctl.store.queue import insert_scrobble_job
-from scrobctl.store.ratings import set_rating
+from scrobctl.store.ratings import LOCAL, set_rating
 
 COMMIT_EVERY = 1000  # lines per transaction: fast, and a crash loses at most this many
 WAL_CHECKPOINT_PAGES = 10_000
 FRESH_LIMIT = 20_000  # items whose plays are tracked in memory during one ingest
+FRESH_PLAYS = 100_000  # ... and their plays (an export plays one track hundreds of times)
+
+# What happened to a line that added no play: (line, outcome, reason). Outcomes: "invalid",
+# "below_threshold", "duplicate", "not_a_play".
+OnSkip = Callable[[Line, str, str], None]
 
 
 @dataclass
@@ -86,12 +92,17 @@ class _Wanted:
 
     event: Event
     started: int | None
+    line: Line | None = None
 
 
 def _chunks(lines: Iterable[Line], size: int) -> Iterator[list[Line]]:
     it = iter(lines)
     while chunk := list(islice(it, size)):
         yield chunk
+
+
+def _at(entry: tuple[int, int]) -> int:
+    return entry[0]
 
 
 def watched_at(event: Event, now: float) -> int:
@@ -102,7 +113,13 @@ def watched_at(event: Event, now: float) -> int:
 
 
 class Ingest:
-    """Feeds lines into the store; `routes` is {profile: {type: [services]}}."""
+    """Feeds lines into the store; `routes` is {profile: {type: [services]}}.
+
+    A source other than stdin names itself in `source` (recorded on each new play) and
+    `rating_source`; one whose rows carry no media length (an export file) brings its own
+    threshold `rule`, one whose times are whole minutes its `precision`. `on_skip` hears of
+    every line that added no play.
+    """
 
     def __init__(
         self,
@@ -111,18 +128,30 @@ class Ingest:
         *,
         dry_run: bool = False,
         now: float | None = None,
+        source: str = "stdin",
+        rating_source: str = LOCAL,
+        rule: Callable[[Event], str | None] = below_threshold,
+        on_skip: OnSkip | None = None,
+        precision: int = 0,
     ) -> None:
         self.store = store
         self.routes = routes
         self.dry_run = dry_run
         self.now = now
+        self.source = source
+        self.rating_source = rating_source
+        self.rule = rule
+        self.on_skip = on_skip
+        self.precision = precision  # seconds the input's times may be off (minutes only: 60)
         self.summary = IngestSummary()
         self.starts: dict[str, Event] = {}  # the latest start event of each profile
         self._items = ItemResolver(store.conn)
         self._pending = PendingPlays(store.conn)
-        # (profile, item) -> [(watched_at, play id)] for items without plays before this run
+        # (profile, item) -> [(watched_at, play id)] in time order, for items without plays
+        # before this run (searched by bisection: an export plays one track hundreds of times)
         self._fresh: dict[tuple[str, int], list[tuple[int, int]]] = {}
         self._stored: set[tuple[str, int]] = set()  # items that had plays before this run
+        self._fresh_plays = 0
         self._data_version: int | None = None
 
     def run(self, lines: Iterable[Line]) -> IngestSummary:
@@ -188,36 +217,48 @@ class Ingest:
         summary = self.summary
         event = line.event
         if event is None:
-            summary.invalid.append((line.number, line.error or "invalid"))
+            self._invalid(line, line.error or "invalid")
             return None
-        rating = _Wanted(event, None) if event.rating is not None else None
+        rating = _Wanted(event, None, line) if event.rating is not None else None
         if rating is not None and event.percentage is None and event.watched_ms is None:
             return rating  # a rating, not a play
         if event.event != "stop":
             summary.not_a_play += 1
+            self._skipped(line, "not_a_play", f"a {event.event} event")
             if event.event == "start":
                 self.starts[event.profile] = event
             return rating
         try:
-            reason = below_threshold(event)
+            reason = self.rule(event)
         except NeedsDuration as exc:
-            summary.invalid.append((line.number, str(exc)))
+            self._invalid(line, str(exc))
             return rating
         if reason is not None:
             summary.below_threshold += 1
+            self._skipped(line, "below_threshold", reason)
             return rating
         started = watched_at(event, now)
         if in_future(started, now):
-            summary.invalid.append((line.number, "watched_at is in the future"))
+            self._invalid(line, "watched_at is in the future")
             return rating
-        return _Wanted(event, started)
+        return _Wanted(event, started, line)
+
+    def _invalid(self, line: Line, reason: str) -> None:
+        self.summary.invalid.append((line.number, reason))
+        self._skipped(line, "invalid", reason)
+
+    def _skipped(self, line: Line | None, outcome: str, reason: str) -> None:
+        if self.on_skip is not None and line is not None:
+            self.on_skip(line, outcome, reason)
 
     def _record(self, wanted: _Wanted, item_id: int, now: float) -> None:
         summary = self.summary
         event = wanted.event
         if event.rating is not None:
             rated_at = event.watched_at if event.watched_at is not None else int(now)
-            set_rating(self.store.conn, event.profile, item_id, event.rating, rated_at)
+            set_rating(
+                self.store.conn, event.profile, item_id, event.rating, rated_at, self.rating_source
+            )
             summary.rated += 1
             if wanted.started is None and event.percentage is None and event.watched_ms is None:
                 summary.rating_only += 1
@@ -239,6 +280,7 @@ class Ingest:
             summary.recorded_only += 1
         else:  # seen before, or every service already has it (imported or sent)
             summary.duplicate += 1
+            self._skipped(wanted.line, "duplicate", "already in the archive")
 
     def _queue(self, service: str, profile: str, play_id: int, now: float) -> bool:
         """Queue the play for the service once; False when that job already exists."""
@@ -247,9 +289,9 @@ class Ingest:
         self._pending.write()
         return insert_scrobble_job(self.store.conn, service, profile, play_id, now)
 
-    @staticmethod
-    def _window(event: Event) -> int:
-        return half_length_window(event.duration_ms or event.played_ms(), event.type)
+    def _window(self, event: Event) -> int:
+        window = half_length_window(event.duration_ms or event.played_ms(), event.type)
+        return max(window, self.precision + 1)
 
     def _play(self, event: Event, item_id: int, started: int, now: float) -> tuple[int, bool]:
         """The play's id, and whether it is new. Items with no plays before this run (most
@@ -258,9 +300,13 @@ class Ingest:
         conn = self.store.conn
         window = self._window(event)
         key = (event.profile, item_id)
-        if len(self._fresh) + len(self._stored) >= FRESH_LIMIT:
-            self._fresh.clear()  # bounded memory; forgotten items are simply asked again
+        if len(self._fresh) + len(self._stored) >= FRESH_LIMIT or self._fresh_plays >= FRESH_PLAYS:
+            # Bounded memory; forgotten items are simply asked again. Items made in this run
+            # are forgotten as made too: their plays so far are no longer known here.
+            self._fresh.clear()
             self._stored.clear()
+            self._items.created.clear()
+            self._fresh_plays = 0
         fresh = self._fresh.get(key)
         if fresh is None and key not in self._stored:
             if item_id in self._items.created or not self._has_plays(key):
@@ -268,9 +314,9 @@ class Ingest:
             else:
                 self._stored.add(key)
         if fresh is not None:
-            for at, play_id in fresh:
-                if abs(at - started) < window:
-                    return play_id, False
+            i = bisect_right(fresh, started - window, key=_at)
+            if i < len(fresh) and fresh[i][0] < started + window:
+                return fresh[i][1], False
         else:
             self._pending.write()
             row = conn.execute(
@@ -287,11 +333,12 @@ class Ingest:
             event.duration_ms,
             event.played_ms(),
             event.played_percentage(),
-            "stdin",
+            self.source,
             now,
         )
         if fresh is not None:
-            fresh.append((started, play_id))
+            insort(fresh, (started, play_id))
+            self._fresh_plays += 1
         return play_id, True
 
     def _has_plays(self, key: tuple[str, int]) -> bool:

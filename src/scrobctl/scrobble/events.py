@@ -62,9 +62,23 @@ def _not_bool(value: Any) -> Any:
 
 UnixSeconds = Annotated[int, BeforeValidator(_unix_seconds)]
 NotBool = BeforeValidator(_not_bool)
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1024)]
+
+
+def _blank_is_absent(value: Any) -> Any:
+    """An empty or blank optional string is no value: a player hook without an album tag sends
+    `"album": ""`, and ListenBrainz drops such a field too (api_tools.py
+    validate_basic_metadata)."""
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+# No length limit here: a limit of one service (ListenBrainz's bytes a listen) is that service's
+# sender's to apply, as a rejection for that target only; the 1 MiB line bounds the rest.
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 PositiveId = Annotated[int, Field(gt=0, lt=2**63)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Blank = BeforeValidator(_blank_is_absent)
 
 
 class _Model(BaseModel):
@@ -73,12 +87,12 @@ class _Model(BaseModel):
 
 class Ids(_Model):
     tmdb: PositiveId | None = None
-    imdb: ShortText | None = None
+    imdb: Annotated[ShortText | None, Blank] = None
     tvdb: PositiveId | None = None
     trakt: PositiveId | None = None
     simkl: PositiveId | None = None
-    mbid: ShortText | None = None
-    isrc: ShortText | None = None
+    mbid: Annotated[ShortText | None, Blank] = None
+    isrc: Annotated[ShortText | None, Blank] = None
 
     def video(self) -> dict[str, int | str]:
         return {
@@ -95,7 +109,7 @@ class Ids(_Model):
 
 
 class Show(_Model):
-    title: Text | None = None
+    title: Annotated[Text | None, Blank] = None
     year: Annotated[int, Field(ge=1870, le=9999)] | None = None
     ids: Ids = Ids()
 
@@ -104,9 +118,9 @@ class Event(_Model):
     type: MediaType
     event: Literal["start", "pause", "stop"] = "stop"
     profile: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")] = "default"
-    title: Text | None = None
-    artist: Text | None = None
-    album: Text | None = None
+    title: Annotated[Text | None, Blank] = None
+    artist: Annotated[Text | None, Blank] = None
+    album: Annotated[Text | None, Blank] = None
     year: Annotated[int, Field(ge=1870, le=9999)] | None = None
     show: Show | None = None
     season: Annotated[int, Field(ge=0, le=100_000)] | None = None

@@ -25,6 +25,9 @@ MAX_LISTENS_PER_REQUEST = 1000  # api_tools.MAX_LISTENS_PER_REQUEST
 MAX_LISTEN_SIZE = 10240  # bytes per listen, api_tools.MAX_LISTEN_SIZE
 LISTEN_MINIMUM_TS = 1033430400  # 2002-10-01, api_tools.LISTEN_MINIMUM_TS
 ALLOWED_FUTURE_SKEW = 3600  # API_LISTENED_AT_ALLOWED_SKEW
+# The submission around the listens; a listen within MAX_LISTEN_SIZE less this keeps any batch of
+# such listens within api.py l.116's `len(body) <= len(payload) * MAX_LISTEN_SIZE`.
+ENVELOPE = len(b'{"listen_type":"import","payload":[]}')
 # A page of listens is at most 1000 listens of at most MAX_LISTEN_SIZE bytes each, with room
 # for the envelope; other reads are small.
 LISTENS_MAX_BYTES = 2 * MAX_LISTENS_PER_REQUEST * MAX_LISTEN_SIZE
@@ -73,12 +76,35 @@ def listen_for(play: PlayRecord, now: float) -> dict[str, Any]:
         metadata["release_name"] = play.album.strip()
     metadata["additional_info"] = info
     listen = {"listened_at": play.watched_at, "track_metadata": metadata}
-    encoded = json.dumps(listen, separators=(",", ":"))
-    if "\\u0000" in encoded:
+    if _has_nul(listen):
+        # check_for_unicode_null_recursively refuses the real U+0000 (api_tools.py l.144-159);
+        # a backslash followed by "u0000" is ordinary text.
         raise InvalidListen("contains a NUL character")
-    if len(encoded.encode()) > MAX_LISTEN_SIZE:
-        raise InvalidListen(f"is larger than ListenBrainz's {MAX_LISTEN_SIZE} bytes a listen")
+    size = len(encode(listen)) + ENVELOPE
+    if size > MAX_LISTEN_SIZE:
+        raise InvalidListen(
+            f"is {size} bytes as sent, more than ListenBrainz's {MAX_LISTEN_SIZE} bytes a listen"
+        )
     return listen
+
+
+def encode(value: Any) -> bytes:
+    """JSON exactly as posted: compact UTF-8, not ASCII-escaped. The server measures these bytes
+    (api.py l.116: body <= listens x MAX_LISTEN_SIZE); a CJK character is 3 of them, not 6."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(v) for v in value.values())
+    return False
+
+
+def is_mbid(value: str) -> bool:
+    """A MusicBrainz id as the server checks it: api_tools.py `is_valid_uuid` (l.258-265)."""
+    return _is_uuid(value)
 
 
 def _is_uuid(value: str) -> bool:
@@ -102,8 +128,15 @@ class ListenBrainzClient:
         self._client = client
         self._limiter = limiter
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Request:
-        headers = {"Authorization": f"Token {self._token}"}
+    @property
+    def base_url(self) -> str:
+        """The server, to name it in errors (a compatible server is not ListenBrainz)."""
+        return self._base
+
+    def _request(
+        self, method: str, path: str, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Request:
+        headers = {**(headers or {}), "Authorization": f"Token {self._token}"}
         return self._client.build_request(method, self._base + path, headers=headers, **kwargs)
 
     async def get(self, path: str, params: dict[str, Any]) -> httpx.Response:
@@ -134,17 +167,35 @@ class ListenBrainzClient:
         await send(self._client, self._limiter, request, login_hint=LOGIN_HINT)
 
     async def recording_feedback(self, recording_mbid: str, score: int) -> None:
-        """+1 love, -1 hate, 0 remove; only these keys are allowed (api-notes B.7)."""
+        """+1 love, -1 hate, 0 remove; only these keys are allowed (api-notes B.7).
+
+        Sent only on the server's word: feedback_api.py `recording_feedback` answers
+        `{"status": "ok"}`; a compatible server without the endpoint answers 200 with an error
+        text (api-notes corrections items 5-6), which is not a success.
+        """
+        if not is_mbid(recording_mbid):
+            raise ValueError("recording_mbid must be a UUID")
+        path = "/1/feedback/recording-feedback"
         body = {"recording_mbid": recording_mbid, "score": score}
-        request = self._request("POST", "/1/feedback/recording-feedback", json=body)
-        await send(self._client, self._limiter, request, login_hint=LOGIN_HINT)
+        request = self._request("POST", path, json=body)
+        response = await send(self._client, self._limiter, request, login_hint=LOGIN_HINT)
+        reply = json_body(response)
+        if not isinstance(reply, dict) or reply.get("status") != "ok":
+            said = reply.get("error") if isinstance(reply, dict) else None
+            detail = f" (it said {str(said)[:80]!r})" if said else ""
+            raise ServiceUnavailable(
+                SERVICE,
+                f"{self._base} answered {path} without status ok{detail}",
+                "check SCROBCTL_LISTENBRAINZ__API_URL; a compatible server may lack feedback",
+            )
 
     async def submit_listens(self, listens: list[dict[str, Any]]) -> None:
         """One `import` submission. 200 means accepted (stored asynchronously)."""
         if not 1 <= len(listens) <= MAX_LISTENS_PER_REQUEST:
             raise ValueError(f"a submission holds 1..{MAX_LISTENS_PER_REQUEST} listens")
-        body = {"listen_type": "import", "payload": listens}
-        request = self._request("POST", "/1/submit-listens", json=body)
+        body = encode({"listen_type": "import", "payload": listens})
+        headers = {"Content-Type": "application/json"}
+        request = self._request("POST", "/1/submit-listens", content=body, headers=headers)
         response = await send(self._client, self._limiter, request, login_hint=LOGIN_HINT)
         reply = json_body(response)
         if not isinstance(reply, dict) or reply.get("status") != "ok":

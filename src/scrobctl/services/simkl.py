@@ -41,6 +41,7 @@ class PinCode(BaseModel):
 
 class Pin(Enum):
     PENDING = "pending"
+    SLOW_DOWN = "slow down"  # {"result": "KO", "message": "Slow down"} (apiary.apib l.441-446)
     GONE = "gone"  # the code was used or expired: Simkl answers with a fresh code instead
 
 
@@ -114,6 +115,8 @@ class SimklClient:
             return body["access_token"]
         if "device_code" in body or "user_code" in body:
             return Pin.GONE
+        if body.get("message") == "Slow down":
+            return Pin.SLOW_DOWN
         return Pin.PENDING
 
     async def account(self) -> Account:
@@ -190,8 +193,12 @@ async def scrobble_start(client: SimklClient, item: dict[str, Any], progress: fl
 
 async def items_since(client: SimklClient, kind: str, since: int) -> list[dict[str, Any]]:
     """`/sync/all-items/{kind}` changed since `since`, with per-episode watched_at. A delta
-    call with `date_from`, the pattern Simkl asks for (api-notes 10.1); `null` means none."""
-    params = {"date_from": iso(since), "episode_watched_at": "yes"}
+    call with `date_from`, the pattern Simkl asks for (api-notes 10.1); `null` means none.
+
+    Without `extended=full` a show is a summary with no `seasons` at all, and
+    `episode_watched_at=yes` adds the times to those episodes (SIMKL/API apiary.apib "Get All
+    Items", l.4293-4299 and l.3960-3963; api-notes corrections item 7)."""
+    params = {"date_from": iso(since), "extended": "full", "episode_watched_at": "yes"}
     response = await client.request("GET", f"/sync/all-items/{kind}", params=params)
     if is_null(response):
         return []

@@ -50,6 +50,7 @@ class HistoryRow:
     number: int | None
     ids: dict[str, Any]
     services: list[str]
+    source: str | None = None
 
 
 def list_plays(
@@ -60,9 +61,19 @@ def list_plays(
     since: int | None = None,
     profile: str | None = None,
     limit: int | None = 50,
+    source: str | None = None,
 ) -> Iterator[HistoryRow]:
-    """Plays newest first, with the services known to have each (a generator: flat memory)."""
+    """Plays newest first, with the services known to have each (a generator: flat memory).
+    `source` is where plays came from: `stdin`, `import:trakt`, `file:spotify`...; a name
+    without a colon takes every source of that kind (`file`: every export file)."""
     clauses, args = [], []
+    if source:
+        if ":" in source:
+            clauses.append("p.source = ?")
+            args.append(source)
+        else:
+            clauses.append("(p.source = ? OR p.source LIKE ? ESCAPE '\\')")
+            args.extend([source, source.replace("%", "\\%").replace("_", "\\_") + ":%"])
     if kind:
         clauses.append("i.kind = ?")
         args.append(kind)
@@ -80,7 +91,7 @@ def list_plays(
         args.append(service)
     where = " WHERE " + " AND ".join(clauses) if clauses else ""
     sql = (
-        "SELECT p.watched_at, p.profile, p.item_id, i.kind, i.title, i.artist, i.album,"
+        "SELECT p.watched_at, p.profile, p.item_id, p.source, i.kind, i.title, i.artist, i.album,"
         " i.season, i.number, i.tmdb, i.imdb, i.tvdb, i.trakt, i.simkl, i.mbid, i.isrc,"
         " sh.title AS show_title"
         " FROM plays p JOIN items i ON i.id = p.item_id LEFT JOIN items sh ON sh.id = i.show_id"
@@ -115,4 +126,5 @@ def list_plays(
             number=row["number"],
             ids=ids,
             services=services,
+            source=row["source"],
         )

@@ -30,7 +30,8 @@ _MARKS = ", ".join("?" * 18)
 
 @dataclass(slots=True)
 class ItemRef:
-    """What one source says about an item; `kind`: track, podcast, movie, episode or show.
+    """What one source says about an item; `kind`: track, podcast, movie, episode, show or
+    season.
 
     A value: never changed once made (`dataclasses.replace` makes another). Not frozen, because
     a frozen dataclass takes three times as long to build, and `scrobble` builds one per line.
@@ -182,6 +183,18 @@ class ItemResolver:
                     self._fill_missing_ids(found, ref)
                     return found
         show_id = None
+        if ref.kind == "season" and ref.show is not None:
+            # A season (Trakt rates them) is its show's season number, as an episode is its
+            # show's (season, number).
+            show_id = self._resolve_video(ref.show)
+            row = self._query(
+                "SELECT id FROM items WHERE kind = 'season' AND show_id = ? AND season = ?"
+                " ORDER BY id LIMIT 1",
+                (show_id, ref.season),
+            ).fetchone()
+            if row:
+                self._fill_missing_ids(row[0], ref)
+                return row[0]
         if ref.kind == "episode" and ref.show is not None:
             show_id = self._resolve_video(ref.show)
             row = self._query(

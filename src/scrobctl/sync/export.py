@@ -17,10 +17,12 @@ from collections.abc import Callable
 from scrobctl import targets
 from scrobctl.errors import UsageError
 from scrobctl.runtime import Runtime
+from scrobctl.services.listenbrainz import is_mbid
 from scrobctl.store import connections
 from scrobctl.store.ratings import ExportSummary, queue_exports
 
-VIDEO_RATED = {"trakt": ("movie", "show", "episode"), "simkl": ("movie", "show")}
+# Trakt rates all four (trakt/trakt-api contracts/sync/schema/request/ratingsParamSchema.ts).
+VIDEO_RATED = {"trakt": ("movie", "show", "season", "episode"), "simkl": ("movie", "show")}
 MUSIC = ("track", "podcast")
 
 
@@ -54,6 +56,9 @@ def converter(runtime: Runtime, service: str) -> Converter:
             return None, "ListenBrainz feedback is for recordings"
         if not row["mbid"]:
             return None, "no recording MBID"
+        if not is_mbid(row["mbid"]):
+            # feedback_api.py answers 400 to a recording_mbid that is not a UUID.
+            return None, "the recording MBID is not a valid UUID"
         lb = settings.listenbrainz
         if row["rating"] >= lb.love_threshold:
             return 1.0, None

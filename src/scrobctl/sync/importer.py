@@ -23,7 +23,7 @@ from scrobctl.store.imports import (
     load_checkpoint,
     save_checkpoint,
 )
-from scrobctl.sync.pages import Page, Reader
+from scrobctl.sync.pages import Page, Reader, StepFailed
 from scrobctl.sync.resolve import TmdbResolver, resolved
 
 OVERLAP = 60  # seconds re-read before the high-water mark; re-reading is harmless
@@ -46,6 +46,7 @@ class ImportResult:
     resumed: bool
     since: int | None
     report: Path | None
+    failed_step: StepFailed | None = None  # a later step (loves, feedback) that failed
 
 
 async def run_import(
@@ -85,36 +86,40 @@ async def run_import(
     pages = _guarded(reader, cursor, since)
     if resolver is not None:
         pages = resolved(pages, resolver)
-    async for page in pages:
-        memo = page.cursor.get("memo", memo)
-        if page.total is not None:
-            progress.total = page.total
-        newest = max((p.watched_at for p in page.plays), default=None)
-        if newest is not None:
-            high_water = max(high_water or 0, newest)
-        state = {**page.cursor, "since": since, "total": progress.total}
-        try:
-            with store.transaction():  # the page and its checkpoint, together
-                for play in page.plays:
-                    progress.matched += writer.play(play)
-                for rating in page.ratings:
-                    progress.matched += writer.rating(rating)
-                progress.processed += len(page.plays) + len(page.ratings) + len(page.failed)
-                progress.failed += len(page.failed)
-                checkpoint = _checkpoint("running", state, high_water, progress)
-                save_checkpoint(store, profile, service, HISTORY, checkpoint)
-        except BaseException:
-            writer.forget_cache()
-            raise
-        writer.forget_cache()  # memory stays flat however long the history
-        report.add(page.failed)
-        progress.pages += 1
-        if on_page is not None:
-            on_page(progress)
+    failed_step: StepFailed | None = None
+    try:
+        async for page in pages:
+            memo = page.cursor.get("memo", memo)
+            if page.total is not None:
+                progress.total = page.total
+            newest = max((p.watched_at for p in page.plays), default=None)
+            if newest is not None:
+                high_water = max(high_water or 0, newest)
+            state = {**page.cursor, "since": since, "total": progress.total}
+            try:
+                with store.transaction():  # the page and its checkpoint, together
+                    for play in page.plays:
+                        progress.matched += writer.play(play)
+                    for rating in page.ratings:
+                        progress.matched += writer.rating(rating)
+                    progress.processed += len(page.plays) + len(page.ratings) + len(page.failed)
+                    progress.failed += len(page.failed)
+                    checkpoint = _checkpoint("running", state, high_water, progress)
+                    save_checkpoint(store, profile, service, HISTORY, checkpoint)
+            except BaseException:
+                writer.forget_cache()
+                raise
+            writer.forget_cache()  # memory stays flat however long the history
+            report.add(page.failed)
+            progress.pages += 1
+            if on_page is not None:
+                on_page(progress)
+    except StepFailed as exc:
+        failed_step = exc  # the history itself came home complete: done, and the step named
     with store.transaction():
         done = _checkpoint("done", {"memo": memo} if memo else {}, high_water, progress)
         save_checkpoint(store, profile, service, HISTORY, done)
-    return ImportResult(service, profile, progress, resumed, since, report.path)
+    return ImportResult(service, profile, progress, resumed, since, report.path, failed_step)
 
 
 async def _guarded(
@@ -129,6 +134,8 @@ async def _guarded(
             page = await anext(pages)
         except StopAsyncIteration:
             return
+        except StepFailed:
+            raise
         except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as exc:
             raise ServiceUnavailable(
                 reader.service,

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from scrobctl.errors import ServiceError
 from scrobctl.store.imports import ImportedPlay, ImportedRating
 
 
@@ -30,3 +31,15 @@ class Reader(Protocol):
     service: str
 
     def pages(self, cursor: dict[str, Any], since: int | None) -> AsyncIterator[Page]: ...
+
+
+class StepFailed(Exception):
+    """A later step of an import (loved tracks, feedback) failed after the history itself was
+    read to the end: the plays stay recorded and complete, and the step is named with what to do.
+    """
+
+    def __init__(self, step: str, error: ServiceError, hint: str) -> None:
+        super().__init__(f"{step}: {error.reason}")
+        self.step = step
+        self.error = error
+        self.hint = hint

@@ -9,7 +9,7 @@ from scrobctl.runtime import Runtime
 from scrobctl.store.ratings import set_rating
 
 ID_KINDS = ("tmdb", "imdb", "tvdb", "trakt", "simkl", "mbid", "isrc")
-MEDIA = ("movie", "show", "episode", "track", "podcast")
+MEDIA = ("movie", "show", "season", "episode", "track", "podcast")
 NUMERIC = ("tmdb", "tvdb", "trakt", "simkl")
 
 

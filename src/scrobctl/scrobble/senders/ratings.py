@@ -55,6 +55,8 @@ class TraktRatings:
         kinds = {
             "movie": ("movies", ("trakt", "imdb", "tmdb")),
             "show": ("shows", ("trakt", "tvdb", "imdb", "tmdb")),
+            # seasonIdsRequestSchema: trakt or tvdb (its tmdb is typed a string: not sent).
+            "season": ("seasons", ("trakt", "tvdb")),
             "episode": ("episodes", ("trakt", "tvdb")),
         }
         if record.kind not in kinds:
@@ -147,6 +149,8 @@ class ListenBrainzFeedback:
     def prepare(self, record: RatingRecord) -> tuple[str, int]:
         if not record.mbid:
             raise Rejected("no recording MBID, which ListenBrainz feedback needs")
+        if not listenbrainz.is_mbid(record.mbid):
+            raise Rejected("the recording MBID is not a valid UUID; ListenBrainz refuses it")
         return record.mbid, int(record.rating)
 
     async def send(self, batch: list[tuple[RatingRecord, Any]]) -> list[Outcome]:

@@ -76,12 +76,15 @@ class SimklSender:
     async def already_there(self, plays: list[PlayRecord]) -> set[int]:
         since = min(p.watched_at for p in plays) - LOOKUP_MARGIN
         found: set[int] = set()
-        kinds = {"movie": "movies", "episode": "shows"}
-        for kind in sorted({kinds[p.kind] for p in plays if p.kind in kinds}):
+        # An episode sent under `shows` may be filed as anime, its own bucket (apiary.apib "Get
+        # All Items" l.4277-4290; api-notes corrections item 8): look in both.
+        kinds = {"movie": ("movies",), "episode": ("shows", "anime")}
+        for kind in ("movies", "shows", "anime"):
+            left = [p for p in plays if kind in kinds.get(p.kind, ()) and p.job_id not in found]
+            if not left:
+                continue
             entries = await simkl.items_since(self._client, kind, since)
-            for play in plays:
-                if kinds.get(play.kind) == kind and any(_has(play, e) for e in entries):
-                    found.add(play.job_id)
+            found.update(p.job_id for p in left if any(_has(p, e) for e in entries))
         return found
 
 

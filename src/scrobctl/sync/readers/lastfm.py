@@ -10,11 +10,11 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-from scrobctl.errors import ServiceUnavailable
+from scrobctl.errors import InvalidToken, ServiceError, ServiceUnavailable
 from scrobctl.services import lastfm
 from scrobctl.store.imports import ImportedPlay, ImportedRating
 from scrobctl.store.items import ItemRef
-from scrobctl.sync.pages import Page
+from scrobctl.sync.pages import Page, StepFailed
 
 PAGE_SIZE = 200  # the documented maximum (api-notes A.6)
 CONCURRENT_PAGES = 4
@@ -91,8 +91,20 @@ class LastfmReader:
         if not cursor.get("loved_page"):
             async for page in self._scrobbles(cursor, since):
                 yield page
-        async for page in self._loved(cursor.get("loved_page", 0) + 1):
-            yield page
+        try:
+            async for page in self._loved(cursor.get("loved_page", 0) + 1):
+                yield page
+        except InvalidToken:
+            raise
+        except ServiceError as exc:
+            # The scrobbles are complete by now; a compatible server may lack loved tracks
+            # (error 3, Maloja), so the plays stay imported and only this step is named.
+            raise StepFailed(
+                "loved tracks",
+                exc,
+                "the scrobbles were imported; if this server has no loved tracks there is"
+                " nothing more to do, otherwise run `scrobctl import lastfm` again later",
+            ) from None
 
     async def _scrobbles(self, cursor: dict[str, Any], since: int | None) -> AsyncIterator[Page]:
         # `to` fixed at the start keeps page contents stable while new scrobbles arrive.
@@ -120,10 +132,14 @@ class LastfmReader:
         while True:
             params = {"user": self._user, "limit": str(PAGE_SIZE), "page": str(page_number)}
             data = await self._client.call("user.getLovedTracks", params, signed=False, post=False)
-            loved = data.get("lovedtracks") or {}
-            attr = loved.get("@attr") or {} if isinstance(loved, dict) else {}
+            loved = data.get("lovedtracks")
+            if not isinstance(loved, dict):
+                raise ServiceUnavailable(
+                    self.service, "user.getLovedTracks answered without lovedtracks"
+                )
+            attr = loved.get("@attr") or {}
             page = Page(cursor={"loved_page": page_number})
-            for track in lastfm.as_list(loved.get("track") if isinstance(loved, dict) else None):
+            for track in lastfm.as_list(loved.get("track")):
                 ref = item_ref(track) if isinstance(track, dict) else None
                 if ref is None:
                     page.failed.append(

@@ -1,16 +1,16 @@
-"""ListenBrainz listens (`/1/user/{name}/listens`, 1000 a page, `max_ts` cursor) and feedback."""
+"""ListenBrainz listens (`/1/user/{name}/listens`, 1000 a page) and recording feedback."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Any
 
-from scrobctl.errors import ServiceError, ServiceUnavailable
+from scrobctl.errors import InvalidToken, ServiceError, ServiceUnavailable
 from scrobctl.http import json_body
 from scrobctl.services import listenbrainz
 from scrobctl.store.imports import ImportedPlay, ImportedRating
 from scrobctl.store.items import ItemRef
-from scrobctl.sync.pages import Page
+from scrobctl.sync.pages import Page, StepFailed
 
 PAGE_SIZE = 1000  # MAX_ITEMS_PER_GET; larger counts are clamped (api-notes B.6)
 FEEDBACK_RATING = {1: 10.0, -1: 1.0}  # love -> 10, hate -> 1
@@ -42,10 +42,6 @@ def item_ref(metadata: Any) -> ItemRef | None:
     )
 
 
-class MissingHistory(ServiceError):
-    """The server does not offer ListenBrainz's history API; retrying cannot help."""
-
-
 class ListenBrainzReader:
     service = listenbrainz.SERVICE
 
@@ -59,23 +55,24 @@ class ListenBrainzReader:
         body = json_body(response)
         if not isinstance(body, dict):
             raise ServiceUnavailable(self.service, f"{path} gave an unexpected answer")
-        if isinstance(body.get("error"), str) and not {"payload", "feedback"} & body.keys():
-            # A compatible server answers an endpoint it lacks with 200 and an error (Maloja:
-            # `{"code": 200, "error": "Invalid Method"}`, apis/listenbrainz.py l.27).
-            raise MissingHistory(
-                self.service,
-                f"the server has no GET {path} (it answered {body['error'][:80]!r}), so its"
-                " history cannot be imported",
-                "export your plays from that server and import the file instead",
-            )
         return body
 
     async def pages(self, cursor: dict[str, Any], since: int | None) -> AsyncIterator[Page]:
         if "feedback_offset" not in cursor:
             async for page in self._listens(cursor, since):
                 yield page
-        async for page in self._feedback(cursor.get("feedback_offset", 0)):
-            yield page
+        try:
+            async for page in self._feedback(cursor.get("feedback_offset", 0)):
+                yield page
+        except InvalidToken:
+            raise
+        except ServiceError as exc:
+            raise StepFailed(
+                "recording feedback",
+                exc,
+                "the listens were imported; run `scrobctl import listenbrainz` again to fetch"
+                " the feedback",
+            ) from None
 
     @staticmethod
     def _new(listens: list[Any], boundary: set[tuple[Any, ...]]) -> bool:
@@ -95,7 +92,13 @@ class ListenBrainzReader:
         while True:
             params = {"count": PAGE_SIZE, "offset": offset, "metadata": "true"}
             body = await self._get(path, params)
-            entries = body.get("feedback") or []
+            entries = body.get("feedback")
+            if not isinstance(entries, list):
+                raise ServiceUnavailable(
+                    self.service,
+                    f"{self._client.base_url} answered {path} without a feedback list{_said(body)}",
+                    "a compatible server may lack recording feedback",
+                )
             page = Page(cursor={"feedback_offset": offset + len(entries)})
             for entry in entries:
                 rating = (
@@ -114,9 +117,27 @@ class ListenBrainzReader:
             offset += len(entries)
 
     async def _listens(self, cursor: dict[str, Any], since: int | None) -> AsyncIterator[Page]:
+        """Every listen after the cursor, once.
+
+        With `min_ts` the server selects the OLDEST `count` listens after it, even when `max_ts`
+        is sent too (listenstore/timescale_listenstore.py fetch_listens l.224-227 and l.382,
+        commit 0a119846d; api-notes corrections item 1). So a run with a lower bound walks
+        `min_ts` forward alone, and a full run walks `max_ts` down alone.
+        """
         user = self._user
         total = cursor.get("total")
-        if total is None and since is None:
+        if cursor.get("mode") == "forward":
+            async for page in self._forward(
+                cursor["min_ts"], cursor.get("upper"), cursor.get("boundary", []), total
+            ):
+                yield page
+            return
+        if since is not None:
+            # `--since D` means from D on: min_ts is exclusive.
+            async for page in self._forward(since - 1, None, [], None):
+                yield page
+            return
+        if total is None:
             count = await self._get(f"/1/user/{user}/listen-count", {})
             total = (count.get("payload") or {}).get("count")
         # max_ts is exclusive; one second of overlap keeps same-second listens at a page cut,
@@ -126,41 +147,18 @@ class ListenBrainzReader:
         # Listens at the last page's earliest second, read again through the overlap: skipped.
         boundary = {tuple(k) for k in cursor.get("boundary", [])}
         while True:
-            params: dict[str, Any] = {"count": PAGE_SIZE, "max_ts": max_ts}
-            if since is not None:
-                params["min_ts"] = since
-            payload = (await self._get(f"/1/user/{user}/listens", params)).get("payload") or {}
-            listens = payload.get("listens") or []
+            payload = await self._listens_page({"count": PAGE_SIZE, "max_ts": max_ts})
+            listens = payload["listens"]
             if oldest is None and isinstance(payload.get("oldest_listen_ts"), int):
                 oldest = payload["oldest_listen_ts"]
-            if (
-                since is None
-                and oldest is not None
-                and max_ts > oldest
-                and not self._new(listens, boundary)
-            ):
-                # Nothing new although older listens exist: the server searches in widening
-                # windows and a long gap defeats it (api-notes B.6). Bound it from below too.
-                params["min_ts"] = oldest - 1
-                payload = (await self._get(f"/1/user/{user}/listens", params)).get("payload") or {}
-                listens = payload.get("listens") or []
-            page = Page(total=total)
-            keys: list[tuple[int, str, str]] = []
-            fresh = 0
-            for listen in listens:
-                ref = item_ref(listen.get("track_metadata")) if isinstance(listen, dict) else None
-                at = listen.get("listened_at") if isinstance(listen, dict) else None
-                if ref is None or not isinstance(at, int):
-                    page.failed.append(
-                        {"service": self.service, "entry": listen, "reason": "unreadable listen"}
-                    )
-                    continue
-                key = (at, ref.artist or "", ref.title or "")
-                keys.append(key)
-                if key in boundary:
-                    continue
-                fresh += 1
-                page.plays.append(ImportedPlay(ref, at))
+            # oldest_listen_ts is 0 for a user without listens (fetch_listens l.231-232).
+            if oldest and max_ts > oldest and not self._new(listens, boundary):
+                # Nothing new although older listens exist (the server's widening window search
+                # came up short, api-notes B.6): read what is left below max_ts oldest first.
+                async for page in self._forward(oldest - 1, max_ts, [], total):
+                    yield page
+                return
+            page, keys, fresh = self._read(listens, boundary, total)
             lowest = min((k[0] for k in keys), default=max_ts - 1)
             next_max = lowest + 1 if lowest + 1 < max_ts else lowest
             boundary = {k for k in keys if k[0] == lowest} if next_max > lowest else set()
@@ -173,11 +171,89 @@ class ListenBrainzReader:
             yield page
             if not listens or (oldest is not None and lowest <= oldest):
                 return
-            if since is not None and len(listens) < PAGE_SIZE:
-                return
             if fresh == 0 and not page.failed:
                 return  # nothing new on a full page: only the overlap came back
             max_ts = next_max
+
+    async def _forward(
+        self, lower: int, upper: int | None, seen: list[Any], total: int | None
+    ) -> AsyncIterator[Page]:
+        """Pages of the oldest listens above `lower` (and below `upper`), moving `min_ts` up to
+        the newest second of each page. That second is read again (min_ts is exclusive) and the
+        listens already had there are skipped, so none sharing it is lost or counted twice."""
+        boundary = {tuple(k) for k in seen}
+        while True:
+            params: dict[str, Any] = {"count": PAGE_SIZE, "min_ts": lower}
+            if upper is not None:
+                params["max_ts"] = upper
+            payload = await self._listens_page(params)
+            listens = payload["listens"]
+            page, keys, fresh = self._read(listens, boundary, total)
+            top = max((k[0] for k in keys), default=None)
+            if top is not None:
+                next_lower = top - 1 if top - 1 > lower else top
+                boundary = {k for k in keys if k[0] == top} if next_lower < top else set()
+                lower = next_lower
+            page.cursor = {
+                "mode": "forward",
+                "min_ts": lower,
+                "upper": upper,
+                "total": total,
+                "boundary": sorted(boundary),
+            }
+            yield page
+            latest = payload.get("latest_listen_ts")
+            if top is None or (fresh == 0 and not page.failed):
+                return
+            if len(listens) < PAGE_SIZE and (
+                upper is not None or not isinstance(latest, int) or top >= latest
+            ):
+                return  # a short page that reached the end of the range
+
+    async def _listens_page(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The payload of one listens page. A compatible server that lacks the endpoint answers
+        200 with an error text (Maloja: `{"code": 200, "error": "Invalid Method"}`, api-notes
+        corrections item 6): without `payload.listens` it is an error, never an empty history."""
+        path = f"/1/user/{self._user}/listens"
+        body = await self._get(path, params)
+        payload = body.get("payload")
+        if not isinstance(payload, dict) or not isinstance(payload.get("listens"), list):
+            raise ServiceUnavailable(
+                self.service,
+                f"{self._client.base_url} answered {path} without payload.listens"
+                f"{_said(body)}: it does not serve listen history",
+                "check SCROBCTL_LISTENBRAINZ__API_URL; a compatible server may lack this endpoint",
+            )
+        return payload
+
+    def _read(
+        self, listens: list[Any], boundary: set[tuple[Any, ...]], total: int | None
+    ) -> tuple[Page, list[tuple[int, str, str]], int]:
+        """A page of the listens not in `boundary`, every listen's key, and how many were new."""
+        page = Page(total=total)
+        keys: list[tuple[int, str, str]] = []
+        fresh = 0
+        for listen in listens:
+            ref = item_ref(listen.get("track_metadata")) if isinstance(listen, dict) else None
+            at = listen.get("listened_at") if isinstance(listen, dict) else None
+            if ref is None or not isinstance(at, int):
+                page.failed.append(
+                    {"service": self.service, "entry": listen, "reason": "unreadable listen"}
+                )
+                continue
+            key = (at, ref.artist or "", ref.title or "")
+            keys.append(key)
+            if key in boundary:
+                continue
+            fresh += 1
+            page.plays.append(ImportedPlay(ref, at))
+        return page, keys, fresh
+
+
+def _said(body: dict[str, Any]) -> str:
+    """What the server said instead, in a few words, when it said something."""
+    said = body.get("error") or body.get("message")
+    return f" (it said {str(said)[:80]!r})" if said else ""
 
 
 def _feedback_ref(entry: dict[str, Any]) -> ItemRef | None:

@@ -14,6 +14,7 @@ from scrobctl.sync.pages import Page
 from scrobctl.sync.readers import parse_time, video_ids
 
 PAGE_SIZE = 250  # sent on every page: Trakt clamps to 250 and defaults vary (api-notes 6)
+RATED = ("movies", "shows", "seasons", "episodes")
 
 
 def item_ref(entry: dict[str, Any]) -> ItemRef | None:
@@ -86,23 +87,77 @@ class TraktReader:
                 break
             page += 1
         if self._ratings and not cursor.get("ratings_done"):
-            yield await self._ratings_page(end_at)
+            async for rated in self._ratings_pages(end_at, cursor.get("ratings_at")):
+                yield rated
 
-    async def _ratings_page(self, end_at: int) -> Page:
-        """Ratings of movies and episodes, in one call (ratings are "pagination optional")."""
-        result = Page(cursor={"end_at": end_at, "page": 10**9, "ratings_done": True})
-        for kind in ("movies", "episodes"):
-            response = await self._client.request("GET", f"/sync/ratings/{kind}")
-            body = json_body(response)
-            for entry in body if isinstance(body, list) else []:
-                ref = item_ref(entry) if isinstance(entry, dict) else None
-                rating = entry.get("rating") if isinstance(entry, dict) else None
-                if ref is None or not isinstance(rating, int) or not 1 <= rating <= 10:
-                    result.failed.append(
-                        {"service": "trakt", "entry": entry, "reason": "unusable rating"}
+    async def _ratings_pages(self, end_at: int, at: list[Any] | None) -> AsyncIterator[Page]:
+        """Ratings of movies, shows, seasons and episodes: `GET /sync/ratings/{type}` exists for
+        all four (trakt/trakt-api contracts/sync/index.ts l.371-384, `type` any sync type). It
+        is "pagination optional", but its query takes page/limit (l.379-380, pageQuerySchema):
+        send them and follow X-Pagination-Page-Count, so a forced-pagination answer never
+        truncates (api-notes corrections item 11, trakt/trakt-api#919)."""
+        kind_index, page = at if at else (0, 1)
+        for index in range(kind_index, len(RATED)):
+            kind = RATED[index]
+            while True:
+                params = {"page": page, "limit": PAGE_SIZE}
+                response = await self._client.request("GET", f"/sync/ratings/{kind}", params=params)
+                body = json_body(response)
+                if not isinstance(body, list):
+                    raise ServiceUnavailable(
+                        trakt.SERVICE, f"/sync/ratings/{kind} gave an unexpected answer"
                     )
-                    continue
-                result.ratings.append(
-                    ImportedRating(ref, float(rating), parse_time(entry.get("rated_at")))
+                pages, _ = _pages_total(response.headers)
+                last = (page >= pages or not body) and index == len(RATED) - 1
+                cursor: dict[str, Any] = {"end_at": end_at, "page": 10**9}
+                if last:
+                    cursor["ratings_done"] = True
+                elif page >= pages or not body:
+                    cursor["ratings_at"] = [index + 1, 1]
+                else:
+                    cursor["ratings_at"] = [index, page + 1]
+                yield self._rated(body, cursor)
+                if page >= pages or not body:
+                    break
+                page += 1
+            page = 1
+
+    @staticmethod
+    def _rated(body: list[Any], cursor: dict[str, Any]) -> Page:
+        result = Page(cursor=cursor)
+        for entry in body:
+            ref = rated_ref(entry) if isinstance(entry, dict) else None
+            rating = entry.get("rating") if isinstance(entry, dict) else None
+            if ref is None or not isinstance(rating, int) or not 1 <= rating <= 10:
+                result.failed.append(
+                    {"service": "trakt", "entry": entry, "reason": "unusable rating"}
                 )
+                continue
+            result.ratings.append(
+                ImportedRating(ref, float(rating), parse_time(entry.get("rated_at")))
+            )
         return result
+
+
+def rated_ref(entry: dict[str, Any]) -> ItemRef | None:
+    """The item of a `/sync/ratings` entry: a movie, show, season (with its show) or episode."""
+    kind = entry.get("type")
+    if kind in ("show", "season"):
+        show = entry.get("show") or {}
+        show_ref = ItemRef(
+            "show", video_ids(show.get("ids")), title=show.get("title"), year=show.get("year")
+        )
+        if kind == "show":
+            return show_ref if show_ref.ids else None
+        season = entry.get("season") or {}
+        number = season.get("number")
+        ref = ItemRef(
+            "season",
+            video_ids(season.get("ids")),
+            show=show_ref if show_ref.ids else None,
+            season=number if isinstance(number, int) else None,
+        )
+        if not ref.ids and not (ref.show and ref.season is not None):
+            return None
+        return ref
+    return item_ref(entry)
