@@ -497,7 +497,11 @@ def archive(quick: bool, work: Path) -> list[Row]:
         data = work / f"archive-{label}"
         env = fresh_env(data)
         _fill(data, size, env)
+        # The first stats run counts every play into the running totals; later runs add only
+        # what is new (store/stats.py).
+        first_stats = median_time([SCROBCTL, "stats"], env, 1)
         figures[label] = {
+            "stats, first run (builds its totals)": first_stats,
             "status": median_time([SCROBCTL, "status"], env, runs),
             "history --limit 50": median_time([SCROBCTL, "history", "--limit", "50"], env, runs),
             "one piped event": median_time(
@@ -506,21 +510,32 @@ def archive(quick: bool, work: Path) -> list[Row]:
                 runs,
                 lambda i: track_event(10**7 + i, now - i * 300) + "\n",
             ),
+            # issue #24: stats answers in under 2x an empty archive's time
+            "stats": median_time([SCROBCTL, "stats"], env, runs),
+            "stats --json": median_time([SCROBCTL, "stats", "--json"], env, runs),
+            "stats --type track --since 2w": median_time(
+                [SCROBCTL, "stats", "--type", "track", "--since", "2w"], env, runs
+            ),
         }
-    return [
-        Row(
-            "archive",
-            f"{name} with {plays:,} plays",
-            figures["full"][name] * 1000,
-            "ms",
-            figures["empty"][name] * 1000,
-            "same on an empty database",
-            figures["full"][name] / figures["empty"][name],
-            "<= 1.5x",
-            figures["full"][name] / figures["empty"][name] <= 1.5,
+    rows = []
+    for name in figures["full"]:
+        limit = 2.0 if name.startswith("stats") else 1.5
+        ratio = figures["full"][name] / figures["empty"][name]
+        once = name.startswith("stats, first run")  # a one-off, shown beside the target
+        rows.append(
+            Row(
+                "archive",
+                f"{name} with {plays:,} plays",
+                figures["full"][name] * 1000,
+                "ms",
+                figures["empty"][name] * 1000,
+                "same on an empty database",
+                ratio,
+                "(once per archive)" if once else f"<= {limit:g}x",
+                None if once else ratio <= limit,
+            )
         )
-        for name in figures["full"]
-    ]
+    return rows
 
 
 # -- export files -----------------------------------------------------------------------

@@ -5,7 +5,7 @@ _scrobctl() {
     for ((i = 1; i < COMP_CWORD; i++)); do
         next="${path:+$path }${COMP_WORDS[i]}"
         case "$next" in
-            "completion"|"completion install"|"completion show"|"doctor"|"export"|"export ratings"|"flush"|"history"|"import"|"login"|"logout"|"queue"|"queue drop"|"queue list"|"queue retry"|"rate"|"scrobble"|"status") path="$next" ;;
+            "completion"|"completion install"|"completion show"|"config"|"config edit"|"config path"|"config set"|"config show"|"doctor"|"explain"|"export"|"export ratings"|"flush"|"history"|"import"|"login"|"logout"|"queue"|"queue drop"|"queue list"|"queue retry"|"rate"|"scrobble"|"serve"|"serve token"|"serve token add"|"serve token list"|"serve token remove"|"stats"|"status"|"unscrobble") path="$next" ;;
         esac
     done
     case "$path|$prev" in
@@ -37,14 +37,30 @@ _scrobctl() {
         "queue retry|--service") COMPREPLY=($()); return ;;
         "rate|--profile"|"rate|-p") COMPREPLY=($()); return ;;
         "scrobble|--file"|"scrobble|-f") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "serve|--host") COMPREPLY=($()); return ;;
+        "serve|--port") COMPREPLY=($()); return ;;
+        "serve|--flush-every") COMPREPLY=($()); return ;;
+        "serve|--print-unit") COMPREPLY=($(compgen -W "systemd launchd" -- "$cur")); return ;;
+        "serve token add|--profile"|"serve token add|-p") COMPREPLY=($()); return ;;
+        "serve token add|--account") COMPREPLY=($()); return ;;
+        "stats|--since") COMPREPLY=($()); return ;;
+        "stats|--type"|"stats|-t") COMPREPLY=($(compgen -W "track podcast movie episode" -- "$cur")); return ;;
+        "stats|--top") COMPREPLY=($()); return ;;
+        "unscrobble|--from") COMPREPLY=($(compgen -W "trakt simkl lastfm listenbrainz" -- "$cur")); return ;;
     esac
     local words=""
     case "$path" in
-        "") words="completion doctor export flush history import login logout queue rate scrobble status --version --debug --verbose -v --quiet -q --help" ;;
+        "") words="completion config doctor explain export flush history import login logout queue rate scrobble serve stats status unscrobble --version --debug --verbose -v --quiet -q --help" ;;
         "completion") words="install show --help" ;;
         "completion install") words="bash zsh fish --help" ;;
         "completion show") words="bash zsh fish --help" ;;
+        "config") words="edit path set show --help" ;;
+        "config edit") words="--help" ;;
+        "config path") words="--help" ;;
+        "config set") words="--help" ;;
+        "config show") words="--json --help" ;;
         "doctor") words="--json --help" ;;
+        "explain") words="--json --help" ;;
         "export") words="ratings --help" ;;
         "export ratings") words="--to --from --since --dry-run -n --profile -p --help" ;;
         "flush") words="--quiet -q --help" ;;
@@ -58,7 +74,14 @@ _scrobctl() {
         "queue retry") words="--state -s --service --help" ;;
         "rate") words="--profile -p --help" ;;
         "scrobble") words="--file -f --dry-run -n --help" ;;
+        "serve") words="token --host --port --flush-every --print-unit --help" ;;
+        "serve token") words="add list remove --help" ;;
+        "serve token add") words="--profile -p --account --replace --help" ;;
+        "serve token list") words="--json --help" ;;
+        "serve token remove") words="--help" ;;
+        "stats") words="--since --type -t --top --json --help" ;;
         "status") words="--json --check --help" ;;
+        "unscrobble") words="--from --dry-run -n --json --help" ;;
     esac
     COMPREPLY=($(compgen -W "$words" -- "$cur"))
 }

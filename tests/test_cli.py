@@ -25,7 +25,15 @@ from tests.fakes.listenbrainz import FakeListenBrainz
 TIMEOUT = 30.0
 CLI_DIR = Path(scrobctl.cli.__file__).parent
 STATUS_KEYS = {"version", "data_dir", "database", "token_store", "connections", "queue", "plays"}
-HEAVY_MODULES = {"httpx", "pydantic_settings", "sqlite_utils", "keyring", "rich", "aiolimiter"}
+HEAVY_MODULES = {
+    "httpx",
+    "pydantic_settings",
+    "sqlite_utils",
+    "keyring",
+    "rich",
+    "aiolimiter",
+    *("uvicorn", "starlette", "multipart", "python_multipart"),  # `scrobctl serve` only
+}
 CLI_FORBIDDEN_IMPORTS = {"httpx", "sqlite3", "sqlite_utils", "keyring"}
 
 

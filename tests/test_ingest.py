@@ -269,6 +269,10 @@ def lines_of(*events: dict[str, Any]) -> list[Any]:
     return list(read_events(io.BytesIO(text.encode())))
 
 
+def _but_created_at(row: Any) -> tuple[Any, ...]:
+    return tuple(value for key, value in zip(row.keys(), row, strict=True) if key != "created_at")
+
+
 def test_items_resolved_in_a_batch_are_those_resolved_one_by_one(tmp_path: Any) -> None:
     from scrobctl.store import open_store
 
@@ -295,8 +299,8 @@ def test_items_resolved_in_a_batch_are_those_resolved_one_by_one(tmp_path: Any) 
         by_batch = ItemResolver(batch.conn).resolve_batch(refs)
         batch.conn.execute("COMMIT")
         table = "SELECT * FROM items ORDER BY id"
-        rows_one = [tuple(r)[:-1] for r in one.conn.execute(table)]  # all but created_at
-        rows_batch = [tuple(r)[:-1] for r in batch.conn.execute(table)]
+        rows_one = [_but_created_at(r) for r in one.conn.execute(table)]
+        rows_batch = [_but_created_at(r) for r in batch.conn.execute(table)]
     finally:
         one.close()
         batch.close()

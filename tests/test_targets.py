@@ -27,7 +27,7 @@ def test_migration_turns_existing_connections_into_targets_named_after_their_kin
     conn = sqlite3.connect(path, isolation_level=None)
     db = Database(conn)
     db["_migrations"].create({"name": str, "applied_at": float}, pk="name")
-    for index, migration in enumerate(MIGRATIONS[:3], start=1):
+    for index, migration in enumerate(MIGRATIONS[:4], start=1):
         migration(db)
         db["_migrations"].insert({"name": migration.__name__, "applied_at": time.time()})
         conn.execute(f"PRAGMA user_version = {index}")
@@ -42,7 +42,7 @@ def test_migration_turns_existing_connections_into_targets_named_after_their_kin
     [found] = connections.list_connections(store)
     assert (found.name, found.kind, found.url, found.server) == ("lastfm", "lastfm", None, None)
     names = [r[0] for r in store.conn.execute("SELECT name FROM _migrations")]
-    assert names[-1] == "m004_targets"
+    assert names[-1] == "m005_targets"
     store.close()
 
 

@@ -181,6 +181,10 @@ def test_no_secret_appears_in_any_file_or_output_and_the_private_files_are_priva
     run("history", "--json")
     run("doctor", ok=(0, 1))
     run("doctor", "--json", ok=(0, 1))
+    run("config", "show")  # the app credentials are in the settings file: shown as "set"
+    run("config", "show", "--json")
+    run("stats", "--json")
+    run("explain", "1", "--json")
     unusable = {"id": 1, "watched_at": iso(now - 3 * DAY), "action": "watch", "type": "movie"}
     unusable["movie"] = {"title": "No Ids", "ids": {}}
     usable = {"id": 2, "watched_at": iso(now - 4 * DAY), "action": "watch", "type": "movie"}
@@ -189,6 +193,8 @@ def test_no_secret_appears_in_any_file_or_output_and_the_private_files_are_priva
     fake_trakt.inject("/sync/history", Reply(200, [unusable, usable], page))
     run("-v", "import", "trakt", ok=(0, 1))
     run("-v", "import", "listenbrainz")
+    run("unscrobble", "1")  # its removals go out with the request log on
+    run("-v", "flush", ok=(0, 1))
     reports = isolated_env / "reports"
     assert reports.is_dir() and list(reports.iterdir()), "the import wrote no failure report"
 

@@ -3,6 +3,16 @@
 
 Which listens a `GET /1/user/{name}/listens` page holds follows the server's own code, read at
 metabrainz/listenbrainz-server 0a119846d (2026-08-21), in `fetch_listens` below.
+
+Removal (same commit): each stored listen gets a `recording_msid`, one per distinct (artist,
+track, release, duration), as messybrainz hands them out (random, so a client cannot work it
+out; submit-listens never returns it, webserver/views/api.py l.157-160). When the synthetic
+history is empty, `GET /1/user/{name}/listens` serves the submitted listens, paged by the same
+`fetch_listens`, with `recording_msid` at the top and in `additional_info`.
+`POST /1/delete-listen` (api.py l.537-598) needs the token, `listened_at` (read as an integer)
+and a valid UUID `recording_msid` (else 400), and answers `{"status": "ok"}` whether or not such
+a listen exists: it only schedules the deletion (listenstore/timescale_listenstore.py
+`delete_listen` l.735-762). The listen stays listed until `run_deletions()`, the hourly job.
 """
 
 from __future__ import annotations
@@ -125,6 +135,8 @@ class FakeListenBrainz(FakeService):
         self.submissions: list[int] = []  # listens per accepted submit request
         self.accepted: list[dict[str, Any]] = []  # every accepted listen, duplicates included
         self.feedback_given: list[tuple[str, dict[str, Any]]] = []  # (user, accepted body)
+        self.msids: dict[tuple[Any, ...], str] = {}  # msid key -> recording_msid
+        self.pending_deletions: list[tuple[str, int, str]] = []  # (user, listened_at, msid)
         self.rate_limit = 1000  # requests per window, reported in X-RateLimit-* headers
         self.window_requests = 0
         # A synthetic history served by GET /1/user/{name}/listens, made on the fly so that a
@@ -164,7 +176,11 @@ class FakeListenBrainz(FakeService):
         if request.path == f"/1/user/{self.history_user}/listen-count":
             return Reply(200, {"payload": {"count": self.history_size}}, headers)
         if request.path == f"/1/user/{self.history_user}/listens":
-            reply = self._listens(request)
+            reply = self._received(request) if self._serve_received() else self._listens(request)
+            reply.headers.update(headers)
+            return reply
+        if request.path == "/1/delete-listen" and request.method == "POST":
+            reply = self._delete(request)
             reply.headers.update(headers)
             return reply
         if request.path == f"/1/feedback/user/{self.history_user}/get-feedback":
@@ -278,8 +294,86 @@ class FakeListenBrainz(FakeService):
                     (meta.get("release_name") or "").lower(),
                     info.get("duration_ms"),
                 )
+                self.msids.setdefault(key, str(uuid.uuid4()))
                 self.listens.setdefault((user, int(listen["listened_at"]), key), listen)
         return Reply(200, {"status": "ok"})
+
+    def _serve_received(self) -> bool:
+        with self.lock:
+            return self.history_size == 0 and bool(self.listens or self.pending_deletions)
+
+    def _received(self, request: Request) -> Reply:
+        """The submitted listens, paged as `_listens` pages the synthetic history."""
+        try:
+            max_ts = _ts_arg(request, "max_ts")
+            min_ts = _ts_arg(request, "min_ts")
+            count = int(request.query.get("count", [str(DEFAULT_ITEMS_PER_GET)])[0])
+        except ValueError:
+            return _error(400, "Incorrect timestamp argument")
+        if max_ts is not None and min_ts is not None and max_ts <= min_ts:
+            return _error(400, "max_ts should be greater than min_ts")
+        with self.lock:
+            stored = sorted(
+                (at, self.msids[key], listen)
+                for (user, at, key), listen in self.listens.items()
+                if user == self.history_user
+            )
+        times = [at for at, _, _ in stored]
+        chosen = fetch_listens(times, min_ts, max_ts, min(count, MAX_ITEMS_PER_GET), time.time())
+        listens = []
+        for i in chosen:
+            at, msid, listen = stored[i]
+            meta = listen["track_metadata"]
+            info = {**meta.get("additional_info", {}), "recording_msid": msid}
+            listens.append(
+                {
+                    "listened_at": at,
+                    "recording_msid": msid,
+                    "user_name": self.history_user,
+                    "track_metadata": {**meta, "additional_info": info},
+                }
+            )
+        payload = {
+            "count": len(listens),
+            "user_id": self.history_user,
+            "latest_listen_ts": times[-1] if times else 0,
+            "oldest_listen_ts": times[0] if times else 0,
+            "listens": listens,
+        }
+        return Reply(200, {"payload": payload})
+
+    def _delete(self, request: Request) -> Reply:
+        user = self._user(request)
+        if user is None:
+            return _error(401, "Invalid authorization token.")
+        try:
+            body = request.json()
+        except ValueError:
+            return _error(400, "Cannot parse JSON document.")
+        if not isinstance(body, dict) or "listened_at" not in body:
+            return _error(400, "Listen timestamp missing.")
+        try:
+            listened_at = int(body["listened_at"])  # as the server reads it
+        except (TypeError, ValueError):
+            return _error(400, f"{body['listened_at']}: Listen timestamp invalid.")
+        msid = body.get("recording_msid")
+        if msid is None:
+            return _error(400, "Recording MSID missing.")
+        if not _is_uuid(msid):
+            return _error(400, f"{msid}: Recording MSID format invalid.")
+        with self.lock:
+            self.pending_deletions.append((user, listened_at, str(msid)))
+        return Reply(200, {"status": "ok"})
+
+    def run_deletions(self) -> int:
+        """The hourly job: delete the listens scheduled for deletion; how many went."""
+        with self.lock:
+            scheduled = set(self.pending_deletions)
+            gone = [k for k in self.listens if (k[0], k[1], self.msids[k[2]]) in scheduled]
+            for key in gone:
+                del self.listens[key]
+            self.pending_deletions.clear()
+        return len(gone)
 
     def _recording_feedback(self, request: Request) -> Reply:
         """webserver/views/feedback_api.py `recording_feedback` (l.28-72): only these keys, an

@@ -55,6 +55,12 @@ Sync and scrobble (api-notes 10.1, 10.2, 10.4), each with `Authorization: Bearer
   a read under a POST verb, is not limited. `connect_latency` delays the first request on each
   connection, as a handshake with the real host would. Arrival times of every request are in
   `log`; `post_times()` and `throttled` give the POSTs and the 429s.
+- `POST /sync/history/remove` (SIMKL/API apiary.apib l.5032-5105: `movies[]` and `shows[]`,
+  a show with `seasons[]` (and `episodes[]`) unmarks only those; a show alone is removed
+  entirely): a movie leaves the library with all its watches (Simkl addresses items, not single
+  plays), an episode leaves its show. The apib shows no answer body; the fake answers as
+  api-notes 10.2 give it, 201 `{"deleted": {"movies", "shows", "episodes"}, "not_found":
+  {"movies", "shows"}}`, items it has not got echoed in `not_found` with string ids.
 - `hold(method, path, skip=n)` makes matching requests after the first n wait, once processed
   (the plays are stored), until `.release` is set: the reply a killed client never reads.
 """
@@ -303,6 +309,8 @@ class FakeSimkl(FakeService):
             handler = self._add_history
         elif path == "/sync/ratings" and method == "POST":
             handler = self._add_ratings
+        elif path == "/sync/history/remove" and method == "POST":
+            handler = self._remove_history
         elif path.startswith("/sync/all-items") and method == "GET":
             handler = self._all_items
         elif path in ("/scrobble/start", "/scrobble/pause", "/scrobble/stop"):
@@ -532,6 +540,54 @@ class FakeSimkl(FakeService):
                 self.plays.append(SyncPlay("episode", episode.get("ids") or {}, watched[0], at=at))
                 added["episodes"] += 1
         return Reply(201, {"added": added, "not_found": not_found})
+
+    def _find(self, kind: str, ids: dict[str, Any]) -> LibraryItem | None:
+        return next((e for e in self.library if e.kind == kind and _same(e.ids, ids)), None)
+
+    def _remove_history(self, request: Request) -> Reply:
+        try:
+            body = request.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            return _error(400, "wrong_parameter", "The body is not a JSON object")
+        deleted = {"movies": 0, "shows": 0, "episodes": 0}
+        not_found: dict[str, list[Any]] = {"movies": [], "shows": []}
+        with self.lock:
+            for movie in _objects(body.get("movies")):
+                entry = self._find("movies", movie.get("ids") or {})
+                if entry is None or not entry.watched:
+                    not_found["movies"].append(_stringified(movie))
+                    continue
+                self.library.remove(entry)
+                self._by_id = {k: v for k, v in self._by_id.items() if v is not entry}
+                deleted["movies"] += 1
+            for kind in ("shows", "anime"):
+                for show in _objects(body.get(kind)):
+                    entry = self._find(kind, show.get("ids") or {})
+                    if entry is None:
+                        not_found["shows"].append(_stringified(show))
+                        continue
+                    seasons = _objects(show.get("seasons"))
+                    if not seasons:
+                        deleted["episodes"] += len(entry.episodes)
+                        entry.episodes.clear()
+                        deleted["shows"] += 1
+                        continue
+                    for season in seasons:
+                        number = season.get("number")
+                        episodes = _objects(season.get("episodes"))
+                        keys = [
+                            k
+                            for k in entry.episodes
+                            if k[0] == number
+                            and (not episodes or k[1] in {e.get("number") for e in episodes})
+                        ]
+                        for key in keys:
+                            del entry.episodes[key]
+                        deleted["episodes"] += len(keys)
+                    entry.updated_at = time.time()
+        return Reply(201, {"deleted": deleted, "not_found": not_found})
 
     def _all_items(self, request: Request) -> Reply:
         parts = [p for p in request.path.removeprefix("/sync/all-items").split("/") if p]

@@ -50,6 +50,13 @@ headers and a current Bearer token (else 401, as `/users/settings`); POST bodies
   episode + show}`, newest rating first. "Pagination optional": everything unless `page` or
   `limit` is sent (then pages as history does, with the X-Pagination-* headers), or always
   pages of `forced_ratings_limit` when that is set.
+- `POST /sync/history/remove` (trakt/trakt-api contracts/sync/index.ts l.246-267, request
+  schema/request/historyRemoveRequestSchema.ts, answer schema/response/
+  historyRemoveResponseSchema.ts l.5-8): `ids[]` (history ids) deletes those single plays;
+  `movies[]` / `episodes[]` by ids delete every play of that item, `shows[]` with
+  `seasons[].episodes[]` every play of those episodes. Answer 200 `{"deleted": {"movies",
+  "episodes"}, "not_found": {"movies", "shows", "seasons", "episodes", "ids"}}` (unknown history
+  ids echoed under `ids`, api-notes 4.3). Removed plays leave `plays` for `removed`.
 - `hold(method, path, skip=n)` makes matching requests after the first n wait, once processed
   (the plays are stored), until `.release` is set: the reply a killed client never reads.
 """
@@ -203,6 +210,7 @@ class FakeTrakt(FakeService):
         self.connect_latency = connect_latency
         self._connection = threading.local()
         self.plays: list[Play] = []  # every play added, in order; resends included
+        self.removed: list[Play] = []  # plays taken out by POST /sync/history/remove
         self.scrobbles: list[dict[str, Any]] = []  # every accepted /scrobble/* body + action
         self.throttled: list[float] = []  # arrival times of the POSTs answered 429
         self.holds: list[Hold] = []
@@ -324,6 +332,7 @@ class FakeTrakt(FakeService):
             return self._settings(request)
         api = {
             ("POST", "/sync/history"): self._add_history,
+            ("POST", "/sync/history/remove"): self._remove_history,
             ("GET", "/sync/history"): self._get_history,
             ("GET", "/sync/history/movies"): self._get_history,
             ("GET", "/sync/history/episodes"): self._get_history,
@@ -683,6 +692,59 @@ class FakeTrakt(FakeService):
                 self._problem("POST /sync/history: seasons[] needs a catalogue the fake lacks")
                 not_found["seasons"].append(season)
         return Reply(201, {"added": added, "not_found": not_found})
+
+    def _remove_history(self, request: Request) -> Reply:
+        body = self._json_body(request)
+        if body is None:
+            return Reply(400, {"error": "bad_request", "message": "the body is not JSON"})
+        deleted = {"movies": 0, "episodes": 0}
+        not_found: dict[str, list[Any]] = {k: [] for k in (*HISTORY_TYPES, "ids")}
+
+        def take(matches: list[Play]) -> None:
+            for play in matches:
+                self.plays.remove(play)
+                self.removed.append(play)
+                deleted[play.entry["type"] + "s"] += 1
+
+        def same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+            return any(str(a[k]) == str(b[k]) for k in a.keys() & b.keys() if a[k] is not None)
+
+        with self.lock:
+            raw_ids = body.get("ids")
+            for history_id in raw_ids if isinstance(raw_ids, list) else []:
+                matches = [p for p in self.plays if p.id == history_id]
+                if not matches:
+                    not_found["ids"].append(history_id)
+                take(matches)
+            for kind in ("movies", "episodes"):
+                for item in _objects(body.get(kind)):
+                    ids = item.get("ids") or {}
+                    matches = [
+                        p
+                        for p in self.plays
+                        if p.entry["type"] + "s" == kind
+                        and same(ids, p.entry[kind[:-1]].get("ids") or {})
+                    ]
+                    if not matches:
+                        not_found[kind].append(item)
+                    take(matches)
+            for show in _objects(body.get("shows")):
+                wanted = {
+                    (season.get("number"), episode.get("number"))
+                    for season in _objects(show.get("seasons"))
+                    for episode in _objects(season.get("episodes"))
+                }
+                matches = [
+                    p
+                    for p in self.plays
+                    if p.entry["type"] == "episode"
+                    and same(show.get("ids") or {}, p.entry["show"].get("ids") or {})
+                    and (p.entry["episode"]["season"], p.entry["episode"]["number"]) in wanted
+                ]
+                if not matches:
+                    not_found["shows"].append(show)
+                take(matches)
+        return Reply(200, {"deleted": deleted, "not_found": not_found})
 
     def _get_history(self, request: Request) -> Reply:
         query = {k: v[0] for k, v in request.query.items()}

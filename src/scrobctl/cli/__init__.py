@@ -14,7 +14,9 @@ import typer
 from scrobctl import __version__
 from scrobctl.cli import (
     completion,
+    config_cmd,
     doctor,
+    explain,
     flush,
     history,
     importing,
@@ -22,7 +24,10 @@ from scrobctl.cli import (
     queue,
     ratings,
     scrobble,
+    serve,
+    stats,
     status,
+    unscrobble,
 )
 from scrobctl.cli.output import print_error, set_quiet, set_verbose
 from scrobctl.errors import ExitCode, ScrobctlError, translate
@@ -75,6 +80,11 @@ importing.register(app)
 history.register(app)
 ratings.register(app)
 doctor.register(app)
+unscrobble.register(app)
+explain.register(app)
+stats.register(app)
+config_cmd.register(app)
+serve.register(app)
 app.add_typer(queue.app, name="queue", rich_help_panel="Scrobbling")
 app.add_typer(completion.app, name="completion", rich_help_panel="Setup")
 

@@ -57,6 +57,8 @@ def flush(
         if quiet() and not problems:
             continue
         parts = [f"{r.sent} sent" + (f" in {r.requests} requests" if r.requests else "")]
+        if r.removed:
+            parts.append(f"{r.removed} removed")
         if r.already_there:
             parts.append(f"{r.already_there} already there")
         if r.rejected:

@@ -25,7 +25,9 @@ def history(
         "-s",
         help="Only plays this target (e.g. lastfm, maloja) is known to have.",
     ),
-    since: str | None = typer.Option(None, "--since", help="Only plays from this date on."),
+    since: str | None = typer.Option(
+        None, "--since", help="Only plays from this date on (7d, 2w, yesterday, 2026-01-01)."
+    ),
     source: str | None = typer.Option(
         None,
         "--source",
@@ -72,7 +74,7 @@ def history(
         return
     from rich.table import Table
 
-    table = Table("when", "type", "what", "services")
+    table = Table("play", "when", "type", "what", "services")
     for r in rows:
         if r.kind in ("track", "podcast"):
             what = f"{r.artist} - {r.title}"
@@ -80,7 +82,7 @@ def history(
             what = f"{r.show or '?'} S{r.season or 0:02d}E{r.number or 0:02d}"
         else:
             what = r.title or str(r.ids)
-        table.add_row(local_time(r.watched_at), r.kind, what, ", ".join(r.services))
+        table.add_row(str(r.id), local_time(r.watched_at), r.kind, what, ", ".join(r.services))
     out_console().print(table)
 
 

@@ -27,7 +27,7 @@ def import_(
         " (not with --file).",
     ),
     since: str | None = typer.Option(
-        None, "--since", help="Only plays from this date on (e.g. 2026-01-01)."
+        None, "--since", help="Only plays from this date on (7d, 2w, yesterday, 2026-01-01)."
     ),
     full: bool = typer.Option(
         False, "--full", help="Everything again, not only what is newer than the last import."

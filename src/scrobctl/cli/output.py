@@ -77,9 +77,10 @@ def print_error(message: str, code: int) -> None:
 
 
 def local_time(ts: float | datetime | None) -> str:
+    """A time in the local zone, with its zone shown (`2026-11-23 21:15:00 +0100`)."""
     if ts is None:
         return "-"
     if not isinstance(ts, datetime) and not 0 <= ts <= 253_402_214_400:  # inf from old pauses
         ts = 253_402_214_400
     when = ts if isinstance(ts, datetime) else datetime.fromtimestamp(ts, UTC)
-    return when.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    return when.astimezone().strftime("%Y-%m-%d %H:%M:%S %z")

@@ -38,7 +38,9 @@ def export_ratings(
     source: str | None = typer.Option(
         None, "--from", help="Only ratings that came from this target (default: all)."
     ),
-    since: str | None = typer.Option(None, "--since", help="Only ratings made from this date."),
+    since: str | None = typer.Option(
+        None, "--since", help="Only ratings made from this date (7d, 2w, yesterday, 2026-01-01)."
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", "-n", help="Count, queue nothing."),
     profile: str = typer.Option("default", "--profile", "-p", help="Local profile."),
 ) -> None:

@@ -39,10 +39,12 @@ from scrobctl.scrobble.senders import (
     build_sender,
 )
 from scrobctl.scrobble.senders.ratings import RatingSender, build_rating_sender
+from scrobctl.scrobble.senders.removals import RemovalSender, build_removal_sender
 from scrobctl.store import connections, queue
 from scrobctl.store.history import half_length_window, service_has_play
 from scrobctl.store.ratings import RATING, rating_records
 from scrobctl.store.records import PlayRecord
+from scrobctl.store.removals import UNSCROBBLE, removal_records
 
 
 @dataclass
@@ -50,6 +52,7 @@ class ServiceReport:
     service: str
     profile: str
     sent: int = 0
+    removed: int = 0  # unscrobble jobs done
     already_there: int = 0
     requests: int = 0
     rejected: list[str] = field(default_factory=list)
@@ -146,7 +149,11 @@ async def _flush_service(
         if connection.deferred_until and connection.deferred_until > now:
             result.deferred_until = connection.deferred_until
             continue
-        for kind, build in ((queue.SCROBBLE, build_sender), (RATING, build_rating_sender)):
+        for kind, build in (
+            (queue.SCROBBLE, build_sender),
+            (RATING, build_rating_sender),
+            (UNSCROBBLE, build_removal_sender),
+        ):
             if not queue.has_due(store, kind, service, profile, runtime.clock.now()):
                 continue
             try:
@@ -175,12 +182,14 @@ def _claim(
     )
     if kind == RATING:
         return rating_records(store.conn, ids)
+    if kind == UNSCROBBLE:
+        return removal_records(store.conn, ids)
     return queue.play_records(store.conn, ids)
 
 
 async def _drain(
     runtime: Runtime,
-    sender: Sender | RatingSender,
+    sender: Sender | RatingSender | RemovalSender,
     kind: str,
     profile: str,
     run_id: str,
@@ -264,7 +273,11 @@ class _Batch:
     """Sends one claimed batch and records each play's outcome as soon as it is known."""
 
     def __init__(
-        self, runtime: Runtime, sender: Sender | RatingSender, result: ServiceReport, profile: str
+        self,
+        runtime: Runtime,
+        sender: Sender | RatingSender | RemovalSender,
+        result: ServiceReport,
+        profile: str,
     ) -> None:
         self.runtime = runtime
         self.sender = sender
@@ -321,8 +334,12 @@ class _Batch:
         accepted = [
             play.job_id for (play, _), out in zip(part, outcomes, strict=True) if out is None
         ]
-        queue.complete(store, accepted, now)
-        self.result.sent += len(accepted)
+        removal = getattr(self.sender, "outcome", None)
+        queue.complete(store, accepted, now, removal or "sent")
+        if removal:
+            self.result.removed += len(accepted)
+        else:
+            self.result.sent += len(accepted)
         self._done(accepted)
         self._refuse(
             [

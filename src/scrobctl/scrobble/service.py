@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from scrobctl.errors import login_hint
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.enqueue import Ingest, IngestSummary
-from scrobctl.scrobble.events import Event, read_events
+from scrobctl.scrobble.events import Event, Line, read_events
 from scrobctl.scrobble.routing import routes
+from scrobctl.scrobble.rules import below_threshold
 from scrobctl.store import connections
 
 
@@ -24,11 +26,24 @@ class IngestResult:
 def ingest_events(runtime: Runtime, stream: BinaryIO, *, dry_run: bool = False) -> IngestResult:
     """Queue the plays. The latest start event of each profile comes back in `starts`, for
     `nowplaying.send_now_playing` (nothing is announced on a dry run)."""
+    return ingest_lines(runtime, read_events(stream), dry_run=dry_run)
+
+
+def ingest_lines(
+    runtime: Runtime,
+    lines: Iterable[Line],
+    *,
+    dry_run: bool = False,
+    source: str = "stdin",
+    rule: Callable[[Event], str | None] = below_threshold,
+) -> IngestResult:
+    """The same, for a source that builds its events in Python (a webhook, a player): routing
+    is read afresh, so a login made meanwhile counts from the next call on."""
     store = runtime.store()
     known = connections.list_connections(store)
     table = routes(runtime.settings, known)
-    ingest = Ingest(store, table, dry_run=dry_run)
-    summary = ingest.run(read_events(stream))
+    ingest = Ingest(store, table, dry_run=dry_run, source=source, rule=rule)
+    summary = ingest.run(lines)
     waiting = [
         f"{c.service} needs a new login; its plays wait in the queue: "
         + login_hint(c.service, c.profile, c.kind)

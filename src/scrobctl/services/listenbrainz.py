@@ -200,3 +200,46 @@ class ListenBrainzClient:
         reply = json_body(response)
         if not isinstance(reply, dict) or reply.get("status") != "ok":
             raise ServiceUnavailable(SERVICE, "submit-listens answered without status ok")
+
+    async def listens_between(self, user: str, start: int, end: int) -> list[dict[str, Any]]:
+        """The user's listens from `start` to `end` (inclusive), with their `recording_msid`.
+
+        submit-listens answers only `{"status": "ok"}` (listenbrainz-server 0a119846d,
+        webserver/views/api.py l.157-160) and the msid is made later, when the listen store
+        writes the listen; so the msid of a sent listen is read back from /listens. Both bounds
+        are exclusive and may be sent together when max_ts > min_ts (api.py `get_listens`
+        l.170-200, api_tools.py `_validate_get_listens_endpoint_params` l.502-518).
+        """
+        params = {"min_ts": start - 1, "max_ts": end + 1, "count": 100}
+        response = await self.get(f"/1/user/{user}/listens", params)
+        body = json_body(response)
+        payload = body.get("payload") if isinstance(body, dict) else None
+        listens = payload.get("listens") if isinstance(payload, dict) else None
+        if not isinstance(listens, list):
+            raise ServiceUnavailable(SERVICE, "/listens answered without payload.listens")
+        return [
+            x
+            for x in listens
+            if isinstance(x, dict)
+            and isinstance(x.get("listened_at"), int)
+            and start <= x["listened_at"] <= end
+        ]
+
+    async def delete_listen(self, listened_at: int, recording_msid: str) -> None:
+        """Schedule one listen for deletion; the server deletes it within the hour
+        (api.py `delete_listen`, l.537-598: `listened_at` and `recording_msid`, `status: ok`)."""
+        body = {"listened_at": listened_at, "recording_msid": recording_msid}
+        request = self._request("POST", "/1/delete-listen", json=body)
+        response = await send(self._client, self._limiter, request, login_hint=LOGIN_HINT)
+        reply = json_body(response)
+        if not isinstance(reply, dict) or reply.get("status") != "ok":
+            raise ServiceUnavailable(SERVICE, "delete-listen answered without status ok")
+
+
+def listen_msid(listen: dict[str, Any]) -> str | None:
+    """A listen's recording_msid: at the top of a /listens entry, or in additional_info."""
+    msid = listen.get("recording_msid")
+    if not isinstance(msid, str):
+        info = (listen.get("track_metadata") or {}).get("additional_info") or {}
+        msid = info.get("recording_msid") if isinstance(info, dict) else None
+    return msid if isinstance(msid, str) and _is_uuid(msid) else None

@@ -213,3 +213,27 @@ async def add_ratings(client: SimklClient, body: dict[str, list[dict[str, Any]]]
     """Integers 1-10 only: Simkl silently ignores anything else (api-notes 10.3)."""
     response = await client.request("POST", "/sync/ratings", json=body)
     return _result(response, "/sync/ratings")
+
+
+class RemoveResult(BaseModel):
+    """`POST /sync/history/remove`: `deleted: {movies, shows, episodes}` and `not_found:
+    {movies, shows}` (api-notes 10.2). SIMKL/API apiary.apib (a1cabfd, l.5032-5105) shows the
+    request only, with an empty 200 body; without `deleted` nothing says the play is gone, so
+    such an answer is an error, never a silent success."""
+
+    deleted: dict[str, int]
+    not_found: dict[str, list[dict[str, Any]]] = {}
+
+
+async def remove_history(
+    client: SimklClient, body: dict[str, list[dict[str, Any]]]
+) -> RemoveResult:
+    """Unmark movies or episodes. Simkl addresses an item, not a single play."""
+    response = await client.request("POST", "/sync/history/remove", json=body)
+    answer = json_body(response)
+    try:
+        return RemoveResult.model_validate(answer)
+    except ValidationError:
+        raise ServiceUnavailable(
+            SERVICE, "/sync/history/remove answered without the `deleted` counts"
+        ) from None

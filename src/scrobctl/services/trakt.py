@@ -350,3 +350,20 @@ async def add_ratings(client: TraktClient, body: dict[str, list[dict[str, Any]]]
     """Ratings are integers 1-10; re-rating overwrites (api-notes 5)."""
     response = await client.request("POST", "/sync/ratings", json=body)
     return _model(RatingsResult, response)
+
+
+class RemoveResult(BaseModel):
+    """`POST /sync/history/remove` (200): counts deleted, and what Trakt could not find
+    (trakt/trakt-api projects/api/src/contracts/sync/schema/response/
+    historyRemoveResponseSchema.ts l.5-8; `not_found.ids` echoes unknown history ids, as
+    api-notes 4.3 and TraktKit's RemovedFromHistory model show)."""
+
+    deleted: dict[str, int]
+    not_found: dict[str, list[Any]] = {}
+
+
+async def remove_history(client: TraktClient, history_ids: list[int]) -> RemoveResult:
+    """Delete single plays by their history ids. Sending a movie's or an episode's `ids`
+    instead would remove every play of it (contracts/sync/index.ts l.246-267)."""
+    response = await client.request("POST", "/sync/history/remove", json={"ids": history_ids})
+    return _model(RemoveResult, response)

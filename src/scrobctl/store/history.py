@@ -39,6 +39,7 @@ def service_has_play(
 
 @dataclass(frozen=True)
 class HistoryRow:
+    id: int  # the play's id: what `explain` and `unscrobble` take
     watched_at: int
     profile: str
     kind: str
@@ -91,7 +92,8 @@ def list_plays(
         args.append(service)
     where = " WHERE " + " AND ".join(clauses) if clauses else ""
     sql = (
-        "SELECT p.watched_at, p.profile, p.item_id, p.source, i.kind, i.title, i.artist, i.album,"
+        "SELECT p.id, p.watched_at, p.profile, p.item_id, p.source, i.kind, i.title, i.artist,"
+        " i.album,"
         " i.season, i.number, i.tmdb, i.imdb, i.tvdb, i.trakt, i.simkl, i.mbid, i.isrc,"
         " sh.title AS show_title"
         " FROM plays p JOIN items i ON i.id = p.item_id LEFT JOIN items sh ON sh.id = i.show_id"
@@ -115,6 +117,7 @@ def list_plays(
             if row[k] is not None
         }
         yield HistoryRow(
+            id=row["id"],
             watched_at=row["watched_at"],
             profile=row["profile"],
             kind=row["kind"],

@@ -24,6 +24,7 @@ RATINGS = "ratings"
 class ImportedPlay:
     ref: ItemRef
     watched_at: int
+    remote_id: str | None = None  # the service's own id for the play (ListenBrainz msid)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,9 +118,11 @@ class ImportWriter:
                 (self.profile, item_id, at, imported.ref.duration_ms, f"import:{self.service}"),
             )
         conn.execute(
-            "INSERT OR IGNORE INTO scrobbles (profile, service, item_id, scrobbled_at, source)"
-            " VALUES (?, ?, ?, ?, 'imported')",
-            (self.profile, self.service, item_id, at),
+            "INSERT INTO scrobbles (profile, service, item_id, scrobbled_at, source, remote_id)"
+            " VALUES (?, ?, ?, ?, 'imported', ?)"
+            " ON CONFLICT (profile, service, item_id, scrobbled_at) DO UPDATE"
+            " SET remote_id = excluded.remote_id WHERE excluded.remote_id IS NOT NULL",
+            (self.profile, self.service, item_id, at, imported.remote_id),
         )
         return not weak
 

@@ -23,9 +23,9 @@ CACHE_LIMIT = 20_000  # resolved refs kept; past that the cache starts over
 MUSIC = ("track", "podcast")
 _COLUMNS = (
     "kind, title, artist, album, year, show_id, season, number, duration_ms,"
-    " tmdb, imdb, tvdb, trakt, simkl, mbid, isrc, weak_key, created_at"
+    " tmdb, imdb, tvdb, trakt, simkl, mbid, isrc, weak_key, created_at, tmdb_from"
 )
-_MARKS = ", ".join("?" * 18)
+_MARKS = ", ".join("?" * 19)
 
 
 @dataclass(slots=True)
@@ -47,6 +47,7 @@ class ItemRef:
     show: ItemRef | None = None
     season: int | None = None
     number: int | None = None
+    tmdb_from: str | None = None  # the id a TMDb look-up turned into ids["tmdb"] ("imdb:tt…")
 
 
 @functools.lru_cache(maxsize=4096)  # artist and album names repeat line after line
@@ -255,6 +256,10 @@ class ItemResolver:
                 continue
             if self._find_by(ref.kind, column, value) is None:
                 self._query(f"UPDATE items SET {column} = ? WHERE id = ?", (value, item_id))
+                if column == "tmdb" and ref.tmdb_from:
+                    self._query(
+                        "UPDATE items SET tmdb_from = ? WHERE id = ?", (ref.tmdb_from, item_id)
+                    )
 
     def _insert(
         self, ref: ItemRef, *, show_id: int | None = None, weak_key: str | None = None
@@ -278,6 +283,7 @@ class ItemResolver:
             ref.ids.get("isrc"),
             weak_key,
             time.time(),
+            ref.tmdb_from,
         )
         if self._pending is None:
             cursor = self.conn.execute(f"INSERT INTO items ({_COLUMNS}) VALUES ({_MARKS})", values)

@@ -186,7 +186,32 @@ def m003_job_payload(db: Database) -> None:
     db["jobs"].add_column("item_id", int)
 
 
-def m004_targets(db: Database) -> None:
+def m004_remote_ids_and_stats(db: Database) -> None:
+    """A target's own id for a play it has (ListenBrainz's recording_msid, which
+    /1/delete-listen needs), where an item's TMDb id came from, and what `stats` needs to stay
+    fast on a large archive: running totals per item and per target, and a covering index for
+    time ranges (issue #24)."""
+    db["scrobbles"].add_column("remote_id", str)
+    # The id an import looked up on TMDb to learn the item's tmdb id ("imdb:tt0133093"), so
+    # that `explain` can name that rule.
+    db["items"].add_column("tmdb_from", str)
+    db.execute(
+        "CREATE INDEX idx_plays_time_stats ON plays (watched_at, item_id, played_ms, duration_ms)"
+    )
+    # Running totals `stats` keeps up to date from the rows added since it last looked (marks:
+    # the highest play and scrobble id counted); unscrobble takes its plays back out.
+    db.execute(
+        "CREATE TABLE stat_items (item_id INTEGER PRIMARY KEY, plays INTEGER NOT NULL,"
+        " ms INTEGER NOT NULL, unknown INTEGER NOT NULL)"
+    )
+    db.execute(
+        "CREATE TABLE stat_targets (service TEXT NOT NULL, kind TEXT NOT NULL,"
+        " plays INTEGER NOT NULL, PRIMARY KEY (service, kind))"
+    )
+    db.execute("CREATE TABLE stat_marks (name TEXT PRIMARY KEY, value INTEGER NOT NULL)")
+
+
+def m005_targets(db: Database) -> None:
     """Connections become named targets (issue #19): `service` holds the target's name, and the
     row says which kind of service it is, at which URL, and what server answered there. A
     connection made before this is the default target of its kind, named after it; its URL is the
@@ -201,5 +226,6 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     m001_initial,
     m002_imports_and_ratings,
     m003_job_payload,
-    m004_targets,
+    m004_remote_ids_and_stats,
+    m005_targets,
 ]

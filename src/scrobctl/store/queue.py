@@ -88,6 +88,7 @@ _CLAIM_ORDER = {
     # Scrobbles go oldest play first (Last.fm asks for cached scrobbles in order).
     SCROBBLE: ("JOIN plays ON plays.id = jobs.play_id", "plays.watched_at, jobs.id"),
     "rating": ("", "jobs.id"),
+    "unscrobble": ("", "jobs.id"),
 }
 
 

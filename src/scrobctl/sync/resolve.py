@@ -37,11 +37,14 @@ class TmdbResolver:
                         self._known[key] = None
                 tmdb = self._known[key]
                 if tmdb is not None:
-                    return replace(ref, ids={**ref.ids, "tmdb": tmdb}, show=show)
+                    ids = {**ref.ids, "tmdb": tmdb}
+                    return replace(ref, ids=ids, show=show, tmdb_from=f"{source}:{value}")
         return replace(ref, show=show) if show is not ref.show else ref
 
     async def page(self, page: Page) -> Page:
-        page.plays = [ImportedPlay(await self.ref(p.ref), p.watched_at) for p in page.plays]
+        page.plays = [
+            ImportedPlay(await self.ref(p.ref), p.watched_at, p.remote_id) for p in page.plays
+        ]
         page.ratings = [
             ImportedRating(await self.ref(r.ref), r.rating, r.rated_at) for r in page.ratings
         ]

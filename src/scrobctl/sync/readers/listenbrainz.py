@@ -246,7 +246,7 @@ class ListenBrainzReader:
             if key in boundary:
                 continue
             fresh += 1
-            page.plays.append(ImportedPlay(ref, at))
+            page.plays.append(ImportedPlay(ref, at, listenbrainz.listen_msid(listen)))
         return page, keys, fresh
 
 

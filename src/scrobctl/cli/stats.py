@@ -1,0 +1,100 @@
+"""`scrobctl stats`: plays per week, top lists, time spent, and what each target has."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from scrobctl.cli.dates import parse_date
+from scrobctl.cli.history import Kind
+from scrobctl.cli.output import out_console, print_json, set_json
+
+BAR_WIDTH = 40
+
+
+def stats(
+    since: str | None = typer.Option(
+        None, "--since", help="Only plays from this date on (7d, 2w, yesterday, 2026-01-01)."
+    ),
+    kind: Kind | None = typer.Option(None, "--type", "-t", help="Only this media type."),
+    top: int = typer.Option(10, "--top", min=1, max=100, help="How long each top list is."),
+    json_output: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Your archive at a glance: plays per week (a chart on a terminal), top artists, tracks,
+    albums, shows and movies, listening and watching time, and how much of the archive each
+    target has. Without --since the chart covers the last 26 weeks.
+
+    Example: scrobctl stats --since 2026-01-01 --type track
+    """
+    from dataclasses import asdict
+
+    from scrobctl.cli.context import build_runtime
+    from scrobctl.stats import stats as run
+
+    set_json(json_output)
+    start = parse_date(since)
+    runtime = build_runtime()
+    try:
+        result = run(runtime, since=start, kind=kind.value if kind else None, top=top)
+    finally:
+        runtime.close()
+    if json_output:
+        print_json(asdict(result))
+        return
+    _render(result)
+
+
+def _hours(ms: int) -> str:
+    hours = ms / 3_600_000
+    return f"{hours:,.1f} h" if hours < 48 else f"{hours:,.0f} h ({hours / 24:,.1f} days)"
+
+
+def _render(result: object) -> None:
+    from datetime import datetime
+
+    from rich.table import Table
+
+    from scrobctl.store.stats import ArchiveStats
+
+    assert isinstance(result, ArchiveStats)
+    console = out_console()
+    kinds = ", ".join(f"{n:,} {k}s" for k, n in sorted(result.by_kind.items()))
+    console.print(f"{result.plays:,} plays" + (f" ({kinds})" if kinds else ""), markup=False)
+    if result.listening_ms:
+        console.print(f"listening time: {_hours(result.listening_ms)}")
+    if result.watching_ms:
+        console.print(f"watching time: {_hours(result.watching_ms)}")
+    if result.weeks:
+        console.print("plays per week:")
+        peak = max(w.plays for w in result.weeks) or 1
+        chart = sys.stdout.isatty()  # a chart only for a person at a terminal
+        for week in result.weeks:
+            day = datetime.fromtimestamp(week.start).strftime("%Y-%m-%d")
+            if chart:
+                bar = "█" * max(1 if week.plays else 0, round(week.plays / peak * BAR_WIDTH))
+                console.print(f"  {day} [cyan]{bar}[/cyan] {week.plays:,}")
+            else:
+                console.print(f"  {day} {week.plays}")
+    for title, rows in (
+        ("top artists", result.artists),
+        ("top tracks", result.tracks),
+        ("top albums", result.albums),
+        ("top shows", result.shows),
+        ("top movies", result.movies),
+    ):
+        if rows:
+            table = Table("#", title, "plays", title_justify="left")
+            for rank, row in enumerate(rows, start=1):
+                table.add_row(str(rank), row.name, f"{row.plays:,}")
+            console.print(table)
+    if result.targets:
+        table = Table("target", "has", "of", "share")
+        for t in result.targets:
+            share = f"{t.plays / t.of:.0%}" if t.of else "-"
+            table.add_row(t.service, f"{t.plays:,}", f"{t.of:,}", share)
+        console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(rich_help_panel="History")(stats)

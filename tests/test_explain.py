@@ -1,0 +1,114 @@
+"""`explain`: the rule that identifies an item, the items a play could have been, and the
+targets' jobs, read from the archive without writing to it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from scrobctl.errors import UsageError
+from scrobctl.runtime import Runtime
+from scrobctl.scrobble.explain import explain
+from scrobctl.store import queue
+from scrobctl.store.imports import ImportedPlay, ImportWriter
+from scrobctl.store.items import ItemRef
+from tests.conftest import FakeClock
+from tests.helpers import movie, queue_plays
+from tests.test_accounts import make_runtime
+
+AT = 1_794_903_600
+
+
+@pytest.fixture
+def runtime(isolated_env: Path, clock: FakeClock) -> Iterator[Runtime]:
+    rt = make_runtime(isolated_env, clock)
+    yield rt
+    rt.close()
+
+
+def imported(runtime: Runtime, service: str, *plays: ImportedPlay) -> None:
+    store = runtime.store()
+    with store.transaction():
+        writer = ImportWriter(store, "default", service)
+        for play in plays:
+            writer.play(play)
+
+
+def track(title: str, album: str | None = None, **ids: str) -> ItemRef:
+    return ItemRef("track", ids, title=title, artist="Johnny Cash", album=album)
+
+
+def play_id(runtime: Runtime, at: int) -> str:
+    row = runtime.store().conn.execute("SELECT id FROM plays WHERE watched_at = ?", (at,))
+    return str(row.fetchone()[0])
+
+
+def test_explain_play_of_a_movie_names_its_exact_id_and_each_targets_job(
+    runtime: Runtime,
+) -> None:
+    queue_plays(runtime, "trakt", [movie(AT, tmdb=603, imdb="tt0133093")])
+    job = runtime.store().conn.execute("SELECT id FROM jobs").fetchone()[0]
+    queue.reject(runtime.store(), [(job, "not found on Trakt")], runtime.clock.now())
+
+    [e] = explain(runtime, play_id(runtime, AT))
+
+    assert (e.match.rule, e.match.detail) == ("exact id", "TMDb id 603")
+    [target] = e.targets
+    assert (target.service, target.job, target.state) == ("trakt", "scrobble", "discarded")
+    assert target.reason == "not found on Trakt" and not target.has_it
+
+
+def test_explain_weak_track_lists_the_same_artist_and_title_on_other_albums(
+    runtime: Runtime,
+) -> None:
+    imported(
+        runtime,
+        "lastfm",
+        ImportedPlay(track("Hurt", "American IV"), AT),
+        ImportedPlay(track("Hurt", "Live"), AT + 600),
+        ImportedPlay(track("Hurt"), AT + 1200),  # no album: the first of them
+        ImportedPlay(track("Personal Jesus", "American IV"), AT + 1800),
+    )
+
+    [e] = explain(runtime, play_id(runtime, AT + 1200))
+
+    assert e.match.rule == "weak"
+    assert e.item is not None and e.item.label == "Johnny Cash - Hurt (American IV)"
+    assert [c.label for c in e.candidates] == ["Johnny Cash - Hurt (Live)"]
+    [target] = e.targets
+    assert (target.service, target.job, target.has_it) == ("lastfm", None, True)
+
+
+def test_explain_names_the_tmdb_look_up_that_gave_the_item_its_tmdb_id(runtime: Runtime) -> None:
+    ref = ItemRef("movie", {"imdb": "tt0133093", "tmdb": 603}, title="The Matrix")
+    ref.tmdb_from = "imdb:tt0133093"
+    imported(runtime, "trakt", ImportedPlay(ref, AT))
+
+    [e] = explain(runtime, "tmdb:603")
+
+    assert e.match.rule == "TMDb look-up"
+    assert "imdb:tt0133093" in e.match.detail
+    assert [p.watched_at for p in e.plays] == [AT]
+
+
+def test_explain_of_an_event_on_stdin_matches_as_scrobble_would_and_writes_nothing(
+    runtime: Runtime,
+) -> None:
+    imported(runtime, "lastfm", ImportedPlay(track("Hurt", "American IV"), AT))
+    events = (
+        '{"type": "track", "title": "HURT", "artist": "johnny cash"}\n'
+        '{"type": "movie", "title": "The Matrix", "ids": {"tmdb": 603}}\n'
+    )
+
+    found, new = explain(runtime, "-", events)
+
+    assert found.match.rule == "weak" and found.item is not None
+    assert (new.item, new.match.rule) == (None, "new item")
+    assert runtime.store().conn.execute("SELECT count(*) FROM items").fetchone()[0] == 1
+
+
+def test_explain_of_a_play_not_in_the_archive_is_a_usage_error(runtime: Runtime) -> None:
+    with pytest.raises(UsageError, match="no play 42"):
+        explain(runtime, "42")
