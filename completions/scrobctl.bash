@@ -5,7 +5,7 @@ _scrobctl() {
     for ((i = 1; i < COMP_CWORD; i++)); do
         next="${path:+$path }${COMP_WORDS[i]}"
         case "$next" in
-            "completion"|"completion install"|"completion show"|"config"|"config edit"|"config path"|"config set"|"config show"|"doctor"|"explain"|"export"|"export ratings"|"flush"|"history"|"import"|"login"|"logout"|"queue"|"queue drop"|"queue list"|"queue retry"|"rate"|"scrobble"|"serve"|"serve token"|"serve token add"|"serve token list"|"serve token remove"|"stats"|"status"|"unscrobble") path="$next" ;;
+            "completion"|"completion install"|"completion show"|"config"|"config edit"|"config path"|"config set"|"config show"|"doctor"|"explain"|"export"|"export ratings"|"flush"|"history"|"import"|"login"|"logout"|"notify"|"notify test"|"queue"|"queue drop"|"queue list"|"queue retry"|"rate"|"scrobble"|"serve"|"serve token"|"serve token add"|"serve token list"|"serve token remove"|"stats"|"status"|"tokens"|"tokens migrate"|"unscrobble") path="$next" ;;
         esac
     done
     case "$path|$prev" in
@@ -28,12 +28,12 @@ _scrobctl() {
         "login|--url") COMPREPLY=($()); return ;;
         "login|--user") COMPREPLY=($()); return ;;
         "logout|--profile"|"logout|-p") COMPREPLY=($()); return ;;
-        "queue drop|--state"|"queue drop|-s") COMPREPLY=($(compgen -W "available running retryable completed discarded" -- "$cur")); return ;;
+        "queue drop|--state"|"queue drop|-s") COMPREPLY=($(compgen -W "available running retryable completed discarded rejected" -- "$cur")); return ;;
         "queue drop|--service") COMPREPLY=($()); return ;;
-        "queue list|--state"|"queue list|-s") COMPREPLY=($(compgen -W "available running retryable completed discarded" -- "$cur")); return ;;
+        "queue list|--state"|"queue list|-s") COMPREPLY=($(compgen -W "available running retryable completed discarded rejected" -- "$cur")); return ;;
         "queue list|--service") COMPREPLY=($()); return ;;
         "queue list|--limit"|"queue list|-n") COMPREPLY=($()); return ;;
-        "queue retry|--state"|"queue retry|-s") COMPREPLY=($(compgen -W "available running retryable completed discarded" -- "$cur")); return ;;
+        "queue retry|--state"|"queue retry|-s") COMPREPLY=($(compgen -W "available running retryable completed discarded rejected" -- "$cur")); return ;;
         "queue retry|--service") COMPREPLY=($()); return ;;
         "rate|--profile"|"rate|-p") COMPREPLY=($()); return ;;
         "scrobble|--file"|"scrobble|-f") COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -46,11 +46,12 @@ _scrobctl() {
         "stats|--since") COMPREPLY=($()); return ;;
         "stats|--type"|"stats|-t") COMPREPLY=($(compgen -W "track podcast movie episode" -- "$cur")); return ;;
         "stats|--top") COMPREPLY=($()); return ;;
+        "tokens migrate|--to") COMPREPLY=($(compgen -W "keyring file" -- "$cur")); return ;;
         "unscrobble|--from") COMPREPLY=($(compgen -W "trakt simkl lastfm listenbrainz" -- "$cur")); return ;;
     esac
     local words=""
     case "$path" in
-        "") words="completion config doctor explain export flush history import login logout queue rate scrobble serve stats status unscrobble --version --debug --verbose -v --quiet -q --help" ;;
+        "") words="completion config doctor explain export flush history import login logout notify queue rate scrobble serve stats status tokens unscrobble --version --debug --verbose -v --quiet -q --help" ;;
         "completion") words="install show --help" ;;
         "completion install") words="bash zsh fish --help" ;;
         "completion show") words="bash zsh fish --help" ;;
@@ -62,18 +63,20 @@ _scrobctl() {
         "doctor") words="--json --help" ;;
         "explain") words="--json --help" ;;
         "export") words="ratings --help" ;;
-        "export ratings") words="--to --from --since --dry-run -n --profile -p --help" ;;
-        "flush") words="--quiet -q --help" ;;
+        "export ratings") words="--to --from --since --dry-run -n --profile -p --json --help" ;;
+        "flush") words="--quiet -q --dry-run -n --json --help" ;;
         "history") words="--type -t --service -s --since --source --limit -n --profile -p --json --help" ;;
-        "import") words="--since --full --profile -p --file -f --format --dry-run -n --help" ;;
-        "login") words="trakt simkl lastfm listenbrainz --profile -p --token-stdin --no-browser --name --url --password --user --help" ;;
+        "import") words="--since --full --profile -p --json --file -f --format --dry-run -n --help" ;;
+        "login") words="trakt simkl lastfm listenbrainz --profile -p --token-stdin --no-browser --name --url --password --user --force -f --queue-archived --no-queue-archived --help" ;;
         "logout") words="--profile -p --drop-queue --help" ;;
+        "notify") words="test --help" ;;
+        "notify test") words="--help" ;;
         "queue") words="drop list retry --help" ;;
         "queue drop") words="--state -s --service --help" ;;
-        "queue list") words="--state -s --service --limit -n --json --help" ;;
+        "queue list") words="--state -s --service --all -a --limit -n --json --help" ;;
         "queue retry") words="--state -s --service --help" ;;
         "rate") words="--profile -p --help" ;;
-        "scrobble") words="--file -f --dry-run -n --help" ;;
+        "scrobble") words="--file -f --dry-run -n --json --help" ;;
         "serve") words="token --host --port --flush-every --print-unit --help" ;;
         "serve token") words="add list remove --help" ;;
         "serve token add") words="--profile -p --account --replace --help" ;;
@@ -81,6 +84,8 @@ _scrobctl() {
         "serve token remove") words="--help" ;;
         "stats") words="--since --type -t --top --json --help" ;;
         "status") words="--json --check --help" ;;
+        "tokens") words="migrate --help" ;;
+        "tokens migrate") words="--to --help" ;;
         "unscrobble") words="--from --dry-run -n --json --help" ;;
     esac
     COMPREPLY=($(compgen -W "$words" -- "$cur"))

@@ -200,7 +200,7 @@ def test_cassette_sync_ratings_completes_the_added_and_rejects_the_not_found(
 
     assert outcomes(runtime) == [
         (queue.COMPLETED, "sent"),
-        (queue.DISCARDED, f"rejected: {not_found}"),
+        (queue.REJECTED, f"rejected: {not_found}"),
         (queue.COMPLETED, "sent"),
     ]
     (line,) = report.services

@@ -182,7 +182,7 @@ def test_cassette_sync_history_completes_the_added_and_rejects_the_not_found(
 
     assert outcomes(runtime) == [
         (queue.COMPLETED, "sent"),
-        (queue.DISCARDED, f"rejected: {not_found}"),
+        (queue.REJECTED, f"rejected: {not_found}"),
         (queue.COMPLETED, "sent"),
     ]
     (line,) = report.services
@@ -203,7 +203,7 @@ def test_cassette_lastfm_track_scrobble_completes_the_accepted_and_rejects_the_i
     reason = "ignored by Last.fm (code 1: Artist name failed filter: Various)"
     assert outcomes(runtime) == [
         (queue.COMPLETED, "sent"),
-        (queue.DISCARDED, f"rejected: {reason}"),
+        (queue.REJECTED, f"rejected: {reason}"),
     ]
     (line,) = report.services
     assert (line.sent, line.rejected, line.requests) == (1, [reason], 1)

@@ -24,7 +24,16 @@ from tests.fakes.listenbrainz import FakeListenBrainz
 
 TIMEOUT = 30.0
 CLI_DIR = Path(scrobctl.cli.__file__).parent
-STATUS_KEYS = {"version", "data_dir", "database", "token_store", "connections", "queue", "plays"}
+STATUS_KEYS = {
+    "version",
+    "data_dir",
+    "database",
+    "token_store",
+    "connections",
+    "queue",
+    "plays",
+    "lacking",
+}
 HEAVY_MODULES = {
     "httpx",
     "pydantic_settings",
@@ -33,6 +42,7 @@ HEAVY_MODULES = {
     "rich",
     "aiolimiter",
     *("uvicorn", "starlette", "multipart", "python_multipart"),  # `scrobctl serve` only
+    "apprise",
 }
 CLI_FORBIDDEN_IMPORTS = {"httpx", "sqlite3", "sqlite_utils", "keyring"}
 
@@ -235,7 +245,10 @@ def test_queue_list_json_on_an_empty_store_prints_no_jobs(runner: CliRunner) -> 
     result = runner.invoke(app, ["queue", "list", "--json"])
 
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == {"jobs": []}
+    assert json.loads(result.stdout) == {
+        "jobs": [],
+        "left_out": {"completed": 0, "beyond_limit": 0},
+    }
 
 
 def test_status_json_has_the_documented_shape(runner: CliRunner, isolated_env: Path) -> None:
@@ -305,3 +318,17 @@ def test_empty_flush_through_the_entry_point_loads_no_heavy_dependencies() -> No
     )
 
     assert not loaded_modules(code) & HEAVY_MODULES
+
+
+def test_a_flush_without_notify_url_never_imports_apprise(data_dir: Path) -> None:
+    """apprise (with requests) is imported only when notify.url is set (issue 17)."""
+    code = (
+        "import asyncio, sys\n"
+        "from scrobctl.cli.context import build_runtime\n"
+        "from scrobctl.scrobble.flush import flush\n"
+        "runtime = build_runtime()\n"
+        "asyncio.run(flush(runtime))\n"
+        "runtime.close()\n"
+    )
+
+    assert "apprise" not in loaded_modules(code)

@@ -56,7 +56,7 @@ def test_explain_play_of_a_movie_names_its_exact_id_and_each_targets_job(
 
     assert (e.match.rule, e.match.detail) == ("exact id", "TMDb id 603")
     [target] = e.targets
-    assert (target.service, target.job, target.state) == ("trakt", "scrobble", "discarded")
+    assert (target.service, target.job, target.state) == ("trakt", "scrobble", "rejected")
     assert target.reason == "not found on Trakt" and not target.has_it
 
 

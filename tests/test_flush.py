@@ -361,7 +361,7 @@ def test_flush_400_rejects_only_the_bad_listen_and_sends_the_others(
     assert sent == Counter({"Track 0000": 1, "Track 0001": 1, "Track 0003": 1})
     states = {row["title"]: (row["state"], row["outcome"]) for row in jobs(runtime)}
     assert states[BAD_TRACK] == (
-        queue.DISCARDED,
+        queue.REJECTED,
         "rejected: HTTP 400: track_metadata is not acceptable.",
     )
     assert {states[t][0] for t in sent} == {queue.COMPLETED}
@@ -380,7 +380,7 @@ def test_flush_rejects_a_locally_invalid_listen_without_a_request(
 
     assert server.payloads == []
     (row,) = jobs(runtime)
-    assert row["state"] == queue.DISCARDED
+    assert row["state"] == queue.REJECTED
     assert row["outcome"] == "rejected: needs both an artist and a track title"
     assert only(report).rejected == ["needs both an artist and a track title"]
     assert report.exit_code == ExitCode.FAILED

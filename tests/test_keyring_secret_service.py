@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,6 +18,15 @@ from tests.fakes.listenbrainz import FakeListenBrainz
 from tests.secret_service import running_secret_service
 
 SCROBCTL = Path(sys.executable).parent / "scrobctl"
+
+
+def archive_id(data_dir: Path) -> str:
+    """The id that scopes this data folder's keyring entries."""
+    conn = sqlite3.connect(data_dir / "scrobctl.db")
+    try:
+        return conn.execute("SELECT value FROM meta WHERE key = 'archive_id'").fetchone()[0]
+    finally:
+        conn.close()
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +103,8 @@ def test_login_and_flush_use_secret_service_end_to_end(
         flushed = run("flush")
         assert flushed.returncode == 0, flushed.stderr
         assert len(fake.received()) == 1
-    assert KeyringStore().get("default", "listenbrainz") == {"token": "good-token"}
+    assert KeyringStore(archive_id(data_dir)).get("default", "listenbrainz") == {
+        "token": "good-token"
+    }
     assert not (data_dir / "tokens.json").exists()
     assert b"good-token" not in (data_dir / "scrobctl.db").read_bytes()

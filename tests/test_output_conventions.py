@@ -59,10 +59,11 @@ def test_output_is_coloured_when_forced_and_plain_with_no_color() -> None:
     assert not COLOR.search(plain.stdout)
 
 
-def test_quiet_scrobble_prints_nothing_on_success() -> None:
-    out = run("-q", "scrobble", stdin=EVENT)
+def test_quiet_scrobble_prints_only_warnings() -> None:
+    out = run("-q", "scrobble", stdin=EVENT)  # nobody is logged in: a warning says so
     assert out.returncode == 0
-    assert out.stdout == out.stderr == ""
+    assert out.stdout == ""
+    assert [line.split(":")[0] for line in out.stderr.splitlines()] == ["warning"]
 
 
 def test_quiet_still_reports_invalid_lines() -> None:

@@ -146,12 +146,12 @@ def test_complete_marks_completed_and_records_sent_scrobble(store: Store) -> Non
     assert [tuple(r) for r in scrobbles] == [(LB, 100, "sent")]
 
 
-def test_reject_discards_with_reason_and_records_error(store: Store) -> None:
+def test_reject_finishes_as_rejected_with_reason_and_records_error(store: Store) -> None:
     job_id = enqueue(store)
     claim(store)
     queue.reject(store, [(job_id, "not_found")], now=NOW + 1)
     row = job(store, job_id)
-    assert (row["state"], row["outcome"]) == ("discarded", "rejected: not_found")
+    assert (row["state"], row["outcome"]) == ("rejected", "rejected: not_found")
     assert json.loads(row["errors"]) == [{"at": NOW + 1, "attempt": 1, "error": "not_found"}]
 
 
@@ -253,3 +253,79 @@ def test_lock_can_be_taken_again_after_release(tmp_path: Path) -> None:
         pass
     with exclusive(path):
         assert path.read_text() == str(os.getpid())
+
+
+# rejected is not discarded (issue 17)
+
+
+def test_retry_state_discarded_never_selects_rejected_jobs(store: Store) -> None:
+    refused, gave_up = enqueue(store, 100), enqueue(store, 200)
+    claim(store)
+    queue.reject(store, [(refused, "not found on Trakt")], now=NOW + 1)
+    store.conn.execute("UPDATE jobs SET attempt = max_attempts WHERE id = ?", (gave_up,))
+    queue.fail(store, [gave_up], "HTTP 503", NOW + 1, lambda attempt: 30)
+
+    selected = queue.select_ids(store, states=[queue.DISCARDED], service=None)
+
+    assert selected == [gave_up]
+    assert job(store, refused)["state"] == queue.REJECTED
+
+
+def test_migration_turns_old_refusals_into_rejected_jobs(data_dir: Path) -> None:
+    from sqlite_utils import Database
+
+    from scrobctl.store import open_store
+    from scrobctl.store.migrations import m007_rejected_state
+
+    store = open_store(data_dir / "scrobctl.db")
+    refused, gave_up = enqueue(store, 100), enqueue(store, 200)
+    store.conn.execute(
+        "UPDATE jobs SET state = 'discarded', outcome = 'rejected: not_found' WHERE id = ?",
+        (refused,),
+    )
+    store.conn.execute(
+        "UPDATE jobs SET state = 'discarded', outcome = 'failed after 10 attempts' WHERE id = ?",
+        (gave_up,),
+    )
+
+    m007_rejected_state(Database(store.conn))
+
+    assert (job(store, refused)["state"], job(store, gave_up)["state"]) == (
+        "rejected",
+        "discarded",
+    )
+    store.close()
+
+
+def test_list_jobs_names_an_episode_by_its_show(store: Store) -> None:
+    with store.transaction() as conn:
+        show = conn.execute(
+            "INSERT INTO items (kind, title, tvdb) VALUES ('show', 'Severance', 371980)"
+        ).lastrowid
+        episode = conn.execute(
+            "INSERT INTO items (kind, show_id, season, number) VALUES ('episode', ?, 1, 2)",
+            (show,),
+        ).lastrowid
+        play = conn.execute(
+            "INSERT INTO plays (profile, item_id, watched_at) VALUES ('default', ?, 100)",
+            (episode,),
+        ).lastrowid
+        queue.insert_scrobble_job(conn, "trakt", "default", play, NOW)
+
+    [listed] = queue.list_jobs(store)
+
+    assert listed.item == "Severance S01E02"
+
+
+def test_list_jobs_names_a_movie_without_title_by_its_id(store: Store) -> None:
+    with store.transaction() as conn:
+        movie = conn.execute("INSERT INTO items (kind, tmdb) VALUES ('movie', 603)").lastrowid
+        play = conn.execute(
+            "INSERT INTO plays (profile, item_id, watched_at) VALUES ('default', ?, 100)",
+            (movie,),
+        ).lastrowid
+        queue.insert_scrobble_job(conn, "trakt", "default", play, NOW)
+
+    [listed] = queue.list_jobs(store)
+
+    assert listed.item == "tmdb:603"

@@ -323,7 +323,7 @@ def test_trakt_not_found_ratings_are_rejected_and_the_rest_completed(
 
     assert outcomes(runtime) == [
         (queue.COMPLETED, "sent"),
-        (queue.DISCARDED, "rejected: not found on Trakt"),
+        (queue.REJECTED, "rejected: not found on Trakt"),
         (queue.COMPLETED, "sent"),
     ]
     assert (only(report).sent, only(report).rejected) == (2, ["not found on Trakt"])
@@ -340,7 +340,7 @@ def test_trakt_episode_without_its_own_ids_is_rejected_without_a_request(
 
     assert server.requests == []
     assert outcomes(runtime) == [
-        (queue.DISCARDED, "rejected: no id Trakt can match for this episode")
+        (queue.REJECTED, "rejected: no id Trakt can match for this episode")
     ]
     assert only(report).rejected == ["no id Trakt can match for this episode"]
 
@@ -429,7 +429,7 @@ def test_simkl_not_found_echoed_with_string_ids_is_rejected(
     report = run_flush(runtime)
 
     assert outcomes(runtime) == [
-        (queue.DISCARDED, "rejected: not found on Simkl"),
+        (queue.REJECTED, "rejected: not found on Simkl"),
         (queue.COMPLETED, "sent"),
     ]
     assert only(report).rejected == ["not found on Simkl"]
@@ -478,7 +478,7 @@ def test_lastfm_error_6_refuses_only_that_love(runtime: Runtime, router: respx.M
 
     assert outcomes(runtime) == [
         (queue.COMPLETED, "sent"),
-        (queue.DISCARDED, "rejected: error 6: Invalid track name supplied"),
+        (queue.REJECTED, "rejected: error 6: Invalid track name supplied"),
     ]
     assert only(report).rejected == ["error 6: Invalid track name supplied"]
 

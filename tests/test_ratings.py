@@ -786,7 +786,7 @@ def test_cli_queue_list_shows_rating_jobs_as_rating_n_and_the_title(
 
     assert code == 0, err
     listed = [(j["kind"], j["service"], j["item"]) for j in json.loads(out)["jobs"]]
-    assert listed == [
-        ("rating", "trakt", "rating 8: The Matrix"),
+    assert listed == [  # newest first
         ("rating", "listenbrainz", "rating 1: Johnny Cash - Hurt"),
+        ("rating", "trakt", "rating 8: The Matrix"),
     ]

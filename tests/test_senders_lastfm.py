@@ -276,7 +276,7 @@ def test_lastfm_ignored_code_1_is_rejected_with_the_reason_and_the_rest_complete
     reason = f"ignored by Last.fm (code 1: {FILTERED})"
     assert states == {
         "One": (queue.COMPLETED, "sent"),
-        "Two": (queue.DISCARDED, f"rejected: {reason}"),
+        "Two": (queue.REJECTED, f"rejected: {reason}"),
         "Three": (queue.COMPLETED, "sent"),
     }
     assert (only(report).sent, only(report).rejected) == (2, [reason])
@@ -296,7 +296,7 @@ def test_lastfm_ignored_play_is_never_retried(
 
     assert len(server.calls) == 1
     ((state, attempt),) = [(row["state"], row["attempt"]) for row in jobs(runtime)]
-    assert (state, attempt) == (queue.DISCARDED, 1)
+    assert (state, attempt) == (queue.REJECTED, 1)
 
 
 def test_lastfm_daily_limit_code_5_releases_the_play_until_next_utc_midnight(
@@ -348,7 +348,7 @@ def test_lastfm_play_older_than_14_days_is_rejected_locally_without_a_request(
 
     assert server.calls == []
     ((state, outcome),) = [(row["state"], row["outcome"]) for row in jobs(runtime)]
-    assert state == queue.DISCARDED
+    assert state == queue.REJECTED
     assert outcome.startswith("rejected: too old for Last.fm")
     assert only(report).requests == 0
     assert report.exit_code == ExitCode.FAILED

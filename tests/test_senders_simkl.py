@@ -285,7 +285,7 @@ def test_simkl_not_found_echoed_with_string_ids_rejects_the_play_sent_with_int_i
     report = run_flush(runtime)
 
     assert [(row["state"], row["outcome"]) for row in jobs(runtime)] == [
-        (queue.DISCARDED, "rejected: not found on Simkl"),
+        (queue.REJECTED, "rejected: not found on Simkl"),
         (queue.COMPLETED, "sent"),
     ]
     assert (only(report).sent, only(report).rejected) == (1, ["not found on Simkl"])

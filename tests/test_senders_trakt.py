@@ -327,8 +327,8 @@ def test_trakt_not_found_items_are_rejected_and_the_rest_completed(
     outcomes = [(row["state"], row["outcome"]) for row in jobs(runtime)]
     assert outcomes == [
         (queue.COMPLETED, "sent"),
-        (queue.DISCARDED, "rejected: not found on Trakt"),
-        (queue.DISCARDED, "rejected: not found on Trakt"),
+        (queue.REJECTED, "rejected: not found on Trakt"),
+        (queue.REJECTED, "rejected: not found on Trakt"),
         (queue.COMPLETED, "sent"),
     ]
     assert only(report).rejected == ["not found on Trakt"] * 2

@@ -60,6 +60,13 @@ class TmdbSettings(_Service):
     api_url: HttpUrl = HttpUrl("https://api.themoviedb.org")
 
 
+class NotifySettings(_Service):
+    """Where to tell the user about problems nobody is watching for (cron): an Apprise URL
+    (ntfy://, gotify://, mailto://, dbus://, json://, ...; https://github.com/caronc/apprise)."""
+
+    url: str | None = Field(None, description="Apprise URL; several separated by spaces")
+
+
 MediaType = Literal["track", "podcast", "movie", "episode"]
 ServiceName = Literal["trakt", "simkl", "lastfm", "listenbrainz"]
 
@@ -89,6 +96,7 @@ class Settings(BaseSettings):
     lastfm: LastfmSettings = LastfmSettings()
     listenbrainz: ListenBrainzSettings = ListenBrainzSettings()
     tmdb: TmdbSettings = TmdbSettings()
+    notify: NotifySettings = NotifySettings()
     profiles: dict[str, ProfileSettings] = {}
 
     @field_validator("data_dir", mode="before")
@@ -124,12 +132,16 @@ def load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        env = "SCROBCTL_" + "__".join(str(p).upper() for p in first["loc"])
+        # Every problem at once, each with its key and the variable that also sets it.
+        problems = []
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"])
+            env = "SCROBCTL_" + "__".join(str(p).upper() for p in error["loc"])
+            problems.append(f"{where!r} ({env}): {error['msg']}")
+        count = "invalid setting" if len(problems) == 1 else f"{len(problems)} invalid settings"
         raise ConfigError(
-            f"invalid setting {where!r}: {first['msg']}",
-            f"check {env} and {paths.config_file()}",
+            f"{count} in {paths.config_file()} or the environment: " + "; ".join(problems),
+            "fix them there",
         ) from None
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot read {paths.config_file()}: {exc}") from None

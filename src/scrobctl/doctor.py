@@ -39,6 +39,15 @@ def _config() -> tuple[list[Check], Settings | None]:
         return [Check("configuration", FAIL, exc.message, exc.hint)], None
     where = str(path) if path.exists() else f"{path} (absent: defaults and environment)"
     checks.append(Check("configuration", OK, f"settings read from the environment and {where}"))
+    if os.environ.get("SCROBCTL_CONFIG") and not path.exists():
+        checks.append(
+            Check(
+                "configuration file",
+                WARN,
+                f"SCROBCTL_CONFIG names {path}, which does not exist",
+                "create it, or unset SCROBCTL_CONFIG to use the default file",
+            )
+        )
     if path.exists():
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -175,6 +184,52 @@ def _token_store(kind: str, data_dir: Path) -> Check:
     return Check("token store", OK, f"keyring: {type(keyring.get_keyring()).__module__}")
 
 
+def _logins(kind: str, data_dir: Path) -> list[Check]:
+    """Each connection the database knows must have its token in the store in use: the
+    database alone says "ok" for an emptied token file (issue 17). Read-only: an entry from
+    before keyring scoping is looked at, not moved."""
+    from scrobctl.tokens import SECRET_KEY, FileStore, KeyringStore, missing
+
+    path = data_dir / paths.DB_NAME
+    if not path.exists():
+        return []
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+        try:
+            columns = {r[1] for r in conn.execute("PRAGMA table_info(connections)")}
+            # A target's kind picks its secret's key (issue 19); before m009 it is its name.
+            kind_col = "coalesce(kind, service)" if "kind" in columns else "service"
+            rows = conn.execute(f"SELECT profile, service, {kind_col} FROM connections").fetchall()
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+            scope = None
+            if "meta" in tables:
+                found = conn.execute("SELECT value FROM meta WHERE key = 'archive_id'").fetchone()
+                scope = found[0] if found else None
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return []  # the database checks above say what is wrong with it
+    if not rows:
+        return []
+    try:
+        if kind == "file":
+            stores: list = [FileStore(data_dir / paths.TOKEN_FILE_NAME, lambda _: None)]
+        else:
+            stores = [KeyringStore(scope), KeyringStore()] if scope else [KeyringStore()]
+        checks = []
+        for profile, service, target_kind in rows:
+            key = SECRET_KEY.get(target_kind, "token")
+            name = service if profile == "default" else f"{service} ({profile})"
+            if any((s.get(profile, service) or {}).get(key) for s in stores):
+                checks.append(Check(f"login {name}", OK, f"token in the {kind}"))
+            else:
+                exc = missing(kind, data_dir, service, profile, target_kind)
+                checks.append(Check(f"login {name}", FAIL, exc.reason, exc.hint))
+        return checks
+    except ScrobctlError as exc:
+        return [Check("logins", FAIL, exc.message, exc.hint)]
+
+
 def run_checks() -> list[Check]:
     checks, settings = _config()
     if settings is not None:
@@ -185,4 +240,5 @@ def run_checks() -> list[Check]:
     checks += _database(data_dir / paths.DB_NAME)
     checks.append(_lock(data_dir))
     checks.append(_token_store(kind, data_dir))
+    checks += _logins(kind, data_dir)
     return checks

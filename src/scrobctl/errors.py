@@ -16,6 +16,7 @@ class ExitCode(IntEnum):
     USAGE = 2
     RECONNECT = 3
     LOCKED = 4
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
 
 
 class ScrobctlError(Exception):
@@ -46,6 +47,12 @@ class StoreError(ScrobctlError):
 
 class TokenStoreUnavailable(ScrobctlError):
     """No usable place to keep tokens (typically: no Secret Service on a headless machine)."""
+
+
+class NoKeyring(TokenStoreUnavailable):
+    """No keyring backend at all: a configuration problem, so exit 2 (README "Exit codes")."""
+
+    exit_code = ExitCode.USAGE
 
 
 class LockHeld(ScrobctlError):
@@ -83,6 +90,14 @@ class RateLimited(ServiceError):
 
 class InvalidToken(ServiceError):
     """The stored credentials were refused: the connection needs `scrobctl login` again."""
+
+    exit_code = ExitCode.RECONNECT
+
+
+class TokenMissing(ServiceError):
+    """The token store in use has no token for a connection the database knows. That is this
+    run's problem (another store, an emptied file), not a fact about the account: nothing is
+    marked, the queue waits, and the message names both stores and the fix."""
 
     exit_code = ExitCode.RECONNECT
 

@@ -288,6 +288,14 @@ def raise_for_status(
     raise ServiceError(service, text)
 
 
+def _tried(request: httpx.Request) -> str:
+    """What was tried, for a network error: method, host and path; never the query string,
+    which carries Last.fm's api_key and session key."""
+    url = request.url
+    port = f":{url.port}" if url.port else ""
+    return f"{request.method} {url.scheme}://{url.host}{port}{url.path}"
+
+
 async def _read(response: httpx.Response, max_bytes: int, service: str) -> None:
     """Read the body, but no more than `max_bytes` of it (after decompression)."""
     parts: list[bytes] = []
@@ -353,10 +361,14 @@ async def transmit(
             limiter.name, f"no complete answer within {deadline:.0f} s", "try again later"
         ) from None
     except httpx.TimeoutException:
-        raise ServiceUnavailable(limiter.name, "the request timed out", "try again later") from None
+        raise ServiceUnavailable(
+            limiter.name, f"{_tried(request)} timed out", "try again later"
+        ) from None
     except httpx.TransportError as exc:
         raise ServiceUnavailable(
-            limiter.name, f"network error ({type(exc).__name__})", "try again later"
+            limiter.name,
+            f"network error ({type(exc).__name__}) on {_tried(request)}",
+            "check the connection and the service's URL setting, or try again later",
         ) from None
     if write:
         limiter.wrote()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scrobctl.clock import Clock
 from scrobctl.config import Settings
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     import httpx
 
+    from scrobctl.errors import TokenMissing
     from scrobctl.store import Store
     from scrobctl.tokens import TokenStore
 
@@ -60,11 +61,43 @@ class Runtime:
         return self._store
 
     def tokens(self) -> TokenStore:
+        """The token store in use (SCROBCTL_TOKEN_STORE)."""
         if self._tokens is None:
-            from scrobctl.tokens import open_token_store
-
-            self._tokens = open_token_store(self.settings.token_store, self.data_dir, self.warn)
+            self._tokens = self.token_store(self.settings.token_store)
         return self._tokens
+
+    def token_store(self, kind: str, warn: Callable[[str], None] | None = None) -> TokenStore:
+        """A token store of either kind for this archive (`tokens migrate` opens both)."""
+        from scrobctl.tokens import open_token_store
+
+        if kind == "file":
+            return open_token_store(kind, self.data_dir, warn or self.warn)
+        from scrobctl.store import connections
+
+        store = self.store()
+
+        def owns(profile: str, service: str) -> bool:
+            return connections.get_connection(store, profile, service) is not None
+
+        return open_token_store(
+            kind, self.data_dir, warn or self.warn, connections.archive_id(store), owns
+        )
+
+    def secret(
+        self, profile: str, service: str, key: str, kind: str | None = None
+    ) -> dict[str, Any]:
+        """The stored secret of a connection (`service` is the target's name, `kind` its kind
+        when it differs), which must hold `key`; else TokenMissing."""
+        secret = self.tokens().get(profile, service)
+        if not secret or not secret.get(key):
+            raise self.token_missing(service, profile, kind)
+        return secret
+
+    def token_missing(self, service: str, profile: str, kind: str | None = None) -> TokenMissing:
+        """The error for a connection whose token is not in the store in use."""
+        from scrobctl.tokens import missing
+
+        return missing(self.settings.token_store, self.data_dir, service, profile, kind)
 
     def close(self) -> None:
         if self._store is not None:

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from scrobctl.accounts.check import CheckResult
 from scrobctl.runtime import Runtime
 from scrobctl.store import connections, queue
+from scrobctl.tokens import SECRET_KEY
 
 
 class ConnectionStatus(BaseModel):
@@ -25,6 +26,18 @@ class ConnectionStatus(BaseModel):
     kind: str | None = None
     url: str | None = None
     server: str | None = None
+    # Is the login's token in the store in use: "present", "missing" or "unavailable" (the
+    # store cannot be read). The database alone cannot tell (issue 17).
+    token: str = "present"
+
+
+class LackingPlays(BaseModel):
+    """Archived plays a target lacks (recorded before it was connected), and what sends them."""
+
+    profile: str
+    target: str
+    plays: int
+    command: str
 
 
 class StatusReport(BaseModel):
@@ -35,6 +48,7 @@ class StatusReport(BaseModel):
     connections: list[ConnectionStatus]
     queue: dict[str, dict[str, int]]
     plays: int
+    lacking: list[LackingPlays] = []
 
 
 # A pause stored by an older scrobctl from `Retry-After: 999...9` is infinite; shown as the
@@ -48,6 +62,19 @@ def _when(ts: float | None) -> datetime | None:
     return datetime.fromtimestamp(ts if 0 <= ts <= LATEST_SHOWN else LATEST_SHOWN, UTC)
 
 
+def _token(runtime: Runtime, profile: str, service: str, kind: str) -> tuple[str, str | None]:
+    """Whether the connection's token is really in the store in use, and if not, why."""
+    from scrobctl.errors import ScrobctlError, TokenMissing
+
+    try:
+        runtime.secret(profile, service, SECRET_KEY.get(kind, "token"))
+    except TokenMissing as exc:
+        return "missing", f"{exc.reason}; {exc.hint}"
+    except ScrobctlError as exc:
+        return "unavailable", str(exc)
+    return "present", None
+
+
 def build_status(runtime: Runtime, checks: list[CheckResult] | None = None) -> StatusReport:
     """The report; with `checks` (from `status --check`), each connection says how it fared."""
     from scrobctl import __version__
@@ -59,6 +86,7 @@ def build_status(runtime: Runtime, checks: list[CheckResult] | None = None) -> S
     for c in connections.list_connections(store):
         check = checked.get((c.profile, c.service))
         paused = c.deferred_until if c.deferred_until and c.deferred_until > now else None
+        token, token_detail = _token(runtime, c.profile, c.service, c.kind)
         rows.append(
             ConnectionStatus(
                 profile=c.profile,
@@ -66,13 +94,16 @@ def build_status(runtime: Runtime, checks: list[CheckResult] | None = None) -> S
                 account=c.account,
                 enabled=c.enabled,
                 status=c.status,
-                detail=(check.detail if check and check.detail else None) or c.status_detail,
+                detail=(check.detail if check and check.detail else None)
+                or token_detail
+                or c.status_detail,
                 token_expires_at=_when(c.token_expires_at),
                 deferred_until=_when(paused),
                 checked=check.ok if check else None,
                 kind=c.kind,
                 url=c.url,
                 server=c.server,
+                token=token,
             )
         )
     counts = queue.counts(store)
@@ -81,6 +112,12 @@ def build_status(runtime: Runtime, checks: list[CheckResult] | None = None) -> S
         for service, by_state in counts.items()
     }
     plays = store.conn.execute("SELECT count(*) FROM plays").fetchone()[0]
+    from scrobctl.scrobble.archived import lacking
+
+    gaps = [
+        LackingPlays(profile=g.profile, target=g.target, plays=g.plays, command=g.command)
+        for g in lacking(runtime)
+    ]
     return StatusReport(
         version=__version__,
         data_dir=str(runtime.data_dir),
@@ -89,4 +126,5 @@ def build_status(runtime: Runtime, checks: list[CheckResult] | None = None) -> S
         connections=rows,
         queue=full,
         plays=plays,
+        lacking=gaps,
     )

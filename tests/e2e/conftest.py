@@ -169,9 +169,15 @@ def summary_line(stderr: str, service: str) -> str:
 
 
 def status_json(cli: Cli) -> dict[str, Any]:
+    """`status --json`, whose exit code is 3 exactly when a connection needs a login."""
     result = cli("status", "--json")
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    report = json.loads(result.stdout)
+    needs_login = any(
+        c["status"] == "reconnect_required" or c.get("token", "present") != "present"
+        for c in report["connections"]
+    )
+    assert result.returncode == (3 if needs_login else 0), result.stderr
+    return report
 
 
 def track_events(count: int, *, start: int | None = None) -> list[dict[str, Any]]:

@@ -347,7 +347,7 @@ def history(cli: Cli, limit: int) -> list[dict[str, Any]]:
 
 
 def jobs(cli: Cli) -> list[dict[str, Any]]:
-    result = cli("queue", "list", "--json", "--limit", "1000")
+    result = cli("queue", "list", "--json", "--all", "--limit", "1000")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)["jobs"]
 
@@ -404,7 +404,9 @@ def peak_rss_kib(result: subprocess.CompletedProcess[str]) -> int | None:
 
 # -- 1. a large ListenBrainz history -----------------------------------------------------------
 
-PROGRESS = re.compile(r"^listenbrainz: (\d+)( of (\d+))? entries, matched \d+, failed \d+$")
+PROGRESS = re.compile(
+    r"^listenbrainz: (\d+)( of (\d+))? entries, \d+ by id, \d+ by title, \d+ failed$"
+)
 
 
 def test_import_listenbrainz_60000_listens_counts_each_once_with_the_total_from_the_first_line(

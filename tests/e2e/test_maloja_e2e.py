@@ -92,7 +92,7 @@ def other_data_folder(cli_env: dict[str, str], scrobctl_bin: Path, tmp_path: Pat
 
 
 def jobs(cli: Cli, target: str) -> list[dict[str, Any]]:
-    result = cli("queue", "list", "--service", target, "--json", "--limit", "1000")
+    result = cli("queue", "list", "--service", target, "--all", "--json", "--limit", "1000")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)["jobs"]
 
@@ -115,7 +115,7 @@ def test_maloja_target_stores_every_sent_play_once_and_reports_the_same_second_o
     listed = jobs(cli, "maloja")
     sent = [j for j in listed if j["state"] == "completed"]
     assert {j["item"] for j in sent} == {f"{name} - {s.title}" for s in stored}
-    [refused] = [j for j in listed if j["state"] == "discarded"]
+    [refused] = [j for j in listed if j["state"] == "rejected"]
     assert refused["item"] in {f"{name} - Song 020", f"{name} - Song 021"}
     assert "one scrobble a second" in refused["outcome"]
     at = {s.title: s.timestamp for s in stored}
@@ -217,7 +217,7 @@ def test_maloja_audioscrobbler_target_sends_single_scrobbles_once(
     assert [s.title for s in stored] == [f"Song {i:03d}" for i in range(5)]
     assert [s.timestamp for s in stored] == [e["watched_at"] for e in events[:5]]
     states = sorted(j["state"] for j in jobs(second, "maloja-as"))
-    assert states == ["completed"] * 5 + ["discarded"]
+    assert states == ["completed"] * 5 + ["rejected"]
 
 
 def test_maloja_audioscrobbler_session_lost_on_restart_is_reconnect_required(

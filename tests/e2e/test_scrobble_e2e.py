@@ -191,7 +191,9 @@ def scrobble_batch_sizes(fake: FakeLastfm) -> list[int]:
 
 
 def jobs(cli: Cli, *args: str) -> list[dict[str, Any]]:
-    result = cli("queue", "list", "--json", "--limit", "1000", *args)
+    """`queue list --json`: every job (--all) unless a --state is given."""
+    every = () if "--state" in args else ("--all",)
+    result = cli("queue", "list", "--json", "--limit", "1000", *every, *args)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)["jobs"]
 
@@ -268,7 +270,7 @@ def test_120_tracks_reach_lastfm_in_three_signed_batches_and_an_ignored_one_is_r
     assert all(s.extra.get("album") == "E2E" for s in fake_lastfm.received)
     assert fake_lastfm.problems == []
 
-    [discarded] = jobs(cli, "--state", "discarded")
+    [discarded] = jobs(cli, "--state", "rejected")
     assert discarded["service"] == "lastfm"
     assert discarded["item"] == "Various Artists - Track 00057"
     assert discarded["outcome"].startswith("rejected")
@@ -458,7 +460,7 @@ def test_trakt_429_pauses_the_rest_until_retry_after_and_the_next_flush_sends_it
     later = cli("flush")
 
     assert later.returncode == 0, later.stderr
-    assert "50 sent in 1 requests" in summary_line(later.stderr, "trakt")
+    assert "50 sent in 1 request" in summary_line(later.stderr, "trakt")
     assert fake_trakt.throttled == [refused_at]
     resent_at = fake_trakt.post_times()[-1]
     assert resent_at - refused_at >= 2 - 0.05, "sent again before Retry-After (2 s) was over"
@@ -510,7 +512,7 @@ def test_movies_trakt_and_simkl_cannot_match_are_rejected_and_the_rest_is_added(
     assert "not found on Simkl" in summary_line(flushed.stderr, "simkl")
     assert held_plays(fake_trakt) == Counter([event_key(events[0])])
     assert [(p.kind, str(p.ids["tmdb"])) for p in fake_simkl.plays] == [("movie", "100001")]
-    discarded = jobs(cli, "--state", "discarded")
+    discarded = jobs(cli, "--state", "rejected")
     assert sorted(j["service"] for j in discarded) == ["simkl", "trakt"]
     assert all(j["item"] == "Movie 00002" for j in discarded)
     assert all(j["outcome"].startswith("rejected") for j in discarded)
@@ -559,7 +561,7 @@ def test_play_20_days_old_goes_to_listenbrainz_trakt_and_simkl_but_is_too_old_fo
     assert fake_lastfm.calls_to("track.scrobble") == []
     assert fake_lastfm.stored() == []
     [lastfm_job] = jobs(cli, "--service", "lastfm")
-    assert lastfm_job["state"] == "discarded"
+    assert lastfm_job["state"] == "rejected"
     assert lastfm_job["outcome"].startswith("rejected")
     assert "too old" in lastfm_job["outcome"]
     queue = status_json(cli)["queue"]
@@ -617,7 +619,7 @@ def test_flush_killed_while_the_post_is_held_then_rerun_leaves_every_play_exactl
     assert again.returncode == 0, again.stderr
     line = summary_line(again.stderr, service)
     assert f"{100 if held == 1 else 50} already there" in line
-    assert ("50 sent in 1 requests" if held == 1 else "0 sent") in line
+    assert ("50 sent in 1 request" if held == 1 else "0 sent") in line
     assert fake.throttled == []
     assert held_plays(fake) == expected_plays(fake, events)
     after_kill = [(at, r) for at, r in sorted(fake.log, key=lambda e: e[0]) if at > held_at]

@@ -135,7 +135,7 @@ def add_token(cli: Cli, name: str, *options: str) -> str:
 
 
 def jobs(cli: Cli) -> list[dict[str, Any]]:
-    result = cli("queue", "list", "--json")
+    result = cli("queue", "list", "--json", "--all")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)["jobs"]
 

@@ -25,11 +25,11 @@ class CheckResult:
 async def _listenbrainz(runtime: Runtime, profile: str, target: Target) -> str:
     from scrobctl.services import listenbrainz
 
-    secret = runtime.tokens().get(profile, target.name) or {}
+    secret = runtime.secret(profile, target.name, "token")
     async with runtime.http_client() as http:
         client = listenbrainz.ListenBrainzClient(
             target.api_url(runtime),
-            secret.get("token", ""),
+            secret["token"],
             http,
             target.limiter(runtime.clock),
         )

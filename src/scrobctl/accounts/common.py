@@ -58,6 +58,33 @@ APP_FIELDS: dict[str, list[Field]] = {
 }
 
 
+def ensure_writable(runtime: Runtime) -> None:
+    """Before asking anyone for a token: can it be kept? A missing keyring or a read-only data
+    folder is found now, not after the code was entered."""
+    import os
+
+    from scrobctl.errors import TokenStoreUnavailable
+    from scrobctl.paths import ensure_private_dir
+
+    tokens = runtime.tokens()
+    if tokens.name == "file":
+        try:
+            ensure_private_dir(runtime.data_dir)
+        except OSError as exc:
+            raise TokenStoreUnavailable(
+                f"cannot create the data folder {runtime.data_dir} ({exc.strerror})",
+                "fix its permissions or set SCROBCTL_DATA_DIR",
+            ) from None
+        if not os.access(runtime.data_dir, os.W_OK):
+            raise TokenStoreUnavailable(
+                f"the token file cannot be written: {runtime.data_dir} is not writable",
+                "fix its permissions or set SCROBCTL_DATA_DIR",
+            )
+        return
+    tokens.set(APP_PROFILE, "probe", {"probe": True})
+    tokens.delete(APP_PROFILE, "probe")
+
+
 def app_credentials(
     runtime: Runtime, service: str, help_text: str, ui: LoginUI | None
 ) -> dict[str, str]:

@@ -7,7 +7,7 @@ import hashlib
 import httpx
 
 from scrobctl.accounts.common import LoginFailed, LoginResult, LoginUI, app_credentials, poll
-from scrobctl.errors import InvalidToken, ServiceUnavailable, UsageError, login_hint
+from scrobctl.errors import ServiceUnavailable, UsageError
 from scrobctl.http import ServiceLimiter
 from scrobctl.runtime import Runtime
 from scrobctl.services import lastfm
@@ -134,10 +134,8 @@ async def login_lastfm(runtime: Runtime, profile: str, ui: LoginUI) -> LoginResu
 async def account(runtime: Runtime, profile: str, target: Target | None = None) -> str:
     """The session's user, from a signed `user.getInfo` (error 9 if the app was revoked)."""
     name = target.name if target else lastfm.SERVICE
+    secret = runtime.secret(profile, name, "session_key", "lastfm")
     app = target_app(runtime, target, None)
-    secret = runtime.tokens().get(profile, name)
-    if not secret:
-        raise InvalidToken(name, "no session is stored", login_hint(name, profile, "lastfm"))
     async with runtime.http_client() as http:
         api = client(runtime, http, app, profile, secret["session_key"], target)
         data = await api.call("user.getInfo", signed=True, post=False)

@@ -6,8 +6,9 @@ The same login serves any target of the listenbrainz kind (a self-hosted ListenB
 
 from __future__ import annotations
 
-from scrobctl.accounts.common import LoginResult
+from scrobctl.accounts.common import LoginFailed, LoginResult
 from scrobctl.accounts.server import detect_server
+from scrobctl.errors import InvalidToken
 from scrobctl.runtime import Runtime
 from scrobctl.services import listenbrainz
 from scrobctl.store import connections
@@ -23,7 +24,15 @@ async def login_listenbrainz(
         client = listenbrainz.ListenBrainzClient(
             target.api_url(runtime), token, http, target.limiter(runtime.clock)
         )
-        account = await client.validate_token()
+        try:
+            account = await client.validate_token()
+        except InvalidToken:
+            # Not "run `scrobctl login listenbrainz`": that is the command just run.
+            raise LoginFailed(
+                f"{target.name}: this token was refused; nothing was stored",
+                "copy the user token again from https://listenbrainz.org/settings/ (or your"
+                " server's settings page) and paste it whole",
+            ) from None
         server = await detect_server(runtime, http, target)
     tokens.set(profile, target.name, {"token": token})
     connections.save_login(

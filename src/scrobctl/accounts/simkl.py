@@ -12,7 +12,6 @@ from scrobctl.accounts.common import (
     app_credentials,
     poll,
 )
-from scrobctl.errors import InvalidToken, login_hint
 from scrobctl.http import ServiceLimiter
 from scrobctl.runtime import Runtime
 from scrobctl.services import simkl
@@ -70,10 +69,8 @@ async def login_simkl(runtime: Runtime, profile: str, ui: LoginUI) -> LoginResul
 
 
 async def account(runtime: Runtime, profile: str) -> str:
+    secret = runtime.secret(profile, simkl.SERVICE, "access_token")
     app = app_credentials(runtime, simkl.SERVICE, simkl.APP_HELP, None)
-    secret = runtime.tokens().get(profile, simkl.SERVICE)
-    if not secret:
-        raise InvalidToken(simkl.SERVICE, "no token is stored", login_hint(simkl.SERVICE, profile))
     async with runtime.http_client() as http:
         token = secret["access_token"]
         return (await client(runtime, http, app["client_id"], profile, token).account()).name

@@ -19,7 +19,6 @@ from scrobctl.accounts.common import (
     app_credentials,
     poll,
 )
-from scrobctl.errors import InvalidToken, login_hint
 from scrobctl.http import ServiceLimiter
 from scrobctl.lock import exclusive
 from scrobctl.runtime import Runtime
@@ -124,9 +123,7 @@ async def access_token(
     required" and raises InvalidToken.
     """
     tokens = runtime.tokens()
-    secret = tokens.get(profile, trakt.SERVICE)
-    if not secret or "access_token" not in secret:
-        raise InvalidToken(trakt.SERVICE, "no token is stored", login_hint(trakt.SERVICE, profile))
+    secret = runtime.secret(profile, trakt.SERVICE, "access_token")
 
     def due(current: dict) -> bool:
         if refused is not None and current["access_token"] == refused:
@@ -155,9 +152,9 @@ async def access_token(
 
 async def account(runtime: Runtime, profile: str) -> str:
     """Who the stored token belongs to; refreshes first when due."""
-    app = app_credentials(runtime, trakt.SERVICE, trakt.APP_HELP, None)
     async with runtime.http_client() as http:
         token = await access_token(runtime, profile, http)
+        app = app_credentials(runtime, trakt.SERVICE, trakt.APP_HELP, None)
 
         async def refresh(refused: str) -> str:
             return await access_token(runtime, profile, http, refused=refused)

@@ -21,15 +21,17 @@ from scrobctl.cli import (
     history,
     importing,
     login,
+    notify,
     queue,
     ratings,
     scrobble,
     serve,
     stats,
     status,
+    tokens,
     unscrobble,
 )
-from scrobctl.cli.output import print_error, set_quiet, set_verbose
+from scrobctl.cli.output import interrupt_message, print_error, set_quiet, set_verbose
 from scrobctl.errors import ExitCode, ScrobctlError, translate
 
 app = typer.Typer(
@@ -40,7 +42,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
+    rich_markup_mode=None,
 )
 
 
@@ -87,6 +89,24 @@ config_cmd.register(app)
 serve.register(app)
 app.add_typer(queue.app, name="queue", rich_help_panel="Scrobbling")
 app.add_typer(completion.app, name="completion", rich_help_panel="Setup")
+app.add_typer(tokens.app, name="tokens", rich_help_panel="Connections")
+app.add_typer(notify.app, name="notify", rich_help_panel="Setup")
+
+
+def _suggest(exc: Exception) -> None:
+    """A choice typed wrong (`trackt`, `last.fm`) gets the closest one: "did you mean"."""
+    import difflib
+    import re
+
+    message = getattr(exc, "message", None)
+    found = re.search(r"'([^']*)' is not one of (.+)\.$", message or "")
+    if found is None:
+        return
+    typed, choices = found.group(1), re.findall(r"'([^']*)'", found.group(2))
+    plain = "".join(ch for ch in typed.lower() if ch.isalnum())
+    close = difflib.get_close_matches(plain, choices, n=1, cutoff=0.6)
+    if close:
+        exc.message = f"{message} Did you mean {close[0]!r}?"  # type: ignore[attr-defined]
 
 
 def _traceback_if_debug() -> None:
@@ -105,10 +125,15 @@ def main() -> None:
         _traceback_if_debug()
         print_error(str(exc), exc.exit_code)
         sys.exit(exc.exit_code)
-    except typer.Abort:
-        print("aborted", file=sys.stderr)
-        sys.exit(130)
+    except typer.Abort as exc:
+        # Click turns Ctrl-C into Abort; a "no" at a prompt is an Abort too.
+        if isinstance(exc.__cause__, KeyboardInterrupt):
+            print(interrupt_message(), file=sys.stderr)
+        else:
+            print("aborted", file=sys.stderr)
+        sys.exit(ExitCode.INTERRUPTED)
     except typer.TyperException as exc:  # typer's own (vendored click) usage errors
+        _suggest(exc)
         show = getattr(exc, "show", None)
         if show is not None:
             show()
@@ -123,6 +148,8 @@ def main() -> None:
         print_error(str(translated), translated.exit_code)
         sys.exit(translated.exit_code)
     except KeyboardInterrupt:
-        print("interrupted; nothing was lost, run the command again to continue", file=sys.stderr)
-        sys.exit(130)
+        print(interrupt_message(), file=sys.stderr)
+        sys.exit(ExitCode.INTERRUPTED)
+    if code == ExitCode.INTERRUPTED:  # Typer turns Ctrl-C into a silent exit code 130
+        print(interrupt_message(), file=sys.stderr)
     sys.exit(code if isinstance(code, int) else 0)

@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 
-from scrobctl.cli.output import local_time, quiet, set_quiet
+from scrobctl.cli.output import (
+    info,
+    local_time,
+    on_interrupt,
+    plural,
+    print_json,
+    quiet,
+    set_json,
+    set_quiet,
+)
+from scrobctl.errors import ExitCode
+
+if TYPE_CHECKING:
+    from scrobctl.runtime import Runtime
+    from scrobctl.scrobble.flush import ServiceReport
 
 
 def flush(
@@ -18,11 +33,17 @@ def flush(
     quiet_option: bool = typer.Option(
         False, "--quiet", "-q", help="Print only problems (for cron)."
     ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", "-n", help="List what would be sent, per service; send nothing."
+    ),
+    json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Send queued plays to their services: batched, rate-limited, retried.
 
+    A progress bar per service on a terminal, a line per batch otherwise (none with -q).
     Exit codes: 0 all sent (or nothing due), 1 some plays were rejected or given up on,
-    3 a service needs `scrobctl login` again, 4 another flush is running.
+    3 a service needs `scrobctl login` again, 4 another flush is running, 130 interrupted
+    (what was sent is recorded, the rest stays queued).
 
     Example (crontab): */15 * * * * scrobctl flush --quiet
 
@@ -30,10 +51,15 @@ def flush(
     """
     if quiet_option:
         set_quiet(True)
+    set_json(json_output)
     from scrobctl.paths import DB_NAME, data_dir
     from scrobctl.store.probe import nothing_due
 
     if nothing_due(data_dir() / DB_NAME):
+        if json_output:
+            print_json({"dry_run": dry_run, "services": [], "exit_code": 0})
+        elif dry_run:
+            info("nothing is due")
         return
     import asyncio
 
@@ -41,14 +67,37 @@ def flush(
     from scrobctl.scrobble.flush import flush as run_flush
 
     runtime = build_runtime()
+    if dry_run:
+        _dry_run(runtime, json_output, tuple(targets) if targets else None)
+        return
+    progress = _Progress()
+    on_interrupt(progress.interrupted)
+    from scrobctl.errors import LockHeld
+
     try:
-        report = asyncio.run(run_flush(runtime, tuple(targets) if targets else None))
+        with progress:
+            report = asyncio.run(
+                run_flush(runtime, tuple(targets) if targets else None, on_batch=progress.update)
+            )
+    except LockHeld:
+        if quiet():  # cron overlapping a long flush: not worth a mail; the code still says so
+            raise typer.Exit(ExitCode.LOCKED) from None
+        raise
     finally:
         runtime.close()
+    if json_output:
+        from dataclasses import asdict
+
+        services = [{k: v for k, v in asdict(r).items() if k != "total"} for r in report.services]
+        print_json({"dry_run": False, "services": services, "exit_code": report.exit_code})
+        raise typer.Exit(report.exit_code)
     for r in report.services:
-        name = r.service if r.profile == "default" else f"{r.service} ({r.profile})"
+        name = _name(r)
         if r.reconnect:
             print(f"{name}: {r.reconnect}", file=sys.stderr)
+            continue
+        if r.problem:
+            print(f"{name}: {r.problem}; its plays wait in the queue", file=sys.stderr)
             continue
         if r.attention and not r.sent:
             print(f"{name}: {r.attention}; its plays wait in the queue", file=sys.stderr)
@@ -56,7 +105,7 @@ def flush(
         problems = bool(r.rejected or r.discarded or r.error)
         if quiet() and not problems:
             continue
-        parts = [f"{r.sent} sent" + (f" in {r.requests} requests" if r.requests else "")]
+        parts = [f"{r.sent} sent" + (f" in {plural(r.requests, 'request')}" if r.requests else "")]
         if r.removed:
             parts.append(f"{r.removed} removed")
         if r.already_there:
@@ -72,6 +121,93 @@ def flush(
             parts.append(f"{r.discarded} given up ({r.error}); see `scrobctl queue list`")
         print(f"{name}: " + ", ".join(parts), file=sys.stderr)
     raise typer.Exit(report.exit_code)
+
+
+SHOWN = 10  # items listed per service by --dry-run (the count says how many more)
+
+
+def _dry_run(runtime: Runtime, json_output: bool, targets: tuple[str, ...] | None) -> None:
+    from scrobctl.scrobble.flush import plan
+
+    try:
+        planned = plan(runtime, targets)
+    finally:
+        runtime.close()
+    if json_output:
+        from dataclasses import asdict
+
+        print_json({"dry_run": True, "services": [asdict(p) for p in planned], "exit_code": 0})
+        return
+    if not planned:
+        info("nothing is due")
+    for p in planned:
+        name = p.service if p.profile == "default" else f"{p.service} ({p.profile})"
+        why = "" if p.state == "ok" else f" (not now: {p.state.replace('_', ' ')})"
+        info(f"{name}: would send {plural(p.due, 'job')}{why}")
+        for item in p.items[:SHOWN]:
+            info(f"  {item}")
+        if p.due > SHOWN:
+            info(f"  ... and {p.due - SHOWN:,} more")
+
+
+def _name(r: ServiceReport) -> str:
+    return r.service if r.profile == "default" else f"{r.service} ({r.profile})"
+
+
+def _done(r: ServiceReport) -> int:
+    """Jobs of the target that this run has finished with, one way or another."""
+    return r.sent + r.already_there + len(r.rejected) + r.retry_scheduled + r.discarded + r.deferred
+
+
+class _Progress:
+    """A Rich bar per target on a terminal; a line per batch otherwise; nothing with -q."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.reports: dict[str, ServiceReport] = {}
+        self._bar = None
+        self._tasks: dict[str, int] = {}
+
+    def __enter__(self) -> _Progress:
+        if self.tty and not quiet():
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            from scrobctl.cli.output import err_console
+
+            self._bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                console=err_console(),
+                transient=True,
+            )
+            self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+    def update(self, r: ServiceReport) -> None:
+        name = _name(r)
+        first = name not in self.reports
+        self.reports[name] = r
+        done = min(_done(r), r.total)
+        if self._bar is not None:
+            if name not in self._tasks:
+                self._tasks[name] = self._bar.add_task(name, total=r.total)
+            self._bar.update(self._tasks[name], completed=done)
+        elif not first and not quiet() and done < r.total:
+            info(f"flushing {name}: {done} of {r.total} done ({r.sent} sent)")
+
+    def interrupted(self) -> str:
+        sent = sum(r.sent for r in self.reports.values())
+        verb = "is" if sent == 1 else "are"
+        return (
+            f"flush interrupted: {plural(sent, 'play')} sent by this run {verb} recorded;"
+            " the rest stay in the queue, nothing is lost. Run `scrobctl flush` to continue"
+            " (exit code 130)."
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -70,18 +70,16 @@ def history(
         print_json({"plays": [asdict(r) for r in rows]})
         return
     if not rows:
-        info("no plays yet")
+        filtered = kind or service or since or profile
+        info("no plays match these filters" if filtered else "no plays yet")
         return
     from rich.table import Table
 
+    from scrobctl.store.records import item_name
+
     table = Table("play", "when", "type", "what", "services")
     for r in rows:
-        if r.kind in ("track", "podcast"):
-            what = f"{r.artist} - {r.title}"
-        elif r.kind == "episode":
-            what = f"{r.show or '?'} S{r.season or 0:02d}E{r.number or 0:02d}"
-        else:
-            what = r.title or str(r.ids)
+        what = item_name(r.kind, r.title, r.artist, r.show, r.season, r.number, r.ids)
         table.add_row(str(r.id), local_time(r.watched_at), r.kind, what, ", ".join(r.services))
     out_console().print(table)
 

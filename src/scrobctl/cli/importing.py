@@ -11,7 +11,7 @@ import typer
 
 from scrobctl.cli.choices import FileFormat
 from scrobctl.cli.dates import parse_date
-from scrobctl.cli.output import info, warn
+from scrobctl.cli.output import info, on_interrupt, print_json, set_json, warn
 from scrobctl.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ def import_(
         False, "--full", help="Everything again, not only what is newer than the last import."
     ),
     profile: str = typer.Option("default", "--profile", "-p", help="Local profile to import into."),
+    json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     files: list[Path] = typer.Option(
         [],
         "--file",
@@ -80,9 +81,18 @@ def import_(
     from scrobctl.cli.context import build_runtime
     from scrobctl.sync.service import import_history
 
+    set_json(json_output)
     start = parse_date(since)
     runtime = build_runtime()
     progress = _Progress(service)
+    suffix = "" if profile == "default" else f" --profile {profile}"
+    on_interrupt(
+        lambda: (
+            f"import interrupted: {progress.saved():,} entries saved with their"
+            f" checkpoint (at most the page in flight is read again). Run `scrobctl import"
+            f" {service}{suffix}` to continue where it stopped (exit code 130)."
+        )
+    )
     try:
         with progress:
             result = asyncio.run(
@@ -93,6 +103,23 @@ def import_(
     finally:
         runtime.close()
     p = result.progress
+    if json_output:
+        print_json(
+            {
+                "service": service,
+                "profile": profile,
+                "resumed": result.resumed,
+                "processed": p.processed,
+                "matched_by_id": p.matched,
+                "matched_by_title": p.processed - p.matched - p.failed,
+                "failed": p.failed,
+                "report": str(result.report) if result.report else None,
+                "failed_step": result.failed_step.step if result.failed_step else None,
+            }
+        )
+        if result.report is not None or result.failed_step is not None:
+            raise typer.Exit(ExitCode.FAILED)
+        return
     how = "resumed and finished" if result.resumed else "imported"
     info(
         f"{service}: {how}: {p.processed} entries, {p.matched} matched by id,"
@@ -116,6 +143,7 @@ class _Progress:
         self.tty = sys.stderr.isatty()
         self._bar = None
         self._task = None
+        self.last: ImportProgress | None = None
 
     def __enter__(self) -> _Progress:
         if self.tty:
@@ -139,12 +167,21 @@ class _Progress:
         if self._bar is not None:
             self._bar.__exit__(*exc)
 
+    def saved(self) -> int:
+        return self.last.processed if self.last is not None else 0
+
     def update(self, p: ImportProgress) -> None:
-        detail = f"matched {p.matched}, failed {p.failed}"
+        self.last = p
+        # "matched 0" for 20,000 title-matched tracks read as a failure: say how each matched.
+        by_title = p.processed - p.matched - p.failed
+        detail = f"{p.matched} by id, {by_title} by title, {p.failed} failed"
+        # A service's total is an estimate (re-read seconds, entries added meanwhile): never
+        # show more done than the whole.
+        total = None if p.total is None else max(p.total, p.processed)
         if self._bar is not None and self._task is not None:
-            self._bar.update(self._task, total=p.total, completed=p.processed, detail=detail)
+            self._bar.update(self._task, total=total, completed=p.processed, detail=detail)
         elif p.pages % PLAIN_EVERY == 1:
-            of = f" of {p.total}" if p.total is not None else ""
+            of = f" of {total}" if total is not None else ""
             print(f"{self.service}: {p.processed}{of} entries, {detail}", file=sys.stderr)
 
 

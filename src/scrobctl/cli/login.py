@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from scrobctl.cli.choices import Service
-from scrobctl.cli.output import info, local_time, warn
+from scrobctl.cli.output import info, local_time, plural, warn
 from scrobctl.errors import UsageError
 
 if TYPE_CHECKING:
     from scrobctl.accounts.common import LoginResult, LoginUI
     from scrobctl.runtime import Runtime
+    from scrobctl.targets import Target
 
 PROFILE_HELP = "Local profile the connection belongs to."
 
@@ -75,6 +76,16 @@ def login(
     user: str | None = typer.Option(
         None, "--user", help="With --password: the user name on that server."
     ),
+    force: bool = typer.Option(
+        False, "--force", "-f", help="Log in again even when already logged in."
+    ),
+    queue_archived: bool | None = typer.Option(
+        None,
+        "--queue-archived/--no-queue-archived",
+        help="Queue the archived plays this service lacks (asked on a terminal). When already"
+        " logged in, --queue-archived only queues them.",
+        show_default=False,
+    ),
 ) -> None:
     """Connect a service; its token goes to the keyring (or the file store).
 
@@ -84,6 +95,9 @@ def login(
 
     --name and --url add a target of its own next to the default one: a self-hosted
     ListenBrainz, a Maloja, Libre.fm. Logging in to it again needs only --name.
+
+    Plays recorded before the login are not on the service yet: login counts them and offers
+    to queue them for the next `scrobctl flush`.
 
     Example: scrobctl login trakt
 
@@ -103,6 +117,15 @@ def login(
         from scrobctl.accounts.targets import known_account, target_for_login
 
         target = target_for_login(runtime, profile, service.value, name, url)
+        logged_in = _logged_in(runtime, target, url)
+        if logged_in is not None and queue_archived:
+            _offer_archived(runtime, profile, target.name, True, target.kind)
+            return
+        if logged_in is not None and not force and not _again(target.name, logged_in, profile):
+            return
+        from scrobctl.accounts.common import ensure_writable
+
+        ensure_writable(runtime)  # before anyone is asked for a token
         if service is Service.listenbrainz:
             from scrobctl.accounts.listenbrainz import login_listenbrainz
 
@@ -123,29 +146,35 @@ def login(
             ui = TerminalLoginUI(open_browser=not no_browser)
             flow = _browser_login(service, runtime, profile, ui)
         result = asyncio.run(flow)
+        suffix = "" if result.profile == "default" else f" (profile {result.profile})"
+        expiry = f"; token valid until {local_time(result.expires_at)}" if result.expires_at else ""
+        info(f"Logged in to {result.service} as {result.account}{suffix}{expiry}.")
+        if result.server is not None:
+            _server_note(result.service, result.server)
+        _offer_archived(runtime, profile, target.name, queue_archived, target.kind)
     finally:
         runtime.close()
-    suffix = "" if result.profile == "default" else f" (profile {result.profile})"
-    expiry = f"; token valid until {local_time(result.expires_at)}" if result.expires_at else ""
-    info(f"Logged in to {result.service} as {result.account}{suffix}{expiry}.")
-    if result.server is not None:
-        from scrobctl.targets import SERVERS
 
-        server = SERVERS[result.server]
-        lacks = [
-            what
-            for what, has in (
-                ("import", not server.history),
-                ("loves or feedback", server.loves),
-                ("now-playing", server.now_playing),
-            )
-            if not has
-        ]
-        batch = "one play a request" if server.batch_size == 1 else "batches"
-        info(
-            f"{result.service} is a {server.label}: plays go to it {batch};"
-            f" it has no {', '.join(lacks)}, so scrobctl does not try them there."
+
+def _server_note(name: str, server_key: str) -> None:
+    """What a server that is not the kind's own takes, and what scrobctl leaves out there."""
+    from scrobctl.targets import SERVERS
+
+    server = SERVERS[server_key]
+    lacks = [
+        what
+        for what, has in (
+            ("import", not server.history),
+            ("loves or feedback", server.loves),
+            ("now-playing", server.now_playing),
         )
+        if not has
+    ]
+    batch = "one play a request" if server.batch_size == 1 else "batches"
+    info(
+        f"{name} is a {server.label}: plays go to it {batch};"
+        f" it has no {', '.join(lacks)}, so scrobctl does not try them there."
+    )
 
 
 def _ask_user() -> str:
@@ -155,6 +184,71 @@ def _ask_user() -> str:
     if not answer:
         raise UsageError("an empty user name is not a user name")
     return answer
+
+
+def _logged_in(runtime: Runtime, target: Target, url: str | None) -> str | None:
+    """The account of a working login to the target (the connection is ok and its token is in
+    the store in use), or None. A --url other than the target's own is a new login."""
+    from scrobctl.store import connections
+    from scrobctl.tokens import SECRET_KEY
+
+    c = connections.get_connection(runtime.store(), target.profile, target.name)
+    if c is None or not c.usable or (url is not None and target.url != c.url):
+        return None
+    secret = runtime.tokens().get(target.profile, target.name) or {}
+    return (c.account or "?") if secret.get(SECRET_KEY.get(c.kind, "token")) else None
+
+
+def _again(service: str, account: str, profile: str) -> bool:
+    """Already logged in: ask on a terminal; elsewhere say so (a script must add --force)."""
+    suffix = "" if profile == "default" else f" (profile {profile})"
+    if sys.stdin.isatty() and sys.stderr.isatty():
+        again = typer.confirm(
+            f"Already logged in to {service} as {account}{suffix}. Log in again?",
+            default=False,
+            err=True,
+        )
+        if not again:
+            info(f"kept the login to {service} as {account}")
+        return again
+    raise UsageError(
+        f"already logged in to {service} as {account}{suffix}",
+        "add --force to log in again",
+    )
+
+
+def _offer_archived(
+    runtime: Runtime, profile: str, service: str, answer: bool | None, kind: str | None = None
+) -> None:
+    """Plays recorded before this login: queue them if asked (or, on a terminal, if the person
+    agrees); otherwise say how many and the command that queues them."""
+    from scrobctl.scrobble.archived import Lacking, count_for, decline, queue_archived
+
+    n = count_for(runtime, profile, service)
+    if not n:
+        if answer:
+            info(f"no archived plays are missing on {service}")
+        return
+    what = plural(n, "archived play")
+    if answer is None and sys.stdin.isatty() and sys.stderr.isatty():
+        answer = typer.confirm(
+            f"{what} recorded before this login {'is' if n == 1 else 'are'} not on {service}."
+            " Queue them for the next flush?",
+            default=True,
+            err=True,
+        )
+    if answer is False:
+        decline(runtime, profile, service)
+        info(f"{what} recorded before this login left unqueued")
+    elif answer:
+        queued = queue_archived(runtime, profile, service)
+        info(f"queued {plural(queued, 'archived play')} for {service}; `scrobctl flush` sends them")
+    else:
+        command = Lacking(profile, service, n, kind).command
+        info(
+            f"{what} recorded before this login {'is' if n == 1 else 'are'} not on {service};"
+            f" `{command}` queues them"
+        )
 
 
 def _browser_login(

@@ -8,10 +8,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pydantic import BaseModel
     from rich.console import Console
 
-_state: dict[str, Any] = {"json": False, "quiet": False, "verbose": False}
+_state: dict[str, Any] = {"json": False, "quiet": False, "verbose": False, "interrupted": None}
 
 
 def set_json(enabled: bool) -> None:
@@ -21,6 +23,18 @@ def set_json(enabled: bool) -> None:
 
 def json_mode() -> bool:
     return bool(_state["json"])
+
+
+def on_interrupt(message: Callable[[], str]) -> None:
+    """What Ctrl-C in the running command says: what was kept and how to continue."""
+    _state["interrupted"] = message
+
+
+def interrupt_message() -> str:
+    message = _state["interrupted"]
+    if message is None:
+        return "interrupted; nothing was lost, run the command again to continue"
+    return str(message())
 
 
 def set_quiet(enabled: bool) -> None:
@@ -74,6 +88,11 @@ def print_error(message: str, code: int) -> None:
         sys.stdout.write(json.dumps({"error": message, "exit_code": code}) + "\n")
     else:
         print(f"error: {message}", file=sys.stderr)
+
+
+def plural(n: int, noun: str) -> str:
+    """`1 play`, `2 plays`, `1,000 requests` (nouns here take an s)."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
 def local_time(ts: float | datetime | None) -> str:

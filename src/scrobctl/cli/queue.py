@@ -6,7 +6,7 @@ from enum import StrEnum
 
 import typer
 
-from scrobctl.cli.output import info, local_time, out_console, print_json, set_json
+from scrobctl.cli.output import info, local_time, out_console, plural, print_json, set_json
 from scrobctl.errors import UsageError
 
 app = typer.Typer(help="Look at and manage queued jobs.", no_args_is_help=True)
@@ -18,6 +18,11 @@ class State(StrEnum):
     retryable = "retryable"
     completed = "completed"
     discarded = "discarded"
+    rejected = "rejected"
+
+
+# What `queue list` shows without --state or --all: what is still to be sent, and what failed.
+DEFAULT_STATES = ("available", "running", "retryable", "discarded", "rejected")
 
 
 @app.command("list")
@@ -28,10 +33,12 @@ def list_(
     service: str | None = typer.Option(
         None, "--service", help="Only this target's jobs (e.g. listenbrainz, maloja)."
     ),
+    all_states: bool = typer.Option(False, "--all", "-a", help="Completed jobs too."),
     limit: int = typer.Option(100, "--limit", "-n", min=1, help="Show at most this many."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """List jobs with their state, attempts and last error.
+    """List jobs, newest first: by default the pending and failed ones (discarded: given up
+    after retries; rejected: refused by the service). Says how many it left out.
 
     Example: scrobctl queue list --state discarded
     """
@@ -43,16 +50,37 @@ def list_(
     set_json(json_output)
     runtime = build_runtime()
     try:
-        states = [s.value for s in state]
+        store = runtime.store()
+        states = [s.value for s in state] or ([] if all_states else list(DEFAULT_STATES))
         name = service
-        jobs = list(queue.list_jobs(runtime.store(), states=states, service=name, limit=limit))
+        jobs = list(
+            queue.list_jobs(store, states=states, service=name, limit=limit, newest_first=True)
+        )
+        matching = queue.count_jobs(store, states=states, service=name)
+        hidden = (
+            0
+            if state or all_states
+            else queue.count_jobs(store, states=["completed"], service=name)
+        )
     finally:
         runtime.close()
+    beyond = matching - len(jobs)
     if json_output:
-        print_json({"jobs": [asdict(j) for j in jobs]})
+        print_json(
+            {
+                "jobs": [asdict(j) for j in jobs],
+                "left_out": {"completed": hidden, "beyond_limit": beyond},
+            }
+        )
         return
+    notes = []
+    if beyond:
+        notes.append(f"{plural(beyond, 'older job')} beyond --limit {limit}")
+    if hidden:
+        notes.append(f"{plural(hidden, 'completed job')} (--all shows them)")
+    left_out = f"; left out: {', '.join(notes)}" if notes else ""
     if not jobs:
-        info("no jobs")
+        info(f"no {'jobs' if state or all_states else 'pending or failed jobs'}{left_out}")
         return
     from rich.table import Table
 
@@ -64,6 +92,7 @@ def list_(
             str(j.id), j.service, j.state, f"{j.attempt}/{j.max_attempts}", j.item, when, detail
         )
     out_console().print(table)
+    info(f"{plural(len(jobs), 'job')} shown{left_out}")
 
 
 def _targets(ids: list[int], state: State | None, service: str | None) -> list[int]:
@@ -92,6 +121,9 @@ def retry(
 ) -> None:
     """Make jobs due now with fresh attempts (typically given-up ones).
 
+    `--state discarded` resends what was given up after retries, never what a service
+    rejected; a rejected job is resent only when named by id or with `--state rejected`.
+
     Example: scrobctl queue retry --state discarded
     """
     import time
@@ -110,7 +142,7 @@ def retry(
     for profile, name in lifted:
         suffix = "" if profile == "default" else f" (profile {profile})"
         info(f"the pause {name}{suffix} asked for was lifted for these jobs")
-    info(f"{n} jobs will be sent by the next `scrobctl flush`")
+    info(f"{plural(n, 'job')} will be sent by the next `scrobctl flush`")
 
 
 @app.command()
@@ -132,4 +164,4 @@ def drop(
         n = queue.drop(runtime.store(), targets) if targets else 0
     finally:
         runtime.close()
-    info(f"{n} jobs dropped")
+    info(f"{plural(n, 'job')} dropped")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from scrobctl.cli.dates import parse_date
-from scrobctl.cli.output import info
+from scrobctl.cli.output import info, print_json, set_json
 
 export_app = typer.Typer(help="Send local data to a service as queued jobs.", no_args_is_help=True)
 
@@ -43,6 +43,7 @@ def export_ratings(
     ),
     dry_run: bool = typer.Option(False, "--dry-run", "-n", help="Count, queue nothing."),
     profile: str = typer.Option("default", "--profile", "-p", help="Local profile."),
+    json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Queue your ratings for a service; `scrobctl flush` sends them.
 
@@ -56,6 +57,7 @@ def export_ratings(
     from scrobctl.cli.context import build_runtime
     from scrobctl.sync.export import export_ratings as do_export
 
+    set_json(json_output)
     start = parse_date(since)
     runtime = build_runtime()
     try:
@@ -69,14 +71,26 @@ def export_ratings(
         )
     finally:
         runtime.close()
+    reasons: dict[str, int] = {}
+    for _, reason in summary.skipped:
+        reasons[reason] = reasons.get(reason, 0) + 1
+    if json_output:
+        print_json(
+            {
+                "service": to.value,
+                "dry_run": dry_run,
+                "queued": summary.queued,
+                "already_there": summary.already_there,
+                "queued_before": summary.unchanged,
+                "not_exportable": reasons,
+            }
+        )
+        return
     verb = "would queue" if dry_run else "queued"
     info(
         f"{to}: {verb} {summary.queued}, already there {summary.already_there},"
         f" queued before {summary.unchanged}, not exportable {len(summary.skipped)}"
     )
-    reasons: dict[str, int] = {}
-    for _, reason in summary.skipped:
-        reasons[reason] = reasons.get(reason, 0) + 1
     for reason, n in sorted(reasons.items()):
         info(f"  {n} not exportable: {reason}")
 

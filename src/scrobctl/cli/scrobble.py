@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from scrobctl.cli.output import info
+from scrobctl.cli.output import info, print_json, set_json
 from scrobctl.errors import ExitCode, UsageError
 
 MAX_REPORTED = 50  # invalid lines listed one by one; the rest are counted
@@ -20,6 +20,7 @@ def scrobble(
     dry_run: bool = typer.Option(
         False, "--dry-run", "-n", help="Check and count the events, queue nothing."
     ),
+    json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Queue plays from JSON playback events, one object per line (or one JSON array).
 
@@ -32,6 +33,7 @@ def scrobble(
     from scrobctl.cli.context import build_runtime
     from scrobctl.scrobble.service import ingest_events
 
+    set_json(json_output)
     runtime = build_runtime()
     now_playing = []
     try:
@@ -43,6 +45,11 @@ def scrobble(
             with stream:
                 result = ingest_events(runtime, stream, dry_run=dry_run)
         else:
+            if sys.stdin.isatty():
+                info(
+                    "waiting for playback events on standard input, one JSON object per line;"
+                    " end with Ctrl-D (see `scrobctl scrobble --help`)"
+                )
             result = ingest_events(runtime, sys.stdin.buffer, dry_run=dry_run)
         if result.starts:
             import asyncio
@@ -53,6 +60,22 @@ def scrobble(
     finally:
         runtime.close()
     summary = result.summary
+    if json_output:
+        print_json(
+            {
+                "dry_run": dry_run,
+                "queued": summary.queued,
+                "recorded_only": summary.recorded_only,
+                "below_threshold": summary.below_threshold,
+                "duplicate": summary.duplicate,
+                "not_a_play": summary.not_a_play,
+                "rated": summary.rated,
+                "invalid": [{"line": n, "reason": r} for n, r in summary.invalid],
+                "jobs": summary.jobs,
+                "warnings": [*result.unrouted, *result.reconnect],
+                "now_playing": [r.service for r in now_playing if r.error is None],
+            }
+        )
     for number, reason in summary.invalid[:MAX_REPORTED]:
         print(f"line {number}: {reason}", file=sys.stderr)
     if len(summary.invalid) > MAX_REPORTED:
@@ -70,8 +93,12 @@ def scrobble(
         parts.append(f"rated {summary.rated}")
     if summary.not_a_play:
         parts.append(f"not a finished play {summary.not_a_play}")
-    info(", ".join(parts))
-    for line in result.reconnect:
+    if not json_output:
+        info(", ".join(parts))
+        if summary.jobs:
+            where = ", ".join(f"{s} {n}" for s, n in sorted(summary.jobs.items()))
+            info(f"{'would go' if dry_run else 'queued'} to: {where}")
+    for line in [*result.unrouted, *result.reconnect]:
         print(f"warning: {line}", file=sys.stderr)
     shown = [r.service for r in now_playing if r.error is None]
     if shown:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from scrobctl.cli.output import local_time, out_console, print_model, set_json
+from scrobctl.cli.output import local_time, out_console, plural, print_model, set_json
 from scrobctl.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -22,8 +22,9 @@ def status(
 ) -> None:
     """Show connections, queue counts, and where data and tokens are kept.
 
-    With --check, every connection is tried online (refreshing a Trakt token when due); when a
-    connection needs a new login the exit code is 3.
+    Each login's token is looked up in the token store in use. With --check, every connection
+    is tried online (refreshing a Trakt token when due). The exit code is 3 when a connection
+    needs a new login or its token is not in the store in use.
 
     Example: scrobctl status --json | jq '.queue'
     """
@@ -47,12 +48,14 @@ def status(
         print_model(report)
     else:
         _render(report)
-    refused = [c for c in report.connections if c.status == "reconnect_required"]
+    needs_login = [
+        c for c in report.connections if c.status == "reconnect_required" or c.token != "present"
+    ]
     if not json_output:
         for c in report.connections:
-            if c.status != "ok" and c.detail:
+            if (c.status != "ok" or c.token != "present") and c.detail:
                 print(f"{c.service}: {c.detail}", file=sys.stderr)
-    if check and refused:
+    if needs_login:
         raise typer.Exit(ExitCode.RECONNECT)
 
 
@@ -68,6 +71,8 @@ def _render(report: StatusReport) -> None:
         table = Table("profile", "service", "account", "status", "token until", title="connections")
         for c in report.connections:
             state = c.status.replace("_", " ")
+            if c.token != "present":
+                state = f"token {c.token}"
             if c.deferred_until:
                 state += f" (paused until {local_time(c.deferred_until)})"
             if c.checked is not None:
@@ -79,13 +84,21 @@ def _render(report: StatusReport) -> None:
     else:
         console.print("connections: none yet (try `scrobctl login listenbrainz`)")
     if report.queue:
-        states = ("available", "running", "retryable", "completed", "discarded")
+        states = ("available", "running", "retryable", "completed", "discarded", "rejected")
         table = Table("service", *states, title="queue")
         for service, by_state in sorted(report.queue.items()):
             table.add_row(service, *(str(by_state[s]) for s in states))
         console.print(table)
     else:
         console.print("queue:       empty")
+    for gap in report.lacking:
+        name = gap.target if gap.profile == "default" else f"{gap.target} ({gap.profile})"
+        console.print(
+            f"{name}: {plural(gap.plays, 'archived play')} recorded before this login"
+            f" {'is' if gap.plays == 1 else 'are'} not on it; `{gap.command}` queues them"
+            " for the next `scrobctl flush`",
+            markup=False,
+        )
 
 
 def register(app: typer.Typer) -> None:

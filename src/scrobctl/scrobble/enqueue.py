@@ -43,6 +43,8 @@ class IngestSummary:
     rating_only: int = 0
     invalid: list[tuple[int, str]] = field(default_factory=list)
     jobs: dict[str, int] = field(default_factory=dict)
+    # Plays recorded with no target to send them to, per (profile, type): said on stderr.
+    unrouted: dict[tuple[str, str], int] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -278,6 +280,8 @@ class Ingest:
             summary.queued += 1
         elif is_new and not services:
             summary.recorded_only += 1
+            key = (event.profile, event.type)
+            summary.unrouted[key] = summary.unrouted.get(key, 0) + 1
         else:  # seen before, or every service already has it (imported or sent)
             summary.duplicate += 1
             self._skipped(wanted.line, "duplicate", "already in the archive")

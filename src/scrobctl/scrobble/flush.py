@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ from scrobctl.errors import (
     ExitCode,
     InvalidToken,
     RateLimited,
+    ScrobctlError,
     ServiceError,
     login_hint,
 )
@@ -64,6 +66,14 @@ class ServiceReport:
     reconnect: str | None = None
     attention: str | None = None
     error: str | None = None
+    # This run could not use the connection (its token is not in the store in use, its API app
+    # is not set up here): the connection is not marked, its jobs wait untouched.
+    problem: str | None = None
+    problem_code: ExitCode = ExitCode.OK
+    total: int = 0  # jobs due for this target when the run began, for progress
+
+
+OnBatch = Callable[["ServiceReport"], None]
 
 
 @dataclass
@@ -74,6 +84,8 @@ class FlushReport:
     def exit_code(self) -> ExitCode:
         if any(r.reconnect for r in self.services):
             return ExitCode.RECONNECT
+        if any(r.problem for r in self.services):
+            return max(r.problem_code for r in self.services if r.problem)
         if any(r.rejected or r.discarded or r.attention for r in self.services):
             return ExitCode.FAILED
         return ExitCode.OK
@@ -91,8 +103,14 @@ def all_targets(store: Any) -> tuple[str, ...]:
     return tuple(names)
 
 
-async def flush(runtime: Runtime, services: tuple[str, ...] | None = None) -> FlushReport:
-    """Send the due jobs of the named targets (`services`; default: all of them)."""
+async def flush(
+    runtime: Runtime,
+    services: tuple[str, ...] | None = None,
+    on_batch: OnBatch | None = None,
+) -> FlushReport:
+    """Send the due jobs of the named targets (`services`; default: all of them). `on_batch`
+    sees a target's report after each batch it sends (and once when the target starts), for
+    progress."""
     with exclusive(runtime.lock_path):
         store = runtime.store()
         if services is None:
@@ -100,10 +118,54 @@ async def flush(runtime: Runtime, services: tuple[str, ...] | None = None) -> Fl
         run_id = uuid.uuid4().hex
         report = FlushReport()
         async with runtime.http_client() as http:
-            tasks = [_flush_service(runtime, service, http, run_id, report) for service in services]
+            tasks = [
+                _flush_service(runtime, service, http, run_id, report, on_batch)
+                for service in services
+            ]
             await asyncio.gather(*tasks)
         _report_waiting(store, report, services)
+        if runtime.settings.notify.url:
+            from scrobctl.notify import after_flush
+
+            after_flush(runtime, report, runtime.warn)
         return report
+
+
+@dataclass
+class Planned:
+    """What a flush starting now would send to one target (`flush --dry-run`)."""
+
+    service: str
+    profile: str
+    due: int
+    state: str  # ok, or why nothing would be sent: not logged in, reconnect_required, paused
+    items: list[str] = field(default_factory=list)
+
+
+def plan(runtime: Runtime, services: tuple[str, ...] | None = None) -> list[Planned]:
+    """The due jobs per target (of the named targets, `services`; default: all of them), as
+    the next flush would take them; nothing is sent or changed."""
+    store = runtime.store()
+    now = runtime.clock.now()
+    planned: dict[tuple[str, str], Planned] = {}
+    for job in queue.list_jobs(store, states=queue.PENDING):
+        if job.state != queue.RUNNING and (job.scheduled_at or 0) > now:
+            continue
+        if services is not None and job.service not in services:
+            continue
+        key = (job.profile, job.service)
+        if key not in planned:
+            c = connections.get_connection(store, job.profile, job.service)
+            if c is None:
+                state = "not logged in"
+            elif c.deferred_until and c.deferred_until > now:
+                state = "paused"
+            else:
+                state = c.status if c.enabled else "disabled"
+            planned[key] = Planned(job.service, job.profile, 0, state)
+        planned[key].due += 1
+        planned[key].items.append(job.item)
+    return sorted(planned.values(), key=lambda p: (p.profile, p.service))
 
 
 def _report_waiting(store: Any, report: FlushReport, services: tuple[str, ...]) -> None:
@@ -123,7 +185,12 @@ def _report_waiting(store: Any, report: FlushReport, services: tuple[str, ...]) 
 
 
 async def _flush_service(
-    runtime: Runtime, service: str, http: httpx.AsyncClient, run_id: str, report: FlushReport
+    runtime: Runtime,
+    service: str,
+    http: httpx.AsyncClient,
+    run_id: str,
+    report: FlushReport,
+    on_batch: OnBatch | None = None,
 ) -> None:
     store = runtime.store()
     limiters: dict[tuple[str, str | None], ServiceLimiter] = {}
@@ -138,6 +205,7 @@ async def _flush_service(
             limiters[key] = target.limiter(runtime.clock)
         limiter = limiters[key]
         result = ServiceReport(service, profile)
+        result.total = queue.count_due(store, service, profile, runtime.clock.now())
         report.services.append(result)
         if connection.status == connections.ATTENTION_REQUIRED:
             result.attention = connection.status_detail or "the account needs your attention"
@@ -163,7 +231,15 @@ async def _flush_service(
                 connections.mark_reconnect_required(store, profile, service, detail)
                 result.reconnect = detail
                 break
-            if await _drain(runtime, sender, kind, profile, run_id, result):
+            except ScrobctlError as exc:
+                # TokenMissing, a missing API app: a fact about this run, not the account.
+                reason = getattr(exc, "reason", exc.message)
+                result.problem = f"{reason}; {exc.hint}" if exc.hint else reason
+                result.problem_code = exc.exit_code
+                break
+            if on_batch is not None:
+                on_batch(result)
+            if await _drain(runtime, sender, kind, profile, run_id, result, on_batch):
                 break  # the service said stop: no more of its jobs this run
 
 
@@ -194,11 +270,16 @@ async def _drain(
     profile: str,
     run_id: str,
     result: ServiceReport,
+    on_batch: OnBatch | None = None,
 ) -> bool:
     """Claim and send batches until none is due (False) or the service says stop (True)."""
     store = runtime.store()
     service = sender.service
+    first = True
     while True:
+        if on_batch is not None and not first:
+            on_batch(result)
+        first = False
         records = _claim(runtime, kind, service, profile, sender.batch_size, run_id)
         if not records:
             return False

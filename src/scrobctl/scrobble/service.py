@@ -21,6 +21,7 @@ class IngestResult:
     reconnect: list[str] = field(default_factory=list)
     starts: dict[str, Event] = field(default_factory=dict)
     routes: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    unrouted: list[str] = field(default_factory=list)  # why plays were recorded only
 
 
 def ingest_events(runtime: Runtime, stream: BinaryIO, *, dry_run: bool = False) -> IngestResult:
@@ -50,4 +51,45 @@ def ingest_lines(
         for c in known
         if c.status == connections.RECONNECT_REQUIRED and summary.jobs.get(c.service)
     ]
-    return IngestResult(summary, waiting, {} if dry_run else ingest.starts, table)
+    unrouted = _unrouted(summary, known, table, dry_run)
+    return IngestResult(summary, waiting, {} if dry_run else ingest.starts, table, unrouted)
+
+
+# Who takes what, for the advice in a "recorded only" line.
+_SUGGEST = {
+    "track": "listenbrainz",
+    "podcast": "listenbrainz",
+    "movie": "trakt",
+    "episode": "trakt",
+}
+
+
+def _unrouted(
+    summary: IngestSummary,
+    known: list[connections.Connection],
+    table: dict[str, dict[str, list[str]]],
+    dry_run: bool,
+) -> list[str]:
+    """One line per (profile, type) whose plays went to no target: how many, and why."""
+    lines = []
+    profiles = sorted({c.profile for c in known})
+    verb = "would be recorded" if dry_run else "recorded"
+    for (profile, kind), n in sorted(summary.unrouted.items()):
+        plays = f"{n} {kind} play" + ("" if n == 1 else "s")
+        hint = login_hint(_SUGGEST.get(kind, "listenbrainz"), profile)
+        if not known:
+            why = f"no service is logged in; {hint} (it offers to queue them)"
+        elif profile not in table:
+            others = ", ".join(profiles)
+            why = (
+                f"profile {profile!r} has no logins (profiles with logins: {others});"
+                f' check the event\'s "profile", or {hint}'
+            )
+        else:
+            mine = sorted(c.service for c in known if c.profile == profile)
+            why = (
+                f"no service of profile {profile!r} takes {kind}s (logged in: {', '.join(mine)};"
+                f" see the profile's routes); {hint}"
+            )
+        lines.append(f"{plays} {verb} only, sent nowhere: {why}")
+    return lines

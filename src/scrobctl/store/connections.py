@@ -70,6 +70,11 @@ def _from_row(row: sqlite3.Row) -> Connection:
     )
 
 
+def archive_id(store: Store) -> str:
+    """This archive's id (migration m004), which scopes its keyring entries."""
+    return store.conn.execute("SELECT value FROM meta WHERE key = 'archive_id'").fetchone()[0]
+
+
 def list_connections(store: Store, profile: str | None = None) -> list[Connection]:
     sql = "SELECT * FROM connections"
     args: tuple[Any, ...] = ()
@@ -106,8 +111,11 @@ def save_login(
             " VALUES (?, ?, 1, ?, ?, '{}', 'ok', NULL, NULL, ?, ?, ?, ?)"
             " ON CONFLICT (profile, service) DO UPDATE SET enabled = 1, account = excluded.account,"
             " token_expires_at = excluded.token_expires_at, status = 'ok', status_detail = NULL,"
-            " deferred_until = NULL, connected_at = excluded.connected_at, kind = excluded.kind,"
-            " url = excluded.url, server = excluded.server",
+            " deferred_until = NULL,"
+            # The first login's time stays: plays recorded before it are the ones the target
+            # may lack (store/lacking.py), and a fresh login changes nothing about them.
+            " connected_at = COALESCE(connections.connected_at, excluded.connected_at),"
+            " kind = excluded.kind, url = excluded.url, server = excluded.server",
             (
                 profile,
                 service,
@@ -119,6 +127,40 @@ def save_login(
                 server,
             ),
         )
+
+
+ARCHIVED_DONE = "archived_done"  # settings key: no play from before the login is left to queue
+
+
+def mark_archived_done(store: Store, profile: str, service: str) -> None:
+    """The plays recorded before this login are queued (or the user declined): later plays are
+    routed at ingest, so the archive need not be searched again for this connection."""
+    with store.transaction() as conn:
+        conn.execute(
+            "UPDATE connections SET settings = json_set(COALESCE(settings, '{}'), ?, 1)"
+            " WHERE profile = ? AND service = ?",
+            (f"$.{ARCHIVED_DONE}", profile, service),
+        )
+
+
+FAILING_SINCE = "failing_since"  # settings key: the start of a run of failed sends
+
+
+def set_setting(store: Store, profile: str, service: str, key: str, value: object) -> None:
+    """One key of the connection's non-secret settings (None removes it)."""
+    with store.transaction() as conn:
+        if value is None:
+            conn.execute(
+                "UPDATE connections SET settings = json_remove(COALESCE(settings, '{}'), ?)"
+                " WHERE profile = ? AND service = ?",
+                (f"$.{key}", profile, service),
+            )
+        else:
+            conn.execute(
+                "UPDATE connections SET settings = json_set(COALESCE(settings, '{}'), ?, ?)"
+                " WHERE profile = ? AND service = ?",
+                (f"$.{key}", value, profile, service),
+            )
 
 
 def mark_reconnect_required(store: Store, profile: str, service: str, detail: str) -> None:

@@ -211,7 +211,38 @@ def m004_remote_ids_and_stats(db: Database) -> None:
     db.execute("CREATE TABLE stat_marks (name TEXT PRIMARY KEY, value INTEGER NOT NULL)")
 
 
-def m005_targets(db: Database) -> None:
+def m005_archive_id(db: Database) -> None:
+    """A random id for this archive. Keyring entries are keyed by it, so a second data folder
+    never reads or revokes this one's logins (issue 17); it survives moving the folder."""
+    import uuid
+
+    db["meta"].create({"key": str, "value": str}, pk="key")
+    db["meta"].insert({"key": "archive_id", "value": uuid.uuid4().hex})
+
+
+def m006_plays_created_index(db: Database) -> None:
+    """Plays recorded here, by when: status finds the plays a new target lacks (those recorded
+    before it was connected) without reading the whole archive. Imports leave created_at NULL."""
+    db.execute(
+        "CREATE INDEX idx_plays_created ON plays (profile, created_at) WHERE created_at IS NOT NULL"
+    )
+
+
+def m007_rejected_state(db: Database) -> None:
+    """Plays a service refused are `rejected`, apart from `discarded` (given up after retries),
+    so `queue retry --state discarded` never resends them (issue 17). Earlier refusals were
+    recorded as discarded with a `rejected: ...` outcome."""
+    db.execute(
+        "UPDATE jobs SET state = 'rejected' WHERE state = 'discarded' AND outcome LIKE 'rejected:%'"
+    )
+
+
+def m008_notices(db: Database) -> None:
+    """Notifications sent (notify.url), by cause, so the same cause is never sent twice."""
+    db["notices"].create({"key": str, "sent_at": float, "title": str}, pk="key")
+
+
+def m009_targets(db: Database) -> None:
     """Connections become named targets (issue #19): `service` holds the target's name, and the
     row says which kind of service it is, at which URL, and what server answered there. A
     connection made before this is the default target of its kind, named after it; its URL is the
@@ -227,5 +258,9 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     m002_imports_and_ratings,
     m003_job_payload,
     m004_remote_ids_and_stats,
-    m005_targets,
+    m005_archive_id,
+    m006_plays_created_index,
+    m007_rejected_state,
+    m008_notices,
+    m009_targets,
 ]

@@ -1,6 +1,8 @@
 """The job queue (DESIGN.md "Queue semantics"), River-like, in the same SQLite file.
 
-States: available -> running -> completed | retryable | discarded. A claim is one UPDATE ...
+States: available -> running -> completed | retryable | discarded | rejected. `discarded`: given
+up after max attempts (worth a `queue retry`); `rejected`: the service refused the play itself
+(not found, ignored), which resending cannot change (issue 17). A claim is one UPDATE ...
 RETURNING inside BEGIN IMMEDIATE, so two processes can never claim the same job. Only `flush`
 claims, and only while it holds the flush lock; so a job still `running` under a new run id was
 left by a killed process and is taken back at once (the lease is the fallback where file locks do
@@ -15,15 +17,17 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from scrobctl.store.db import Store
-from scrobctl.store.records import VIDEO_IDS, PlayRecord
+from scrobctl.store.records import VIDEO_IDS, PlayRecord, item_name
 
 AVAILABLE = "available"
 RUNNING = "running"
 RETRYABLE = "retryable"
 COMPLETED = "completed"
 DISCARDED = "discarded"
-STATES = (AVAILABLE, RUNNING, RETRYABLE, COMPLETED, DISCARDED)
+REJECTED = "rejected"
+STATES = (AVAILABLE, RUNNING, RETRYABLE, COMPLETED, DISCARDED, REJECTED)
 PENDING = (AVAILABLE, RUNNING, RETRYABLE)
+FAILED = (DISCARDED, REJECTED)
 
 SCROBBLE = "scrobble"
 LEASE_SECONDS = 15 * 60
@@ -73,6 +77,15 @@ def has_due(store: Store, kind: str, service: str, profile: str, now: float) -> 
         (kind, service, profile, now),
     ).fetchone()
     return row is not None
+
+
+def count_due(store: Store, service: str, profile: str, now: float) -> int:
+    """Jobs of a target that a flush starting now would send (any kind)."""
+    return store.conn.execute(
+        "SELECT count(*) FROM jobs WHERE service = ? AND profile = ? AND ("
+        " (state IN ('available', 'retryable') AND scheduled_at <= ?) OR state = 'running')",
+        (service, profile, now),
+    ).fetchone()[0]
 
 
 def services_with_pending(store: Store) -> list[tuple[str, str, int]]:
@@ -210,7 +223,8 @@ def _append_error(errors_json: str | None, attempt: int, at: float, error: str) 
 
 
 def reject(store: Store, rejections: Sequence[tuple[int, str]], now: float) -> None:
-    """Per-item refusals: finished as discarded with the reason; never retried automatically."""
+    """Per-item refusals: finished as rejected with the reason; never retried automatically,
+    and not by `queue retry --state discarded` either."""
     if not rejections:
         return
     with store.transaction() as conn:
@@ -219,7 +233,7 @@ def reject(store: Store, rejections: Sequence[tuple[int, str]], now: float) -> N
                 "SELECT attempt, errors FROM jobs WHERE id = ?", (job_id,)
             ).fetchone()
             conn.execute(
-                "UPDATE jobs SET state = 'discarded', finished_at = ?, outcome = ?, errors = ?,"
+                "UPDATE jobs SET state = 'rejected', finished_at = ?, outcome = ?, errors = ?,"
                 " lease_expires_at = NULL WHERE id = ?",
                 (now, f"rejected: {reason}", _append_error(row[1], row[0], now, reason), job_id),
             )
@@ -308,20 +322,29 @@ class JobView:
     item: str
 
 
+def count_jobs(store: Store, *, states: Sequence[str] = (), service: str | None = None) -> int:
+    where, args = _filter(states, service)
+    return store.conn.execute("SELECT count(*) FROM jobs" + where, args).fetchone()[0]
+
+
 def list_jobs(
     store: Store,
     *,
     states: Sequence[str] = (),
     service: str | None = None,
     limit: int | None = None,
+    newest_first: bool = False,
 ) -> Iterator[JobView]:
     where, args = _filter(states, service)
     sql = (
         "SELECT jobs.*, items.kind AS item_kind, items.title, items.artist, items.season,"
-        " items.number FROM jobs LEFT JOIN plays ON plays.id = jobs.play_id"
+        " items.number, show.title AS show_title, "
+        + ", ".join(f"items.{k} AS i_{k}" for k in VIDEO_IDS)
+        + " FROM jobs LEFT JOIN plays ON plays.id = jobs.play_id"
         " LEFT JOIN items ON items.id = COALESCE(plays.item_id, jobs.item_id)"
+        " LEFT JOIN items show ON show.id = items.show_id"
         + where
-        + " ORDER BY jobs.id"
+        + (" ORDER BY jobs.id DESC" if newest_first else " ORDER BY jobs.id")
     )
     if limit is not None:
         sql += " LIMIT ?"
@@ -353,12 +376,16 @@ def _describe_item(row: sqlite3.Row) -> str:
 
 
 def _describe_media(row: sqlite3.Row) -> str:
-    title = row["title"] or "?"
-    if row["item_kind"] in ("track", "podcast"):
-        return f"{row['artist'] or '?'} - {title}"
-    if row["item_kind"] == "episode" and row["season"] is not None:
-        return f"{title} S{row['season']:02d}E{row['number'] or 0:02d}"
-    return title
+    ids = {k: row[f"i_{k}"] for k in VIDEO_IDS}
+    return item_name(
+        row["item_kind"],
+        row["title"],
+        row["artist"],
+        row["show_title"],
+        row["season"],
+        row["number"],
+        ids,
+    )
 
 
 def _filter(
@@ -379,13 +406,14 @@ def _filter(
 
 
 def retry(store: Store, job_ids: Sequence[int], now: float) -> int:
-    """Make discarded or waiting jobs due now, with a fresh set of attempts."""
+    """Make given-up, rejected (named by id) or waiting jobs due now, with fresh attempts."""
     marks = ",".join("?" * len(job_ids))
     with store.transaction() as conn:
         cursor = conn.execute(
             "UPDATE jobs SET state = 'available', attempt = 0, scheduled_at = ?,"
             " finished_at = NULL, outcome = NULL"
-            f" WHERE id IN ({marks}) AND state IN ('discarded', 'retryable', 'available')",
+            f" WHERE id IN ({marks})"
+            " AND state IN ('discarded', 'rejected', 'retryable', 'available')",
             [now, *job_ids],
         )
     return cursor.rowcount

@@ -130,7 +130,8 @@ def queue_exports(
                 continue
             latest = conn.execute(
                 "SELECT payload FROM jobs WHERE kind = ? AND service = ? AND profile = ?"
-                " AND item_id = ? AND state != 'discarded' ORDER BY id DESC LIMIT 1",
+                " AND item_id = ? AND state NOT IN ('discarded', 'rejected')"
+                " ORDER BY id DESC LIMIT 1",
                 (RATING, service, profile, row["item_id"]),
             ).fetchone()
             if latest is not None and json.loads(latest["payload"])["rating"] == value:

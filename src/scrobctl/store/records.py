@@ -34,3 +34,23 @@ class PlayRecord:
     show_title: str | None = None
     season: int | None = None
     number: int | None = None
+
+
+def item_name(
+    kind: str | None,
+    title: str | None,
+    artist: str | None = None,
+    show: str | None = None,
+    season: int | None = None,
+    number: int | None = None,
+    ids: dict[str, Any] | None = None,
+) -> str:
+    """How an item is named everywhere (queue list, history, messages): `Artist - Title`,
+    `Severance S01E02`, `The Matrix`; an id where the title is unknown, never `?`."""
+    known_id = next((f"{k}:{v}" for k, v in (ids or {}).items() if v is not None), None)
+    if kind in ("track", "podcast"):
+        return f"{artist or 'unknown artist'} - {title or 'unknown title'}"
+    if kind == "episode" and season is not None:
+        where = f"S{season:02d}E{number or 0:02d}"
+        return f"{show or title or known_id or 'unknown show'} {where}"
+    return title or known_id or f"unknown {kind or 'item'}"

@@ -14,16 +14,33 @@ from scrobctl.store import connections
 from scrobctl.sync.importer import ImportProgress, ImportResult, run_import
 from scrobctl.sync.pages import Reader
 from scrobctl.sync.resolve import TmdbResolver
+from scrobctl.tokens import SECRET_KEY
 
 
 class MissingEndpoint(ServiceError):
     """The target's server does not offer the endpoint this needs; retrying cannot help."""
 
 
+def _not_logged_in(runtime: Runtime, name: str, profile: str) -> str:
+    """No target of that name: a name typed wrong (`last.fm`) gets the closest kind or target,
+    "did you mean", as a wrong choice does everywhere else (issue 17)."""
+    import difflib
+
+    message = f"not logged in to {name}"
+    if name in targets.KINDS:
+        return message
+    names = list(targets.KINDS) + [
+        c.name for c in connections.list_connections(runtime.store()) if c.profile == profile
+    ]
+    plain = "".join(ch for ch in name.lower() if ch.isalnum())
+    close = difflib.get_close_matches(plain, names, n=1, cutoff=0.6)
+    return f"{message}. Did you mean {close[0]!r}?" if close else message
+
+
 async def _reader(runtime: Runtime, service: str, profile: str, http: httpx.AsyncClient) -> Reader:
     connection = connections.get_connection(runtime.store(), profile, service)
     if connection is None:
-        raise UsageError(f"not logged in to {service}", login_hint(service, profile))
+        raise UsageError(_not_logged_in(runtime, service, profile), login_hint(service, profile))
     target = targets.from_connection(connection)
     server = target.server_type
     if server is not None and server.history:
@@ -36,7 +53,10 @@ async def _reader(runtime: Runtime, service: str, profile: str, http: httpx.Asyn
         )
     limiter = target.limiter(runtime.clock)
     now = runtime.clock.now()
-    secret = runtime.tokens().get(profile, service) or {}
+    if target.kind == "lastfm":  # its history is public: read with the API key, session or not
+        secret = runtime.tokens().get(profile, service) or {}
+    else:
+        secret = runtime.secret(profile, service, SECRET_KEY.get(target.kind, "token"))
     name, service = service, target.kind
     if service == "trakt":
         from scrobctl.accounts import trakt as account
@@ -67,8 +87,6 @@ async def _reader(runtime: Runtime, service: str, profile: str, http: httpx.Asyn
         from scrobctl.sync.readers.simkl import SimklReader
 
         app = app_credentials(runtime, service, simkl.APP_HELP, None)
-        if not secret.get("access_token"):
-            raise InvalidToken(service, "no token is stored", login_hint(service, profile))
         return SimklReader(
             simkl_client(runtime, http, app["client_id"], profile, secret["access_token"])
         )

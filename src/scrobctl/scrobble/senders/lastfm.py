@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from scrobctl.accounts.lastfm import target_app
-from scrobctl.errors import InvalidToken, ServiceUnavailable, login_hint
+from scrobctl.errors import ServiceUnavailable
 from scrobctl.http import ServiceLimiter
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.rules import in_future
@@ -123,9 +123,7 @@ def build(
     target: Target | None = None,
 ) -> LastfmSender:
     name = target.name if target else lastfm.SERVICE
-    secret = runtime.tokens().get(profile, name)
-    if not secret or not secret.get("session_key"):
-        raise InvalidToken(name, "no session is stored", login_hint(name, profile, "lastfm"))
+    secret = runtime.secret(profile, name, "session_key", "lastfm")
     app = target_app(runtime, target, None)
     url = target.api_url(runtime) if target else str(runtime.settings.lastfm.api_url)
     client = lastfm.LastfmClient(

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from scrobctl.errors import InvalidToken, ServiceUnavailable, login_hint
+from scrobctl.errors import ServiceUnavailable
 from scrobctl.http import ServiceLimiter
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.senders import Outcome, Rejected
@@ -77,9 +77,7 @@ def build(
     target: Target | None = None,
 ) -> ListenBrainzSender:
     name = target.name if target else listenbrainz.SERVICE
-    secret = runtime.tokens().get(profile, name)
-    if not secret or not secret.get("token"):
-        raise InvalidToken(name, "no token is stored", login_hint(name, profile, "listenbrainz"))
+    secret = runtime.secret(profile, name, "token", "listenbrainz")
     url = target.api_url(runtime) if target else str(runtime.settings.listenbrainz.api_url)
     client = listenbrainz.ListenBrainzClient(url, secret["token"], http, limiter)
     collisions = None

@@ -9,7 +9,6 @@ from typing import Any, Protocol
 import httpx
 
 from scrobctl.accounts.common import app_credentials
-from scrobctl.errors import InvalidToken, login_hint
 from scrobctl.http import ServiceLimiter
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.senders import Outcome, Refused, Rejected
@@ -17,6 +16,7 @@ from scrobctl.scrobble.senders.ids import same_item
 from scrobctl.scrobble.senders.trakt import refresher, retrying_401
 from scrobctl.services import lastfm, listenbrainz, simkl, trakt
 from scrobctl.store.ratings import RatingRecord
+from scrobctl.tokens import SECRET_KEY
 
 BATCH_SIZE = 100
 
@@ -167,23 +167,19 @@ async def build_rating_sender(
 
     target = resolve(runtime, profile, service)
     name = target.name
-    secret = runtime.tokens().get(profile, name) or {}
     settings = runtime.settings
     sender: RatingSender
     service = target.kind
     if service == trakt.SERVICE:
         from scrobctl.accounts import trakt as account
 
-        app = app_credentials(runtime, service, trakt.APP_HELP, None)
         token = await account.access_token(runtime, profile, http)
+        app = app_credentials(runtime, service, trakt.APP_HELP, None)
         client = trakt.TraktClient(
             str(settings.trakt.api_url), app["client_id"], token, http, limiter, profile
         )
         return TraktRatings(client, refresher(runtime, profile, http))
-    if not secret:
-        raise InvalidToken(
-            name, "no credentials are stored", login_hint(name, profile, target.kind)
-        )
+    secret = runtime.secret(profile, name, SECRET_KEY[service], target.kind)
     if service == simkl.SERVICE:
         app = app_credentials(runtime, service, simkl.APP_HELP, None)
         return SimklRatings(

@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 
 from scrobctl.accounts.common import app_credentials
-from scrobctl.errors import InvalidToken, login_hint
 from scrobctl.http import ServiceLimiter
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.senders import Outcome, Refused, Rejected
@@ -114,10 +113,8 @@ def _has(play: PlayRecord, entry: dict[str, Any]) -> bool:
 def build(
     runtime: Runtime, profile: str, http: httpx.AsyncClient, limiter: ServiceLimiter
 ) -> SimklSender:
+    secret = runtime.secret(profile, simkl.SERVICE, "access_token")
     app = app_credentials(runtime, simkl.SERVICE, simkl.APP_HELP, None)
-    secret = runtime.tokens().get(profile, simkl.SERVICE)
-    if not secret or not secret.get("access_token"):
-        raise InvalidToken(simkl.SERVICE, "no token is stored", login_hint(simkl.SERVICE, profile))
     client = simkl.SimklClient(
         str(runtime.settings.simkl.api_url),
         app["client_id"],

@@ -150,8 +150,8 @@ def _same_play(play: PlayRecord, entry: dict[str, Any]) -> bool:
 async def build(
     runtime: Runtime, profile: str, http: httpx.AsyncClient, limiter: ServiceLimiter
 ) -> TraktSender:
-    app = app_credentials(runtime, trakt.SERVICE, trakt.APP_HELP, None)
     token = await trakt_account.access_token(runtime, profile, http)
+    app = app_credentials(runtime, trakt.SERVICE, trakt.APP_HELP, None)
     client = trakt.TraktClient(
         str(runtime.settings.trakt.api_url), app["client_id"], token, http, limiter, profile
     )
