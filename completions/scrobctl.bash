@@ -9,12 +9,12 @@ _scrobctl() {
         esac
     done
     case "$path|$prev" in
-        "export ratings|--to") COMPREPLY=($(compgen -W "trakt simkl lastfm listenbrainz" -- "$cur")); return ;;
-        "export ratings|--from") COMPREPLY=($(compgen -W "trakt simkl lastfm listenbrainz" -- "$cur")); return ;;
+        "export ratings|--to") COMPREPLY=($()); return ;;
+        "export ratings|--from") COMPREPLY=($()); return ;;
         "export ratings|--since") COMPREPLY=($()); return ;;
         "export ratings|--profile"|"export ratings|-p") COMPREPLY=($()); return ;;
         "history|--type"|"history|-t") COMPREPLY=($(compgen -W "track podcast movie episode" -- "$cur")); return ;;
-        "history|--service"|"history|-s") COMPREPLY=($(compgen -W "trakt simkl lastfm listenbrainz" -- "$cur")); return ;;
+        "history|--service"|"history|-s") COMPREPLY=($()); return ;;
         "history|--since") COMPREPLY=($()); return ;;
         "history|--source") COMPREPLY=($()); return ;;
         "history|--limit"|"history|-n") COMPREPLY=($()); return ;;
@@ -24,14 +24,17 @@ _scrobctl() {
         "import|--file"|"import|-f") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "import|--format") COMPREPLY=($(compgen -W "spotify lastfm listenbrainz letterboxd trakt imdb simkl report" -- "$cur")); return ;;
         "login|--profile"|"login|-p") COMPREPLY=($()); return ;;
+        "login|--name") COMPREPLY=($()); return ;;
+        "login|--url") COMPREPLY=($()); return ;;
+        "login|--user") COMPREPLY=($()); return ;;
         "logout|--profile"|"logout|-p") COMPREPLY=($()); return ;;
         "queue drop|--state"|"queue drop|-s") COMPREPLY=($(compgen -W "available running retryable completed discarded rejected" -- "$cur")); return ;;
-        "queue drop|--service") COMPREPLY=($(compgen -W "trakt simkl lastfm listenbrainz" -- "$cur")); return ;;
+        "queue drop|--service") COMPREPLY=($()); return ;;
         "queue list|--state"|"queue list|-s") COMPREPLY=($(compgen -W "available running retryable completed discarded rejected" -- "$cur")); return ;;
-        "queue list|--service") COMPREPLY=($(compgen -W "trakt simkl lastfm listenbrainz" -- "$cur")); return ;;
+        "queue list|--service") COMPREPLY=($()); return ;;
         "queue list|--limit"|"queue list|-n") COMPREPLY=($()); return ;;
         "queue retry|--state"|"queue retry|-s") COMPREPLY=($(compgen -W "available running retryable completed discarded rejected" -- "$cur")); return ;;
-        "queue retry|--service") COMPREPLY=($(compgen -W "trakt simkl lastfm listenbrainz" -- "$cur")); return ;;
+        "queue retry|--service") COMPREPLY=($()); return ;;
         "rate|--profile"|"rate|-p") COMPREPLY=($()); return ;;
         "scrobble|--file"|"scrobble|-f") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "scrobble|--format") COMPREPLY=($(compgen -W "json playerctl" -- "$cur")); return ;;
@@ -69,9 +72,9 @@ _scrobctl() {
         "export ratings") words="--to --from --since --dry-run -n --profile -p --json --help" ;;
         "flush") words="--quiet -q --dry-run -n --json --help" ;;
         "history") words="--type -t --service -s --since --source --limit -n --profile -p --json --help" ;;
-        "import") words="trakt simkl lastfm listenbrainz --since --full --profile -p --json --file -f --format --dry-run -n --help" ;;
-        "login") words="trakt simkl lastfm listenbrainz --profile -p --token-stdin --no-browser --force -f --queue-archived --no-queue-archived --help" ;;
-        "logout") words="trakt simkl lastfm listenbrainz --profile -p --drop-queue --help" ;;
+        "import") words="--since --full --profile -p --json --file -f --format --dry-run -n --help" ;;
+        "login") words="trakt simkl lastfm listenbrainz --profile -p --token-stdin --no-browser --name --url --password --user --force -f --queue-archived --no-queue-archived --help" ;;
+        "logout") words="--profile -p --drop-queue --help" ;;
         "notify") words="test --help" ;;
         "notify test") words="--help" ;;
         "queue") words="drop list retry --help" ;;

@@ -72,10 +72,11 @@ ServiceName = Literal["trakt", "simkl", "lastfm", "listenbrainz"]
 
 
 class ProfileSettings(_Service):
-    """Per-profile choices. `routes` names, per media type, the services that get its plays
-    (default: every connected service that takes the type)."""
+    """Per-profile choices. `routes` names, per media type, the targets that get its plays
+    (default: every connected target that takes the type): a kind's name for its default
+    target, or a named target such as "maloja"."""
 
-    routes: dict[MediaType, list[ServiceName]] = {}
+    routes: dict[MediaType, list[str]] = {}
 
 
 class Settings(BaseSettings):

@@ -196,7 +196,10 @@ def _logins(kind: str, data_dir: Path) -> list[Check]:
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
         try:
-            rows = conn.execute("SELECT profile, service FROM connections").fetchall()
+            columns = {r[1] for r in conn.execute("PRAGMA table_info(connections)")}
+            # A target's kind picks its secret's key (issue 19); before m009 it is its name.
+            kind_col = "coalesce(kind, service)" if "kind" in columns else "service"
+            rows = conn.execute(f"SELECT profile, service, {kind_col} FROM connections").fetchall()
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
             scope = None
             if "meta" in tables:
@@ -214,13 +217,13 @@ def _logins(kind: str, data_dir: Path) -> list[Check]:
         else:
             stores = [KeyringStore(scope), KeyringStore()] if scope else [KeyringStore()]
         checks = []
-        for profile, service in rows:
-            key = SECRET_KEY.get(service, "token")
+        for profile, service, target_kind in rows:
+            key = SECRET_KEY.get(target_kind, "token")
             name = service if profile == "default" else f"{service} ({profile})"
             if any((s.get(profile, service) or {}).get(key) for s in stores):
                 checks.append(Check(f"login {name}", OK, f"token in the {kind}"))
             else:
-                exc = missing(kind, data_dir, service, profile)
+                exc = missing(kind, data_dir, service, profile, target_kind)
                 checks.append(Check(f"login {name}", FAIL, exc.reason, exc.hint))
         return checks
     except ScrobctlError as exc:

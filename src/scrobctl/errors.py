@@ -115,9 +115,13 @@ class ItemNotFound(ServiceError):
     """The service does not know the item. Recorded as the item's outcome, never retried."""
 
 
-def login_hint(service: str, profile: str = "default") -> str:
-    """The exact command that reconnects a service, for every message that needs one."""
+def login_hint(service: str, profile: str = "default", kind: str | None = None) -> str:
+    """The exact command that reconnects a target, for every message that needs one. A named
+    target (`service` is its name) is logged in to through its kind: `login listenbrainz --name
+    maloja`, which keeps the URL it has."""
     suffix = "" if profile == "default" else f" --profile {profile}"
+    if kind and kind != service:
+        return f"run `scrobctl login {kind} --name {service}{suffix}`"
     return f"run `scrobctl login {service}{suffix}`"
 
 

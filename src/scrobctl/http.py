@@ -195,13 +195,18 @@ class ServiceLimiter:
     # from the moment the previous answer came back.
     write_interval: float = 0.0
     next_write: float = 0.0
+    # A named target (issue #19): `service` is its name, for messages; `kind` picks the
+    # documented limits, and `rate` is its server type's own where that differs.
+    kind: str | None = None
+    rate: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
+        limits = self.kind or self.service
         if self.limiter is None:
-            rate, period = RATE_LIMITS.get(self.service, (1, 1))
+            rate, period = self.rate or RATE_LIMITS.get(limits, (1, 1))
             self.limiter = AsyncLimiter(rate, period)
-        if self.write_limiter is None and f"{self.service}:write" in RATE_LIMITS:
-            rate, period = RATE_LIMITS[f"{self.service}:write"]
+        if self.write_limiter is None and f"{limits}:write" in RATE_LIMITS and self.rate is None:
+            rate, period = RATE_LIMITS[f"{limits}:write"]
             self.write_limiter = AsyncLimiter(rate, period)
             self.write_interval = period / rate
 
@@ -220,7 +225,7 @@ class ServiceLimiter:
     @property
     def name(self) -> str:
         """The service as users know it ("trakt-auth" is Trakt's OAuth bucket)."""
-        return self.service.split("-")[0]
+        return self.service if self.kind else self.service.split("-")[0]
 
     def wrote(self) -> None:
         """A write was answered: the next may leave one interval from now."""

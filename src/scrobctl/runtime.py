@@ -83,18 +83,21 @@ class Runtime:
             kind, self.data_dir, warn or self.warn, connections.archive_id(store), owns
         )
 
-    def secret(self, profile: str, service: str, key: str) -> dict[str, Any]:
-        """The stored secret of a connection, which must hold `key`; else TokenMissing."""
+    def secret(
+        self, profile: str, service: str, key: str, kind: str | None = None
+    ) -> dict[str, Any]:
+        """The stored secret of a connection (`service` is the target's name, `kind` its kind
+        when it differs), which must hold `key`; else TokenMissing."""
         secret = self.tokens().get(profile, service)
         if not secret or not secret.get(key):
-            raise self.token_missing(service, profile)
+            raise self.token_missing(service, profile, kind)
         return secret
 
-    def token_missing(self, service: str, profile: str) -> TokenMissing:
+    def token_missing(self, service: str, profile: str, kind: str | None = None) -> TokenMissing:
         """The error for a connection whose token is not in the store in use."""
         from scrobctl.tokens import missing
 
-        return missing(self.settings.token_store, self.data_dir, service, profile)
+        return missing(self.settings.token_store, self.data_dir, service, profile, kind)
 
     def close(self) -> None:
         if self._store is not None:

@@ -22,6 +22,10 @@ class ConnectionStatus(BaseModel):
     token_expires_at: datetime | None
     deferred_until: datetime | None
     checked: bool | None = None
+    # The target's kind, its own URL (None: the configured one) and server type (issue #19).
+    kind: str | None = None
+    url: str | None = None
+    server: str | None = None
     # Is the login's token in the store in use: "present", "missing" or "unavailable" (the
     # store cannot be read). The database alone cannot tell (issue 17).
     token: str = "present"
@@ -58,12 +62,12 @@ def _when(ts: float | None) -> datetime | None:
     return datetime.fromtimestamp(ts if 0 <= ts <= LATEST_SHOWN else LATEST_SHOWN, UTC)
 
 
-def _token(runtime: Runtime, profile: str, service: str) -> tuple[str, str | None]:
+def _token(runtime: Runtime, profile: str, service: str, kind: str) -> tuple[str, str | None]:
     """Whether the connection's token is really in the store in use, and if not, why."""
     from scrobctl.errors import ScrobctlError, TokenMissing
 
     try:
-        runtime.secret(profile, service, SECRET_KEY.get(service, "token"))
+        runtime.secret(profile, service, SECRET_KEY.get(kind, "token"))
     except TokenMissing as exc:
         return "missing", f"{exc.reason}; {exc.hint}"
     except ScrobctlError as exc:
@@ -82,7 +86,7 @@ def build_status(runtime: Runtime, checks: list[CheckResult] | None = None) -> S
     for c in connections.list_connections(store):
         check = checked.get((c.profile, c.service))
         paused = c.deferred_until if c.deferred_until and c.deferred_until > now else None
-        token, token_detail = _token(runtime, c.profile, c.service)
+        token, token_detail = _token(runtime, c.profile, c.service, c.kind)
         rows.append(
             ConnectionStatus(
                 profile=c.profile,
@@ -96,6 +100,9 @@ def build_status(runtime: Runtime, checks: list[CheckResult] | None = None) -> S
                 token_expires_at=_when(c.token_expires_at),
                 deferred_until=_when(paused),
                 checked=check.ok if check else None,
+                kind=c.kind,
+                url=c.url,
+                server=c.server,
                 token=token,
             )
         )

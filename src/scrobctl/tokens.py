@@ -227,7 +227,9 @@ def describe(kind: str, data_dir: Path) -> str:
     return "keyring"
 
 
-def missing(kind: str, data_dir: Path, service: str, profile: str) -> TokenMissing:
+def missing(
+    kind: str, data_dir: Path, service: str, profile: str, target_kind: str | None = None
+) -> TokenMissing:
     """The one line for a connection whose token is not in the store in use: both stores and
     both fixes, and nothing marked on the connection."""
     other = "keyring" if kind == "file" else "file store"
@@ -235,6 +237,6 @@ def missing(kind: str, data_dir: Path, service: str, profile: str) -> TokenMissi
         service,
         f"no token in the {describe(kind, data_dir)}",
         f"if you logged in with the {other}, move it with `scrobctl tokens migrate --to {kind}`"
-        f" (run where the {other} works), or run {login_hint(service, profile)[4:]}"
+        f" (run where the {other} works), or run {login_hint(service, profile, target_kind)[4:]}"
         f" with SCROBCTL_TOKEN_STORE={kind}",
     )

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from scrobctl import targets
 from scrobctl.errors import InvalidToken, ScrobctlError, ServiceError, login_hint
 from scrobctl.runtime import Runtime
 from scrobctl.store import connections
+from scrobctl.targets import MALOJA, Target
 
 
 @dataclass(frozen=True)
@@ -20,29 +22,37 @@ class CheckResult:
     reconnect: bool
 
 
-async def _listenbrainz(runtime: Runtime, profile: str) -> str:
-    from scrobctl.http import ServiceLimiter
+async def _listenbrainz(runtime: Runtime, profile: str, target: Target) -> str:
     from scrobctl.services import listenbrainz
 
-    secret = runtime.secret(profile, listenbrainz.SERVICE, "token")
+    secret = runtime.secret(profile, target.name, "token")
     async with runtime.http_client() as http:
         client = listenbrainz.ListenBrainzClient(
-            str(runtime.settings.listenbrainz.api_url),
+            target.api_url(runtime),
             secret["token"],
             http,
-            ServiceLimiter(listenbrainz.SERVICE, clock=runtime.clock),
+            target.limiter(runtime.clock),
         )
         return (await client.validate_token()).user_name
 
 
-def _checkers() -> dict[str, Callable[[Runtime, str], Awaitable[str]]]:
-    from scrobctl.accounts import lastfm, simkl, trakt
+async def _lastfm(runtime: Runtime, profile: str, target: Target) -> str:
+    from scrobctl.accounts import lastfm
+
+    if target.server == MALOJA:
+        # Its audioscrobbler API has no user.getInfo (apis/audioscrobbler.py l.19-22).
+        raise ScrobctlError(f"{target.label} cannot check a session without sending a play")
+    return await lastfm.account(runtime, profile, target)
+
+
+def _checkers() -> dict[str, Callable[[Runtime, str, Target], Awaitable[str]]]:
+    from scrobctl.accounts import simkl, trakt
 
     return {
         "listenbrainz": _listenbrainz,
-        "trakt": trakt.account,
-        "simkl": simkl.account,
-        "lastfm": lastfm.account,
+        "trakt": lambda runtime, profile, _target: trakt.account(runtime, profile),
+        "simkl": lambda runtime, profile, _target: simkl.account(runtime, profile),
+        "lastfm": _lastfm,
     }
 
 
@@ -53,9 +63,9 @@ async def check_connections(runtime: Runtime) -> list[CheckResult]:
     results: list[CheckResult] = []
     for c in connections.list_connections(store):
         try:
-            name = await checkers[c.service](runtime, c.profile)
+            name = await checkers[c.kind](runtime, c.profile, targets.from_connection(c))
         except InvalidToken as exc:
-            detail = f"{exc.reason}; {login_hint(c.service, c.profile)}"
+            detail = f"{exc.reason}; {login_hint(c.service, c.profile, c.kind)}"
             connections.mark_reconnect_required(store, c.profile, c.service, detail)
             results.append(CheckResult(c.profile, c.service, False, c.account, detail, True))
             continue

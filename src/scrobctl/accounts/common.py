@@ -24,6 +24,7 @@ class LoginResult:
     profile: str
     account: str
     expires_at: float | None = None
+    server: str | None = None  # the server type found at login (targets.SERVERS)
 
 
 @dataclass(frozen=True)

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import httpx
 
 from scrobctl.accounts.common import LoginFailed, LoginResult, LoginUI, app_credentials, poll
-from scrobctl.errors import ServiceUnavailable
+from scrobctl.errors import ServiceUnavailable, UsageError
 from scrobctl.http import ServiceLimiter
 from scrobctl.runtime import Runtime
 from scrobctl.services import lastfm
 from scrobctl.store import connections
+from scrobctl.targets import Target
 
 APP_HELP = "create an API account at https://www.last.fm/api/account/create"
 POLL_INTERVAL = 5.0  # api-notes A.2: poll auth.getSession every 3-5 s
 TOKEN_LIFETIME = 3600.0  # desktop tokens are valid for 60 minutes
+
+
+# Self-hosted Last.fm-compatible servers do not check the API key or the signature (Maloja's
+# apis/audioscrobbler.py never reads api_key or api_sig), so a target at its own URL signs with
+# the user's Last.fm app when there is one, else with this key: the md5 of "scrobctl".
+COMPAT_KEY = hashlib.md5(b"scrobctl").hexdigest()
 
 
 def client(
@@ -22,16 +31,67 @@ def client(
     app: dict[str, str],
     profile: str,
     session_key: str | None = None,
+    target: Target | None = None,
 ) -> lastfm.LastfmClient:
-    return lastfm.LastfmClient(
-        str(runtime.settings.lastfm.api_url),
-        app["api_key"],
-        app["api_secret"],
-        http,
-        ServiceLimiter(lastfm.SERVICE, clock=runtime.clock),
-        session_key,
-        profile,
+    url = target.api_url(runtime) if target else str(runtime.settings.lastfm.api_url)
+    limiter = (
+        target.limiter(runtime.clock)
+        if target
+        else ServiceLimiter(lastfm.SERVICE, clock=runtime.clock)
     )
+    return lastfm.LastfmClient(
+        url, app["api_key"], app["api_secret"], http, limiter, session_key, profile
+    )
+
+
+def target_app(runtime: Runtime, target: Target | None, ui: LoginUI | None) -> dict[str, str]:
+    """The API app a target signs with: the user's Last.fm app, or (a target at its own URL
+    with none set up) COMPAT_KEY."""
+    if target is None or not target.url:
+        return app_credentials(runtime, lastfm.SERVICE, APP_HELP, ui)
+    try:
+        return app_credentials(runtime, lastfm.SERVICE, APP_HELP, None)
+    except UsageError:
+        return {"api_key": COMPAT_KEY, "api_secret": COMPAT_KEY}
+
+
+async def login_lastfm_password(
+    runtime: Runtime, target: Target, user: str, password: str
+) -> LoginResult:
+    """`auth.getMobileSession` with a user name and password, for servers with no desktop auth
+    (Maloja, where the password is one of its API keys; also Libre.fm). The password is sent
+    once in the POST body and never stored; only the session key is."""
+    from scrobctl.accounts.server import detect_server
+
+    app = target_app(runtime, target, None)
+    tokens = runtime.tokens()
+    async with runtime.http_client() as http:
+        api = client(runtime, http, app, target.profile, target=target)
+        data = await api.call(
+            "auth.getMobileSession",
+            {"username": user, "password": password},
+            signed=True,
+            post=True,
+        )
+        session = data.get("session")
+        if not isinstance(session, dict) or not session.get("key"):
+            raise ServiceUnavailable(
+                target.name, "auth.getMobileSession answered without a session"
+            )
+        server = await detect_server(runtime, http, target)
+    # Maloja's JSON session has no name (audioscrobbler.py l.63-64): the user name given is it.
+    name = str(session.get("name") or user)
+    tokens.set(target.profile, target.name, {"session_key": str(session["key"])})
+    connections.save_login(
+        runtime.store(),
+        target.profile,
+        target.name,
+        name,
+        kind=target.kind,
+        url=target.url,
+        server=server,
+    )
+    return LoginResult(target.name, target.profile, name, server=server)
 
 
 async def login_lastfm(runtime: Runtime, profile: str, ui: LoginUI) -> LoginResult:
@@ -71,12 +131,13 @@ async def login_lastfm(runtime: Runtime, profile: str, ui: LoginUI) -> LoginResu
     return LoginResult(lastfm.SERVICE, profile, session.name)
 
 
-async def account(runtime: Runtime, profile: str) -> str:
+async def account(runtime: Runtime, profile: str, target: Target | None = None) -> str:
     """The session's user, from a signed `user.getInfo` (error 9 if the app was revoked)."""
-    secret = runtime.secret(profile, lastfm.SERVICE, "session_key")
-    app = app_credentials(runtime, lastfm.SERVICE, APP_HELP, None)
+    name = target.name if target else lastfm.SERVICE
+    secret = runtime.secret(profile, name, "session_key", "lastfm")
+    app = target_app(runtime, target, None)
     async with runtime.http_client() as http:
-        api = client(runtime, http, app, profile, secret["session_key"])
+        api = client(runtime, http, app, profile, secret["session_key"], target)
         data = await api.call("user.getInfo", signed=True, post=False)
     try:
         return str(data["user"]["name"])

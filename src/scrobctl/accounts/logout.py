@@ -17,6 +17,7 @@ class LogoutResult:
     kept_jobs: int
     dropped_jobs: int
     revoke_error: str | None = None
+    kind: str | None = None  # a named target's kind, for the login that brings it back
 
 
 async def logout(runtime: Runtime, profile: str, service: str, *, drop_queue: bool) -> LogoutResult:
@@ -36,9 +37,16 @@ async def logout(runtime: Runtime, profile: str, service: str, *, drop_queue: bo
             revoke_error = str(exc)
     tokens.delete(profile, service)
     store = runtime.store()
+    connection = connections.get_connection(store, profile, service)
     was_connected = connections.remove_connection(store, profile, service)
     pending = queue.select_ids(store, states=queue.PENDING, service=service, profile=profile)
     dropped = queue.drop(store, pending) if drop_queue and pending else 0
     return LogoutResult(
-        service, profile, was_connected, len(pending) - dropped, dropped, revoke_error
+        service,
+        profile,
+        was_connected,
+        len(pending) - dropped,
+        dropped,
+        revoke_error,
+        connection.kind if connection else None,
     )

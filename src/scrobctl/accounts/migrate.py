@@ -45,14 +45,18 @@ def migrate_tokens(runtime: Runtime, to: str) -> MigrateResult:
         describe(to, runtime.data_dir),
         switch_needed=runtime.settings.token_store != to,
     )
-    entries = [(c.profile, c.service, False) for c in connections.list_connections(runtime.store())]
+    kinds = {}
+    entries = []
+    for c in connections.list_connections(runtime.store()):
+        entries.append((c.profile, c.service, False))
+        kinds[(c.profile, c.service)] = c.kind  # a target's secret's key follows its kind
     entries += [(APP_PROFILE, service, True) for service in APP_FIELDS]
     for profile, service, is_app in entries:
         secret = source.get(profile, service)
         if not secret:
             if is_app:
                 continue
-            key = SECRET_KEY.get(service, "token")
+            key = SECRET_KEY.get(kinds.get((profile, service), service), "token")
             there = (target.get(profile, service) or {}).get(key)
             (result.already if there else result.missing).append(_name(profile, service))
             continue

@@ -25,6 +25,11 @@ if TYPE_CHECKING:
 
 
 def flush(
+    targets: list[str] = typer.Argument(
+        None,
+        help="Only these targets (e.g. listenbrainz maloja); default: all.",
+        show_default=False,
+    ),
     quiet_option: bool = typer.Option(
         False, "--quiet", "-q", help="Print only problems (for cron)."
     ),
@@ -41,6 +46,8 @@ def flush(
     (what was sent is recorded, the rest stays queued).
 
     Example (crontab): */15 * * * * scrobctl flush --quiet
+
+    Example: scrobctl flush maloja
     """
     if quiet_option:
         set_quiet(True)
@@ -61,7 +68,7 @@ def flush(
 
     runtime = build_runtime()
     if dry_run:
-        _dry_run(runtime, json_output)
+        _dry_run(runtime, json_output, tuple(targets) if targets else None)
         return
     progress = _Progress()
     on_interrupt(progress.interrupted)
@@ -69,7 +76,9 @@ def flush(
 
     try:
         with progress:
-            report = asyncio.run(run_flush(runtime, on_batch=progress.update))
+            report = asyncio.run(
+                run_flush(runtime, tuple(targets) if targets else None, on_batch=progress.update)
+            )
     except LockHeld:
         if quiet():  # cron overlapping a long flush: not worth a mail; the code still says so
             raise typer.Exit(ExitCode.LOCKED) from None
@@ -117,11 +126,11 @@ def flush(
 SHOWN = 10  # items listed per service by --dry-run (the count says how many more)
 
 
-def _dry_run(runtime: Runtime, json_output: bool) -> None:
+def _dry_run(runtime: Runtime, json_output: bool, targets: tuple[str, ...] | None) -> None:
     from scrobctl.scrobble.flush import plan
 
     try:
-        planned = plan(runtime)
+        planned = plan(runtime, targets)
     finally:
         runtime.close()
     if json_output:

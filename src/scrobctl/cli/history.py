@@ -6,7 +6,6 @@ from enum import StrEnum
 
 import typer
 
-from scrobctl.cli.choices import Service
 from scrobctl.cli.dates import parse_date
 from scrobctl.cli.output import info, local_time, out_console, print_json, set_json
 
@@ -20,8 +19,11 @@ class Kind(StrEnum):
 
 def history(
     kind: Kind | None = typer.Option(None, "--type", "-t", help="Only this media type."),
-    service: Service | None = typer.Option(
-        None, "--service", "-s", help="Only plays this service is known to have."
+    service: str | None = typer.Option(
+        None,
+        "--service",
+        "-s",
+        help="Only plays this target (e.g. lastfm, maloja) is known to have.",
     ),
     since: str | None = typer.Option(
         None, "--since", help="Only plays from this date on (7d, 2w, yesterday, 2026-01-01)."
@@ -55,7 +57,7 @@ def history(
             list_plays(
                 runtime.store(),
                 kind=kind.value if kind else None,
-                service=service.value if service else None,
+                service=service,
                 since=start,
                 profile=profile,
                 limit=limit,

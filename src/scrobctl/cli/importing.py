@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from scrobctl.cli.choices import FileFormat, Service
+from scrobctl.cli.choices import FileFormat
 from scrobctl.cli.dates import parse_date
 from scrobctl.cli.output import info, on_interrupt, print_json, set_json, warn
 from scrobctl.errors import ExitCode
@@ -21,8 +21,10 @@ PLAIN_EVERY = 10  # pages between progress lines when stderr is not a terminal
 
 
 def import_(
-    service: Service | None = typer.Argument(
-        None, help="The service to import from (not with --file)."
+    service: str | None = typer.Argument(
+        None,
+        help="The target to import from: a kind's name (trakt, lastfm...) or a named one"
+        " (not with --file).",
     ),
     since: str | None = typer.Option(
         None, "--since", help="Only plays from this date on (7d, 2w, yesterday, 2026-01-01)."
@@ -82,20 +84,20 @@ def import_(
     set_json(json_output)
     start = parse_date(since)
     runtime = build_runtime()
-    progress = _Progress(service.value)
+    progress = _Progress(service)
     suffix = "" if profile == "default" else f" --profile {profile}"
     on_interrupt(
         lambda: (
             f"import interrupted: {progress.saved():,} entries saved with their"
             f" checkpoint (at most the page in flight is read again). Run `scrobctl import"
-            f" {service.value}{suffix}` to continue where it stopped (exit code 130)."
+            f" {service}{suffix}` to continue where it stopped (exit code 130)."
         )
     )
     try:
         with progress:
             result = asyncio.run(
                 import_history(
-                    runtime, service.value, profile, full=full, since=start, on_page=progress.update
+                    runtime, service, profile, full=full, since=start, on_page=progress.update
                 )
             )
     finally:
@@ -104,7 +106,7 @@ def import_(
     if json_output:
         print_json(
             {
-                "service": service.value,
+                "service": service,
                 "profile": profile,
                 "resumed": result.resumed,
                 "processed": p.processed,
@@ -120,7 +122,7 @@ def import_(
         return
     how = "resumed and finished" if result.resumed else "imported"
     info(
-        f"{service.value}: {how}: {p.processed} entries, {p.matched} matched by id,"
+        f"{service}: {how}: {p.processed} entries, {p.matched} matched by id,"
         f" {p.processed - p.matched - p.failed} by title, {p.failed} failed"
     )
     if result.report is not None:
@@ -128,7 +130,7 @@ def import_(
     step = result.failed_step
     if step is not None:
         # The plays came home complete; only this later step is missing (issue #15).
-        warn(f"{service.value}: {step.step} not imported: {step.error.reason}; {step.hint}")
+        warn(f"{service}: {step.step} not imported: {step.error.reason}; {step.hint}")
     if result.report is not None or step is not None:
         raise typer.Exit(ExitCode.FAILED)
 

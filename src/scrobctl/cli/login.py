@@ -15,39 +15,66 @@ from scrobctl.errors import UsageError
 if TYPE_CHECKING:
     from scrobctl.accounts.common import LoginResult, LoginUI
     from scrobctl.runtime import Runtime
+    from scrobctl.targets import Target
 
 PROFILE_HELP = "Local profile the connection belongs to."
 
 
-def _read_token(token_stdin: bool) -> str:
-    if token_stdin:
-        token = sys.stdin.readline().strip()
-        if not token:
+def _read_secret(from_stdin: bool, prompt: str, flag: str, what: str) -> str:
+    """A secret from the first line of standard input, or from a hidden prompt."""
+    if from_stdin:
+        secret = sys.stdin.readline().strip()
+        if not secret:
             raise UsageError(
-                "no token on standard input", "pipe the token in, e.g. `echo $TOKEN |`"
+                f"no {what} on standard input",
+                f"pipe the {what} in, e.g. `echo ${what.upper()} |`",
             )
-        return token
+        return secret
     if not sys.stdin.isatty():
         raise UsageError(
-            "standard input is not a terminal, so there is no prompt for the token",
-            "use `scrobctl login listenbrainz --token-stdin` and pipe the token in",
+            f"standard input is not a terminal, so there is no prompt for the {what}",
+            f"use `{flag}` and pipe the {what} in",
         )
-    token = typer.prompt(
-        "ListenBrainz user token (https://listenbrainz.org/settings/)", hide_input=True
-    ).strip()
-    if not token:
-        raise UsageError("an empty token is not a token")
-    return token
+    secret = typer.prompt(prompt, hide_input=True).strip()
+    if not secret:
+        raise UsageError(f"an empty {what} is not a {what}")
+    return secret
+
+
+def _read_token(token_stdin: bool, name: str = "listenbrainz") -> str:
+    prompt = "ListenBrainz user token (https://listenbrainz.org/settings/)"
+    flag = "scrobctl login listenbrainz --token-stdin"
+    if name != "listenbrainz":
+        prompt = f"Token for {name} (for a Maloja: one of its API keys)"
+        flag = f"scrobctl login listenbrainz --name {name} --token-stdin"
+    return _read_secret(token_stdin, prompt, flag, "token")
 
 
 def login(
-    service: Service = typer.Argument(..., help="The service to connect."),
+    service: Service = typer.Argument(..., help="The kind of service to connect."),
     profile: str = typer.Option("default", "--profile", "-p", help=PROFILE_HELP),
     token_stdin: bool = typer.Option(
         False, "--token-stdin", help="ListenBrainz: read the token from standard input."
     ),
     no_browser: bool = typer.Option(
         False, "--no-browser", help="Do not offer to open the browser."
+    ),
+    name: str | None = typer.Option(
+        None,
+        "--name",
+        help="A target of its own with this name (e.g. maloja), next to the kind's default.",
+    ),
+    url: str | None = typer.Option(
+        None, "--url", help="The target's API root (a self-hosted or compatible server)."
+    ),
+    password: bool = typer.Option(
+        False,
+        "--password",
+        help="Last.fm kind: log in with user name and password (auth.getMobileSession); the"
+        " password is asked for, or read from standard input when that is not a terminal.",
+    ),
+    user: str | None = typer.Option(
+        None, "--user", help="With --password: the user name on that server."
     ),
     force: bool = typer.Option(
         False, "--force", "-f", help="Log in again even when already logged in."
@@ -66,10 +93,15 @@ def login(
     link to allow access; ListenBrainz asks for your user token. Trakt, Simkl and Last.fm need
     your own API app: login says where to create one and asks for it once.
 
+    --name and --url add a target of its own next to the default one: a self-hosted
+    ListenBrainz, a Maloja, Libre.fm. Logging in to it again needs only --name.
+
     Plays recorded before the login are not on the service yet: login counts them and offers
     to queue them for the next `scrobctl flush`.
 
     Example: scrobctl login trakt
+
+    Example: scrobctl login listenbrainz --name maloja --url http://localhost:42010/apis/listenbrainz
     """
     import asyncio
 
@@ -78,13 +110,18 @@ def login(
 
     if token_stdin and service is not Service.listenbrainz:
         raise UsageError("--token-stdin is for listenbrainz; the others log in in the browser")
+    if password and service is not Service.lastfm:
+        raise UsageError("--password is for the lastfm kind (Last.fm-compatible servers)")
     runtime = build_runtime()
     try:
-        account = _logged_in(runtime, profile, service.value)
-        if account is not None and queue_archived:
-            _offer_archived(runtime, profile, service.value, True)
+        from scrobctl.accounts.targets import known_account, target_for_login
+
+        target = target_for_login(runtime, profile, service.value, name, url)
+        logged_in = _logged_in(runtime, target, url)
+        if logged_in is not None and queue_archived:
+            _offer_archived(runtime, profile, target.name, True, target.kind)
             return
-        if account is not None and not force and not _again(service.value, account, profile):
+        if logged_in is not None and not force and not _again(target.name, logged_in, profile):
             return
         from scrobctl.accounts.common import ensure_writable
 
@@ -92,7 +129,19 @@ def login(
         if service is Service.listenbrainz:
             from scrobctl.accounts.listenbrainz import login_listenbrainz
 
-            flow = login_listenbrainz(runtime, profile, _read_token(token_stdin))
+            token = _read_token(token_stdin, target.name)
+            flow = login_listenbrainz(runtime, profile, token, target)
+        elif service is Service.lastfm and (password or target.url):
+            from scrobctl.accounts.lastfm import login_lastfm_password
+
+            account = user or known_account(runtime, profile, target.name) or _ask_user()
+            secret = _read_secret(
+                not sys.stdin.isatty(),
+                f"Password for {account} on {target.name} (for a Maloja: one of its API keys)",
+                "--password",
+                "password",
+            )
+            flow = login_lastfm_password(runtime, target, account, secret)
         else:
             ui = TerminalLoginUI(open_browser=not no_browser)
             flow = _browser_login(service, runtime, profile, ui)
@@ -100,22 +149,54 @@ def login(
         suffix = "" if result.profile == "default" else f" (profile {result.profile})"
         expiry = f"; token valid until {local_time(result.expires_at)}" if result.expires_at else ""
         info(f"Logged in to {result.service} as {result.account}{suffix}{expiry}.")
-        _offer_archived(runtime, profile, service.value, queue_archived)
+        if result.server is not None:
+            _server_note(result.service, result.server)
+        _offer_archived(runtime, profile, target.name, queue_archived, target.kind)
     finally:
         runtime.close()
 
 
-def _logged_in(runtime: Runtime, profile: str, service: str) -> str | None:
-    """The account of a working login (the connection is ok and its token is in the store in
-    use), or None."""
+def _server_note(name: str, server_key: str) -> None:
+    """What a server that is not the kind's own takes, and what scrobctl leaves out there."""
+    from scrobctl.targets import SERVERS
+
+    server = SERVERS[server_key]
+    lacks = [
+        what
+        for what, has in (
+            ("import", not server.history),
+            ("loves or feedback", server.loves),
+            ("now-playing", server.now_playing),
+        )
+        if not has
+    ]
+    batch = "one play a request" if server.batch_size == 1 else "batches"
+    info(
+        f"{name} is a {server.label}: plays go to it {batch};"
+        f" it has no {', '.join(lacks)}, so scrobctl does not try them there."
+    )
+
+
+def _ask_user() -> str:
+    if not sys.stdin.isatty():
+        raise UsageError("no user name given", "add `--user NAME`")
+    answer = typer.prompt("User name").strip()
+    if not answer:
+        raise UsageError("an empty user name is not a user name")
+    return answer
+
+
+def _logged_in(runtime: Runtime, target: Target, url: str | None) -> str | None:
+    """The account of a working login to the target (the connection is ok and its token is in
+    the store in use), or None. A --url other than the target's own is a new login."""
     from scrobctl.store import connections
     from scrobctl.tokens import SECRET_KEY
 
-    c = connections.get_connection(runtime.store(), profile, service)
-    if c is None or not c.usable:
+    c = connections.get_connection(runtime.store(), target.profile, target.name)
+    if c is None or not c.usable or (url is not None and target.url != c.url):
         return None
-    secret = runtime.tokens().get(profile, service) or {}
-    return (c.account or "?") if secret.get(SECRET_KEY.get(service, "token")) else None
+    secret = runtime.tokens().get(target.profile, target.name) or {}
+    return (c.account or "?") if secret.get(SECRET_KEY.get(c.kind, "token")) else None
 
 
 def _again(service: str, account: str, profile: str) -> bool:
@@ -136,7 +217,9 @@ def _again(service: str, account: str, profile: str) -> bool:
     )
 
 
-def _offer_archived(runtime: Runtime, profile: str, service: str, answer: bool | None) -> None:
+def _offer_archived(
+    runtime: Runtime, profile: str, service: str, answer: bool | None, kind: str | None = None
+) -> None:
     """Plays recorded before this login: queue them if asked (or, on a terminal, if the person
     agrees); otherwise say how many and the command that queues them."""
     from scrobctl.scrobble.archived import Lacking, count_for, decline, queue_archived
@@ -161,7 +244,7 @@ def _offer_archived(runtime: Runtime, profile: str, service: str, answer: bool |
         queued = queue_archived(runtime, profile, service)
         info(f"queued {plural(queued, 'archived play')} for {service}; `scrobctl flush` sends them")
     else:
-        command = Lacking(profile, service, n).command
+        command = Lacking(profile, service, n, kind).command
         info(
             f"{what} recorded before this login {'is' if n == 1 else 'are'} not on {service};"
             f" `{command}` queues them"
@@ -185,7 +268,9 @@ def _browser_login(
 
 
 def logout(
-    service: Service = typer.Argument(..., help="The service to disconnect."),
+    service: str = typer.Argument(
+        ..., help="The target to disconnect: a kind's name, or a named one (e.g. maloja)."
+    ),
     profile: str = typer.Option("default", "--profile", "-p", help=PROFILE_HELP),
     drop_queue: bool = typer.Option(
         False, "--drop-queue", help="Also delete this service's queued plays."
@@ -202,7 +287,7 @@ def logout(
 
     runtime = build_runtime()
     try:
-        result = asyncio.run(do_logout(runtime, profile, service.value, drop_queue=drop_queue))
+        result = asyncio.run(do_logout(runtime, profile, service, drop_queue=drop_queue))
     finally:
         runtime.close()
     if result.revoke_error:
@@ -214,10 +299,16 @@ def logout(
     if result.kept_jobs:
         info(
             f"{result.kept_jobs} queued plays kept; they are sent after "
-            f"`scrobctl login {result.service}`."
+            f"`{_login_command(result.service, result.kind)}`."
         )
     if result.dropped_jobs:
         info(f"{result.dropped_jobs} queued plays dropped.")
+
+
+def _login_command(name: str, kind: str | None) -> str:
+    if kind and kind != name:
+        return f"scrobctl login {kind} --name {name} --url URL"
+    return f"scrobctl login {name}"
 
 
 def register(app: typer.Typer) -> None:

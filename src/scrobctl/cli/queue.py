@@ -6,7 +6,6 @@ from enum import StrEnum
 
 import typer
 
-from scrobctl.cli.choices import Service
 from scrobctl.cli.output import info, local_time, out_console, plural, print_json, set_json
 from scrobctl.errors import UsageError
 
@@ -31,7 +30,9 @@ def list_(
     state: list[State] = typer.Option(
         [], "--state", "-s", help="Only jobs in this state (repeatable)."
     ),
-    service: Service | None = typer.Option(None, "--service", help="Only this service's jobs."),
+    service: str | None = typer.Option(
+        None, "--service", help="Only this target's jobs (e.g. listenbrainz, maloja)."
+    ),
     all_states: bool = typer.Option(False, "--all", "-a", help="Completed jobs too."),
     limit: int = typer.Option(100, "--limit", "-n", min=1, help="Show at most this many."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -51,7 +52,7 @@ def list_(
     try:
         store = runtime.store()
         states = [s.value for s in state] or ([] if all_states else list(DEFAULT_STATES))
-        name = service.value if service else None
+        name = service
         jobs = list(
             queue.list_jobs(store, states=states, service=name, limit=limit, newest_first=True)
         )
@@ -94,7 +95,7 @@ def list_(
     info(f"{plural(len(jobs), 'job')} shown{left_out}")
 
 
-def _targets(ids: list[int], state: State | None, service: Service | None) -> list[int]:
+def _targets(ids: list[int], state: State | None, service: str | None) -> list[int]:
     from scrobctl.cli.context import build_runtime
     from scrobctl.store import queue
 
@@ -106,7 +107,7 @@ def _targets(ids: list[int], state: State | None, service: Service | None) -> li
         raise UsageError("name the jobs: job ids, or --state (e.g. --state discarded)")
     runtime = build_runtime()
     try:
-        name = service.value if service else None
+        name = service
         return queue.select_ids(runtime.store(), states=[state.value], service=name)
     finally:
         runtime.close()
@@ -116,9 +117,7 @@ def _targets(ids: list[int], state: State | None, service: Service | None) -> li
 def retry(
     ids: list[int] = typer.Argument(None, help="Job ids (see `scrobctl queue list`)."),
     state: State | None = typer.Option(None, "--state", "-s", help="All jobs in this state."),
-    service: Service | None = typer.Option(
-        None, "--service", help="With --state: only this service."
-    ),
+    service: str | None = typer.Option(None, "--service", help="With --state: only this target."),
 ) -> None:
     """Make jobs due now with fresh attempts (typically given-up ones).
 
@@ -150,9 +149,7 @@ def retry(
 def drop(
     ids: list[int] = typer.Argument(None, help="Job ids (see `scrobctl queue list`)."),
     state: State | None = typer.Option(None, "--state", "-s", help="All jobs in this state."),
-    service: Service | None = typer.Option(
-        None, "--service", help="With --state: only this service."
-    ),
+    service: str | None = typer.Option(None, "--service", help="With --state: only this target."),
 ) -> None:
     """Delete jobs from the queue; their plays stay in your local history.
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from scrobctl.cli.choices import Service
 from scrobctl.cli.dates import parse_date
 from scrobctl.cli.output import info, print_json, set_json
 
@@ -35,9 +34,9 @@ def rate(
 
 @export_app.command("ratings")
 def export_ratings(
-    to: Service = typer.Option(..., "--to", help="The service to send ratings to."),
-    source: Service | None = typer.Option(
-        None, "--from", help="Only ratings that came from this service (default: all)."
+    to: str = typer.Option(..., "--to", help="The target to send ratings to (e.g. trakt)."),
+    source: str | None = typer.Option(
+        None, "--from", help="Only ratings that came from this target (default: all)."
     ),
     since: str | None = typer.Option(
         None, "--since", help="Only ratings made from this date (7d, 2w, yesterday, 2026-01-01)."
@@ -64,9 +63,9 @@ def export_ratings(
     try:
         summary = do_export(
             runtime,
-            to.value,
+            to,
             profile,
-            source=source.value if source else None,
+            source=source,
             since=start,
             dry_run=dry_run,
         )
@@ -89,7 +88,7 @@ def export_ratings(
         return
     verb = "would queue" if dry_run else "queued"
     info(
-        f"{to.value}: {verb} {summary.queued}, already there {summary.already_there},"
+        f"{to}: {verb} {summary.queued}, already there {summary.already_there},"
         f" queued before {summary.unchanged}, not exportable {len(summary.skipped)}"
     )
     for reason, n in sorted(reasons.items()):

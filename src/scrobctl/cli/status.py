@@ -78,7 +78,8 @@ def _render(report: StatusReport) -> None:
             if c.checked is not None:
                 state += " (checked)" if c.checked else f" (check failed: {c.detail})"
             expiry = local_time(c.token_expires_at) if c.token_expires_at else "-"
-            table.add_row(c.profile, c.service, c.account or "-", state, expiry)
+            name = f"{c.service} ({c.server})" if c.server else c.service
+            table.add_row(c.profile, name, c.account or "-", state, expiry)
         console.print(table)
     else:
         console.print("connections: none yet (try `scrobctl login listenbrainz`)")

@@ -14,13 +14,17 @@ from scrobctl.store.lacking import count_lacking, queue_lacking
 @dataclass(frozen=True)
 class Lacking:
     profile: str
-    target: str  # today a service name; named targets (issue 19) will name accounts
+    target: str  # a target name (issue 19)
     plays: int
+    kind: str | None = None  # the target's kind, when it is not named after it
 
     @property
     def command(self) -> str:
         suffix = "" if self.profile == "default" else f" --profile {self.profile}"
-        return f"scrobctl login {self.target}{suffix} --queue-archived"
+        login = self.target
+        if self.kind and self.kind != self.target:
+            login = f"{self.kind} --name {self.target}"
+        return f"scrobctl login {login}{suffix} --queue-archived"
 
 
 def _kinds(runtime: Runtime, profile: str, target: str) -> list[str]:
@@ -34,7 +38,7 @@ def lacking(runtime: Runtime) -> list[Lacking]:
     for c in connections.list_connections(runtime.store()):
         n = _count(runtime, c)
         if n:
-            found.append(Lacking(c.profile, c.service, n))
+            found.append(Lacking(c.profile, c.service, n, c.kind))
     return found
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from scrobctl import targets
 from scrobctl.errors import (
     AccountProblem,
     BadRequest,
@@ -90,15 +91,30 @@ class FlushReport:
         return ExitCode.OK
 
 
+def all_targets(store: Any) -> tuple[str, ...]:
+    """Every target name with a connection or queued jobs, the four kinds' defaults first."""
+    names = list(SENDER_SERVICES)
+    for connection in connections.list_connections(store):
+        if connection.name not in names:
+            names.append(connection.name)
+    for _, name, _ in queue.services_with_pending(store):
+        if name not in names:
+            names.append(name)
+    return tuple(names)
+
+
 async def flush(
     runtime: Runtime,
-    services: tuple[str, ...] = SENDER_SERVICES,
+    services: tuple[str, ...] | None = None,
     on_batch: OnBatch | None = None,
 ) -> FlushReport:
-    """Send what is due. `on_batch` sees a target's report after each batch it sends (and
-    once when the target starts), for progress."""
+    """Send the due jobs of the named targets (`services`; default: all of them). `on_batch`
+    sees a target's report after each batch it sends (and once when the target starts), for
+    progress."""
     with exclusive(runtime.lock_path):
         store = runtime.store()
+        if services is None:
+            services = all_targets(store)
         run_id = uuid.uuid4().hex
         report = FlushReport()
         async with runtime.http_client() as http:
@@ -107,7 +123,7 @@ async def flush(
                 for service in services
             ]
             await asyncio.gather(*tasks)
-        _report_waiting(store, report)
+        _report_waiting(store, report, services)
         if runtime.settings.notify.url:
             from scrobctl.notify import after_flush
 
@@ -126,13 +142,16 @@ class Planned:
     items: list[str] = field(default_factory=list)
 
 
-def plan(runtime: Runtime) -> list[Planned]:
-    """The due jobs per target, as the next flush would take them; nothing is sent or changed."""
+def plan(runtime: Runtime, services: tuple[str, ...] | None = None) -> list[Planned]:
+    """The due jobs per target (of the named targets, `services`; default: all of them), as
+    the next flush would take them; nothing is sent or changed."""
     store = runtime.store()
     now = runtime.clock.now()
     planned: dict[tuple[str, str], Planned] = {}
     for job in queue.list_jobs(store, states=queue.PENDING):
         if job.state != queue.RUNNING and (job.scheduled_at or 0) > now:
+            continue
+        if services is not None and job.service not in services:
             continue
         key = (job.profile, job.service)
         if key not in planned:
@@ -149,20 +168,19 @@ def plan(runtime: Runtime) -> list[Planned]:
     return sorted(planned.values(), key=lambda p: (p.profile, p.service))
 
 
-def _report_waiting(store: Any, report: FlushReport) -> None:
-    """Pending jobs for services nobody is logged in to: say so, they are kept."""
+def _report_waiting(store: Any, report: FlushReport, services: tuple[str, ...]) -> None:
+    """Pending jobs for targets nobody is logged in to: say so, they are kept."""
     seen = {(r.profile, r.service) for r in report.services}
     for profile, service, count in queue.services_with_pending(store):
-        if (profile, service) in seen or service not in SENDER_SERVICES:
+        if (profile, service) in seen or service not in services:
             continue
         if connections.get_connection(store, profile, service) is None:
+            if service in SENDER_SERVICES:
+                hint = login_hint(service, profile)
+            else:  # a named target that was logged out: its kind and URL went with it
+                hint = f"log in to it again with `scrobctl login KIND --name {service} --url URL`"
             report.services.append(
-                ServiceReport(
-                    service,
-                    profile,
-                    deferred=count,
-                    reconnect=f"not logged in; {login_hint(service, profile)}",
-                )
+                ServiceReport(service, profile, deferred=count, reconnect=f"not logged in; {hint}")
             )
 
 
@@ -175,11 +193,17 @@ async def _flush_service(
     on_batch: OnBatch | None = None,
 ) -> None:
     store = runtime.store()
-    limiter = ServiceLimiter(service, clock=runtime.clock)
+    limiters: dict[tuple[str, str | None], ServiceLimiter] = {}
     for profile in queue.due_profiles(store, service, runtime.clock.now()):
         connection = connections.get_connection(store, profile, service)
         if connection is None:
             continue  # reported by _report_waiting
+        # One limiter per server the target's name leads to, shared by the profiles using it.
+        target = targets.from_connection(connection)
+        key = (target.kind, target.url)
+        if key not in limiters:
+            limiters[key] = target.limiter(runtime.clock)
+        limiter = limiters[key]
         result = ServiceReport(service, profile)
         result.total = queue.count_due(store, service, profile, runtime.clock.now())
         report.services.append(result)
@@ -187,7 +211,7 @@ async def _flush_service(
             result.attention = connection.status_detail or "the account needs your attention"
             continue
         if not connection.usable:
-            result.reconnect = f"needs a new login; {login_hint(service, profile)}"
+            result.reconnect = f"needs a new login; {target.login_hint}"
             continue
         now = runtime.clock.now()
         if connection.deferred_until and connection.deferred_until > now:
@@ -203,7 +227,7 @@ async def _flush_service(
             try:
                 sender = await build(runtime, service, profile, http, limiter)
             except InvalidToken as exc:
-                detail = f"{exc.reason}; {login_hint(service, profile)}"
+                detail = f"{exc.reason}; {target.login_hint}"
                 connections.mark_reconnect_required(store, profile, service, detail)
                 result.reconnect = detail
                 break
@@ -303,7 +327,9 @@ def _stopped(
         result.deferred_until = until
     elif isinstance(exc, InvalidToken):
         queue.release(store, unsent)
-        detail = f"the credentials were refused; {login_hint(service, profile)}"
+        connection = connections.get_connection(store, profile, service)
+        kind = connection.kind if connection else None
+        detail = f"the credentials were refused; {login_hint(service, profile, kind)}"
         connections.mark_reconnect_required(store, profile, service, detail)
         result.reconnect = detail
     elif isinstance(exc, AccountProblem):

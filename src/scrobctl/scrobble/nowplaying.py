@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from scrobctl.errors import InvalidToken, ScrobctlError, login_hint
+from scrobctl import targets
+from scrobctl.errors import InvalidToken, ScrobctlError
 from scrobctl.http import ServiceLimiter
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.events import Event
@@ -62,10 +63,14 @@ async def send_now_playing(
     """Send the latest start event of each profile to each service routed for its type."""
     results: list[NowPlayingResult] = []
     now = runtime.clock.now()
+    # A target whose server shows nothing playing (Maloja) is skipped without a word each time:
+    # login said so once.
     usable = {
-        (c.profile, c.service)
+        (c.profile, c.service): targets.from_connection(c)
         for c in connections.list_connections(runtime.store())
-        if c.usable and not (c.deferred_until and c.deferred_until > now)
+        if c.usable
+        and not (c.deferred_until and c.deferred_until > now)
+        and targets.from_connection(c).has_now_playing
     }
     async with runtime.http_client() as http:
         for profile, event in starts.items():
@@ -76,11 +81,11 @@ async def send_now_playing(
             for service in routes.get(profile, {}).get(event.type, []):
                 if (profile, service) not in usable:
                     continue  # waiting for a login or a pause: now-playing is not worth it
-                limiter = ServiceLimiter(service, clock=runtime.clock)
+                limiter = usable[(profile, service)].limiter(runtime.clock)
                 try:
                     await _send(runtime, service, profile, play, progress, http, limiter)
                 except InvalidToken as exc:
-                    detail = f"{exc.reason}; {login_hint(service, profile)}"
+                    detail = f"{exc.reason}; {usable[(profile, service)].login_hint}"
                     connections.mark_reconnect_required(runtime.store(), profile, service, detail)
                     results.append(NowPlayingResult(profile, service, detail, reconnect=True))
                 except ScrobctlError as exc:

@@ -1,6 +1,6 @@
 """Which services get which media type, per profile.
 
-Default: every connected service that takes the type (video: Trakt, Simkl; tracks: Last.fm,
+Default: every connected target whose kind takes the type (video: Trakt, Simkl; tracks: Last.fm,
 ListenBrainz; podcasts only where `podcasts = true`). A profile's `routes` setting replaces the
 default for the types it names, e.g. in config.toml:
 
@@ -35,31 +35,35 @@ def takes(settings: Settings, service: str) -> frozenset[str]:
 def routes(
     settings: Settings, connections: Iterable[Connection]
 ) -> dict[str, dict[str, list[str]]]:
-    """{profile: {media type: [services]}} over the enabled connections.
+    """{profile: {media type: [target names]}} over the enabled connections.
 
-    A connection that needs a new login still gets plays queued: they wait, untouched, until it
-    is back. An explicit route to a service the profile is not connected to is ignored.
+    What a target takes follows its kind (a Maloja of the listenbrainz kind takes tracks). A
+    connection that needs a new login still gets plays queued: they wait, untouched, until it
+    is back. An explicit route to a target the profile is not connected to is ignored.
     """
-    connected: dict[str, list[str]] = {}
+    connected: dict[str, dict[str, str]] = {}
     for connection in connections:
-        if connection.enabled and connection.service in SERVICE_MEDIA:
-            connected.setdefault(connection.profile, []).append(connection.service)
+        if connection.enabled and connection.kind in SERVICE_MEDIA:
+            connected.setdefault(connection.profile, {})[connection.service] = connection.kind
     table: dict[str, dict[str, list[str]]] = {}
-    for profile, services in connected.items():
+    for profile, kinds in connected.items():
         chosen = settings.profiles.get(profile)
         by_type: dict[str, list[str]] = {}
         for kind in ("track", "podcast", "movie", "episode"):
             if chosen is not None and kind in chosen.routes:
-                # An explicit route opts a service in to podcasts; it cannot make Trakt take
+                # An explicit route opts a target in to podcasts; it cannot make Trakt take
                 # tracks.
                 targets = [
                     s
                     for s in chosen.routes[kind]
-                    if s in services
-                    and (kind in SERVICE_MEDIA[s] or (kind == "podcast" and s in PODCAST_OPT_IN))
+                    if s in kinds
+                    and (
+                        kind in SERVICE_MEDIA[kinds[s]]
+                        or (kind == "podcast" and kinds[s] in PODCAST_OPT_IN)
+                    )
                 ]
             else:
-                targets = [s for s in sorted(services) if kind in takes(settings, s)]
+                targets = [s for s in sorted(kinds) if kind in takes(settings, kinds[s])]
             if targets:
                 by_type[kind] = targets
         table[profile] = by_type

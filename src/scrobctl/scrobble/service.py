@@ -47,7 +47,7 @@ def ingest_lines(
     summary = ingest.run(lines)
     waiting = [
         f"{c.service} needs a new login; its plays wait in the queue: "
-        + login_hint(c.service, c.profile)
+        + login_hint(c.service, c.profile, c.kind)
         for c in known
         if c.status == connections.RECONNECT_REQUIRED and summary.jobs.get(c.service)
     ]

@@ -49,6 +49,14 @@ class LastfmError(ServiceError):
         self.code = code
 
 
+class LastfmUnavailable(ServiceUnavailable):
+    """A temporary error code (8, 11, 16): worth retrying later."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(SERVICE, f"error {code}: {message}", "it will be retried later")
+        self.code = code
+
+
 class LastfmAccountError(AccountProblem):
     """The API account is unusable (invalid or suspended key, wrong secret)."""
 
@@ -80,7 +88,7 @@ def error_for(code: int, message: str, profile: str = "default") -> ServiceError
     if code == TOKEN_EXPIRED:
         return TokenExpired(code, message, "run the login again")
     if code in TEMPORARY:
-        return ServiceUnavailable(SERVICE, f"error {code}: {message}", "it will be retried later")
+        return LastfmUnavailable(code, message)
     if code == RATE_LIMITED:
         return RateLimited(SERVICE, RATE_LIMIT_WAIT, f"error 29: {message}")
     if code in (INVALID_API_KEY, SUSPENDED_KEY):
@@ -239,11 +247,41 @@ async def scrobble(client: LastfmClient, scrobbles: list[Scrobble]) -> list[Igno
     if not 1 <= len(scrobbles) <= MAX_SCROBBLES_PER_REQUEST:
         raise ValueError(f"a batch holds 1..{MAX_SCROBBLES_PER_REQUEST} scrobbles")
     data = await client.call("track.scrobble", scrobble_params(scrobbles), signed=True, post=True)
+    return _judge(data, len(scrobbles))
+
+
+def single_scrobble_params(s: Scrobble) -> dict[str, str]:
+    """The unindexed form (`artist`, `track`, `timestamp`) of one scrobble. Maloja takes only
+    this one: its indexed branch fails with error 8 (apis/audioscrobbler.py l.111-118 calls
+    `self.scrobble` with the wrong arguments) and it ignores the album (l.110)."""
+    params = {"artist": s.artist, "track": s.track, "timestamp": str(s.timestamp)}
+    if s.album:
+        params["album"] = s.album
+    if s.duration_s:
+        params["duration"] = str(s.duration_s)
+    if s.mbid:
+        params["mbid"] = s.mbid
+    return params
+
+
+async def scrobble_one(client: LastfmClient, s: Scrobble) -> Ignored | None:
+    """One scrobble in the single form: None when accepted, or why it was ignored."""
+    data = await client.call("track.scrobble", single_scrobble_params(s), signed=True, post=True)
+    return _judge(data, 1)[0]
+
+
+def _judge(data: dict[str, Any], sent: int) -> list[Ignored | None]:
+    """Per-play results from a track.scrobble answer. A server that answers only the counts
+    (`{"scrobbles": {"@attr": {"ignored": 0}}}`, Maloja's audioscrobbler.py l.120) is judged by
+    them where they decide every play; a reply with neither is an error, never a success."""
+    scrobbles = data.get("scrobbles")
+    if isinstance(scrobbles, dict) and "scrobble" not in scrobbles:
+        return _judge_counts(scrobbles.get("@attr"), sent)
     try:
         items = as_list(data["scrobbles"]["scrobble"])
     except (KeyError, TypeError):
         raise ServiceUnavailable(SERVICE, "track.scrobble gave an unexpected answer") from None
-    if len(items) != len(scrobbles):
+    if len(items) != sent:
         raise ServiceUnavailable(SERVICE, "track.scrobble answered for a different number of plays")
     results: list[Ignored | None] = []
     for item in items:
@@ -256,6 +294,32 @@ async def scrobble(client: LastfmClient, scrobbles: list[Scrobble]) -> list[Igno
         results.append(None if code == 0 else Ignored(code, text))
     _check_tally(data["scrobbles"], results)
     return results
+
+
+def _count(attr: dict[str, Any], key: str) -> int | None:
+    try:
+        return int(attr[key])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _judge_counts(attr: Any, sent: int) -> list[Ignored | None]:
+    if not isinstance(attr, dict):
+        raise ServiceUnavailable(SERVICE, "track.scrobble answered without a result")
+    accepted, ignored = _count(attr, "accepted"), _count(attr, "ignored")
+    if accepted is None and ignored is not None:
+        accepted = sent - ignored
+    if ignored is None and accepted is not None:
+        ignored = sent - accepted
+    if accepted is None or ignored is None or accepted + ignored != sent or accepted < 0:
+        raise ServiceUnavailable(SERVICE, "track.scrobble answered counts that do not add up")
+    if accepted == sent:
+        return [None] * sent
+    if ignored == sent:
+        return [Ignored(-1, "ignored without a reason")] * sent
+    raise ServiceUnavailable(
+        SERVICE, f"track.scrobble said {accepted} accepted, {ignored} ignored, but not which"
+    )
 
 
 def _check_tally(scrobbles: dict[str, Any], results: list[Ignored | None]) -> None:

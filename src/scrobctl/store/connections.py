@@ -1,6 +1,10 @@
-"""Connections: which services a profile is logged in to, and whether they still work.
+"""Connections: which targets a profile is logged in to, and whether they still work.
 
-Only non-secret facts live here (account name, expiry, status); tokens are in the token store.
+A target is a named account on a server of one kind (issue #19): `service` is its name (the
+default target of a kind is named after the kind), `kind` says which client speaks to it, `url`
+is its own API root (None: the configured one) and `server` the server type found at login
+("maloja"; None: the kind's own service). Only non-secret facts live here (account name, expiry,
+status); tokens are in the token store, keyed by the target's name.
 """
 
 from __future__ import annotations
@@ -30,6 +34,18 @@ class Connection:
     status_detail: str | None
     deferred_until: float | None
     connected_at: float | None
+    kind: str = ""
+    url: str | None = None
+    server: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.kind:
+            object.__setattr__(self, "kind", self.service)
+
+    @property
+    def name(self) -> str:
+        """The target's name: what routes, `flush`, `queue` and `import` call it."""
+        return self.service
 
     @property
     def usable(self) -> bool:
@@ -48,6 +64,9 @@ def _from_row(row: sqlite3.Row) -> Connection:
         status_detail=row["status_detail"],
         deferred_until=row["deferred_until"],
         connected_at=row["connected_at"],
+        kind=row["kind"] or row["service"],
+        url=row["url"],
+        server=row["server"],
     )
 
 
@@ -78,20 +97,35 @@ def save_login(
     service: str,
     account: str,
     token_expires_at: float | None = None,
+    *,
+    kind: str | None = None,
+    url: str | None = None,
+    server: str | None = None,
 ) -> None:
-    """Record a fresh login: enabled, healthy, no deferral."""
+    """Record a fresh login: enabled, healthy, no deferral. `service` is the target's name;
+    `kind` defaults to it (the default target of a kind)."""
     with store.transaction() as conn:
         conn.execute(
             "INSERT INTO connections (profile, service, enabled, account, token_expires_at,"
-            " settings, status, status_detail, deferred_until, connected_at)"
-            " VALUES (?, ?, 1, ?, ?, '{}', 'ok', NULL, NULL, ?)"
+            " settings, status, status_detail, deferred_until, connected_at, kind, url, server)"
+            " VALUES (?, ?, 1, ?, ?, '{}', 'ok', NULL, NULL, ?, ?, ?, ?)"
             " ON CONFLICT (profile, service) DO UPDATE SET enabled = 1, account = excluded.account,"
             " token_expires_at = excluded.token_expires_at, status = 'ok', status_detail = NULL,"
             " deferred_until = NULL,"
             # The first login's time stays: plays recorded before it are the ones the target
             # may lack (store/lacking.py), and a fresh login changes nothing about them.
-            " connected_at = COALESCE(connections.connected_at, excluded.connected_at)",
-            (profile, service, account, token_expires_at, time.time()),
+            " connected_at = COALESCE(connections.connected_at, excluded.connected_at),"
+            " kind = excluded.kind, url = excluded.url, server = excluded.server",
+            (
+                profile,
+                service,
+                account,
+                token_expires_at,
+                time.time(),
+                kind or service,
+                url,
+                server,
+            ),
         )
 
 

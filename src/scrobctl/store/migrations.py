@@ -242,6 +242,17 @@ def m008_notices(db: Database) -> None:
     db["notices"].create({"key": str, "sent_at": float, "title": str}, pk="key")
 
 
+def m009_targets(db: Database) -> None:
+    """Connections become named targets (issue #19): `service` holds the target's name, and the
+    row says which kind of service it is, at which URL, and what server answered there. A
+    connection made before this is the default target of its kind, named after it; its URL is the
+    configured one (NULL here) and its tokens stay under the same key."""
+    db["connections"].add_column("kind", str)
+    db["connections"].add_column("url", str)
+    db["connections"].add_column("server", str)
+    db.execute("UPDATE connections SET kind = service WHERE kind IS NULL")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     m001_initial,
     m002_imports_and_ratings,
@@ -251,4 +262,5 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     m006_plays_created_index,
     m007_rejected_state,
     m008_notices,
+    m009_targets,
 ]

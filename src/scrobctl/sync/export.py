@@ -14,6 +14,7 @@ import math
 import sqlite3
 from collections.abc import Callable
 
+from scrobctl import targets
 from scrobctl.errors import UsageError
 from scrobctl.runtime import Runtime
 from scrobctl.services.listenbrainz import is_mbid
@@ -78,13 +79,17 @@ def export_ratings(
     dry_run: bool = False,
 ) -> ExportSummary:
     store = runtime.store()
-    if connections.get_connection(store, profile, to) is None:
+    connection = connections.get_connection(store, profile, to)
+    if connection is None:
         raise UsageError(f"not logged in to {to}", f"run `scrobctl login {to}` first")
+    target = targets.from_connection(connection)
+    if not target.has_loves:
+        raise UsageError(f"{target.label} takes no ratings, loves or feedback; nothing was queued")
     return queue_exports(
         store,
         profile,
         to,
-        convert=converter(runtime, to),
+        convert=converter(runtime, target.kind),
         source=source,
         since=since,
         dry_run=dry_run,

@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 import httpx
 
-from scrobctl.errors import InvalidToken, UsageError, login_hint
+from scrobctl import targets
+from scrobctl.errors import InvalidToken, ServiceError, UsageError, login_hint
 from scrobctl.http import ServiceLimiter
 from scrobctl.runtime import Runtime
 from scrobctl.store import connections
@@ -16,16 +17,47 @@ from scrobctl.sync.resolve import TmdbResolver
 from scrobctl.tokens import SECRET_KEY
 
 
+class MissingEndpoint(ServiceError):
+    """The target's server does not offer the endpoint this needs; retrying cannot help."""
+
+
+def _not_logged_in(runtime: Runtime, name: str, profile: str) -> str:
+    """No target of that name: a name typed wrong (`last.fm`) gets the closest kind or target,
+    "did you mean", as a wrong choice does everywhere else (issue 17)."""
+    import difflib
+
+    message = f"not logged in to {name}"
+    if name in targets.KINDS:
+        return message
+    names = list(targets.KINDS) + [
+        c.name for c in connections.list_connections(runtime.store()) if c.profile == profile
+    ]
+    plain = "".join(ch for ch in name.lower() if ch.isalnum())
+    close = difflib.get_close_matches(plain, names, n=1, cutoff=0.6)
+    return f"{message}. Did you mean {close[0]!r}?" if close else message
+
+
 async def _reader(runtime: Runtime, service: str, profile: str, http: httpx.AsyncClient) -> Reader:
     connection = connections.get_connection(runtime.store(), profile, service)
     if connection is None:
-        raise UsageError(f"not logged in to {service}", login_hint(service, profile))
-    limiter = ServiceLimiter(service, clock=runtime.clock)
+        raise UsageError(_not_logged_in(runtime, service, profile), login_hint(service, profile))
+    target = targets.from_connection(connection)
+    server = target.server_type
+    if server is not None and server.history:
+        raise MissingEndpoint(
+            service,
+            f"{target.label} at {target.api_url(runtime)} has no {server.history}, so there is"
+            " nothing to import from it",
+            f"export your scrobbles from {server.label} and import that file instead"
+            " (see README, Self-hosted servers)",
+        )
+    limiter = target.limiter(runtime.clock)
     now = runtime.clock.now()
-    if service == "lastfm":  # its history is public: read with the API key, session or not
+    if target.kind == "lastfm":  # its history is public: read with the API key, session or not
         secret = runtime.tokens().get(profile, service) or {}
     else:
-        secret = runtime.secret(profile, service, SECRET_KEY.get(service, "token"))
+        secret = runtime.secret(profile, service, SECRET_KEY.get(target.kind, "token"))
+    name, service = service, target.kind
     if service == "trakt":
         from scrobctl.accounts import trakt as account
         from scrobctl.accounts.common import app_credentials
@@ -59,23 +91,22 @@ async def _reader(runtime: Runtime, service: str, profile: str, http: httpx.Asyn
             simkl_client(runtime, http, app["client_id"], profile, secret["access_token"])
         )
     if service == "lastfm":
-        from scrobctl.accounts.common import app_credentials
-        from scrobctl.accounts.lastfm import APP_HELP
         from scrobctl.accounts.lastfm import client as lastfm_client
+        from scrobctl.accounts.lastfm import target_app
         from scrobctl.sync.readers.lastfm import LastfmReader
 
-        app = app_credentials(runtime, service, APP_HELP, None)
-        api = lastfm_client(runtime, http, app, profile, secret.get("session_key"))
+        app = target_app(runtime, target, None)
+        api = lastfm_client(runtime, http, app, profile, secret.get("session_key"), target)
         return LastfmReader(api, connection.account or "", now)
     if service == "listenbrainz":
         from scrobctl.services import listenbrainz
         from scrobctl.sync.readers.listenbrainz import ListenBrainzReader
 
         client = listenbrainz.ListenBrainzClient(
-            str(runtime.settings.listenbrainz.api_url), secret.get("token", ""), http, limiter
+            target.api_url(runtime), secret.get("token", ""), http, limiter
         )
         return ListenBrainzReader(client, connection.account or "", now)
-    raise UsageError(f"unknown service {service!r}")
+    raise UsageError(f"unknown kind {service!r} of {name!r}")
 
 
 def _tmdb(runtime: Runtime, http: httpx.AsyncClient) -> TmdbResolver | None:
@@ -103,6 +134,7 @@ async def import_history(
     async with runtime.http_client() as http:
         try:
             reader = await _reader(runtime, service, profile, http)
+            reader.service = service  # a named target's history is recorded under its name
             return await run_import(
                 runtime,
                 reader,
@@ -113,6 +145,8 @@ async def import_history(
                 resolver=_tmdb(runtime, http),
             )
         except InvalidToken as exc:
-            detail = f"{exc.reason}; {login_hint(service, profile)}"
+            connection = connections.get_connection(runtime.store(), profile, service)
+            hint = login_hint(service, profile, connection.kind if connection else None)
+            detail = f"{exc.reason}; {hint}"
             connections.mark_reconnect_required(runtime.store(), profile, service, detail)
-            raise InvalidToken(service, exc.reason, login_hint(service, profile)) from None
+            raise InvalidToken(service, exc.reason, hint) from None

@@ -64,15 +64,20 @@ SENDER_SERVICES = ("trakt", "simkl", "lastfm", "listenbrainz")
 async def build_sender(
     runtime: Runtime, service: str, profile: str, http: httpx.AsyncClient, limiter: ServiceLimiter
 ) -> Sender:
-    """The sender for a connection, with fresh credentials (a Trakt token is refreshed here)."""
+    """The sender for a target (`service` is its name), with fresh credentials (a Trakt token is
+    refreshed here). It dispatches on the target's kind, not its name."""
+    from scrobctl.targets import resolve
+
+    target = resolve(runtime, profile, service)
+    service = target.kind
     if service == "listenbrainz":
         from scrobctl.scrobble.senders.listenbrainz import build
 
-        return build(runtime, profile, http, limiter)
+        return build(runtime, profile, http, limiter, target)
     if service == "lastfm":
         from scrobctl.scrobble.senders.lastfm import build as build_lastfm
 
-        return build_lastfm(runtime, profile, http, limiter)
+        return build_lastfm(runtime, profile, http, limiter, target)
     if service == "trakt":
         from scrobctl.scrobble.senders.trakt import build as build_trakt
 

@@ -7,14 +7,18 @@ from typing import Any
 
 import httpx
 
-from scrobctl.accounts.common import app_credentials
-from scrobctl.accounts.lastfm import APP_HELP
+from scrobctl.accounts.lastfm import target_app
+from scrobctl.errors import ServiceUnavailable
 from scrobctl.http import ServiceLimiter
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.rules import in_future
 from scrobctl.scrobble.senders import Later, Outcome, Refused, Rejected
+from scrobctl.scrobble.senders.maloja import MalojaCollisions
 from scrobctl.services import lastfm
 from scrobctl.store.records import PlayRecord
+from scrobctl.targets import MALOJA, Target
+
+OPERATION_FAILED = 8
 
 
 def next_utc_midnight(now: float) -> float:
@@ -27,14 +31,28 @@ class LastfmSender:
     batch_size = lastfm.MAX_SCROBBLES_PER_REQUEST
     deduplicates = True  # the same artist, track and timestamp is one scrobble
 
-    def __init__(self, client: lastfm.LastfmClient, now: float) -> None:
+    def __init__(
+        self,
+        client: lastfm.LastfmClient,
+        now: float,
+        target: Target | None = None,
+        collisions: MalojaCollisions | None = None,
+    ) -> None:
         self._client = client
         self._now = now
+        # A Maloja takes one scrobble a request, in the single form (services/lastfm.py).
+        self._collisions = collisions
+        self._compatible = target is not None and target.url is not None
+        self._single_form = False
+        if target is not None:
+            self.service = target.name
+            self.batch_size = target.batch_size(type(self).batch_size)
 
     def prepare(self, play: PlayRecord) -> lastfm.Scrobble:
         if not play.artist or not play.title:
             raise Rejected("needs both an artist and a track title")
-        if play.watched_at < self._now - lastfm.MAX_AGE:
+        # Maloja keeps whatever it is given, however old (its database has no such rule).
+        if self._collisions is None and play.watched_at < self._now - lastfm.MAX_AGE:
             raise Rejected("too old for Last.fm (it ignores plays more than 14 days old)")
         if in_future(play.watched_at, self._now):
             raise Rejected("played in the future; Last.fm ignores those")
@@ -53,8 +71,36 @@ class LastfmSender:
     async def now_playing(self, play: PlayRecord, payload: Any, progress: float) -> None:
         await lastfm.update_now_playing(self._client, payload)
 
+    async def _send_single(self, batch: list[tuple[PlayRecord, Any]]) -> list[Outcome]:
+        """Maloja answers error 8 both to a resend of a stored play and to a second play in the
+        same second (apis/audioscrobbler.py l.23-29): what it holds there decides which."""
+        assert self._collisions is not None
+        outcomes: list[Outcome] = []
+        for play, scrobble in batch:
+            try:
+                ignored = await lastfm.scrobble_one(self._client, scrobble)
+            except ServiceUnavailable:
+                outcomes.append(await self._collisions.explain(play))
+                continue
+            outcomes.extend(self._outcomes([ignored]))
+        return outcomes
+
     async def send(self, batch: list[tuple[PlayRecord, Any]]) -> list[Outcome]:
-        results = await lastfm.scrobble(self._client, [s for _, s in batch])
+        if self._collisions is not None:
+            return await self._send_single(batch)
+        if self._single_form:
+            return self._outcomes([await lastfm.scrobble_one(self._client, s) for _, s in batch])
+        try:
+            return self._outcomes(await lastfm.scrobble(self._client, [s for _, s in batch]))
+        except lastfm.LastfmUnavailable as exc:
+            if not (self._compatible and exc.code == OPERATION_FAILED and len(batch) > 1):
+                raise
+        # A compatible server whose indexed form fails (Maloja's does, with error 8) gets the
+        # single form, one scrobble a request, for the rest of this run.
+        self._single_form = True
+        return await self.send(batch)
+
+    def _outcomes(self, results: list[lastfm.Ignored | None]) -> list[Outcome]:
         outcomes: list[Outcome] = []
         for ignored in results:
             if ignored is None:
@@ -70,17 +116,20 @@ class LastfmSender:
 
 
 def build(
-    runtime: Runtime, profile: str, http: httpx.AsyncClient, limiter: ServiceLimiter
+    runtime: Runtime,
+    profile: str,
+    http: httpx.AsyncClient,
+    limiter: ServiceLimiter,
+    target: Target | None = None,
 ) -> LastfmSender:
-    secret = runtime.secret(profile, lastfm.SERVICE, "session_key")
-    app = app_credentials(runtime, lastfm.SERVICE, APP_HELP, None)
+    name = target.name if target else lastfm.SERVICE
+    secret = runtime.secret(profile, name, "session_key", "lastfm")
+    app = target_app(runtime, target, None)
+    url = target.api_url(runtime) if target else str(runtime.settings.lastfm.api_url)
     client = lastfm.LastfmClient(
-        str(runtime.settings.lastfm.api_url),
-        app["api_key"],
-        app["api_secret"],
-        http,
-        limiter,
-        secret["session_key"],
-        profile,
+        url, app["api_key"], app["api_secret"], http, limiter, secret["session_key"], profile
     )
-    return LastfmSender(client, runtime.clock.now())
+    collisions = None
+    if target is not None and target.server == MALOJA:
+        collisions = MalojaCollisions(http, limiter, url, name)
+    return LastfmSender(client, runtime.clock.now(), target, collisions)

@@ -1,4 +1,4 @@
-"""ListenBrainz: `import` submissions of up to 1000 listens."""
+"""ListenBrainz: `import` submissions of up to 1000 listens; to a Maloja, one listen a request."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ from typing import Any
 
 import httpx
 
+from scrobctl.errors import ServiceUnavailable
 from scrobctl.http import ServiceLimiter
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.senders import Outcome, Rejected
+from scrobctl.scrobble.senders.maloja import MalojaCollisions
 from scrobctl.services import listenbrainz
 from scrobctl.store.records import PlayRecord
+from scrobctl.targets import MALOJA, Target
 
 
 class ListenBrainzSender:
@@ -18,15 +21,30 @@ class ListenBrainzSender:
     batch_size = listenbrainz.MAX_LISTENS_PER_REQUEST
     deduplicates = True  # an identical listen is dropped by the listen store (api-notes B.5)
 
-    def __init__(self, client: listenbrainz.ListenBrainzClient, now: float) -> None:
+    def __init__(
+        self,
+        client: listenbrainz.ListenBrainzClient,
+        now: float,
+        target: Target | None = None,
+        collisions: MalojaCollisions | None = None,
+    ) -> None:
         self._client = client
         self._now = now
+        self._collisions = collisions
+        if target is not None:
+            self.service = target.name
+            self.batch_size = target.batch_size(type(self).batch_size)
 
     def prepare(self, play: PlayRecord) -> dict[str, Any]:
         try:
-            return listenbrainz.listen_for(play, self._now)
+            listen = listenbrainz.listen_for(play, self._now)
         except listenbrainz.InvalidListen as exc:
             raise Rejected(str(exc)) from None
+        info = listen["track_metadata"]["additional_info"]
+        if self._collisions is not None and "duration_ms" in info:
+            # Maloja reads `duration` in seconds, not `duration_ms` (apis/listenbrainz.py l.83).
+            info["duration"] = info["duration_ms"] // 1000
+        return listen
 
     async def already_there(self, plays: list[PlayRecord]) -> set[int]:
         return set()
@@ -35,15 +53,34 @@ class ListenBrainzSender:
         await self._client.playing_now(payload)
 
     async def send(self, batch: list[tuple[PlayRecord, Any]]) -> list[Outcome]:
-        await self._client.submit_listens([listen for _, listen in batch])
-        return [None] * len(batch)
+        if self._collisions is None:
+            await self._client.submit_listens([listen for _, listen in batch])
+            return [None] * len(batch)
+        return [await self._send_one(play, listen) for play, listen in batch]
+
+    async def _send_one(self, play: PlayRecord, listen: dict[str, Any]) -> Outcome:
+        """One listen to a Maloja: 200 means stored (or already there, which Maloja answers ok
+        too); a failure is looked into before it counts as one."""
+        assert self._collisions is not None
+        try:
+            await self._client.submit_listens([listen])
+        except ServiceUnavailable:
+            return await self._collisions.explain(play)
+        return None
 
 
 def build(
-    runtime: Runtime, profile: str, http: httpx.AsyncClient, limiter: ServiceLimiter
+    runtime: Runtime,
+    profile: str,
+    http: httpx.AsyncClient,
+    limiter: ServiceLimiter,
+    target: Target | None = None,
 ) -> ListenBrainzSender:
-    secret = runtime.secret(profile, listenbrainz.SERVICE, "token")
-    client = listenbrainz.ListenBrainzClient(
-        str(runtime.settings.listenbrainz.api_url), secret["token"], http, limiter
-    )
-    return ListenBrainzSender(client, runtime.clock.now())
+    name = target.name if target else listenbrainz.SERVICE
+    secret = runtime.secret(profile, name, "token", "listenbrainz")
+    url = target.api_url(runtime) if target else str(runtime.settings.listenbrainz.api_url)
+    client = listenbrainz.ListenBrainzClient(url, secret["token"], http, limiter)
+    collisions = None
+    if target is not None and target.server == MALOJA:
+        collisions = MalojaCollisions(http, limiter, url, name)
+    return ListenBrainzSender(client, runtime.clock.now(), target, collisions)

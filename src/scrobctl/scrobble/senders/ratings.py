@@ -162,7 +162,14 @@ class ListenBrainzFeedback:
 async def build_rating_sender(
     runtime: Runtime, service: str, profile: str, http: httpx.AsyncClient, limiter: ServiceLimiter
 ) -> RatingSender:
+    """The rating sender for a target (`service` is its name), chosen by the target's kind."""
+    from scrobctl.targets import resolve
+
+    target = resolve(runtime, profile, service)
+    name = target.name
     settings = runtime.settings
+    sender: RatingSender
+    service = target.kind
     if service == trakt.SERVICE:
         from scrobctl.accounts import trakt as account
 
@@ -172,7 +179,7 @@ async def build_rating_sender(
             str(settings.trakt.api_url), app["client_id"], token, http, limiter, profile
         )
         return TraktRatings(client, refresher(runtime, profile, http))
-    secret = runtime.secret(profile, service, SECRET_KEY[service])
+    secret = runtime.secret(profile, name, SECRET_KEY[service], target.kind)
     if service == simkl.SERVICE:
         app = app_credentials(runtime, service, simkl.APP_HELP, None)
         return SimklRatings(
@@ -186,12 +193,12 @@ async def build_rating_sender(
             )
         )
     if service == lastfm.SERVICE:
-        from scrobctl.accounts.lastfm import APP_HELP
+        from scrobctl.accounts.lastfm import target_app
 
-        app = app_credentials(runtime, service, APP_HELP, None)
-        return LastfmLoves(
+        app = target_app(runtime, target, None)
+        sender = LastfmLoves(
             lastfm.LastfmClient(
-                str(settings.lastfm.api_url),
+                target.api_url(runtime),
                 app["api_key"],
                 app["api_secret"],
                 http,
@@ -200,10 +207,11 @@ async def build_rating_sender(
                 profile,
             )
         )
-    if service == listenbrainz.SERVICE:
-        return ListenBrainzFeedback(
-            listenbrainz.ListenBrainzClient(
-                str(settings.listenbrainz.api_url), secret["token"], http, limiter
-            )
+    elif service == listenbrainz.SERVICE:
+        sender = ListenBrainzFeedback(
+            listenbrainz.ListenBrainzClient(target.api_url(runtime), secret["token"], http, limiter)
         )
-    raise ValueError(f"no rating sender for {service}")
+    else:
+        raise ValueError(f"no rating sender for {service}")
+    sender.service = name
+    return sender

@@ -1,0 +1,137 @@
+"""Targets: named accounts on servers of one kind (issue #19, DESIGN "Sources and targets").
+
+A target has a name, a kind (the client that speaks to it: listenbrainz, lastfm, trakt, simkl),
+its own URL, token, queue, rate limit and record of what it has. The default target of a kind is
+named after the kind and uses the configured URL, so connections made before targets existed are
+targets already. What a server can take (batch size, endpoints it lacks) belongs to its server
+type, found at login and remembered in the connection row: never guessed per request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from scrobctl.errors import UsageError
+
+if TYPE_CHECKING:
+    from scrobctl.clock import Clock
+    from scrobctl.http import ServiceLimiter
+    from scrobctl.runtime import Runtime
+    from scrobctl.store.connections import Connection
+
+KINDS = ("trakt", "simkl", "lastfm", "listenbrainz")
+# Kinds that compatible servers implement; Trakt and Simkl have only their own service.
+NAMED_KINDS = ("lastfm", "listenbrainz")
+MALOJA = "maloja"
+
+
+@dataclass(frozen=True)
+class ServerType:
+    """What a server that is not the kind's own service can take."""
+
+    label: str
+    batch_size: int | None  # the most plays a request may carry; None: the kind's own
+    history: str | None  # the history endpoint it lacks (None: it has it)
+    loves: bool
+    now_playing: bool
+    # Requests per period. A self-hosted server has no documented limit; this keeps a flush
+    # of thousands of single-play requests from hammering a small machine.
+    rate: tuple[float, float] | None = None
+
+
+SERVERS: dict[str, ServerType] = {
+    # Maloja 3.2.3 (krateng/maloja): the ListenBrainz API has only submit-listens and
+    # validate-token (maloja/apis/listenbrainz.py l.20-23), audioscrobbler only
+    # auth.getMobileSession and track.scrobble (maloja/apis/audioscrobbler.py l.19-22). A batch
+    # stops at its first duplicate and still answers ok (listenbrainz.py l.57-87 with
+    # database/sqldb.py l.358-364), so it gets one play a request.
+    MALOJA: ServerType(
+        label="Maloja",
+        batch_size=1,
+        history="the history API (GET /1/user/{name}/listens, user.getRecentTracks)",
+        loves=False,
+        now_playing=False,
+        rate=(20, 1),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    profile: str
+    name: str
+    kind: str
+    url: str | None  # its own API root; None: the configured one for the kind
+    server: str | None  # a key of SERVERS, or None for the kind's own service
+
+    @property
+    def server_type(self) -> ServerType | None:
+        return SERVERS.get(self.server or "")
+
+    @property
+    def label(self) -> str:
+        """How messages name it: "maloja (Maloja)" or just "listenbrainz"."""
+        server = self.server_type
+        return f"{self.name} ({server.label})" if server else self.name
+
+    @property
+    def login_hint(self) -> str:
+        from scrobctl.errors import login_hint
+
+        return login_hint(self.name, self.profile, self.kind)
+
+    def api_url(self, runtime: Runtime) -> str:
+        if self.url:
+            return self.url
+        return str(getattr(runtime.settings, self.kind).api_url)
+
+    @property
+    def has_now_playing(self) -> bool:
+        server = self.server_type
+        return server is None or server.now_playing
+
+    @property
+    def has_loves(self) -> bool:
+        server = self.server_type
+        return server is None or server.loves
+
+    def batch_size(self, default: int) -> int:
+        server = self.server_type
+        return min(default, server.batch_size) if server and server.batch_size else default
+
+    def limiter(self, clock: Clock) -> ServiceLimiter:
+        """A limiter of its own, at its kind's documented rate or its server type's."""
+        from scrobctl.http import ServiceLimiter
+
+        server = self.server_type
+        return ServiceLimiter(
+            self.name, clock=clock, kind=self.kind, rate=server.rate if server else None
+        )
+
+
+def from_connection(connection: Connection) -> Target:
+    return Target(
+        connection.profile, connection.name, connection.kind, connection.url, connection.server
+    )
+
+
+def resolve(runtime: Runtime, profile: str, name: str) -> Target:
+    """The target called `name` in `profile`: its stored connection, or (for a kind's name with
+    no connection yet) the default target of that kind."""
+    from scrobctl.store import connections
+
+    connection = connections.get_connection(runtime.store(), profile, name)
+    if connection is not None:
+        return from_connection(connection)
+    if name in KINDS:
+        return Target(profile, name, name, None, None)
+    raise UsageError(
+        f"no target named {name!r} in profile {profile}",
+        "see `scrobctl status` for the targets, or create it with"
+        f" `scrobctl login listenbrainz --name {name} --url URL`",
+    )
+
+
+def kind_of(runtime: Runtime, profile: str, name: str) -> str:
+    return resolve(runtime, profile, name).kind
