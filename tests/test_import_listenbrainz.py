@@ -483,3 +483,30 @@ def test_listenbrainz_import_feedback_answer_without_a_list_keeps_the_listens_do
     assert watched_times(runtime) == times_of(items)
     assert result.failed_step is not None and result.failed_step.step == "recording feedback"
     assert runtime.store().conn.execute("SELECT state FROM imports").fetchone()[0] == "done"
+
+
+@pytest.mark.parametrize("since", [None, NOW - 400 * 300], ids=["full", "since"])
+def test_listenbrainz_import_stops_when_the_server_ignores_max_ts_and_min_ts(
+    runtime: Runtime, api: respx.MockRouter, since: int | None
+) -> None:
+    # Issue 16 item 3: a server that sends the same 1,000 listens whatever cursor it is given
+    # would keep the import running for ever; it stops with an error naming the service.
+    same = listens(PAGE)
+    served: list[dict[str, str]] = []
+
+    def same_page_for_ever(request: httpx.Request) -> httpx.Response:
+        served.append(dict(request.url.params))
+        if len(served) > 50:
+            return httpx.Response(503, json={"code": 503, "error": "enough"})
+        payload = {"count": PAGE, "user_id": USER, "listens": same}
+        return httpx.Response(200, json={"payload": payload | {"oldest_listen_ts": 1}})
+
+    api.get(f"{API}/1/user/{USER}/listen-count").respond(200, json={"payload": {"count": 10**6}})
+    api.get(f"{API}/1/user/{USER}/listens").mock(side_effect=same_page_for_ever)
+
+    with pytest.raises(ServiceUnavailable, match=r"ignores paging|the import was stopped"):
+        run(runtime, since=since)
+
+    assert len(served) <= 5
+    plays = runtime.store().conn.execute("SELECT count(*) FROM plays").fetchone()[0]
+    assert plays > 0, "what came before the stop is kept"
