@@ -21,11 +21,12 @@ def main() -> None:
         return
     if args and args[0] == "flush" and set(args[1:]) <= FLUSH_FAST_ARGS:
         from scrobctl.errors import ScrobctlError
-        from scrobctl.paths import DB_NAME, data_dir
+        from scrobctl.paths import DB_NAME, data_dir, token_file_private
         from scrobctl.store.probe import nothing_due
 
         try:
-            if nothing_due(data_dir() / DB_NAME):
+            folder = data_dir()
+            if token_file_private(folder) and nothing_due(folder / DB_NAME):
                 return
         except ScrobctlError:
             pass  # the full CLI below reports it in one line, with its exit code

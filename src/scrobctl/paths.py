@@ -57,6 +57,15 @@ def data_dir() -> Path:
     return default_data_dir()
 
 
+def token_file_private(folder: Path) -> bool:
+    """False while the folder's tokens.json is readable by others. The empty-flush fast paths
+    ask this so that they, too, fall through to the command that says so (issue 16)."""
+    try:
+        return not os.stat(folder / TOKEN_FILE_NAME).st_mode & 0o077
+    except OSError:
+        return True
+
+
 def ensure_private_dir(path: Path) -> Path:
     """Create the data folder readable by its owner only: it holds the history and maybe tokens."""
     path.mkdir(parents=True, exist_ok=True, mode=0o700)

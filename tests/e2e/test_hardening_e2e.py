@@ -363,7 +363,7 @@ def test_token_file_readable_by_others_is_said_on_every_command(
     logged_in(isolated_env, plays=0)
     (isolated_env / TOKEN_FILE_NAME).chmod(0o644)
 
-    for command in (["status"], ["history"], ["queue", "list"]):
+    for command in (["status"], ["history"], ["queue", "list"], ["flush"], ["flush", "-q"]):
         result = run(env, *command)
         assert result.returncode == 0, result.stderr
         assert "readable by others" in result.stderr, command
