@@ -170,15 +170,19 @@ def play_records(conn: sqlite3.Connection, job_ids: Sequence[int]) -> list[PlayR
         f" WHERE jobs.id IN ({marks}) ORDER BY plays.watched_at, jobs.id",
         list(job_ids),
     )
-    return [_record(r) for r in rows]
+    return [play_record(r) for r in rows]
 
 
-def _record(row: sqlite3.Row) -> PlayRecord:
+def play_record(
+    row: sqlite3.Row, *, play_id: int | None = None, watched_at: int | None = None
+) -> PlayRecord:
+    """A claimed job's row (job, item and show columns) as the senders' record. A removal job
+    has no play left in the archive, so it passes the play's time from its payload."""
     return PlayRecord(
         job_id=row["job_id"],
-        play_id=row["play_id"],
+        play_id=row["play_id"] if play_id is None else play_id,
         kind=row["kind"],
-        watched_at=row["watched_at"],
+        watched_at=row["watched_at"] if watched_at is None else watched_at,
         title=row["title"],
         artist=row["artist"],
         album=row["album"],

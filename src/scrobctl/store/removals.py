@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scrobctl.store.db import Store
-from scrobctl.store.queue import MAX_ATTEMPTS, SCROBBLE
-from scrobctl.store.records import VIDEO_IDS, PlayRecord
+from scrobctl.store.queue import MAX_ATTEMPTS, SCROBBLE, play_record
+from scrobctl.store.records import PlayRecord
 from scrobctl.store.stats import forget_play, forget_scrobble, lower_marks
 
 UNSCROBBLE = "unscrobble"
@@ -201,26 +201,7 @@ def removal_records(conn: sqlite3.Connection, job_ids: list[int]) -> list[Remova
     records = []
     for row in rows:
         payload: dict[str, Any] = json.loads(row["payload"])
-        play = PlayRecord(
-            job_id=row["job_id"],
-            play_id=0,
-            kind=row["kind"],
-            watched_at=payload["watched_at"],
-            title=row["title"],
-            artist=row["artist"],
-            album=row["album"],
-            duration_ms=row["duration_ms"],
-            mbid=row["mbid"],
-            isrc=row["isrc"],
-            attempt=row["attempt"],
-            item_id=row["id"],
-            year=row["year"],
-            ids={k: row[k] for k in VIDEO_IDS if row[k] is not None},
-            show_ids={k: row[f"s_{k}"] for k in VIDEO_IDS if row[f"s_{k}"] is not None},
-            show_title=row["s_title"],
-            season=row["season"],
-            number=row["number"],
-        )
+        play = play_record(row, play_id=0, watched_at=payload["watched_at"])
         records.append(RemovalRecord(row["job_id"], row["attempt"], play, payload.get("remote_id")))
     return records
 
