@@ -333,3 +333,33 @@ def test_a_flush_without_notify_url_never_imports_apprise(data_dir: Path) -> Non
     )
 
     assert "apprise" not in loaded_modules(code)
+
+
+def _command_modules(data_dir: Path, *args: str) -> set[str]:
+    code = (
+        "import sys\n"
+        "from scrobctl.entry import main\n"
+        f"sys.argv = ['scrobctl', *{list(args)!r}]\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass"
+    )
+    return loaded_modules(code)
+
+
+def test_help_builds_no_pydantic_adapter(data_dir: Path) -> None:
+    """Typer's automatic --help option has no value to convert (issue #25: the adapter Typer
+    would build for it imported pydantic, ~110 ms)."""
+    assert "pydantic" not in _command_modules(data_dir, "--help")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("status",), ("history", "--limit", "1000"), ("queue", "list"), ("stats",), ("doctor",)],
+)
+def test_everyday_commands_load_neither_rich_nor_pydantic_settings(
+    data_dir: Path, args: tuple[str, ...]
+) -> None:
+    """Tables are plain aligned text and settings a plain read of env and file (issue #25)."""
+    assert not _command_modules(data_dir, *args) & {"rich", "pydantic_settings", "asyncio"}

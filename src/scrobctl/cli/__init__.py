@@ -22,6 +22,7 @@ from scrobctl.cli import (
     importing,
     login,
     notify,
+    params,
     queue,
     ratings,
     scrobble,
@@ -34,6 +35,8 @@ from scrobctl.cli import (
 )
 from scrobctl.cli.output import interrupt_message, print_error, set_quiet, set_verbose
 from scrobctl.errors import ExitCode, ScrobctlError, translate
+
+params.install()  # plain option values without building pydantic adapters (issue #25)
 
 app = typer.Typer(
     name="scrobctl",

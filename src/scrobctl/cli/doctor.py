@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from scrobctl.cli.output import out_console, print_json, set_json
+from scrobctl.cli.output import colour, print_json, set_json
 from scrobctl.errors import ExitCode
 
 MARK = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
-STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red"}
+STYLE = {"ok": "\033[32m", "warn": "\033[33m", "fail": "\033[1;31m"}  # at a terminal
 
 
 def doctor(
@@ -36,12 +36,12 @@ def doctor(
     if json_output:
         print_json({"checks": [asdict(c) for c in checks]})
     else:
-        console = out_console()
+        coloured = colour()
         for c in checks:
-            console.print(MARK[c.status], style=STYLE[c.status], end="")
-            console.print(f"  {c.name}: {c.detail}", markup=False, highlight=False)
+            mark = f"{STYLE[c.status]}{MARK[c.status]}\033[0m" if coloured else MARK[c.status]
+            print(f"{mark}  {c.name}: {c.detail}")
             if c.fix and c.status != "ok":
-                console.print(f"      fix: {c.fix}", markup=False)
+                print(f"      fix: {c.fix}")
     if any(c.status == "fail" for c in checks):
         raise typer.Exit(ExitCode.FAILED)
 

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from scrobctl.cli.output import local_time, out_console, print_json, set_json
+from scrobctl.cli.output import local_time, print_json, set_json
 
 
 def explain(
@@ -44,15 +44,13 @@ def explain(
 
 
 def _render(e: object) -> None:
-    from rich.table import Table
-
+    from scrobctl.cli.table import Table
     from scrobctl.store.explain import NEW, WEAK, Explanation
 
     assert isinstance(e, Explanation)
-    out = out_console()
 
     def say(text: str) -> None:
-        out.print(text, markup=False)  # titles may hold [brackets]
+        print(text)
 
     if e.play is not None:
         say(
@@ -86,7 +84,7 @@ def _render(e: object) -> None:
                 t.reason or t.outcome or "",
                 t.target_id or "",
             )
-        out.print(table)
+        table.print()
     elif e.play is not None:
         say("no target has it and none is queued")
     for play in e.plays:

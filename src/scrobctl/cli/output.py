@@ -65,6 +65,16 @@ def out_console() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
 
+def colour() -> bool:
+    """Colour for stdout as Rich decides it: at a terminal or with FORCE_COLOR, never with
+    NO_COLOR (https://no-color.org)."""
+    import os
+
+    if os.environ.get("NO_COLOR"):
+        return False
+    return bool(os.environ.get("FORCE_COLOR")) or sys.stdout.isatty()
+
+
 def info(message: str) -> None:
     """A status line on stderr, unless --quiet."""
     if not quiet():

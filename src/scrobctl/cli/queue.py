@@ -6,7 +6,7 @@ from enum import StrEnum
 
 import typer
 
-from scrobctl.cli.output import info, local_time, out_console, plural, print_json, set_json
+from scrobctl.cli.output import info, local_time, plural, print_json, set_json
 from scrobctl.errors import UsageError
 
 app = typer.Typer(help="Look at and manage queued jobs.", no_args_is_help=True)
@@ -82,7 +82,7 @@ def list_(
     if not jobs:
         info(f"no {'jobs' if state or all_states else 'pending or failed jobs'}{left_out}")
         return
-    from rich.table import Table
+    from scrobctl.cli.table import Table
 
     table = Table("id", "service", "state", "attempt", "item", "scheduled", "outcome / last error")
     for j in jobs:
@@ -91,7 +91,7 @@ def list_(
         table.add_row(
             str(j.id), j.service, j.state, f"{j.attempt}/{j.max_attempts}", j.item, when, detail
         )
-    out_console().print(table)
+    table.print()
     info(f"{plural(len(jobs), 'job')} shown{left_out}")
 
 
