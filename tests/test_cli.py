@@ -363,3 +363,34 @@ def test_everyday_commands_load_neither_rich_nor_pydantic_settings(
 ) -> None:
     """Tables are plain aligned text and settings a plain read of env and file (issue #25)."""
     assert not _command_modules(data_dir, *args) & {"rich", "pydantic_settings", "asyncio"}
+
+
+@pytest.mark.parametrize("args", [("history",), ("queue", "list"), ("explain", "1")])
+def test_read_only_commands_never_build_the_settings_model(
+    data_dir: Path, args: tuple[str, ...]
+) -> None:
+    """They find the archive by a plain read of env and file (issue #25): no pydantic at all."""
+    assert "pydantic" not in _command_modules(data_dir, *args)
+
+
+def test_read_only_command_with_an_unreadable_config_file_says_so(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broken file might name another folder: the settings model reports it, and the
+    default folder is not read in its place."""
+    config = tmp_path / "broken.toml"
+    config.write_text('data_dir = "/somewhere\n')
+    monkeypatch.setenv("SCROBCTL_CONFIG", str(config))
+    monkeypatch.delenv("SCROBCTL_DATA_DIR")
+
+    result = subprocess.run(
+        [sys.executable, "-m", "scrobctl", "history"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=TIMEOUT,
+        check=False,
+    )
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert str(config) in result.stderr

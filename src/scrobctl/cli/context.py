@@ -8,12 +8,19 @@ if TYPE_CHECKING:
     from scrobctl.runtime import Runtime
 
 
-def build_runtime() -> Runtime:
+def build_runtime(read_only: bool = False) -> Runtime:
+    """`read_only`: a command that reads the archive and sends nothing (history, queue list,
+    explain, stats) leaves the settings unread until something needs them (issue #25); every
+    other command reads and checks them first, as before."""
     from scrobctl.cli.output import verbose, warn
-    from scrobctl.config import load_settings
     from scrobctl.runtime import Runtime
 
-    runtime = Runtime(settings=load_settings(), warn=warn)
+    if read_only:
+        runtime = Runtime(settings=None, warn=warn)
+    else:
+        from scrobctl.config import load_settings
+
+        runtime = Runtime(settings=load_settings(), warn=warn)
     _warn_exposed_tokens(runtime)
     if verbose():
         import sys

@@ -30,7 +30,7 @@ def explain(
 
     set_json(json_output)
     stdin = sys.stdin.read() if what == "-" else None
-    runtime = build_runtime()
+    runtime = build_runtime(read_only=True)
     try:
         explanations = run(runtime, what, stdin)
     finally:

@@ -51,7 +51,7 @@ def history(
 
     set_json(json_output)
     start = parse_date(since)
-    runtime = build_runtime()
+    runtime = build_runtime(read_only=True)
     try:
         rows = list(
             list_plays(

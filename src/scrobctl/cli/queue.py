@@ -48,7 +48,7 @@ def list_(
     from scrobctl.store import queue
 
     set_json(json_output)
-    runtime = build_runtime()
+    runtime = build_runtime(read_only=True)
     try:
         store = runtime.store()
         states = [s.value for s in state] or ([] if all_states else list(DEFAULT_STATES))
