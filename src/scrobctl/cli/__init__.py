@@ -4,8 +4,6 @@ Heavy imports (httpx, pydantic-settings, sqlite-utils, keyring, rich) happen ins
 that `--version`, an empty `flush` and tab completion stay close to Typer's own start-up cost.
 """
 
-from __future__ import annotations
-
 import os
 import sys
 

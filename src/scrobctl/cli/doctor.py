@@ -1,7 +1,5 @@
 """`scrobctl doctor`."""
 
-from __future__ import annotations
-
 import typer
 
 from scrobctl.cli.output import colour, print_json, set_json

@@ -1,7 +1,5 @@
 """`scrobctl explain PLAY|ITEM|-`: the ids and rule that matched, the look-alikes, the targets."""
 
-from __future__ import annotations
-
 import sys
 
 import typer

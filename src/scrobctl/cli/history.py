@@ -1,7 +1,5 @@
 """`scrobctl history`: query the local archive."""
 
-from __future__ import annotations
-
 from enum import StrEnum
 
 import typer

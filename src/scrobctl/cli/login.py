@@ -1,7 +1,5 @@
 """`scrobctl login` and `scrobctl logout`."""
 
-from __future__ import annotations
-
 import sys
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
@@ -186,7 +184,7 @@ def _ask_user() -> str:
     return answer
 
 
-def _logged_in(runtime: Runtime, target: Target, url: str | None) -> str | None:
+def _logged_in(runtime: "Runtime", target: "Target", url: str | None) -> str | None:
     """The account of a working login to the target (the connection is ok and its token is in
     the store in use), or None. A --url other than the target's own is a new login."""
     from scrobctl.store import connections
@@ -218,7 +216,7 @@ def _again(service: str, account: str, profile: str) -> bool:
 
 
 def _offer_archived(
-    runtime: Runtime, profile: str, service: str, answer: bool | None, kind: str | None = None
+    runtime: "Runtime", profile: str, service: str, answer: bool | None, kind: str | None = None
 ) -> None:
     """Plays recorded before this login: queue them if asked (or, on a terminal, if the person
     agrees); otherwise say how many and the command that queues them."""
@@ -252,8 +250,8 @@ def _offer_archived(
 
 
 def _browser_login(
-    service: Service, runtime: Runtime, profile: str, ui: LoginUI
-) -> Coroutine[Any, Any, LoginResult]:
+    service: Service, runtime: "Runtime", profile: str, ui: "LoginUI"
+) -> Coroutine[Any, Any, "LoginResult"]:
     if service is Service.trakt:
         from scrobctl.accounts.trakt import login_trakt
 

@@ -1,7 +1,5 @@
 """`scrobctl queue list|retry|drop`."""
 
-from __future__ import annotations
-
 from enum import StrEnum
 
 import typer

@@ -1,7 +1,5 @@
 """`scrobctl stats`: plays per week, top lists, time spent, and what each target has."""
 
-from __future__ import annotations
-
 import sys
 
 import typer

@@ -1,7 +1,5 @@
 """`scrobctl status`."""
 
-from __future__ import annotations
-
 import sys
 from typing import TYPE_CHECKING
 
@@ -59,7 +57,7 @@ def status(
         raise typer.Exit(ExitCode.RECONNECT)
 
 
-def _render(report: StatusReport) -> None:
+def _render(report: "StatusReport") -> None:
     from scrobctl.cli.table import Table
 
     print(f"scrobctl {report.version}")

@@ -1,7 +1,5 @@
 """`scrobctl watch mpd|mpris|cmus`: follow a player and queue its plays as they finish."""
 
-from __future__ import annotations
-
 import re
 import sys
 from typing import TYPE_CHECKING, Any
@@ -48,7 +46,7 @@ def _played(event: dict[str, Any]) -> str:
     return f"played {played} s" + (f" of {round(length / 1000)} s" if length else "")
 
 
-def _play(outcome: Outcome) -> None:
+def _play(outcome: "Outcome") -> None:
     event = outcome.event
     text = f"{_label(event)} ({_played(event)})"
     if outcome.verdict == "invalid":
@@ -63,7 +61,7 @@ def _play(outcome: Outcome) -> None:
         info(f"queued: {text}")
 
 
-def _now_playing(event: dict[str, Any], results: list[NowPlayingResult]) -> None:
+def _now_playing(event: dict[str, Any], results: list["NowPlayingResult"]) -> None:
     shown = [r.service for r in results if r.error is None]
     if shown:
         info(f"now playing on {', '.join(shown)}: {_label(event)}")
@@ -72,7 +70,7 @@ def _now_playing(event: dict[str, Any], results: list[NowPlayingResult]) -> None
             warn(f"{r.service}: now playing not sent: {r.error}")
 
 
-def _flushed(report: FlushReport | None) -> None:
+def _flushed(report: "FlushReport | None") -> None:
     if report is None:
         info("flush: another `scrobctl flush` is running; left to it")
         return
@@ -84,13 +82,13 @@ def _flushed(report: FlushReport | None) -> None:
             info(f"{r.service}: {r.sent} sent")
 
 
-def _render() -> Render:
+def _render() -> "Render":
     from scrobctl.watch.run import Render
 
     return Render(say=info, warn=warn, play=_play, now_playing=_now_playing, flushed=_flushed)
 
 
-def _run(source: str, follow: Follow, flush_interval: float | None) -> None:
+def _run(source: str, follow: "Follow", flush_interval: float | None) -> None:
     import asyncio
 
     from scrobctl.cli.context import build_runtime
