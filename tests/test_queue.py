@@ -362,3 +362,41 @@ def test_list_jobs_names_a_movie_without_title_by_its_id(store: Store) -> None:
     [listed] = queue.list_jobs(store)
 
     assert listed.item == "tmdb:603"
+
+
+def _claim_steps(store: Store) -> int:
+    """SQLite virtual-machine steps (in hundreds) to find due jobs and claim a batch."""
+    steps = [0]
+
+    def count() -> int:
+        steps[0] += 1
+        return 0
+
+    store.conn.set_progress_handler(count, 100)
+    assert queue.has_due(store, queue.SCROBBLE, LB, "default", NOW)
+    assert queue.count_due(store, LB, "default", NOW) == 10
+    claimed = claim(store, limit=5, run_id=f"run-{steps}")
+    store.conn.set_progress_handler(None, 0)
+    queue.release(store, claimed)
+    return steps[0]
+
+
+def test_claiming_never_reads_the_completed_jobs_of_a_big_archive(store: Store) -> None:
+    """issue #25: per-batch cost stays flat however many jobs a target has finished."""
+    for at in range(10):
+        enqueue(store, 100 + at)
+    before = _claim_steps(store)
+    with store.transaction() as conn:
+        item = conn.execute("INSERT INTO items (kind, title) VALUES ('track', 'x')").lastrowid
+        conn.executemany(
+            "INSERT INTO plays (profile, item_id, watched_at) VALUES ('default', ?, ?)",
+            ((item, 10_000 + i) for i in range(5000)),
+        )
+        conn.execute(
+            "INSERT INTO jobs (kind, service, profile, play_id, state, scheduled_at, unique_key)"
+            " SELECT 'scrobble', ?, 'default', id, 'completed', 0, 'done:' || id FROM plays"
+            " WHERE watched_at >= 10000",
+            (LB,),
+        )
+    after = _claim_steps(store)
+    assert after <= before * 1.5 + 5
