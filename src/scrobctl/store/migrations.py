@@ -259,7 +259,8 @@ def m010_counts_and_history_index(db: Database) -> None:
     every write to `jobs`, whatever module makes it, keeps them. `history` asks which targets
     have each play by (profile, item, time): the index for that now holds the service as well,
     so the planner prefers it to the unique index, whose first column alone it would otherwise
-    scan (an archive without ANALYZE statistics, which is every user's)."""
+    scan (an archive without ANALYZE statistics, which is every user's). `explain` and
+    `unscrobble` find a play's jobs by index."""
     db.execute(
         "CREATE TABLE job_counts (service TEXT NOT NULL, state TEXT NOT NULL,"
         " n INTEGER NOT NULL, PRIMARY KEY (service, state)) WITHOUT ROWID"
@@ -280,6 +281,10 @@ def m010_counts_and_history_index(db: Database) -> None:
         " WHEN old.state IS NOT new.state OR old.service IS NOT new.service"
         f" BEGIN {remove} {add} END"
     )
+    # A play's jobs (explain, unscrobble) and an item's rating and removal jobs, without
+    # reading the queue: play ids only grow, so this index is appended to, not scattered.
+    db.execute("CREATE INDEX idx_jobs_play ON jobs (play_id)")
+    db.execute("CREATE INDEX idx_jobs_item ON jobs (item_id) WHERE item_id IS NOT NULL")
     db.execute("DROP INDEX idx_scrobbles_play")
     db.execute(
         "CREATE INDEX idx_scrobbles_play ON scrobbles (profile, item_id, scrobbled_at, service)"
