@@ -394,3 +394,34 @@ def test_read_only_command_with_an_unreadable_config_file_says_so(
 
     assert result.returncode == 2, result.stdout + result.stderr
     assert str(config) in result.stderr
+
+
+def test_cli_annotations_never_name_a_type_imported_only_for_type_checking() -> None:
+    """CLI modules evaluate their annotations (no `from __future__ import annotations`, so that
+    Typer need not compile them, issue #25): a TYPE_CHECKING-only name must be quoted, or the
+    command fails with NameError when it runs (a nested function's annotations included)."""
+    found = []
+    for path in sorted((Path(scrobctl.cli.__file__).parent).glob("*.py")):
+        tree = ast.parse(path.read_text())
+        if any(isinstance(n, ast.ImportFrom) and n.module == "__future__" for n in tree.body):
+            continue
+        only_typing = {
+            (alias.asname or alias.name).split(".")[0]
+            for node in tree.body
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+            for sub in ast.walk(node)
+            if isinstance(sub, ast.Import | ast.ImportFrom)
+            for alias in sub.names
+        }
+        for node in ast.walk(tree):
+            annotations = []
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                args = node.args.posonlyargs + node.args.args + node.args.kwonlyargs
+                annotations = [a.annotation for a in args if a.annotation] + [node.returns]
+            elif isinstance(node, ast.ClassDef):
+                annotations = [s.annotation for s in node.body if isinstance(s, ast.AnnAssign)]
+            for annotation in annotations:
+                for name in ast.walk(annotation) if annotation else ():
+                    if isinstance(name, ast.Name) and name.id in only_typing:
+                        found.append(f"{path.name}:{getattr(node, 'lineno', 0)} {name.id}")
+    assert not found

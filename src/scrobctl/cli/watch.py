@@ -123,7 +123,7 @@ def mpd(
     """
     interval = parse_duration(flush_every)
 
-    async def follow(sink: Sink, stop: asyncio.Event) -> None:
+    async def follow(sink: "Sink", stop: "asyncio.Event") -> None:
         from scrobctl.watch import mpd as watcher
 
         await watcher.watch(host, port, sink, sink.runtime.clock, stop, info)
@@ -167,7 +167,7 @@ def mpris(
 
     command(player)  # playerctl missing: say so before anything starts
 
-    async def follow(sink: Sink, stop: asyncio.Event) -> None:
+    async def follow(sink: "Sink", stop: "asyncio.Event") -> None:
         from scrobctl.watch import mpris as watcher
 
         await watcher.watch(player, sink, sink.runtime.clock, stop, info, warn)
