@@ -6,6 +6,8 @@ The same login serves any target of the listenbrainz kind (a self-hosted ListenB
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from scrobctl.accounts.common import LoginFailed, LoginResult
 from scrobctl.accounts.server import detect_server
 from scrobctl.errors import InvalidToken
@@ -14,6 +16,30 @@ from scrobctl.services import listenbrainz
 from scrobctl.store import connections
 from scrobctl.targets import Target
 
+if TYPE_CHECKING:
+    import httpx
+
+    from scrobctl.http import ServiceLimiter
+    from scrobctl.kinds import Link
+
+
+async def connect(
+    runtime: Runtime,
+    target: Target,
+    http: httpx.AsyncClient,
+    limiter: ServiceLimiter,
+    secret: dict[str, Any],
+) -> listenbrainz.ListenBrainzClient:
+    """The one place a ListenBrainz client is built, for any target of the kind."""
+    return listenbrainz.ListenBrainzClient(
+        target.api_url(runtime), secret.get("token", ""), http, limiter
+    )
+
+
+async def check(link: Link) -> str:
+    """Who the token belongs to (`status --check`)."""
+    return (await link.client.validate_token()).user_name
+
 
 async def login_listenbrainz(
     runtime: Runtime, profile: str, token: str, target: Target | None = None
@@ -21,8 +47,8 @@ async def login_listenbrainz(
     target = target or Target(profile, listenbrainz.SERVICE, listenbrainz.SERVICE, None, None)
     tokens = runtime.tokens()  # fail on a missing keyring before asking the network
     async with runtime.http_client() as http:
-        client = listenbrainz.ListenBrainzClient(
-            target.api_url(runtime), token, http, target.limiter(runtime.clock)
+        client = await connect(
+            runtime, target, http, target.limiter(runtime.clock), {"token": token}
         )
         try:
             account = await client.validate_token()

@@ -5,12 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
-
-from scrobctl.accounts.lastfm import target_app
 from scrobctl.errors import ServiceUnavailable
-from scrobctl.http import ServiceLimiter
-from scrobctl.runtime import Runtime
+from scrobctl.kinds import Link
 from scrobctl.scrobble.rules import in_future
 from scrobctl.scrobble.senders import Later, Outcome, Refused, Rejected
 from scrobctl.scrobble.senders.maloja import MalojaCollisions
@@ -115,21 +111,11 @@ class LastfmSender:
         return outcomes
 
 
-def build(
-    runtime: Runtime,
-    profile: str,
-    http: httpx.AsyncClient,
-    limiter: ServiceLimiter,
-    target: Target | None = None,
-) -> LastfmSender:
-    name = target.name if target else lastfm.SERVICE
-    secret = runtime.secret(profile, name, "session_key", "lastfm")
-    app = target_app(runtime, target, None)
-    url = target.api_url(runtime) if target else str(runtime.settings.lastfm.api_url)
-    client = lastfm.LastfmClient(
-        url, app["api_key"], app["api_secret"], http, limiter, secret["session_key"], profile
-    )
+def sender(link: Link) -> LastfmSender:
+    target = link.target
     collisions = None
-    if target is not None and target.server == MALOJA:
-        collisions = MalojaCollisions(http, limiter, url, name)
-    return LastfmSender(client, runtime.clock.now(), target, collisions)
+    if target.server == MALOJA:
+        collisions = MalojaCollisions(
+            link.http, link.limiter, target.api_url(link.runtime), target.name
+        )
+    return LastfmSender(link.client, link.runtime.clock.now(), target, collisions)

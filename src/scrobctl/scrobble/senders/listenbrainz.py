@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 from scrobctl.errors import ServiceUnavailable
-from scrobctl.http import ServiceLimiter
-from scrobctl.runtime import Runtime
+from scrobctl.kinds import Link
 from scrobctl.scrobble.senders import Outcome, Rejected
 from scrobctl.scrobble.senders.maloja import MalojaCollisions
 from scrobctl.services import listenbrainz
@@ -69,18 +66,11 @@ class ListenBrainzSender:
         return None
 
 
-def build(
-    runtime: Runtime,
-    profile: str,
-    http: httpx.AsyncClient,
-    limiter: ServiceLimiter,
-    target: Target | None = None,
-) -> ListenBrainzSender:
-    name = target.name if target else listenbrainz.SERVICE
-    secret = runtime.secret(profile, name, "token", "listenbrainz")
-    url = target.api_url(runtime) if target else str(runtime.settings.listenbrainz.api_url)
-    client = listenbrainz.ListenBrainzClient(url, secret["token"], http, limiter)
+def sender(link: Link) -> ListenBrainzSender:
+    target = link.target
     collisions = None
-    if target is not None and target.server == MALOJA:
-        collisions = MalojaCollisions(http, limiter, url, name)
-    return ListenBrainzSender(client, runtime.clock.now(), target, collisions)
+    if target.server == MALOJA:
+        collisions = MalojaCollisions(
+            link.http, link.limiter, target.api_url(link.runtime), target.name
+        )
+    return ListenBrainzSender(link.client, link.runtime.clock.now(), target, collisions)

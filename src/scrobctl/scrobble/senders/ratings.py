@@ -3,20 +3,17 @@ ListenBrainz recording feedback. Re-sending a rating is harmless on all four (it
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import httpx
 
-from scrobctl.accounts.common import app_credentials
 from scrobctl.http import ServiceLimiter
+from scrobctl.kinds import Link, build
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.senders import Outcome, Refused, Rejected
 from scrobctl.scrobble.senders.ids import same_item
-from scrobctl.scrobble.senders.trakt import refresher, retrying_401
 from scrobctl.services import lastfm, listenbrainz, simkl, trakt
 from scrobctl.store.ratings import RatingRecord
-from scrobctl.tokens import SECRET_KEY
 
 BATCH_SIZE = 100
 
@@ -47,9 +44,8 @@ class TraktRatings:
     service = trakt.SERVICE
     batch_size = BATCH_SIZE
 
-    def __init__(self, client: trakt.TraktClient, refresh: Callable[[str], Awaitable[str]]) -> None:
+    def __init__(self, client: trakt.TraktClient) -> None:
         self._client = client
-        self._refresh = refresh
 
     def prepare(self, record: RatingRecord) -> tuple[str, dict[str, Any]]:
         kinds = {
@@ -74,9 +70,7 @@ class TraktRatings:
         body: dict[str, list[dict[str, Any]]] = {}
         for _, (kind, item) in batch:
             body.setdefault(kind, []).append(item)
-        result = await retrying_401(
-            self._client, self._refresh, lambda: trakt.add_ratings(self._client, body)
-        )
+        result = await trakt.add_ratings(self._client, body)
         outcomes: list[Outcome] = [
             Refused("not found on Trakt")
             if _not_found(result.not_found, kind, item["ids"])
@@ -159,59 +153,28 @@ class ListenBrainzFeedback:
         return [None] * len(batch)
 
 
+def trakt_ratings(link: Link) -> RatingSender:
+    return TraktRatings(link.client)
+
+
+def simkl_ratings(link: Link) -> RatingSender:
+    return SimklRatings(link.client)
+
+
+def lastfm_loves(link: Link) -> RatingSender:
+    sender = LastfmLoves(link.client)
+    sender.service = link.target.name
+    return sender
+
+
+def listenbrainz_feedback(link: Link) -> RatingSender:
+    sender = ListenBrainzFeedback(link.client)
+    sender.service = link.target.name
+    return sender
+
+
 async def build_rating_sender(
     runtime: Runtime, service: str, profile: str, http: httpx.AsyncClient, limiter: ServiceLimiter
 ) -> RatingSender:
-    """The rating sender for a target (`service` is its name), chosen by the target's kind."""
-    from scrobctl.targets import resolve
-
-    target = resolve(runtime, profile, service)
-    name = target.name
-    settings = runtime.settings
-    sender: RatingSender
-    service = target.kind
-    if service == trakt.SERVICE:
-        from scrobctl.accounts import trakt as account
-
-        token = await account.access_token(runtime, profile, http)
-        app = app_credentials(runtime, service, trakt.APP_HELP, None)
-        client = trakt.TraktClient(
-            str(settings.trakt.api_url), app["client_id"], token, http, limiter, profile
-        )
-        return TraktRatings(client, refresher(runtime, profile, http))
-    secret = runtime.secret(profile, name, SECRET_KEY[service], target.kind)
-    if service == simkl.SERVICE:
-        app = app_credentials(runtime, service, simkl.APP_HELP, None)
-        return SimklRatings(
-            simkl.SimklClient(
-                str(settings.simkl.api_url),
-                app["client_id"],
-                http,
-                limiter,
-                secret["access_token"],
-                profile,
-            )
-        )
-    if service == lastfm.SERVICE:
-        from scrobctl.accounts.lastfm import target_app
-
-        app = target_app(runtime, target, None)
-        sender = LastfmLoves(
-            lastfm.LastfmClient(
-                target.api_url(runtime),
-                app["api_key"],
-                app["api_secret"],
-                http,
-                limiter,
-                secret["session_key"],
-                profile,
-            )
-        )
-    elif service == listenbrainz.SERVICE:
-        sender = ListenBrainzFeedback(
-            listenbrainz.ListenBrainzClient(target.api_url(runtime), secret["token"], http, limiter)
-        )
-    else:
-        raise ValueError(f"no rating sender for {service}")
-    sender.service = name
-    return sender
+    """The rating sender for a target (`service` is its name), chosen by its kind (kinds.py)."""
+    return await build("rating_sender", runtime, service, profile, http, limiter)

@@ -9,11 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import httpx
-
-from scrobctl.accounts.common import app_credentials
-from scrobctl.http import ServiceLimiter
-from scrobctl.runtime import Runtime
+from scrobctl.kinds import Link
 from scrobctl.scrobble.senders import Outcome, Refused, Rejected
 from scrobctl.scrobble.senders.ids import group_shows, same_item, scrobble_item
 from scrobctl.services import simkl
@@ -110,17 +106,5 @@ def _has(play: PlayRecord, entry: dict[str, Any]) -> bool:
     return False
 
 
-def build(
-    runtime: Runtime, profile: str, http: httpx.AsyncClient, limiter: ServiceLimiter
-) -> SimklSender:
-    secret = runtime.secret(profile, simkl.SERVICE, "access_token")
-    app = app_credentials(runtime, simkl.SERVICE, simkl.APP_HELP, None)
-    client = simkl.SimklClient(
-        str(runtime.settings.simkl.api_url),
-        app["client_id"],
-        http,
-        limiter,
-        secret["access_token"],
-        profile,
-    )
-    return SimklSender(client)
+def sender(link: Link) -> SimklSender:
+    return SimklSender(link.client)

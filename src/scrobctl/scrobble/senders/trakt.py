@@ -7,17 +7,11 @@ looked up in the account's history around its time before it is sent again.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-import httpx
-
-from scrobctl.accounts import trakt as trakt_account
-from scrobctl.accounts.common import app_credentials
-from scrobctl.errors import InvalidToken
-from scrobctl.http import ServiceLimiter
-from scrobctl.runtime import Runtime
+from scrobctl.kinds import Link
 from scrobctl.scrobble.senders import Outcome, Refused, Rejected
 from scrobctl.scrobble.senders.ids import group_shows, id_key, same_item, scrobble_item
 from scrobctl.services import trakt
@@ -28,33 +22,10 @@ MOVIE_IDS = ("trakt", "imdb", "tmdb")
 EPISODE_IDS = ("trakt", "tvdb")  # the ids Trakt's contracts accept for an episode request
 SHOW_IDS = ("trakt", "tvdb", "imdb", "tmdb")
 LOOKUP_MARGIN = 60
-T = TypeVar("T")
 
 
 def _pick(ids: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
     return {k: ids[k] for k in names if ids.get(k) is not None}
-
-
-async def retrying_401(
-    client: trakt.TraktClient,
-    refresh: Callable[[str], Awaitable[str]],
-    call: Callable[[], Awaitable[T]],
-) -> T:
-    """A 401 on a token that should still work gets one refresh, then the login hint."""
-    try:
-        return await call()
-    except InvalidToken:
-        client.use_token(await refresh(client.access_token))
-        return await call()
-
-
-def refresher(
-    runtime: Runtime, profile: str, http: httpx.AsyncClient
-) -> Callable[[str], Awaitable[str]]:
-    async def refresh(refused: str) -> str:
-        return await trakt_account.access_token(runtime, profile, http, refused=refused)
-
-    return refresh
 
 
 class TraktSender:
@@ -62,12 +33,9 @@ class TraktSender:
     batch_size = BATCH_SIZE
     deduplicates = False
 
-    def __init__(self, client: trakt.TraktClient, refresh: Callable[[str], Awaitable[str]]) -> None:
+    def __init__(self, client: trakt.TraktClient) -> None:
+        # The client refreshes once on a 401 before it means "reconnect required".
         self._client = client
-        self._refresh = refresh
-
-    async def _retrying_401(self, call: Callable[[], Awaitable[T]]) -> T:
-        return await retrying_401(self._client, self._refresh, call)
 
     def prepare(self, play: PlayRecord) -> tuple[str, Any]:
         when = trakt.iso(play.watched_at)
@@ -88,7 +56,7 @@ class TraktSender:
 
     async def now_playing(self, play: PlayRecord, payload: Any, progress: float) -> None:
         item = scrobble_item(*payload)
-        await self._retrying_401(lambda: trakt.scrobble_start(self._client, item, progress))
+        await trakt.scrobble_start(self._client, item, progress)
 
     async def send(self, batch: list[tuple[PlayRecord, Any]]) -> list[Outcome]:
         body: dict[str, list[dict[str, Any]]] = {"movies": [], "episodes": []}
@@ -97,7 +65,7 @@ class TraktSender:
                 body[kind].append(payload)
         body["shows"] = group_shows([p for _, (k, p) in batch if k == "shows"])
         payload = {k: v for k, v in body.items() if v}
-        result = await self._retrying_401(lambda: trakt.add_history(self._client, payload))
+        result = await trakt.add_history(self._client, payload)
         missing = {
             kind: {id_key(item.get("ids", {})) for item in result.not_found.get(kind, [])}
             for kind in ("movies", "episodes", "shows")
@@ -117,7 +85,7 @@ class TraktSender:
     async def already_there(self, plays: list[PlayRecord]) -> set[int]:
         start = min(p.watched_at for p in plays) - LOOKUP_MARGIN
         end = max(p.watched_at for p in plays) + LOOKUP_MARGIN
-        entries = await self._retrying_401(lambda: trakt.history_between(self._client, start, end))
+        entries = await trakt.history_between(self._client, start, end)
         found: set[int] = set()
         for play in plays:
             if any(_same_play(play, entry) for entry in entries):
@@ -147,12 +115,5 @@ def _same_play(play: PlayRecord, entry: dict[str, Any]) -> bool:
     )
 
 
-async def build(
-    runtime: Runtime, profile: str, http: httpx.AsyncClient, limiter: ServiceLimiter
-) -> TraktSender:
-    token = await trakt_account.access_token(runtime, profile, http)
-    app = app_credentials(runtime, trakt.SERVICE, trakt.APP_HELP, None)
-    client = trakt.TraktClient(
-        str(runtime.settings.trakt.api_url), app["client_id"], token, http, limiter, profile
-    )
-    return TraktSender(client, refresher(runtime, profile, http))
+def sender(link: Link) -> TraktSender:
+    return TraktSender(link.client)

@@ -7,6 +7,7 @@ from typing import Any
 
 from scrobctl.errors import InvalidToken, ServiceError, ServiceUnavailable
 from scrobctl.http import json_body
+from scrobctl.kinds import Link
 from scrobctl.services import listenbrainz
 from scrobctl.store.imports import ImportedPlay, ImportedRating
 from scrobctl.store.items import ItemRef
@@ -263,3 +264,7 @@ def _feedback_ref(entry: dict[str, Any]) -> ItemRef | None:
     if ref is not None and isinstance(mbid, str) and mbid:
         return ItemRef("track", {**ref.ids, "mbid": mbid}, ref.title, ref.artist, ref.album)
     return ref
+
+
+def reader(link: Link) -> ListenBrainzReader:
+    return ListenBrainzReader(link.client, link.account(), link.runtime.clock.now())

@@ -8,6 +8,7 @@ from typing import Any
 
 from scrobctl.errors import ServiceUnavailable
 from scrobctl.http import json_body
+from scrobctl.kinds import Link
 from scrobctl.services import simkl
 from scrobctl.store.imports import ImportedPlay, ImportedRating
 from scrobctl.store.items import ItemRef
@@ -113,3 +114,7 @@ class SimklReader:
             page.ratings.append(
                 ImportedRating(ref, float(rating), parse_time(entry.get("user_rated_at")))
             )
+
+
+def reader(link: Link) -> SimklReader:
+    return SimklReader(link.client)

@@ -7,6 +7,7 @@ from typing import Any
 
 from scrobctl.errors import ServiceUnavailable
 from scrobctl.http import json_body
+from scrobctl.kinds import Link
 from scrobctl.services import trakt
 from scrobctl.store.imports import ImportedPlay, ImportedRating
 from scrobctl.store.items import ItemRef
@@ -161,3 +162,7 @@ def rated_ref(entry: dict[str, Any]) -> ItemRef | None:
             return None
         return ref
     return item_ref(entry)
+
+
+def reader(link: Link) -> TraktReader:
+    return TraktReader(link.client, link.runtime.clock.now())
