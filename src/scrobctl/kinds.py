@@ -38,8 +38,13 @@ class Kind:
     sender: str  # (link) -> Sender
     rating_sender: str  # (link) -> RatingSender
     reader: str  # (link) -> Reader, for `import`
+    rating_export: str  # (runtime, kind) -> how an archived rating becomes one it takes
+    login: str  # its login flow (accounts/<kind>.py)
+    login_with: str  # what the person gives: "browser" (a code or page) or "token"
+    rates: frozenset[str] = frozenset()  # the item types it takes a 1-10 rating of
     removal_sender: str | None = None  # (link) -> RemovalSender; None: no API removes a play
     revoke: str | None = None  # async (runtime, profile, secret): on logout
+    password_login: str | None = None  # the flow for compatible servers with no browser login
     public_history: bool = False  # its history is read without the user's secret
 
 
@@ -61,6 +66,7 @@ class ServerType:
 
 _SENDERS = "scrobctl.scrobble.senders"
 _READERS = "scrobctl.sync.readers"
+_EXPORT = "scrobctl.sync.export"
 
 KINDS: dict[str, Kind] = {
     "trakt": Kind(
@@ -77,6 +83,11 @@ KINDS: dict[str, Kind] = {
         rating_sender=f"{_SENDERS}.ratings:trakt_ratings",
         removal_sender=f"{_SENDERS}.removals:trakt_removals",
         reader=f"{_READERS}.trakt:reader",
+        # All four (trakt/trakt-api contracts/sync/schema/request/ratingsParamSchema.ts).
+        rates=frozenset({"movie", "show", "season", "episode"}),
+        rating_export=f"{_EXPORT}:video",
+        login="scrobctl.accounts.trakt:login_trakt",
+        login_with="browser",
         revoke="scrobctl.accounts.trakt:revoke_secret",
     ),
     "simkl": Kind(
@@ -93,6 +104,10 @@ KINDS: dict[str, Kind] = {
         rating_sender=f"{_SENDERS}.ratings:simkl_ratings",
         removal_sender=f"{_SENDERS}.removals:simkl_removals",
         reader=f"{_READERS}.simkl:reader",
+        rates=frozenset({"movie", "show"}),
+        rating_export=f"{_EXPORT}:video",
+        login="scrobctl.accounts.simkl:login_simkl",
+        login_with="browser",
     ),
     "lastfm": Kind(
         name="lastfm",
@@ -107,6 +122,10 @@ KINDS: dict[str, Kind] = {
         sender=f"{_SENDERS}.lastfm:sender",
         rating_sender=f"{_SENDERS}.ratings:lastfm_loves",
         reader=f"{_READERS}.lastfm:reader",
+        rating_export=f"{_EXPORT}:loves",
+        login="scrobctl.accounts.lastfm:login_lastfm",
+        login_with="browser",
+        password_login="scrobctl.accounts.lastfm:login_lastfm_password",
         public_history=True,  # user.getRecentTracks needs only the API key
     ),
     "listenbrainz": Kind(
@@ -123,6 +142,9 @@ KINDS: dict[str, Kind] = {
         rating_sender=f"{_SENDERS}.ratings:listenbrainz_feedback",
         removal_sender=f"{_SENDERS}.removals:listenbrainz_removals",
         reader=f"{_READERS}.listenbrainz:reader",
+        rating_export=f"{_EXPORT}:feedback",
+        login="scrobctl.accounts.listenbrainz:login_listenbrainz",
+        login_with="token",
     ),
 }
 
