@@ -32,7 +32,7 @@ async def connect(
 ) -> listenbrainz.ListenBrainzClient:
     """The one place a ListenBrainz client is built, for any target of the kind."""
     return listenbrainz.ListenBrainzClient(
-        target.api_url(runtime), secret.get("token", ""), http, limiter
+        target.api_url(runtime), secret.get("token", ""), http, limiter, target.name
     )
 
 

@@ -77,7 +77,7 @@ class TraktRatings:
             else None
             for _, (kind, item) in batch
         ]
-        trakt.check_counts(result, _stored(batch, outcomes), "/sync/ratings")
+        trakt.check_counts(result, _stored(batch, outcomes))
         return outcomes
 
 
@@ -111,7 +111,7 @@ class SimklRatings:
             else None
             for _, (kind, item) in batch
         ]
-        simkl.check_counts(result, _stored(batch, outcomes), "/sync/ratings")
+        simkl.check_counts(result, _stored(batch, outcomes))
         return outcomes
 
 

@@ -14,7 +14,6 @@ A target that does not have the play (any more) refuses the removal with that re
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
 from typing import Any, Protocol
 
 import httpx
@@ -65,35 +64,28 @@ class TraktRemovals:
         window = max(TRAKT_LOOKUP_MARGIN, half_length_window(play.duration_ms, play.kind))
         start, end = play.watched_at - window, play.watched_at + window
         entries = await trakt.history_between(self._client, start, end)
-        found = _nearest(play, [e for e in entries if isinstance(e.get("id"), int)])
+        found = _nearest(play, [e for e in entries if e.id is not None])
         if found is None:
             return Refused("Trakt has no play of this at that time")
-        result = await trakt.remove_history(self._client, [found["id"]])
+        result = await trakt.remove_history(self._client, [found.id])
         if sum(result.deleted.get(k, 0) for k in ("movies", "episodes")) < 1:
             return Refused("Trakt deleted nothing")
         return None
 
 
-def _nearest(play: PlayRecord, entries: list[dict[str, Any]]) -> dict[str, Any] | None:
+def _nearest(play: PlayRecord, entries: list[trakt.HistoryEntry]) -> trakt.HistoryEntry | None:
     """The history entry of the same movie or episode closest in time to the play: an imported
     play is kept at the archive's time, which may differ from Trakt's by up to half its length
     (store/imports.py)."""
-    best: tuple[float, dict[str, Any]] | None = None
+    best: tuple[float, trakt.HistoryEntry] | None = None
     for entry in entries:
-        when = _seconds(entry.get("watched_at"))
+        when = entry.watched_at
         if when is None or not _same_play(replace(play, watched_at=int(when)), entry):
             continue
         distance = abs(when - play.watched_at)
         if best is None or distance < best[0]:
             best = (distance, entry)
     return best[1] if best else None
-
-
-def _seconds(value: Any) -> float | None:
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
 
 
 class SimklRemovals:

@@ -6,7 +6,6 @@ with a `date_from` delta of `/sync/all-items` before it is sent again.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from scrobctl.kinds import Link
@@ -65,7 +64,7 @@ class SimklSender:
             else:
                 outcomes.append(None)
                 stored["movies" if kind == "movies" else "episodes"] += 1
-        simkl.check_counts(result, {k: n for k, n in stored.items() if n}, "/sync/history")
+        simkl.check_counts(result, {k: n for k, n in stored.items() if n})
         return outcomes
 
     async def already_there(self, plays: list[PlayRecord]) -> set[int]:
@@ -83,27 +82,13 @@ class SimklSender:
         return found
 
 
-def _ts(value: Any) -> int | None:
-    try:
-        return int(datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp())
-    except ValueError:
-        return None
-
-
-def _has(play: PlayRecord, entry: dict[str, Any]) -> bool:
+def _has(play: PlayRecord, entry: simkl.Watched) -> bool:
     if play.kind == "movie":
-        ids = (entry.get("movie") or {}).get("ids") or {}
-        return same_item(play.ids, ids) and _ts(entry.get("last_watched_at")) == play.watched_at
-    ids = (entry.get("show") or {}).get("ids") or {}
-    if not same_item(play.show_ids, ids):
+        return same_item(play.ids, entry.movie_ids) and entry.last_watched_at == play.watched_at
+    if not same_item(play.show_ids, entry.show_ids):
         return False
-    for season in entry.get("seasons") or []:
-        if season.get("number") != play.season:
-            continue
-        for episode in season.get("episodes") or []:
-            if episode.get("number") == play.number:
-                return _ts(episode.get("watched_at")) == play.watched_at
-    return False
+    at = entry.episodes.get((play.season, play.number))
+    return at is not None and at == play.watched_at
 
 
 def sender(link: Link) -> SimklSender:

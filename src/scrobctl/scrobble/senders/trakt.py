@@ -8,7 +8,6 @@ looked up in the account's history around its time before it is sent again.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any
 
 from scrobctl.kinds import Link
@@ -79,7 +78,7 @@ class TraktSender:
             else:
                 outcomes.append(None)
                 stored["movies" if kind == "movies" else "episodes"] += 1
-        trakt.check_counts(result, {k: n for k, n in stored.items() if n}, "/sync/history")
+        trakt.check_counts(result, {k: n for k, n in stored.items() if n})
         return outcomes
 
     async def already_there(self, plays: list[PlayRecord]) -> set[int]:
@@ -93,25 +92,17 @@ class TraktSender:
         return found
 
 
-def _same_play(play: PlayRecord, entry: dict[str, Any]) -> bool:
-    try:
-        watched = int(
-            datetime.fromisoformat(entry["watched_at"].replace("Z", "+00:00")).timestamp()
-        )
-    except (KeyError, AttributeError, ValueError):
-        return False
-    if watched != play.watched_at:
+def _same_play(play: PlayRecord, entry: trakt.HistoryEntry) -> bool:
+    if entry.watched_at is None or int(entry.watched_at) != play.watched_at:
         return False
     if play.kind == "movie":
-        return same_item(play.ids, (entry.get("movie") or {}).get("ids") or {})
-    episode = entry.get("episode") or {}
-    if same_item(play.ids, episode.get("ids") or {}):
+        return same_item(play.ids, entry.movie_ids)
+    if same_item(play.ids, entry.episode_ids):
         return True
-    show_ids = (entry.get("show") or {}).get("ids") or {}
     return (
-        same_item(play.show_ids, show_ids)
-        and episode.get("season") == play.season
-        and episode.get("number") == play.number
+        same_item(play.show_ids, entry.show_ids)
+        and entry.season == play.season
+        and entry.number == play.number
     )
 
 
