@@ -5,8 +5,8 @@ Everything else looks a kind up here by name instead of branching on it, so addi
 compatible server type) is one entry. The parts are import strings, loaded on first use: this
 module is read at start-up and must not import httpx or any client (tests/test_cli.py).
 
-Each `module:function` part takes one `Link` (the target with its client, built by the kind's
-`connect` after the credentials check) and returns the part.
+Each `module:function` part takes one `Link` (the target with its secret, after the one
+credentials check, and the client its kind's `connect` built from them) and returns the part.
 """
 
 from __future__ import annotations
@@ -29,10 +29,7 @@ class Kind:
     label: str
     secret_key: str  # what its stored secret must hold for the login to be there
     media: frozenset[str]  # the media types it takes
-    podcasts: bool  # takes podcasts where its settings say `podcasts = true`
-    named: bool  # compatible servers exist: a target of its own may have a name and URL
-    app_fields: tuple[tuple[str, str, bool], ...]  # its API app: (name, label, secret)
-    # async (runtime, target, http, limiter, secret) -> client: the one place it is built
+    # async (link) -> client, from the link's target and secret: the one place it is built
     connect: str
     account: str  # async (link) -> the account name, for `status --check`
     sender: str  # (link) -> Sender
@@ -40,7 +37,10 @@ class Kind:
     reader: str  # (link) -> Reader, for `import`
     rating_export: str  # (runtime, kind) -> how an archived rating becomes one it takes
     login: str  # its login flow (accounts/<kind>.py)
-    login_with: str  # what the person gives: "browser" (a code or page) or "token"
+    login_with: str = "browser"  # what the person gives: "browser" (a code or page), "token"
+    podcasts: bool = False  # takes podcasts where its settings say `podcasts = true`
+    named: bool = False  # compatible servers exist: a target may have a name and its own URL
+    app_fields: tuple[tuple[str, str, bool], ...] = ()  # its API app: (name, label, secret)
     rates: frozenset[str] = frozenset()  # the item types it takes a 1-10 rating of
     removal_sender: str | None = None  # (link) -> RemovalSender; None: no API removes a play
     revoke: str | None = None  # async (runtime, profile, secret): on logout
@@ -65,87 +65,80 @@ class ServerType:
 
 
 _SENDERS = "scrobctl.scrobble.senders"
-_READERS = "scrobctl.sync.readers"
 _EXPORT = "scrobctl.sync.export"
 
+
+def _declare(name: str, **facts: Any) -> Kind:
+    """A kind whose modules sit where every kind's do: `accounts/<name>.py` (connect, check,
+    login_<name>), `scrobble/senders/<name>.py` (sender) and `sync/readers/<name>.py`
+    (reader). A part given in `facts` overrides the convention."""
+    accounts = f"scrobctl.accounts.{name}"
+    parts = {
+        "connect": f"{accounts}:connect",
+        "account": f"{accounts}:check",
+        "login": f"{accounts}:login_{name}",
+        "sender": f"{_SENDERS}.{name}:sender",
+        "reader": f"scrobctl.sync.readers.{name}:reader",
+    }
+    return Kind(name=name, **{**parts, **facts})
+
+
 KINDS: dict[str, Kind] = {
-    "trakt": Kind(
-        name="trakt",
-        label="Trakt",
-        secret_key="access_token",
-        media=frozenset({"movie", "episode"}),
-        podcasts=False,
-        named=False,
-        app_fields=(("client_id", "Client ID", False), ("client_secret", "Client secret", True)),
-        connect="scrobctl.accounts.trakt:connect",
-        account="scrobctl.accounts.trakt:check",
-        sender=f"{_SENDERS}.trakt:sender",
-        rating_sender=f"{_SENDERS}.ratings:trakt_ratings",
-        removal_sender=f"{_SENDERS}.removals:trakt_removals",
-        reader=f"{_READERS}.trakt:reader",
-        # All four (trakt/trakt-api contracts/sync/schema/request/ratingsParamSchema.ts).
-        rates=frozenset({"movie", "show", "season", "episode"}),
-        rating_export=f"{_EXPORT}:video",
-        login="scrobctl.accounts.trakt:login_trakt",
-        login_with="browser",
-        revoke="scrobctl.accounts.trakt:revoke_secret",
-    ),
-    "simkl": Kind(
-        name="simkl",
-        label="Simkl",
-        secret_key="access_token",
-        media=frozenset({"movie", "episode"}),
-        podcasts=False,
-        named=False,
-        app_fields=(("client_id", "Client ID", False),),
-        connect="scrobctl.accounts.simkl:connect",
-        account="scrobctl.accounts.simkl:check",
-        sender=f"{_SENDERS}.simkl:sender",
-        rating_sender=f"{_SENDERS}.ratings:simkl_ratings",
-        removal_sender=f"{_SENDERS}.removals:simkl_removals",
-        reader=f"{_READERS}.simkl:reader",
-        rates=frozenset({"movie", "show"}),
-        rating_export=f"{_EXPORT}:video",
-        login="scrobctl.accounts.simkl:login_simkl",
-        login_with="browser",
-    ),
-    "lastfm": Kind(
-        name="lastfm",
-        label="Last.fm",
-        secret_key="session_key",
-        media=frozenset({"track"}),
-        podcasts=True,
-        named=True,
-        app_fields=(("api_key", "API key", False), ("api_secret", "Shared secret", True)),
-        connect="scrobctl.accounts.lastfm:connect",
-        account="scrobctl.accounts.lastfm:check",
-        sender=f"{_SENDERS}.lastfm:sender",
-        rating_sender=f"{_SENDERS}.ratings:lastfm_loves",
-        reader=f"{_READERS}.lastfm:reader",
-        rating_export=f"{_EXPORT}:loves",
-        login="scrobctl.accounts.lastfm:login_lastfm",
-        login_with="browser",
-        password_login="scrobctl.accounts.lastfm:login_lastfm_password",
-        public_history=True,  # user.getRecentTracks needs only the API key
-    ),
-    "listenbrainz": Kind(
-        name="listenbrainz",
-        label="ListenBrainz",
-        secret_key="token",
-        media=frozenset({"track"}),
-        podcasts=True,
-        named=True,
-        app_fields=(),
-        connect="scrobctl.accounts.listenbrainz:connect",
-        account="scrobctl.accounts.listenbrainz:check",
-        sender=f"{_SENDERS}.listenbrainz:sender",
-        rating_sender=f"{_SENDERS}.ratings:listenbrainz_feedback",
-        removal_sender=f"{_SENDERS}.removals:listenbrainz_removals",
-        reader=f"{_READERS}.listenbrainz:reader",
-        rating_export=f"{_EXPORT}:feedback",
-        login="scrobctl.accounts.listenbrainz:login_listenbrainz",
-        login_with="token",
-    ),
+    kind.name: kind
+    for kind in (
+        _declare(
+            "trakt",
+            label="Trakt",
+            secret_key="access_token",
+            media=frozenset({"movie", "episode"}),
+            app_fields=(
+                ("client_id", "Client ID", False),
+                ("client_secret", "Client secret", True),
+            ),
+            rating_sender=f"{_SENDERS}.ratings:trakt_ratings",
+            removal_sender=f"{_SENDERS}.removals:trakt_removals",
+            # All four (trakt/trakt-api contracts/sync/schema/request/ratingsParamSchema.ts).
+            rates=frozenset({"movie", "show", "season", "episode"}),
+            rating_export=f"{_EXPORT}:video",
+            revoke="scrobctl.accounts.trakt:revoke_secret",
+        ),
+        _declare(
+            "simkl",
+            label="Simkl",
+            secret_key="access_token",
+            media=frozenset({"movie", "episode"}),
+            app_fields=(("client_id", "Client ID", False),),
+            rating_sender=f"{_SENDERS}.ratings:simkl_ratings",
+            removal_sender=f"{_SENDERS}.removals:simkl_removals",
+            rates=frozenset({"movie", "show"}),
+            rating_export=f"{_EXPORT}:video",
+        ),
+        _declare(
+            "lastfm",
+            label="Last.fm",
+            secret_key="session_key",
+            media=frozenset({"track"}),
+            podcasts=True,
+            named=True,
+            app_fields=(("api_key", "API key", False), ("api_secret", "Shared secret", True)),
+            rating_sender=f"{_SENDERS}.ratings:lastfm_loves",
+            rating_export=f"{_EXPORT}:loves",
+            password_login="scrobctl.accounts.lastfm:login_lastfm_password",
+            public_history=True,  # user.getRecentTracks needs only the API key
+        ),
+        _declare(
+            "listenbrainz",
+            label="ListenBrainz",
+            secret_key="token",
+            media=frozenset({"track"}),
+            podcasts=True,
+            named=True,
+            rating_sender=f"{_SENDERS}.ratings:listenbrainz_feedback",
+            removal_sender=f"{_SENDERS}.removals:listenbrainz_removals",
+            rating_export=f"{_EXPORT}:feedback",
+            login_with="token",  # a user token pasted in, checked before it is stored
+        ),
+    )
 }
 
 MALOJA = "maloja"
@@ -234,9 +227,11 @@ async def link(
     """The target's client with fresh credentials (a Trakt token is refreshed here when due)."""
     spec = kind(target.kind)
     limiter = limiter or target.limiter(runtime.clock)
-    secret = credentials(runtime, target, required=required)
-    client = await load(spec.connect)(runtime, target, http, limiter, secret)
-    return Link(runtime, target, http, limiter, secret, client)
+    connected = Link(
+        runtime, target, http, limiter, credentials(runtime, target, required=required)
+    )
+    connected.client = await load(spec.connect)(connected)
+    return connected
 
 
 async def build(

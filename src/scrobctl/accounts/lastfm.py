@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -138,16 +138,12 @@ async def login_lastfm(runtime: Runtime, profile: str, ui: LoginUI) -> LoginResu
     return LoginResult(lastfm.SERVICE, profile, session.name)
 
 
-async def connect(
-    runtime: Runtime,
-    target: Target,
-    http: httpx.AsyncClient,
-    limiter: ServiceLimiter,
-    secret: dict[str, Any],
-) -> lastfm.LastfmClient:
+async def connect(link: Link) -> lastfm.LastfmClient:
     """A client for the target; without a session key (history is public) it signs nothing."""
-    app = target_app(runtime, target, None)
-    return client(runtime, http, app, target.profile, secret.get("session_key"), target, limiter)
+    target = link.target
+    app = target_app(link.runtime, target, None)
+    key = link.secret.get("session_key")
+    return client(link.runtime, link.http, app, target.profile, key, target, link.limiter)
 
 
 async def check(link: Link) -> str:

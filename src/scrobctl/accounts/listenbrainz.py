@@ -6,34 +6,21 @@ The same login serves any target of the listenbrainz kind (a self-hosted ListenB
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from scrobctl.accounts.common import LoginFailed, LoginResult
 from scrobctl.accounts.server import detect_server
 from scrobctl.errors import InvalidToken
+from scrobctl.kinds import Link
 from scrobctl.runtime import Runtime
 from scrobctl.services import listenbrainz
 from scrobctl.store import connections
 from scrobctl.targets import Target
 
-if TYPE_CHECKING:
-    import httpx
 
-    from scrobctl.http import ServiceLimiter
-    from scrobctl.kinds import Link
-
-
-async def connect(
-    runtime: Runtime,
-    target: Target,
-    http: httpx.AsyncClient,
-    limiter: ServiceLimiter,
-    secret: dict[str, Any],
-) -> listenbrainz.ListenBrainzClient:
+async def connect(link: Link) -> listenbrainz.ListenBrainzClient:
     """The one place a ListenBrainz client is built, for any target of the kind."""
-    return listenbrainz.ListenBrainzClient(
-        target.api_url(runtime), secret.get("token", ""), http, limiter, target.name
-    )
+    url = link.target.api_url(link.runtime)
+    token = link.secret.get("token", "")
+    return listenbrainz.ListenBrainzClient(url, token, link.http, link.limiter, link.target.name)
 
 
 async def check(link: Link) -> str:
@@ -47,9 +34,8 @@ async def login_listenbrainz(
     target = target or Target(profile, listenbrainz.SERVICE, listenbrainz.SERVICE, None, None)
     tokens = runtime.tokens()  # fail on a missing keyring before asking the network
     async with runtime.http_client() as http:
-        client = await connect(
-            runtime, target, http, target.limiter(runtime.clock), {"token": token}
-        )
+        limiter = target.limiter(runtime.clock)
+        client = await connect(Link(runtime, target, http, limiter, {"token": token}))
         try:
             account = await client.validate_token()
         except InvalidToken:

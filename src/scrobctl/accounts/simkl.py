@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -21,7 +21,6 @@ from scrobctl.store import connections
 
 if TYPE_CHECKING:
     from scrobctl.kinds import Link
-    from scrobctl.targets import Target
 
 MAX_POLL_INTERVAL = 60  # "Slow down" doubles the wait between PIN polls, up to this
 
@@ -45,15 +44,12 @@ def client(
     )
 
 
-async def connect(
-    runtime: Runtime,
-    target: Target,
-    http: httpx.AsyncClient,
-    limiter: ServiceLimiter,
-    secret: dict[str, Any],
-) -> simkl.SimklClient:
-    app = app_credentials(runtime, simkl.SERVICE, simkl.APP_HELP, None)
-    return client(runtime, http, app["client_id"], target.profile, secret["access_token"], limiter)
+async def connect(link: Link) -> simkl.SimklClient:
+    app = app_credentials(link.runtime, simkl.SERVICE, simkl.APP_HELP, None)
+    token = link.secret["access_token"]
+    return client(
+        link.runtime, link.http, app["client_id"], link.target.profile, token, link.limiter
+    )
 
 
 async def check(link: Link) -> str:

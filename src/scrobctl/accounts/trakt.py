@@ -28,7 +28,6 @@ from scrobctl.store import connections
 
 if TYPE_CHECKING:
     from scrobctl.kinds import Link
-    from scrobctl.targets import Target
 
 MAX_POLL_INTERVAL = 60.0
 # Refresh this long before expiry, but never more than a tenth of the lifetime: a one-day margin
@@ -70,22 +69,16 @@ def _client(
     )
 
 
-async def connect(
-    runtime: Runtime,
-    target: Target,
-    http: httpx.AsyncClient,
-    limiter: ServiceLimiter,
-    secret: dict[str, Any],
-) -> trakt.TraktClient:
+async def connect(link: Link) -> trakt.TraktClient:
     """A client with a fresh token; a 401 on it gets one refresh before "reconnect required"."""
-    profile = target.profile
-    token = await access_token(runtime, profile, http, secret=secret)
+    runtime, http, profile = link.runtime, link.http, link.target.profile
+    token = await access_token(runtime, profile, http, secret=link.secret)
     app = app_credentials(runtime, trakt.SERVICE, trakt.APP_HELP, None)
 
     async def refresh(refused: str) -> str:
         return await access_token(runtime, profile, http, refused=refused)
 
-    return _client(runtime, http, app, token, profile, refresh=refresh, limiter=limiter)
+    return _client(runtime, http, app, token, profile, refresh=refresh, limiter=link.limiter)
 
 
 async def check(link: Link) -> str:
