@@ -39,10 +39,10 @@ def _read_secret(from_stdin: bool, prompt: str, flag: str, what: str) -> str:
     return secret
 
 
-def _read_token(token_stdin: bool, name: str = "listenbrainz") -> str:
+def _read_token(token_stdin: bool, name: str, kind: str) -> str:
     prompt = "ListenBrainz user token (https://listenbrainz.org/settings/)"
     flag = "scrobctl login listenbrainz --token-stdin"
-    if name != "listenbrainz":
+    if name != kind:  # a named target
         prompt = f"Token for {name} (for a Maloja: one of its API keys)"
         flag = f"scrobctl login listenbrainz --name {name} --token-stdin"
     return _read_secret(token_stdin, prompt, flag, "token")
@@ -103,12 +103,14 @@ def login(
     """
     import asyncio
 
+    from scrobctl import kinds
     from scrobctl.cli.context import build_runtime
     from scrobctl.cli.login_ui import TerminalLoginUI
 
-    if token_stdin and service is not Service.listenbrainz:
+    spec = kinds.kind(service.value)
+    if token_stdin and spec.login_with != "token":
         raise UsageError("--token-stdin is for listenbrainz; the others log in in the browser")
-    if password and service is not Service.lastfm:
+    if password and spec.password_login is None:
         raise UsageError("--password is for the lastfm kind (Last.fm-compatible servers)")
     runtime = build_runtime()
     try:
@@ -124,11 +126,8 @@ def login(
         from scrobctl.accounts.common import ensure_writable
 
         ensure_writable(runtime)  # before anyone is asked for a token
-        from scrobctl import kinds
-
-        spec = kinds.kind(target.kind)
         if spec.login_with == "token":
-            token = _read_token(token_stdin, target.name)
+            token = _read_token(token_stdin, target.name, target.kind)
             flow = kinds.load(spec.login)(runtime, profile, token, target)
         elif spec.password_login and (password or target.url):
             account = user or known_account(runtime, profile, target.name) or _ask_user()
