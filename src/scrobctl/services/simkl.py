@@ -27,6 +27,7 @@ from scrobctl.http import (
 SERVICE = "simkl"
 APP_NAME = "scrobctl"
 APP_HELP = "create an app at https://simkl.com/settings/developer/ and use its client id"
+IDS = ("simkl", "imdb", "tmdb", "tvdb")  # the ids Simkl matches an item by
 # `/sync/all-items` with `extended=full` is a whole library in one answer; everything else is
 # small (issue #16: answers are read up to a limit per endpoint).
 ALL_ITEMS_MAX_BYTES = 128 * 1024 * 1024

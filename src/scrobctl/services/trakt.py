@@ -50,6 +50,15 @@ ACCOUNT_ERRORS = {
 }
 
 
+# The ids Trakt's request contracts accept for each item type; seasonIdsRequestSchema takes trakt
+# or tvdb (its tmdb is typed a string: not sent), and an episode request likewise.
+IDS: dict[str, tuple[str, ...]] = {
+    "movie": ("trakt", "imdb", "tmdb"),
+    "show": ("trakt", "tvdb", "imdb", "tmdb"),
+    "season": ("trakt", "tvdb"),
+    "episode": ("trakt", "tvdb"),
+}
+
 # GET /sync/ratings/{type} may answer every rating at once ("no limit", trakt/trakt-api#919);
 # other answers are a page of at most 250 entries or a write's counts.
 RATINGS_MAX_BYTES = 64 * 1024 * 1024

@@ -48,17 +48,10 @@ class TraktRatings:
         self._client = client
 
     def prepare(self, record: RatingRecord) -> tuple[str, dict[str, Any]]:
-        kinds = {
-            "movie": ("movies", ("trakt", "imdb", "tmdb")),
-            "show": ("shows", ("trakt", "tvdb", "imdb", "tmdb")),
-            # seasonIdsRequestSchema: trakt or tvdb (its tmdb is typed a string: not sent).
-            "season": ("seasons", ("trakt", "tvdb")),
-            "episode": ("episodes", ("trakt", "tvdb")),
-        }
-        if record.kind not in kinds:
+        if record.kind not in trakt.IDS:
             raise Rejected(f"Trakt does not rate {record.kind}s")
-        kind, names = kinds[record.kind]
-        ids = {k: record.ids[k] for k in names if k in record.ids}
+        kind = f"{record.kind}s"
+        ids = {k: record.ids[k] for k in trakt.IDS[record.kind] if k in record.ids}
         if not ids:
             raise Rejected(f"no id Trakt can match for this {record.kind}")
         item: dict[str, Any] = {"ids": ids, "rating": int(record.rating)}
@@ -92,7 +85,7 @@ class SimklRatings:
         kinds = {"movie": "movies", "show": "shows"}
         if record.kind not in kinds:
             raise Rejected(f"Simkl rates movies and shows, not {record.kind}s")
-        ids = {k: record.ids[k] for k in ("simkl", "imdb", "tmdb", "tvdb") if k in record.ids}
+        ids = {k: record.ids[k] for k in simkl.IDS if k in record.ids}
         if not ids:
             raise Rejected(f"no id Simkl can match for this {record.kind}")
         item: dict[str, Any] = {"ids": ids, "rating": int(record.rating)}

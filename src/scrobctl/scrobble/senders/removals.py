@@ -30,7 +30,6 @@ from scrobctl.store.records import PlayRecord
 from scrobctl.store.removals import RemovalRecord
 
 TRAKT_LOOKUP_MARGIN = 60
-SIMKL_IDS = ("simkl", "imdb", "tmdb", "tvdb")
 
 
 class RemovalSender(Protocol):
@@ -99,12 +98,12 @@ class SimklRemovals:
     def prepare(self, record: RemovalRecord) -> tuple[str, dict[str, Any]]:
         play = record.play
         if play.kind == "movie":
-            ids = {k: play.ids[k] for k in SIMKL_IDS if k in play.ids}
+            ids = {k: play.ids[k] for k in simkl.IDS if k in play.ids}
             if ids:
                 return "movies", {"ids": ids}
             raise Rejected("Simkl needs a simkl, imdb, tmdb or tvdb id for a movie")
         if play.kind == "episode":
-            show = {k: play.show_ids[k] for k in SIMKL_IDS if k in play.show_ids}
+            show = {k: play.show_ids[k] for k in simkl.IDS if k in play.show_ids}
             if show and play.season is not None and play.number is not None:
                 season = {"number": play.season, "episodes": [{"number": play.number}]}
                 return "shows", {"ids": show, "seasons": [season]}

@@ -15,7 +15,6 @@ from scrobctl.services import simkl
 from scrobctl.store.records import PlayRecord
 
 BATCH_SIZE = 100
-SIMKL_IDS = ("simkl", "imdb", "tmdb", "tvdb")
 LOOKUP_MARGIN = 86400
 
 
@@ -30,12 +29,12 @@ class SimklSender:
     def prepare(self, play: PlayRecord) -> tuple[str, Any]:
         when = simkl.iso(play.watched_at)
         if play.kind == "movie":
-            ids = {k: play.ids[k] for k in SIMKL_IDS if k in play.ids}
+            ids = {k: play.ids[k] for k in simkl.IDS if k in play.ids}
             if not ids:
                 raise Rejected("Simkl needs a simkl, imdb, tmdb or tvdb id for a movie")
             return "movies", {"ids": ids, "watched_at": when}
         if play.kind == "episode":
-            show = {k: play.show_ids[k] for k in SIMKL_IDS if k in play.show_ids}
+            show = {k: play.show_ids[k] for k in simkl.IDS if k in play.show_ids}
             if show and play.season is not None and play.number is not None:
                 return "shows", (show, play.season, play.number, when)
             raise Rejected("Simkl needs the show's ids with the season and episode number")

@@ -17,9 +17,6 @@ from scrobctl.services import trakt
 from scrobctl.store.records import PlayRecord
 
 BATCH_SIZE = 100  # no documented maximum; PlexTraktSync-sized batches keep bodies small
-MOVIE_IDS = ("trakt", "imdb", "tmdb")
-EPISODE_IDS = ("trakt", "tvdb")  # the ids Trakt's contracts accept for an episode request
-SHOW_IDS = ("trakt", "tvdb", "imdb", "tmdb")
 LOOKUP_MARGIN = 60
 
 
@@ -39,15 +36,15 @@ class TraktSender:
     def prepare(self, play: PlayRecord) -> tuple[str, Any]:
         when = trakt.iso(play.watched_at)
         if play.kind == "movie":
-            ids = _pick(play.ids, MOVIE_IDS)
+            ids = _pick(play.ids, trakt.IDS["movie"])
             if not ids:
                 raise Rejected("Trakt needs a trakt, imdb or tmdb id for a movie")
             return "movies", {"ids": ids, "watched_at": when}
         if play.kind == "episode":
-            ids = _pick(play.ids, EPISODE_IDS)
+            ids = _pick(play.ids, trakt.IDS["episode"])
             if ids:
                 return "episodes", {"ids": ids, "watched_at": when}
-            show = _pick(play.show_ids, SHOW_IDS)
+            show = _pick(play.show_ids, trakt.IDS["show"])
             if show and play.season is not None and play.number is not None:
                 return "shows", (show, play.season, play.number, when)
             raise Rejected("Trakt needs the episode's trakt/tvdb id, or the show's ids")
