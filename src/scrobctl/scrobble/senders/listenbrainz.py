@@ -7,30 +7,15 @@ from typing import Any
 from scrobctl.errors import ServiceUnavailable
 from scrobctl.kinds import Link
 from scrobctl.scrobble.senders import Outcome, Rejected
-from scrobctl.scrobble.senders.maloja import MalojaCollisions
+from scrobctl.scrobble.senders.music import MusicSender
 from scrobctl.services import listenbrainz
 from scrobctl.store.records import PlayRecord
-from scrobctl.targets import MALOJA, Target
 
 
-class ListenBrainzSender:
+class ListenBrainzSender(MusicSender):
+    # An identical listen is dropped by the listen store (api-notes B.5).
     service = listenbrainz.SERVICE
     batch_size = listenbrainz.MAX_LISTENS_PER_REQUEST
-    deduplicates = True  # an identical listen is dropped by the listen store (api-notes B.5)
-
-    def __init__(
-        self,
-        client: listenbrainz.ListenBrainzClient,
-        now: float,
-        target: Target | None = None,
-        collisions: MalojaCollisions | None = None,
-    ) -> None:
-        self._client = client
-        self._now = now
-        self._collisions = collisions
-        if target is not None:
-            self.service = target.name
-            self.batch_size = target.batch_size(type(self).batch_size)
 
     def prepare(self, play: PlayRecord) -> dict[str, Any]:
         try:
@@ -42,9 +27,6 @@ class ListenBrainzSender:
             # Maloja reads `duration` in seconds, not `duration_ms` (apis/listenbrainz.py l.83).
             info["duration"] = info["duration_ms"] // 1000
         return listen
-
-    async def already_there(self, plays: list[PlayRecord]) -> set[int]:
-        return set()
 
     async def now_playing(self, play: PlayRecord, payload: Any, progress: float) -> None:
         await self._client.playing_now(payload)
@@ -67,10 +49,4 @@ class ListenBrainzSender:
 
 
 def sender(link: Link) -> ListenBrainzSender:
-    target = link.target
-    collisions = None
-    if target.server == MALOJA:
-        collisions = MalojaCollisions(
-            link.http, link.limiter, target.api_url(link.runtime), target.name
-        )
-    return ListenBrainzSender(link.client, link.runtime.clock.now(), target, collisions)
+    return ListenBrainzSender.for_link(link)

@@ -40,71 +40,42 @@ def _stored(batch: list[tuple[RatingRecord, Any]], outcomes: list[Outcome]) -> d
     return counts
 
 
-class TraktRatings:
-    service = trakt.SERVICE
+class VideoRatings:
+    """Trakt and Simkl take the same `POST /sync/ratings` body (items by type, each with its
+    ids, a whole-point rating and `rated_at`) and answer the same way (counts, `not_found`)."""
+
     batch_size = BATCH_SIZE
 
-    def __init__(self, client: trakt.TraktClient) -> None:
+    def __init__(self, client: Any, api: Any, label: str, ids: dict[str, tuple[str, ...]]) -> None:
         self._client = client
+        self._api = api  # services.trakt or services.simkl
+        self._label = label
+        self._ids = ids  # the ids the service matches, per item type it rates
+        self.service = api.SERVICE
 
     def prepare(self, record: RatingRecord) -> tuple[str, dict[str, Any]]:
-        if record.kind not in trakt.IDS:
-            raise Rejected(f"Trakt does not rate {record.kind}s")
-        kind = f"{record.kind}s"
-        ids = {k: record.ids[k] for k in trakt.IDS[record.kind] if k in record.ids}
+        if record.kind not in self._ids:
+            raise Rejected(f"{self._label} does not rate {record.kind}s")
+        ids = {k: record.ids[k] for k in self._ids[record.kind] if k in record.ids}
         if not ids:
-            raise Rejected(f"no id Trakt can match for this {record.kind}")
+            raise Rejected(f"no id {self._label} can match for this {record.kind}")
         item: dict[str, Any] = {"ids": ids, "rating": int(record.rating)}
         if record.rated_at:
-            item["rated_at"] = trakt.iso(record.rated_at)
-        return kind, item
+            item["rated_at"] = self._api.iso(record.rated_at)
+        return f"{record.kind}s", item
 
     async def send(self, batch: list[tuple[RatingRecord, Any]]) -> list[Outcome]:
         body: dict[str, list[dict[str, Any]]] = {}
         for _, (kind, item) in batch:
             body.setdefault(kind, []).append(item)
-        result = await trakt.add_ratings(self._client, body)
+        result = await self._api.add_ratings(self._client, body)
         outcomes: list[Outcome] = [
-            Refused("not found on Trakt")
+            Refused(f"not found on {self._label}")
             if _not_found(result.not_found, kind, item["ids"])
             else None
             for _, (kind, item) in batch
         ]
-        trakt.check_counts(result, _stored(batch, outcomes))
-        return outcomes
-
-
-class SimklRatings:
-    service = simkl.SERVICE
-    batch_size = BATCH_SIZE
-
-    def __init__(self, client: simkl.SimklClient) -> None:
-        self._client = client
-
-    def prepare(self, record: RatingRecord) -> tuple[str, dict[str, Any]]:
-        kinds = {"movie": "movies", "show": "shows"}
-        if record.kind not in kinds:
-            raise Rejected(f"Simkl rates movies and shows, not {record.kind}s")
-        ids = {k: record.ids[k] for k in simkl.IDS if k in record.ids}
-        if not ids:
-            raise Rejected(f"no id Simkl can match for this {record.kind}")
-        item: dict[str, Any] = {"ids": ids, "rating": int(record.rating)}
-        if record.rated_at:
-            item["rated_at"] = simkl.iso(record.rated_at)
-        return kinds[record.kind], item
-
-    async def send(self, batch: list[tuple[RatingRecord, Any]]) -> list[Outcome]:
-        body: dict[str, list[dict[str, Any]]] = {}
-        for _, (kind, item) in batch:
-            body.setdefault(kind, []).append(item)
-        result = await simkl.add_ratings(self._client, body)
-        outcomes: list[Outcome] = [
-            Refused("not found on Simkl")
-            if _not_found(result.not_found, kind, item["ids"])
-            else None
-            for _, (kind, item) in batch
-        ]
-        simkl.check_counts(result, _stored(batch, outcomes))
+        self._api.check_counts(result, _stored(batch, outcomes))
         return outcomes
 
 
@@ -147,11 +118,13 @@ class ListenBrainzFeedback:
 
 
 def trakt_ratings(link: Link) -> RatingSender:
-    return TraktRatings(link.client)
+    ids = {kind: trakt.IDS[kind] for kind in link.kind.rates}
+    return VideoRatings(link.client, trakt, link.kind.label, ids)
 
 
 def simkl_ratings(link: Link) -> RatingSender:
-    return SimklRatings(link.client)
+    ids = {kind: simkl.IDS for kind in link.kind.rates}
+    return VideoRatings(link.client, simkl, link.kind.label, ids)
 
 
 def lastfm_loves(link: Link) -> RatingSender:
