@@ -108,9 +108,7 @@ def queue_exports(
     `convert` maps a rating row to the value to send, or (None, reason) to skip it.
     """
     summary = ExportSummary()
-    conn = store.conn
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with store.transaction(dry_run=dry_run) as conn:
         for row in list(effective_ratings(store, profile, source=source, since=since)):
             if row["source"] == service:
                 summary.already_there += 1
@@ -163,10 +161,6 @@ def queue_exports(
                 ),
             )
             summary.queued += 1
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("ROLLBACK" if dry_run else "COMMIT")
     return summary
 
 

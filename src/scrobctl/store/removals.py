@@ -64,14 +64,9 @@ def remove_play(
     """Take one play off `targets` (every target when None) and, when None, out of the
     archive. A play a flush is sending right now is left untouched (`busy`)."""
     result = PlayRemoval(play_id)
-    conn = store.conn
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    # A play not found, or busy, is left before anything is written: committing is a no-op.
+    with store.transaction(dry_run=dry_run) as conn:
         _remove(conn, result, targets, removable, now)
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("ROLLBACK" if dry_run or result.busy or not result.found else "COMMIT")
     return result
 
 
