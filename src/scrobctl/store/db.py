@@ -73,6 +73,16 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def checkpoint_every(conn: sqlite3.Connection, pages: int) -> None:
+    """How many pages the write-ahead log grows to before SQLite copies it into the file."""
+    conn.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
+
+
+def data_version(conn: sqlite3.Connection) -> int:
+    """A number that changes when another connection commits: what was read may be stale."""
+    return conn.execute("PRAGMA data_version").fetchone()[0]
+
+
 def next_id(conn: sqlite3.Connection, table: str) -> int:
     """The id SQLite would give the table's next row. Rows written in batches take their ids
     from here; that is safe only inside BEGIN IMMEDIATE, where no other process can insert."""
