@@ -455,6 +455,14 @@ def drop(store: Store, job_ids: Sequence[int]) -> int:
     return cursor.rowcount
 
 
+def last_discarded(store: Store, service: str, profile: str) -> int | None:
+    """The newest given-up job of a target: a new one means new plays were given up."""
+    return store.conn.execute(
+        "SELECT max(id) FROM jobs WHERE state = 'discarded' AND service = ? AND profile = ?",
+        (service, profile),
+    ).fetchone()[0]
+
+
 def select_ids(
     store: Store, *, states: Sequence[str], service: str | None, profile: str | None = None
 ) -> list[int]:
