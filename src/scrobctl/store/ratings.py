@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scrobctl.store.db import Store
-from scrobctl.store.queue import MAX_ATTEMPTS
-from scrobctl.store.records import VIDEO_IDS
+from scrobctl.store.queue import MAX_ATTEMPTS, job_rows
+from scrobctl.store.records import video_ids
 
 LOCAL = "local"
 RATING = "rating"
@@ -165,15 +165,12 @@ def queue_exports(
 
 
 def rating_records(conn: sqlite3.Connection, job_ids: list[int]) -> list[RatingRecord]:
-    if not job_ids:
-        return []
-    marks = ",".join("?" * len(job_ids))
-    rows = conn.execute(
-        "SELECT jobs.id AS job_id, jobs.attempt, jobs.payload, i.*, s.tmdb AS s_tmdb,"
-        " s.imdb AS s_imdb, s.tvdb AS s_tvdb, s.trakt AS s_trakt, s.simkl AS s_simkl"
-        " FROM jobs JOIN items i ON i.id = jobs.item_id LEFT JOIN items s ON s.id = i.show_id"
-        f" WHERE jobs.id IN ({marks}) ORDER BY jobs.id",
+    rows = job_rows(
+        conn,
         job_ids,
+        columns="jobs.payload",
+        join="JOIN items i ON i.id = jobs.item_id",
+        order="jobs.id",
     )
     records = []
     for row in rows:
@@ -188,8 +185,8 @@ def rating_records(conn: sqlite3.Connection, job_ids: list[int]) -> list[RatingR
                 title=row["title"],
                 artist=row["artist"],
                 mbid=row["mbid"],
-                ids={k: row[k] for k in VIDEO_IDS if row[k] is not None},
-                show_ids={k: row[f"s_{k}"] for k in VIDEO_IDS if row[f"s_{k}"] is not None},
+                ids=video_ids(row),
+                show_ids=video_ids(row, "s_"),
                 season=row["season"],
                 number=row["number"],
                 attempt=row["attempt"],

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scrobctl.store.db import Store
-from scrobctl.store.queue import MAX_ATTEMPTS, SCROBBLE, play_record
+from scrobctl.store.queue import MAX_ATTEMPTS, SCROBBLE, job_rows, play_record
 from scrobctl.store.records import PlayRecord
 from scrobctl.store.stats import forget_play, forget_scrobble, lower_marks
 
@@ -182,16 +182,12 @@ class RemovalRecord:
 
 
 def removal_records(conn: sqlite3.Connection, job_ids: list[int]) -> list[RemovalRecord]:
-    if not job_ids:
-        return []
-    marks = ",".join("?" * len(job_ids))
-    rows = conn.execute(
-        "SELECT jobs.id AS job_id, jobs.attempt, jobs.payload, i.*, s.title AS s_title,"
-        " s.tmdb AS s_tmdb, s.imdb AS s_imdb, s.tvdb AS s_tvdb, s.trakt AS s_trakt,"
-        " s.simkl AS s_simkl"
-        " FROM jobs JOIN items i ON i.id = jobs.item_id LEFT JOIN items s ON s.id = i.show_id"
-        f" WHERE jobs.id IN ({marks}) ORDER BY jobs.id",
+    rows = job_rows(
+        conn,
         job_ids,
+        columns="jobs.payload",
+        join="JOIN items i ON i.id = jobs.item_id",
+        order="jobs.id",
     )
     records = []
     for row in rows:
