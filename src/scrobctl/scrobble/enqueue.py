@@ -323,7 +323,7 @@ class Ingest:
             self._pending.write()
             found = nearest_play(self.store.conn, event.profile, item_id, started, window)
             if found is not None:
-                return found, False
+                return found[0], False
         play_id = self._pending.add_play(
             event.profile,
             item_id,

@@ -9,15 +9,15 @@ from scrobctl.store.db import Store
 
 def nearest_play(
     conn: sqlite3.Connection, profile: str, item_id: int, started: int, window: int
-) -> int | None:
-    """The id of the play of the item starting closest to `started`, less than `window`
-    seconds either side: the same play (see `history.half_length_window`)."""
+) -> tuple[int, int] | None:
+    """(id, watched_at) of the play of the item starting closest to `started`, less than
+    `window` seconds either side: the same play (see `history.half_length_window`)."""
     row = conn.execute(
-        "SELECT id FROM plays WHERE profile = ? AND item_id = ?"
-        " AND watched_at > ? AND watched_at < ? ORDER BY abs(watched_at - ?) LIMIT 1",
+        "SELECT id, watched_at FROM plays WHERE profile = ? AND item_id = ? AND watched_at > ?"
+        " AND watched_at < ? ORDER BY abs(watched_at - ?) LIMIT 1",
         (profile, item_id, started - window, started + window, started),
     ).fetchone()
-    return row[0] if row else None
+    return (row[0], row[1]) if row else None
 
 
 def has_plays(conn: sqlite3.Connection, profile: str, item_id: int) -> bool:
