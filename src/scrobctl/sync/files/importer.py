@@ -120,24 +120,16 @@ class Report:
             self._fh.close()
 
 
+@dataclass
 class _FileRun:
     """One file: its lines, minus those the format skipped, into an Ingest."""
 
-    def __init__(
-        self,
-        path: Path,
-        fmt: Format,
-        summary: FileImportSummary,
-        report: Report,
-        progress: Progress,
-        on_progress: ProgressCallback | None,
-    ) -> None:
-        self.path = path
-        self.fmt = fmt
-        self.summary = summary
-        self.report = report
-        self.progress = progress
-        self.on_progress = on_progress
+    path: Path
+    fmt: Format
+    summary: FileImportSummary
+    report: Report
+    progress: Progress
+    on_progress: ProgressCallback | None
 
     def entry(self, line: FileLine, outcome: str, reason: str) -> dict[str, Any]:
         entry: dict[str, Any] = {
