@@ -160,11 +160,17 @@ _SHOW_COLUMNS = ", ".join(["s.title AS s_title", *(f"s.{k} AS s_{k}" for k in VI
 
 
 def job_rows(
-    conn: sqlite3.Connection, job_ids: Sequence[int], *, columns: str, join: str, order: str
+    conn: sqlite3.Connection,
+    job_ids: Sequence[int],
+    *,
+    columns: str = "jobs.payload",
+    join: str = "JOIN items i ON i.id = jobs.item_id",
+    order: str = "jobs.id",
 ) -> list[sqlite3.Row]:
     """Claimed jobs (job_id, attempt, `columns`) with their item (`i`, found by `join`) and
     its show (`s_` columns): what every kind of job's sender record is made from. A column
-    in `columns` wins over the item's own of that name."""
+    in `columns` wins over the item's own of that name. By default, jobs that name their item
+    and carry what to send in `payload` (ratings, removals), in queue order."""
     if not job_ids:
         return []
     marks = ",".join("?" * len(job_ids))

@@ -165,15 +165,8 @@ def queue_exports(
 
 
 def rating_records(conn: sqlite3.Connection, job_ids: list[int]) -> list[RatingRecord]:
-    rows = job_rows(
-        conn,
-        job_ids,
-        columns="jobs.payload",
-        join="JOIN items i ON i.id = jobs.item_id",
-        order="jobs.id",
-    )
     records = []
-    for row in rows:
+    for row in job_rows(conn, job_ids):
         payload = json.loads(row["payload"])
         records.append(
             RatingRecord(

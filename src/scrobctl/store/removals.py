@@ -182,15 +182,8 @@ class RemovalRecord:
 
 
 def removal_records(conn: sqlite3.Connection, job_ids: list[int]) -> list[RemovalRecord]:
-    rows = job_rows(
-        conn,
-        job_ids,
-        columns="jobs.payload",
-        join="JOIN items i ON i.id = jobs.item_id",
-        order="jobs.id",
-    )
     records = []
-    for row in rows:
+    for row in job_rows(conn, job_ids):
         payload: dict[str, Any] = json.loads(row["payload"])
         play = play_record(row, play_id=0, watched_at=payload["watched_at"])
         records.append(RemovalRecord(row["job_id"], row["attempt"], play, payload.get("remote_id")))
