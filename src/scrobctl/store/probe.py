@@ -1,4 +1,5 @@
-"""Questions about the database answered with sqlite3 alone, for start-up fast paths."""
+"""Questions about the database answered read-only with sqlite3 alone (nothing migrated or
+created): for start-up fast paths, and for `doctor`, which must look at a file as it is."""
 
 from __future__ import annotations
 
