@@ -46,16 +46,15 @@ def history(
     """
     from dataclasses import asdict
 
-    from scrobctl.cli.context import build_runtime
+    from scrobctl.cli.run import Command
     from scrobctl.store.history import list_plays
 
     set_json(json_output)
     start = parse_date(since)
-    runtime = build_runtime()
-    try:
+    with Command() as cmd:
         rows = list(
             list_plays(
-                runtime.store(),
+                cmd.runtime.store(),
                 kind=kind.value if kind else None,
                 service=service,
                 since=start,
@@ -64,8 +63,6 @@ def history(
                 source=source,
             )
         )
-    finally:
-        runtime.close()
     if json_output:
         print_json({"plays": [asdict(r) for r in rows]})
         return

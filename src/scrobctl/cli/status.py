@@ -28,22 +28,17 @@ def status(
 
     Example: scrobctl status --json | jq '.queue'
     """
-    from scrobctl.cli.context import build_runtime
+    from scrobctl.cli.run import Command
     from scrobctl.status import build_status
 
     set_json(json_output)
-    runtime = build_runtime()
-    try:
+    with Command() as cmd:
         checks = None
         if check:
-            import asyncio
-
             from scrobctl.accounts.check import check_connections
 
-            checks = asyncio.run(check_connections(runtime))
-        report = build_status(runtime, checks)
-    finally:
-        runtime.close()
+            checks = cmd.call(check_connections)
+        report = cmd.call(build_status, checks)
     if json_output:
         print_model(report)
     else:
