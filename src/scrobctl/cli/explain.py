@@ -25,16 +25,12 @@ def explain(
     """
     from dataclasses import asdict
 
-    from scrobctl.cli.context import build_runtime
+    from scrobctl.cli.run import call
     from scrobctl.scrobble.explain import explain as run
 
     set_json(json_output)
     stdin = sys.stdin.read() if what == "-" else None
-    runtime = build_runtime()
-    try:
-        explanations = run(runtime, what, stdin)
-    finally:
-        runtime.close()
+    explanations = call(run, what, stdin)
     if json_output:
         data = [asdict(e) for e in explanations]
         print_json(data[0] if len(data) == 1 and what != "-" else {"explanations": data})

@@ -10,7 +10,6 @@ import typer
 from scrobctl.cli.output import (
     info,
     local_time,
-    on_interrupt,
     plural,
     print_json,
     quiet,
@@ -20,8 +19,7 @@ from scrobctl.cli.output import (
 from scrobctl.errors import ExitCode
 
 if TYPE_CHECKING:
-    from scrobctl.runtime import Runtime
-    from scrobctl.scrobble.flush import ServiceReport
+    from scrobctl.scrobble.flush import Planned, ServiceReport
 
 
 def flush(
@@ -60,30 +58,24 @@ def flush(
         elif dry_run:
             info("nothing is due")
         return
-    import asyncio
-
-    from scrobctl.cli.context import build_runtime
+    from scrobctl.cli.run import Command
+    from scrobctl.errors import LockHeld
     from scrobctl.scrobble.flush import flush as run_flush
+    from scrobctl.scrobble.flush import plan
 
-    runtime = build_runtime()
+    chosen = tuple(targets) if targets else None
     if dry_run:
-        _dry_run(runtime, json_output, tuple(targets) if targets else None)
+        with Command() as cmd:
+            _dry_run(cmd.call(plan, chosen), json_output)
         return
     progress = _Progress()
-    on_interrupt(progress.interrupted)
-    from scrobctl.errors import LockHeld
-
     try:
-        with progress:
-            report = asyncio.run(
-                run_flush(runtime, tuple(targets) if targets else None, on_batch=progress.update)
-            )
+        with Command(interrupted=progress.interrupted) as cmd, progress:
+            report = cmd.call(run_flush, chosen, on_batch=progress.update)
     except LockHeld:
         if quiet():  # cron overlapping a long flush: not worth a mail; the code still says so
             raise typer.Exit(ExitCode.LOCKED) from None
         raise
-    finally:
-        runtime.close()
     if json_output:
         from dataclasses import asdict
 
@@ -125,13 +117,7 @@ def flush(
 SHOWN = 10  # items listed per service by --dry-run (the count says how many more)
 
 
-def _dry_run(runtime: Runtime, json_output: bool, targets: tuple[str, ...] | None) -> None:
-    from scrobctl.scrobble.flush import plan
-
-    try:
-        planned = plan(runtime, targets)
-    finally:
-        runtime.close()
+def _dry_run(planned: list[Planned], json_output: bool) -> None:
     if json_output:
         from dataclasses import asdict
 

@@ -21,28 +21,20 @@ PLAIN_EVERY = 5.0  # seconds between progress lines when stderr is not a termina
 
 
 def import_files(files: list[Path], format_name: str | None, profile: str, dry_run: bool) -> None:
-    import asyncio
-
-    from scrobctl.cli.context import build_runtime
+    from scrobctl.cli.run import Command
     from scrobctl.sync.files.importer import plan_import, run_plan
 
-    runtime = build_runtime()
     view = _Progress()
-    try:
-        with view:
-            plan = asyncio.run(
-                plan_import(runtime, files, format_name=format_name, on_match=view.matching)
-            )
-            result = run_plan(
-                runtime,
-                plan,
-                profile=profile,
-                dry_run=dry_run,
-                on_progress=view.update,
-                on_file=view.file,
-            )
-    finally:
-        runtime.close()
+    with Command() as cmd, view:
+        plan = cmd.call(plan_import, files, format_name=format_name, on_match=view.matching)
+        result = cmd.call(
+            run_plan,
+            plan,
+            profile=profile,
+            dry_run=dry_run,
+            on_progress=view.update,
+            on_file=view.file,
+        )
     again = " ".join(f"--file {f}" for f in files)
     if format_name:
         again += f" --format {format_name}"
@@ -80,7 +72,7 @@ def _render(result: FileImportResult, dry_run: bool, again: str) -> None:
             f"interrupted: {result.kept} plays were kept; run `scrobctl import {again}` again"
             " to continue (what is already imported counts as duplicates)"
         )
-        raise typer.Exit(130)
+        raise typer.Exit(ExitCode.INTERRUPTED)
     if s.unreadable:
         raise typer.Exit(ExitCode.FAILED)
 

@@ -11,7 +11,7 @@ import typer
 
 from scrobctl.cli.choices import FileFormat
 from scrobctl.cli.dates import parse_date
-from scrobctl.cli.output import info, on_interrupt, print_json, set_json, warn
+from scrobctl.cli.output import info, print_json, set_json, warn
 from scrobctl.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -76,32 +76,25 @@ def import_(
         if service is None:
             raise UsageError("name a service to import from, or give --file PATH")
         raise UsageError("--dry-run and --format go with --file")
-    import asyncio
-
-    from scrobctl.cli.context import build_runtime
+    from scrobctl.cli.run import Command
     from scrobctl.sync.service import import_history
 
     set_json(json_output)
     start = parse_date(since)
-    runtime = build_runtime()
     progress = _Progress(service)
     suffix = "" if profile == "default" else f" --profile {profile}"
-    on_interrupt(
-        lambda: (
+
+    def interrupted() -> str:
+        return (
             f"import interrupted: {progress.saved():,} entries saved with their"
             f" checkpoint (at most the page in flight is read again). Run `scrobctl import"
             f" {service}{suffix}` to continue where it stopped (exit code 130)."
         )
-    )
-    try:
-        with progress:
-            result = asyncio.run(
-                import_history(
-                    runtime, service, profile, full=full, since=start, on_page=progress.update
-                )
-            )
-    finally:
-        runtime.close()
+
+    with Command(interrupted=interrupted) as cmd, progress:
+        result = cmd.call(
+            import_history, service, profile, full=full, since=start, on_page=progress.update
+        )
     p = result.progress
     if json_output:
         print_json(

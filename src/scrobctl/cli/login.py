@@ -103,18 +103,17 @@ def login(
 
     Example: scrobctl login listenbrainz --name maloja --url http://localhost:42010/apis/listenbrainz
     """
-    import asyncio
-
-    from scrobctl.cli.context import build_runtime
     from scrobctl.cli.login_ui import TerminalLoginUI
+    from scrobctl.cli.run import Command
 
     if token_stdin and service is not Service.listenbrainz:
         raise UsageError("--token-stdin is for listenbrainz; the others log in in the browser")
     if password and service is not Service.lastfm:
         raise UsageError("--password is for the lastfm kind (Last.fm-compatible servers)")
-    runtime = build_runtime()
-    try:
+    with Command() as cmd:
         from scrobctl.accounts.targets import known_account, target_for_login
+
+        runtime = cmd.runtime
 
         target = target_for_login(runtime, profile, service.value, name, url)
         logged_in = _logged_in(runtime, target, url)
@@ -145,15 +144,13 @@ def login(
         else:
             ui = TerminalLoginUI(open_browser=not no_browser)
             flow = _browser_login(service, runtime, profile, ui)
-        result = asyncio.run(flow)
+        result = cmd.run(flow)
         suffix = "" if result.profile == "default" else f" (profile {result.profile})"
         expiry = f"; token valid until {local_time(result.expires_at)}" if result.expires_at else ""
         info(f"Logged in to {result.service} as {result.account}{suffix}{expiry}.")
         if result.server is not None:
             _server_note(result.service, result.server)
         _offer_archived(runtime, profile, target.name, queue_archived, target.kind)
-    finally:
-        runtime.close()
 
 
 def _server_note(name: str, server_key: str) -> None:
@@ -280,16 +277,10 @@ def logout(
 
     Example: scrobctl logout trakt --drop-queue
     """
-    import asyncio
-
     from scrobctl.accounts.logout import logout as do_logout
-    from scrobctl.cli.context import build_runtime
+    from scrobctl.cli.run import call
 
-    runtime = build_runtime()
-    try:
-        result = asyncio.run(do_logout(runtime, profile, service, drop_queue=drop_queue))
-    finally:
-        runtime.close()
+    result = call(do_logout, profile, service, drop_queue=drop_queue)
     if result.revoke_error:
         warn(f"the token could not be revoked ({result.revoke_error}); it was forgotten anyway")
     if not result.was_connected:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import typer
 
 from scrobctl.cli.output import info, local_time, out_console, plural, print_json, set_json
 from scrobctl.errors import UsageError
+
+if TYPE_CHECKING:
+    from scrobctl.cli.run import Command
 
 app = typer.Typer(help="Look at and manage queued jobs.", no_args_is_help=True)
 
@@ -44,13 +48,12 @@ def list_(
     """
     from dataclasses import asdict
 
-    from scrobctl.cli.context import build_runtime
+    from scrobctl.cli.run import Command
     from scrobctl.store import queue
 
     set_json(json_output)
-    runtime = build_runtime()
-    try:
-        store = runtime.store()
+    with Command() as cmd:
+        store = cmd.runtime.store()
         states = [s.value for s in state] or ([] if all_states else list(DEFAULT_STATES))
         name = service
         jobs = list(
@@ -62,8 +65,6 @@ def list_(
             if state or all_states
             else queue.count_jobs(store, states=["completed"], service=name)
         )
-    finally:
-        runtime.close()
     beyond = matching - len(jobs)
     if json_output:
         print_json(
@@ -95,8 +96,7 @@ def list_(
     info(f"{plural(len(jobs), 'job')} shown{left_out}")
 
 
-def _targets(ids: list[int], state: State | None, service: str | None) -> list[int]:
-    from scrobctl.cli.context import build_runtime
+def _targets(cmd: Command, ids: list[int], state: State | None, service: str | None) -> list[int]:
     from scrobctl.store import queue
 
     if ids and state:
@@ -105,12 +105,7 @@ def _targets(ids: list[int], state: State | None, service: str | None) -> list[i
         return ids
     if state is None:
         raise UsageError("name the jobs: job ids, or --state (e.g. --state discarded)")
-    runtime = build_runtime()
-    try:
-        name = service
-        return queue.select_ids(runtime.store(), states=[state.value], service=name)
-    finally:
-        runtime.close()
+    return queue.select_ids(cmd.runtime.store(), states=[state.value], service=service)
 
 
 @app.command()
@@ -128,17 +123,14 @@ def retry(
     """
     import time
 
-    from scrobctl.cli.context import build_runtime
+    from scrobctl.cli.run import Command
     from scrobctl.store import queue
 
-    targets = _targets(ids or [], state, service)
-    runtime = build_runtime()
-    try:
+    with Command() as cmd:
+        targets = _targets(cmd, ids or [], state, service)
         now = time.time()
-        n = queue.retry(runtime.store(), targets, now) if targets else 0
-        lifted = queue.lift_pauses(runtime.store(), targets, now) if n else []
-    finally:
-        runtime.close()
+        n = queue.retry(cmd.runtime.store(), targets, now) if targets else 0
+        lifted = queue.lift_pauses(cmd.runtime.store(), targets, now) if n else []
     for profile, name in lifted:
         suffix = "" if profile == "default" else f" (profile {profile})"
         info(f"the pause {name}{suffix} asked for was lifted for these jobs")
@@ -155,13 +147,10 @@ def drop(
 
     Example: scrobctl queue drop --state discarded --service listenbrainz
     """
-    from scrobctl.cli.context import build_runtime
+    from scrobctl.cli.run import Command
     from scrobctl.store import queue
 
-    targets = _targets(ids or [], state, service)
-    runtime = build_runtime()
-    try:
-        n = queue.drop(runtime.store(), targets) if targets else 0
-    finally:
-        runtime.close()
+    with Command() as cmd:
+        targets = _targets(cmd, ids or [], state, service)
+        n = queue.drop(cmd.runtime.store(), targets) if targets else 0
     info(f"{plural(n, 'job')} dropped")

@@ -21,14 +21,10 @@ def rate(
 
     Example: scrobctl rate movie:tmdb:603 9
     """
-    from scrobctl.cli.context import build_runtime
+    from scrobctl.cli.run import call
     from scrobctl.sync.rate import rate as do_rate
 
-    runtime = build_runtime()
-    try:
-        rated = do_rate(runtime, item, rating, profile)
-    finally:
-        runtime.close()
+    rated = call(do_rate, item, rating, profile)
     info(f"rated {rated.kind} {rated.title}: {rated.rating:g}/10")
 
 
@@ -54,23 +50,12 @@ def export_ratings(
 
     Example: scrobctl export ratings --from trakt --to simkl
     """
-    from scrobctl.cli.context import build_runtime
+    from scrobctl.cli.run import call
     from scrobctl.sync.export import export_ratings as do_export
 
     set_json(json_output)
     start = parse_date(since)
-    runtime = build_runtime()
-    try:
-        summary = do_export(
-            runtime,
-            to,
-            profile,
-            source=source,
-            since=start,
-            dry_run=dry_run,
-        )
-    finally:
-        runtime.close()
+    summary = call(do_export, to, profile, source=source, since=start, dry_run=dry_run)
     reasons: dict[str, int] = {}
     for _, reason in summary.skipped:
         reasons[reason] = reasons.get(reason, 0) + 1

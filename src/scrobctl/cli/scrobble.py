@@ -61,12 +61,12 @@ def scrobble(
     Example: echo '{"type":"track","title":"Hurt","artist":"Johnny Cash",
     "duration_ms":218000,"watched_ms":150000}' | scrobctl scrobble
     """
-    from scrobctl.cli.context import build_runtime
+    from scrobctl.cli.run import Command
 
     set_json(json_output)
-    runtime = build_runtime()
     now_playing = []
-    try:
+    with Command() as cmd:
+        runtime = cmd.runtime
         if file is not None:
             try:
                 stream = file.open("rb")
@@ -82,13 +82,9 @@ def scrobble(
                 )
             result = _ingest(runtime, sys.stdin.buffer, dry_run, input_format)
         if result.starts:
-            import asyncio
-
             from scrobctl.scrobble.nowplaying import send_now_playing
 
-            now_playing = asyncio.run(send_now_playing(runtime, result.starts, result.routes))
-    finally:
-        runtime.close()
+            now_playing = cmd.call(send_now_playing, result.starts, result.routes)
     summary = result.summary
     if json_output:
         print_json(

@@ -29,16 +29,12 @@ def stats(
     """
     from dataclasses import asdict
 
-    from scrobctl.cli.context import build_runtime
+    from scrobctl.cli.run import call
     from scrobctl.stats import stats as run
 
     set_json(json_output)
     start = parse_date(since)
-    runtime = build_runtime()
-    try:
-        result = run(runtime, since=start, kind=kind.value if kind else None, top=top)
-    finally:
-        runtime.close()
+    result = call(run, since=start, kind=kind.value if kind else None, top=top)
     if json_output:
         print_json(asdict(result))
         return

@@ -30,13 +30,9 @@ def migrate(
     scrobctl tokens migrate --to file
     """
     from scrobctl.accounts.migrate import migrate_tokens
-    from scrobctl.cli.context import build_runtime
+    from scrobctl.cli.run import call
 
-    runtime = build_runtime()
-    try:
-        result = migrate_tokens(runtime, to.value)
-    finally:
-        runtime.close()
+    result = call(migrate_tokens, to.value)
     moved = [*result.logins, *(f"{name} API app" for name in result.apps)]
     if moved:
         info(f"moved from the {result.source} to the {result.target}: {', '.join(moved)}")

@@ -81,18 +81,14 @@ def unscrobble(
     """
     from dataclasses import asdict
 
-    from scrobctl.cli.context import build_runtime
+    from scrobctl.cli.run import call
     from scrobctl.scrobble.unscrobble import unscrobble as run
 
     set_json(json_output)
     stdin = sys.stdin.read() if "-" in plays else None
     ids = play_ids(plays, stdin)
     targets = {s.value for s in source} if source else None
-    runtime = build_runtime()
-    try:
-        report = run(runtime, ids, targets, dry_run=dry_run)
-    finally:
-        runtime.close()
+    report = call(run, ids, targets, dry_run=dry_run)
     if json_output:
         print_json({"dry_run": report.dry_run, "plays": [asdict(p) for p in report.plays]})
     else:

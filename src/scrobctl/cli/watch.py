@@ -91,16 +91,10 @@ def _render() -> Render:
 
 
 def _run(source: str, follow: Follow, flush_interval: float | None) -> None:
-    import asyncio
-
-    from scrobctl.cli.context import build_runtime
+    from scrobctl.cli.run import call
     from scrobctl.watch.run import run
 
-    runtime = build_runtime()
-    try:
-        asyncio.run(run(runtime, source, follow, _render(), flush_interval=flush_interval))
-    finally:
-        runtime.close()
+    call(run, source, follow, _render(), flush_interval=flush_interval)
 
 
 @app.command("mpd")
@@ -190,20 +184,15 @@ def cmus(
 
     Example (in cmus): :set status_display_program=/path/to/contrib/cmus/scrobctl-cmus
     """
-    import asyncio
-
-    from scrobctl.cli.context import build_runtime
+    from scrobctl.cli.run import Command
     from scrobctl.paths import ensure_private_dir
     from scrobctl.watch.cmus import observe
     from scrobctl.watch.run import deliver_once
 
-    runtime = build_runtime()
-    try:
-        ensure_private_dir(runtime.data_dir)
-        events = observe(runtime.data_dir, args or [], runtime.clock.now())
-        asyncio.run(deliver_once(runtime, "cmus", events, _render()))
-    finally:
-        runtime.close()
+    with Command() as cmd:
+        ensure_private_dir(cmd.runtime.data_dir)
+        events = observe(cmd.runtime.data_dir, args or [], cmd.runtime.clock.now())
+        cmd.call(deliver_once, "cmus", events, _render())
 
 
 def register(parent: typer.Typer) -> None:
