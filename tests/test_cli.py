@@ -21,6 +21,7 @@ import scrobctl.cli
 from scrobctl.cli import app
 from scrobctl.cli import output as cli_output
 from tests.fakes.listenbrainz import FakeListenBrainz
+from tests.helpers import json_data
 
 TIMEOUT = 30.0
 CLI_DIR = Path(scrobctl.cli.__file__).parent
@@ -246,7 +247,7 @@ def test_queue_list_json_on_an_empty_store_prints_no_jobs(runner: CliRunner) -> 
     result = runner.invoke(app, ["queue", "list", "--json"])
 
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == {
+    assert json_data(result.stdout) == {
         "jobs": [],
         "left_out": {"completed": 0, "beyond_limit": 0},
     }
@@ -256,7 +257,7 @@ def test_status_json_has_the_documented_shape(runner: CliRunner, isolated_env: P
     result = runner.invoke(app, ["status", "--json"])
 
     assert result.exit_code == 0, result.output
-    status = json.loads(result.stdout)
+    status = json_data(result.stdout)
     assert set(status) == STATUS_KEYS
     assert status["version"] == scrobctl.__version__
     assert Path(status["data_dir"]) == isolated_env

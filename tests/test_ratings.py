@@ -30,6 +30,7 @@ from scrobctl.store import connections, queue
 from scrobctl.store.ratings import LOCAL, ExportSummary, effective_ratings, set_rating
 from scrobctl.sync.export import export_ratings
 from tests.conftest import FakeClock
+from tests.helpers import json_data
 from tests.test_accounts import make_runtime
 
 PROFILE = "default"
@@ -785,7 +786,7 @@ def test_cli_queue_list_shows_rating_jobs_as_rating_n_and_the_title(
     code, out, err = run_cli(monkeypatch, capsys, "queue", "list", "--json")
 
     assert code == 0, err
-    listed = [(j["kind"], j["service"], j["item"]) for j in json.loads(out)["jobs"]]
+    listed = [(j["kind"], j["service"], j["item"]) for j in json_data(out)["jobs"]]
     assert listed == [  # newest first
         ("rating", "listenbrainz", "rating 1: Johnny Cash - Hurt"),
         ("rating", "trakt", "rating 8: The Matrix"),

@@ -125,7 +125,7 @@ def main() -> None:
         code = app(standalone_mode=False)
     except ScrobctlError as exc:
         _traceback_if_debug()
-        print_error(str(exc), exc.exit_code)
+        print_error(exc.message, exc.hint, exc.exit_code)
         sys.exit(exc.exit_code)
     except typer.Abort as exc:
         # Click turns Ctrl-C into Abort; a "no" at a prompt is an Abort too.
@@ -147,7 +147,7 @@ def main() -> None:
         if translated is None:
             raise
         _traceback_if_debug()
-        print_error(str(translated), translated.exit_code)
+        print_error(translated.message, translated.hint, translated.exit_code)
         sys.exit(translated.exit_code)
     except KeyboardInterrupt:
         print(interrupt_message(), file=sys.stderr)

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from scrobctl.cli.output import info, out_console, print_json, set_json
+from scrobctl.cli.output import info, out_console, print_data, set_json
 
 app = typer.Typer(
     help="See the settings in effect and where each came from; change the settings file.",
@@ -29,7 +29,7 @@ def show(json_output: bool = typer.Option(False, "--json", help="Print JSON.")) 
     set_json(json_output)
     views = run(load_settings())
     if json_output:
-        print_json({"settings": [asdict(v) for v in views]})
+        print_data({"settings": [asdict(v) for v in views]})
         return
     from rich.table import Table
 

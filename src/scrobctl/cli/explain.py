@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from scrobctl.cli.output import local_time, out_console, print_json, set_json
+from scrobctl.cli.output import local_time, out_console, print_data, set_json
 
 
 def explain(
@@ -33,7 +33,7 @@ def explain(
     explanations = call(run, what, stdin)
     if json_output:
         data = [asdict(e) for e in explanations]
-        print_json(data[0] if len(data) == 1 and what != "-" else {"explanations": data})
+        print_data(data[0] if len(data) == 1 and what != "-" else {"explanations": data})
         return
     for explanation in explanations:
         _render(explanation)

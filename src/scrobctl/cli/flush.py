@@ -11,7 +11,7 @@ from scrobctl.cli.output import (
     info,
     local_time,
     plural,
-    print_json,
+    print_data,
     quiet,
     set_json,
     set_quiet,
@@ -54,7 +54,7 @@ def flush(
 
     if nothing_to_flush():
         if json_output:
-            print_json({"dry_run": dry_run, "services": [], "exit_code": 0})
+            print_data({"dry_run": dry_run, "services": []})
         elif dry_run:
             info("nothing is due")
         return
@@ -80,7 +80,7 @@ def flush(
         from dataclasses import asdict
 
         services = [{k: v for k, v in asdict(r).items() if k != "total"} for r in report.services]
-        print_json({"dry_run": False, "services": services, "exit_code": report.exit_code})
+        print_data({"dry_run": False, "services": services}, report.exit_code)
         raise typer.Exit(report.exit_code)
     for r in report.services:
         name = _name(r)
@@ -121,7 +121,7 @@ def _dry_run(planned: list[Planned], json_output: bool) -> None:
     if json_output:
         from dataclasses import asdict
 
-        print_json({"dry_run": True, "services": [asdict(p) for p in planned], "exit_code": 0})
+        print_data({"dry_run": True, "services": [asdict(p) for p in planned]})
         return
     if not planned:
         info("nothing is due")

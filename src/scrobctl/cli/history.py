@@ -7,7 +7,7 @@ from enum import StrEnum
 import typer
 
 from scrobctl.cli.dates import parse_date
-from scrobctl.cli.output import info, local_time, out_console, print_json, set_json
+from scrobctl.cli.output import info, local_time, out_console, print_data, set_json
 
 
 class Kind(StrEnum):
@@ -64,7 +64,7 @@ def history(
             )
         )
     if json_output:
-        print_json({"plays": [asdict(r) for r in rows]})
+        print_data({"plays": [asdict(r) for r in rows]})
         return
     if not rows:
         filtered = kind or service or since or profile

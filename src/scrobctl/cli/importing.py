@@ -11,7 +11,7 @@ import typer
 
 from scrobctl.cli.choices import FileFormat
 from scrobctl.cli.dates import parse_date
-from scrobctl.cli.output import info, print_json, set_json, warn
+from scrobctl.cli.output import info, print_data, set_json, warn
 from scrobctl.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -96,8 +96,9 @@ def import_(
             import_history, service, profile, full=full, since=start, on_page=progress.update
         )
     p = result.progress
+    failed = result.report is not None or result.failed_step is not None
     if json_output:
-        print_json(
+        print_data(
             {
                 "service": service,
                 "profile": profile,
@@ -108,9 +109,10 @@ def import_(
                 "failed": p.failed,
                 "report": str(result.report) if result.report else None,
                 "failed_step": result.failed_step.step if result.failed_step else None,
-            }
+            },
+            ExitCode.FAILED if failed else ExitCode.OK,
         )
-        if result.report is not None or result.failed_step is not None:
+        if failed:
             raise typer.Exit(ExitCode.FAILED)
         return
     how = "resumed and finished" if result.resumed else "imported"

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from pydantic import BaseModel
     from rich.console import Console
 
 _state: dict[str, Any] = {"json": False, "quiet": False, "verbose": False, "interrupted": None}
@@ -75,19 +74,34 @@ def warn(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
 
 
-def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+def _plain(value: Any) -> Any:
+    """What json.dumps cannot write itself: dataclasses, pydantic models (ISO-8601 times), and
+    anything else as its text (paths)."""
+    import dataclasses
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        return dump(mode="json")
+    return str(value)
 
 
-def print_model(model: BaseModel) -> None:
-    sys.stdout.write(model.model_dump_json(indent=2) + "\n")
+def print_data(data: Any, exit_code: int = 0) -> None:
+    """A command's --json answer, in the one envelope every command shares (README "JSON
+    output"): `{"data": ..., "exit_code": n}`; an error is `{"error": {...}}` instead."""
+    envelope = {"data": data, "exit_code": int(exit_code)}
+    sys.stdout.write(json.dumps(envelope, indent=2, default=_plain) + "\n")
 
 
-def print_error(message: str, code: int) -> None:
+def print_error(message: str, hint: str | None, code: int) -> None:
+    """One line on stderr; with --json, `{"error": {"message", "hint", "exit_code"}}` on
+    stdout, the hint apart so a script can show it or act on it."""
     if json_mode():
-        sys.stdout.write(json.dumps({"error": message, "exit_code": code}) + "\n")
+        error = {"message": message, "hint": hint, "exit_code": int(code)}
+        sys.stdout.write(json.dumps({"error": error}) + "\n")
     else:
-        print(f"error: {message}", file=sys.stderr)
+        print(f"error: {message}; {hint}" if hint else f"error: {message}", file=sys.stderr)
 
 
 def plural(n: int, noun: str) -> str:

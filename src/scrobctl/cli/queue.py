@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from scrobctl.cli.output import info, local_time, out_console, plural, print_json, set_json
+from scrobctl.cli.output import info, local_time, out_console, plural, print_data, set_json
 from scrobctl.errors import UsageError
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ def list_(
         )
     beyond = matching - len(jobs)
     if json_output:
-        print_json(
+        print_data(
             {
                 "jobs": [asdict(j) for j in jobs],
                 "left_out": {"completed": hidden, "beyond_limit": beyond},

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from scrobctl.cli.dates import parse_date
-from scrobctl.cli.output import info, print_json, set_json
+from scrobctl.cli.output import info, print_data, set_json
 
 export_app = typer.Typer(help="Send local data to a service as queued jobs.", no_args_is_help=True)
 
@@ -60,9 +60,9 @@ def export_ratings(
     for _, reason in summary.skipped:
         reasons[reason] = reasons.get(reason, 0) + 1
     if json_output:
-        print_json(
+        print_data(
             {
-                "service": to.value,
+                "service": to,
                 "dry_run": dry_run,
                 "queued": summary.queued,
                 "already_there": summary.already_there,

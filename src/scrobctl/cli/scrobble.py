@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import typer
 
-from scrobctl.cli.output import info, print_json, set_json
+from scrobctl.cli.output import info, print_data, set_json
 from scrobctl.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -86,8 +86,12 @@ def scrobble(
 
             now_playing = cmd.call(send_now_playing, result.starts, result.routes)
     summary = result.summary
+    if any(r.reconnect for r in now_playing):
+        code = ExitCode.RECONNECT
+    else:
+        code = ExitCode.FAILED if summary.invalid else ExitCode.OK
     if json_output:
-        print_json(
+        print_data(
             {
                 "dry_run": dry_run,
                 "queued": summary.queued,
@@ -100,7 +104,8 @@ def scrobble(
                 "jobs": summary.jobs,
                 "warnings": [*result.unrouted, *result.reconnect],
                 "now_playing": [r.service for r in now_playing if r.error is None],
-            }
+            },
+            code,
         )
     for number, reason in summary.invalid[:MAX_REPORTED]:
         print(f"line {number}: {reason}", file=sys.stderr)
@@ -132,10 +137,8 @@ def scrobble(
     for r in now_playing:
         if r.error is not None:
             print(f"warning: {r.service}: now playing not sent: {r.error}", file=sys.stderr)
-    if any(r.reconnect for r in now_playing):
-        raise typer.Exit(ExitCode.RECONNECT)
-    if summary.invalid:
-        raise typer.Exit(ExitCode.FAILED)
+    if code:
+        raise typer.Exit(code)
 
 
 def register(app: typer.Typer) -> None:

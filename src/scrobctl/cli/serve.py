@@ -9,7 +9,7 @@ from enum import StrEnum
 
 import typer
 
-from scrobctl.cli.output import info, out_console, print_json
+from scrobctl.cli.output import info, out_console, print_data
 from scrobctl.errors import UsageError
 
 app = typer.Typer(invoke_without_command=True)
@@ -154,7 +154,7 @@ def token_list(json_output: bool = typer.Option(False, "--json", help="Print JSO
 
     entries = ServeTokens(data_dir()).list()
     if json_output:
-        print_json(
+        print_data(
             {
                 "tokens": [
                     {

@@ -8,7 +8,7 @@ import typer
 
 from scrobctl.cli.dates import parse_date
 from scrobctl.cli.history import Kind
-from scrobctl.cli.output import out_console, print_json, set_json
+from scrobctl.cli.output import out_console, print_data, set_json
 
 BAR_WIDTH = 40
 
@@ -36,7 +36,7 @@ def stats(
     start = parse_date(since)
     result = call(run, since=start, kind=kind.value if kind else None, top=top)
     if json_output:
-        print_json(asdict(result))
+        print_data(asdict(result))
         return
     _render(result)
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from scrobctl.cli.output import local_time, out_console, plural, print_model, set_json
+from scrobctl.cli.output import local_time, out_console, plural, print_data, set_json
 from scrobctl.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ def status(
     is tried online (refreshing a Trakt token when due). The exit code is 3 when a connection
     needs a new login or its token is not in the store in use.
 
-    Example: scrobctl status --json | jq '.queue'
+    Example: scrobctl status --json | jq '.data.queue'
     """
     from scrobctl.cli.run import Command
     from scrobctl.status import build_status
@@ -39,13 +39,13 @@ def status(
 
             checks = cmd.call(check_connections)
         report = cmd.call(build_status, checks)
-    if json_output:
-        print_model(report)
-    else:
-        _render(report)
     needs_login = [
         c for c in report.connections if c.status == "reconnect_required" or c.token != "present"
     ]
+    if json_output:
+        print_data(report, ExitCode.RECONNECT if needs_login else ExitCode.OK)
+    else:
+        _render(report)
     if not json_output:
         for c in report.connections:
             if (c.status != "ok" or c.token != "present") and c.detail:

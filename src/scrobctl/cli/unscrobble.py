@@ -8,7 +8,7 @@ import sys
 import typer
 
 from scrobctl.cli.choices import Service
-from scrobctl.cli.output import info, local_time, print_json, set_json
+from scrobctl.cli.output import info, local_time, print_data, set_json
 from scrobctl.errors import ExitCode, UsageError
 
 ACTIONS = {
@@ -41,6 +41,8 @@ def _ids_from_text(text: str) -> list[int]:
         document = json.loads(stripped) if stripped.startswith(("{", "[")) else None
     except ValueError:
         document = None
+    if isinstance(document, dict) and isinstance(document.get("data"), dict):
+        document = document["data"]  # `history --json`'s envelope (README "JSON output")
     if isinstance(document, dict) and isinstance(document.get("plays"), list):
         entries: list[object] = document["plays"]
     elif isinstance(document, list):
@@ -89,11 +91,12 @@ def unscrobble(
     ids = play_ids(plays, stdin)
     targets = {s.value for s in source} if source else None
     report = call(run, ids, targets, dry_run=dry_run)
+    code = ExitCode.FAILED if report.failed else ExitCode.OK
     if json_output:
-        print_json({"dry_run": report.dry_run, "plays": [asdict(p) for p in report.plays]})
+        print_data({"dry_run": report.dry_run, "plays": [asdict(p) for p in report.plays]}, code)
     else:
         _render(report)
-    raise typer.Exit(ExitCode.FAILED if report.failed else ExitCode.OK)
+    raise typer.Exit(code)
 
 
 def _render(report: object) -> None:
