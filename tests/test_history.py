@@ -11,7 +11,6 @@ import pytest
 from typer.testing import CliRunner
 
 from scrobctl.cli import app
-from scrobctl.cli import output as cli_output
 from scrobctl.store.history import HistoryRow, list_plays
 from scrobctl.store.imports import ImportedPlay, ImportWriter
 from scrobctl.store.items import ItemRef
@@ -147,13 +146,6 @@ def test_list_plays_service_filter_finds_a_play_matched_within_its_window(store:
 
 
 # -- scrobctl history ---------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def fresh_output_state(monkeypatch: pytest.MonkeyPatch) -> None:
-    """--json is a process-wide switch; no in-process run may leak it."""
-    monkeypatch.setitem(cli_output._state, "json", False)
-    monkeypatch.setitem(cli_output._state, "quiet", False)
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 
 import scrobctl.cli
-from scrobctl.cli import output as cli_output
 from scrobctl.errors import UsageError
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.enqueue import Ingest, IngestSummary
@@ -43,13 +42,6 @@ SERVICES = ("trakt", "simkl", "lastfm", "listenbrainz")
 
 
 # -- fixtures and helpers ---------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def fresh_output_state(monkeypatch: pytest.MonkeyPatch) -> None:
-    """--json and --quiet are process-wide switches; no in-process run may leak them."""
-    monkeypatch.setitem(cli_output._state, "json", False)
-    monkeypatch.setitem(cli_output._state, "quiet", False)
 
 
 @pytest.fixture

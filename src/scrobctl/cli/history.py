@@ -7,7 +7,7 @@ from enum import StrEnum
 import typer
 
 from scrobctl.cli.dates import parse_date
-from scrobctl.cli.output import info, local_time, out_console, print_data, set_json
+from scrobctl.cli.output import local_time, out_console, output
 
 
 class Kind(StrEnum):
@@ -18,6 +18,7 @@ class Kind(StrEnum):
 
 
 def history(
+    ctx: typer.Context,
     kind: Kind | None = typer.Option(None, "--type", "-t", help="Only this media type."),
     service: str | None = typer.Option(
         None,
@@ -49,9 +50,9 @@ def history(
     from scrobctl.cli.run import Command
     from scrobctl.store.history import list_plays
 
-    set_json(json_output)
+    out = output(ctx, json=json_output)
     start = parse_date(since)
-    with Command() as cmd:
+    with Command(out) as cmd:
         rows = list(
             list_plays(
                 cmd.runtime.store(),
@@ -64,11 +65,11 @@ def history(
             )
         )
     if json_output:
-        print_data({"plays": [asdict(r) for r in rows]})
+        out.data({"plays": [asdict(r) for r in rows]})
         return
     if not rows:
         filtered = kind or service or since or profile
-        info("no plays match these filters" if filtered else "no plays yet")
+        out.info("no plays match these filters" if filtered else "no plays yet")
         return
     from rich.table import Table
 

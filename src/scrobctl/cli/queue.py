@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from scrobctl.cli.output import info, local_time, out_console, plural, print_data, set_json
+from scrobctl.cli.output import local_time, out_console, output, plural
 from scrobctl.errors import UsageError
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ DEFAULT_STATES = ("available", "running", "retryable", "discarded", "rejected")
 
 @app.command("list")
 def list_(
+    ctx: typer.Context,
     state: list[State] = typer.Option(
         [], "--state", "-s", help="Only jobs in this state (repeatable)."
     ),
@@ -51,8 +52,8 @@ def list_(
     from scrobctl.cli.run import Command
     from scrobctl.store import queue
 
-    set_json(json_output)
-    with Command() as cmd:
+    out = output(ctx, json=json_output)
+    with Command(out) as cmd:
         store = cmd.runtime.store()
         states = [s.value for s in state] or ([] if all_states else list(DEFAULT_STATES))
         name = service
@@ -67,7 +68,7 @@ def list_(
         )
     beyond = matching - len(jobs)
     if json_output:
-        print_data(
+        out.data(
             {
                 "jobs": [asdict(j) for j in jobs],
                 "left_out": {"completed": hidden, "beyond_limit": beyond},
@@ -81,7 +82,7 @@ def list_(
         notes.append(f"{plural(hidden, 'completed job')} (--all shows them)")
     left_out = f"; left out: {', '.join(notes)}" if notes else ""
     if not jobs:
-        info(f"no {'jobs' if state or all_states else 'pending or failed jobs'}{left_out}")
+        out.info(f"no {'jobs' if state or all_states else 'pending or failed jobs'}{left_out}")
         return
     from rich.table import Table
 
@@ -93,7 +94,7 @@ def list_(
             str(j.id), j.service, j.state, f"{j.attempt}/{j.max_attempts}", j.item, when, detail
         )
     out_console().print(table)
-    info(f"{plural(len(jobs), 'job')} shown{left_out}")
+    out.info(f"{plural(len(jobs), 'job')} shown{left_out}")
 
 
 def _targets(cmd: Command, ids: list[int], state: State | None, service: str | None) -> list[int]:
@@ -110,6 +111,7 @@ def _targets(cmd: Command, ids: list[int], state: State | None, service: str | N
 
 @app.command()
 def retry(
+    ctx: typer.Context,
     ids: list[int] = typer.Argument(None, help="Job ids (see `scrobctl queue list`)."),
     state: State | None = typer.Option(None, "--state", "-s", help="All jobs in this state."),
     service: str | None = typer.Option(None, "--service", help="With --state: only this target."),
@@ -126,19 +128,21 @@ def retry(
     from scrobctl.cli.run import Command
     from scrobctl.store import queue
 
-    with Command() as cmd:
+    out = output(ctx)
+    with Command(out) as cmd:
         targets = _targets(cmd, ids or [], state, service)
         now = time.time()
         n = queue.retry(cmd.runtime.store(), targets, now) if targets else 0
         lifted = queue.lift_pauses(cmd.runtime.store(), targets, now) if n else []
     for profile, name in lifted:
         suffix = "" if profile == "default" else f" (profile {profile})"
-        info(f"the pause {name}{suffix} asked for was lifted for these jobs")
-    info(f"{plural(n, 'job')} will be sent by the next `scrobctl flush`")
+        out.info(f"the pause {name}{suffix} asked for was lifted for these jobs")
+    out.info(f"{plural(n, 'job')} will be sent by the next `scrobctl flush`")
 
 
 @app.command()
 def drop(
+    ctx: typer.Context,
     ids: list[int] = typer.Argument(None, help="Job ids (see `scrobctl queue list`)."),
     state: State | None = typer.Option(None, "--state", "-s", help="All jobs in this state."),
     service: str | None = typer.Option(None, "--service", help="With --state: only this target."),
@@ -150,7 +154,8 @@ def drop(
     from scrobctl.cli.run import Command
     from scrobctl.store import queue
 
-    with Command() as cmd:
+    out = output(ctx)
+    with Command(out) as cmd:
         targets = _targets(cmd, ids or [], state, service)
         n = queue.drop(cmd.runtime.store(), targets) if targets else 0
-    info(f"{plural(n, 'job')} dropped")
+    out.info(f"{plural(n, 'job')} dropped")

@@ -1,6 +1,7 @@
 """The command wrapper: how a command reaches the library.
 
-Every command that needs the runtime goes through `Command`: the runtime is built on first use
+Every command that needs the runtime goes through `Command`, given the run's Output (from
+`output(ctx)`): the runtime is built on first use
 (settings, the token-file check, --verbose's HTTP log), async work gets its own event loop, and
 the runtime is closed however the command ends. Ctrl-C ends the command with
 `ExitCode.INTERRUPTED` (130) and the message given as `interrupted`: what was kept and how to go
@@ -16,15 +17,17 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
     from types import TracebackType
 
+    from scrobctl.cli.output import Output
     from scrobctl.runtime import Runtime
 
 T = TypeVar("T")
 
 
 class Command:
-    """One command's run: `with Command() as cmd: result = cmd.call(use_case, arg)`."""
+    """One command's run: `with Command(out) as cmd: result = cmd.call(use_case, arg)`."""
 
-    def __init__(self, *, interrupted: Callable[[], str] | None = None) -> None:
+    def __init__(self, out: Output, *, interrupted: Callable[[], str] | None = None) -> None:
+        self.out = out
         self._runtime: Runtime | None = None
         if interrupted is not None:
             self.on_interrupt(interrupted)
@@ -34,14 +37,12 @@ class Command:
         if self._runtime is None:
             from scrobctl.cli.context import build_runtime
 
-            self._runtime = build_runtime()
+            self._runtime = build_runtime(self.out)
         return self._runtime
 
     def on_interrupt(self, message: Callable[[], str]) -> None:
         """What Ctrl-C says from now on (exit code 130): what was kept, how to continue."""
-        from scrobctl.cli.output import on_interrupt
-
-        on_interrupt(message)
+        self.out.interrupted = message
 
     def run(self, work: Awaitable[T]) -> T:
         """Async work on an event loop of its own (`asyncio.run` lives here, at the CLI edge)."""
@@ -76,7 +77,7 @@ class Command:
         self.close()
 
 
-def call(use_case: Callable[..., T | Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+def call(out: Output, use_case: Callable[..., T | Awaitable[T]], *args: Any, **kwargs: Any) -> T:
     """The one-step command: build the runtime, run `use_case` with it, close it."""
-    with Command() as cmd:
+    with Command(out) as cmd:
         return cmd.call(use_case, *args, **kwargs)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import typer
 
-from scrobctl.cli.output import info, print_data, set_json
+from scrobctl.cli.output import output
 from scrobctl.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -39,6 +39,7 @@ def _ingest(
 
 
 def scrobble(
+    ctx: typer.Context,
     file: Path | None = typer.Option(
         None, "--file", "-f", help="Read events from this file instead of standard input."
     ),
@@ -63,9 +64,9 @@ def scrobble(
     """
     from scrobctl.cli.run import Command
 
-    set_json(json_output)
+    out = output(ctx, json=json_output)
     now_playing = []
-    with Command() as cmd:
+    with Command(out) as cmd:
         runtime = cmd.runtime
         if file is not None:
             try:
@@ -76,7 +77,7 @@ def scrobble(
                 result = _ingest(runtime, stream, dry_run, input_format)
         else:
             if sys.stdin.isatty():
-                info(
+                out.info(
                     "waiting for playback events on standard input, one JSON object per line;"
                     " end with Ctrl-D (see `scrobctl scrobble --help`)"
                 )
@@ -91,7 +92,7 @@ def scrobble(
     else:
         code = ExitCode.FAILED if summary.invalid else ExitCode.OK
     if json_output:
-        print_data(
+        out.data(
             {
                 "dry_run": dry_run,
                 "queued": summary.queued,
@@ -125,15 +126,15 @@ def scrobble(
     if summary.not_a_play:
         parts.append(f"not a finished play {summary.not_a_play}")
     if not json_output:
-        info(", ".join(parts))
+        out.info(", ".join(parts))
         if summary.jobs:
             where = ", ".join(f"{s} {n}" for s, n in sorted(summary.jobs.items()))
-            info(f"{'would go' if dry_run else 'queued'} to: {where}")
+            out.info(f"{'would go' if dry_run else 'queued'} to: {where}")
     for line in [*result.unrouted, *result.reconnect]:
         print(f"warning: {line}", file=sys.stderr)
     shown = [r.service for r in now_playing if r.error is None]
     if shown:
-        info(f"now playing on {', '.join(shown)}")
+        out.info(f"now playing on {', '.join(shown)}")
     for r in now_playing:
         if r.error is not None:
             print(f"warning: {r.service}: now playing not sent: {r.error}", file=sys.stderr)

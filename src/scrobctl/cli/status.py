@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from scrobctl.cli.output import local_time, out_console, plural, print_data, set_json
+from scrobctl.cli.output import local_time, out_console, output, plural
 from scrobctl.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 
 def status(
+    ctx: typer.Context,
     json_output: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     check: bool = typer.Option(
         False, "--check", help="Also ask each service whether its login still works."
@@ -31,8 +32,8 @@ def status(
     from scrobctl.cli.run import Command
     from scrobctl.status import build_status
 
-    set_json(json_output)
-    with Command() as cmd:
+    out = output(ctx, json=json_output)
+    with Command(out) as cmd:
         checks = None
         if check:
             from scrobctl.accounts.check import check_connections
@@ -43,7 +44,7 @@ def status(
         c for c in report.connections if c.status == "reconnect_required" or c.token != "present"
     ]
     if json_output:
-        print_data(report, ExitCode.RECONNECT if needs_login else ExitCode.OK)
+        out.data(report, ExitCode.RECONNECT if needs_login else ExitCode.OK)
     else:
         _render(report)
     if not json_output:
