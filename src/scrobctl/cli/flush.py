@@ -148,18 +148,13 @@ class _Progress:
 
     def __enter__(self) -> _Progress:
         if self.tty and not self.out.quiet:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
 
-            from scrobctl.cli.output import err_console
+            from scrobctl.cli.output import live_bar
 
-            self._bar = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                console=err_console(),
-                transient=True,
+            self._bar = live_bar(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()
             )
-            self._bar.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -94,23 +94,19 @@ class _Progress:
             from rich.progress import (
                 BarColumn,
                 DownloadColumn,
-                Progress,
                 TextColumn,
                 TimeRemainingColumn,
             )
 
-            from scrobctl.cli.output import err_console
+            from scrobctl.cli.output import live_bar
 
-            self._bar = Progress(
+            self._bar = live_bar(
                 TextColumn("{task.description}"),
                 BarColumn(),
                 DownloadColumn(),
                 TextColumn("{task.fields[rows]} rows"),
                 TimeRemainingColumn(),
-                console=err_console(),
-                transient=True,
             )
-            self._bar.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -145,19 +145,16 @@ class _Progress:
 
     def __enter__(self) -> _Progress:
         if self.tty:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
 
-            from scrobctl.cli.output import err_console
+            from scrobctl.cli.output import live_bar
 
-            self._bar = Progress(
+            self._bar = live_bar(
                 TextColumn(f"importing {self.service}"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TextColumn("{task.fields[detail]}"),
-                console=err_console(),
-                transient=True,
             )
-            self._bar.__enter__()
             self._task = self._bar.add_task("import", total=None, detail="")
         return self
 

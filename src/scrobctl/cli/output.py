@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
     import click
     from rich.console import Console
+    from rich.progress import Progress, ProgressColumn
 
 
 class Output:
@@ -85,6 +86,16 @@ def err_console() -> Console:
     from rich.console import Console
 
     return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def live_bar(*columns: ProgressColumn | str) -> Progress:
+    """A started Rich progress bar on stderr that leaves nothing behind when it stops (the
+    summary line says what happened); its owner calls `__exit__` (or `stop`) when done."""
+    from rich.progress import Progress
+
+    bar = Progress(*columns, console=err_console(), transient=True)
+    bar.start()
+    return bar
 
 
 def out_console() -> Console:
