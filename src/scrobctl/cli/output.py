@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    import click
+    import typer
     from rich.console import Console
     from rich.progress import Progress, ProgressColumn
 
@@ -60,7 +60,7 @@ class Output:
         return str(self.interrupted())
 
 
-def output(ctx: click.Context, *, json: bool | None = None) -> Output:
+def output(ctx: typer.Context, *, json: bool | None = None) -> Output:
     """This run's Output, from the context (made here when a test invokes a command alone);
     `json` is the command's --json, which also makes its errors JSON."""
     out = ctx.ensure_object(Output)
