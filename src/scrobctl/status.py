@@ -10,6 +10,7 @@ from scrobctl.accounts.check import CheckResult
 from scrobctl.runtime import Runtime
 from scrobctl.store import connections, queue
 from scrobctl.store.connections import Connection
+from scrobctl.store.plays import count_plays
 
 
 class ConnectionStatus(BaseModel):
@@ -112,7 +113,7 @@ def build_status(runtime: Runtime, checks: list[CheckResult] | None = None) -> S
         service: {s: by_state.get(s, 0) for s in queue.STATES}
         for service, by_state in counts.items()
     }
-    plays = store.conn.execute("SELECT count(*) FROM plays").fetchone()[0]
+    plays = count_plays(store)
     from scrobctl.scrobble.archived import lacking
 
     gaps = [
