@@ -233,6 +233,7 @@ class FakeSimkl(FakeService):
         self._last_post: dict[str, float] = {}  # token -> arrival of its last write POST
         self._next_simkl_id = 500_000
         self.ratings: list[SimklRating] = []  # one per rated item, the latest value
+        self.activity_at = time.time()  # the last change of any list: /sync/activities `all`
         self.ignored_ratings: list[dict[str, Any]] = []  # items whose rating Simkl drops
 
     # -- recording ---------------------------------------------------------------------------
@@ -313,13 +314,27 @@ class FakeSimkl(FakeService):
             handler = self._remove_history
         elif path.startswith("/sync/all-items") and method == "GET":
             handler = self._all_items
+        elif path == "/sync/activities" and method in ("GET", "POST"):
+            handler = self._activities
         elif path in ("/scrobble/start", "/scrobble/pause", "/scrobble/stop"):
             handler = self._scrobble
         else:
             return _error(404, "not_found", "Not found")
         if self._token(request) is None:
             return _error(401, "user_token_failed", "Token is not valid")
-        return handler(request)
+        reply = handler(request)
+        if method == "POST" and path.startswith("/sync/") and reply.status < 300:
+            with self.lock:
+                self.activity_at = time.time()
+        return reply
+
+    def _activities(self, request: Request) -> Reply:
+        """GET /sync/activities (apiary.apib "Get last activity"): when each list last changed;
+        `all` moves with any change, which is what a client compares before all-items."""
+        with self.lock:
+            at = iso(self.activity_at)
+        bucket = {"all": at, "rated_at": at, "completed": at, "watching": at}
+        return Reply(200, {"all": at, "tv_shows": bucket, "anime": bucket, "movies": bucket})
 
     def _identify(self, request: Request) -> Reply | None:
         query = request.query
@@ -775,9 +790,11 @@ class FakeSimkl(FakeService):
         with self.lock:
             entry = self._file("shows", show)
             entry.episodes[(season, number)] = watched_ts
+            self.activity_at = time.time()
 
     def add_rating(self, kind: str, item: dict[str, Any], rating: int, rated_at: str) -> None:
         """An item the user rated on Simkl (in the library, as rating files it there)."""
         with self.lock:
             entry = self._file(kind, item)
             self.ratings.append(SimklRating(kind, dict(entry.ids), rating, rated_at))
+            self.activity_at = time.time()
