@@ -155,13 +155,13 @@ async def sync(
         except MissingEndpoint as exc:
             result.imported[name] = None
             result.notes.append(f"{exc.reason}; what scrobctl sent there counts as there")
-    _plan(runtime, target, result, source_service, source)
+    plan(runtime, target, result, source_service, source)
     if ratings:
         result.ratings = _ratings(runtime, target, result, source_service, source)
     return result
 
 
-def _plan(
+def plan(
     runtime: Runtime,
     target: targets.Target,
     result: SyncResult,
