@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from scrobctl.cli.dates import parse_date
-from scrobctl.cli.output import info, local_time, plural, print_json, set_json
+from scrobctl.cli.output import info, local_time, on_interrupt, plural, print_json, set_json
 
 if TYPE_CHECKING:
     from scrobctl.sync.backfill import SyncResult
@@ -61,6 +61,13 @@ def sync(
     if source_service and source:
         raise UsageError("give --from or --source, not both")
     start, end = parse_date(since), parse_date(until)
+    # Imported pages and queued jobs are committed as they go, and queueing is once per play.
+    on_interrupt(
+        lambda: (
+            "sync interrupted: what was imported and queued so far is kept; run the same"
+            " command again to continue, nothing is queued twice (exit code 130)"
+        )
+    )
     runtime = build_runtime()
     try:
         result = asyncio.run(
