@@ -203,3 +203,17 @@ def test_a_full_sync_ends_status_counting_the_target_lacking(runtime: Runtime) -
     connection = connections.get_connection(runtime.store(), PROFILE, "listenbrainz")
 
     assert connection is not None and connection.settings.get(connections.ARCHIVED_DONE)
+
+
+def test_from_an_export_format_points_at_source_file(runtime: Runtime) -> None:
+    import asyncio
+
+    from scrobctl.errors import UsageError
+    from scrobctl.sync.backfill import sync
+
+    connections.save_login(runtime.store(), PROFILE, "trakt", "rob")
+
+    with pytest.raises(UsageError) as raised:
+        asyncio.run(sync(runtime, "trakt", source_service="letterboxd"))
+
+    assert "--source file:letterboxd" in raised.value.hint

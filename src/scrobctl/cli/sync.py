@@ -100,6 +100,7 @@ def summary(result: SyncResult) -> dict[str, Any]:
         "profile": result.profile,
         "dry_run": result.dry_run,
         "imported": result.imported,
+        "weighed": result.weighed,
         "queued": result.queued,
         "already_there": result.already_there,
         "queued_before": result.queued_before,
@@ -138,8 +139,14 @@ def summary(result: SyncResult) -> dict[str, Any]:
 
 def render(result: SyncResult) -> None:
     to = result.target
+    for name, read in result.imported.items():
+        if read is not None:
+            info(f"{name}: history read, {read:,} entries")
     for note in result.notes:
         info(f"{to}: {note}")
+    if not result.weighed:
+        where = f" from {result.source}" if result.source else ""
+        info(f"{to}: no archived plays{where} in this period, so nothing to queue")
     if result.dry_run:
         for p in result.plays:
             what = "send" if p.action == "send" else f"skip ({p.reason}: {p.detail})"

@@ -93,6 +93,13 @@ def target_plays(
     )
 
 
+def has_plays_of(store: Store, profile: str, service: str) -> bool:
+    row = store.conn.execute(
+        "SELECT 1 FROM scrobbles WHERE profile = ? AND service = ? LIMIT 1", (profile, service)
+    ).fetchone()
+    return row is not None
+
+
 def job_states(store: Store, profile: str, target: str) -> dict[int, str]:
     """{play id: job state} of every play ever queued for the target."""
     rows = store.conn.execute(

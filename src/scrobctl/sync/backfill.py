@@ -13,7 +13,6 @@ guarantees (batches, rate limits, resuming across cron runs).
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +55,7 @@ class SyncResult:
     since: int | None
     until: int | None
     imported: dict[str, int | None] = field(default_factory=dict)  # name -> entries read
+    weighed: int = 0  # archived plays from the source in the period
     queued: int = 0
     already_there: dict[str, int] = field(default_factory=lambda: {"id": 0, "title": 0})
     queued_before: dict[str, int] = field(default_factory=dict)  # job state -> plays
@@ -126,15 +126,21 @@ async def sync(
     dry_run: bool = False,
     on_import: OnImport | None = None,
 ) -> SyncResult:
-    from scrobctl.sync.service import MissingEndpoint
+    from scrobctl.sync.service import MissingEndpoint, not_logged_in
 
     store = runtime.store()
     connection = connections.get_connection(store, profile, to)
     if connection is None:
-        raise UsageError(f"not logged in to {to}", login_hint(to, profile))
+        raise UsageError(not_logged_in(runtime, to, profile), login_hint(to, profile))
     target = targets.from_connection(connection)
     if source_service == to:
         raise UsageError("--from and --to name the same target")
+    if source_service is not None and not _known_source(runtime, profile, source_service):
+        raise UsageError(
+            f"{source_service!r} is no target of this archive",
+            f"--from takes a target ({', '.join(targets.KINDS)} or a named one); for an"
+            f" export file use --source file:{source_service}",
+        )
     result = SyncResult(profile, to, source_service or source, dry_run, since, until)
     # The source's own news first (a cron `sync --from trakt --to simkl` keeps them in step),
     # then the target's history over the period: what it really has.
@@ -194,6 +200,7 @@ def plan(
     weak: list[dict[str, Any]] = []
     listing = result.dry_run
     for row in rows:
+        result.weighed += 1
         play_id, kind = row["play_id"], row["kind"]
         line = PlayLine(play_id, row["at"], kind, _name(row), "skip") if listing else None
         if kind not in kinds:
@@ -236,6 +243,14 @@ def plan(
         connections.mark_archived_done(store, profile, to)
 
 
+def _known_source(runtime: Runtime, profile: str, name: str) -> bool:
+    """A kind, a connected target, or a name the archive has plays of (a target since logged
+    out of)."""
+    if name in targets.KINDS or connections.get_connection(runtime.store(), profile, name):
+        return True
+    return backfill.has_plays_of(runtime.store(), profile, name)
+
+
 def takes_of(runtime: Runtime, target: targets.Target) -> frozenset[str]:
     from scrobctl.scrobble.routing import takes
 
@@ -264,8 +279,9 @@ def _write_report(runtime: Runtime, to: str, entries: list[dict[str, Any]]) -> P
     """Weak matches, one JSON line each: plays taken as there on the strength of a title."""
     folder = runtime.data_dir / "reports"
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(runtime.clock.now()))
-    path = folder / f"sync-{to}-weak-{stamp}.jsonl"
+    # One file per target, rewritten by each run: it says what the latest sync took on trust,
+    # and a cron sync does not pile up a report a run.
+    path = folder / f"sync-{to}-weak-matches.jsonl"
     with path.open("w", encoding="utf-8") as fh:
         for entry in entries:
             fh.write(json.dumps(entry) + "\n")
