@@ -56,7 +56,7 @@ def test_different_songs_do_not_match() -> None:
 
 
 def test_tolerance_follows_both_services_and_stays_under_half_a_track() -> None:
-    assert tolerance("lastfm", "listenbrainz", "track", 200_000) == 4
+    assert tolerance("lastfm", "listenbrainz", "track", 200_000) == 20
     assert tolerance("trakt", "simkl", "episode") == 120
     # A Letterboxd day against Trakt minutes: most of a day, for video.
     assert tolerance("file:letterboxd", "trakt", "movie") == 12 * 3600 + 60
@@ -82,7 +82,8 @@ def test_match_by_title_is_weak_and_by_mbid_strong() -> None:
 def test_match_outside_the_tolerance_is_no_match() -> None:
     index = TargetIndex([track(1, 1000, "Artist", "Song", origin="listenbrainz")])
 
-    assert index.match(track(100, 1010, "Artist", "Song", item=1)) is None
+    assert index.match(track(100, 1030, "Artist", "Song", item=1)) is None
+    assert index.match(track(101, 1020, "Artist", "Song", item=1)) is not None
 
 
 def test_a_target_play_matches_one_source_play_only() -> None:
@@ -97,7 +98,7 @@ def test_a_target_play_matches_one_source_play_only() -> None:
 def test_the_nearest_target_play_is_taken() -> None:
     index = TargetIndex(
         [
-            track(1, 997, "A", "S", item=5, origin="listenbrainz"),
+            track(1, 990, "A", "S", item=5, origin="listenbrainz"),
             track(2, 1001, "A", "S", item=5, origin="listenbrainz"),
         ]
     )

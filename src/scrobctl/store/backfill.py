@@ -28,17 +28,13 @@ def _kinds(kinds: Sequence[str]) -> str:
     return ",".join(f"'{k}'" for k in kinds if k.isalpha())
 
 
-def source_plays(
-    store: Store,
+def _source_where(
     profile: str,
-    *,
     service: str | None,
     source: str | None,
     since: int | None,
     until: int | None,
-) -> Iterator[sqlite3.Row]:
-    """Archived plays, oldest first: those `service` has (imported from it or sent to it), or
-    those recorded from `source` (`file:spotify`; `file` for every export file), or all."""
+) -> tuple[str, list[object]]:
     clauses, args = ["p.profile = ?"], [profile]
     if service is not None:
         clauses.append(
@@ -59,11 +55,44 @@ def source_plays(
     if until is not None:
         clauses.append("p.watched_at < ?")
         args.append(until)
+    return " AND ".join(clauses), args
+
+
+def source_plays(
+    store: Store,
+    profile: str,
+    *,
+    service: str | None,
+    source: str | None,
+    since: int | None,
+    until: int | None,
+) -> Iterator[sqlite3.Row]:
+    """Archived plays, oldest first: those `service` has (imported from it or sent to it), or
+    those recorded from `source` (`file:spotify`; `file` for every export file), or all."""
+    where, args = _source_where(profile, service, source, since, until)
     sql = (
         f"SELECT p.id AS play_id, p.watched_at AS at, p.source, p.duration_ms, {_ITEM}"
-        f" FROM plays p{_JOINS} WHERE {' AND '.join(clauses)} ORDER BY p.watched_at, p.id"
+        f" FROM plays p{_JOINS} WHERE {where} ORDER BY p.watched_at, p.id"
     )
     yield from store.conn.execute(sql, args)
+
+
+def source_span(
+    store: Store,
+    profile: str,
+    *,
+    service: str | None,
+    source: str | None,
+    since: int | None,
+    until: int | None,
+) -> tuple[int, int] | None:
+    """The first and last start time of those plays (None: there are none), so that only the
+    target's plays around them need to be read."""
+    where, args = _source_where(profile, service, source, since, until)
+    row = store.conn.execute(
+        f"SELECT min(p.watched_at), max(p.watched_at) FROM plays p WHERE {where}", args
+    ).fetchone()
+    return None if row[0] is None else (row[0], row[1])
 
 
 def target_plays(

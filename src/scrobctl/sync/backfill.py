@@ -177,8 +177,19 @@ def plan(
     store = runtime.store()
     profile, to = result.profile, target.name
     kinds = sorted(takes_of(runtime, target))
-    low = None if result.since is None else result.since - MARGIN
-    high = None if result.until is None else result.until + MARGIN
+    span = backfill.source_span(
+        store,
+        profile,
+        service=source_service,
+        source=source,
+        since=result.since,
+        until=result.until,
+    )
+    if span is None:
+        _weighed_all(runtime, result)
+        return  # nothing archived from the source in the period
+    # Only the target's plays around the source's: memory follows the period, not the target.
+    low, high = span[0] - MARGIN, span[1] + MARGIN
     index = TargetIndex(
         _play(row, row["origin"] or target.kind, "ref")
         for row in backfill.target_plays(store, profile, to, kinds, low, high)
@@ -238,9 +249,15 @@ def plan(
         result.queued = len(send)
         return
     result.queued = backfill.queue_plays(store, profile, to, send, runtime.clock.now())
-    if result.source is None and result.since is None and result.until is None:
-        # Every archived play was weighed: `status` need not count this target's lacking ones.
-        connections.mark_archived_done(store, profile, to)
+    _weighed_all(runtime, result)
+
+
+def _weighed_all(runtime: Runtime, result: SyncResult) -> None:
+    """After a sync over the whole archive, `status` need not count this target's lacking
+    plays any more: each was weighed."""
+    whole = result.source is None and result.since is None and result.until is None
+    if whole and not result.dry_run:
+        connections.mark_archived_done(runtime.store(), result.profile, result.target)
 
 
 def _known_source(runtime: Runtime, profile: str, name: str) -> bool:

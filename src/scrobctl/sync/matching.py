@@ -24,24 +24,26 @@ VIDEO_IDS = ("tmdb", "imdb", "tvdb", "trakt", "simkl")
 BUCKET = 3600  # seconds a time bucket spans
 
 # How far a service's recorded start may be from the moment playback began, in seconds.
-# Last.fm and ListenBrainz keep whole seconds, and two scrobblers of one play differ by a
-# second or two; Trakt and Simkl keep minutes (Simkl's `watched_at` has no seconds); Spotify's
-# export gives the *end* of a stream, so its start is derived from `ms_played`, which drifts;
-# Letterboxd has only the day (imported at 12:00 UTC), so any time that day is it.
+# Last.fm and ListenBrainz keep whole seconds, but two scrobblers of one play (a player's own
+# and a browser extension, say) stamp it a few seconds apart; Trakt and Simkl keep minutes
+# (Simkl's `watched_at` has no seconds); Spotify's export gives the *end* of a stream, so its
+# start is derived from `ms_played`, which leaves out pauses; Letterboxd has only the day
+# (imported at 12:00 UTC), so any time that day is it. For music the sum is capped below half
+# the track (`tolerance`), so a track played twice in a row stays two plays.
 SLACK: dict[str, int] = {
-    "lastfm": 2,
-    "listenbrainz": 2,
+    "lastfm": 10,
+    "listenbrainz": 10,
     "trakt": 60,
     "simkl": 60,
     "file:spotify": 60,
     "file:lastfm": 60,
-    "file:listenbrainz": 2,
+    "file:listenbrainz": 10,
     "file:trakt": 60,
     "file:simkl": 60,
     "file:letterboxd": 12 * 3600,
     "file:imdb": 12 * 3600,
 }
-DEFAULT_SLACK = 2  # plays scrobctl recorded itself (stdin, watchers, webhooks)
+DEFAULT_SLACK = 10  # plays scrobctl recorded itself (stdin, watchers, webhooks)
 MIN_TRACK_MS = 30_000
 
 
