@@ -147,7 +147,7 @@ complete -c scrobctl -n '__fish_seen_subcommand_from sync' -l source -x -d 'Only
 complete -c scrobctl -n '__fish_seen_subcommand_from sync' -l since -x -d 'Only plays from this date on (7d, 2w, yesterday, 2026-01-01).'
 complete -c scrobctl -n '__fish_seen_subcommand_from sync' -l until -x -d 'Only plays before this date.'
 complete -c scrobctl -n '__fish_seen_subcommand_from sync' -l ratings -d 'Ratings (loves, feedback) too, as `export ratings` does.'
-complete -c scrobctl -n '__fish_seen_subcommand_from sync' -l dry-run -s n -d 'List what would be sent and why the rest is skipped.'
+complete -c scrobctl -n '__fish_seen_subcommand_from sync' -l dry-run -s n -d 'List what would be sent and why the rest is skipped; queue nothing (the histories are still imported, as `import` would).'
 complete -c scrobctl -n '__fish_seen_subcommand_from sync' -l profile -s p -x -d 'Local profile.'
 complete -c scrobctl -n '__fish_seen_subcommand_from sync' -l json -d 'Print the summary as JSON.'
 complete -c scrobctl -n '__fish_seen_subcommand_from sync' -l help -d 'Show help and exit.'

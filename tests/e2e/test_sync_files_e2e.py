@@ -43,3 +43,21 @@ def test_a_spotify_export_reaches_listenbrainz_without_what_it_has_or_takes_not(
     assert cli("flush").returncode == 0
     assert fake_lb.submissions == [tracks - 1]
     assert START - 180 + 1 not in {int(listen["listened_at"]) for listen in fake_lb.accepted}
+
+
+def test_a_dry_run_says_per_play_what_it_would_do_and_queues_nothing(
+    cli: Cli, fake_lb: FakeListenBrainz, tmp_path: Path
+) -> None:
+    rows, _expected = history(40, tracks=50)
+    assert cli("import", "--file", str(write_zip(tmp_path / "s.zip", rows))).returncode == 0
+    assert cli("login", "listenbrainz", "--token-stdin", input=GOOD_TOKEN + "\n").returncode == 0
+
+    result = cli("sync", "--source", "file:spotify", "--to", "listenbrainz", "--dry-run")
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert sum(line.endswith("  send") for line in lines) == 26
+    episodes = [line for line in lines if "skip (type:" in line]
+    assert len(episodes) == 2 and all("listenbrainz takes no podcasts" in e for e in episodes)
+    assert "listenbrainz: would queue 26 plays, already there 0 (0 by id, 0 by title)" in lines[-1]
+    assert "nothing is due" in cli("flush", "--dry-run").stderr

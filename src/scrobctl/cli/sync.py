@@ -32,7 +32,11 @@ def sync(
         False, "--ratings", help="Ratings (loves, feedback) too, as `export ratings` does."
     ),
     dry_run: bool = typer.Option(
-        False, "--dry-run", "-n", help="List what would be sent and why the rest is skipped."
+        False,
+        "--dry-run",
+        "-n",
+        help="List what would be sent and why the rest is skipped; queue nothing (the"
+        " histories are still imported, as `import` would).",
     ),
     profile: str = typer.Option("default", "--profile", "-p", help="Local profile."),
     json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),

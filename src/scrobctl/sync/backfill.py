@@ -160,9 +160,14 @@ async def sync(
                 result.imported[name] = await _import(runtime, name, profile, since, None)
         except MissingEndpoint as exc:
             result.imported[name] = None
-            result.notes.append(f"{exc.reason}; what scrobctl sent there counts as there")
+            known = "what scrobctl sent there counts as there"
+            if name == source_service:
+                known = "the plays sent there from here are the source"
+            result.notes.append(f"{exc.reason}; {known}")
     plan(runtime, target, result, source_service, source)
-    if ratings:
+    if ratings and not target.has_loves:
+        result.notes.append(f"{target.label} takes no ratings, loves or feedback")
+    elif ratings:
         result.ratings = _ratings(runtime, target, result, source_service, source)
     return result
 
