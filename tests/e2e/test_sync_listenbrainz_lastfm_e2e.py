@@ -121,3 +121,21 @@ def test_listenbrainz_to_lastfm_within_14_days_and_loves_both_ways(
     ]
     again = sync_json(cli, "--from", "listenbrainz", "--to", "lastfm")
     assert again["queued"] == 0 and again["ratings"]["queued"] == 0
+
+
+def test_a_failed_loves_step_is_said_and_exits_1_with_the_plays_still_queued(
+    cli: Cli, cli_env: dict[str, str], fake_lb: FeedbackListenBrainz, fake_lastfm: FakeLastfm
+) -> None:
+    fake_lastfm.history_size = 3
+    fake_lastfm.history_start = int(time.time()) - 3 * DAY
+    fake_lastfm.unsupported.add("user.getLovedTracks")
+    cli_env.update(fake_service_env(lastfm=fake_lastfm))
+    assert cli("login", "lastfm", "--no-browser").returncode == 0
+    assert cli("login", "listenbrainz", "--token-stdin", input=GOOD_TOKEN + "\n").returncode == 0
+
+    result = cli("sync", "--from", "lastfm", "--to", "listenbrainz", "--json", timeout=120)
+
+    assert result.returncode == 1, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["queued"] == 3 and summary["exit_code"] == 1
+    assert any("loved tracks not imported" in note for note in summary["notes"]), summary

@@ -94,6 +94,10 @@ def sync(
         print_json(summary(result))
     else:
         render(result)
+    if result.failed:
+        from scrobctl.errors import ExitCode
+
+        raise typer.Exit(ExitCode.FAILED)
 
 
 def summary(result: SyncResult) -> dict[str, Any]:
@@ -113,6 +117,7 @@ def summary(result: SyncResult) -> dict[str, Any]:
         "wrong_type": result.wrong_type,
         "weak_matches_report": str(result.weak_report) if result.weak_report else None,
         "notes": result.notes,
+        "exit_code": 1 if result.failed else 0,
     }
     if result.ratings is not None:
         reasons: dict[str, int] = {}

@@ -66,6 +66,7 @@ class SyncResult:
     weak_report: Path | None = None
     ratings: ExportSummary | None = None
     notes: list[str] = field(default_factory=list)
+    failed: bool = False  # an import brought the history but not all of it (exit code 1)
 
 
 def _play(row: Any, origin: str | None, ref_key: str) -> Play:
@@ -106,11 +107,21 @@ def _max_age(target: targets.Target) -> int | None:
     return None
 
 
-async def _import(runtime: Runtime, name: str, profile: str, since: int | None, on: Any) -> int:
+async def _import(
+    runtime: Runtime, name: str, profile: str, since: int | None, on: Any, result: SyncResult
+) -> int:
+    """Import one history as `import` does; what it could not bring is said, and is a failure."""
     from scrobctl.sync.service import import_history
 
-    result = await import_history(runtime, name, profile, since=since, on_page=on)
-    return result.progress.processed
+    done = await import_history(runtime, name, profile, since=since, on_page=on)
+    if done.report is not None:
+        result.notes.append(f"entries {name} gave that could not be imported: {done.report}")
+        result.failed = True
+    if done.failed_step is not None:
+        step = done.failed_step
+        result.notes.append(f"{name}: {step.step} not imported: {step.error.reason}; {step.hint}")
+        result.failed = True
+    return done.progress.processed
 
 
 async def sync(
@@ -154,10 +165,10 @@ async def sync(
             if progress is not None:
                 with progress:
                     result.imported[name] = await _import(
-                        runtime, name, profile, since, progress.update
+                        runtime, name, profile, since, progress.update, result
                     )
             else:
-                result.imported[name] = await _import(runtime, name, profile, since, None)
+                result.imported[name] = await _import(runtime, name, profile, since, None, result)
         except MissingEndpoint as exc:
             result.imported[name] = None
             known = "what scrobctl sent there counts as there"
