@@ -65,6 +65,8 @@ def sync(
     if source_service and source:
         raise UsageError("give --from or --source, not both")
     start, end = parse_date(since), parse_date(until)
+    if start is not None and end is not None and end <= start:
+        raise UsageError("--until must be after --since")
     # Imported pages and queued jobs are committed as they go, and queueing is once per play.
     on_interrupt(
         lambda: (
