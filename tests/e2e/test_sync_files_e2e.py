@@ -5,12 +5,12 @@ podcast episodes (ListenBrainz takes podcasts only with `listenbrainz.podcasts`)
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from tests.e2e.conftest import GOOD_TOKEN, Cli
 from tests.exports.spotify import START, history, write_zip
 from tests.fakes.listenbrainz import FakeListenBrainz
+from tests.helpers import json_envelope
 
 ROWS = 200  # of every 20 rows 13 tracks and one podcast episode count as plays
 
@@ -33,7 +33,7 @@ def test_a_spotify_export_reaches_listenbrainz_without_what_it_has_or_takes_not(
     result = cli("sync", "--source", "file:spotify", "--to", "listenbrainz", "--json")
 
     assert result.returncode == 0, result.stderr
-    summary = json.loads(result.stdout)
+    summary = json_envelope(result.stdout)["data"]
     tracks, episodes = ROWS // 20 * 13, ROWS // 20
     assert expected.plays == tracks + episodes
     assert summary["weighed"] == expected.plays

@@ -10,7 +10,6 @@ Reading 20,000 plays from Last.fm is 100 pages of 200 at the client's 1 request 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +18,7 @@ import pytest
 from tests.e2e.conftest import GOOD_TOKEN, Cli, fake_service_env, unique
 from tests.fakes.lastfm import FakeLastfm
 from tests.fakes.listenbrainz import FakeListenBrainz
+from tests.helpers import json_envelope
 
 PLAYS = 20_000
 SLOW = 300.0  # seconds a sync that reads 20,000 Last.fm plays may take (a timeout, not a check)
@@ -69,7 +69,7 @@ def fake_lastfm() -> Iterator[FeaturingLastfm]:
 def sync_json(cli: Cli, *args: str) -> dict[str, Any]:
     result = cli("sync", *args, "--json", timeout=SLOW)
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    return json_envelope(result.stdout)["data"]
 
 
 @pytest.mark.realtime(110)

@@ -4,7 +4,6 @@ Plays older than 14 days are counted once and never queued (Last.fm ignores them
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from tests.e2e.conftest import GOOD_TOKEN, Cli, fake_service_env, unique
 from tests.fakes.lastfm import FakeLastfm
 from tests.fakes.listenbrainz import FakeListenBrainz
 from tests.fakes.server import Reply, Request
+from tests.helpers import json_envelope
 
 DAY = 86_400
 FEEDBACK = "/1/feedback/user/rob/get-feedback"
@@ -75,7 +75,7 @@ def fake_lastfm() -> Iterator[FakeLastfm]:
 def sync_json(cli: Cli, *args: str) -> dict[str, Any]:
     result = cli("sync", *args, "--ratings", "--json", timeout=120)
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    return json_envelope(result.stdout)["data"]
 
 
 def test_listenbrainz_to_lastfm_within_14_days_and_loves_both_ways(
@@ -136,6 +136,7 @@ def test_a_failed_loves_step_is_said_and_exits_1_with_the_plays_still_queued(
     result = cli("sync", "--from", "lastfm", "--to", "listenbrainz", "--json", timeout=120)
 
     assert result.returncode == 1, result.stderr
-    summary = json.loads(result.stdout)
-    assert summary["queued"] == 3 and summary["exit_code"] == 1
+    envelope = json_envelope(result.stdout)
+    summary = envelope["data"]
+    assert summary["queued"] == 3 and envelope["exit_code"] == 1
     assert any("loved tracks not imported" in note for note in summary["notes"]), summary

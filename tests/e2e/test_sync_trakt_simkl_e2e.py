@@ -6,7 +6,6 @@ reach Simkl, and 200 Simkl ratings reach Trakt with `sync --from simkl --to trak
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +15,7 @@ from tests.e2e.conftest import Cli, fake_service_env, log_in, unique
 from tests.fakes.simkl import FakeSimkl
 from tests.fakes.simkl import iso as simkl_iso
 from tests.fakes.trakt import FakeTrakt, iso
+from tests.helpers import json_envelope
 
 SHOWS, EPISODES = 30, 100  # 3,000 plays: 30 shows, 4 seasons of 25 episodes each
 START = 1_700_000_000
@@ -77,7 +77,7 @@ def fake_simkl() -> Iterator[FakeSimkl]:
 def sync_json(cli: Cli, *args: str) -> dict[str, Any]:
     result = cli("sync", *args, "--json", timeout=TIMEOUT)
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    return json_envelope(result.stdout)["data"]
 
 
 def sent_episodes(fake: FakeSimkl) -> list[tuple[str, int | None, int | None]]:

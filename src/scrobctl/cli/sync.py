@@ -7,13 +7,15 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from scrobctl.cli.dates import parse_date
-from scrobctl.cli.output import info, local_time, on_interrupt, plural, print_json, set_json
+from scrobctl.cli.output import local_time, output, plural
 
 if TYPE_CHECKING:
+    from scrobctl.cli.output import Output
     from scrobctl.sync.backfill import SyncResult
 
 
 def sync(
+    ctx: typer.Context,
     to: str = typer.Option(..., "--to", help="The target to send to (a kind or a named target)."),
     source_service: str | None = typer.Option(
         None, "--from", help="Only plays this target has (imported from it or sent to it)."
@@ -54,52 +56,45 @@ def sync(
 
     Example: scrobctl sync --from trakt --to simkl --ratings
     """
-    import asyncio
-
-    from scrobctl.cli.context import build_runtime
     from scrobctl.cli.importing import _Progress
-    from scrobctl.errors import UsageError
+    from scrobctl.cli.run import Command
+    from scrobctl.errors import ExitCode, UsageError
     from scrobctl.sync.backfill import sync as do_sync
 
-    set_json(json_output)
+    out = output(ctx, json=json_output)
     if source_service and source:
         raise UsageError("give --from or --source, not both")
     start, end = parse_date(since), parse_date(until)
     if start is not None and end is not None and end <= start:
         raise UsageError("--until must be after --since")
-    # Imported pages and queued jobs are committed as they go, and queueing is once per play.
-    on_interrupt(
-        lambda: (
+
+    def interrupted() -> str:
+        # Imported pages and queued jobs are committed as they go; queueing is once per play.
+        return (
             "sync interrupted: what was imported and queued so far is kept; run the same"
             " command again to continue, nothing is queued twice (exit code 130)"
         )
-    )
-    runtime = build_runtime()
-    try:
-        result = asyncio.run(
-            do_sync(
-                runtime,
-                to,
-                profile=profile,
-                source_service=source_service,
-                source=source,
-                since=start,
-                until=end,
-                ratings=ratings,
-                dry_run=dry_run,
-                on_import=None if json_output else _Progress,
-            )
-        )
-    finally:
-        runtime.close()
-    if json_output:
-        print_json(summary(result))
-    else:
-        render(result)
-    if result.failed:
-        from scrobctl.errors import ExitCode
 
-        raise typer.Exit(ExitCode.FAILED)
+    with Command(out, interrupted=interrupted) as cmd:
+        result = cmd.call(
+            do_sync,
+            to,
+            profile=profile,
+            source_service=source_service,
+            source=source,
+            since=start,
+            until=end,
+            ratings=ratings,
+            dry_run=dry_run,
+            on_import=None if json_output else _Progress,
+        )
+    code = ExitCode.FAILED if result.failed else ExitCode.OK
+    if json_output:
+        out.data(summary(result), code)
+    else:
+        render(out, result)
+    if result.failed:
+        raise typer.Exit(code)
 
 
 def summary(result: SyncResult) -> dict[str, Any]:
@@ -119,7 +114,6 @@ def summary(result: SyncResult) -> dict[str, Any]:
         "wrong_type": result.wrong_type,
         "weak_matches_report": str(result.weak_report) if result.weak_report else None,
         "notes": result.notes,
-        "exit_code": 1 if result.failed else 0,
     }
     if result.ratings is not None:
         reasons: dict[str, int] = {}
@@ -148,20 +142,20 @@ def summary(result: SyncResult) -> dict[str, Any]:
     return data
 
 
-def render(result: SyncResult) -> None:
+def render(out: Output, result: SyncResult) -> None:
     to = result.target
     for name, read in result.imported.items():
         if read is not None:
-            info(f"{name}: history read, {read:,} entries")
+            out.info(f"{name}: history read, {read:,} entries")
     for note in result.notes:
-        info(f"{to}: {note}")
+        out.info(f"{to}: {note}")
     if not result.weighed:
         where = f" from {result.source}" if result.source else ""
-        info(f"{to}: no archived plays{where} in this period, so nothing to queue")
+        out.info(f"{to}: no archived plays{where} in this period, so nothing to queue")
     if result.dry_run:
         for p in result.plays:
             what = "send" if p.action == "send" else f"skip ({p.reason}: {p.detail})"
-            info(f"  {local_time(p.watched_at)}  {p.item}  {what}")
+            out.info(f"  {local_time(p.watched_at)}  {p.item}  {what}")
     verb = "would queue" if result.dry_run else "queued"
     there = result.already_there
     parts = [
@@ -175,22 +169,22 @@ def render(result: SyncResult) -> None:
     if result.wrong_type:
         kinds = ", ".join(f"{n:,} {k}" for k, n in sorted(result.wrong_type.items()))
         parts.append(f"not taken: {kinds}")
-    info(f"{to}: " + ", ".join(parts))
+    out.info(f"{to}: " + ", ".join(parts))
     if result.too_old:
-        info(
+        out.info(
             f"{to}: {plural(result.too_old, 'play')} older than {result.too_old_days} days not"
             f" queued ({to} ignores them)"
         )
     if result.weak_report is not None:
-        info(f"{to}: plays matched only by title are listed in {result.weak_report}")
+        out.info(f"{to}: plays matched only by title are listed in {result.weak_report}")
     if result.ratings is not None:
         r = result.ratings
-        info(
+        out.info(
             f"{to}: ratings {verb} {r.queued:,}, already there {r.already_there:,},"
             f" queued before {r.unchanged:,}, not exportable {len(r.skipped):,}"
         )
     if result.queued and not result.dry_run:
-        info("`scrobctl flush` sends them (big syncs over several runs: it resumes)")
+        out.info("`scrobctl flush` sends them (big syncs over several runs: it resumes)")
 
 
 def register(app: typer.Typer) -> None:
