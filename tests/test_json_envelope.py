@@ -154,3 +154,22 @@ def test_plain_error_line_still_joins_message_and_hint() -> None:
 
     error = json_error(as_json.stdout)
     assert plain.stderr == f"error: {error['message']}; {error['hint']}\n"
+
+
+def test_usage_error_with_json_is_the_error_envelope_too() -> None:
+    result = run("history", "--limit", "many", "--json")
+
+    assert result.returncode == 2
+    error = json_error(result.stdout)
+    assert error["exit_code"] == 2
+    assert "--limit" in error["message"]
+    assert error["hint"] == "see `scrobctl history --help`"
+    assert result.stderr == ""
+
+
+def test_usage_error_without_json_is_still_typer_usage_text() -> None:
+    result = run("history", "--limit", "many")
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "Usage: scrobctl history" in result.stderr
