@@ -249,7 +249,7 @@ def _offer_archived(
         command = Lacking(profile, service, n, kind).command
         out.info(
             f"{what} recorded before this login {'is' if n == 1 else 'are'} not on {service};"
-            f" `{command}` queues them"
+            f" `{command}` queues those it lacks"
         )
 
 

@@ -20,7 +20,7 @@ class MissingEndpoint(ServiceError):
     """The target's server does not offer the endpoint this needs; retrying cannot help."""
 
 
-def _not_logged_in(runtime: Runtime, name: str, profile: str) -> str:
+def not_logged_in(runtime: Runtime, name: str, profile: str) -> str:
     """No target of that name: a name typed wrong (`last.fm`) gets the closest kind or target,
     "did you mean", as a wrong choice does everywhere else (issue 17)."""
     import difflib
@@ -39,7 +39,7 @@ def _not_logged_in(runtime: Runtime, name: str, profile: str) -> str:
 async def _reader(runtime: Runtime, service: str, profile: str, http: httpx.AsyncClient) -> Reader:
     connection = connections.get_connection(runtime.store(), profile, service)
     if connection is None:
-        raise UsageError(_not_logged_in(runtime, service, profile), login_hint(service, profile))
+        raise UsageError(not_logged_in(runtime, service, profile), login_hint(service, profile))
     target = targets.from_connection(connection)
     server = target.server_type
     if server is not None and server.history:
