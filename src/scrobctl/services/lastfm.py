@@ -364,3 +364,12 @@ async def update_now_playing(client: LastfmClient, s: Scrobble) -> None:
 async def love(client: LastfmClient, artist: str, track: str) -> None:
     """`track.love` (signed POST); Last.fm has no other rating."""
     await client.call("track.love", {"artist": artist, "track": track}, signed=True, post=True)
+
+
+async def user_name(client: LastfmClient) -> str:
+    """The session's user, from a signed `user.getInfo`."""
+    data = await client.call("user.getInfo", signed=True, post=False)
+    try:
+        return str(data["user"]["name"])
+    except (TypeError, KeyError):
+        raise ServiceUnavailable(SERVICE, "user.getInfo gave an unexpected answer") from None
