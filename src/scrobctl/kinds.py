@@ -46,6 +46,9 @@ class Kind:
     revoke: str | None = None  # async (runtime, profile, secret): on logout
     password_login: str | None = None  # the flow for compatible servers with no browser login
     public_history: bool = False  # its history is read without the user's secret
+    # Seconds into the past its own service still takes a play (None: any age). A compatible
+    # server of the kind (Maloja, Libre.fm) has no such rule.
+    max_age: int | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,7 @@ KINDS: dict[str, Kind] = {
             rating_export=f"{_EXPORT}:loves",
             password_login="scrobctl.accounts.lastfm:login_lastfm_password",
             public_history=True,  # user.getRecentTracks needs only the API key
+            max_age=14 * 86400,  # older scrobbles are silently ignored (api-notes A.4)
         ),
         _declare(
             "listenbrainz",

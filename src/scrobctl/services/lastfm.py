@@ -24,6 +24,7 @@ from scrobctl.errors import (
     login_hint,
 )
 from scrobctl.http import ServiceLimiter, describe, json_body, retry_after, transmit
+from scrobctl.kinds import KINDS
 
 SERVICE = "lastfm"
 UNSIGNED_PARAMS = frozenset({"format", "callback", "api_sig"})
@@ -196,7 +197,7 @@ class LastfmClient:
 
 
 MAX_SCROBBLES_PER_REQUEST = 50
-MAX_AGE = 14 * 86400  # older scrobbles are silently ignored (api-notes A.4, widely observed)
+MAX_AGE: int = KINDS["lastfm"].max_age or 0  # older scrobbles are silently ignored (api-notes A.4)
 IGNORED_DAILY_LIMIT = 5
 
 

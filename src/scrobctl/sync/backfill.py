@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scrobctl import targets
+from scrobctl import kinds, targets
 from scrobctl.errors import UsageError, login_hint
 from scrobctl.runtime import Runtime
 from scrobctl.store import backfill, connections
@@ -98,13 +98,10 @@ def _name(row: Any) -> str:
 
 
 def _max_age(target: targets.Target) -> int | None:
-    """Seconds into the past the target still takes plays: Last.fm's own service ignores
-    older scrobbles (api-notes A.4); a compatible server (Maloja, Libre.fm) has no such rule."""
-    if target.kind == "lastfm" and target.server_type is None:
-        from scrobctl.services.lastfm import MAX_AGE
-
-        return MAX_AGE
-    return None
+    """Seconds into the past the target still takes plays: its kind's own service may ignore
+    older plays (Last.fm, api-notes A.4); a compatible server (Maloja, Libre.fm) has no such
+    rule."""
+    return kinds.kind(target.kind).max_age if target.server_type is None else None
 
 
 async def _import(
