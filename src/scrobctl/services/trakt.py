@@ -181,6 +181,11 @@ class TraktAuth:
         response = await transmit(self._http, self._limiter, self._post("/oauth/token", body))
         if response.status_code == 200:
             return _model(TokenSet, response)
+        if response.status_code == 401 and _oauth_error(response) != "invalid_grant":
+            # 401 `invalid_client`: the app's id or secret is wrong, which a new login does not
+            # fix (api-notes corrections-2026-12 item 13; RFC 6749 section 5.2). The login
+            # stays as it is; the error says to fix the app credentials.
+            raise ServiceError(SERVICE, "Trakt refused the client id or secret", APP_HELP)
         if response.status_code in (400, 401):
             raise RefreshFailed(
                 SERVICE,
@@ -207,6 +212,16 @@ class TraktAuth:
             raise RateLimited(SERVICE, DEFAULT_RETRY_AFTER if wait is None else wait)
         if response.status_code >= 500:
             raise ServiceUnavailable(SERVICE, describe(response), "try again later")
+
+
+def _oauth_error(response: httpx.Response) -> str | None:
+    """The `error` code of an OAuth error answer (RFC 6749 section 5.2), if it has one."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, str) else None
 
 
 @dataclass(frozen=True)
