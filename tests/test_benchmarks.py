@@ -29,6 +29,7 @@ def test_benchmarks_quick_mode_prints_every_figure_as_json() -> None:
         "import",
         "archive",
         "files",
+        "sync",
     }
     assert all(isinstance(f["value"], int | float) for f in figures)
     # issue #25: every everyday command, on the small and on the large archive

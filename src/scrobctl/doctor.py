@@ -94,32 +94,10 @@ def _data_dir(data_dir: Path) -> list[Check]:
     return checks
 
 
-# The tables that grow with the archive. Checking their pages reads the whole file (9.7 s for
-# `integrity_check` on a million plays, issue #25), so a plain `doctor` checks every other
-# table (logins, settings, imports: what a damaged file breaks first) and `--full` them all.
-LARGE_TABLES = ("items", "plays", "jobs", "scrobbles", "ratings")
-
-
-def _page_check(conn: sqlite3.Connection, full: bool) -> tuple[str, str]:
-    """`integrity_check` of the whole file with --full; else `quick_check` of each small
-    table and its indexes (SQLite >= 3.33 takes a table name). The result and what it read."""
-    if full:
-        return conn.execute("PRAGMA integrity_check").fetchone()[0], "integrity_check"
-    tables = conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-    ).fetchall()
-    for (table,) in tables:
-        if table in LARGE_TABLES:
-            continue
-        result = conn.execute(f"PRAGMA quick_check('{table}')").fetchone()[0]
-        if result != "ok":
-            return result, "quick_check"
-    return "ok", "quick_check"
-
-
 def _database(path: Path, full: bool = False) -> list[Check]:
     from scrobctl.store.db import SQLITE_HEADER
     from scrobctl.store.migrations import MIGRATIONS
+    from scrobctl.store.probe import health
 
     if not path.exists():
         return [Check("database", OK, f"{path} does not exist yet (created on first use)")]
@@ -134,13 +112,7 @@ def _database(path: Path, full: bool = False) -> list[Check]:
                 )
             ]
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
-        try:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-            result, how = _page_check(conn, full)
-        finally:
-            conn.close()
+        version, result, tables, how = health(path, full)
     except sqlite3.DatabaseError as exc:
         return [Check("database", FAIL, f"{path} cannot be read ({exc})", "restore a backup")]
     if (version == 0 and tables - {"_migrations"}) or (version > 0 and "_migrations" not in tables):
@@ -211,25 +183,14 @@ def _logins(kind: str, data_dir: Path) -> list[Check]:
     """Each connection the database knows must have its token in the store in use: the
     database alone says "ok" for an emptied token file (issue 17). Read-only: an entry from
     before keyring scoping is looked at, not moved."""
+    from scrobctl.store.probe import logins
     from scrobctl.tokens import SECRET_KEY, FileStore, KeyringStore, missing
 
     path = data_dir / paths.DB_NAME
     if not path.exists():
         return []
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
-        try:
-            columns = {r[1] for r in conn.execute("PRAGMA table_info(connections)")}
-            # A target's kind picks its secret's key (issue 19); before m009 it is its name.
-            kind_col = "coalesce(kind, service)" if "kind" in columns else "service"
-            rows = conn.execute(f"SELECT profile, service, {kind_col} FROM connections").fetchall()
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-            scope = None
-            if "meta" in tables:
-                found = conn.execute("SELECT value FROM meta WHERE key = 'archive_id'").fetchone()
-                scope = found[0] if found else None
-        finally:
-            conn.close()
+        rows, scope = logins(path)
     except sqlite3.DatabaseError:
         return []  # the database checks above say what is wrong with it
     if not rows:
@@ -254,6 +215,8 @@ def _logins(kind: str, data_dir: Path) -> list[Check]:
 
 
 def _checked(how: str) -> str:
+    from scrobctl.store.probe import LARGE_TABLES
+
     if how == "integrity_check":
         return "integrity_check ok (every page)"
     return (

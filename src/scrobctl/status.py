@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel
 
 from scrobctl.store import connections, queue
-from scrobctl.tokens import SECRET_KEY
+from scrobctl.store.connections import Connection
+from scrobctl.store.plays import count_plays
 
 if TYPE_CHECKING:  # only `status --check` needs the HTTP side (httpx: ~80 ms to import)
     from scrobctl.accounts.check import CheckResult
@@ -65,12 +66,13 @@ def _when(ts: float | None) -> datetime | None:
     return datetime.fromtimestamp(ts if 0 <= ts <= LATEST_SHOWN else LATEST_SHOWN, UTC)
 
 
-def _token(runtime: Runtime, profile: str, service: str, kind: str) -> tuple[str, str | None]:
+def _token(runtime: Runtime, connection: Connection) -> tuple[str, str | None]:
     """Whether the connection's token is really in the store in use, and if not, why."""
+    from scrobctl import kinds, targets
     from scrobctl.errors import ScrobctlError, TokenMissing
 
     try:
-        runtime.secret(profile, service, SECRET_KEY.get(kind, "token"))
+        kinds.credentials(runtime, targets.from_connection(connection))
     except TokenMissing as exc:
         return "missing", f"{exc.reason}; {exc.hint}"
     except ScrobctlError as exc:
@@ -89,7 +91,7 @@ def build_status(runtime: Runtime, checks: list[CheckResult] | None = None) -> S
     for c in connections.list_connections(store):
         check = checked.get((c.profile, c.service))
         paused = c.deferred_until if c.deferred_until and c.deferred_until > now else None
-        token, token_detail = _token(runtime, c.profile, c.service, c.kind)
+        token, token_detail = _token(runtime, c)
         rows.append(
             ConnectionStatus(
                 profile=c.profile,
@@ -114,7 +116,7 @@ def build_status(runtime: Runtime, checks: list[CheckResult] | None = None) -> S
         service: {s: by_state.get(s, 0) for s in queue.STATES}
         for service, by_state in counts.items()
     }
-    plays = store.conn.execute("SELECT count(*) FROM plays").fetchone()[0]
+    plays = count_plays(store)
     from scrobctl.scrobble.archived import lacking
 
     gaps = [

@@ -1,15 +1,18 @@
 """`scrobctl doctor`."""
 
+from __future__ import annotations
+
 import typer
 
-from scrobctl.cli.output import colour, print_json, set_json
+from scrobctl.cli.output import out_console, output
 from scrobctl.errors import ExitCode
 
 MARK = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
-STYLE = {"ok": "\033[32m", "warn": "\033[33m", "fail": "\033[1;31m"}  # at a terminal
+STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red"}
 
 
 def doctor(
+    ctx: typer.Context,
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
     full: bool = typer.Option(
         False,
@@ -29,18 +32,19 @@ def doctor(
 
     from scrobctl.doctor import run_checks
 
-    set_json(json_output)
+    out = output(ctx, json=json_output)
     checks = run_checks(full)
+    failed = any(c.status == "fail" for c in checks)
     if json_output:
-        print_json({"checks": [asdict(c) for c in checks]})
+        out.data({"checks": [asdict(c) for c in checks]}, ExitCode.FAILED if failed else 0)
     else:
-        coloured = colour()
+        console = out_console()
         for c in checks:
-            mark = f"{STYLE[c.status]}{MARK[c.status]}\033[0m" if coloured else MARK[c.status]
-            print(f"{mark}  {c.name}: {c.detail}")
+            console.print(MARK[c.status], style=STYLE[c.status], end="")
+            console.print(f"  {c.name}: {c.detail}", markup=False, highlight=False)
             if c.fix and c.status != "ok":
-                print(f"      fix: {c.fix}")
-    if any(c.status == "fail" for c in checks):
+                console.print(f"      fix: {c.fix}", markup=False)
+    if failed:
         raise typer.Exit(ExitCode.FAILED)
 
 

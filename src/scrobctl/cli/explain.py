@@ -1,13 +1,16 @@
 """`scrobctl explain PLAY|ITEM|-`: the ids and rule that matched, the look-alikes, the targets."""
 
+from __future__ import annotations
+
 import sys
 
 import typer
 
-from scrobctl.cli.output import local_time, print_json, set_json
+from scrobctl.cli.output import local_time, out_console, output
 
 
 def explain(
+    ctx: typer.Context,
     what: str = typer.Argument(
         ...,
         help="A play id (from `scrobctl history`), an item id like tmdb:603 or mbid:<uuid>, "
@@ -23,32 +26,30 @@ def explain(
     """
     from dataclasses import asdict
 
-    from scrobctl.cli.context import build_runtime
+    from scrobctl.cli.run import call
     from scrobctl.scrobble.explain import explain as run
 
-    set_json(json_output)
+    out = output(ctx, json=json_output)
     stdin = sys.stdin.read() if what == "-" else None
-    runtime = build_runtime(read_only=True)
-    try:
-        explanations = run(runtime, what, stdin)
-    finally:
-        runtime.close()
+    explanations = call(out, run, what, stdin)
     if json_output:
         data = [asdict(e) for e in explanations]
-        print_json(data[0] if len(data) == 1 and what != "-" else {"explanations": data})
+        out.data(data[0] if len(data) == 1 and what != "-" else {"explanations": data})
         return
     for explanation in explanations:
         _render(explanation)
 
 
 def _render(e: object) -> None:
-    from scrobctl.cli.table import Table
+    from rich.table import Table
+
     from scrobctl.store.explain import NEW, WEAK, Explanation
 
     assert isinstance(e, Explanation)
+    out = out_console()
 
     def say(text: str) -> None:
-        print(text)
+        out.print(text, markup=False)  # titles may hold [brackets]
 
     if e.play is not None:
         say(
@@ -82,7 +83,7 @@ def _render(e: object) -> None:
                 t.reason or t.outcome or "",
                 t.target_id or "",
             )
-        table.print()
+        out.print(table)
     elif e.play is not None:
         say("no target has it and none is queued")
     for play in e.plays:

@@ -1,17 +1,20 @@
 """`scrobctl stats`: plays per week, top lists, time spent, and what each target has."""
 
+from __future__ import annotations
+
 import sys
 
 import typer
 
 from scrobctl.cli.dates import parse_date
 from scrobctl.cli.history import Kind
-from scrobctl.cli.output import print_json, set_json
+from scrobctl.cli.output import out_console, output
 
 BAR_WIDTH = 40
 
 
 def stats(
+    ctx: typer.Context,
     since: str | None = typer.Option(
         None, "--since", help="Only plays from this date on (7d, 2w, yesterday, 2026-01-01)."
     ),
@@ -27,18 +30,14 @@ def stats(
     """
     from dataclasses import asdict
 
-    from scrobctl.cli.context import build_runtime
+    from scrobctl.cli.run import call
     from scrobctl.stats import stats as run
 
-    set_json(json_output)
+    out = output(ctx, json=json_output)
     start = parse_date(since)
-    runtime = build_runtime()
-    try:
-        result = run(runtime, since=start, kind=kind.value if kind else None, top=top)
-    finally:
-        runtime.close()
+    result = call(out, run, since=start, kind=kind.value if kind else None, top=top)
     if json_output:
-        print_json(asdict(result))
+        out.data(asdict(result))
         return
     _render(result)
 
@@ -51,27 +50,29 @@ def _hours(ms: int) -> str:
 def _render(result: object) -> None:
     from datetime import datetime
 
-    from scrobctl.cli.table import Table
+    from rich.table import Table
+
     from scrobctl.store.stats import ArchiveStats
 
     assert isinstance(result, ArchiveStats)
+    console = out_console()
     kinds = ", ".join(f"{n:,} {k}s" for k, n in sorted(result.by_kind.items()))
-    print(f"{result.plays:,} plays" + (f" ({kinds})" if kinds else ""))
+    console.print(f"{result.plays:,} plays" + (f" ({kinds})" if kinds else ""), markup=False)
     if result.listening_ms:
-        print(f"listening time: {_hours(result.listening_ms)}")
+        console.print(f"listening time: {_hours(result.listening_ms)}")
     if result.watching_ms:
-        print(f"watching time: {_hours(result.watching_ms)}")
+        console.print(f"watching time: {_hours(result.watching_ms)}")
     if result.weeks:
-        print("plays per week:")
+        console.print("plays per week:")
         peak = max(w.plays for w in result.weeks) or 1
         chart = sys.stdout.isatty()  # a chart only for a person at a terminal
         for week in result.weeks:
             day = datetime.fromtimestamp(week.start).strftime("%Y-%m-%d")
             if chart:
                 bar = "█" * max(1 if week.plays else 0, round(week.plays / peak * BAR_WIDTH))
-                print(f"  {day} \033[36m{bar}\033[0m {week.plays:,}")
+                console.print(f"  {day} [cyan]{bar}[/cyan] {week.plays:,}")
             else:
-                print(f"  {day} {week.plays}")
+                console.print(f"  {day} {week.plays}")
     for title, rows in (
         ("top artists", result.artists),
         ("top tracks", result.tracks),
@@ -80,16 +81,16 @@ def _render(result: object) -> None:
         ("top movies", result.movies),
     ):
         if rows:
-            table = Table("#", title, "plays")
+            table = Table("#", title, "plays", title_justify="left")
             for rank, row in enumerate(rows, start=1):
                 table.add_row(str(rank), row.name, f"{row.plays:,}")
-            table.print()
+            console.print(table)
     if result.targets:
         table = Table("target", "has", "of", "share")
         for t in result.targets:
             share = f"{t.plays / t.of:.0%}" if t.of else "-"
             table.add_row(t.service, f"{t.plays:,}", f"{t.of:,}", share)
-        table.print()
+        console.print(table)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,11 +1,13 @@
 """`scrobctl status`."""
 
+from __future__ import annotations
+
 import sys
 from typing import TYPE_CHECKING
 
 import typer
 
-from scrobctl.cli.output import local_time, plural, print_model, set_json
+from scrobctl.cli.output import local_time, out_console, output, plural
 from scrobctl.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -13,6 +15,7 @@ if TYPE_CHECKING:
 
 
 def status(
+    ctx: typer.Context,
     json_output: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     check: bool = typer.Option(
         False, "--check", help="Also ask each service whether its login still works."
@@ -24,31 +27,26 @@ def status(
     is tried online (refreshing a Trakt token when due). The exit code is 3 when a connection
     needs a new login or its token is not in the store in use.
 
-    Example: scrobctl status --json | jq '.queue'
+    Example: scrobctl status --json | jq '.data.queue'
     """
-    from scrobctl.cli.context import build_runtime
+    from scrobctl.cli.run import Command
     from scrobctl.status import build_status
 
-    set_json(json_output)
-    runtime = build_runtime()
-    try:
+    out = output(ctx, json=json_output)
+    with Command(out) as cmd:
         checks = None
         if check:
-            import asyncio
-
             from scrobctl.accounts.check import check_connections
 
-            checks = asyncio.run(check_connections(runtime))
-        report = build_status(runtime, checks)
-    finally:
-        runtime.close()
-    if json_output:
-        print_model(report)
-    else:
-        _render(report)
+            checks = cmd.call(check_connections)
+        report = cmd.call(build_status, checks)
     needs_login = [
         c for c in report.connections if c.status == "reconnect_required" or c.token != "present"
     ]
+    if json_output:
+        out.data(report, ExitCode.RECONNECT if needs_login else ExitCode.OK)
+    else:
+        _render(report)
     if not json_output:
         for c in report.connections:
             if (c.status != "ok" or c.token != "present") and c.detail:
@@ -57,13 +55,14 @@ def status(
         raise typer.Exit(ExitCode.RECONNECT)
 
 
-def _render(report: "StatusReport") -> None:
-    from scrobctl.cli.table import Table
+def _render(report: StatusReport) -> None:
+    from rich.table import Table
 
-    print(f"scrobctl {report.version}")
-    print(f"database:    {report.database}")
-    print(f"token store: {report.token_store}")
-    print(f"plays:       {report.plays}")
+    console = out_console()
+    console.print(f"scrobctl {report.version}")
+    console.print(f"database:    {report.database}")
+    console.print(f"token store: {report.token_store}")
+    console.print(f"plays:       {report.plays}")
     if report.connections:
         table = Table("profile", "service", "account", "status", "token until", title="connections")
         for c in report.connections:
@@ -77,23 +76,24 @@ def _render(report: "StatusReport") -> None:
             expiry = local_time(c.token_expires_at) if c.token_expires_at else "-"
             name = f"{c.service} ({c.server})" if c.server else c.service
             table.add_row(c.profile, name, c.account or "-", state, expiry)
-        table.print()
+        console.print(table)
     else:
-        print("connections: none yet (try `scrobctl login listenbrainz`)")
+        console.print("connections: none yet (try `scrobctl login listenbrainz`)")
     if report.queue:
         states = ("available", "running", "retryable", "completed", "discarded", "rejected")
         table = Table("service", *states, title="queue")
         for service, by_state in sorted(report.queue.items()):
             table.add_row(service, *(str(by_state[s]) for s in states))
-        table.print()
+        console.print(table)
     else:
-        print("queue:       empty")
+        console.print("queue:       empty")
     for gap in report.lacking:
         name = gap.target if gap.profile == "default" else f"{gap.target} ({gap.profile})"
-        print(
+        console.print(
             f"{name}: {plural(gap.plays, 'archived play')} recorded before this login"
-            f" {'is' if gap.plays == 1 else 'are'} not on it; `{gap.command}` queues them"
-            " for the next `scrobctl flush`",
+            f" {'is' if gap.plays == 1 else 'are'} not on it; `{gap.command}` queues what"
+            " it lacks for the next `scrobctl flush`",
+            markup=False,
         )
 
 
