@@ -118,6 +118,8 @@ def claim_ids(
         rows = conn.execute(
             "UPDATE jobs SET state = 'running', attempt = attempt + 1, attempted_at = :now,"
             " lease_expires_at = :lease, run_id = :run"
+            # INDEXED BY: should the index go or stop matching, the claim fails loudly (tests
+            # catch it) instead of quietly sorting the whole queue again on every batch.
             " WHERE id IN (SELECT jobs.id FROM jobs INDEXED BY idx_jobs_claim_order"
             "  WHERE jobs.service = :service AND jobs.profile = :profile AND jobs.kind = :kind"
             # The index's own WHERE, word for word, so the planner may use the partial index:
