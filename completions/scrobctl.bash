@@ -72,7 +72,7 @@ _scrobctl() {
         "config path") words="--help" ;;
         "config set") words="--help" ;;
         "config show") words="--json --help" ;;
-        "doctor") words="--json --help" ;;
+        "doctor") words="--json --full --help" ;;
         "explain") words="--json --help" ;;
         "export") words="ratings --help" ;;
         "export ratings") words="--to --from --since --dry-run -n --profile -p --json --help" ;;

@@ -44,6 +44,7 @@ complete -c scrobctl -n '__fish_seen_subcommand_from config; and __fish_seen_sub
 complete -c scrobctl -n '__fish_seen_subcommand_from config; and __fish_seen_subcommand_from show' -l json -d 'Print JSON.'
 complete -c scrobctl -n '__fish_seen_subcommand_from config; and __fish_seen_subcommand_from show' -l help -d 'Show help and exit.'
 complete -c scrobctl -n '__fish_seen_subcommand_from doctor' -l json -d 'Print JSON.'
+complete -c scrobctl -n '__fish_seen_subcommand_from doctor' -l full -d 'Check every page of the database (PRAGMA integrity_check): about ten seconds per million plays.'
 complete -c scrobctl -n '__fish_seen_subcommand_from doctor' -l help -d 'Show help and exit.'
 complete -c scrobctl -n '__fish_seen_subcommand_from explain' -l json -d 'Print JSON.'
 complete -c scrobctl -n '__fish_seen_subcommand_from explain' -l help -d 'Show help and exit.'

@@ -32,3 +32,8 @@ def test_benchmarks_quick_mode_prints_every_figure_as_json() -> None:
         "sync",
     }
     assert all(isinstance(f["value"], int | float) for f in figures)
+    # issue #25: every everyday command, on the small and on the large archive
+    names = {f["name"] for f in figures if f["section"] == "archive"}
+    for command in ("--help", "status --json", "history --limit 1000", "doctor", "explain PLAY"):
+        assert f"{command} (1,000 plays)" in names
+        assert f"{command} (5,000 plays)" in names

@@ -343,3 +343,87 @@ def test_a_flush_without_notify_url_never_imports_apprise(data_dir: Path) -> Non
     )
 
     assert "apprise" not in loaded_modules(code)
+
+
+def _command_modules(data_dir: Path, *args: str) -> set[str]:
+    code = (
+        "import sys\n"
+        "from scrobctl.entry import main\n"
+        f"sys.argv = ['scrobctl', *{list(args)!r}]\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass"
+    )
+    return loaded_modules(code)
+
+
+def test_help_builds_no_pydantic_adapter(data_dir: Path) -> None:
+    """Typer's automatic --help option has no value to convert (issue #25: the adapter Typer
+    would build for it imported pydantic, ~110 ms)."""
+    assert "pydantic" not in _command_modules(data_dir, "--help")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("status",), ("history", "--limit", "1000"), ("queue", "list"), ("stats",), ("doctor",)],
+)
+def test_everyday_commands_load_neither_rich_nor_pydantic_settings(
+    data_dir: Path, args: tuple[str, ...]
+) -> None:
+    """Settings are a plain read of env and file (issue #25)."""
+    assert "pydantic_settings" not in _command_modules(data_dir, *args)
+
+
+def test_read_only_command_with_an_unreadable_config_file_says_so(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broken file might name another folder: the settings model reports it, and the
+    default folder is not read in its place."""
+    config = tmp_path / "broken.toml"
+    config.write_text('data_dir = "/somewhere\n')
+    monkeypatch.setenv("SCROBCTL_CONFIG", str(config))
+    monkeypatch.delenv("SCROBCTL_DATA_DIR")
+
+    result = subprocess.run(
+        [sys.executable, "-m", "scrobctl", "history"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=TIMEOUT,
+        check=False,
+    )
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert str(config) in result.stderr
+
+
+def test_cli_annotations_never_name_a_type_imported_only_for_type_checking() -> None:
+    """CLI modules evaluate their annotations (no `from __future__ import annotations`, so that
+    Typer need not compile them, issue #25): a TYPE_CHECKING-only name must be quoted, or the
+    command fails with NameError when it runs (a nested function's annotations included)."""
+    found = []
+    for path in sorted((Path(scrobctl.cli.__file__).parent).glob("*.py")):
+        tree = ast.parse(path.read_text())
+        if any(isinstance(n, ast.ImportFrom) and n.module == "__future__" for n in tree.body):
+            continue
+        only_typing = {
+            (alias.asname or alias.name).split(".")[0]
+            for node in tree.body
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+            for sub in ast.walk(node)
+            if isinstance(sub, ast.Import | ast.ImportFrom)
+            for alias in sub.names
+        }
+        for node in ast.walk(tree):
+            annotations = []
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                args = node.args.posonlyargs + node.args.args + node.args.kwonlyargs
+                annotations = [a.annotation for a in args if a.annotation] + [node.returns]
+            elif isinstance(node, ast.ClassDef):
+                annotations = [s.annotation for s in node.body if isinstance(s, ast.AnnAssign)]
+            for annotation in annotations:
+                for name in ast.walk(annotation) if annotation else ():
+                    if isinstance(name, ast.Name) and name.id in only_typing:
+                        found.append(f"{path.name}:{getattr(node, 'lineno', 0)} {name.id}")
+    assert not found

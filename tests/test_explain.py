@@ -112,3 +112,49 @@ def test_explain_of_an_event_on_stdin_matches_as_scrobble_would_and_writes_nothi
 def test_explain_of_a_play_not_in_the_archive_is_a_usage_error(runtime: Runtime) -> None:
     with pytest.raises(UsageError, match="no play 42"):
         explain(runtime, "42")
+
+
+def test_explain_play_work_does_not_grow_with_the_archive(data_dir: Path) -> None:
+    """issue #25: a play's look-alikes, play counts and jobs are found by index; counting an
+    item's plays or a play's jobs by scanning read every row of a million-play archive."""
+    from scrobctl.store import open_store
+    from scrobctl.store.explain import explain_play
+
+    store = open_store(data_dir / "scrobctl.db")
+
+    def grow_to(plays: int) -> None:
+        with store.transaction() as conn:
+            have = conn.execute("SELECT count(*) FROM plays").fetchone()[0]
+            for i in range(have, plays):
+                item = conn.execute(
+                    "INSERT INTO items (kind, title, artist, weak_key) VALUES ('track', ?, 'A', ?)",
+                    (f"t{i}", f"a\x1ft{i}\x1f"),
+                ).lastrowid
+                play = conn.execute(
+                    "INSERT INTO plays (profile, item_id, watched_at) VALUES ('default', ?, ?)",
+                    (item, 1_000_000 + i),
+                ).lastrowid
+                conn.execute(
+                    "INSERT INTO jobs (kind, service, profile, play_id, state, unique_key)"
+                    " VALUES ('scrobble', 'listenbrainz', 'default', ?, 'completed', ?)",
+                    (play, f"scrobble:listenbrainz:{play}"),
+                )
+
+    def steps() -> int:
+        count = [0]
+
+        def tick() -> int:
+            count[0] += 1
+            return 0
+
+        store.conn.set_progress_handler(tick, 100)
+        found = explain_play(store.conn, 1)
+        store.conn.set_progress_handler(None, 0)
+        assert found is not None and [t.state for t in found.targets] == ["completed"]
+        return count[0]
+
+    grow_to(200)
+    small = steps()
+    grow_to(4000)
+    assert steps() <= small * 1.5 + 5
+    store.close()

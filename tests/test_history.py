@@ -202,3 +202,42 @@ def test_history_json_with_no_plays_is_an_empty_list(store: Any, runner: CliRunn
 
     assert result.exit_code == 0
     assert json_data(result.stdout) == {"plays": []}
+
+
+def _steps_for_newest_plays(store: Any, plays: int) -> int:
+    """SQLite virtual-machine steps (in hundreds) for `history --limit 10` after `plays` plays,
+    each sent to one target: the work a query does, whatever the machine's load."""
+    with store.transaction() as conn:
+        have = conn.execute("SELECT count(*) FROM plays").fetchone()[0]
+        for i in range(have, plays):
+            item = conn.execute(
+                "INSERT INTO items (kind, title, artist) VALUES ('track', ?, 'A')", (f"t{i}",)
+            ).lastrowid
+            conn.execute(
+                "INSERT INTO plays (profile, item_id, watched_at) VALUES ('default', ?, ?)",
+                (item, T + i),
+            )
+            conn.execute(
+                "INSERT INTO scrobbles (profile, service, item_id, scrobbled_at, source)"
+                " VALUES ('default', 'listenbrainz', ?, ?, 'sent')",
+                (item, T + i),
+            )
+    steps = [0]
+
+    def count() -> int:
+        steps[0] += 1
+        return 0
+
+    store.conn.set_progress_handler(count, 100)
+    rows = list(list_plays(store, limit=10))
+    store.conn.set_progress_handler(None, 0)
+    assert all(r.services == ["listenbrainz"] for r in rows)
+    return steps[0]
+
+
+def test_list_plays_work_does_not_grow_with_the_archive(store: Any) -> None:
+    """issue #25: which targets have each play is found through an index, not by scanning the
+    profile's records (an archive has no ANALYZE statistics to steer the planner)."""
+    small = _steps_for_newest_plays(store, 200)
+    large = _steps_for_newest_plays(store, 4000)
+    assert large <= small * 1.5 + 5

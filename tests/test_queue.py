@@ -205,6 +205,39 @@ def test_counts_groups_by_service_and_state(store: Store) -> None:
     assert queue.counts(store) == {LB: {"running": 1, "available": 1}, "lastfm": {"available": 1}}
 
 
+def grouped(store: Store) -> dict[str, dict[str, int]]:
+    result: dict[str, dict[str, int]] = {}
+    for service, state, n in store.conn.execute(
+        "SELECT service, state, count(*) FROM jobs GROUP BY service, state"
+    ):
+        result.setdefault(service, {})[state] = n
+    return result
+
+
+def test_counts_follow_every_change_to_jobs_whoever_makes_it(store: Store) -> None:
+    """status reads counts kept by triggers (issue #25); they match a full count after each
+    kind of write, including plain SQL from any module and a rolled-back transaction."""
+    first, second, third = enqueue(store, 100), enqueue(store, 200), enqueue(store, 300)
+    enqueue(store, 100, service="lastfm")
+    assert queue.counts(store) == grouped(store)
+    claim(store, limit=3)
+    assert queue.counts(store) == grouped(store)
+    queue.complete(store, [first], now=NOW)
+    queue.reject(store, [(second, "not_found")], now=NOW)
+    assert queue.counts(store) == grouped(store)
+    queue.retry(store, [second], now=NOW)
+    store.conn.execute("UPDATE jobs SET service = 'maloja' WHERE id = ?", (third,))
+    assert queue.counts(store) == grouped(store)
+    with pytest.raises(RuntimeError), store.transaction() as conn:
+        conn.execute("DELETE FROM jobs")
+        raise RuntimeError("rolled back")
+    assert queue.counts(store) == grouped(store)
+    store.conn.execute("DELETE FROM jobs WHERE id = ?", (second,))
+    assert queue.counts(store) == grouped(store)
+    assert queue.count_jobs(store, states=["completed"]) == 1
+    assert queue.count_jobs(store, service="lastfm") == 1
+
+
 def test_list_jobs_filters_by_state(store: Store) -> None:
     running, waiting = enqueue(store, 100), enqueue(store, 200)
     claim(store, limit=1)
@@ -329,3 +362,41 @@ def test_list_jobs_names_a_movie_without_title_by_its_id(store: Store) -> None:
     [listed] = queue.list_jobs(store)
 
     assert listed.item == "tmdb:603"
+
+
+def _claim_steps(store: Store) -> int:
+    """SQLite virtual-machine steps (in hundreds) to find due jobs and claim a batch."""
+    steps = [0]
+
+    def count() -> int:
+        steps[0] += 1
+        return 0
+
+    store.conn.set_progress_handler(count, 100)
+    assert queue.has_due(store, queue.SCROBBLE, LB, "default", NOW)
+    assert queue.count_due(store, LB, "default", NOW) == 10
+    claimed = claim(store, limit=5, run_id=f"run-{steps}")
+    store.conn.set_progress_handler(None, 0)
+    queue.release(store, claimed)
+    return steps[0]
+
+
+def test_claiming_never_reads_the_completed_jobs_of_a_big_archive(store: Store) -> None:
+    """issue #25: per-batch cost stays flat however many jobs a target has finished."""
+    for at in range(10):
+        enqueue(store, 100 + at)
+    before = _claim_steps(store)
+    with store.transaction() as conn:
+        item = conn.execute("INSERT INTO items (kind, title) VALUES ('track', 'x')").lastrowid
+        conn.executemany(
+            "INSERT INTO plays (profile, item_id, watched_at) VALUES ('default', ?, ?)",
+            ((item, 10_000 + i) for i in range(5000)),
+        )
+        conn.execute(
+            "INSERT INTO jobs (kind, service, profile, play_id, state, scheduled_at, unique_key)"
+            " SELECT 'scrobble', ?, 'default', id, 'completed', 0, 'done:' || id FROM plays"
+            " WHERE watched_at >= 10000",
+            (LB,),
+        )
+    after = _claim_steps(store)
+    assert after <= before * 1.5 + 5

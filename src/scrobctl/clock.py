@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 
@@ -12,4 +11,6 @@ class Clock:
 
     async def sleep(self, seconds: float) -> None:
         if seconds > 0:
+            import asyncio  # here: commands that never wait need not import it (25 ms)
+
             await asyncio.sleep(seconds)

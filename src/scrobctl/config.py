@@ -8,16 +8,12 @@ The lookup order, highest first:
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, HttpUrl, ValidationError, field_validator
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
 
 from scrobctl import paths
 from scrobctl.errors import ConfigError
@@ -79,12 +75,73 @@ class ProfileSettings(_Service):
     routes: dict[MediaType, list[str]] = {}
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="SCROBCTL_",
-        env_nested_delimiter="__",
-        extra="forbid",
-    )
+ENV_PREFIX = "SCROBCTL_"
+NESTED = "__"
+
+
+def _merge(low: dict[str, Any], high: dict[str, Any]) -> dict[str, Any]:
+    """`high` over `low`, table by table (an env variable sets one field of a file's table)."""
+    merged = dict(low)
+    for key, value in high.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _env_value(value: str) -> Any:
+    """A list or table given as JSON (`SCROBCTL_PROFILES__WORK__ROUTES__TRACK='["lastfm"]'`)."""
+    if value[:1] in ("[", "{"):
+        try:
+            return json.loads(value)
+        except ValueError:
+            pass
+    return value
+
+
+def _from_env(fields: set[str]) -> dict[str, Any]:
+    """`SCROBCTL_*` variables naming a setting (case does not matter), nested by `__`; others
+    (`SCROBCTL_CONFIG`, `SCROBCTL_DEBUG`) are not settings."""
+    values: dict[str, Any] = {}
+    for name, raw in os.environ.items():
+        if not name.upper().startswith(ENV_PREFIX):
+            continue
+        path = name[len(ENV_PREFIX) :].lower().split(NESTED)
+        if path[0] not in fields or not all(path):
+            continue
+        table = values
+        for part in path[:-1]:
+            if not isinstance(table.get(part), dict):
+                table[part] = {}
+            table = table[part]
+        value = _env_value(raw)
+        if isinstance(value, dict) and isinstance(table.get(path[-1]), dict):
+            value = _merge(value, table[path[-1]])
+        table[path[-1]] = value
+    return values
+
+
+def _from_file() -> dict[str, Any]:
+    import tomllib
+
+    path = paths.config_file()
+    if not path.is_file():
+        return {}
+    with path.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+class Settings(BaseModel):
+    """Read from the environment and the TOML file by a plain read of both (no
+    pydantic-settings: importing it cost more than `import typer` on every command, issue #25);
+    keyword arguments beat both."""
+
+    model_config = {"extra": "forbid"}
+
+    def __init__(self, **values: Any) -> None:
+        fields = set(type(self).model_fields)
+        super().__init__(**_merge(_merge(_from_file(), _from_env(fields)), values))
 
     data_dir: Path = Field(default_factory=paths.default_data_dir)
     token_store: Literal["keyring", "file"] = "keyring"
@@ -113,18 +170,6 @@ class Settings(BaseSettings):
     def _expand_home(cls, value: Path) -> Path:
         """`~` in the file or a quoted env value means home, as it does for paths.data_dir()."""
         return value.expanduser()
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=paths.config_file())
-        return (init_settings, env_settings, toml)
 
 
 def load_settings() -> Settings:

@@ -57,6 +57,25 @@ def data_dir() -> Path:
     return default_data_dir()
 
 
+def data_dir_is_plain() -> bool:
+    """True when `data_dir()` is what the settings would say: the config file is absent or
+    readable TOML whose `data_dir`, if any, is a non-empty string."""
+    from_env = os.environ.get("SCROBCTL_DATA_DIR")
+    if from_env is not None:
+        return bool(from_env.strip())
+    path = config_file()
+    if not path.is_file():
+        return True
+    import tomllib
+
+    try:
+        with path.open("rb") as fh:
+            value = tomllib.load(fh).get("data_dir")
+    except (OSError, tomllib.TOMLDecodeError):
+        return False
+    return value is None or (isinstance(value, str) and bool(value.strip()))
+
+
 def token_file_private(folder: Path) -> bool:
     """False while the folder's tokens.json is readable by others. The empty-flush fast paths
     ask this so that they, too, fall through to the command that says so (issue 16)."""

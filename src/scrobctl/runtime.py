@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from scrobctl.clock import Clock
-from scrobctl.config import Settings
 from scrobctl.paths import DB_NAME, FLUSH_LOCK_NAME, ensure_private_dir
 
 if TYPE_CHECKING:
@@ -15,23 +13,39 @@ if TYPE_CHECKING:
 
     import httpx
 
+    from scrobctl.config import Settings
     from scrobctl.errors import TokenMissing
     from scrobctl.store import Store
     from scrobctl.tokens import TokenStore
 
 
-@dataclass
 class Runtime:
-    settings: Settings
-    warn: Callable[[str], None]
-    clock: Clock = field(default_factory=Clock)
-    http_client: Callable[[], httpx.AsyncClient] = None  # type: ignore[assignment]
-    _store: Store | None = None
-    _tokens: TokenStore | None = None
+    """`settings=None` reads them on first use: a command that only reads the archive finds
+    its folder by a plain read (paths.data_dir) and never builds the settings model (pydantic:
+    more than `import typer` costs, issue #25)."""
 
-    def __post_init__(self) -> None:
-        if self.http_client is None:
-            self.http_client = self.make_http
+    def __init__(
+        self,
+        settings: Settings | None,
+        warn: Callable[[str], None],
+        clock: Clock | None = None,
+        http_client: Callable[[], httpx.AsyncClient] | None = None,
+    ) -> None:
+        self.settings_ = settings
+        self.warn = warn
+        self.clock = clock or Clock()
+        self.http_client = http_client or self.make_http
+        self._store: Store | None = None
+        self._tokens: TokenStore | None = None
+        self._data_dir: Path | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self.settings_ is None:
+            from scrobctl.config import load_settings
+
+            self.settings_ = load_settings()
+        return self.settings_
 
     def make_http(self, log: Callable[[str], None] | None = None) -> httpx.AsyncClient:
         """The production client, bounded by the settings' request deadline; a server clock
@@ -42,7 +56,15 @@ class Runtime:
 
     @property
     def data_dir(self) -> Path:
-        return self.settings.data_dir
+        if self.settings_ is not None:
+            return self.settings_.data_dir
+        if self._data_dir is None:
+            from scrobctl.paths import data_dir, data_dir_is_plain
+
+            # A config file that cannot be read might name another folder: the settings
+            # model reads it and says what is wrong, rather than the default folder being used.
+            self._data_dir = data_dir() if data_dir_is_plain() else self.settings.data_dir
+        return self._data_dir
 
     @property
     def db_path(self) -> Path:

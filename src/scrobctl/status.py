@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
-from scrobctl.accounts.check import CheckResult
-from scrobctl.runtime import Runtime
 from scrobctl.store import connections, queue
 from scrobctl.store.connections import Connection
 from scrobctl.store.plays import count_plays
+
+if TYPE_CHECKING:  # only `status --check` needs the HTTP side (httpx: ~80 ms to import)
+    from scrobctl.accounts.check import CheckResult
+    from scrobctl.runtime import Runtime
 
 
 class ConnectionStatus(BaseModel):

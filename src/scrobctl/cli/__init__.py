@@ -4,8 +4,6 @@ Heavy imports (httpx, pydantic-settings, sqlite-utils, keyring, rich) happen ins
 that `--version`, an empty `flush` and tab completion stay close to Typer's own start-up cost.
 """
 
-from __future__ import annotations
-
 import os
 import sys
 
@@ -22,6 +20,7 @@ from scrobctl.cli import (
     importing,
     login,
     notify,
+    params,
     queue,
     ratings,
     scrobble,
@@ -35,6 +34,8 @@ from scrobctl.cli import (
 )
 from scrobctl.cli.output import Output, output
 from scrobctl.errors import ExitCode, ScrobctlError, translate
+
+params.install()  # plain option values without building pydantic adapters (issue #25)
 
 app = typer.Typer(
     name="scrobctl",

@@ -5,8 +5,6 @@ starts Python (completion that calls back into the CLI would cost its whole star
 `scripts/generate_completions.py` writes them to completions/; a test keeps them current.
 """
 
-from __future__ import annotations
-
 import os
 import shlex
 import sys
@@ -46,9 +44,9 @@ class Node:
     help: str
     options: list[Opt] = field(default_factory=list)
     arg_choices: list[str] = field(default_factory=list)
-    children: dict[str, Node] = field(default_factory=dict)
+    children: dict[str, "Node"] = field(default_factory=dict)
 
-    def walk(self) -> list[Node]:
+    def walk(self) -> list["Node"]:
         nodes = [self]
         for child in self.children.values():
             nodes.extend(child.walk())

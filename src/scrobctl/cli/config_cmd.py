@@ -1,7 +1,5 @@
 """`scrobctl config show|path|edit|set`."""
 
-from __future__ import annotations
-
 import sys
 
 import typer

@@ -7,7 +7,7 @@ from enum import StrEnum
 import typer
 
 from scrobctl.cli.dates import parse_date
-from scrobctl.cli.output import local_time, out_console, output
+from scrobctl.cli.output import local_time, output
 
 
 class Kind(StrEnum):
@@ -71,15 +71,14 @@ def history(
         filtered = kind or service or since or profile
         out.info("no plays match these filters" if filtered else "no plays yet")
         return
-    from rich.table import Table
-
+    from scrobctl.cli.table import Table
     from scrobctl.store.records import item_name
 
     table = Table("play", "when", "type", "what", "services")
     for r in rows:
         what = item_name(r.kind, r.title, r.artist, r.show, r.season, r.number, r.ids)
         table.add_row(str(r.id), local_time(r.watched_at), r.kind, what, ", ".join(r.services))
-    out_console().print(table)
+    table.print()
 
 
 def register(app: typer.Typer) -> None:

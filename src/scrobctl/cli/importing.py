@@ -1,8 +1,6 @@
 """`scrobctl import SERVICE`: bring a service's whole history into the local store; `import
 --file PATH`: the same from export files (cli/import_files.py)."""
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -143,7 +141,7 @@ class _Progress:
         self._task = None
         self.last: ImportProgress | None = None
 
-    def __enter__(self) -> _Progress:
+    def __enter__(self) -> "_Progress":
         if self.tty:
             from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
 
@@ -165,7 +163,7 @@ class _Progress:
     def saved(self) -> int:
         return self.last.processed if self.last is not None else 0
 
-    def update(self, p: ImportProgress) -> None:
+    def update(self, p: "ImportProgress") -> None:
         self.last = p
         # "matched 0" for 20,000 title-matched tracks read as a failure: say how each matched.
         by_title = p.processed - p.matched - p.failed

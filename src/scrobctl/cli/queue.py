@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from scrobctl.cli.output import local_time, out_console, output, plural
+from scrobctl.cli.output import local_time, output, plural
 from scrobctl.errors import UsageError
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ def list_(
     if not jobs:
         out.info(f"no {'jobs' if state or all_states else 'pending or failed jobs'}{left_out}")
         return
-    from rich.table import Table
+    from scrobctl.cli.table import Table
 
     table = Table("id", "service", "state", "attempt", "item", "scheduled", "outcome / last error")
     for j in jobs:
@@ -93,7 +93,7 @@ def list_(
         table.add_row(
             str(j.id), j.service, j.state, f"{j.attempt}/{j.max_attempts}", j.item, when, detail
         )
-    out_console().print(table)
+    table.print()
     out.info(f"{plural(len(jobs), 'job')} shown{left_out}")
 
 

@@ -1,7 +1,5 @@
 """`scrobctl rate` and `scrobctl export ratings`."""
 
-from __future__ import annotations
-
 import typer
 
 from scrobctl.cli.dates import parse_date

@@ -1,7 +1,5 @@
 """`scrobctl scrobble`: playback events from stdin (or a file) into the queue."""
 
-from __future__ import annotations
-
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -25,8 +23,8 @@ class InputFormat(StrEnum):
 
 
 def _ingest(
-    runtime: Runtime, stream: BinaryIO, dry_run: bool, input_format: InputFormat
-) -> IngestResult:
+    runtime: "Runtime", stream: BinaryIO, dry_run: bool, input_format: InputFormat
+) -> "IngestResult":
     if input_format is InputFormat.playerctl:
         from scrobctl.scrobble.service import ingest_lines
         from scrobctl.watch.playerctl import read_lines

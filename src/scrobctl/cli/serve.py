@@ -1,8 +1,6 @@
 """`scrobctl serve`: the local receiver for media-server webhooks and other scrobblers, and
 `scrobctl serve token add|list|remove` for the tokens its sources present."""
 
-from __future__ import annotations
-
 import re
 import sys
 from enum import StrEnum

@@ -1,7 +1,5 @@
 """`scrobctl tokens migrate`."""
 
-from __future__ import annotations
-
 from enum import StrEnum
 
 import typer

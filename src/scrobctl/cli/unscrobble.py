@@ -1,7 +1,5 @@
 """`scrobctl unscrobble PLAY...`: remove wrong plays from the archive and from the targets."""
 
-from __future__ import annotations
-
 import json
 import sys
 

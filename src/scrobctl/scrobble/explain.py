@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scrobctl.errors import UsageError
-from scrobctl.runtime import Runtime
-from scrobctl.scrobble.enqueue import item_ref
-from scrobctl.scrobble.events import read_events
 from scrobctl.store.explain import Explanation, explain_item, explain_play, explain_ref, find_items
 from scrobctl.sync.rate import parse_item
+
+if TYPE_CHECKING:
+    from scrobctl.runtime import Runtime
 
 
 def explain(runtime: Runtime, target: str, stdin: str | None = None) -> list[Explanation]:
@@ -51,6 +51,10 @@ def _from_stdin(runtime: Runtime, text: str) -> list[Explanation]:
     if isinstance(document, dict) and isinstance(document.get("plays"), list):
         ids = [p.get("id") for p in document["plays"] if isinstance(p, dict)]
         return [e for e in (explain_play(conn, i) for i in ids if isinstance(i, int)) if e]
+    # Here, not at the top: explaining a play by its id needs no event model (pydantic).
+    from scrobctl.scrobble.enqueue import item_ref
+    from scrobctl.scrobble.events import read_events
+
     explanations = []
     for line in read_events(io.BytesIO(text.encode())):
         if line.event is None:

@@ -91,11 +91,23 @@ class Explanation:
     plays: list[PlayView] = field(default_factory=list)  # for an item: its latest plays
 
 
+# An item's plays in every profile, through the unique (profile, item_id, watched_at) index:
+# the profiles are found by seeking (min, then the next greater), one search each, where
+# `WHERE item_id = ?` alone read every play of the archive (issue #25).
+PLAY_COUNT = (
+    "(WITH RECURSIVE profiles(name) AS (SELECT min(profile) FROM plays UNION ALL"
+    " SELECT (SELECT min(profile) FROM plays WHERE profile > name) FROM profiles"
+    " WHERE name IS NOT NULL)"
+    " SELECT count(*) FROM plays WHERE profile IN (SELECT name FROM profiles)"
+    " AND item_id = i.id)"
+)
+
+
 def _item_row(conn: sqlite3.Connection, item_id: int) -> sqlite3.Row | None:
     return conn.execute(
         "SELECT i.*, s.title AS show_title, s.tmdb AS s_tmdb, s.imdb AS s_imdb,"
         " s.tvdb AS s_tvdb, s.trakt AS s_trakt, s.simkl AS s_simkl,"
-        " (SELECT count(*) FROM plays WHERE item_id = i.id) AS play_count"
+        " " + PLAY_COUNT + " AS play_count"
         " FROM items i LEFT JOIN items s ON s.id = i.show_id WHERE i.id = ?",
         (item_id,),
     ).fetchone()
@@ -158,7 +170,7 @@ def candidates(conn: sqlite3.Connection, row: sqlite3.Row) -> list[ItemView]:
     if row["kind"] in MUSIC:
         bare = without_album(weak_key(row["artist"] or "", row["title"] or "", None))
         rows = conn.execute(
-            "SELECT i.*, (SELECT count(*) FROM plays WHERE item_id = i.id) AS play_count"
+            "SELECT i.*, " + PLAY_COUNT + " AS play_count"
             " FROM items i WHERE weak_key >= ? AND weak_key < ? AND kind = ? AND id != ?"
             " ORDER BY id LIMIT ?",
             (bare, bare + "\uffff", row["kind"], row["id"], CANDIDATE_LIMIT),
@@ -168,7 +180,7 @@ def candidates(conn: sqlite3.Connection, row: sqlite3.Row) -> list[ItemView]:
     else:
         rows = conn.execute(
             "SELECT i.*, s.title AS show_title,"
-            " (SELECT count(*) FROM plays WHERE item_id = i.id) AS play_count"
+            " " + PLAY_COUNT + " AS play_count"
             " FROM items i LEFT JOIN items s ON s.id = i.show_id"
             " WHERE i.kind = ? AND i.id != ? AND i.title = ? COLLATE NOCASE"
             " AND (i.show_id IS ? OR ? != 'episode') ORDER BY i.id LIMIT ?",

@@ -95,7 +95,10 @@ def list_plays(
         "SELECT p.id, p.watched_at, p.profile, p.item_id, p.source, i.kind, i.title, i.artist,"
         " i.album,"
         " i.season, i.number, i.tmdb, i.imdb, i.tvdb, i.trakt, i.simkl, i.mbid, i.isrc,"
-        " sh.title AS show_title"
+        " sh.title AS show_title,"
+        # The targets that have the play, in the same query (idx_scrobbles_play covers it).
+        " (SELECT group_concat(s.service, char(31)) FROM scrobbles s WHERE s.profile = p.profile"
+        " AND s.item_id = p.item_id AND s.scrobbled_at = p.watched_at) AS services"
         " FROM plays p JOIN items i ON i.id = p.item_id LEFT JOIN items sh ON sh.id = i.show_id"
         f"{where} ORDER BY p.watched_at DESC, p.id DESC"
     )
@@ -103,14 +106,7 @@ def list_plays(
         sql += " LIMIT ?"
         args.append(limit)
     for row in store.conn.execute(sql, args):
-        services = [
-            r[0]
-            for r in store.conn.execute(
-                "SELECT DISTINCT service FROM scrobbles WHERE profile = ? AND item_id = ?"
-                " AND scrobbled_at = ? ORDER BY service",
-                (row["profile"], row["item_id"], row["watched_at"]),
-            )
-        ]
+        services = sorted(set(row["services"].split("\x1f"))) if row["services"] else []
         ids = {
             k: row[k]
             for k in ("tmdb", "imdb", "tvdb", "trakt", "simkl", "mbid", "isrc")

@@ -253,6 +253,44 @@ def m009_targets(db: Database) -> None:
     db.execute("UPDATE connections SET kind = service WHERE kind IS NULL")
 
 
+def m010_counts_and_history_index(db: Database) -> None:
+    """What the everyday commands need to stay as fast on a million plays as on none (issue
+    #25). `status` reads job counts kept by triggers, so it never groups every completed job;
+    every write to `jobs`, whatever module makes it, keeps them. `history` asks which targets
+    have each play by (profile, item, time): the index for that now holds the service as well,
+    so the planner prefers it to the unique index, whose first column alone it would otherwise
+    scan (an archive without ANALYZE statistics, which is every user's). `explain` and
+    `unscrobble` find a play's jobs by index."""
+    db.execute(
+        "CREATE TABLE job_counts (service TEXT NOT NULL, state TEXT NOT NULL,"
+        " n INTEGER NOT NULL, PRIMARY KEY (service, state)) WITHOUT ROWID"
+    )
+    db.execute(
+        "INSERT INTO job_counts (service, state, n)"
+        " SELECT service, state, count(*) FROM jobs GROUP BY service, state"
+    )
+    add = (
+        "INSERT INTO job_counts (service, state, n) VALUES (new.service, new.state, 1)"
+        " ON CONFLICT (service, state) DO UPDATE SET n = n + 1;"
+    )
+    remove = "UPDATE job_counts SET n = n - 1 WHERE service = old.service AND state = old.state;"
+    db.execute(f"CREATE TRIGGER jobs_counted_insert AFTER INSERT ON jobs BEGIN {add} END")
+    db.execute(f"CREATE TRIGGER jobs_counted_delete AFTER DELETE ON jobs BEGIN {remove} END")
+    db.execute(
+        "CREATE TRIGGER jobs_counted_update AFTER UPDATE OF state, service ON jobs"
+        " WHEN old.state IS NOT new.state OR old.service IS NOT new.service"
+        f" BEGIN {remove} {add} END"
+    )
+    # A play's jobs (explain, unscrobble) and an item's rating and removal jobs, without
+    # reading the queue: play ids only grow, so this index is appended to, not scattered.
+    db.execute("CREATE INDEX idx_jobs_play ON jobs (play_id)")
+    db.execute("CREATE INDEX idx_jobs_item ON jobs (item_id) WHERE item_id IS NOT NULL")
+    db.execute("DROP INDEX idx_scrobbles_play")
+    db.execute(
+        "CREATE INDEX idx_scrobbles_play ON scrobbles (profile, item_id, scrobbled_at, service)"
+    )
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     m001_initial,
     m002_imports_and_ratings,
@@ -263,4 +301,5 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     m007_rejected_state,
     m008_notices,
     m009_targets,
+    m010_counts_and_history_index,
 ]
