@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,10 @@ import httpx
 import pylast
 import yaml
 
-from scrobctl.http import make_client
+from scrobctl.accounts.common import Field, LoginUI
+from scrobctl.clock import Clock
+from scrobctl.config import Settings
+from scrobctl.http import RATE_LIMITS, Limits, make_client
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.enqueue import Ingest
 from scrobctl.scrobble.events import Event, Line
@@ -22,6 +26,60 @@ from tests.conftest import FakeClock
 PROFILE = "default"
 CASSETTES = Path(__file__).resolve().parent.parent / "cassettes"
 WEEK = 7 * 86_400
+
+
+# -- runtimes ---------------------------------------------------------------------------------
+
+# Every bucket at 1,000 requests a second. The leaky bucket paces on the event loop's real
+# clock, not the FakeClock: at the documented rates a login of six requests would spend five
+# wall-clock seconds. A test about pacing builds its runtime with `RATE_LIMITS` itself.
+UNPACED = Limits({bucket: (1000, 1) for bucket in RATE_LIMITS})
+
+
+def make_runtime(
+    data_dir: Path,
+    clock: Clock,
+    http_client: Callable[[], httpx.AsyncClient] = lambda: httpx.AsyncClient(),
+    *,
+    limits: Limits = UNPACED,
+    **services: dict[str, str],
+) -> Runtime:
+    """A Runtime with a token file, the fake clock, unpaced limits and an httpx client respx can
+    intercept."""
+    settings = Settings(data_dir=data_dir, token_store="file", **services)
+    return Runtime(
+        settings=settings, warn=lambda _m: None, clock=clock, http_client=http_client, limits=limits
+    )
+
+
+class FakeUI:
+    """A LoginUI that records every call; asks nothing unless built `interactive=True`."""
+
+    def __init__(self, *, interactive: bool = False, answers: dict[str, str] | None = None):
+        self.interactive = interactive
+        self.answers = dict(answers or {})
+        self.calls: list[tuple[Any, ...]] = []
+
+    def show_code(self, code: str | None, url: str, expires_in: int) -> None:
+        self.calls.append(("show_code", code, url, expires_in))
+
+    def offer_browser(self, url: str) -> None:
+        self.calls.append(("offer_browser", url))
+
+    @contextmanager
+    def waiting(self, message: str) -> Iterator[None]:
+        self.calls.append(("waiting", message))
+        yield None
+
+    def ask_app_credentials(self, service: str, help_text: str, fields: list[Field]) -> dict:
+        self.calls.append(("ask_app_credentials", service, help_text, [f.name for f in fields]))
+        return dict(self.answers)
+
+    def called(self, name: str) -> list[tuple[Any, ...]]:
+        return [call[1:] for call in self.calls if call[0] == name]
+
+
+_: LoginUI = FakeUI()  # a type checker confirms FakeUI implements the protocol
 
 
 # -- the flush ----------------------------------------------------------------------------------

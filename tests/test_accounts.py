@@ -1,90 +1,29 @@
 """What every login flow shares (accounts/common.py, accounts/check.py): the user's own API app
 credentials (settings first, then the token store's "@app" entry, then one interactive question)
 and `status --check`, which marks refused connections "reconnect required" without touching the
-queue.
-
-FakeUI, make_runtime and lift_rate_limits are shared with the per-service auth tests."""
+queue."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import respx
 
-from scrobctl import http as scrobctl_http
 from scrobctl.accounts.check import check_connections
-from scrobctl.accounts.common import APP_PROFILE, Field, LoginUI, app_credentials
+from scrobctl.accounts.common import APP_PROFILE, app_credentials
 from scrobctl.accounts.trakt import login_trakt
-from scrobctl.clock import Clock
-from scrobctl.config import Settings
 from scrobctl.errors import UsageError
 from scrobctl.paths import config_file
 from scrobctl.runtime import Runtime
 from scrobctl.store import connections, queue
 from tests.conftest import FakeClock
+from tests.helpers import FakeUI, make_runtime
 
 PROFILE = "default"
-
-
-class FakeUI:
-    """A LoginUI that records every call; asks nothing unless built `interactive=True`."""
-
-    def __init__(self, *, interactive: bool = False, answers: dict[str, str] | None = None):
-        self.interactive = interactive
-        self.answers = dict(answers or {})
-        self.calls: list[tuple[Any, ...]] = []
-
-    def show_code(self, code: str | None, url: str, expires_in: int) -> None:
-        self.calls.append(("show_code", code, url, expires_in))
-
-    def offer_browser(self, url: str) -> None:
-        self.calls.append(("offer_browser", url))
-
-    @contextmanager
-    def waiting(self, message: str) -> Iterator[None]:
-        self.calls.append(("waiting", message))
-        yield None
-
-    def ask_app_credentials(self, service: str, help_text: str, fields: list[Field]) -> dict:
-        self.calls.append(("ask_app_credentials", service, help_text, [f.name for f in fields]))
-        return dict(self.answers)
-
-    def called(self, name: str) -> list[tuple[Any, ...]]:
-        return [call[1:] for call in self.calls if call[0] == name]
-
-
-_: LoginUI = FakeUI()  # a type checker confirms FakeUI implements the protocol
-
-
-def make_runtime(
-    data_dir: Path,
-    clock: Clock,
-    http_client: Callable[[], httpx.AsyncClient] = lambda: httpx.AsyncClient(),
-    **services: dict[str, str],
-) -> Runtime:
-    """A Runtime with a token file, the fake clock and an httpx client respx can intercept."""
-    settings = Settings(data_dir=data_dir, token_store="file", **services)
-    return Runtime(settings=settings, warn=lambda _m: None, clock=clock, http_client=http_client)
-
-
-def lift_rate_limits(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The leaky bucket paces on the event loop's real clock, not the FakeClock: without this a
-    login of six requests would spend five wall-clock seconds at 1 request/s."""
-    for name in ("trakt", "trakt-auth", "simkl", "lastfm"):
-        monkeypatch.setitem(scrobctl_http.RATE_LIMITS, name, (1000, 1))
-        if f"{name}:write" in scrobctl_http.RATE_LIMITS:  # a separate bucket for writes
-            monkeypatch.setitem(scrobctl_http.RATE_LIMITS, f"{name}:write", (1000, 1))
-
-
-@pytest.fixture(autouse=True)
-def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
-    lift_rate_limits(monkeypatch)
 
 
 @pytest.fixture

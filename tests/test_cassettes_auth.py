@@ -45,8 +45,7 @@ from scrobctl.http import make_client
 from scrobctl.runtime import Runtime
 from scrobctl.store import connections
 from tests.conftest import FakeClock
-from tests.helpers import capturing, interactions
-from tests.test_accounts import FakeUI, lift_rate_limits, make_runtime
+from tests.helpers import FakeUI, capturing, interactions, make_runtime
 
 CASSETTES = Path(__file__).resolve().parent.parent / "cassettes"
 AUTH_SERVICES = ("trakt", "simkl", "lastfm")
@@ -162,11 +161,6 @@ class TerminalUI(FakeUI):
         super().show_code(code, url, expires_in)
         if RECORDING:
             print(f"\napprove {code or 'the request'} at {url}", file=sys.__stderr__)
-
-
-@pytest.fixture(autouse=True)
-def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
-    lift_rate_limits(monkeypatch)
 
 
 @pytest.fixture

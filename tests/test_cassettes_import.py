@@ -39,7 +39,6 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import vcr
 
-from scrobctl import http as scrobctl_http
 from scrobctl.clock import Clock
 from scrobctl.http import make_client
 from scrobctl.runtime import Runtime
@@ -47,8 +46,7 @@ from scrobctl.store import connections
 from scrobctl.sync.importer import ImportResult
 from scrobctl.sync.service import import_history
 from tests.conftest import FakeClock
-from tests.helpers import interactions
-from tests.test_accounts import lift_rate_limits, make_runtime
+from tests.helpers import interactions, make_runtime
 
 CASSETTES = Path(__file__).resolve().parent.parent / "cassettes"
 PROFILE = "default"
@@ -148,12 +146,6 @@ def needs(*names: str) -> dict[str, str]:
     if missing:
         pytest.fail(f"set {', '.join(missing)} to record cassettes (see cassettes/README.md)")
     return {name: str(TEST_ENV[name]) for name in names}
-
-
-@pytest.fixture(autouse=True)
-def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
-    lift_rate_limits(monkeypatch)
-    monkeypatch.setitem(scrobctl_http.RATE_LIMITS, "listenbrainz", (1000, 1))
 
 
 @pytest.fixture

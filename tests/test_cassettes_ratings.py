@@ -44,8 +44,7 @@ from scrobctl.store import connections, queue
 from scrobctl.store.ratings import set_rating
 from scrobctl.sync.export import export_ratings
 from tests.conftest import FakeClock
-from tests.helpers import capturing, run_flush
-from tests.test_accounts import lift_rate_limits, make_runtime
+from tests.helpers import capturing, make_runtime, run_flush
 from tests.test_cassettes import REDACTED_AUTHORIZATION, find_secrets
 from tests.test_cassettes_auth import find_auth_secrets, recorder
 from tests.test_cassettes_scrobble import credentials, logged_in
@@ -175,11 +174,6 @@ def outcomes(runtime: Runtime) -> list[tuple[str, str]]:
         "SELECT state, outcome FROM jobs WHERE kind = 'rating' ORDER BY id"
     )
     return [(row[0], row[1]) for row in rows]
-
-
-@pytest.fixture(autouse=True)
-def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
-    lift_rate_limits(monkeypatch)
 
 
 # -- replay -------------------------------------------------------------------------------------

@@ -39,8 +39,7 @@ from scrobctl.runtime import Runtime
 from scrobctl.scrobble.events import Event
 from scrobctl.store import connections, queue
 from tests.conftest import FakeClock
-from tests.helpers import capturing, queue_plays, run_flush
-from tests.test_accounts import lift_rate_limits, make_runtime
+from tests.helpers import capturing, make_runtime, queue_plays, run_flush
 from tests.test_cassettes import find_secrets
 from tests.test_cassettes_auth import find_auth_secrets, recorder
 
@@ -147,11 +146,6 @@ def outcomes(runtime: Runtime) -> list[tuple[str, str]]:
         " ORDER BY plays.watched_at"
     )
     return [(row[0], row[1]) for row in rows]
-
-
-@pytest.fixture(autouse=True)
-def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
-    lift_rate_limits(monkeypatch)
 
 
 @pytest.fixture

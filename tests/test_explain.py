@@ -15,8 +15,7 @@ from scrobctl.store import queue
 from scrobctl.store.imports import ImportedPlay, ImportWriter
 from scrobctl.store.items import ItemRef
 from tests.conftest import FakeClock
-from tests.helpers import movie, queue_plays
-from tests.test_accounts import make_runtime
+from tests.helpers import make_runtime, movie, queue_plays
 
 AT = 1_794_903_600
 

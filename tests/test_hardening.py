@@ -33,8 +33,7 @@ from scrobctl.sync.service import import_history
 from tests.conftest import FakeClock
 from tests.fakes.hostile import Answer, HostileServer, json_answer
 from tests.fakes.server import Request
-from tests.helpers import run_flush
-from tests.test_accounts import lift_rate_limits
+from tests.helpers import UNPACED, run_flush
 from tests.test_hostile_servers import DAY, WEEK, jobs, queue_plays, spec, states
 
 PROFILE = "default"
@@ -112,11 +111,6 @@ class Script:
         return json_answer(404, '{"error": "not found"}')
 
 
-@pytest.fixture(autouse=True)
-def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
-    lift_rate_limits(monkeypatch)
-
-
 @pytest.fixture
 def script() -> Script:
     return Script()
@@ -152,7 +146,7 @@ def runtime(
         lastfm={"api_key": "h-key", "api_secret": "h-secret", "api_url": f"{url}/lastfm/2.0/"},
         listenbrainz={"api_url": f"{url}/lb"},
     )
-    rt = Runtime(settings=settings, warn=warnings.append, clock=clock)
+    rt = Runtime(settings=settings, warn=warnings.append, clock=clock, limits=UNPACED)
     now = int(clock.now())
     secrets = {
         "listenbrainz": {"token": "h-lb"},

@@ -26,7 +26,6 @@ import httpx
 import pytest
 import respx
 
-from scrobctl import http as scrobctl_http
 from scrobctl.accounts.lastfm import login_lastfm
 from scrobctl.accounts.listenbrainz import login_listenbrainz
 from scrobctl.accounts.simkl import login_simkl
@@ -39,8 +38,7 @@ from scrobctl.scrobble.events import Event, Line
 from scrobctl.store import connections, queue
 from scrobctl.sync.service import import_history
 from tests.conftest import FakeClock
-from tests.helpers import run_flush
-from tests.test_accounts import FakeUI, lift_rate_limits, make_runtime
+from tests.helpers import FakeUI, make_runtime, run_flush
 
 PROFILE = "default"
 DAY = 86_400
@@ -160,12 +158,6 @@ def spec(name: str) -> Spec:
 
 
 # -- fixtures and helpers -----------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
-    lift_rate_limits(monkeypatch)
-    monkeypatch.setitem(scrobctl_http.RATE_LIMITS, "listenbrainz", (1000, 1))
 
 
 @pytest.fixture

@@ -24,8 +24,7 @@ from scrobctl.store import connections
 from scrobctl.sync.importer import ImportResult
 from scrobctl.sync.service import import_history
 from tests.conftest import FakeClock
-from tests.helpers import watched_times
-from tests.test_accounts import lift_rate_limits, make_runtime
+from tests.helpers import make_runtime, watched_times
 
 API = "https://ws.audioscrobbler.com/2.0/"
 SERVICE = "lastfm"
@@ -213,11 +212,6 @@ class FakeLastfm:
 
 
 # -- fixtures and helpers -----------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
-    lift_rate_limits(monkeypatch)
 
 
 def login_lastfm_for_import(runtime: Runtime) -> None:

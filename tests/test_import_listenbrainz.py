@@ -19,15 +19,13 @@ import httpx
 import pytest
 import respx
 
-from scrobctl import http as scrobctl_http
 from scrobctl.errors import ServiceUnavailable
 from scrobctl.runtime import Runtime
 from scrobctl.store import connections
 from scrobctl.sync.importer import ImportResult
 from scrobctl.sync.service import import_history
 from tests.conftest import FakeClock
-from tests.helpers import watched_times
-from tests.test_accounts import lift_rate_limits, make_runtime
+from tests.helpers import make_runtime, watched_times
 
 API = "https://api.listenbrainz.org"
 SERVICE = "listenbrainz"
@@ -203,12 +201,6 @@ class FakeListenBrainz:
 
 
 # -- fixtures and helpers -------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
-    lift_rate_limits(monkeypatch)
-    monkeypatch.setitem(scrobctl_http.RATE_LIMITS, "listenbrainz", (1000, 1))
 
 
 def login_listenbrainz_for_import(runtime: Runtime) -> None:

@@ -26,7 +26,7 @@ from scrobctl.store import connections
 from scrobctl.sync.importer import OVERLAP, ImportResult
 from scrobctl.sync.service import import_history
 from tests.conftest import FakeClock
-from tests.test_accounts import lift_rate_limits, make_runtime
+from tests.helpers import make_runtime
 
 API = "https://api.simkl.com"
 SERVICE = "simkl"
@@ -190,11 +190,6 @@ class FakeSimkl:
 
 
 # -- fixtures and helpers -------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
-    lift_rate_limits(monkeypatch)
 
 
 def login_simkl_for_import(runtime: Runtime) -> None:

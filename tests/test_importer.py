@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 import respx
 
-from scrobctl import http as scrobctl_http
 from scrobctl.errors import ServiceUnavailable
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.enqueue import Ingest
@@ -33,18 +32,12 @@ from tests import test_import_listenbrainz as lb
 from tests import test_import_simkl as simkl
 from tests import test_import_trakt as trakt
 from tests.conftest import FakeClock
-from tests.test_accounts import lift_rate_limits, make_runtime
+from tests.helpers import make_runtime
 
 PROFILE = "default"
 NOW = 1_795_000_000  # FakeClock's start
 # Columns that record when something was written, not what: left out of row comparisons.
 WHEN_WRITTEN = {"created_at", "recorded_at", "started_at", "finished_at"}
-
-
-@pytest.fixture(autouse=True)
-def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
-    lift_rate_limits(monkeypatch)
-    monkeypatch.setitem(scrobctl_http.RATE_LIMITS, "listenbrainz", (1000, 1))
 
 
 def run(runtime: Runtime, service: str, **options: Any) -> ImportResult:

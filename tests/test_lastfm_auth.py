@@ -25,7 +25,7 @@ from scrobctl.runtime import Runtime
 from scrobctl.services.lastfm import RATE_LIMIT_WAIT, LastfmClient, api_sig
 from scrobctl.store import connections
 from tests.conftest import FakeClock
-from tests.test_accounts import FakeUI, lift_rate_limits, make_runtime
+from tests.helpers import UNPACED, FakeUI, make_runtime
 
 URL = "https://ws.audioscrobbler.com/2.0/"
 AUTH_PAGE = "https://www.last.fm/api/auth/"
@@ -76,11 +76,6 @@ class LastfmServer:
         return [params for _verb, params in self.sent if params["method"] == method]
 
 
-@pytest.fixture(autouse=True)
-def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
-    lift_rate_limits(monkeypatch)
-
-
 @pytest.fixture
 def runtime(isolated_env: Path, clock: FakeClock) -> Iterator[Runtime]:
     rt = make_runtime(isolated_env, clock, lastfm={"api_key": API_KEY, "api_secret": SECRET})
@@ -106,7 +101,12 @@ def with_client(
     async def go() -> T:
         async with httpx.AsyncClient() as http:
             client = LastfmClient(
-                URL, API_KEY, SECRET, http, ServiceLimiter("lastfm", clock), session_key
+                URL,
+                API_KEY,
+                SECRET,
+                http,
+                ServiceLimiter("lastfm", clock, limits=UNPACED),
+                session_key,
             )
             return await use(client)
 
@@ -185,7 +185,12 @@ def test_signed_params_are_pylasts_params_plus_format_json(case: str, clock: Fak
     async def go() -> dict[str, str]:
         async with httpx.AsyncClient() as http:
             client = LastfmClient(
-                URL, API_KEY, SECRET, http, ServiceLimiter("lastfm", clock), session_key
+                URL,
+                API_KEY,
+                SECRET,
+                http,
+                ServiceLimiter("lastfm", clock, limits=UNPACED),
+                session_key,
             )
             return client.signed_params(method, params)
 

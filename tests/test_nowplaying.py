@@ -25,7 +25,7 @@ from scrobctl.scrobble.nowplaying import NowPlayingResult, send_now_playing
 from scrobctl.scrobble.service import IngestResult, ingest_events
 from scrobctl.store import connections, queue
 from tests.conftest import FakeClock
-from tests.test_accounts import lift_rate_limits, make_runtime
+from tests.helpers import make_runtime
 
 PROFILE = "default"
 LASTFM = "https://ws.audioscrobbler.com/2.0/"
@@ -40,11 +40,6 @@ SIMKL_CLIENT_ID = "simkl-client-id"
 SIMKL_TOKEN = "simkl-token"
 WEEK = 7 * 86_400
 MATRIX = {"tmdb": 603, "imdb": "tt0133093"}
-
-
-@pytest.fixture(autouse=True)
-def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
-    lift_rate_limits(monkeypatch)
 
 
 @pytest.fixture

@@ -32,8 +32,7 @@ from scrobctl.store import connections, queue
 from scrobctl.store.ratings import set_rating
 from scrobctl.sync.export import export_ratings
 from tests.conftest import FakeClock
-from tests.helpers import only, pylast_signature, run_flush, trakt_token_set
-from tests.test_accounts import lift_rate_limits, make_runtime
+from tests.helpers import make_runtime, only, pylast_signature, run_flush, trakt_token_set
 
 PROFILE = "default"
 DAY = 86_400
@@ -140,11 +139,6 @@ OK_ANSWERS: dict[str, Callable[[httpx.Request], httpx.Response]] = {
 
 
 # -- fixtures and helpers -----------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
-    lift_rate_limits(monkeypatch)
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from scrobctl.store import connections, queue
 from scrobctl.store.ratings import LOCAL, ExportSummary, effective_ratings, set_rating
 from scrobctl.sync.export import export_ratings
 from tests.conftest import FakeClock
-from tests.test_accounts import make_runtime
+from tests.helpers import make_runtime
 
 PROFILE = "default"
 DAY = 86_400

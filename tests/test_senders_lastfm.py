@@ -23,8 +23,7 @@ from scrobctl.scrobble.events import Event, Line
 from scrobctl.services.lastfm import RATE_LIMIT_WAIT
 from scrobctl.store import connections, queue
 from tests.conftest import FakeClock
-from tests.helpers import only, pylast_signature, run_flush
-from tests.test_accounts import lift_rate_limits, make_runtime
+from tests.helpers import make_runtime, only, pylast_signature, run_flush
 
 API = "https://ws.audioscrobbler.com/2.0/"
 SERVICE = "lastfm"
@@ -104,11 +103,6 @@ def error(status: int, code: int, message: str) -> httpx.Response:
 
 
 # -- fixtures and helpers ---------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
-    lift_rate_limits(monkeypatch)
 
 
 @pytest.fixture

@@ -17,15 +17,23 @@ import pytest
 import respx
 
 from scrobctl import __version__
-from scrobctl import http as scrobctl_http
 from scrobctl.accounts.common import APP_PROFILE
 from scrobctl.errors import ExitCode
+from scrobctl.http import RATE_LIMITS, Limits
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.events import Event
 from scrobctl.store import connections, queue
 from tests.conftest import FakeClock
-from tests.helpers import episode, leave_running, movie, only, queue_plays, run_flush
-from tests.test_accounts import lift_rate_limits, make_runtime
+from tests.helpers import (
+    UNPACED,
+    episode,
+    leave_running,
+    make_runtime,
+    movie,
+    only,
+    queue_plays,
+    run_flush,
+)
 
 API = "https://api.simkl.com"
 SERVICE = "simkl"
@@ -99,11 +107,6 @@ class SyncHistory:
 
 
 # -- fixtures and helpers ---------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
-    lift_rate_limits(monkeypatch)
 
 
 @pytest.fixture
@@ -254,10 +257,10 @@ def test_simkl_every_request_carries_client_id_app_name_and_app_version(
 
 
 def test_simkl_consecutive_posts_are_at_least_a_second_apart(
-    runtime: Runtime, simkl: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+    runtime: Runtime, simkl: respx.MockRouter
 ) -> None:
     # The documented limit (1 POST a second), not the lifted one: this test is about pacing.
-    monkeypatch.setitem(scrobctl_http.RATE_LIMITS, "simkl:write", (1, 1))
+    runtime.limits = Limits({**UNPACED.rates, "simkl:write": RATE_LIMITS["simkl:write"]})
     queue_many(runtime, 250)
     server = serve(simkl, SyncHistory())
 

@@ -17,23 +17,23 @@ import pytest
 import respx
 
 from scrobctl import __version__
-from scrobctl import http as scrobctl_http
 from scrobctl.errors import ExitCode
-from scrobctl.http import BACKOFF_CAP, make_client
+from scrobctl.http import BACKOFF_CAP, RATE_LIMITS, Limits, make_client
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.events import Event
 from scrobctl.store import connections, queue
 from tests.conftest import FakeClock
 from tests.helpers import (
+    UNPACED,
     episode,
     leave_running,
+    make_runtime,
     movie,
     only,
     queue_plays,
     run_flush,
     trakt_token_set,
 )
-from tests.test_accounts import lift_rate_limits, make_runtime
 
 API = "https://api.trakt.tv"
 AUTH = "https://auth.trakt.tv"
@@ -112,11 +112,6 @@ def history_entry(watched_at: str, **media: Any) -> dict[str, Any]:
 
 
 # -- fixtures and helpers ---------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
-    lift_rate_limits(monkeypatch)
 
 
 @pytest.fixture
@@ -283,10 +278,10 @@ def test_trakt_requests_carry_the_required_headers(
 
 
 def test_trakt_consecutive_posts_are_at_least_a_second_apart(
-    runtime: Runtime, trakt: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+    runtime: Runtime, trakt: respx.MockRouter
 ) -> None:
     # The documented limit (1 POST a second), not the lifted one: this test is about pacing.
-    monkeypatch.setitem(scrobctl_http.RATE_LIMITS, "trakt:write", (1, 1))
+    runtime.limits = Limits({**UNPACED.rates, "trakt:write": RATE_LIMITS["trakt:write"]})
     queue_300(runtime)
     server = serve(trakt, SyncHistory())
 

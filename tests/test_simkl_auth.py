@@ -21,7 +21,7 @@ from scrobctl.runtime import Runtime
 from scrobctl.services.simkl import Pin, SimklClient
 from scrobctl.store import connections
 from tests.conftest import FakeClock
-from tests.test_accounts import FakeUI, lift_rate_limits, make_runtime
+from tests.helpers import UNPACED, FakeUI, make_runtime
 
 API = "https://api.simkl.com"
 CLIENT_ID = "simkl-client-id"
@@ -48,11 +48,6 @@ SETTINGS = {
 T = TypeVar("T")
 
 
-@pytest.fixture(autouse=True)
-def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
-    lift_rate_limits(monkeypatch)
-
-
 @pytest.fixture
 def runtime(isolated_env: Path, clock: FakeClock) -> Iterator[Runtime]:
     rt = make_runtime(isolated_env, clock, simkl={"client_id": CLIENT_ID})
@@ -71,7 +66,9 @@ def with_client(
 ) -> T:
     async def go() -> T:
         async with httpx.AsyncClient() as http:
-            client = SimklClient(API, CLIENT_ID, http, ServiceLimiter("simkl", clock), token)
+            client = SimklClient(
+                API, CLIENT_ID, http, ServiceLimiter("simkl", clock, limits=UNPACED), token
+            )
             return await use(client)
 
     return asyncio.run(go())

@@ -20,8 +20,7 @@ from scrobctl.scrobble.unscrobble import unscrobble
 from scrobctl.store import queue
 from scrobctl.store.stats import archive_stats
 from tests.conftest import FakeClock
-from tests.helpers import episode, movie, queue_plays
-from tests.test_accounts import make_runtime
+from tests.helpers import episode, make_runtime, movie, queue_plays
 
 AT = 1_794_903_600  # Tuesday 2026-11-17 08:20 UTC
 HOUR = 3_600

@@ -34,7 +34,7 @@ from scrobctl.services.trakt import (
 )
 from scrobctl.store import connections
 from tests.conftest import FakeClock
-from tests.test_accounts import FakeUI, lift_rate_limits, make_runtime
+from tests.helpers import UNPACED, FakeUI, make_runtime
 
 AUTH = "https://auth.trakt.tv"
 API = "https://api.trakt.tv"
@@ -75,11 +75,6 @@ def token_body(
     }
 
 
-@pytest.fixture(autouse=True)
-def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
-    lift_rate_limits(monkeypatch)
-
-
 @pytest.fixture
 def runtime(isolated_env: Path, clock: FakeClock) -> Iterator[Runtime]:
     rt = make_runtime(isolated_env, clock, trakt=APP)
@@ -98,7 +93,11 @@ def with_auth(clock: FakeClock, use: Callable[[TraktAuth], Awaitable[T]]) -> T:
     async def go() -> T:
         async with httpx.AsyncClient() as http:
             auth = TraktAuth(
-                AUTH, CLIENT_ID, CLIENT_SECRET, http, ServiceLimiter("trakt-auth", clock)
+                AUTH,
+                CLIENT_ID,
+                CLIENT_SECRET,
+                http,
+                ServiceLimiter("trakt-auth", clock, limits=UNPACED),
             )
             return await use(auth)
 
@@ -110,7 +109,9 @@ def with_client(clock: FakeClock, use: Callable[[TraktClient], Awaitable[T]]) ->
 
     async def go() -> T:
         async with make_client() as http:
-            client = TraktClient(API, CLIENT_ID, "access-1", http, ServiceLimiter("trakt", clock))
+            client = TraktClient(
+                API, CLIENT_ID, "access-1", http, ServiceLimiter("trakt", clock, limits=UNPACED)
+            )
             return await use(client)
 
     return asyncio.run(go())

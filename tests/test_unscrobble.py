@@ -24,8 +24,7 @@ from scrobctl.store.imports import ImportedPlay, ImportWriter
 from scrobctl.store.items import ItemRef
 from scrobctl.store.removals import UNSCROBBLE
 from tests.conftest import FakeClock
-from tests.helpers import movie, queue_plays, run_flush, trakt_token_set
-from tests.test_accounts import lift_rate_limits, make_runtime
+from tests.helpers import make_runtime, movie, queue_plays, run_flush, trakt_token_set
 
 PROFILE = "default"
 WEEK = 7 * 86_400
@@ -35,11 +34,6 @@ TRAKT_API = "https://api.trakt.tv"
 SIMKL_API = "https://api.simkl.com"
 LB_API = "https://api.listenbrainz.org"
 MSID = "d23f4719-9212-49f0-ad08-ddbfbfc50d6f"
-
-
-@pytest.fixture(autouse=True)
-def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
-    lift_rate_limits(monkeypatch)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     import httpx
 
     from scrobctl.errors import TokenMissing
+    from scrobctl.http import Limits, ServiceLimiter
     from scrobctl.store import Store
     from scrobctl.tokens import TokenStore
 
@@ -26,6 +27,8 @@ class Runtime:
     warn: Callable[[str], None]
     clock: Clock = field(default_factory=Clock)
     http_client: Callable[[], httpx.AsyncClient] = None  # type: ignore[assignment]
+    # The request rates every limiter paces to; None: each service's documented ones.
+    limits: Limits | None = None
     _store: Store | None = None
     _tokens: TokenStore | None = None
 
@@ -39,6 +42,16 @@ class Runtime:
         from scrobctl.http import make_client
 
         return make_client(deadline=self.settings.request_deadline, warn=self.warn, log=log)
+
+    def limiter(
+        self, service: str, *, kind: str | None = None, rate: tuple[float, float] | None = None
+    ) -> ServiceLimiter:
+        """A limiter for `service` (a target's name; `kind` picks the limits where it differs)
+        on this runtime's clock, at its limits or `rate`, a server type's own."""
+        from scrobctl.http import Limits, ServiceLimiter
+
+        limits = self.limits or Limits()
+        return ServiceLimiter(service, clock=self.clock, kind=kind, rate=rate, limits=limits)
 
     @property
     def data_dir(self) -> Path:

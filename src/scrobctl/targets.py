@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 from scrobctl.errors import UsageError
 
 if TYPE_CHECKING:
-    from scrobctl.clock import Clock
     from scrobctl.http import ServiceLimiter
     from scrobctl.runtime import Runtime
     from scrobctl.store.connections import Connection
@@ -100,14 +99,11 @@ class Target:
         server = self.server_type
         return min(default, server.batch_size) if server and server.batch_size else default
 
-    def limiter(self, clock: Clock) -> ServiceLimiter:
-        """A limiter of its own, at its kind's documented rate or its server type's."""
-        from scrobctl.http import ServiceLimiter
-
+    def limiter(self, runtime: Runtime) -> ServiceLimiter:
+        """A limiter of its own, at its kind's rate in the runtime's limits or its server
+        type's."""
         server = self.server_type
-        return ServiceLimiter(
-            self.name, clock=clock, kind=self.kind, rate=server.rate if server else None
-        )
+        return runtime.limiter(self.name, kind=self.kind, rate=server.rate if server else None)
 
 
 def from_connection(connection: Connection) -> Target:

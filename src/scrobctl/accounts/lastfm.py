@@ -8,7 +8,6 @@ import httpx
 
 from scrobctl.accounts.common import LoginFailed, LoginResult, LoginUI, app_credentials, poll
 from scrobctl.errors import ServiceUnavailable, UsageError
-from scrobctl.http import ServiceLimiter
 from scrobctl.runtime import Runtime
 from scrobctl.services import lastfm
 from scrobctl.store import connections
@@ -34,11 +33,7 @@ def client(
     target: Target | None = None,
 ) -> lastfm.LastfmClient:
     url = target.api_url(runtime) if target else str(runtime.settings.lastfm.api_url)
-    limiter = (
-        target.limiter(runtime.clock)
-        if target
-        else ServiceLimiter(lastfm.SERVICE, clock=runtime.clock)
-    )
+    limiter = target.limiter(runtime) if target else runtime.limiter(lastfm.SERVICE)
     return lastfm.LastfmClient(
         url, app["api_key"], app["api_secret"], http, limiter, session_key, profile
     )

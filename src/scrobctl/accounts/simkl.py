@@ -12,7 +12,6 @@ from scrobctl.accounts.common import (
     app_credentials,
     poll,
 )
-from scrobctl.http import ServiceLimiter
 from scrobctl.runtime import Runtime
 from scrobctl.services import simkl
 from scrobctl.store import connections
@@ -27,7 +26,7 @@ def client(
         str(runtime.settings.simkl.api_url),
         client_id,
         http,
-        ServiceLimiter(simkl.SERVICE, clock=runtime.clock),
+        runtime.limiter(simkl.SERVICE),
         token,
         profile,
     )

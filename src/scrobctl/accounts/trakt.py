@@ -19,7 +19,6 @@ from scrobctl.accounts.common import (
     app_credentials,
     poll,
 )
-from scrobctl.http import ServiceLimiter
 from scrobctl.lock import exclusive
 from scrobctl.runtime import Runtime
 from scrobctl.services import trakt
@@ -39,7 +38,7 @@ def _auth(
         app["client_id"],
         app["client_secret"],
         http,
-        ServiceLimiter("trakt-auth", clock=runtime.clock),
+        runtime.limiter("trakt-auth"),
         profile,
     )
 
@@ -57,7 +56,7 @@ def _client(
         app["client_id"],
         token,
         http,
-        ServiceLimiter(trakt.SERVICE, clock=runtime.clock),
+        runtime.limiter(trakt.SERVICE),
         profile,
         refresh=refresh,
     )

@@ -8,7 +8,6 @@ import httpx
 
 from scrobctl import targets
 from scrobctl.errors import InvalidToken, ServiceError, UsageError, login_hint
-from scrobctl.http import ServiceLimiter
 from scrobctl.runtime import Runtime
 from scrobctl.store import connections
 from scrobctl.sync.importer import ImportProgress, ImportResult, run_import
@@ -51,7 +50,7 @@ async def _reader(runtime: Runtime, service: str, profile: str, http: httpx.Asyn
             f"export your scrobbles from {server.label} and import that file instead"
             " (see README, Self-hosted servers)",
         )
-    limiter = target.limiter(runtime.clock)
+    limiter = target.limiter(runtime)
     now = runtime.clock.now()
     if target.kind == "lastfm":  # its history is public: read with the API key, session or not
         secret = runtime.tokens().get(profile, service) or {}
@@ -116,7 +115,7 @@ def _tmdb(runtime: Runtime, http: httpx.AsyncClient) -> TmdbResolver | None:
         return None
     from scrobctl.services.tmdb import TmdbClient
 
-    limiter = ServiceLimiter("tmdb", clock=runtime.clock)
+    limiter = runtime.limiter("tmdb")
     return TmdbResolver(TmdbClient(str(settings.api_url), settings.api_key, http, limiter))
 
 
