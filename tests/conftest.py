@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import respx
@@ -13,6 +13,8 @@ import respx
 from scrobctl.clock import Clock
 
 if TYPE_CHECKING:
+    import httpx
+
     from scrobctl.runtime import Runtime
 
 
@@ -81,6 +83,32 @@ def made(isolated_env: Path) -> Iterator[list[Runtime]]:
     yield runtimes
     for runtime in runtimes:
         runtime.close()
+
+
+@pytest.fixture
+def live_clock(clock: FakeClock) -> Clock:
+    """The fake clock for replaying cassettes; the real one when recording them (a person
+    approves a login, Last.fm refuses plays older than 14 days, an import ends "now")."""
+    from tests.recording import RECORDING
+
+    return Clock() if RECORDING else clock
+
+
+@pytest.fixture
+def live_runtime(
+    isolated_env: Path, live_clock: Clock, made: list[Runtime]
+) -> Callable[..., Runtime]:
+    """Builds runtimes on the live clock with the production HTTP client (or `http_client`) and
+    the API apps given, closed when the test ends."""
+    from scrobctl.http import make_client
+    from tests.helpers import make_runtime
+
+    def build(http_client: Callable[[], httpx.AsyncClient] = make_client, **apps: Any) -> Runtime:
+        runtime = make_runtime(isolated_env, live_clock, http_client, **apps)
+        made.append(runtime)
+        return runtime
+
+    return build
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

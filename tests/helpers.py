@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,6 +12,7 @@ from typing import Any
 
 import httpx
 import pylast
+import pytest
 import yaml
 
 from scrobctl.accounts.common import Field, LoginUI
@@ -25,7 +28,10 @@ from tests.conftest import FakeClock
 
 PROFILE = "default"
 CASSETTES = Path(__file__).resolve().parent.parent / "cassettes"
-WEEK = 7 * 86_400
+DAY = 86_400
+WEEK = 7 * DAY
+# The media type each kind takes in the tests that queue plays of one kind for it.
+MEDIA = {"listenbrainz": "track", "lastfm": "track", "trakt": "movie", "simkl": "movie"}
 
 
 # -- runtimes ---------------------------------------------------------------------------------
@@ -82,6 +88,31 @@ class FakeUI:
 _: LoginUI = FakeUI()  # a type checker confirms FakeUI implements the protocol
 
 
+# -- the CLI in-process ---------------------------------------------------------------------------
+
+
+def run_main(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    *args: str,
+    stdin: str | None = None,
+) -> tuple[int, str, str]:
+    """`scrobctl ARGS` in-process, reading `stdin` when given: (exit code, stdout, stderr)."""
+    import scrobctl.cli
+
+    monkeypatch.setattr(sys, "argv", ["scrobctl", *args])
+    if stdin is not None:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode())))
+    try:
+        scrobctl.cli.main()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    else:
+        code = 0
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
 # -- the flush ----------------------------------------------------------------------------------
 
 
@@ -102,6 +133,37 @@ def queue_plays(runtime: Runtime, service: str, events: list[Event]) -> None:
     lines = [Line(i + 1, event) for i, event in enumerate(events)]
     feed = Ingest(runtime.store(), routes, now=runtime.clock.now())
     assert feed.run(lines).jobs == {service: len(events)}
+
+
+def queue_distinct(runtime: Runtime, service: str, count: int) -> list[int]:
+    """`count` distinct plays a day old of the service's media, routed to it only; returns
+    their times."""
+    now = runtime.clock.now()
+    start = int(now) - DAY
+    times = [start + 900 * i for i in range(count)]
+    events = []
+    for i, at in enumerate(times):
+        if MEDIA[service] == "track":
+            data = {"type": "track", "artist": "Artist", "title": f"Song {i:03d}"}
+            data |= {"duration_ms": 200_000, "watched_ms": 200_000}
+        else:
+            data = {"type": "movie", "title": f"Film {i:03d}", "ids": {"tmdb": 50_000 + i}}
+            data |= {"duration_ms": 6_000_000, "percentage": 95}
+        events.append(Line(i + 1, Event.model_validate({**data, "watched_at": at})))
+    routes = {PROFILE: {MEDIA[service]: [service]}}
+    summary = Ingest(runtime.store(), routes, now=now).run(events)
+    assert summary.jobs == {service: count}
+    return times
+
+
+def jobs(runtime: Runtime) -> list[dict[str, Any]]:
+    """Every job row, oldest first."""
+    rows = runtime.store().conn.execute("SELECT * FROM jobs ORDER BY id").fetchall()
+    return [dict(row) for row in rows]
+
+
+def job_states(runtime: Runtime) -> set[str]:
+    return {job["state"] for job in jobs(runtime)}
 
 
 def leave_running(runtime: Runtime, clock: FakeClock) -> None:

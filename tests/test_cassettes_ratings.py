@@ -22,7 +22,6 @@ recordings made against respx with real-looking secrets.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -45,9 +44,17 @@ from scrobctl.store.ratings import set_rating
 from scrobctl.sync.export import export_ratings
 from tests.conftest import FakeClock
 from tests.helpers import capturing, make_runtime, run_flush
-from tests.test_cassettes import REDACTED_AUTHORIZATION, find_secrets
-from tests.test_cassettes_auth import find_auth_secrets, recorder
-from tests.test_cassettes_scrobble import credentials, logged_in
+from tests.recording import (
+    RECORD_MODE,
+    RECORDING,
+    REDACTED_AUTHORIZATION,
+    TEST_ENV,
+    credentials,
+    find_auth_secrets,
+    find_secrets,
+    logged_in,
+    recorder,
+)
 
 CASSETTES = Path(__file__).resolve().parent.parent / "cassettes"
 PROFILE = "default"
@@ -56,10 +63,7 @@ HOUR = 3_600
 LOVED = "8f3471b5-7e6a-48da-86a9-c1c07a0f47ae"
 HATED = "2c4b7e0d-9a51-4f38-b6e2-5d1a0c7f9e83"
 
-# Read at import time: the autouse isolated_env fixture clears every SCROBCTL_* variable.
-RECORD_MODE = os.environ.get("SCROBCTL_VCR_RECORD", "none")
-RECORDING = RECORD_MODE != "none"
-LB_TOKEN = os.environ.get("SCROBCTL_TEST_LB_TOKEN")
+LB_TOKEN = TEST_ENV.get("SCROBCTL_TEST_LB_TOKEN")
 
 
 def lb_recorder(record_mode: str = RECORD_MODE, library: Path = CASSETTES) -> vcr.VCR:

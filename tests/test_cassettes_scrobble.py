@@ -21,10 +21,7 @@ on a recording made against respx with real-looking secrets.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
@@ -34,69 +31,26 @@ import respx
 import yaml
 
 from scrobctl.clock import Clock
-from scrobctl.http import make_client
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.events import Event
-from scrobctl.store import connections, queue
+from scrobctl.store import queue
 from tests.conftest import FakeClock
-from tests.helpers import capturing, make_runtime, queue_plays, run_flush
-from tests.test_cassettes import find_secrets
-from tests.test_cassettes_auth import find_auth_secrets, recorder
+from tests.helpers import capturing, queue_plays, run_flush
+from tests.recording import (
+    CREDENTIALS,
+    RECORDING,
+    credentials,
+    find_auth_secrets,
+    find_secrets,
+    logged_in,
+    recorder,
+)
 
 CASSETTES = Path(__file__).resolve().parent.parent / "cassettes"
 PROFILE = "default"
 WEEK = 7 * 86_400
 AT = 1_794_903_600  # 2026-11-17T08:20:00Z
 HOUR = 3_600
-
-# Read at import time: the autouse isolated_env fixture clears every SCROBCTL_* variable.
-RECORD_MODE = os.environ.get("SCROBCTL_VCR_RECORD", "none")
-RECORDING = RECORD_MODE != "none"
-CREDENTIALS = {
-    "trakt": ("client_id", "client_secret", "access_token"),
-    "simkl": ("client_id", "access_token"),
-    "lastfm": ("api_key", "api_secret", "session_key"),
-}
-
-
-def credentials(service: str) -> dict[str, str]:
-    """The test account's values when recording (fail if missing), dummies when replaying."""
-    names = CREDENTIALS[service]
-    if not RECORDING:
-        return {name: f"dummy-{service}-{name}" for name in names}
-    env = {name: os.environ.get(f"SCROBCTL_TEST_{service}_{name}".upper()) for name in names}
-    missing = [f"SCROBCTL_TEST_{service}_{n}".upper() for n, v in env.items() if not v]
-    if missing:
-        pytest.fail(f"set {', '.join(missing)} to record cassettes (see this module's docstring)")
-    return {name: str(value) for name, value in env.items()}
-
-
-def logged_in(
-    service: str,
-    data_dir: Path,
-    clock: Clock,
-    creds: dict[str, str],
-    http_client: Callable[[], httpx.AsyncClient] = make_client,
-) -> Runtime:
-    """A runtime logged in to `service` with `creds`, its API app in the settings."""
-    if service == "trakt":
-        app = {"trakt": {"client_id": creds["client_id"], "client_secret": creds["client_secret"]}}
-        secret: dict[str, Any] = {
-            "access_token": creds["access_token"],
-            "refresh_token": "not-used",
-            "expires_in": WEEK,
-            "created_at": int(clock.now()),  # fresh: no refresh on the way
-        }
-    elif service == "simkl":
-        app = {"simkl": {"client_id": creds["client_id"]}}
-        secret = {"access_token": creds["access_token"]}
-    else:
-        app = {"lastfm": {"api_key": creds["api_key"], "api_secret": creds["api_secret"]}}
-        secret = {"session_key": creds["session_key"]}
-    runtime = make_runtime(data_dir, clock, http_client, **app)
-    runtime.tokens().set(PROFILE, service, secret)
-    connections.save_login(runtime.store(), PROFILE, service, "scrobctl-test")
-    return runtime
 
 
 def video_plays() -> list[Event]:
@@ -146,12 +100,6 @@ def outcomes(runtime: Runtime) -> list[tuple[str, str]]:
         " ORDER BY plays.watched_at"
     )
     return [(row[0], row[1]) for row in rows]
-
-
-@pytest.fixture
-def live_clock(clock: FakeClock) -> Clock:
-    """The fake clock for replays; the real one when recording (Last.fm's 14-day rule)."""
-    return Clock() if RECORDING else clock
 
 
 # -- replay -----------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ import scrobctl.cli
 from scrobctl.cli import app
 from scrobctl.cli import output as cli_output
 from tests.fakes.listenbrainz import FakeListenBrainz
+from tests.helpers import run_main
 
 TIMEOUT = 30.0
 CLI_DIR = Path(scrobctl.cli.__file__).parent
@@ -87,21 +88,6 @@ def run_installed(
         timeout=TIMEOUT,
         check=False,
     )
-
-
-def run_main(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
-) -> tuple[int, str, str]:
-    """`scrobctl.cli.main` in-process: (exit code, stdout, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["scrobctl", *args])
-    try:
-        scrobctl.cli.main()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    else:
-        code = 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def command_paths() -> list[tuple[str, ...]]:

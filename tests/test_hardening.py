@@ -33,8 +33,7 @@ from scrobctl.sync.service import import_history
 from tests.conftest import FakeClock
 from tests.fakes.hostile import Answer, HostileServer, json_answer
 from tests.fakes.server import Request
-from tests.helpers import UNPACED, run_flush
-from tests.test_hostile_servers import DAY, WEEK, jobs, queue_plays, spec, states
+from tests.helpers import DAY, UNPACED, WEEK, job_states, jobs, queue_distinct, run_flush
 
 PROFILE = "default"
 SUBMIT = {
@@ -220,7 +219,7 @@ def test_write_answer_that_does_not_report_the_plays_stored_marks_none_sent_and_
     status: int,
     body: str | None,
 ) -> None:
-    times = queue_plays(runtime, spec(name), 3)
+    times = queue_distinct(runtime, name, 3)
     if body is None:
         script.hostile = redirect(script, server, body_of_success=True)
     else:
@@ -229,7 +228,7 @@ def test_write_answer_that_does_not_report_the_plays_stored_marks_none_sent_and_
 
     report = run_flush(runtime)
 
-    assert states(runtime) == {queue.RETRYABLE}, "a play was marked sent"
+    assert job_states(runtime) == {queue.RETRYABLE}, "a play was marked sent"
     assert {job["outcome"] for job in jobs(runtime)} == {None}
     assert server.paths("POST").count(SUBMIT[name]) == 1
     assert "/elsewhere" not in server.paths(), "a redirect was followed"
@@ -238,7 +237,7 @@ def test_write_answer_that_does_not_report_the_plays_stored_marks_none_sent_and_
     after_backoff(runtime, clock)
     script.hostile = None
     run_flush(runtime)
-    assert states(runtime) == {queue.COMPLETED}
+    assert job_states(runtime) == {queue.COMPLETED}
     assert len(script.received) == len(times) == 3, "each play sent once when the server works"
 
 
@@ -269,7 +268,7 @@ def test_flush_window_resetting_far_ahead_ends_the_run_with_the_jobs_scheduled(
     runtime: Runtime, clock: FakeClock, script: Script, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(ListenBrainzSender, "batch_size", 2)
-    queue_plays(runtime, spec("listenbrainz"), 4)
+    queue_distinct(runtime, "listenbrainz", 4)
     script.headers = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset-In": "7200"}
     start = clock.now()
 
@@ -288,7 +287,7 @@ def test_flush_window_resetting_far_ahead_ends_the_run_with_the_jobs_scheduled(
 def test_queue_retry_lifts_the_pause_of_the_jobs_it_makes_due(
     runtime: Runtime, clock: FakeClock
 ) -> None:
-    queue_plays(runtime, spec("listenbrainz"), 2)
+    queue_distinct(runtime, "listenbrainz", 2)
     connections.defer(runtime.store(), PROFILE, "listenbrainz", clock.now() + DAY)
     ids = [row["id"] for row in jobs(runtime)]
 
@@ -360,7 +359,7 @@ def test_flush_says_once_that_the_server_clock_differs(
     runtime: Runtime, script: Script, warnings: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(ListenBrainzSender, "batch_size", 1)
-    queue_plays(runtime, spec("listenbrainz"), 3)  # the fake clock is days behind real time
+    queue_distinct(runtime, "listenbrainz", 3)  # the fake clock is days behind real time
 
     run_flush(runtime)
 

@@ -33,17 +33,21 @@ from scrobctl.accounts.trakt import login_trakt
 from scrobctl.errors import ExitCode, RateLimited, ScrobctlError, ServiceError
 from scrobctl.http import BACKOFF_BASE, BACKOFF_CAP
 from scrobctl.runtime import Runtime
-from scrobctl.scrobble.enqueue import Ingest
-from scrobctl.scrobble.events import Event, Line
 from scrobctl.store import connections, queue
 from scrobctl.sync.service import import_history
 from tests.conftest import FakeClock
-from tests.helpers import FakeUI, make_runtime, run_flush
+from tests.helpers import (
+    WEEK,
+    FakeUI,
+    job_states,
+    jobs,
+    make_runtime,
+    queue_distinct,
+    run_flush,
+)
 
 PROFILE = "default"
-DAY = 86_400
 HOUR = 3_600
-WEEK = 7 * DAY
 LB = "https://api.listenbrainz.org"
 LASTFM = "https://ws.audioscrobbler.com/2.0/"
 TRAKT = "https://api.trakt.tv"
@@ -100,7 +104,6 @@ class Spec:
     """One service: where its plays go, where a resend is looked up, and a good answer to each."""
 
     name: str
-    kind: str  # the media type it takes here
     submit: str  # POST url
     lookup: str | None  # GET url consulted before resending (services that keep duplicates)
     received: list[Any] = field(default_factory=list)  # every play a good answer accepted
@@ -150,10 +153,10 @@ class Spec:
 
 def spec(name: str) -> Spec:
     return {
-        "listenbrainz": Spec(name, "track", f"{LB}/1/submit-listens", None),
-        "lastfm": Spec(name, "track", LASTFM, None),
-        "trakt": Spec(name, "movie", f"{TRAKT}/sync/history", f"{TRAKT}/sync/history"),
-        "simkl": Spec(name, "movie", f"{SIMKL}/sync/history", f"{SIMKL}/sync/all-items/"),
+        "listenbrainz": Spec(name, f"{LB}/1/submit-listens", None),
+        "lastfm": Spec(name, LASTFM, None),
+        "trakt": Spec(name, f"{TRAKT}/sync/history", f"{TRAKT}/sync/history"),
+        "simkl": Spec(name, f"{SIMKL}/sync/history", f"{SIMKL}/sync/all-items/"),
     }[name]
 
 
@@ -198,35 +201,6 @@ def router() -> Iterator[respx.MockRouter]:
         yield mock
 
 
-def queue_plays(runtime: Runtime, service: Spec, count: int) -> list[int]:
-    """`count` distinct plays a day old, routed to `service` only; returns their times."""
-    now = runtime.clock.now()
-    start = int(now) - DAY
-    times = [start + 900 * i for i in range(count)]
-    events = []
-    for i, at in enumerate(times):
-        if service.kind == "track":
-            data = {"type": "track", "artist": "Artist", "title": f"Song {i:03d}"}
-            data |= {"duration_ms": 200_000, "watched_ms": 200_000}
-        else:
-            data = {"type": "movie", "title": f"Film {i:03d}", "ids": {"tmdb": 50_000 + i}}
-            data |= {"duration_ms": 6_000_000, "percentage": 95}
-        events.append(Line(i + 1, Event.model_validate({**data, "watched_at": at})))
-    routes = {PROFILE: {service.kind: [service.name]}}
-    summary = Ingest(runtime.store(), routes, now=now).run(events)
-    assert summary.jobs == {service.name: count}
-    return times
-
-
-def jobs(runtime: Runtime) -> list[dict[str, Any]]:
-    rows = runtime.store().conn.execute("SELECT * FROM jobs ORDER BY id").fetchall()
-    return [dict(row) for row in rows]
-
-
-def states(runtime: Runtime) -> set[str]:
-    return {job["state"] for job in jobs(runtime)}
-
-
 def last_error(job: dict[str, Any]) -> str:
     return json.loads(job["errors"])[-1]["error"]
 
@@ -257,7 +231,7 @@ def test_5xx_storm_backs_off_longer_each_attempt_then_discards_and_never_raises(
     runtime: Runtime, clock: FakeClock, router: respx.MockRouter, name: str
 ) -> None:
     service = spec(name)
-    times = queue_plays(runtime, service, 3)
+    times = queue_distinct(runtime, service.name, 3)
     router.route().mock(return_value=httpx.Response(503, text="upstream overloaded"))
     delays: list[float] = []
 
@@ -270,7 +244,7 @@ def test_5xx_storm_backs_off_longer_each_attempt_then_discards_and_never_raises(
         assert all("503" in last_error(row) for row in rows)
         if attempt == queue.MAX_ATTEMPTS:
             break
-        assert states(runtime) == {queue.RETRYABLE}
+        assert job_states(runtime) == {queue.RETRYABLE}
         assert {row["outcome"] for row in rows} == {None}
         assert report.exit_code == ExitCode.OK
         step = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
@@ -280,7 +254,7 @@ def test_5xx_storm_backs_off_longer_each_attempt_then_discards_and_never_raises(
         after_backoff(runtime, clock)
 
     assert delays == sorted(delays) and delays[0] < delays[-1], "the back-off does not grow"
-    assert states(runtime) == {queue.DISCARDED}
+    assert job_states(runtime) == {queue.DISCARDED}
     assert all(row["outcome"].startswith("failed after 10 attempts") for row in jobs(runtime))
     assert report.exit_code == ExitCode.FAILED
     assert report.services[0].discarded == 3
@@ -291,7 +265,7 @@ def test_5xx_storm_backs_off_longer_each_attempt_then_discards_and_never_raises(
     service.serve(router)
     recovered = run_flush(runtime)
     assert recovered.exit_code == ExitCode.OK
-    assert states(runtime) == {queue.COMPLETED}
+    assert job_states(runtime) == {queue.COMPLETED}
     sent_once(service, times)
 
 
@@ -364,15 +338,15 @@ def test_broken_submit_answer_schedules_a_retry_and_loses_no_play(
     fragment: str,
 ) -> None:
     service = spec(name)
-    times = queue_plays(runtime, service, 3)
+    times = queue_distinct(runtime, service.name, 3)
     service.serve(router, submit=answer)
     now = clock.now()
 
     report = run_flush(runtime)
 
     [line] = report.services
-    assert states(runtime) <= PENDING_OR_DONE
-    assert states(runtime) == {queue.RETRYABLE}, "a play was marked sent (or dropped)"
+    assert job_states(runtime) <= PENDING_OR_DONE
+    assert job_states(runtime) == {queue.RETRYABLE}, "a play was marked sent (or dropped)"
     for job in jobs(runtime):
         assert job["outcome"] is None
         assert job["attempt"] == 1
@@ -386,7 +360,7 @@ def test_broken_submit_answer_schedules_a_retry_and_loses_no_play(
     after_backoff(runtime, clock)
     service.serve(router)
     assert run_flush(runtime).exit_code == ExitCode.OK
-    assert states(runtime) == {queue.COMPLETED}
+    assert job_states(runtime) == {queue.COMPLETED}
     sent_once(service, times)
 
 
@@ -417,7 +391,7 @@ def test_429_with_retry_after_an_hour_snoozes_an_hour_without_spending_an_attemp
     runtime: Runtime, clock: FakeClock, router: respx.MockRouter, name: str, headers: dict
 ) -> None:
     service = spec(name)
-    times = queue_plays(runtime, service, 3)
+    times = queue_distinct(runtime, service.name, 3)
     body = {"error": 29, "message": "Rate Limit Exceeded"} if name == "lastfm" else {"error": "x"}
     limited = httpx.Response(429, json=body, headers=headers)
     service.serve(router, submit=limited)
@@ -426,7 +400,7 @@ def test_429_with_retry_after_an_hour_snoozes_an_hour_without_spending_an_attemp
     report = run_flush(runtime)
 
     assert report.exit_code == ExitCode.OK
-    assert states(runtime) <= PENDING_OR_DONE
+    assert job_states(runtime) <= PENDING_OR_DONE
     for job in jobs(runtime):
         assert (job["state"], job["attempt"], job["scheduled_at"]) == (queue.AVAILABLE, 0, until)
         assert job["outcome"] is None
@@ -438,12 +412,12 @@ def test_429_with_retry_after_an_hour_snoozes_an_hour_without_spending_an_attemp
     clock.t = until - 60  # still inside the hour: the service is not asked at all
     assert run_flush(runtime).exit_code == ExitCode.OK
     assert len(router.calls) == calls
-    assert states(runtime) == {queue.AVAILABLE}
+    assert job_states(runtime) == {queue.AVAILABLE}
 
     clock.t = until + 1
     service.serve(router)
     assert run_flush(runtime).exit_code == ExitCode.OK
-    assert states(runtime) == {queue.COMPLETED}
+    assert job_states(runtime) == {queue.COMPLETED}
     sent_once(service, times)
 
 
@@ -475,7 +449,7 @@ def test_broken_history_lookup_before_a_resend_sends_nothing_and_retries_later(
     runtime: Runtime, clock: FakeClock, router: respx.MockRouter, name: str, answer: Any
 ) -> None:
     service = spec(name)
-    times = queue_plays(runtime, service, 3)
+    times = queue_distinct(runtime, service.name, 3)
     service.serve(router, submit=httpx.Response(503, text="maintenance"))
     run_flush(runtime)  # attempt 1 may have reached the service: a resend must look first
     after_backoff(runtime, clock)
@@ -485,7 +459,7 @@ def test_broken_history_lookup_before_a_resend_sends_nothing_and_retries_later(
 
     posts = [call for call in router.calls if call.request.method == "POST"]
     assert len(posts) == 1, "sent again without knowing whether the service has the plays"
-    assert states(runtime) == {queue.RETRYABLE}
+    assert job_states(runtime) == {queue.RETRYABLE}
     assert {job["attempt"] for job in jobs(runtime)} == {2}
     assert {job["outcome"] for job in jobs(runtime)} == {None}
     assert all(len(json.loads(job["errors"])) == 2 for job in jobs(runtime))
@@ -495,7 +469,7 @@ def test_broken_history_lookup_before_a_resend_sends_nothing_and_retries_later(
     after_backoff(runtime, clock)
     service.serve(router)
     assert run_flush(runtime).exit_code == ExitCode.OK
-    assert states(runtime) == {queue.COMPLETED}
+    assert job_states(runtime) == {queue.COMPLETED}
     sent_once(service, times)
 
 

@@ -2,7 +2,7 @@
 checkpoint, incremental runs from the high-water mark, --full, the failed-entries report, and
 matching imported plays against each other and against plays piped on stdin.
 
-The per-service fakes and logins come from tests/test_import_<service>.py; respx stands in for
+The per-service fakes and logins come from tests/histories/<service>.py; respx stands in for
 every service.
 """
 
@@ -27,12 +27,10 @@ from scrobctl.services.trakt import iso as trakt_iso
 from scrobctl.store.imports import HISTORY, load_checkpoint
 from scrobctl.sync.importer import OVERLAP, ImportResult
 from scrobctl.sync.service import import_history
-from tests import test_import_lastfm as lastfm
-from tests import test_import_listenbrainz as lb
-from tests import test_import_simkl as simkl
-from tests import test_import_trakt as trakt
 from tests.conftest import FakeClock
 from tests.helpers import make_runtime
+from tests.histories import lastfm, simkl, trakt
+from tests.histories import listenbrainz as lb
 
 PROFILE = "default"
 NOW = 1_795_000_000  # FakeClock's start

@@ -9,10 +9,8 @@ code there); the queueing rules are checked on `export_ratings` with the fake cl
 
 from __future__ import annotations
 
-import io
 import json
 import sqlite3
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +18,6 @@ from typing import Any
 
 import pytest
 
-import scrobctl.cli
 from scrobctl.cli import output as cli_output
 from scrobctl.errors import UsageError
 from scrobctl.runtime import Runtime
@@ -30,7 +27,7 @@ from scrobctl.store import connections, queue
 from scrobctl.store.ratings import LOCAL, ExportSummary, effective_ratings, set_rating
 from scrobctl.sync.export import export_ratings
 from tests.conftest import FakeClock
-from tests.helpers import make_runtime
+from tests.helpers import make_runtime, run_main
 
 PROFILE = "default"
 DAY = 86_400
@@ -58,25 +55,6 @@ def runtime(isolated_env: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatc
     rt = make_runtime(isolated_env, clock)
     yield rt
     rt.close()
-
-
-def run_cli(
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    *args: str,
-    stdin: str = "",
-) -> tuple[int, str, str]:
-    """`scrobctl ARGS` in-process: (exit code, stdout, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["scrobctl", *args])
-    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode())))
-    try:
-        scrobctl.cli.main()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    else:
-        code = 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def movie(tmdb: int, title: str, at: int = START - DAY, **ids: Any) -> Event:
@@ -205,7 +183,7 @@ def test_rate_by_id_records_a_local_rating_with_a_fraction(
     matrix = item(runtime, "movie", tmdb=603)
     before = int(datetime.now(UTC).timestamp())
 
-    code, _, err = run_cli(monkeypatch, capsys, "rate", "tmdb:603", "8.5")
+    code, _, err = run_main(monkeypatch, capsys, "rate", "tmdb:603", "8.5")
 
     assert code == 0, err
     assert "rated movie The Matrix: 8.5/10" in err
@@ -228,7 +206,7 @@ def test_rate_with_a_kind_prefix_picks_that_kind(
     ingest(runtime, movie(603, "The Matrix"), episode(603, 1, 1))
     chosen = item(runtime, kind, tmdb=603)
 
-    code, _, err = run_cli(monkeypatch, capsys, "rate", f"{kind}:tmdb:603", "7")
+    code, _, err = run_main(monkeypatch, capsys, "rate", f"{kind}:tmdb:603", "7")
 
     assert code == 0, err
     assert f"rated {kind} {title}: 7/10" in err
@@ -240,7 +218,7 @@ def test_rate_an_id_not_in_the_history_is_a_usage_error(
 ) -> None:
     ingest(runtime, movie(603, "The Matrix"))
 
-    code, _, err = run_cli(monkeypatch, capsys, "rate", "tmdb:604", "8")
+    code, _, err = run_main(monkeypatch, capsys, "rate", "tmdb:604", "8")
 
     assert code == 2
     assert "no item with tmdb 604 in your history" in err
@@ -252,7 +230,7 @@ def test_rate_an_unknown_id_name_is_a_usage_error(
 ) -> None:
     ingest(runtime, movie(603, "The Matrix"))
 
-    code, _, err = run_cli(monkeypatch, capsys, "rate", "netflix:603", "8")
+    code, _, err = run_main(monkeypatch, capsys, "rate", "netflix:603", "8")
 
     assert code == 2
     assert "'netflix:603' does not name an item" in err
@@ -265,7 +243,7 @@ def test_rate_an_id_naming_several_kinds_asks_which(
 ) -> None:
     ingest(runtime, movie(603, "The Matrix"), episode(603, 1, 1))
 
-    code, _, err = run_cli(monkeypatch, capsys, "rate", "tmdb:603", "8")
+    code, _, err = run_main(monkeypatch, capsys, "rate", "tmdb:603", "8")
 
     assert code == 2
     assert "tmdb 603 names several kinds of item (movie, show)" in err
@@ -282,7 +260,7 @@ def test_rate_outside_1_to_10_is_a_usage_error(
 ) -> None:
     ingest(runtime, movie(603, "The Matrix"))
 
-    code, _, err = run_cli(monkeypatch, capsys, "rate", "tmdb:603", value)
+    code, _, err = run_main(monkeypatch, capsys, "rate", "tmdb:603", value)
 
     assert code == 2
     assert "a rating is from 1 to 10" in err
@@ -298,7 +276,7 @@ def test_stdin_rating_only_event_records_a_rating_and_no_play(
     at = START - HOUR
     event = {"type": "movie", "title": "The Matrix", "ids": MATRIX, "rating": 9, "watched_at": at}
 
-    code, _, err = run_cli(monkeypatch, capsys, "scrobble", stdin=json.dumps(event) + "\n")
+    code, _, err = run_main(monkeypatch, capsys, "scrobble", stdin=json.dumps(event) + "\n")
 
     assert code == 0, err
     assert "rated 1" in err
@@ -698,7 +676,7 @@ def test_export_listenbrainz_items_without_an_mbid_are_not_exportable(
     music(runtime, {"Hurt": 9, "One": 2}, mbid=False)
     login(runtime, "listenbrainz")
 
-    code, _, err = run_cli(monkeypatch, capsys, "export", "ratings", "--to", "listenbrainz")
+    code, _, err = run_main(monkeypatch, capsys, "export", "ratings", "--to", "listenbrainz")
 
     assert code == 0, err
     assert "listenbrainz: queued 0, already there 0, queued before 0, not exportable 2" in err
@@ -715,8 +693,8 @@ def test_cli_export_summary_counts_queued_and_queued_before(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    first = run_cli(monkeypatch, capsys, "export", "ratings", "--to", "trakt")
-    second = run_cli(monkeypatch, capsys, "export", "ratings", "--to", "trakt")
+    first = run_main(monkeypatch, capsys, "export", "ratings", "--to", "trakt")
+    second = run_main(monkeypatch, capsys, "export", "ratings", "--to", "trakt")
 
     assert first[0] == second[0] == 0
     assert "trakt: queued 3, already there 0, queued before 0, not exportable 0" in first[2]
@@ -729,7 +707,7 @@ def test_cli_export_dry_run_says_would_queue_and_queues_nothing(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code, _, err = run_cli(monkeypatch, capsys, "export", "ratings", "--to", "simkl", "--dry-run")
+    code, _, err = run_main(monkeypatch, capsys, "export", "ratings", "--to", "simkl", "--dry-run")
 
     assert code == 0, err
     assert "simkl: would queue 3," in err
@@ -745,7 +723,7 @@ def test_cli_export_since_takes_a_date(
     # The Matrix was rated a day before START (2026-11-18T08:26:40Z), the others earlier.
     since = datetime.fromtimestamp(START - DAY - 60, UTC).isoformat()
 
-    code, _, err = run_cli(
+    code, _, err = run_main(
         monkeypatch, capsys, "export", "ratings", "--to", "trakt", "--since", since
     )
 
@@ -763,7 +741,7 @@ def test_cli_export_from_takes_a_service(
     rate(runtime, reloaded, 6, START - DAY)
     login(runtime, "simkl")
 
-    code, _, err = run_cli(
+    code, _, err = run_main(
         monkeypatch, capsys, "export", "ratings", "--from", "trakt", "--to", "simkl"
     )
 
@@ -782,7 +760,7 @@ def test_cli_queue_list_shows_rating_jobs_as_rating_n_and_the_title(
     export(runtime, "trakt")
     export(runtime, "listenbrainz")
 
-    code, out, err = run_cli(monkeypatch, capsys, "queue", "list", "--json")
+    code, out, err = run_main(monkeypatch, capsys, "queue", "list", "--json")
 
     assert code == 0, err
     listed = [(j["kind"], j["service"], j["item"]) for j in json.loads(out)["jobs"]]
