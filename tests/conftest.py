@@ -85,6 +85,68 @@ def made(isolated_env: Path) -> Iterator[list[Runtime]]:
         runtime.close()
 
 
+# -- runtimes named for the situation they stand for ---------------------------------------------
+
+
+@pytest.fixture
+def no_logins(isolated_env: Path, clock: FakeClock, made: list[Runtime]) -> Runtime:
+    """A first run: no API app configured, no login; unpaced, respx-interceptable HTTP."""
+    from tests.helpers import make_runtime
+
+    made.append(make_runtime(isolated_env, clock))
+    return made[-1]
+
+
+@pytest.fixture
+def apps_configured(isolated_env: Path, clock: FakeClock, made: list[Runtime]) -> Runtime:
+    """Every service's API app in the settings, no login yet."""
+    from tests.helpers import APPS, SIMKL_CLIENT_ID, make_runtime
+
+    simkl = {"client_id": SIMKL_CLIENT_ID}
+    made.append(make_runtime(isolated_env, clock, **APPS, simkl=simkl))
+    return made[-1]
+
+
+def _logged_in(data_dir: Path, clock: FakeClock, made: list[Runtime], *services: str) -> Runtime:
+    from tests.helpers import logged_in
+
+    made.append(logged_in(data_dir, clock, *services))
+    return made[-1]
+
+
+@pytest.fixture
+def logged_in_trakt(isolated_env: Path, clock: FakeClock, made: list[Runtime]) -> Runtime:
+    """Logged in to Trakt a moment ago (no refresh due), the app in the settings."""
+    return _logged_in(isolated_env, clock, made, "trakt")
+
+
+@pytest.fixture
+def logged_in_simkl(isolated_env: Path, clock: FakeClock, made: list[Runtime]) -> Runtime:
+    """Logged in to Simkl; the app's client id in the token store's "@app" entry."""
+    return _logged_in(isolated_env, clock, made, "simkl")
+
+
+@pytest.fixture
+def logged_in_lastfm(isolated_env: Path, clock: FakeClock, made: list[Runtime]) -> Runtime:
+    """Logged in to Last.fm, the API account in the settings."""
+    return _logged_in(isolated_env, clock, made, "lastfm")
+
+
+@pytest.fixture
+def logged_in_listenbrainz(isolated_env: Path, clock: FakeClock, made: list[Runtime]) -> Runtime:
+    """Logged in to ListenBrainz."""
+    return _logged_in(isolated_env, clock, made, "listenbrainz")
+
+
+@pytest.fixture
+def logged_in_everywhere(isolated_env: Path, clock: FakeClock, made: list[Runtime]) -> Runtime:
+    """Logged in to all four services a moment ago (no Trakt refresh due)."""
+    return _logged_in(isolated_env, clock, made, "trakt", "simkl", "lastfm", "listenbrainz")
+
+
+# -- cassettes ----------------------------------------------------------------------------------
+
+
 @pytest.fixture
 def live_clock(clock: FakeClock) -> Clock:
     """The fake clock for replaying cassettes; the real one when recording them (a person

@@ -15,7 +15,7 @@ import pylast
 import pytest
 import yaml
 
-from scrobctl.accounts.common import Field, LoginUI
+from scrobctl.accounts.common import APP_PROFILE, Field, LoginUI
 from scrobctl.clock import Clock
 from scrobctl.config import Settings
 from scrobctl.http import RATE_LIMITS, Limits, make_client
@@ -23,7 +23,7 @@ from scrobctl.runtime import Runtime
 from scrobctl.scrobble.enqueue import Ingest
 from scrobctl.scrobble.events import Event, Line
 from scrobctl.scrobble.flush import FlushReport, ServiceReport, flush
-from scrobctl.store import queue
+from scrobctl.store import connections, queue
 from tests.conftest import FakeClock
 
 PROFILE = "default"
@@ -86,6 +86,61 @@ class FakeUI:
 
 
 _: LoginUI = FakeUI()  # a type checker confirms FakeUI implements the protocol
+
+
+# -- the test accounts ---------------------------------------------------------------------------
+
+TRAKT_APP = {"client_id": "trakt-client-id", "client_secret": "trakt-client-secret"}
+TRAKT_ACCESS = "trakt-access-token"
+TRAKT_REFRESH = "trakt-refresh-token"
+SIMKL_CLIENT_ID = "simkl-client-id"
+SIMKL_TOKEN = "simkl-access-token"
+# Last.fm issues 32 hex digits for each.
+LASTFM_APP = {
+    "api_key": "0123456789abcdef0123456789abcdef",
+    "api_secret": "fedcba9876543210fedcba9876543210",
+}
+LASTFM_SESSION = "lastfm-session-key"
+LB_TOKEN = "lb-user-token"
+# The API apps in the settings of a logged-in runtime; Simkl's client id is kept in the token
+# store's "@app" entry (see log_in), where `login simkl` leaves an asked-for one.
+APPS = {"trakt": TRAKT_APP, "lastfm": LASTFM_APP}
+# The accounts the logins name (the Trakt account of the cassettes and fakes is "sean").
+ACCOUNTS = {"trakt": "sean", "simkl": "rob", "lastfm": "rob", "listenbrainz": "rob"}
+
+
+def log_in(runtime: Runtime, service: str, profile: str = PROFILE) -> None:
+    """`profile` logged in to `service` a moment ago with the test account's secret: a Trakt
+    token with a week left (no refresh due); Simkl's client id in "@app"."""
+    now = int(runtime.clock.now())
+    tokens = runtime.tokens()
+    expires_at = None
+    if service == "trakt":
+        secret: dict[str, Any] = trakt_token_set(TRAKT_ACCESS, now, TRAKT_REFRESH)
+        expires_at = now + WEEK
+    elif service == "simkl":
+        tokens.set(APP_PROFILE, "simkl", {"client_id": SIMKL_CLIENT_ID})
+        secret = {"access_token": SIMKL_TOKEN}
+    elif service == "lastfm":
+        secret = {"session_key": LASTFM_SESSION}
+    else:
+        secret = {"token": LB_TOKEN}
+    tokens.set(profile, service, secret)
+    connections.save_login(runtime.store(), profile, service, ACCOUNTS[service], expires_at)
+
+
+def logged_in(
+    data_dir: Path,
+    clock: Clock,
+    *services: str,
+    http_client: Callable[[], httpx.AsyncClient] = make_client,
+) -> Runtime:
+    """A runtime with the API apps in the settings and the production HTTP client, logged in to
+    each of `services`."""
+    runtime = make_runtime(data_dir, clock, http_client, **APPS)
+    for service in services:
+        log_in(runtime, service)
+    return runtime
 
 
 # -- the CLI in-process ---------------------------------------------------------------------------

@@ -26,13 +26,6 @@ from tests.helpers import FakeUI, make_runtime
 PROFILE = "default"
 
 
-@pytest.fixture
-def runtime(isolated_env: Path, clock: FakeClock) -> Iterator[Runtime]:
-    rt = make_runtime(isolated_env, clock)
-    yield rt
-    rt.close()
-
-
 def runtime_with(isolated_env: Path, clock: FakeClock, **services: dict[str, str]) -> Runtime:
     return make_runtime(isolated_env, clock, **services)
 
@@ -65,11 +58,11 @@ def test_app_credentials_settings_value_overrides_the_same_stored_field(
     assert app == {"client_id": "env-id", "client_secret": "kept"}
 
 
-def test_app_credentials_fall_back_to_the_token_store_app_entry(runtime: Runtime) -> None:
-    runtime.tokens().set(APP_PROFILE, "lastfm", {"api_key": "k", "api_secret": "s"})
+def test_app_credentials_fall_back_to_the_token_store_app_entry(no_logins: Runtime) -> None:
+    no_logins.tokens().set(APP_PROFILE, "lastfm", {"api_key": "k", "api_secret": "s"})
     ui = FakeUI(interactive=True)
 
-    app = app_credentials(runtime, "lastfm", "create an API account", ui)
+    app = app_credentials(no_logins, "lastfm", "create an API account", ui)
 
     assert app == {"api_key": "k", "api_secret": "s"}
     assert ui.calls == []
@@ -92,7 +85,7 @@ def test_app_credentials_fall_back_to_the_token_store_app_entry(runtime: Runtime
     ],
 )
 def test_app_credentials_missing_non_interactive_raises_usage_error_naming_env_and_where(
-    runtime: Runtime, service: str, env: list[str], where: str
+    no_logins: Runtime, service: str, env: list[str], where: str
 ) -> None:
     from scrobctl.accounts import lastfm
     from scrobctl.services import simkl, trakt
@@ -101,7 +94,7 @@ def test_app_credentials_missing_non_interactive_raises_usage_error_naming_env_a
     ui = FakeUI(interactive=False)
 
     with pytest.raises(UsageError) as caught:
-        app_credentials(runtime, service, help_text[service], ui)
+        app_credentials(no_logins, service, help_text[service], ui)
 
     text = str(caught.value)
     assert all(name in text for name in env)
@@ -109,36 +102,36 @@ def test_app_credentials_missing_non_interactive_raises_usage_error_naming_env_a
     assert ui.called("ask_app_credentials") == []
 
 
-def test_app_credentials_missing_without_a_ui_raises_usage_error(runtime: Runtime) -> None:
+def test_app_credentials_missing_without_a_ui_raises_usage_error(no_logins: Runtime) -> None:
     with pytest.raises(UsageError, match="no trakt API app is set up"):
-        app_credentials(runtime, "trakt", TRAKT_HELP, None)
+        app_credentials(no_logins, "trakt", TRAKT_HELP, None)
 
 
 # -- app credentials: asking ------------------------------------------------------------------
 
 
 def test_app_credentials_interactive_asks_once_and_stores_in_the_token_store(
-    runtime: Runtime,
+    no_logins: Runtime,
 ) -> None:
     ui = FakeUI(interactive=True, answers={"client_id": " my-id ", "client_secret": "my-secret\n"})
 
-    first = app_credentials(runtime, "trakt", TRAKT_HELP, ui)
-    second = app_credentials(runtime, "trakt", TRAKT_HELP, ui)
+    first = app_credentials(no_logins, "trakt", TRAKT_HELP, ui)
+    second = app_credentials(no_logins, "trakt", TRAKT_HELP, ui)
 
     assert first == second == {"client_id": "my-id", "client_secret": "my-secret"}
     assert ui.called("ask_app_credentials") == [
         ("trakt", TRAKT_HELP, ["client_id", "client_secret"])
     ]
-    assert runtime.tokens().get(APP_PROFILE, "trakt") == first
+    assert no_logins.tokens().get(APP_PROFILE, "trakt") == first
 
 
-def test_app_credentials_interactive_blank_answer_raises_usage_error(runtime: Runtime) -> None:
+def test_app_credentials_interactive_blank_answer_raises_usage_error(no_logins: Runtime) -> None:
     ui = FakeUI(interactive=True, answers={"client_id": "my-id", "client_secret": "   "})
 
     with pytest.raises(UsageError, match="Client secret"):
-        app_credentials(runtime, "trakt", TRAKT_HELP, ui)
+        app_credentials(no_logins, "trakt", TRAKT_HELP, ui)
 
-    assert runtime.tokens().get(APP_PROFILE, "trakt") is None
+    assert no_logins.tokens().get(APP_PROFILE, "trakt") is None
 
 
 def test_app_credentials_interactive_secret_never_reaches_config_or_database(

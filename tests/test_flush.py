@@ -7,14 +7,12 @@ import json
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import respx
 
-from scrobctl.config import Settings
 from scrobctl.errors import ExitCode, LockHeld
 from scrobctl.http import BACKOFF_BASE, BACKOFF_CAP
 from scrobctl.lock import exclusive
@@ -23,12 +21,12 @@ from scrobctl.scrobble.enqueue import Ingest
 from scrobctl.scrobble.events import Event, Line
 from scrobctl.store import connections, queue
 from tests.conftest import FakeClock
-from tests.helpers import only, run_flush
+from tests.helpers import LB_TOKEN, only, run_flush
 
 BASE = "https://api.listenbrainz.org"
 SERVICE = "listenbrainz"
 PROFILE = "default"
-TOKEN = "tok"
+TOKEN = LB_TOKEN
 BAD_TRACK = "REJECT-ME"
 OK = httpx.Response(200, json={"status": "ok"})
 
@@ -72,26 +70,6 @@ class SubmitListens:
 
 
 # -- fixtures and helpers ---------------------------------------------------------------------
-
-
-@pytest.fixture
-def runtime(isolated_env: Path, clock: FakeClock) -> Iterator[Runtime]:
-    settings = Settings(data_dir=isolated_env, token_store="file")
-    rt = Runtime(
-        settings=settings,
-        warn=lambda _message: None,
-        clock=clock,
-        http_client=lambda: httpx.AsyncClient(),
-    )
-    yield rt
-    rt.close()
-
-
-@pytest.fixture
-def logged_in_listenbrainz(runtime: Runtime) -> Runtime:
-    connections.save_login(runtime.store(), PROFILE, SERVICE, "rob")
-    runtime.tokens().set(PROFILE, SERVICE, {"token": TOKEN})
-    return runtime
 
 
 @pytest.fixture
@@ -427,28 +405,28 @@ def test_flush_raises_lock_held_when_another_flush_runs(
 
 
 def test_flush_never_writes_the_token_into_the_database(
-    runtime: Runtime, lb: respx.MockRouter
+    no_logins: Runtime, lb: respx.MockRouter
 ) -> None:
     secret = "lb-secret-token-7f3a9c1e"
 
     def log_in() -> None:
-        runtime.tokens().set(PROFILE, SERVICE, {"token": secret})
-        connections.save_login(runtime.store(), PROFILE, SERVICE, "rob")
+        no_logins.tokens().set(PROFILE, SERVICE, {"token": secret})
+        connections.save_login(no_logins.store(), PROFILE, SERVICE, "rob")
 
     refused = httpx.Response(401, json={"code": 401, "error": "Invalid authorization token."})
     server = serve(lb, SubmitListens(refused, OK))
     log_in()
-    queue_tracks(runtime, 3)
-    run_flush(runtime)  # refused: writes the reconnect detail and releases the jobs
+    queue_tracks(no_logins, 3)
+    run_flush(no_logins)  # refused: writes the reconnect detail and releases the jobs
     log_in()
-    run_flush(runtime)  # accepted: writes the history
+    run_flush(no_logins)  # accepted: writes the history
     assert [p[0]["track_metadata"]["track_name"] for p in server.payloads] == ["Track 0000"] * 2
     assert len(server.accepted) == 3
-    runtime.close()
+    no_logins.close()
 
-    database_files = sorted(runtime.data_dir.glob("scrobctl.db*"))
+    database_files = sorted(no_logins.data_dir.glob("scrobctl.db*"))
     assert database_files
     for path in database_files:
         assert secret.encode() not in path.read_bytes(), path.name
     # The token is really kept, in the token file, so the scan above could have found it.
-    assert secret in (runtime.data_dir / "tokens.json").read_text()
+    assert secret in (no_logins.data_dir / "tokens.json").read_text()

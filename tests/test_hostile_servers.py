@@ -18,7 +18,6 @@ from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -37,11 +36,9 @@ from scrobctl.store import connections, queue
 from scrobctl.sync.service import import_history
 from tests.conftest import FakeClock
 from tests.helpers import (
-    WEEK,
     FakeUI,
     job_states,
     jobs,
-    make_runtime,
     queue_distinct,
     run_flush,
 )
@@ -53,11 +50,6 @@ LASTFM = "https://ws.audioscrobbler.com/2.0/"
 TRAKT = "https://api.trakt.tv"
 TRAKT_AUTH = "https://auth.trakt.tv"
 SIMKL = "https://api.simkl.com"
-APPS = {
-    "trakt": {"client_id": "hostile-trakt-id", "client_secret": "hostile-trakt-secret"},
-    "simkl": {"client_id": "hostile-simkl-id"},
-    "lastfm": {"api_key": "hostile-lastfm-key", "api_secret": "hostile-lastfm-secret"},
-}
 SERVICES = ("listenbrainz", "lastfm", "trakt", "simkl")
 PENDING_OR_DONE = {queue.AVAILABLE, queue.RETRYABLE, queue.COMPLETED}
 
@@ -164,38 +156,6 @@ def spec(name: str) -> Spec:
 
 
 @pytest.fixture
-def fresh(isolated_env: Path, clock: FakeClock) -> Iterator[Runtime]:
-    """No login yet; every service's API app in the settings."""
-    rt = make_runtime(isolated_env, clock, **APPS)
-    yield rt
-    rt.close()
-
-
-@pytest.fixture
-def runtime(fresh: Runtime, clock: FakeClock) -> Runtime:
-    """Logged in to all four services (a Trakt token that is not due for a refresh)."""
-    now = int(clock.now())
-    secrets = {
-        "listenbrainz": {"token": "hostile-lb-token"},
-        "lastfm": {"session_key": "hostile-session-key"},
-        "trakt": {
-            "access_token": "hostile-access",
-            "refresh_token": "hostile-refresh",
-            "expires_in": WEEK,
-            "created_at": now,
-            "token_type": "bearer",
-            "scope": "public",
-        },
-        "simkl": {"access_token": "hostile-simkl-token"},
-    }
-    for service, secret in secrets.items():
-        fresh.tokens().set(PROFILE, service, secret)
-        expires = now + WEEK if service == "trakt" else None
-        connections.save_login(fresh.store(), PROFILE, service, "rob", expires)
-    return fresh
-
-
-@pytest.fixture
 def router() -> Iterator[respx.MockRouter]:
     with respx.mock(assert_all_called=False) as mock:
         yield mock
@@ -228,44 +188,46 @@ def sent_once(service: Spec, times: list[int]) -> None:
 
 @pytest.mark.parametrize("name", SERVICES)
 def test_5xx_storm_backs_off_longer_each_attempt_then_discards_and_never_raises(
-    runtime: Runtime, clock: FakeClock, router: respx.MockRouter, name: str
+    logged_in_everywhere: Runtime, clock: FakeClock, router: respx.MockRouter, name: str
 ) -> None:
     service = spec(name)
-    times = queue_distinct(runtime, service.name, 3)
+    times = queue_distinct(logged_in_everywhere, service.name, 3)
     router.route().mock(return_value=httpx.Response(503, text="upstream overloaded"))
     delays: list[float] = []
 
     for attempt in range(1, queue.MAX_ATTEMPTS + 1):
         now = clock.now()
-        report = run_flush(runtime)
-        rows = jobs(runtime)
+        report = run_flush(logged_in_everywhere)
+        rows = jobs(logged_in_everywhere)
         assert {row["attempt"] for row in rows} == {attempt}
         assert [e["attempt"] for e in json.loads(rows[0]["errors"])][-1] == attempt
         assert all("503" in last_error(row) for row in rows)
         if attempt == queue.MAX_ATTEMPTS:
             break
-        assert job_states(runtime) == {queue.RETRYABLE}
+        assert job_states(logged_in_everywhere) == {queue.RETRYABLE}
         assert {row["outcome"] for row in rows} == {None}
         assert report.exit_code == ExitCode.OK
         step = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
         for row in rows:
             assert step / 2 <= row["scheduled_at"] - now <= step, f"attempt {attempt}"
         delays.append(min(row["scheduled_at"] for row in rows) - now)
-        after_backoff(runtime, clock)
+        after_backoff(logged_in_everywhere, clock)
 
     assert delays == sorted(delays) and delays[0] < delays[-1], "the back-off does not grow"
-    assert job_states(runtime) == {queue.DISCARDED}
-    assert all(row["outcome"].startswith("failed after 10 attempts") for row in jobs(runtime))
+    assert job_states(logged_in_everywhere) == {queue.DISCARDED}
+    assert all(
+        row["outcome"].startswith("failed after 10 attempts") for row in jobs(logged_in_everywhere)
+    )
     assert report.exit_code == ExitCode.FAILED
     assert report.services[0].discarded == 3
 
     # Discarded is still listed and retryable by hand; once the service is back, all go once.
-    ids = [row["id"] for row in jobs(runtime)]
-    assert queue.retry(runtime.store(), ids, clock.now()) == 3
+    ids = [row["id"] for row in jobs(logged_in_everywhere)]
+    assert queue.retry(logged_in_everywhere.store(), ids, clock.now()) == 3
     service.serve(router)
-    recovered = run_flush(runtime)
+    recovered = run_flush(logged_in_everywhere)
     assert recovered.exit_code == ExitCode.OK
-    assert job_states(runtime) == {queue.COMPLETED}
+    assert job_states(logged_in_everywhere) == {queue.COMPLETED}
     sent_once(service, times)
 
 
@@ -330,7 +292,7 @@ def _hostile_submits() -> list[Any]:
 
 @pytest.mark.parametrize(("name", "answer", "fragment"), _hostile_submits())
 def test_broken_submit_answer_schedules_a_retry_and_loses_no_play(
-    runtime: Runtime,
+    logged_in_everywhere: Runtime,
     clock: FakeClock,
     router: respx.MockRouter,
     name: str,
@@ -338,16 +300,18 @@ def test_broken_submit_answer_schedules_a_retry_and_loses_no_play(
     fragment: str,
 ) -> None:
     service = spec(name)
-    times = queue_distinct(runtime, service.name, 3)
+    times = queue_distinct(logged_in_everywhere, service.name, 3)
     service.serve(router, submit=answer)
     now = clock.now()
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_everywhere)
 
     [line] = report.services
-    assert job_states(runtime) <= PENDING_OR_DONE
-    assert job_states(runtime) == {queue.RETRYABLE}, "a play was marked sent (or dropped)"
-    for job in jobs(runtime):
+    assert job_states(logged_in_everywhere) <= PENDING_OR_DONE
+    assert job_states(logged_in_everywhere) == {queue.RETRYABLE}, (
+        "a play was marked sent (or dropped)"
+    )
+    for job in jobs(logged_in_everywhere):
         assert job["outcome"] is None
         assert job["attempt"] == 1
         assert now + BACKOFF_BASE / 2 <= job["scheduled_at"] <= now + BACKOFF_BASE
@@ -357,10 +321,10 @@ def test_broken_submit_answer_schedules_a_retry_and_loses_no_play(
     assert line.error and fragment in line.error
     assert report.exit_code == ExitCode.OK  # a retry is planned: nothing failed for good yet
 
-    after_backoff(runtime, clock)
+    after_backoff(logged_in_everywhere, clock)
     service.serve(router)
-    assert run_flush(runtime).exit_code == ExitCode.OK
-    assert job_states(runtime) == {queue.COMPLETED}
+    assert run_flush(logged_in_everywhere).exit_code == ExitCode.OK
+    assert job_states(logged_in_everywhere) == {queue.COMPLETED}
     sent_once(service, times)
 
 
@@ -388,36 +352,40 @@ def _rate_limited() -> list[Any]:
 
 @pytest.mark.parametrize(("name", "headers"), _rate_limited())
 def test_429_with_retry_after_an_hour_snoozes_an_hour_without_spending_an_attempt(
-    runtime: Runtime, clock: FakeClock, router: respx.MockRouter, name: str, headers: dict
+    logged_in_everywhere: Runtime,
+    clock: FakeClock,
+    router: respx.MockRouter,
+    name: str,
+    headers: dict,
 ) -> None:
     service = spec(name)
-    times = queue_distinct(runtime, service.name, 3)
+    times = queue_distinct(logged_in_everywhere, service.name, 3)
     body = {"error": 29, "message": "Rate Limit Exceeded"} if name == "lastfm" else {"error": "x"}
     limited = httpx.Response(429, json=body, headers=headers)
     service.serve(router, submit=limited)
     until = clock.now() + HOUR
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_everywhere)
 
     assert report.exit_code == ExitCode.OK
-    assert job_states(runtime) <= PENDING_OR_DONE
-    for job in jobs(runtime):
+    assert job_states(logged_in_everywhere) <= PENDING_OR_DONE
+    for job in jobs(logged_in_everywhere):
         assert (job["state"], job["attempt"], job["scheduled_at"]) == (queue.AVAILABLE, 0, until)
         assert job["outcome"] is None
         assert json.loads(job["errors"]) == []  # not a failure
-    connection = connections.get_connection(runtime.store(), PROFILE, name)
+    connection = connections.get_connection(logged_in_everywhere.store(), PROFILE, name)
     assert connection is not None and connection.deferred_until == until
 
     calls = len(router.calls)
     clock.t = until - 60  # still inside the hour: the service is not asked at all
-    assert run_flush(runtime).exit_code == ExitCode.OK
+    assert run_flush(logged_in_everywhere).exit_code == ExitCode.OK
     assert len(router.calls) == calls
-    assert job_states(runtime) == {queue.AVAILABLE}
+    assert job_states(logged_in_everywhere) == {queue.AVAILABLE}
 
     clock.t = until + 1
     service.serve(router)
-    assert run_flush(runtime).exit_code == ExitCode.OK
-    assert job_states(runtime) == {queue.COMPLETED}
+    assert run_flush(logged_in_everywhere).exit_code == ExitCode.OK
+    assert job_states(logged_in_everywhere) == {queue.COMPLETED}
     sent_once(service, times)
 
 
@@ -446,30 +414,36 @@ def _broken_lookups() -> list[Any]:
 
 @pytest.mark.parametrize(("name", "answer"), _broken_lookups())
 def test_broken_history_lookup_before_a_resend_sends_nothing_and_retries_later(
-    runtime: Runtime, clock: FakeClock, router: respx.MockRouter, name: str, answer: Any
+    logged_in_everywhere: Runtime,
+    clock: FakeClock,
+    router: respx.MockRouter,
+    name: str,
+    answer: Any,
 ) -> None:
     service = spec(name)
-    times = queue_distinct(runtime, service.name, 3)
+    times = queue_distinct(logged_in_everywhere, service.name, 3)
     service.serve(router, submit=httpx.Response(503, text="maintenance"))
-    run_flush(runtime)  # attempt 1 may have reached the service: a resend must look first
-    after_backoff(runtime, clock)
+    run_flush(
+        logged_in_everywhere
+    )  # attempt 1 may have reached the service: a resend must look first
+    after_backoff(logged_in_everywhere, clock)
     service.serve(router, lookup=answer)
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_everywhere)
 
     posts = [call for call in router.calls if call.request.method == "POST"]
     assert len(posts) == 1, "sent again without knowing whether the service has the plays"
-    assert job_states(runtime) == {queue.RETRYABLE}
-    assert {job["attempt"] for job in jobs(runtime)} == {2}
-    assert {job["outcome"] for job in jobs(runtime)} == {None}
-    assert all(len(json.loads(job["errors"])) == 2 for job in jobs(runtime))
+    assert job_states(logged_in_everywhere) == {queue.RETRYABLE}
+    assert {job["attempt"] for job in jobs(logged_in_everywhere)} == {2}
+    assert {job["outcome"] for job in jobs(logged_in_everywhere)} == {None}
+    assert all(len(json.loads(job["errors"])) == 2 for job in jobs(logged_in_everywhere))
     assert report.services[0].retry_scheduled == 3
     assert report.exit_code == ExitCode.OK
 
-    after_backoff(runtime, clock)
+    after_backoff(logged_in_everywhere, clock)
     service.serve(router)
-    assert run_flush(runtime).exit_code == ExitCode.OK
-    assert job_states(runtime) == {queue.COMPLETED}
+    assert run_flush(logged_in_everywhere).exit_code == ExitCode.OK
+    assert job_states(logged_in_everywhere) == {queue.COMPLETED}
     sent_once(service, times)
 
 
@@ -585,20 +559,20 @@ def _hostile_pages() -> list[Any]:
 
 @pytest.mark.parametrize(("name", "answer", "expect"), _hostile_pages())
 def test_broken_history_page_fails_the_import_with_a_typed_error_and_it_can_resume(
-    runtime: Runtime, router: respx.MockRouter, name: str, answer: Any, expect: str
+    logged_in_everywhere: Runtime, router: respx.MockRouter, name: str, answer: Any, expect: str
 ) -> None:
     _serve_import(router, name, answer)
 
-    result = outcome(import_history(runtime, name, PROFILE))
+    result = outcome(import_history(logged_in_everywhere, name, PROFILE))
 
     if expect == "error":
         assert isinstance(result, ScrobctlError), f"the import finished: {result!r}"
     if isinstance(result, ScrobctlError):
         assert isinstance(result, ServiceError), result
         assert result.service == name
-        row = runtime.store().conn.execute("SELECT state FROM imports").fetchone()
+        row = logged_in_everywhere.store().conn.execute("SELECT state FROM imports").fetchone()
         assert row is None or row["state"] == "running", "a failed import looks finished"
-    connection = connections.get_connection(runtime.store(), PROFILE, name)
+    connection = connections.get_connection(logged_in_everywhere.store(), PROFILE, name)
     assert connection is not None and connection.usable, "a broken page is not a bad login"
 
 
@@ -653,15 +627,15 @@ def _hostile_logins() -> list[Any]:
 
 @pytest.mark.parametrize(("name", "answer"), _hostile_logins())
 def test_broken_login_answer_fails_with_a_typed_error_and_stores_nothing(
-    fresh: Runtime, router: respx.MockRouter, name: str, answer: Any
+    apps_configured: Runtime, router: respx.MockRouter, name: str, answer: Any
 ) -> None:
     _serve_login(router, name, answer)
 
-    result = outcome(_login(fresh, name))
+    result = outcome(_login(apps_configured, name))
 
     assert isinstance(result, ServiceError), f"{result!r}: not a typed service error"
     assert result.service == name
     if isinstance(answer, httpx.Response) and answer.status_code == 429:
         assert isinstance(result, RateLimited)
-    assert fresh.tokens().get(PROFILE, name) is None
-    assert connections.get_connection(fresh.store(), PROFILE, name) is None
+    assert apps_configured.tokens().get(PROFILE, name) is None
+    assert connections.get_connection(apps_configured.store(), PROFILE, name) is None

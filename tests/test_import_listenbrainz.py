@@ -3,16 +3,13 @@
 exclusive `max_ts` (api-notes B.6, traps 7-8), then recording feedback as ratings (B.7). respx
 stands in for api.listenbrainz.org with a fake that answers the way the notes describe the server.
 
-FakeListenBrainz, login_listenbrainz_for_import and the builders are shared with
-tests/test_importer.py.
+The fakes and the data they serve: tests/histories/listenbrainz.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from itertools import pairwise
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,7 +20,6 @@ from scrobctl.errors import ServiceUnavailable
 from scrobctl.runtime import Runtime
 from scrobctl.sync.importer import ImportResult
 from scrobctl.sync.service import import_history
-from tests.conftest import FakeClock
 from tests.helpers import watched_times
 from tests.histories.listenbrainz import (
     API,
@@ -37,17 +33,9 @@ from tests.histories.listenbrainz import (
     FakeListenBrainz,
     feedback,
     listen,
-    listenbrainz_runtime,
     listens,
     mbid,
 )
-
-
-@pytest.fixture
-def runtime(isolated_env: Path, clock: FakeClock) -> Iterator[Runtime]:
-    rt = listenbrainz_runtime(isolated_env, clock)
-    yield rt
-    rt.close()
 
 
 def run(runtime: Runtime, **options: Any) -> ImportResult:
@@ -62,48 +50,51 @@ def times_of(items: list[dict[str, Any]]) -> list[int]:
 
 
 def test_listenbrainz_import_empty_history_imports_nothing_and_finishes(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_listenbrainz: Runtime, api: respx.MockRouter
 ) -> None:
     FakeListenBrainz([]).install(api)
 
-    result = run(runtime)
+    result = run(logged_in_listenbrainz)
 
-    assert watched_times(runtime) == []
+    assert watched_times(logged_in_listenbrainz) == []
     assert (result.progress.processed, result.report) == (0, None)
-    assert runtime.store().conn.execute("SELECT state FROM imports").fetchone()[0] == "done"
+    assert (
+        logged_in_listenbrainz.store().conn.execute("SELECT state FROM imports").fetchone()[0]
+        == "done"
+    )
 
 
 def test_listenbrainz_import_exactly_one_full_page_is_one_listens_request(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_listenbrainz: Runtime, api: respx.MockRouter
 ) -> None:
     items = listens(PAGE)
     fake = FakeListenBrainz(items).install(api)
 
-    run(runtime)
+    run(logged_in_listenbrainz)
 
     assert len(fake.requests) == 1
-    assert watched_times(runtime) == times_of(items)
+    assert watched_times(logged_in_listenbrainz) == times_of(items)
 
 
 def test_listenbrainz_import_short_last_page_imports_every_listen(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_listenbrainz: Runtime, api: respx.MockRouter
 ) -> None:
     items = listens(2 * PAGE + 300)
     fake = FakeListenBrainz(items).install(api)
 
-    result = run(runtime)
+    result = run(logged_in_listenbrainz)
 
     assert len(fake.requests) == 3
-    assert watched_times(runtime) == times_of(items)
+    assert watched_times(logged_in_listenbrainz) == times_of(items)
     assert result.progress.processed == len(items)
 
 
 def test_listenbrainz_import_sends_count_1000_and_moves_max_ts_backwards(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_listenbrainz: Runtime, api: respx.MockRouter
 ) -> None:
     fake = FakeListenBrainz(listens(3 * PAGE + 300)).install(api)
 
-    run(runtime)
+    run(logged_in_listenbrainz)
 
     assert {q.get("count") for q in fake.requests} == {"1000"}
     sent = [ts for ts in fake.max_ts_sent if ts is not None]
@@ -112,19 +103,19 @@ def test_listenbrainz_import_sends_count_1000_and_moves_max_ts_backwards(
 
 
 def test_listenbrainz_import_reports_the_listen_count_from_the_first_page(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_listenbrainz: Runtime, api: respx.MockRouter
 ) -> None:
     fake = FakeListenBrainz(listens(2 * PAGE + 300)).install(api)
     totals: list[int | None] = []
 
-    run(runtime, on_page=lambda p: totals.append(p.total))
+    run(logged_in_listenbrainz, on_page=lambda p: totals.append(p.total))
 
     assert fake.count_requests == 1
     assert totals[0] == 2 * PAGE + 300
 
 
 def test_listenbrainz_import_listens_sharing_the_boundary_second_are_each_imported_once(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_listenbrainz: Runtime, api: respx.MockRouter
 ) -> None:
     items = listens(PAGE - 3)
     boundary = items[-1]["listened_at"] - 300
@@ -133,72 +124,72 @@ def test_listenbrainz_import_listens_sharing_the_boundary_second_are_each_import
     older = listens(200, newest=boundary - 300)
     fake = FakeListenBrainz([*items, *same_second, *older]).install(api)
 
-    result = run(runtime)
+    result = run(logged_in_listenbrainz)
 
     assert fake.max_ts_sent[1] == boundary + 1  # the cut fell inside that second
 
     at_boundary = (
-        runtime.store()
+        logged_in_listenbrainz.store()
         .conn.execute("SELECT count(*) FROM plays WHERE watched_at = ?", (boundary,))
         .fetchone()[0]
     )
     assert at_boundary == 5
-    assert watched_times(runtime) == times_of([*items, *same_second, *older])
+    assert watched_times(logged_in_listenbrainz) == times_of([*items, *same_second, *older])
     assert result.progress.processed == len(items) + 5 + 200  # none read twice
 
 
 def test_listenbrainz_import_empty_page_with_older_listens_retries_with_min_ts_and_goes_on(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_listenbrainz: Runtime, api: respx.MockRouter
 ) -> None:
     # Nothing in the last 200 days, then 1500 listens: the window search finds nothing at first.
     items = listens(PAGE + 500, newest=NOW - 200 * DAY, step=600)
     oldest = items[-1]["listened_at"]
     fake = FakeListenBrainz(items, blind_beyond=30 * DAY).install(api)
 
-    run(runtime)
+    run(logged_in_listenbrainz)
 
     assert fake.requests[0].get("min_ts") is None
     assert fake.requests[1].get("min_ts") == str(oldest - 1)
     assert fake.requests[1].get("max_ts") == fake.requests[0].get("max_ts")
-    assert watched_times(runtime) == times_of(items)
+    assert watched_times(logged_in_listenbrainz) == times_of(items)
 
 
 def test_listenbrainz_import_page_of_only_the_overlap_with_older_listens_goes_on(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_listenbrainz: Runtime, api: respx.MockRouter
 ) -> None:
     recent = listens(PAGE, newest=NOW - 300)
     old = listens(500, newest=recent[-1]["listened_at"] - 200 * DAY)  # after a 200-day gap
     fake = FakeListenBrainz([*recent, *old], blind_beyond=30 * DAY).install(api)
 
-    run(runtime)
+    run(logged_in_listenbrainz)
 
-    assert watched_times(runtime) == times_of([*recent, *old])
+    assert watched_times(logged_in_listenbrainz) == times_of([*recent, *old])
     assert len(fake.requests) >= 3
 
 
 def test_listenbrainz_import_records_every_listen_as_on_listenbrainz(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_listenbrainz: Runtime, api: respx.MockRouter
 ) -> None:
     items = listens(3)
     FakeListenBrainz(items).install(api)
 
-    run(runtime)
+    run(logged_in_listenbrainz)
 
-    rows = runtime.store().conn.execute(
+    rows = logged_in_listenbrainz.store().conn.execute(
         "SELECT service, scrobbled_at, source FROM scrobbles ORDER BY scrobbled_at DESC"
     )
     assert [tuple(r) for r in rows] == [("listenbrainz", t, "imported") for t in times_of(items)]
 
 
 def test_listenbrainz_import_listens_are_matched_by_recording_mbid(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_listenbrainz: Runtime, api: respx.MockRouter
 ) -> None:
     items = listens(3 * TRACKS)  # every recording three times
 
     FakeListenBrainz(items).install(api)
-    result = run(runtime)
+    result = run(logged_in_listenbrainz)
 
-    conn = runtime.store().conn
+    conn = logged_in_listenbrainz.store().conn
     assert conn.execute("SELECT count(DISTINCT mbid) FROM items").fetchone()[0] == TRACKS
     assert conn.execute("SELECT count(*) FROM items").fetchone()[0] == TRACKS
     assert result.progress.matched == len(items)
@@ -208,15 +199,15 @@ def test_listenbrainz_import_listens_are_matched_by_recording_mbid(
 
 
 def test_listenbrainz_import_feedback_love_is_10_and_hate_is_1(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_listenbrainz: Runtime, api: respx.MockRouter
 ) -> None:
     fake = FakeListenBrainz(
         [], loves=[feedback(1, 1, NOW - 7200), feedback(2, -1, NOW - 3600)]
     ).install(api)
 
-    run(runtime)
+    run(logged_in_listenbrainz)
 
-    rows = runtime.store().conn.execute(
+    rows = logged_in_listenbrainz.store().conn.execute(
         "SELECT i.mbid, i.title, r.rating, r.rated_at, r.source FROM ratings r"
         " JOIN items i ON i.id = r.item_id ORDER BY r.rated_at"
     )
@@ -228,13 +219,13 @@ def test_listenbrainz_import_feedback_love_is_10_and_hate_is_1(
 
 
 def test_listenbrainz_import_feedback_on_a_listened_recording_rates_the_played_item(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_listenbrainz: Runtime, api: respx.MockRouter
 ) -> None:
     FakeListenBrainz([listen(NOW - 600, 7)], loves=[feedback(7, 1, NOW - 60)]).install(api)
 
-    run(runtime)
+    run(logged_in_listenbrainz)
 
-    conn = runtime.store().conn
+    conn = logged_in_listenbrainz.store().conn
     played = conn.execute("SELECT item_id FROM plays").fetchone()[0]
     rated = conn.execute("SELECT item_id FROM ratings").fetchone()[0]
     assert rated == played
@@ -244,37 +235,37 @@ def test_listenbrainz_import_feedback_on_a_listened_recording_rates_the_played_i
 
 
 def test_listenbrainz_import_after_2500_new_listens_brings_all_of_them(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_listenbrainz: Runtime, api: respx.MockRouter
 ) -> None:
     old = listens(PAGE + 200, newest=NOW - 10 * DAY)
     fake = FakeListenBrainz(old).install(api)
-    run(runtime)
+    run(logged_in_listenbrainz)
     new = listens(2500, newest=NOW - 300, step=60)
     fake.add(*new)
 
-    result = run(runtime)
+    result = run(logged_in_listenbrainz)
 
-    assert watched_times(runtime) == times_of([*old, *new])
+    assert watched_times(logged_in_listenbrainz) == times_of([*old, *new])
     assert result.progress.processed >= len(new)
 
 
 def test_listenbrainz_import_since_walks_min_ts_forward_without_max_ts(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_listenbrainz: Runtime, api: respx.MockRouter
 ) -> None:
     items = listens(3 * PAGE, step=60)
     since = items[2500]["listened_at"]
     fake = FakeListenBrainz(items).install(api)
 
-    run(runtime, since=since)
+    run(logged_in_listenbrainz, since=since)
 
-    assert watched_times(runtime) == [x["listened_at"] for x in items[:2501]]
+    assert watched_times(logged_in_listenbrainz) == [x["listened_at"] for x in items[:2501]]
     assert all("max_ts" not in q for q in fake.requests)
     lows = [int(q["min_ts"]) for q in fake.requests]
     assert lows[0] == since - 1 and all(b > a for a, b in pairwise(lows))
 
 
 def test_listenbrainz_import_listens_answer_without_payload_names_the_server(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_listenbrainz: Runtime, api: respx.MockRouter
 ) -> None:
     # Maloja answers every endpoint it lacks with 200 (api-notes corrections item 6).
     api.get(f"{API}/1/user/{USER}/listen-count").respond(200, json={"payload": {"count": 3}})
@@ -283,15 +274,17 @@ def test_listenbrainz_import_listens_answer_without_payload_names_the_server(
     )
 
     with pytest.raises(ServiceUnavailable) as caught:
-        run(runtime)
+        run(logged_in_listenbrainz)
 
     message = str(caught.value)
     assert API in message and "payload.listens" in message and "Invalid Method" in message
-    assert runtime.store().conn.execute("SELECT count(*) FROM plays").fetchone()[0] == 0
+    assert (
+        logged_in_listenbrainz.store().conn.execute("SELECT count(*) FROM plays").fetchone()[0] == 0
+    )
 
 
 def test_listenbrainz_import_feedback_answer_without_a_list_keeps_the_listens_done(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_listenbrainz: Runtime, api: respx.MockRouter
 ) -> None:
     items = listens(30)
     FakeListenBrainz(items).install(api)
@@ -299,16 +292,19 @@ def test_listenbrainz_import_feedback_answer_without_a_list_keeps_the_listens_do
         200, json={"code": 200, "error": "Invalid Method"}
     )
 
-    result = run(runtime)
+    result = run(logged_in_listenbrainz)
 
-    assert watched_times(runtime) == times_of(items)
+    assert watched_times(logged_in_listenbrainz) == times_of(items)
     assert result.failed_step is not None and result.failed_step.step == "recording feedback"
-    assert runtime.store().conn.execute("SELECT state FROM imports").fetchone()[0] == "done"
+    assert (
+        logged_in_listenbrainz.store().conn.execute("SELECT state FROM imports").fetchone()[0]
+        == "done"
+    )
 
 
 @pytest.mark.parametrize("since", [None, NOW - 400 * 300], ids=["full", "since"])
 def test_listenbrainz_import_stops_when_the_server_ignores_max_ts_and_min_ts(
-    runtime: Runtime, api: respx.MockRouter, since: int | None
+    logged_in_listenbrainz: Runtime, api: respx.MockRouter, since: int | None
 ) -> None:
     # Issue 16 item 3: a server that sends the same 1,000 listens whatever cursor it is given
     # would keep the import running for ever; it stops with an error naming the service.
@@ -326,8 +322,8 @@ def test_listenbrainz_import_stops_when_the_server_ignores_max_ts_and_min_ts(
     api.get(f"{API}/1/user/{USER}/listens").mock(side_effect=same_page_for_ever)
 
     with pytest.raises(ServiceUnavailable, match=r"ignores paging|the import was stopped"):
-        run(runtime, since=since)
+        run(logged_in_listenbrainz, since=since)
 
     assert len(served) <= 5
-    plays = runtime.store().conn.execute("SELECT count(*) FROM plays").fetchone()[0]
+    plays = logged_in_listenbrainz.store().conn.execute("SELECT count(*) FROM plays").fetchone()[0]
     assert plays > 0, "what came before the stop is kept"

@@ -5,45 +5,31 @@
 Simkl's all-items is not paged: each type is one answer (possibly a whole-response `null`), so the
 paging cases of the other services become "one request per type" here.
 
-FakeSimkl, login_simkl_for_import and the entry builders are shared with tests/test_importer.py.
+The fakes and the data they serve: tests/histories/simkl.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 import respx
 
 from scrobctl.runtime import Runtime
 from scrobctl.sync.importer import OVERLAP, ImportResult
 from scrobctl.sync.service import import_history
-from tests.conftest import FakeClock
-from tests.helpers import make_runtime
+from tests.helpers import SIMKL_CLIENT_ID
 from tests.histories.simkl import (
     KINDS,
     PROFILE,
     SERVICE,
-    SIMKL_APP,
     UNKNOWN_DATE,
     FakeSimkl,
     iso,
-    login_simkl_for_import,
     movie,
     show,
     ts,
 )
-
-
-@pytest.fixture
-def runtime(isolated_env: Path, clock: FakeClock) -> Iterator[Runtime]:
-    rt = make_runtime(isolated_env, clock, simkl=SIMKL_APP)
-    login_simkl_for_import(rt)
-    yield rt
-    rt.close()
 
 
 def run(runtime: Runtime, **options: Any) -> ImportResult:
@@ -58,11 +44,11 @@ def count(runtime: Runtime, table: str) -> int:
 
 
 def test_simkl_import_calls_activities_first_then_all_items_per_type(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_simkl: Runtime, api: respx.MockRouter
 ) -> None:
     fake = FakeSimkl(movies=[movie("2026-11-10T20:00:00Z")]).install(api)
 
-    run(runtime)
+    run(logged_in_simkl)
 
     assert fake.paths == [
         "/sync/activities",
@@ -73,11 +59,11 @@ def test_simkl_import_calls_activities_first_then_all_items_per_type(
 
 
 def test_simkl_import_asks_all_items_for_per_episode_watched_at(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_simkl: Runtime, api: respx.MockRouter
 ) -> None:
     fake = FakeSimkl().install(api)
 
-    run(runtime)
+    run(logged_in_simkl)
 
     sent = fake.all_items_requests()
     assert len(sent) == 3
@@ -85,37 +71,39 @@ def test_simkl_import_asks_all_items_for_per_episode_watched_at(
 
 
 def test_simkl_import_sends_the_client_id_on_every_call(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_simkl: Runtime, api: respx.MockRouter
 ) -> None:
     fake = FakeSimkl().install(api)
 
-    run(runtime)
+    run(logged_in_simkl)
 
-    assert {q.get("client_id") for _p, q in fake.requests} == {SIMKL_APP["client_id"]}
+    assert {q.get("client_id") for _p, q in fake.requests} == {SIMKL_CLIENT_ID}
 
 
 def test_simkl_import_empty_history_of_null_answers_imports_nothing_and_finishes(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_simkl: Runtime, api: respx.MockRouter
 ) -> None:
     FakeSimkl().install(api)
 
-    result = run(runtime)
+    result = run(logged_in_simkl)
 
-    assert (count(runtime, "plays"), count(runtime, "ratings")) == (0, 0)
+    assert (count(logged_in_simkl, "plays"), count(logged_in_simkl, "ratings")) == (0, 0)
     assert (result.progress.processed, result.report) == (0, None)
-    assert runtime.store().conn.execute("SELECT state FROM imports").fetchone()[0] == "done"
+    assert logged_in_simkl.store().conn.execute("SELECT state FROM imports").fetchone()[0] == "done"
 
 
 # -- what becomes a play ---------------------------------------------------------------------------
 
 
-def test_simkl_import_string_ids_become_integers(runtime: Runtime, api: respx.MockRouter) -> None:
+def test_simkl_import_string_ids_become_integers(
+    logged_in_simkl: Runtime, api: respx.MockRouter
+) -> None:
     FakeSimkl(movies=[movie("2026-11-10T20:00:00Z")]).install(api)
 
-    run(runtime)
+    run(logged_in_simkl)
 
     row = (
-        runtime.store()
+        logged_in_simkl.store()
         .conn.execute(
             "SELECT tmdb, typeof(tmdb), simkl, typeof(simkl), imdb FROM items WHERE kind = 'movie'"
         )
@@ -125,17 +113,19 @@ def test_simkl_import_string_ids_become_integers(runtime: Runtime, api: respx.Mo
 
 
 def test_simkl_import_movie_is_one_play_at_its_last_watched_at(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_simkl: Runtime, api: respx.MockRouter
 ) -> None:
     FakeSimkl(movies=[movie("2026-11-10T20:00:00Z")]).install(api)
 
-    run(runtime)
+    run(logged_in_simkl)
 
-    rows = runtime.store().conn.execute("SELECT watched_at, source FROM plays").fetchall()
+    rows = logged_in_simkl.store().conn.execute("SELECT watched_at, source FROM plays").fetchall()
     assert [tuple(r) for r in rows] == [(ts("2026-11-10T20:00:00Z"), "import:simkl")]
 
 
-def test_simkl_import_unknown_date_is_not_a_play(runtime: Runtime, api: respx.MockRouter) -> None:
+def test_simkl_import_unknown_date_is_not_a_play(
+    logged_in_simkl: Runtime, api: respx.MockRouter
+) -> None:
     FakeSimkl(
         movies=[
             movie(UNKNOWN_DATE),
@@ -149,9 +139,9 @@ def test_simkl_import_unknown_date_is_not_a_play(runtime: Runtime, api: respx.Mo
         shows=[show({1: {1: UNKNOWN_DATE, 2: "2026-11-11T21:00:00Z"}})],
     ).install(api)
 
-    result = run(runtime)
+    result = run(logged_in_simkl)
 
-    rows = runtime.store().conn.execute(
+    rows = logged_in_simkl.store().conn.execute(
         "SELECT p.watched_at, i.kind, i.title, i.number FROM plays p"
         " JOIN items i ON i.id = p.item_id ORDER BY p.watched_at"
     )
@@ -163,7 +153,7 @@ def test_simkl_import_unknown_date_is_not_a_play(runtime: Runtime, api: respx.Mo
 
 
 def test_simkl_import_episodes_are_plays_of_show_season_and_number(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_simkl: Runtime, api: respx.MockRouter
 ) -> None:
     FakeSimkl(
         shows=[
@@ -176,9 +166,9 @@ def test_simkl_import_episodes_are_plays_of_show_season_and_number(
         ]
     ).install(api)
 
-    run(runtime)
+    run(logged_in_simkl)
 
-    rows = runtime.store().conn.execute(
+    rows = logged_in_simkl.store().conn.execute(
         "SELECT p.watched_at, e.season, e.number, s.title, s.tmdb FROM plays p"
         " JOIN items e ON e.id = p.item_id JOIN items s ON s.id = e.show_id ORDER BY p.watched_at"
     )
@@ -189,7 +179,9 @@ def test_simkl_import_episodes_are_plays_of_show_season_and_number(
     ]
 
 
-def test_simkl_import_anime_episodes_are_plays_too(runtime: Runtime, api: respx.MockRouter) -> None:
+def test_simkl_import_anime_episodes_are_plays_too(
+    logged_in_simkl: Runtime, api: respx.MockRouter
+) -> None:
     FakeSimkl(
         anime=[
             show(
@@ -201,10 +193,10 @@ def test_simkl_import_anime_episodes_are_plays_too(runtime: Runtime, api: respx.
         ]
     ).install(api)
 
-    run(runtime)
+    run(logged_in_simkl)
 
     row = (
-        runtime.store()
+        logged_in_simkl.store()
         .conn.execute(
             "SELECT s.title, s.tvdb, e.season, e.number FROM plays p"
             " JOIN items e ON e.id = p.item_id JOIN items s ON s.id = e.show_id"
@@ -218,7 +210,7 @@ def test_simkl_import_anime_episodes_are_plays_too(runtime: Runtime, api: respx.
 
 
 def test_simkl_import_user_rating_lands_in_the_ratings_table(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_simkl: Runtime, api: respx.MockRouter
 ) -> None:
     FakeSimkl(
         movies=[movie("2026-11-10T20:00:00Z", user_rating=9, rated_at="2026-11-10T22:00:00Z")],
@@ -227,9 +219,9 @@ def test_simkl_import_user_rating_lands_in_the_ratings_table(
         ],
     ).install(api)
 
-    run(runtime)
+    run(logged_in_simkl)
 
-    rows = runtime.store().conn.execute(
+    rows = logged_in_simkl.store().conn.execute(
         "SELECT i.kind, i.tmdb, r.rating, r.rated_at, r.source FROM ratings r"
         " JOIN items i ON i.id = r.item_id ORDER BY r.rated_at"
     )
@@ -243,39 +235,39 @@ def test_simkl_import_user_rating_lands_in_the_ratings_table(
 
 
 def test_simkl_incremental_run_with_unmoved_activities_makes_no_all_items_call(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_simkl: Runtime, api: respx.MockRouter
 ) -> None:
     # The last activity is the rating, an hour after the newest play, and nothing changed since.
     fake = FakeSimkl(
         movies=[movie("2026-11-17T20:00:00Z", user_rating=8, rated_at="2026-11-17T21:00:00Z")],
         activities_all="2026-11-17T21:00:00Z",
     ).install(api)
-    run(runtime)
+    run(logged_in_simkl)
     first = len(fake.requests)
 
-    run(runtime)
+    run(logged_in_simkl)
 
     assert fake.paths[first:] == ["/sync/activities"]
 
 
 def test_simkl_incremental_run_with_moved_activities_asks_all_items_after_the_last_play(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_simkl: Runtime, api: respx.MockRouter
 ) -> None:
     fake = FakeSimkl(
         movies=[movie("2026-11-17T20:00:00Z")], activities_all="2026-11-17T20:00:00Z"
     ).install(api)
-    run(runtime)
+    run(logged_in_simkl)
     first = len(fake.requests)
     fake.items["movies"].append(
         movie("2026-11-18T09:00:00Z", title="Heat", year=1995, ids={"simkl": "1", "tmdb": "949"})
     )
     fake.activities_all = "2026-11-18T09:00:00Z"
 
-    run(runtime)
+    run(logged_in_simkl)
 
     later = [(p, q) for p, q in fake.requests[first:] if p.startswith("/sync/all-items/")]
     since = iso(ts("2026-11-17T20:00:00Z") - OVERLAP)
     assert [(p, q.get("date_from")) for p, q in later] == [
         (f"/sync/all-items/{kind}", since) for kind in KINDS
     ]
-    assert count(runtime, "plays") == 2
+    assert count(logged_in_simkl, "plays") == 2

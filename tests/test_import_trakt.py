@@ -3,17 +3,14 @@
 `GET /sync/ratings/movies` and `/episodes` (api-notes 5). respx stands in for api.trakt.tv with a
 fake that honours the paging parameters the way the notes describe Trakt doing it.
 
-FakeTrakt, login_trakt_for_import and the entry builders are shared with tests/test_importer.py.
+The fakes and the data they serve: tests/histories/trakt.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 import respx
 
 from scrobctl.runtime import Runtime
@@ -33,16 +30,8 @@ from tests.histories.trakt import (
     movie,
     movies,
     rating,
-    trakt_runtime,
     watched_at,
 )
-
-
-@pytest.fixture
-def runtime(isolated_env: Path, clock: FakeClock) -> Iterator[Runtime]:
-    rt = trakt_runtime(isolated_env, clock)
-    yield rt
-    rt.close()
 
 
 def run(runtime: Runtime, **options: Any) -> ImportResult:
@@ -57,56 +46,56 @@ def times_of(entries: list[dict[str, Any]]) -> list[int]:
 
 
 def test_trakt_import_empty_history_imports_nothing_and_finishes(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_trakt: Runtime, api: respx.MockRouter
 ) -> None:
     fake = FakeTrakt([]).install(api)
 
-    result = run(runtime)
+    result = run(logged_in_trakt)
 
     assert fake.pages == [1]
-    assert watched_times(runtime) == []
+    assert watched_times(logged_in_trakt) == []
     assert (result.progress.processed, result.progress.failed, result.report) == (0, 0, None)
-    state = runtime.store().conn.execute("SELECT state FROM imports").fetchone()[0]
+    state = logged_in_trakt.store().conn.execute("SELECT state FROM imports").fetchone()[0]
     assert state == "done"
 
 
 def test_trakt_import_exactly_one_full_page_is_one_history_request(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_trakt: Runtime, api: respx.MockRouter
 ) -> None:
     entries = movies(PAGE)
     fake = FakeTrakt(entries).install(api)
 
-    run(runtime)
+    run(logged_in_trakt)
 
     assert fake.pages == [1]
-    assert watched_times(runtime) == times_of(entries)
+    assert watched_times(logged_in_trakt) == times_of(entries)
 
 
 def test_trakt_import_short_last_page_imports_every_play(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_trakt: Runtime, api: respx.MockRouter
 ) -> None:
     entries = movies(2 * PAGE + 100)
     fake = FakeTrakt(entries).install(api)
 
-    run(runtime)
+    run(logged_in_trakt)
 
     assert fake.pages == [1, 2, 3]
-    assert watched_times(runtime) == times_of(entries)
+    assert watched_times(logged_in_trakt) == times_of(entries)
 
 
 def test_trakt_import_sends_limit_250_and_one_fixed_end_at_on_every_page(
-    runtime: Runtime, api: respx.MockRouter, clock: FakeClock
+    logged_in_trakt: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
     fake = FakeTrakt(movies(2 * PAGE + 100), clock=clock, tick=90).install(api)
 
-    run(runtime)
+    run(logged_in_trakt)
 
     assert [q.get("limit") for q in fake.requests] == ["250", "250", "250"]
     assert {q.get("end_at") for q in fake.requests} == {trakt.iso(NOW)}
 
 
 def test_trakt_import_play_added_during_the_import_does_not_shift_the_pages(
-    runtime: Runtime, api: respx.MockRouter, clock: FakeClock
+    logged_in_trakt: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
     entries = movies(2 * PAGE + 100)
     fake = FakeTrakt(entries, clock=clock, tick=90).install(api)
@@ -117,31 +106,31 @@ def test_trakt_import_play_added_during_the_import_does_not_shift_the_pages(
 
     fake.on_request.append(new_play)
 
-    run(runtime)
+    run(logged_in_trakt)
 
-    assert watched_times(runtime) == times_of(entries)
+    assert watched_times(logged_in_trakt) == times_of(entries)
 
 
 def test_trakt_import_reports_the_item_count_from_the_first_page(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_trakt: Runtime, api: respx.MockRouter
 ) -> None:
     FakeTrakt(movies(2 * PAGE + 100)).install(api)
     totals: list[int | None] = []
 
-    run(runtime, on_page=lambda p: totals.append(p.total))
+    run(logged_in_trakt, on_page=lambda p: totals.append(p.total))
 
     assert totals[0] == 2 * PAGE + 100
     assert set(totals) == {2 * PAGE + 100}
 
 
 def test_trakt_import_episodes_are_items_of_their_show_with_season_and_number(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_trakt: Runtime, api: respx.MockRouter
 ) -> None:
     FakeTrakt([episode(1, 1, NOW - 7200), episode(1, 2, NOW - 3600)]).install(api)
 
-    run(runtime)
+    run(logged_in_trakt)
 
-    rows = runtime.store().conn.execute(
+    rows = logged_in_trakt.store().conn.execute(
         "SELECT e.season, e.number, e.tmdb, s.title, s.tmdb FROM plays p"
         " JOIN items e ON e.id = p.item_id JOIN items s ON s.id = e.show_id"
         " ORDER BY p.watched_at"
@@ -153,14 +142,14 @@ def test_trakt_import_episodes_are_items_of_their_show_with_season_and_number(
 
 
 def test_trakt_import_records_every_play_as_on_trakt(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_trakt: Runtime, api: respx.MockRouter
 ) -> None:
     entries = movies(3)
     FakeTrakt(entries).install(api)
 
-    run(runtime)
+    run(logged_in_trakt)
 
-    rows = runtime.store().conn.execute(
+    rows = logged_in_trakt.store().conn.execute(
         "SELECT s.service, s.scrobbled_at, s.source FROM scrobbles s ORDER BY s.scrobbled_at DESC"
     )
     assert [tuple(r) for r in rows] == [("trakt", t, "imported") for t in times_of(entries)]
@@ -170,7 +159,7 @@ def test_trakt_import_records_every_play_as_on_trakt(
 
 
 def test_trakt_import_movie_and_episode_ratings_land_in_the_ratings_table_as_is(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_trakt: Runtime, api: respx.MockRouter
 ) -> None:
     watched = [movie(1, NOW - 9000), movie(2, NOW - 8000), episode(2, 3, NOW - 7000)]
     fake = FakeTrakt(
@@ -181,10 +170,10 @@ def test_trakt_import_movie_and_episode_ratings_land_in_the_ratings_table_as_is(
         },
     ).install(api)
 
-    run(runtime)
+    run(logged_in_trakt)
 
     assert sorted(fake.rating_requests) == ["episodes", "movies", "seasons", "shows"]
-    rows = runtime.store().conn.execute(
+    rows = logged_in_trakt.store().conn.execute(
         "SELECT i.kind, i.tmdb, r.rating, r.rated_at, r.source FROM ratings r"
         " JOIN items i ON i.id = r.item_id ORDER BY r.rated_at"
     )
@@ -196,14 +185,14 @@ def test_trakt_import_movie_and_episode_ratings_land_in_the_ratings_table_as_is(
 
 
 def test_trakt_import_rating_of_a_watched_movie_is_on_the_played_item(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_trakt: Runtime, api: respx.MockRouter
 ) -> None:
     watched = movie(603, NOW - 9000)
     FakeTrakt([watched], ratings={"movies": [rating(watched, 9, NOW - 60)]}).install(api)
 
-    run(runtime)
+    run(logged_in_trakt)
 
-    conn = runtime.store().conn
+    conn = logged_in_trakt.store().conn
     played = conn.execute("SELECT item_id FROM plays").fetchone()[0]
     rated = conn.execute("SELECT item_id FROM ratings").fetchone()[0]
     assert played == rated
@@ -211,7 +200,7 @@ def test_trakt_import_rating_of_a_watched_movie_is_on_the_played_item(
 
 
 def test_trakt_import_show_and_season_ratings_land_on_the_show_and_its_season(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_trakt: Runtime, api: respx.MockRouter
 ) -> None:
     season = {"number": 2, "ids": {"trakt": 3_962, "tvdb": 473_271, "tmdb": 3_625}}
     FakeTrakt(
@@ -230,9 +219,9 @@ def test_trakt_import_show_and_season_ratings_land_on_the_show_and_its_season(
         },
     ).install(api)
 
-    result = run(runtime)
+    result = run(logged_in_trakt)
 
-    conn = runtime.store().conn
+    conn = logged_in_trakt.store().conn
     rows = conn.execute(
         "SELECT i.kind, i.trakt, i.season, s.trakt, r.rating FROM ratings r"
         " JOIN items i ON i.id = r.item_id LEFT JOIN items s ON s.id = i.show_id"
@@ -246,7 +235,7 @@ def test_trakt_import_show_and_season_ratings_land_on_the_show_and_its_season(
 
 
 def test_trakt_import_ratings_follow_the_page_count_when_trakt_forces_pagination(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_trakt: Runtime, api: respx.MockRouter
 ) -> None:
     watched = movies(600)
     fake = FakeTrakt(
@@ -255,7 +244,7 @@ def test_trakt_import_ratings_follow_the_page_count_when_trakt_forces_pagination
     fake.forced_limit = 100
     fake.install(api)
 
-    run(runtime)
+    run(logged_in_trakt)
 
-    assert runtime.store().conn.execute("SELECT count(*) FROM ratings").fetchone()[0] == 600
+    assert logged_in_trakt.store().conn.execute("SELECT count(*) FROM ratings").fetchone()[0] == 600
     assert fake.rating_requests.count("movies") == 6

@@ -28,7 +28,7 @@ from scrobctl.store.imports import HISTORY, load_checkpoint
 from scrobctl.sync.importer import OVERLAP, ImportResult
 from scrobctl.sync.service import import_history
 from tests.conftest import FakeClock
-from tests.helpers import make_runtime
+from tests.helpers import logged_in
 from tests.histories import lastfm, simkl, trakt
 from tests.histories import listenbrainz as lb
 
@@ -90,7 +90,7 @@ def trakt_backend() -> Backend:
     return Backend(
         "trakt",
         fake,
-        trakt.trakt_runtime,
+        lambda data_dir, clock: logged_in(data_dir, clock, "trakt"),
         lambda: fake.pages,
         fail,
         fake.fail_pages.clear,
@@ -109,7 +109,7 @@ def lastfm_backend() -> Backend:
     return Backend(
         "lastfm",
         fake,
-        lastfm.lastfm_runtime,
+        lambda data_dir, clock: logged_in(data_dir, clock, "lastfm"),
         lambda: fake.pages,
         fail,
         fake.fail_pages.clear,
@@ -136,7 +136,7 @@ def listenbrainz_backend() -> Backend:
     return Backend(
         "listenbrainz",
         fake,
-        lb.listenbrainz_runtime,
+        lambda data_dir, clock: logged_in(data_dir, clock, "listenbrainz"),
         lambda: fake.max_ts_sent,
         fail,
         heal,
@@ -164,7 +164,7 @@ def backend(request: pytest.FixtureRequest, api: respx.MockRouter) -> Backend:
 
 
 @pytest.fixture
-def made(isolated_env: Path, clock: FakeClock) -> Iterator[Callable[..., Runtime]]:
+def backend_runtime(isolated_env: Path, clock: FakeClock) -> Iterator[Callable[..., Runtime]]:
     runtimes: list[Runtime] = []
 
     def build(backend: Backend, data_dir: Path = isolated_env) -> Runtime:
@@ -190,11 +190,11 @@ def interrupt(backend: Backend, runtime: Runtime) -> int:
 
 
 def test_importer_interrupted_run_keeps_a_running_checkpoint_after_page_2(
-    api: respx.MockRouter, made: Callable[..., Runtime]
+    api: respx.MockRouter, backend_runtime: Callable[..., Runtime]
 ) -> None:
     backend = trakt_backend()
     backend.fake.install(api)
-    runtime = made(backend)
+    runtime = backend_runtime(backend)
 
     interrupt(backend, runtime)
 
@@ -205,9 +205,9 @@ def test_importer_interrupted_run_keeps_a_running_checkpoint_after_page_2(
 
 
 def test_importer_resume_continues_from_page_3_without_rerequesting_pages_1_and_2(
-    resumable: Backend, made: Callable[..., Runtime]
+    resumable: Backend, backend_runtime: Callable[..., Runtime]
 ) -> None:
-    runtime = made(resumable)
+    runtime = backend_runtime(resumable)
     before = interrupt(resumable, runtime)
     first_run = resumable.requests()[:before]
 
@@ -220,12 +220,12 @@ def test_importer_resume_continues_from_page_3_without_rerequesting_pages_1_and_
 
 
 def test_importer_resume_ends_with_the_rows_of_an_uninterrupted_import(
-    backend: Backend, made: Callable[..., Runtime], tmp_path: Path
+    backend: Backend, backend_runtime: Callable[..., Runtime], tmp_path: Path
 ) -> None:
-    interrupted = made(backend)
+    interrupted = backend_runtime(backend)
     interrupt(backend, interrupted)
     run(interrupted, backend.service)
-    fresh = made(backend, tmp_path / "fresh-data")
+    fresh = backend_runtime(backend, tmp_path / "fresh-data")
 
     run(fresh, backend.service)
 
@@ -234,11 +234,11 @@ def test_importer_resume_ends_with_the_rows_of_an_uninterrupted_import(
 
 
 def test_importer_resumed_progress_counts_on_from_the_checkpoint(
-    api: respx.MockRouter, made: Callable[..., Runtime]
+    api: respx.MockRouter, backend_runtime: Callable[..., Runtime]
 ) -> None:
     backend = trakt_backend()
     backend.fake.install(api)
-    runtime = made(backend)
+    runtime = backend_runtime(backend)
     interrupt(backend, runtime)
 
     result = run(runtime, "trakt")
@@ -248,11 +248,11 @@ def test_importer_resumed_progress_counts_on_from_the_checkpoint(
 
 
 def test_importer_listenbrainz_resume_does_not_ask_the_listen_count_again(
-    api: respx.MockRouter, made: Callable[..., Runtime]
+    api: respx.MockRouter, backend_runtime: Callable[..., Runtime]
 ) -> None:
     backend = listenbrainz_backend()
     backend.fake.install(api)
-    runtime = made(backend)
+    runtime = backend_runtime(backend)
     interrupt(backend, runtime)
     totals: list[int | None] = []
 
@@ -266,9 +266,9 @@ def test_importer_listenbrainz_resume_does_not_ask_the_listen_count_again(
 
 
 def test_importer_incremental_run_asks_only_after_the_high_water_mark_minus_overlap(
-    backend: Backend, made: Callable[..., Runtime], clock: FakeClock
+    backend: Backend, backend_runtime: Callable[..., Runtime], clock: FakeClock
 ) -> None:
-    runtime = made(backend)
+    runtime = backend_runtime(backend)
     run(runtime, backend.service)
     high = runtime.store().conn.execute("SELECT max(watched_at) FROM plays").fetchone()[0]
     clock.t += 3600
@@ -282,9 +282,9 @@ def test_importer_incremental_run_asks_only_after_the_high_water_mark_minus_over
 
 
 def test_importer_incremental_run_adds_only_the_new_plays(
-    backend: Backend, made: Callable[..., Runtime], clock: FakeClock
+    backend: Backend, backend_runtime: Callable[..., Runtime], clock: FakeClock
 ) -> None:
-    runtime = made(backend)
+    runtime = backend_runtime(backend)
     run(runtime, backend.service)
     old = snapshot(runtime)
     high = max(row[3] for row in old["plays"])  # plays: id, profile, item_id, watched_at, ...
@@ -300,9 +300,9 @@ def test_importer_incremental_run_adds_only_the_new_plays(
 
 
 def test_importer_full_run_asks_for_everything_again(
-    backend: Backend, made: Callable[..., Runtime]
+    backend: Backend, backend_runtime: Callable[..., Runtime]
 ) -> None:
-    runtime = made(backend)
+    runtime = backend_runtime(backend)
     run(runtime, backend.service)
     before = len(backend.requests())
 
@@ -314,9 +314,9 @@ def test_importer_full_run_asks_for_everything_again(
 
 
 def test_importer_full_run_adds_no_duplicate_rows(
-    backend: Backend, made: Callable[..., Runtime]
+    backend: Backend, backend_runtime: Callable[..., Runtime]
 ) -> None:
-    runtime = made(backend)
+    runtime = backend_runtime(backend)
     run(runtime, backend.service)
     first = snapshot(runtime)
 
@@ -326,11 +326,11 @@ def test_importer_full_run_adds_no_duplicate_rows(
 
 
 def test_importer_full_run_keeps_the_high_water_mark_of_the_whole_history(
-    api: respx.MockRouter, made: Callable[..., Runtime]
+    api: respx.MockRouter, backend_runtime: Callable[..., Runtime]
 ) -> None:
     backend = trakt_backend()
     backend.fake.install(api)
-    runtime = made(backend)
+    runtime = backend_runtime(backend)
     run(runtime, "trakt")
 
     run(runtime, "trakt", full=True)
@@ -358,9 +358,9 @@ BROKEN = [
 
 
 @pytest.fixture
-def broken_trakt(api: respx.MockRouter, made: Callable[..., Runtime]) -> Runtime:
+def broken_trakt(api: respx.MockRouter, backend_runtime: Callable[..., Runtime]) -> Runtime:
     trakt.FakeTrakt([*trakt.movies(3), *BROKEN]).install(api)
-    return made(trakt_backend())
+    return backend_runtime(trakt_backend())
 
 
 def test_importer_failed_entries_are_written_to_the_report_named_in_the_result(
@@ -391,11 +391,11 @@ def test_importer_failed_entries_do_not_stop_the_run(
 
 
 def test_importer_clean_run_writes_no_report(
-    api: respx.MockRouter, made: Callable[..., Runtime]
+    api: respx.MockRouter, backend_runtime: Callable[..., Runtime]
 ) -> None:
     backend = trakt_backend()
     backend.fake.install(api)
-    runtime = made(backend)
+    runtime = backend_runtime(backend)
 
     result = run(runtime, "trakt")
 
@@ -408,9 +408,7 @@ def test_importer_clean_run_writes_no_report(
 
 @pytest.fixture
 def video_runtime(isolated_env: Path, clock: FakeClock) -> Iterator[Runtime]:
-    runtime = make_runtime(isolated_env, clock, trakt=trakt.TRAKT_APP, simkl=simkl.SIMKL_APP)
-    trakt.login_trakt_for_import(runtime)
-    simkl.login_simkl_for_import(runtime)
+    runtime = logged_in(isolated_env, clock, "trakt", "simkl")
     yield runtime
     runtime.close()
 
@@ -463,11 +461,11 @@ def test_import_trakt_episode_and_stdin_episode_by_show_ids_are_the_same_item(
 
 
 def test_ingest_after_lastfm_import_queues_only_for_the_services_without_the_play(
-    api: respx.MockRouter, isolated_env: Path, clock: FakeClock
+    api: respx.MockRouter, logged_in_lastfm: Runtime
 ) -> None:
     played = lastfm.Scrobble(NOW - 3600, "Hurt")
     lastfm.FakeLastfm([played, *lastfm.scrobbles(5, newest=NOW - 7200)]).install(api)
-    runtime = lastfm.lastfm_runtime(isolated_env, clock)
+    runtime = logged_in_lastfm
     run(runtime, "lastfm")
     event = {
         "type": "track",
@@ -484,6 +482,5 @@ def test_ingest_after_lastfm_import_queues_only_for_the_services_without_the_pla
     summary = Ingest(runtime.store(), routes, now=NOW).run(lines)
 
     jobs = runtime.store().conn.execute("SELECT service FROM jobs").fetchall()
-    runtime.close()
     assert summary.jobs == {"listenbrainz": 1}
     assert [r[0] for r in jobs] == ["listenbrainz"]

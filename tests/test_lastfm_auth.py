@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
@@ -25,12 +24,11 @@ from scrobctl.runtime import Runtime
 from scrobctl.services.lastfm import RATE_LIMIT_WAIT, LastfmClient, api_sig
 from scrobctl.store import connections
 from tests.conftest import FakeClock
-from tests.helpers import UNPACED, FakeUI, make_runtime
+from tests.helpers import LASTFM_APP, UNPACED, FakeUI
 
 URL = "https://ws.audioscrobbler.com/2.0/"
 AUTH_PAGE = "https://www.last.fm/api/auth/"
-API_KEY = "0123456789abcdef0123456789abcdef"
-SECRET = "fedcba9876543210fedcba9876543210"
+API_KEY, SECRET = LASTFM_APP["api_key"], LASTFM_APP["api_secret"]
 SESSION_KEY = "d580d57f32848f5dcf574d1ce18d78b2"
 TOKEN = "cf45fe5a3e3cebe168480a086d7fe481"
 PROFILE = "default"
@@ -74,13 +72,6 @@ class LastfmServer:
 
     def calls(self, method: str) -> list[dict[str, str]]:
         return [params for _verb, params in self.sent if params["method"] == method]
-
-
-@pytest.fixture
-def runtime(isolated_env: Path, clock: FakeClock) -> Iterator[Runtime]:
-    rt = make_runtime(isolated_env, clock, lastfm={"api_key": API_KEY, "api_secret": SECRET})
-    yield rt
-    rt.close()
 
 
 @pytest.fixture
@@ -238,7 +229,9 @@ def serve_login(lastfm: respx.MockRouter, *session_answers: httpx.Response) -> L
 
 
 @pytest.fixture
-def logged_in(runtime: Runtime, lastfm: respx.MockRouter) -> tuple[Runtime, FakeUI, LastfmServer]:
+def logged_in(
+    apps_configured: Runtime, lastfm: respx.MockRouter
+) -> tuple[Runtime, FakeUI, LastfmServer]:
     """Not yet authorised twice (error 14, HTTP 403), then a session."""
     server = serve_login(
         lastfm,
@@ -247,8 +240,8 @@ def logged_in(runtime: Runtime, lastfm: respx.MockRouter) -> tuple[Runtime, Fake
         httpx.Response(200, json=SESSION),
     )
     ui = FakeUI()
-    asyncio.run(login_lastfm(runtime, PROFILE, ui))
-    return runtime, ui, server
+    asyncio.run(login_lastfm(apps_configured, PROFILE, ui))
+    return apps_configured, ui, server
 
 
 def test_login_lastfm_shows_the_auth_url_with_api_key_and_token(logged_in: Any) -> None:
@@ -291,7 +284,7 @@ def test_login_lastfm_saves_the_connection_with_the_account_name(logged_in: Any)
 
 
 def test_login_lastfm_expired_token_raises_login_failed(
-    runtime: Runtime, lastfm: respx.MockRouter
+    apps_configured: Runtime, lastfm: respx.MockRouter
 ) -> None:
     serve_login(
         lastfm,
@@ -300,24 +293,24 @@ def test_login_lastfm_expired_token_raises_login_failed(
     )
 
     with pytest.raises(LoginFailed, match="expired") as caught:
-        asyncio.run(login_lastfm(runtime, PROFILE, FakeUI()))
+        asyncio.run(login_lastfm(apps_configured, PROFILE, FakeUI()))
 
     assert "scrobctl login lastfm" in (caught.value.hint or "")
-    assert runtime.tokens().get(PROFILE, "lastfm") is None
-    assert connections.get_connection(runtime.store(), PROFILE, "lastfm") is None
+    assert apps_configured.tokens().get(PROFILE, "lastfm") is None
+    assert connections.get_connection(apps_configured.store(), PROFILE, "lastfm") is None
 
 
 # -- errors -----------------------------------------------------------------------------------
 
 
 def test_account_error_9_on_user_get_info_raises_invalid_token(
-    runtime: Runtime, lastfm: respx.MockRouter
+    apps_configured: Runtime, lastfm: respx.MockRouter
 ) -> None:
-    runtime.tokens().set(PROFILE, "lastfm", {"session_key": SESSION_KEY})
+    apps_configured.tokens().set(PROFILE, "lastfm", {"session_key": SESSION_KEY})
     server = serve(lastfm, {"user.getInfo": [error(9, "Invalid session key", status=403)]})
 
     with pytest.raises(InvalidToken) as caught:
-        asyncio.run(lastfm_account.account(runtime, PROFILE))
+        asyncio.run(lastfm_account.account(apps_configured, PROFILE))
 
     assert caught.value.hint == "run `scrobctl login lastfm`"
     (sent,) = server.calls("user.getInfo")

@@ -9,7 +9,6 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,16 +17,18 @@ import respx
 
 from scrobctl import __version__
 from scrobctl.errors import ExitCode
-from scrobctl.http import BACKOFF_CAP, RATE_LIMITS, Limits, make_client
+from scrobctl.http import BACKOFF_CAP, RATE_LIMITS, Limits
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.events import Event
 from scrobctl.store import connections, queue
 from tests.conftest import FakeClock
 from tests.helpers import (
+    TRAKT_ACCESS,
+    TRAKT_APP,
+    TRAKT_REFRESH,
     UNPACED,
     episode,
     leave_running,
-    make_runtime,
     movie,
     only,
     queue_plays,
@@ -39,10 +40,8 @@ API = "https://api.trakt.tv"
 AUTH = "https://auth.trakt.tv"
 SERVICE = "trakt"
 PROFILE = "default"
-CLIENT_ID = "trakt-client-id"
-CLIENT_SECRET = "trakt-client-secret"
-ACCESS = "trakt-access-token"
-REFRESH = "trakt-refresh-token"
+CLIENT_ID, CLIENT_SECRET = TRAKT_APP["client_id"], TRAKT_APP["client_secret"]
+ACCESS, REFRESH = TRAKT_ACCESS, TRAKT_REFRESH
 WEEK = 7 * 86_400
 HOUR = 3_600
 SEVERANCE = 371_980  # show tvdb ids
@@ -115,22 +114,6 @@ def history_entry(watched_at: str, **media: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def runtime(isolated_env: Path, clock: FakeClock) -> Iterator[Runtime]:
-    """Logged in to Trakt a moment ago (no refresh due), with the app in the settings."""
-    rt = make_runtime(
-        isolated_env,
-        clock,
-        make_client,
-        trakt={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET},
-    )
-    created = int(clock.now())
-    rt.tokens().set(PROFILE, SERVICE, trakt_token_set(ACCESS, created, REFRESH))
-    connections.save_login(rt.store(), PROFILE, SERVICE, "sean", created + WEEK)
-    yield rt
-    rt.close()
-
-
-@pytest.fixture
 def trakt() -> Iterator[respx.MockRouter]:
     with respx.mock(assert_all_called=False) as router:
         yield router
@@ -175,26 +158,26 @@ def jobs(runtime: Runtime) -> list[sqlite3.Row]:
 
 
 def test_trakt_flush_sends_300_plays_in_three_posts_of_100(
-    runtime: Runtime, trakt: respx.MockRouter
+    logged_in_trakt: Runtime, trakt: respx.MockRouter
 ) -> None:
-    queue_300(runtime)
+    queue_300(logged_in_trakt)
     server = serve(trakt, SyncHistory())
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_trakt)
 
     assert server.sizes == [100, 100, 100]
-    assert {row["state"] for row in jobs(runtime)} == {queue.COMPLETED}
+    assert {row["state"] for row in jobs(logged_in_trakt)} == {queue.COMPLETED}
     assert (only(report).sent, only(report).requests) == (300, 3)
     assert report.exit_code == ExitCode.OK
 
 
 def test_trakt_movies_are_sent_by_ids_with_watched_at_in_utc_milliseconds(
-    runtime: Runtime, trakt: respx.MockRouter
+    logged_in_trakt: Runtime, trakt: respx.MockRouter
 ) -> None:
-    ingest(runtime, [movie(AT, **MATRIX), movie(AT + 4 * HOUR, trakt=481)])
+    ingest(logged_in_trakt, [movie(AT, **MATRIX), movie(AT + 4 * HOUR, trakt=481)])
     server = serve(trakt, SyncHistory())
 
-    run_flush(runtime)
+    run_flush(logged_in_trakt)
 
     assert server.bodies == [
         {
@@ -207,12 +190,12 @@ def test_trakt_movies_are_sent_by_ids_with_watched_at_in_utc_milliseconds(
 
 
 def test_trakt_episodes_with_their_own_ids_are_sent_by_those_ids(
-    runtime: Runtime, trakt: respx.MockRouter
+    logged_in_trakt: Runtime, trakt: respx.MockRouter
 ) -> None:
-    ingest(runtime, [episode(AT, SEVERANCE, 1, 2, trakt=7_362_314, tvdb=8_870_155, tmdb=1)])
+    ingest(logged_in_trakt, [episode(AT, SEVERANCE, 1, 2, trakt=7_362_314, tvdb=8_870_155, tmdb=1)])
     server = serve(trakt, SyncHistory())
 
-    run_flush(runtime)
+    run_flush(logged_in_trakt)
 
     # Trakt's contracts take only trakt or tvdb ids for an episode; the show is not needed.
     assert server.bodies == [
@@ -221,10 +204,10 @@ def test_trakt_episodes_with_their_own_ids_are_sent_by_those_ids(
 
 
 def test_trakt_episodes_without_their_own_ids_are_grouped_under_shows_and_seasons(
-    runtime: Runtime, trakt: respx.MockRouter
+    logged_in_trakt: Runtime, trakt: respx.MockRouter
 ) -> None:
     ingest(
-        runtime,
+        logged_in_trakt,
         [
             episode(AT, SEVERANCE, 1, 1),
             episode(AT + HOUR, BREAKING_BAD, 3, 7),
@@ -234,7 +217,7 @@ def test_trakt_episodes_without_their_own_ids_are_grouped_under_shows_and_season
     )
     server = serve(trakt, SyncHistory())
 
-    run_flush(runtime)
+    run_flush(logged_in_trakt)
 
     def played(n: int, hours: int) -> dict[str, Any]:
         return {"number": n, "watched_at": f"2026-11-17T{8 + hours:02d}:20:00.000Z"}
@@ -259,12 +242,12 @@ def test_trakt_episodes_without_their_own_ids_are_grouped_under_shows_and_season
 
 
 def test_trakt_requests_carry_the_required_headers(
-    runtime: Runtime, trakt: respx.MockRouter
+    logged_in_trakt: Runtime, trakt: respx.MockRouter
 ) -> None:
-    ingest(runtime, [movie(AT, **MATRIX)])
+    ingest(logged_in_trakt, [movie(AT, **MATRIX)])
     server = serve(trakt, SyncHistory())
 
-    run_flush(runtime)
+    run_flush(logged_in_trakt)
 
     (request,) = server.requests
     assert request.headers["trakt-api-key"] == CLIENT_ID
@@ -278,14 +261,14 @@ def test_trakt_requests_carry_the_required_headers(
 
 
 def test_trakt_consecutive_posts_are_at_least_a_second_apart(
-    runtime: Runtime, trakt: respx.MockRouter
+    logged_in_trakt: Runtime, trakt: respx.MockRouter
 ) -> None:
     # The documented limit (1 POST a second), not the lifted one: this test is about pacing.
-    runtime.limits = Limits({**UNPACED.rates, "trakt:write": RATE_LIMITS["trakt:write"]})
-    queue_300(runtime)
+    logged_in_trakt.limits = Limits({**UNPACED.rates, "trakt:write": RATE_LIMITS["trakt:write"]})
+    queue_300(logged_in_trakt)
     server = serve(trakt, SyncHistory())
 
-    run_flush(runtime)
+    run_flush(logged_in_trakt)
 
     assert len(server.times) == 3
     gaps = [b - a for a, b in zip(server.times, server.times[1:], strict=False)]
@@ -296,10 +279,10 @@ def test_trakt_consecutive_posts_are_at_least_a_second_apart(
 
 
 def test_trakt_not_found_items_are_rejected_and_the_rest_completed(
-    runtime: Runtime, trakt: respx.MockRouter
+    logged_in_trakt: Runtime, trakt: respx.MockRouter
 ) -> None:
     ingest(
-        runtime,
+        logged_in_trakt,
         [
             movie(AT, **MATRIX),
             movie(AT + HOUR, tmdb=999_999_999),
@@ -317,9 +300,9 @@ def test_trakt_not_found_items_are_rejected_and_the_rest_completed(
 
     serve(trakt, SyncHistory(not_found=not_found))
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_trakt)
 
-    outcomes = [(row["state"], row["outcome"]) for row in jobs(runtime)]
+    outcomes = [(row["state"], row["outcome"]) for row in jobs(logged_in_trakt)]
     assert outcomes == [
         (queue.COMPLETED, "sent"),
         (queue.REJECTED, "rejected: not found on Trakt"),
@@ -331,11 +314,13 @@ def test_trakt_not_found_items_are_rejected_and_the_rest_completed(
 
 
 def test_trakt_play_already_imported_completes_without_a_post(
-    runtime: Runtime, trakt: respx.MockRouter, clock: FakeClock
+    logged_in_trakt: Runtime, trakt: respx.MockRouter, clock: FakeClock
 ) -> None:
-    ingest(runtime, [movie(AT, **MATRIX)])
-    (row,) = jobs(runtime)
-    with runtime.store().transaction() as conn:  # an import from Trakt ran after it was queued
+    ingest(logged_in_trakt, [movie(AT, **MATRIX)])
+    (row,) = jobs(logged_in_trakt)
+    with (
+        logged_in_trakt.store().transaction() as conn
+    ):  # an import from Trakt ran after it was queued
         conn.execute(
             "INSERT INTO scrobbles (profile, service, item_id, scrobbled_at, source, recorded_at)"
             " VALUES (?, ?, ?, ?, 'import', ?)",
@@ -343,24 +328,24 @@ def test_trakt_play_already_imported_completes_without_a_post(
         )
     server = serve(trakt, SyncHistory())
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_trakt)
 
     assert server.bodies == []
-    assert [(r["state"], r["outcome"]) for r in jobs(runtime)] == [
+    assert [(r["state"], r["outcome"]) for r in jobs(logged_in_trakt)] == [
         (queue.COMPLETED, "already on service")
     ]
     assert (only(report).already_there, only(report).sent) == (1, 0)
 
 
 def test_trakt_retried_play_is_looked_up_in_history_around_its_time(
-    runtime: Runtime, trakt: respx.MockRouter, clock: FakeClock
+    logged_in_trakt: Runtime, trakt: respx.MockRouter, clock: FakeClock
 ) -> None:
-    ingest(runtime, [movie(AT, **MATRIX)])
-    leave_running(runtime, clock)
+    ingest(logged_in_trakt, [movie(AT, **MATRIX)])
+    leave_running(logged_in_trakt, clock)
     lookup = trakt.get(f"{API}/sync/history").respond(200, json=[])
     serve(trakt, SyncHistory())
 
-    run_flush(runtime)
+    run_flush(logged_in_trakt)
 
     (call,) = lookup.calls
     assert dict(call.request.url.params) == {
@@ -372,10 +357,10 @@ def test_trakt_retried_play_is_looked_up_in_history_around_its_time(
 
 
 def test_trakt_retried_play_found_in_history_completes_without_a_post(
-    runtime: Runtime, trakt: respx.MockRouter, clock: FakeClock
+    logged_in_trakt: Runtime, trakt: respx.MockRouter, clock: FakeClock
 ) -> None:
-    ingest(runtime, [movie(AT, **MATRIX)])
-    leave_running(runtime, clock)
+    ingest(logged_in_trakt, [movie(AT, **MATRIX)])
+    leave_running(logged_in_trakt, clock)
     echoed = {"title": "The Matrix", "year": 1999, "ids": {"trakt": 481, "tmdb": 603}}
     trakt.get(f"{API}/sync/history").respond(
         200,
@@ -384,20 +369,20 @@ def test_trakt_retried_play_found_in_history_completes_without_a_post(
     )
     server = serve(trakt, SyncHistory())
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_trakt)
 
     assert server.bodies == []
-    assert [(r["state"], r["outcome"]) for r in jobs(runtime)] == [
+    assert [(r["state"], r["outcome"]) for r in jobs(logged_in_trakt)] == [
         (queue.COMPLETED, "already on service")
     ]
     assert only(report).already_there == 1
 
 
 def test_trakt_retried_episode_found_by_show_season_and_number_completes_without_a_post(
-    runtime: Runtime, trakt: respx.MockRouter, clock: FakeClock
+    logged_in_trakt: Runtime, trakt: respx.MockRouter, clock: FakeClock
 ) -> None:
-    ingest(runtime, [episode(AT, SEVERANCE, 1, 2)])
-    leave_running(runtime, clock)
+    ingest(logged_in_trakt, [episode(AT, SEVERANCE, 1, 2)])
+    leave_running(logged_in_trakt, clock)
     trakt.get(f"{API}/sync/history").respond(
         200,
         json=[
@@ -410,60 +395,62 @@ def test_trakt_retried_episode_found_by_show_season_and_number_completes_without
     )
     server = serve(trakt, SyncHistory())
 
-    run_flush(runtime)
+    run_flush(logged_in_trakt)
 
     assert server.bodies == []
-    assert [r["outcome"] for r in jobs(runtime)] == ["already on service"]
+    assert [r["outcome"] for r in jobs(logged_in_trakt)] == ["already on service"]
 
 
 def test_trakt_retried_play_missing_from_history_is_posted(
-    runtime: Runtime, trakt: respx.MockRouter, clock: FakeClock
+    logged_in_trakt: Runtime, trakt: respx.MockRouter, clock: FakeClock
 ) -> None:
-    ingest(runtime, [movie(AT, **MATRIX)])
-    leave_running(runtime, clock)
+    ingest(logged_in_trakt, [movie(AT, **MATRIX)])
+    leave_running(logged_in_trakt, clock)
     # The same film, but another play (a minute later): not the one that was cut off.
     other = history_entry("2026-11-17T08:21:00.000Z", movie={"ids": {"tmdb": 603}})
     trakt.get(f"{API}/sync/history").respond(200, json=[other])
     server = serve(trakt, SyncHistory())
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_trakt)
 
     assert server.sizes == [1]
-    assert [(r["state"], r["outcome"]) for r in jobs(runtime)] == [(queue.COMPLETED, "sent")]
+    assert [(r["state"], r["outcome"]) for r in jobs(logged_in_trakt)] == [
+        (queue.COMPLETED, "sent")
+    ]
     assert (only(report).sent, only(report).already_there) == (1, 0)
 
 
 def test_trakt_play_retried_after_a_503_is_looked_up_before_it_is_posted_again(
-    runtime: Runtime, trakt: respx.MockRouter, clock: FakeClock
+    logged_in_trakt: Runtime, trakt: respx.MockRouter, clock: FakeClock
 ) -> None:
-    ingest(runtime, [movie(AT, **MATRIX)])
+    ingest(logged_in_trakt, [movie(AT, **MATRIX)])
     # Trakt stored the play, then its gateway answered 503: the first attempt may have landed.
     server = serve(trakt, SyncHistory(httpx.Response(503, json={"error": "unavailable"})))
     stored = history_entry(AT_ISO, movie={"ids": {"tmdb": 603}})
     lookup = trakt.get(f"{API}/sync/history").respond(200, json=[stored])
-    run_flush(runtime)
-    assert [r["state"] for r in jobs(runtime)] == [queue.RETRYABLE]
+    run_flush(logged_in_trakt)
+    assert [r["state"] for r in jobs(logged_in_trakt)] == [queue.RETRYABLE]
 
     clock.t += BACKOFF_CAP + 1
-    run_flush(runtime)
+    run_flush(logged_in_trakt)
 
     assert len(server.bodies) == 1  # never posted twice
     assert lookup.call_count == 1
-    assert [(r["state"], r["outcome"]) for r in jobs(runtime)] == [
+    assert [(r["state"], r["outcome"]) for r in jobs(logged_in_trakt)] == [
         (queue.COMPLETED, "already on service")
     ]
 
 
 def test_trakt_second_flush_after_success_posts_nothing(
-    runtime: Runtime, trakt: respx.MockRouter, clock: FakeClock
+    logged_in_trakt: Runtime, trakt: respx.MockRouter, clock: FakeClock
 ) -> None:
-    ingest(runtime, [movie(AT, **MATRIX), episode(AT + HOUR, SEVERANCE, 1, 2)])
+    ingest(logged_in_trakt, [movie(AT, **MATRIX), episode(AT + HOUR, SEVERANCE, 1, 2)])
     lookup = trakt.get(f"{API}/sync/history").respond(200, json=[])
     server = serve(trakt, SyncHistory())
-    run_flush(runtime)
+    run_flush(logged_in_trakt)
 
     clock.t += BACKOFF_CAP + 1
-    report = run_flush(runtime)
+    report = run_flush(logged_in_trakt)
 
     assert server.sizes == [2]
     assert lookup.calls.call_count == 0
@@ -486,18 +473,18 @@ ACCOUNT_ERRORS = [
 
 @pytest.mark.parametrize(("status", "headers", "message"), ACCOUNT_ERRORS)
 def test_trakt_account_error_is_recorded_with_a_clear_message(
-    runtime: Runtime,
+    logged_in_trakt: Runtime,
     trakt: respx.MockRouter,
     status: int,
     headers: dict[str, str],
     message: str,
 ) -> None:
-    ingest(runtime, [movie(AT, **MATRIX)])
+    ingest(logged_in_trakt, [movie(AT, **MATRIX)])
     serve(trakt, SyncHistory(httpx.Response(status, headers=headers)))
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_trakt)
 
-    connection = connections.get_connection(runtime.store(), "default", "trakt")
+    connection = connections.get_connection(logged_in_trakt.store(), "default", "trakt")
     assert connection is not None
     assert connection.status == connections.ATTENTION_REQUIRED
     assert message in (connection.status_detail or "")
@@ -509,51 +496,51 @@ def test_trakt_account_error_is_recorded_with_a_clear_message(
 
 @pytest.mark.parametrize(("status", "headers", "message"), ACCOUNT_ERRORS)
 def test_trakt_account_error_is_not_retried_as_transient(
-    runtime: Runtime,
+    logged_in_trakt: Runtime,
     trakt: respx.MockRouter,
     clock: FakeClock,
     status: int,
     headers: dict[str, str],
     message: str,
 ) -> None:
-    ingest(runtime, [movie(AT, **MATRIX)])
+    ingest(logged_in_trakt, [movie(AT, **MATRIX)])
     server = serve(trakt, SyncHistory(httpx.Response(status, headers=headers)))
-    run_flush(runtime)
-    (row,) = jobs(runtime)
+    run_flush(logged_in_trakt)
+    (row,) = jobs(logged_in_trakt)
     assert row["state"] != queue.RETRYABLE
 
     clock.t += BACKOFF_CAP + 1  # past any back-off
-    run_flush(runtime)
+    run_flush(logged_in_trakt)
 
     assert len(server.bodies) == 1
 
 
 def test_trakt_401_marks_reconnect_required_and_keeps_the_jobs(
-    runtime: Runtime, trakt: respx.MockRouter
+    logged_in_trakt: Runtime, trakt: respx.MockRouter
 ) -> None:
-    ingest(runtime, [movie(AT, **MATRIX), episode(AT + HOUR, SEVERANCE, 1, 2)])
+    ingest(logged_in_trakt, [movie(AT, **MATRIX), episode(AT + HOUR, SEVERANCE, 1, 2)])
     refused = httpx.Response(401, json={"error": "invalid_token"})
     serve(trakt, SyncHistory(refused, refused))
     # Should the sender try one refresh first, Trakt refuses that too (a revoked app).
     trakt.post(f"{AUTH}/oauth/token").respond(401, json={"error": "invalid_grant"})
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_trakt)
 
-    connection = connections.get_connection(runtime.store(), PROFILE, SERVICE)
+    connection = connections.get_connection(logged_in_trakt.store(), PROFILE, SERVICE)
     assert connection is not None
     assert connection.status == connections.RECONNECT_REQUIRED
     assert "scrobctl login trakt" in (connection.status_detail or "")
-    assert {(r["state"], r["attempt"], r["errors"]) for r in jobs(runtime)} == {
+    assert {(r["state"], r["attempt"], r["errors"]) for r in jobs(logged_in_trakt)} == {
         (queue.AVAILABLE, 0, "[]")
     }
     assert report.exit_code == ExitCode.RECONNECT
 
 
 def test_trakt_token_within_the_refresh_margin_is_refreshed_before_the_post(
-    runtime: Runtime, trakt: respx.MockRouter, clock: FakeClock
+    logged_in_trakt: Runtime, trakt: respx.MockRouter, clock: FakeClock
 ) -> None:
     created = int(clock.now()) - WEEK + 60  # one minute left
-    runtime.tokens().set(PROFILE, SERVICE, trakt_token_set("old-access", created, REFRESH))
+    logged_in_trakt.tokens().set(PROFILE, SERVICE, trakt_token_set("old-access", created, REFRESH))
     fresh = trakt_token_set("fresh-access", int(clock.now()), refresh="fresh-refresh")
     order: list[str] = []
 
@@ -570,10 +557,10 @@ def test_trakt_token_within_the_refresh_margin_is_refreshed_before_the_post(
         return server(request)
 
     trakt.post(f"{API}/sync/history").mock(side_effect=posted)
-    ingest(runtime, [movie(AT, **MATRIX)])
+    ingest(logged_in_trakt, [movie(AT, **MATRIX)])
 
-    run_flush(runtime)
+    run_flush(logged_in_trakt)
 
     assert order == ["refresh", "post"]
     assert server.requests[0].headers["authorization"] == "Bearer fresh-access"
-    assert runtime.tokens().get(PROFILE, SERVICE) == fresh
+    assert logged_in_trakt.tokens().get(PROFILE, SERVICE) == fresh

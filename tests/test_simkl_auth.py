@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -21,10 +20,10 @@ from scrobctl.runtime import Runtime
 from scrobctl.services.simkl import Pin, SimklClient
 from scrobctl.store import connections
 from tests.conftest import FakeClock
-from tests.helpers import UNPACED, FakeUI, make_runtime
+from tests.helpers import SIMKL_CLIENT_ID, UNPACED, FakeUI
 
 API = "https://api.simkl.com"
-CLIENT_ID = "simkl-client-id"
+CLIENT_ID = SIMKL_CLIENT_ID
 PROFILE = "default"
 TOKEN = "simkl-access-token"
 USER_CODE = "5G6JAH"
@@ -46,13 +45,6 @@ SETTINGS = {
 }
 
 T = TypeVar("T")
-
-
-@pytest.fixture
-def runtime(isolated_env: Path, clock: FakeClock) -> Iterator[Runtime]:
-    rt = make_runtime(isolated_env, clock, simkl={"client_id": CLIENT_ID})
-    yield rt
-    rt.close()
 
 
 @pytest.fixture
@@ -150,12 +142,12 @@ def test_poll_pin_reads_the_state_from_the_body(
 
 @pytest.fixture
 def logged_in(
-    runtime: Runtime, simkl: respx.MockRouter
+    apps_configured: Runtime, simkl: respx.MockRouter
 ) -> tuple[Runtime, FakeUI, dict[str, respx.Route], Any]:
     routes = serve_login(simkl, PENDING, PENDING, APPROVED)
     ui = FakeUI()
-    result = asyncio.run(login_simkl(runtime, PROFILE, ui))
-    return runtime, ui, routes, result
+    result = asyncio.run(login_simkl(apps_configured, PROFILE, ui))
+    return apps_configured, ui, routes, result
 
 
 def test_login_simkl_stores_only_the_access_token(logged_in: Any) -> None:
@@ -188,19 +180,19 @@ def test_login_simkl_shows_the_user_code_and_the_pin_page(logged_in: Any) -> Non
 
 
 def test_login_simkl_code_gone_raises_login_failed(
-    runtime: Runtime, simkl: respx.MockRouter
+    apps_configured: Runtime, simkl: respx.MockRouter
 ) -> None:
     # An unknown or used code makes Simkl answer with a brand-new code (api-notes 9.2).
     new_code = {**PIN, "user_code": "NEW123"}
     routes = serve_login(simkl, PENDING, new_code)
 
     with pytest.raises(LoginFailed, match="no longer valid") as caught:
-        asyncio.run(login_simkl(runtime, PROFILE, FakeUI()))
+        asyncio.run(login_simkl(apps_configured, PROFILE, FakeUI()))
 
     assert "scrobctl login simkl" in (caught.value.hint or "")
     assert routes["poll"].call_count == 2
-    assert runtime.tokens().get(PROFILE, "simkl") is None
-    assert connections.get_connection(runtime.store(), PROFILE, "simkl") is None
+    assert apps_configured.tokens().get(PROFILE, "simkl") is None
+    assert connections.get_connection(apps_configured.store(), PROFILE, "simkl") is None
 
 
 # -- errors -----------------------------------------------------------------------------------
@@ -251,10 +243,10 @@ def test_poll_pin_reads_slow_down(simkl: respx.MockRouter, clock: FakeClock) -> 
 
 
 def test_login_simkl_slow_down_doubles_the_poll_interval(
-    runtime: Runtime, simkl: respx.MockRouter, clock: FakeClock
+    apps_configured: Runtime, simkl: respx.MockRouter, clock: FakeClock
 ) -> None:
     serve_login(simkl, PENDING, SLOW_DOWN, PENDING, APPROVED)
 
-    asyncio.run(login_simkl(runtime, PROFILE, FakeUI()))
+    asyncio.run(login_simkl(apps_configured, PROFILE, FakeUI()))
 
     assert clock.slept == [5, 5, 10, 10]

@@ -7,23 +7,18 @@ from __future__ import annotations
 import asyncio
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import respx
 
-from scrobctl.runtime import Runtime
-from scrobctl.store import connections
 from tests.conftest import FakeClock
-from tests.helpers import make_runtime
 
 API = "https://ws.audioscrobbler.com/2.0/"
 SERVICE = "lastfm"
 PROFILE = "default"
 USER = "rob"
 NOW = 1_795_000_000  # FakeClock's start
-LASTFM_APP = {"api_key": "dummy-lastfm-api-key", "api_secret": "dummy-lastfm-secret"}
 PAGE = 200  # the documented maximum (api-notes A.6)
 DEFAULT_LIMIT = 50
 
@@ -204,14 +199,3 @@ class FakeLastfm:
 
 
 # -- fixtures and helpers -----------------------------------------------------------------------
-
-
-def login_lastfm_for_import(runtime: Runtime) -> None:
-    connections.save_login(runtime.store(), PROFILE, SERVICE, USER)
-    runtime.tokens().set(PROFILE, SERVICE, {"session_key": "dummy-session-key"})
-
-
-def lastfm_runtime(data_dir: Path, clock: FakeClock) -> Runtime:
-    runtime = make_runtime(data_dir, clock, lastfm=LASTFM_APP)
-    login_lastfm_for_import(runtime)
-    return runtime

@@ -4,16 +4,10 @@ import from."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import httpx
 import respx
-
-from scrobctl.runtime import Runtime
-from scrobctl.store import connections
-from tests.conftest import FakeClock
-from tests.helpers import make_runtime
 
 API = "https://api.listenbrainz.org"
 SERVICE = "listenbrainz"
@@ -189,14 +183,3 @@ class FakeListenBrainz:
 
 
 # -- fixtures and helpers -------------------------------------------------------------------------
-
-
-def login_listenbrainz_for_import(runtime: Runtime) -> None:
-    connections.save_login(runtime.store(), PROFILE, SERVICE, USER)
-    runtime.tokens().set(PROFILE, SERVICE, {"token": "dummy-listenbrainz-token"})
-
-
-def listenbrainz_runtime(data_dir: Path, clock: FakeClock) -> Runtime:
-    runtime = make_runtime(data_dir, clock)
-    login_listenbrainz_for_import(runtime)
-    return runtime

@@ -10,15 +10,12 @@ from typing import Any
 import httpx
 import respx
 
-from scrobctl.runtime import Runtime
 from scrobctl.services import simkl
-from scrobctl.store import connections
 
 API = "https://api.simkl.com"
 SERVICE = "simkl"
 PROFILE = "default"
 NOW = 1_795_000_000  # FakeClock's start: 2026-11-18T11:06:40Z
-SIMKL_APP = {"client_id": "dummy-simkl-client-id"}
 KINDS = ("movies", "shows", "anime")
 UNKNOWN_DATE = "1970-01-01T00:00:01Z"  # "watched, date unknown" (api-notes 10.1)
 
@@ -176,8 +173,3 @@ class FakeSimkl:
 
 
 # -- fixtures and helpers -------------------------------------------------------------------------
-
-
-def login_simkl_for_import(runtime: Runtime) -> None:
-    connections.save_login(runtime.store(), PROFILE, SERVICE, "sean")
-    runtime.tokens().set(PROFILE, SERVICE, {"access_token": "dummy-simkl-access-token"})

@@ -6,24 +6,19 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
 import respx
 
-from scrobctl.runtime import Runtime
 from scrobctl.services import trakt
-from scrobctl.store import connections
 from tests.conftest import FakeClock
-from tests.helpers import make_runtime
 
 API = "https://api.trakt.tv"
 SERVICE = "trakt"
 PROFILE = "default"
 NOW = 1_795_000_000  # FakeClock's start: 2026-11-18T11:06:40Z
 WEEK = 7 * 86_400
-TRAKT_APP = {"client_id": "dummy-trakt-client-id", "client_secret": "dummy-trakt-secret"}
 PAGE = 250  # Trakt's largest page (api-notes 0.5)
 DEFAULT_LIMIT = 100  # what Trakt serves when no limit is sent (api-notes 6)
 
@@ -210,26 +205,3 @@ class FakeTrakt:
 
 
 # -- fixtures and helpers -----------------------------------------------------------------------
-
-
-def login_trakt_for_import(runtime: Runtime) -> None:
-    """A stored Trakt login whose access token is far from expiry (no refresh is attempted)."""
-    connections.save_login(runtime.store(), PROFILE, SERVICE, "sean", NOW + WEEK)
-    runtime.tokens().set(
-        PROFILE,
-        SERVICE,
-        {
-            "access_token": "dummy-access-token",
-            "refresh_token": "dummy-refresh-token",
-            "expires_in": WEEK,
-            "created_at": NOW,
-            "token_type": "bearer",
-            "scope": "public",
-        },
-    )
-
-
-def trakt_runtime(data_dir: Path, clock: FakeClock) -> Runtime:
-    runtime = make_runtime(data_dir, clock, trakt=TRAKT_APP)
-    login_trakt_for_import(runtime)
-    return runtime
