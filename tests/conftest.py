@@ -107,41 +107,34 @@ def apps_configured(isolated_env: Path, clock: FakeClock, made: list[Runtime]) -
     return made[-1]
 
 
-def _logged_in(data_dir: Path, clock: FakeClock, made: list[Runtime], *services: str) -> Runtime:
-    from tests.helpers import logged_in
+def _logged_in(*services: str, doc: str) -> Callable[..., Runtime]:
+    """A fixture: a runtime with the API apps in the settings, logged in to `services`."""
 
-    made.append(logged_in(data_dir, clock, *services))
-    return made[-1]
+    def fixture(isolated_env: Path, clock: FakeClock, made: list[Runtime]) -> Runtime:
+        from tests.helpers import logged_in
 
+        made.append(logged_in(isolated_env, clock, *services))
+        return made[-1]
 
-@pytest.fixture
-def logged_in_trakt(isolated_env: Path, clock: FakeClock, made: list[Runtime]) -> Runtime:
-    """Logged in to Trakt a moment ago (no refresh due), the app in the settings."""
-    return _logged_in(isolated_env, clock, made, "trakt")
-
-
-@pytest.fixture
-def logged_in_simkl(isolated_env: Path, clock: FakeClock, made: list[Runtime]) -> Runtime:
-    """Logged in to Simkl; the app's client id in the token store's "@app" entry."""
-    return _logged_in(isolated_env, clock, made, "simkl")
+    fixture.__doc__ = doc
+    return pytest.fixture(fixture)
 
 
-@pytest.fixture
-def logged_in_lastfm(isolated_env: Path, clock: FakeClock, made: list[Runtime]) -> Runtime:
-    """Logged in to Last.fm, the API account in the settings."""
-    return _logged_in(isolated_env, clock, made, "lastfm")
-
-
-@pytest.fixture
-def logged_in_listenbrainz(isolated_env: Path, clock: FakeClock, made: list[Runtime]) -> Runtime:
-    """Logged in to ListenBrainz."""
-    return _logged_in(isolated_env, clock, made, "listenbrainz")
-
-
-@pytest.fixture
-def logged_in_everywhere(isolated_env: Path, clock: FakeClock, made: list[Runtime]) -> Runtime:
-    """Logged in to all four services a moment ago (no Trakt refresh due)."""
-    return _logged_in(isolated_env, clock, made, "trakt", "simkl", "lastfm", "listenbrainz")
+logged_in_trakt = _logged_in("trakt", doc="Logged in to Trakt a moment ago (no refresh due).")
+logged_in_simkl = _logged_in(
+    "simkl", doc="Logged in to Simkl; the app's client id in the token store's \"@app\" entry."
+)
+logged_in_lastfm = _logged_in(
+    "lastfm", doc="Logged in to Last.fm, the API account in the settings."
+)
+logged_in_listenbrainz = _logged_in("listenbrainz", doc="Logged in to ListenBrainz.")
+logged_in_everywhere = _logged_in(
+    "trakt",
+    "simkl",
+    "lastfm",
+    "listenbrainz",
+    doc="Logged in to all four services a moment ago (no Trakt refresh due).",
+)
 
 
 # -- cassettes ----------------------------------------------------------------------------------
