@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 import pylast
@@ -141,6 +144,37 @@ def logged_in(
     for service in services:
         log_in(runtime, service)
     return runtime
+
+
+# -- respx stand-ins ------------------------------------------------------------------------------
+
+
+class Endpoint:
+    """A respx side effect: keeps every request and when it came; answers from `script` in
+    order, then with `answer(request)`."""
+
+    def __init__(
+        self, answer: Callable[[httpx.Request], httpx.Response], *script: httpx.Response
+    ) -> None:
+        self.answer = answer
+        self.script = list(script)
+        self.requests: list[httpx.Request] = []
+        self.times: list[float] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        self.times.append(time.monotonic())
+        if self.script:
+            return self.script.pop(0)
+        return self.answer(request)
+
+    @property
+    def bodies(self) -> list[Any]:
+        return [json.loads(r.content) for r in self.requests]
+
+    @property
+    def forms(self) -> list[dict[str, str]]:
+        return [dict(parse_qsl(r.content.decode())) for r in self.requests]
 
 
 # -- the CLI in-process ---------------------------------------------------------------------------

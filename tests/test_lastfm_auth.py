@@ -86,19 +86,19 @@ def serve(lastfm: respx.MockRouter, answers: dict[str, list[httpx.Response]]) ->
     return server
 
 
+def lastfm_client(
+    http: httpx.AsyncClient, clock: FakeClock, session_key: str | None = None
+) -> LastfmClient:
+    limiter = ServiceLimiter("lastfm", clock, limits=UNPACED)
+    return LastfmClient(URL, API_KEY, SECRET, http, limiter, session_key)
+
+
 def with_client(
     clock: FakeClock, use: Callable[[LastfmClient], Awaitable[T]], session_key: str | None = None
 ) -> T:
     async def go() -> T:
         async with httpx.AsyncClient() as http:
-            client = LastfmClient(
-                URL,
-                API_KEY,
-                SECRET,
-                http,
-                ServiceLimiter("lastfm", clock, limits=UNPACED),
-                session_key,
-            )
+            client = lastfm_client(http, clock, session_key)
             return await use(client)
 
     return asyncio.run(go())
@@ -175,14 +175,7 @@ def test_signed_params_are_pylasts_params_plus_format_json(case: str, clock: Fak
 
     async def go() -> dict[str, str]:
         async with httpx.AsyncClient() as http:
-            client = LastfmClient(
-                URL,
-                API_KEY,
-                SECRET,
-                http,
-                ServiceLimiter("lastfm", clock, limits=UNPACED),
-                session_key,
-            )
+            client = lastfm_client(http, clock, session_key)
             return client.signed_params(method, params)
 
     assert asyncio.run(go()) == {**pylast_params(method, params, session_key), "format": "json"}

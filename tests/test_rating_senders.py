@@ -10,10 +10,8 @@ The jobs are queued the real way: plays ingested, rated, then `export_ratings`.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import parse_qsl
 
 import httpx
 import pytest
@@ -38,6 +36,7 @@ from tests.helpers import (
     SIMKL_TOKEN,
     TRAKT_ACCESS,
     TRAKT_APP,
+    Endpoint,
     only,
     pylast_signature,
     run_flush,
@@ -69,34 +68,6 @@ UNKNOWN_TMDB = 999_999_999
 
 
 # -- stand-ins ----------------------------------------------------------------------------------
-
-
-class Endpoint:
-    """A respx side effect: keeps every request and when it came; answers from `script` in
-    order, then with `answer(request)`."""
-
-    def __init__(
-        self, answer: Callable[[httpx.Request], httpx.Response], *script: httpx.Response
-    ) -> None:
-        self.answer = answer
-        self.script = list(script)
-        self.requests: list[httpx.Request] = []
-        self.times: list[float] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        self.times.append(time.monotonic())
-        if self.script:
-            return self.script.pop(0)
-        return self.answer(request)
-
-    @property
-    def bodies(self) -> list[Any]:
-        return [json.loads(r.content) for r in self.requests]
-
-    @property
-    def forms(self) -> list[dict[str, str]]:
-        return [dict(parse_qsl(r.content.decode())) for r in self.requests]
 
 
 def sync_ratings(unknown: set[str] = frozenset()) -> Callable[[httpx.Request], httpx.Response]:

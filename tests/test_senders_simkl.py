@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -26,6 +25,7 @@ from tests.helpers import (
     SIMKL_CLIENT_ID,
     SIMKL_TOKEN,
     UNPACED,
+    Endpoint,
     episode,
     leave_running,
     movie,
@@ -58,7 +58,7 @@ def items_in(body: dict[str, Any]) -> int:
     return len(body.get("movies", [])) + nested
 
 
-class SyncHistory:
+class SyncHistory(Endpoint):
     """The respx side effect for POST /sync/history: keeps each request and when it arrived;
     answers from `script`, then 201 with `added` and whatever `not_found(body)` returns."""
 
@@ -67,19 +67,11 @@ class SyncHistory:
         *script: httpx.Response,
         not_found: Callable[[dict[str, Any]], dict[str, list]] | None = None,
     ) -> None:
-        self.script = list(script)
+        super().__init__(self.sync, *script)
         self.not_found = not_found
-        self.bodies: list[dict[str, Any]] = []
-        self.requests: list[httpx.Request] = []
-        self.times: list[float] = []
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.times.append(time.monotonic())
-        self.requests.append(request)
+    def sync(self, request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
-        self.bodies.append(body)
-        if self.script:
-            return self.script.pop(0)
         missing = self.not_found(body) if self.not_found else {}
         gone = [
             {k: str(v) for k, v in (s.get("ids") or {}).items()} for s in missing.get("shows", [])

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -27,6 +26,7 @@ from tests.helpers import (
     TRAKT_APP,
     TRAKT_REFRESH,
     UNPACED,
+    Endpoint,
     episode,
     leave_running,
     movie,
@@ -62,7 +62,7 @@ def items_in(body: dict[str, Any]) -> int:
     return len(body.get("movies", [])) + len(body.get("episodes", [])) + nested
 
 
-class SyncHistory:
+class SyncHistory(Endpoint):
     """The respx side effect for POST /sync/history: keeps each body and when it arrived; answers
     from `script` in order, then 201 with `added` and whatever `not_found(body)` echoes."""
 
@@ -71,19 +71,11 @@ class SyncHistory:
         *script: httpx.Response,
         not_found: Callable[[dict[str, Any]], dict[str, list]] | None = None,
     ) -> None:
-        self.script = list(script)
+        super().__init__(self.sync, *script)
         self.not_found = not_found
-        self.bodies: list[dict[str, Any]] = []
-        self.requests: list[httpx.Request] = []
-        self.times: list[float] = []
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.times.append(time.monotonic())
-        self.requests.append(request)
+    def sync(self, request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
-        self.bodies.append(body)
-        if self.script:
-            return self.script.pop(0)
         missing = self.not_found(body) if self.not_found else {}
         added = {
             "movies": len(body.get("movies", [])) - len(missing.get("movies", [])),
