@@ -30,6 +30,7 @@ from scrobctl.store import connections, queue
 from tests.conftest import FakeClock
 
 PROFILE = "default"
+NOW = 1_795_000_000  # FakeClock's start: 2026-11-18T11:06:40Z
 CASSETTES = Path(__file__).resolve().parent.parent / "cassettes"
 DAY = 86_400
 WEEK = 7 * DAY

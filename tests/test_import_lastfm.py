@@ -17,16 +17,8 @@ from scrobctl.runtime import Runtime
 from scrobctl.sync.importer import ImportResult
 from scrobctl.sync.service import import_history
 from tests.conftest import FakeClock
-from tests.helpers import watched_times
-from tests.histories.lastfm import (
-    NOW,
-    PAGE,
-    PROFILE,
-    SERVICE,
-    FakeLastfm,
-    Scrobble,
-    scrobbles,
-)
+from tests.helpers import NOW, PROFILE, watched_times
+from tests.histories.lastfm import PAGE, SERVICE, FakeLastfm, Scrobble, scrobbles
 
 
 def run(runtime: Runtime, **options: Any) -> ImportResult:

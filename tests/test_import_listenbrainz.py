@@ -20,13 +20,11 @@ from scrobctl.errors import ServiceUnavailable
 from scrobctl.runtime import Runtime
 from scrobctl.sync.importer import ImportResult
 from scrobctl.sync.service import import_history
-from tests.helpers import watched_times
+from tests.helpers import NOW, PROFILE, watched_times
 from tests.histories.listenbrainz import (
     API,
     DAY,
-    NOW,
     PAGE,
-    PROFILE,
     SERVICE,
     TRACKS,
     USER,

@@ -18,18 +18,8 @@ import respx
 from scrobctl.runtime import Runtime
 from scrobctl.sync.importer import OVERLAP, ImportResult
 from scrobctl.sync.service import import_history
-from tests.helpers import SIMKL_CLIENT_ID
-from tests.histories.simkl import (
-    KINDS,
-    PROFILE,
-    SERVICE,
-    UNKNOWN_DATE,
-    FakeSimkl,
-    iso,
-    movie,
-    show,
-    ts,
-)
+from tests.helpers import PROFILE, SIMKL_CLIENT_ID
+from tests.histories.simkl import KINDS, SERVICE, UNKNOWN_DATE, FakeSimkl, iso, movie, show, ts
 
 
 def run(runtime: Runtime, **options: Any) -> ImportResult:

@@ -18,12 +18,10 @@ from scrobctl.services import trakt
 from scrobctl.sync.importer import ImportResult
 from scrobctl.sync.service import import_history
 from tests.conftest import FakeClock
-from tests.helpers import watched_times
+from tests.helpers import NOW, PROFILE, watched_times
 from tests.histories.trakt import (
     GOT,
-    NOW,
     PAGE,
-    PROFILE,
     SERVICE,
     FakeTrakt,
     episode,

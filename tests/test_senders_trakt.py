@@ -16,16 +16,14 @@ import respx
 
 from scrobctl import __version__
 from scrobctl.errors import ExitCode
-from scrobctl.http import BACKOFF_CAP, RATE_LIMITS, Limits
+from scrobctl.http import BACKOFF_CAP, Limits
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.events import Event
 from scrobctl.store import connections, queue
 from tests.conftest import FakeClock
+from tests.helpers import TRAKT_ACCESS as ACCESS
 from tests.helpers import (
-    TRAKT_ACCESS,
     TRAKT_APP,
-    TRAKT_REFRESH,
-    UNPACED,
     Endpoint,
     episode,
     leave_running,
@@ -35,13 +33,13 @@ from tests.helpers import (
     run_flush,
     trakt_token_set,
 )
+from tests.helpers import TRAKT_REFRESH as REFRESH
 
 API = "https://api.trakt.tv"
 AUTH = "https://auth.trakt.tv"
 SERVICE = "trakt"
 PROFILE = "default"
 CLIENT_ID, CLIENT_SECRET = TRAKT_APP["client_id"], TRAKT_APP["client_secret"]
-ACCESS, REFRESH = TRAKT_ACCESS, TRAKT_REFRESH
 WEEK = 7 * 86_400
 HOUR = 3_600
 SEVERANCE = 371_980  # show tvdb ids
@@ -255,8 +253,8 @@ def test_trakt_requests_carry_the_required_headers(
 def test_trakt_consecutive_posts_are_at_least_a_second_apart(
     logged_in_trakt: Runtime, trakt: respx.MockRouter
 ) -> None:
-    # The documented limit (1 POST a second), not the lifted one: this test is about pacing.
-    logged_in_trakt.limits = Limits({**UNPACED.rates, "trakt:write": RATE_LIMITS["trakt:write"]})
+    # The documented limits (1 POST a second), not the lifted ones: this test is about pacing.
+    logged_in_trakt.limits = Limits()
     queue_300(logged_in_trakt)
     server = serve(trakt, SyncHistory())
 

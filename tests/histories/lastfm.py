@@ -1,6 +1,4 @@
-"""What Last.fm's history endpoints answer, as respx side effects for the import tests
-(test_import_lastfm.py, test_importer.py), the data they serve and a runtime logged in to
-import from."""
+"""Last.fm's history endpoints as respx answers them (test_import_lastfm.py, test_importer.py)."""
 
 from __future__ import annotations
 
@@ -13,12 +11,11 @@ import httpx
 import respx
 
 from tests.conftest import FakeClock
+from tests.helpers import NOW
 
 API = "https://ws.audioscrobbler.com/2.0/"
 SERVICE = "lastfm"
-PROFILE = "default"
 USER = "rob"
-NOW = 1_795_000_000  # FakeClock's start
 PAGE = 200  # the documented maximum (api-notes A.6)
 DEFAULT_LIMIT = 50
 

@@ -1,6 +1,4 @@
-"""What ListenBrainz's history endpoints answer, as respx side effects for the import tests
-(test_import_listenbrainz.py, test_importer.py), the data they serve and a runtime logged in to
-import from."""
+"""ListenBrainz's history endpoints as respx answers them (test_import_listenbrainz.py)."""
 
 from __future__ import annotations
 
@@ -9,11 +7,11 @@ from typing import Any
 import httpx
 import respx
 
+from tests.helpers import NOW
+
 API = "https://api.listenbrainz.org"
 SERVICE = "listenbrainz"
-PROFILE = "default"
 USER = "rob"
-NOW = 1_795_000_000  # FakeClock's start
 PAGE = 1000  # MAX_ITEMS_PER_GET (api-notes B.6)
 DEFAULT_COUNT = 25
 TRACKS = 50  # distinct recordings the generated listens cycle through

@@ -1,6 +1,4 @@
-"""What Simkl's history endpoints answer, as respx side effects for the import tests
-(test_import_simkl.py, test_importer.py), the data they serve and a runtime logged in to
-import from."""
+"""Simkl's history endpoints as respx answers them (test_import_simkl.py, test_importer.py)."""
 
 from __future__ import annotations
 
@@ -14,8 +12,6 @@ from scrobctl.services import simkl
 
 API = "https://api.simkl.com"
 SERVICE = "simkl"
-PROFILE = "default"
-NOW = 1_795_000_000  # FakeClock's start: 2026-11-18T11:06:40Z
 KINDS = ("movies", "shows", "anime")
 UNKNOWN_DATE = "1970-01-01T00:00:01Z"  # "watched, date unknown" (api-notes 10.1)
 

@@ -1,6 +1,4 @@
-"""What Trakt's history endpoints answer, as respx side effects for the import tests
-(test_import_trakt.py, test_importer.py), the data they serve and a runtime logged in to
-import from."""
+"""Trakt's history endpoints as respx answers them (test_import_trakt.py, test_importer.py)."""
 
 from __future__ import annotations
 
@@ -13,11 +11,10 @@ import respx
 
 from scrobctl.services import trakt
 from tests.conftest import FakeClock
+from tests.helpers import NOW
 
 API = "https://api.trakt.tv"
 SERVICE = "trakt"
-PROFILE = "default"
-NOW = 1_795_000_000  # FakeClock's start: 2026-11-18T11:06:40Z
 WEEK = 7 * 86_400
 PAGE = 250  # Trakt's largest page (api-notes 0.5)
 DEFAULT_LIMIT = 100  # what Trakt serves when no limit is sent (api-notes 6)
