@@ -110,6 +110,35 @@ def recorder(service: str, record_mode: str = RECORD_MODE, library: Path = CASSE
     )
 
 
+def listenbrainz_recorder(
+    record_mode: str = RECORD_MODE, library: Path = CASSETTES, *, match_body: bool = False
+) -> vcr.VCR:
+    """ListenBrainz's Authorization header kept as "Token <REDACTED>" (the one form the scan
+    accepts) and validate-token's legacy ?token= replaced; `match_body`: the JSON body too."""
+    match_on = ("method", "scheme", "host", "port", "path", "query")
+    return vcr.VCR(
+        cassette_library_dir=str(library / "listenbrainz"),
+        record_mode=record_mode,
+        match_on=(*match_on, "body") if match_body else match_on,
+        # Replace rather than drop the header, so a cassette still shows it was sent.
+        filter_headers=[("authorization", REDACTED_AUTHORIZATION)],
+        filter_query_parameters=[("token", REDACTED)],
+        decode_compressed_response=True,
+    )
+
+
+# Real-looking values for the tests proving a recorder scrubs them all.
+SECRETS = {
+    "client_id": "cid-5f1e0c2a9b",
+    "client_secret": "csecret-77d0e4a1",
+    "access_token": "access-3c9a1f6e2d",
+    "api_key": "apikey-0a1b2c3d4e",
+    "api_secret": "apisecret-9f8e7d6c",
+    "session_key": "session-1234abcd",
+    "token": "lbtoken-11112222-3333-4444-5555-666677778888",
+}
+
+
 # -- test accounts ---------------------------------------------------------------------------
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import vcr
 import yaml
 
 from scrobctl.errors import BadRequest, InvalidToken, RateLimited
@@ -19,11 +18,11 @@ from scrobctl.store.records import PlayRecord
 from tests.conftest import FakeClock
 from tests.recording import (
     CASSETTES,
-    RECORD_MODE,
     RECORDING,
     REDACTED_AUTHORIZATION,
     TEST_ENV,
     find_secrets,
+    listenbrainz_recorder,
 )
 
 BASE = "https://api.listenbrainz.org"
@@ -49,17 +48,6 @@ TOO_OLD_LISTEN = {
     "listened_at": 1_000_000_000,
     "track_metadata": {"artist_name": "scrobctl", "track_name": "Too Old"},
 }
-
-
-def recorder(record_mode: str = RECORD_MODE) -> vcr.VCR:
-    return vcr.VCR(
-        cassette_library_dir=str(CASSETTES / "listenbrainz"),
-        record_mode=record_mode,
-        # Replace rather than drop the header, so a cassette still shows it was sent.
-        filter_headers=[("authorization", REDACTED_AUTHORIZATION)],
-        filter_query_parameters=[("token", "REDACTED")],  # validate-token's legacy ?token=
-        decode_compressed_response=True,
-    )
 
 
 @pytest.fixture(autouse=True)
@@ -90,7 +78,7 @@ def recorded_body(name: str) -> Any:
 
 
 def test_cassette_validate_token_valid_returns_the_user_name(clock: FakeClock) -> None:
-    with recorder().use_cassette("validate_token_valid.yaml"):
+    with listenbrainz_recorder().use_cassette("validate_token_valid.yaml"):
         account = call(clock, "validate_token")
 
     assert account.user_name
@@ -99,7 +87,7 @@ def test_cassette_validate_token_valid_returns_the_user_name(clock: FakeClock) -
 
 def test_cassette_validate_token_invalid_raises_invalid_token(clock: FakeClock) -> None:
     with (
-        recorder().use_cassette("validate_token_invalid.yaml"),
+        listenbrainz_recorder().use_cassette("validate_token_invalid.yaml"),
         pytest.raises(InvalidToken, match="not valid"),
     ):
         call(clock, "validate_token", token=NOT_A_TOKEN)
@@ -109,7 +97,7 @@ def test_cassette_validate_token_invalid_raises_invalid_token(clock: FakeClock) 
 
 def test_cassette_submit_listens_ok_is_accepted(clock: FakeClock) -> None:
     listens = [listen_for(CASSETTE_PLAY, clock.now())]
-    with recorder().use_cassette("submit_listens_ok.yaml"):
+    with listenbrainz_recorder().use_cassette("submit_listens_ok.yaml"):
         assert call(clock, "submit_listens", listens) is None
 
     assert recorded_body("submit_listens_ok.yaml") == {"status": "ok"}
@@ -121,7 +109,7 @@ def test_cassette_submit_listens_429_is_rate_limited_until_the_window_resets(
     # Always replayed: a real 429 cannot be produced on demand, so this one stays hand-written.
     listens = [listen_for(CASSETTE_PLAY, clock.now())]
     with (
-        recorder("none").use_cassette("submit_listens_429.yaml"),
+        listenbrainz_recorder("none").use_cassette("submit_listens_429.yaml"),
         pytest.raises(RateLimited) as caught,
     ):
         call(clock, "submit_listens", listens)
@@ -133,7 +121,7 @@ def test_cassette_submit_listens_400_is_bad_request_with_the_error_text(
     clock: FakeClock,
 ) -> None:
     with (
-        recorder().use_cassette("submit_listens_400.yaml"),
+        listenbrainz_recorder().use_cassette("submit_listens_400.yaml"),
         pytest.raises(BadRequest) as caught,
     ):
         call(clock, "submit_listens", [TOO_OLD_LISTEN])

@@ -39,6 +39,7 @@ from tests.helpers import capturing, queue_plays, run_flush
 from tests.recording import (
     CREDENTIALS,
     RECORDING,
+    SECRETS,
     credentials,
     find_auth_secrets,
     find_secrets,
@@ -182,15 +183,6 @@ def test_cassette_lastfm_track_scrobble_request_is_signed(
 
 
 # -- the recorder never keeps a secret --------------------------------------------------------
-
-SECRETS = {
-    "client_id": "cid-5f1e0c2a9b",
-    "client_secret": "csecret-77d0e4a1",
-    "access_token": "access-3c9a1f6e2d",
-    "api_key": "apikey-0a1b2c3d4e",
-    "api_secret": "apisecret-9f8e7d6c",
-    "session_key": "session-1234abcd",
-}
 
 
 def fake_service(router: respx.MockRouter, service: str) -> None:
