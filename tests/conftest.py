@@ -76,6 +76,22 @@ def api() -> Iterator[respx.MockRouter]:
         yield router
 
 
+def _service_api(base_url: str) -> Callable[[], Iterator[respx.MockRouter]]:
+    """A fixture: respx in place of one service, its routes relative to `base_url`."""
+
+    def fixture() -> Iterator[respx.MockRouter]:
+        with respx.mock(base_url=base_url, assert_all_called=False) as router:
+            yield router
+
+    fixture.__doc__ = f"respx in place of {base_url}; a route never called is no failure."
+    return pytest.fixture(fixture)
+
+
+simkl_api = _service_api("https://api.simkl.com")
+listenbrainz_api = _service_api("https://api.listenbrainz.org")
+tmdb_api = _service_api("https://api.themoviedb.org")
+
+
 @pytest.fixture
 def made(isolated_env: Path) -> Iterator[list[Runtime]]:
     """The runtimes a test builds by hand (one per service), closed when it ends."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -155,12 +155,6 @@ def spec(name: str) -> Spec:
 # -- fixtures and helpers -----------------------------------------------------------------------
 
 
-@pytest.fixture
-def router() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as mock:
-        yield mock
-
-
 def last_error(job: dict[str, Any]) -> str:
     return json.loads(job["errors"])[-1]["error"]
 
@@ -188,11 +182,11 @@ def sent_once(service: Spec, times: list[int]) -> None:
 
 @pytest.mark.parametrize("name", SERVICES)
 def test_5xx_storm_backs_off_longer_each_attempt_then_discards_and_never_raises(
-    logged_in_everywhere: Runtime, clock: FakeClock, router: respx.MockRouter, name: str
+    logged_in_everywhere: Runtime, clock: FakeClock, api: respx.MockRouter, name: str
 ) -> None:
     service = spec(name)
     times = queue_distinct(logged_in_everywhere, service.name, 3)
-    router.route().mock(return_value=httpx.Response(503, text="upstream overloaded"))
+    api.route().mock(return_value=httpx.Response(503, text="upstream overloaded"))
     delays: list[float] = []
 
     for attempt in range(1, queue.MAX_ATTEMPTS + 1):
@@ -224,7 +218,7 @@ def test_5xx_storm_backs_off_longer_each_attempt_then_discards_and_never_raises(
     # Discarded is still listed and retryable by hand; once the service is back, all go once.
     ids = [row["id"] for row in jobs(logged_in_everywhere)]
     assert queue.retry(logged_in_everywhere.store(), ids, clock.now()) == 3
-    service.serve(router)
+    service.serve(api)
     recovered = run_flush(logged_in_everywhere)
     assert recovered.exit_code == ExitCode.OK
     assert job_states(logged_in_everywhere) == {queue.COMPLETED}
@@ -294,14 +288,14 @@ def _hostile_submits() -> list[Any]:
 def test_broken_submit_answer_schedules_a_retry_and_loses_no_play(
     logged_in_everywhere: Runtime,
     clock: FakeClock,
-    router: respx.MockRouter,
+    api: respx.MockRouter,
     name: str,
     answer: Any,
     fragment: str,
 ) -> None:
     service = spec(name)
     times = queue_distinct(logged_in_everywhere, service.name, 3)
-    service.serve(router, submit=answer)
+    service.serve(api, submit=answer)
     now = clock.now()
 
     report = run_flush(logged_in_everywhere)
@@ -322,7 +316,7 @@ def test_broken_submit_answer_schedules_a_retry_and_loses_no_play(
     assert report.exit_code == ExitCode.OK  # a retry is planned: nothing failed for good yet
 
     after_backoff(logged_in_everywhere, clock)
-    service.serve(router)
+    service.serve(api)
     assert run_flush(logged_in_everywhere).exit_code == ExitCode.OK
     assert job_states(logged_in_everywhere) == {queue.COMPLETED}
     sent_once(service, times)
@@ -354,7 +348,7 @@ def _rate_limited() -> list[Any]:
 def test_429_with_retry_after_an_hour_snoozes_an_hour_without_spending_an_attempt(
     logged_in_everywhere: Runtime,
     clock: FakeClock,
-    router: respx.MockRouter,
+    api: respx.MockRouter,
     name: str,
     headers: dict,
 ) -> None:
@@ -362,7 +356,7 @@ def test_429_with_retry_after_an_hour_snoozes_an_hour_without_spending_an_attemp
     times = queue_distinct(logged_in_everywhere, service.name, 3)
     body = {"error": 29, "message": "Rate Limit Exceeded"} if name == "lastfm" else {"error": "x"}
     limited = httpx.Response(429, json=body, headers=headers)
-    service.serve(router, submit=limited)
+    service.serve(api, submit=limited)
     until = clock.now() + HOUR
 
     report = run_flush(logged_in_everywhere)
@@ -376,14 +370,14 @@ def test_429_with_retry_after_an_hour_snoozes_an_hour_without_spending_an_attemp
     connection = connections.get_connection(logged_in_everywhere.store(), PROFILE, name)
     assert connection is not None and connection.deferred_until == until
 
-    calls = len(router.calls)
+    calls = len(api.calls)
     clock.t = until - 60  # still inside the hour: the service is not asked at all
     assert run_flush(logged_in_everywhere).exit_code == ExitCode.OK
-    assert len(router.calls) == calls
+    assert len(api.calls) == calls
     assert job_states(logged_in_everywhere) == {queue.AVAILABLE}
 
     clock.t = until + 1
-    service.serve(router)
+    service.serve(api)
     assert run_flush(logged_in_everywhere).exit_code == ExitCode.OK
     assert job_states(logged_in_everywhere) == {queue.COMPLETED}
     sent_once(service, times)
@@ -416,22 +410,22 @@ def _broken_lookups() -> list[Any]:
 def test_broken_history_lookup_before_a_resend_sends_nothing_and_retries_later(
     logged_in_everywhere: Runtime,
     clock: FakeClock,
-    router: respx.MockRouter,
+    api: respx.MockRouter,
     name: str,
     answer: Any,
 ) -> None:
     service = spec(name)
     times = queue_distinct(logged_in_everywhere, service.name, 3)
-    service.serve(router, submit=httpx.Response(503, text="maintenance"))
+    service.serve(api, submit=httpx.Response(503, text="maintenance"))
     run_flush(
         logged_in_everywhere
     )  # attempt 1 may have reached the service: a resend must look first
     after_backoff(logged_in_everywhere, clock)
-    service.serve(router, lookup=answer)
+    service.serve(api, lookup=answer)
 
     report = run_flush(logged_in_everywhere)
 
-    posts = [call for call in router.calls if call.request.method == "POST"]
+    posts = [call for call in api.calls if call.request.method == "POST"]
     assert len(posts) == 1, "sent again without knowing whether the service has the plays"
     assert job_states(logged_in_everywhere) == {queue.RETRYABLE}
     assert {job["attempt"] for job in jobs(logged_in_everywhere)} == {2}
@@ -441,7 +435,7 @@ def test_broken_history_lookup_before_a_resend_sends_nothing_and_retries_later(
     assert report.exit_code == ExitCode.OK
 
     after_backoff(logged_in_everywhere, clock)
-    service.serve(router)
+    service.serve(api)
     assert run_flush(logged_in_everywhere).exit_code == ExitCode.OK
     assert job_states(logged_in_everywhere) == {queue.COMPLETED}
     sent_once(service, times)
@@ -559,9 +553,9 @@ def _hostile_pages() -> list[Any]:
 
 @pytest.mark.parametrize(("name", "answer", "expect"), _hostile_pages())
 def test_broken_history_page_fails_the_import_with_a_typed_error_and_it_can_resume(
-    logged_in_everywhere: Runtime, router: respx.MockRouter, name: str, answer: Any, expect: str
+    logged_in_everywhere: Runtime, api: respx.MockRouter, name: str, answer: Any, expect: str
 ) -> None:
-    _serve_import(router, name, answer)
+    _serve_import(api, name, answer)
 
     result = outcome(import_history(logged_in_everywhere, name, PROFILE))
 
@@ -627,9 +621,9 @@ def _hostile_logins() -> list[Any]:
 
 @pytest.mark.parametrize(("name", "answer"), _hostile_logins())
 def test_broken_login_answer_fails_with_a_typed_error_and_stores_nothing(
-    apps_configured: Runtime, router: respx.MockRouter, name: str, answer: Any
+    apps_configured: Runtime, api: respx.MockRouter, name: str, answer: Any
 ) -> None:
-    _serve_login(router, name, answer)
+    _serve_login(api, name, answer)
 
     result = outcome(_login(apps_configured, name))
 

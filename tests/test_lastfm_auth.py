@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
@@ -72,12 +72,6 @@ class LastfmServer:
 
     def calls(self, method: str) -> list[dict[str, str]]:
         return [params for _verb, params in self.sent if params["method"] == method]
-
-
-@pytest.fixture
-def lastfm() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as router:
-        yield router
 
 
 def serve(lastfm: respx.MockRouter, answers: dict[str, list[httpx.Response]]) -> LastfmServer:
@@ -181,10 +175,8 @@ def test_signed_params_are_pylasts_params_plus_format_json(case: str, clock: Fak
     assert asyncio.run(go()) == {**pylast_params(method, params, session_key), "format": "json"}
 
 
-def test_call_post_sends_exactly_the_signed_params(
-    lastfm: respx.MockRouter, clock: FakeClock
-) -> None:
-    server = serve(lastfm, {"track.love": [httpx.Response(200, json={})]})
+def test_call_post_sends_exactly_the_signed_params(api: respx.MockRouter, clock: FakeClock) -> None:
+    server = serve(api, {"track.love": [httpx.Response(200, json={})]})
     method, params, _ = SIGNED_CASES["unicode"]
 
     with_client(
@@ -198,8 +190,8 @@ def test_call_post_sends_exactly_the_signed_params(
     assert sent["format"] == "json"
 
 
-def test_get_token_is_signed(lastfm: respx.MockRouter, clock: FakeClock) -> None:
-    server = serve(lastfm, {"auth.getToken": [httpx.Response(200, json={"token": TOKEN})]})
+def test_get_token_is_signed(api: respx.MockRouter, clock: FakeClock) -> None:
+    server = serve(api, {"auth.getToken": [httpx.Response(200, json={"token": TOKEN})]})
 
     assert with_client(clock, lambda c: c.get_token()) == TOKEN
 
@@ -223,11 +215,11 @@ def serve_login(lastfm: respx.MockRouter, *session_answers: httpx.Response) -> L
 
 @pytest.fixture
 def logged_in(
-    apps_configured: Runtime, lastfm: respx.MockRouter
+    apps_configured: Runtime, api: respx.MockRouter
 ) -> tuple[Runtime, FakeUI, LastfmServer]:
     """Not yet authorised twice (error 14, HTTP 403), then a session."""
     server = serve_login(
-        lastfm,
+        api,
         httpx.Response(403, json=NOT_AUTHORIZED),
         httpx.Response(403, json=NOT_AUTHORIZED),
         httpx.Response(200, json=SESSION),
@@ -277,10 +269,10 @@ def test_login_lastfm_saves_the_connection_with_the_account_name(logged_in: Any)
 
 
 def test_login_lastfm_expired_token_raises_login_failed(
-    apps_configured: Runtime, lastfm: respx.MockRouter
+    apps_configured: Runtime, api: respx.MockRouter
 ) -> None:
     serve_login(
-        lastfm,
+        api,
         httpx.Response(403, json=NOT_AUTHORIZED),
         error(15, "Token has expired", status=403),
     )
@@ -297,10 +289,10 @@ def test_login_lastfm_expired_token_raises_login_failed(
 
 
 def test_account_error_9_on_user_get_info_raises_invalid_token(
-    apps_configured: Runtime, lastfm: respx.MockRouter
+    apps_configured: Runtime, api: respx.MockRouter
 ) -> None:
     apps_configured.tokens().set(PROFILE, "lastfm", {"session_key": SESSION_KEY})
-    server = serve(lastfm, {"user.getInfo": [error(9, "Invalid session key", status=403)]})
+    server = serve(api, {"user.getInfo": [error(9, "Invalid session key", status=403)]})
 
     with pytest.raises(InvalidToken) as caught:
         asyncio.run(lastfm_account.account(apps_configured, PROFILE))
@@ -313,16 +305,16 @@ def test_account_error_9_on_user_get_info_raises_invalid_token(
 
 @pytest.mark.parametrize(("code", "status"), [(11, 503), (16, 500), (16, 200)])
 def test_call_temporary_errors_raise_service_unavailable(
-    lastfm: respx.MockRouter, clock: FakeClock, code: int, status: int
+    api: respx.MockRouter, clock: FakeClock, code: int, status: int
 ) -> None:
-    serve(lastfm, {"user.getInfo": [error(code, "try later", status)]})
+    serve(api, {"user.getInfo": [error(code, "try later", status)]})
 
     with pytest.raises(ServiceUnavailable, match=f"error {code}"):
         with_client(clock, lambda c: c.call("user.getInfo", signed=False, post=False))
 
 
-def test_call_error_29_raises_rate_limited(lastfm: respx.MockRouter, clock: FakeClock) -> None:
-    serve(lastfm, {"user.getInfo": [error(29, "Rate Limit Exceeded", 429)]})
+def test_call_error_29_raises_rate_limited(api: respx.MockRouter, clock: FakeClock) -> None:
+    serve(api, {"user.getInfo": [error(29, "Rate Limit Exceeded", 429)]})
 
     with pytest.raises(RateLimited) as caught:
         with_client(clock, lambda c: c.call("user.getInfo", signed=False, post=False))
@@ -330,8 +322,8 @@ def test_call_error_29_raises_rate_limited(lastfm: respx.MockRouter, clock: Fake
     assert caught.value.retry_after == RATE_LIMIT_WAIT
 
 
-def test_call_error_29_names_the_service_once(lastfm: respx.MockRouter, clock: FakeClock) -> None:
-    serve(lastfm, {"user.getInfo": [error(29, "Rate Limit Exceeded", 429)]})
+def test_call_error_29_names_the_service_once(api: respx.MockRouter, clock: FakeClock) -> None:
+    serve(api, {"user.getInfo": [error(29, "Rate Limit Exceeded", 429)]})
 
     with pytest.raises(RateLimited) as caught:
         with_client(clock, lambda c: c.call("user.getInfo", signed=False, post=False))
@@ -339,10 +331,8 @@ def test_call_error_29_names_the_service_once(lastfm: respx.MockRouter, clock: F
     assert caught.value.message == "lastfm: error 29: Rate Limit Exceeded"
 
 
-def test_call_200_with_an_error_body_is_an_error(
-    lastfm: respx.MockRouter, clock: FakeClock
-) -> None:
-    serve(lastfm, {"auth.getToken": [error(13, "Invalid method signature supplied", 200)]})
+def test_call_200_with_an_error_body_is_an_error(api: respx.MockRouter, clock: FakeClock) -> None:
+    serve(api, {"auth.getToken": [error(13, "Invalid method signature supplied", 200)]})
 
     with pytest.raises(ServiceError) as caught:
         with_client(clock, lambda c: c.get_token())

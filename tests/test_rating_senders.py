@@ -10,7 +10,7 @@ The jobs are queued the real way: plays ingested, rated, then `export_ratings`.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -114,12 +114,6 @@ OK_ANSWERS: dict[str, Callable[[httpx.Request], httpx.Response]] = {
 # -- fixtures and helpers -----------------------------------------------------------------------
 
 
-@pytest.fixture
-def router() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as mock:
-        yield mock
-
-
 def serve(router: respx.MockRouter, service: str, *script: httpx.Response, **kw: Any) -> Endpoint:
     answer = sync_ratings(**kw) if kw else OK_ANSWERS[service]
     endpoint = Endpoint(answer, *script)
@@ -213,12 +207,12 @@ def outcomes(runtime: Runtime) -> list[tuple[str, str | None]]:
 
 
 def test_trakt_ratings_go_in_posts_of_100(
-    logged_in_everywhere: Runtime, router: respx.MockRouter
+    logged_in_everywhere: Runtime, api: respx.MockRouter
 ) -> None:
     rate_and_export(
         logged_in_everywhere, "trakt", [(movie(10_000 + i), 1 + i % 10) for i in range(250)]
     )
-    server = serve(router, "trakt")
+    server = serve(api, "trakt")
 
     report = run_flush(logged_in_everywhere)
 
@@ -229,14 +223,14 @@ def test_trakt_ratings_go_in_posts_of_100(
 
 
 def test_trakt_rating_body_has_integer_ratings_ids_and_rated_at(
-    logged_in_everywhere: Runtime, router: respx.MockRouter
+    logged_in_everywhere: Runtime, api: respx.MockRouter
 ) -> None:
     rate_and_export(
         logged_in_everywhere,
         "trakt",
         [(movie(603, imdb="tt0133093"), 7.5), (episode(2, tvdb=8_870_155, tmdb=1_876_543), 9)],
     )
-    server = serve(router, "trakt")
+    server = serve(api, "trakt")
 
     run_flush(logged_in_everywhere)
 
@@ -251,10 +245,10 @@ def test_trakt_rating_body_has_integer_ratings_ids_and_rated_at(
 
 
 def test_trakt_rating_requests_carry_the_required_headers(
-    logged_in_everywhere: Runtime, router: respx.MockRouter
+    logged_in_everywhere: Runtime, api: respx.MockRouter
 ) -> None:
     rate_and_export(logged_in_everywhere, "trakt", [(movie(603), 8)])
-    server = serve(router, "trakt")
+    server = serve(api, "trakt")
 
     run_flush(logged_in_everywhere)
 
@@ -267,12 +261,12 @@ def test_trakt_rating_requests_carry_the_required_headers(
 
 
 def test_trakt_not_found_ratings_are_rejected_and_the_rest_completed(
-    logged_in_everywhere: Runtime, router: respx.MockRouter
+    logged_in_everywhere: Runtime, api: respx.MockRouter
 ) -> None:
     rate_and_export(
         logged_in_everywhere, "trakt", [(movie(603), 8), (movie(UNKNOWN_TMDB), 6), (movie(604), 7)]
     )
-    serve(router, "trakt", unknown={str(UNKNOWN_TMDB)})
+    serve(api, "trakt", unknown={str(UNKNOWN_TMDB)})
 
     report = run_flush(logged_in_everywhere)
 
@@ -286,10 +280,10 @@ def test_trakt_not_found_ratings_are_rejected_and_the_rest_completed(
 
 
 def test_trakt_episode_without_its_own_ids_is_rejected_without_a_request(
-    logged_in_everywhere: Runtime, router: respx.MockRouter
+    logged_in_everywhere: Runtime, api: respx.MockRouter
 ) -> None:
     rate_and_export(logged_in_everywhere, "trakt", [(episode(3), 8)])
-    server = serve(router, "trakt")
+    server = serve(api, "trakt")
 
     report = run_flush(logged_in_everywhere)
 
@@ -301,10 +295,10 @@ def test_trakt_episode_without_its_own_ids_is_rejected_without_a_request(
 
 
 def test_trakt_second_flush_after_success_posts_nothing(
-    logged_in_everywhere: Runtime, router: respx.MockRouter, clock: FakeClock
+    logged_in_everywhere: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
     rate_and_export(logged_in_everywhere, "trakt", [(movie(603), 8)])
-    server = serve(router, "trakt")
+    server = serve(api, "trakt")
     run_flush(logged_in_everywhere)
 
     clock.t += DAY
@@ -315,12 +309,12 @@ def test_trakt_second_flush_after_success_posts_nothing(
 
 
 def test_trakt_401_on_a_current_token_gets_one_refresh_then_the_ratings_are_sent(
-    logged_in_everywhere: Runtime, router: respx.MockRouter, clock: FakeClock
+    logged_in_everywhere: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
     rate_and_export(logged_in_everywhere, "trakt", [(movie(603), 8)])
-    server = serve(router, "trakt", httpx.Response(401, json={"error": "invalid_token"}))
+    server = serve(api, "trakt", httpx.Response(401, json={"error": "invalid_token"}))
     fresh = trakt_token_set("fresh-access", int(clock.now()), refresh="fresh-refresh")
-    router.post(f"{TRAKT_AUTH}/oauth/token").respond(200, json=fresh)
+    api.post(f"{TRAKT_AUTH}/oauth/token").respond(200, json=fresh)
 
     report = run_flush(logged_in_everywhere)
 
@@ -338,12 +332,12 @@ def test_trakt_401_on_a_current_token_gets_one_refresh_then_the_ratings_are_sent
 
 
 def test_simkl_ratings_go_in_posts_of_100_with_the_app_identified(
-    logged_in_everywhere: Runtime, router: respx.MockRouter
+    logged_in_everywhere: Runtime, api: respx.MockRouter
 ) -> None:
     rate_and_export(
         logged_in_everywhere, "simkl", [(movie(10_000 + i), 1 + i % 10) for i in range(150)]
     )
-    server = serve(router, "simkl")
+    server = serve(api, "simkl")
 
     report = run_flush(logged_in_everywhere)
 
@@ -360,14 +354,14 @@ def test_simkl_ratings_go_in_posts_of_100_with_the_app_identified(
 
 
 def test_simkl_rating_body_has_movies_and_shows_with_integer_ratings(
-    logged_in_everywhere: Runtime, router: respx.MockRouter
+    logged_in_everywhere: Runtime, api: respx.MockRouter
 ) -> None:
     record_plays(logged_in_everywhere, [episode(1)])  # makes the show's item
     show = {"type": "show", "ids": {"tvdb": 371_980}}
     rate_and_export(
         logged_in_everywhere, "simkl", [(movie(603, imdb="tt0133093"), 9.5), (show, 6.4)]
     )
-    server = serve(router, "simkl")
+    server = serve(api, "simkl")
 
     run_flush(logged_in_everywhere)
 
@@ -380,10 +374,10 @@ def test_simkl_rating_body_has_movies_and_shows_with_integer_ratings(
 
 
 def test_simkl_not_found_echoed_with_string_ids_is_rejected(
-    logged_in_everywhere: Runtime, router: respx.MockRouter
+    logged_in_everywhere: Runtime, api: respx.MockRouter
 ) -> None:
     rate_and_export(logged_in_everywhere, "simkl", [(movie(UNKNOWN_TMDB), 6), (movie(603), 8)])
-    serve(router, "simkl", unknown={str(UNKNOWN_TMDB)})
+    serve(api, "simkl", unknown={str(UNKNOWN_TMDB)})
 
     report = run_flush(logged_in_everywhere)
 
@@ -398,14 +392,14 @@ def test_simkl_not_found_echoed_with_string_ids_is_rejected(
 
 
 def test_lastfm_each_love_is_one_signed_track_love_post(
-    logged_in_everywhere: Runtime, router: respx.MockRouter
+    logged_in_everywhere: Runtime, api: respx.MockRouter
 ) -> None:
     rate_and_export(
         logged_in_everywhere,
         "lastfm",
         [(song("Hurt"), 9), (song("Jóga", artist="Björk"), 10), (song("Rock & Roll = Love"), 8)],
     )
-    server = serve(router, "lastfm")
+    server = serve(api, "lastfm")
 
     report = run_flush(logged_in_everywhere)
 
@@ -429,11 +423,11 @@ def test_lastfm_each_love_is_one_signed_track_love_post(
 
 
 def test_lastfm_error_6_refuses_only_that_love(
-    logged_in_everywhere: Runtime, router: respx.MockRouter
+    logged_in_everywhere: Runtime, api: respx.MockRouter
 ) -> None:
     rate_and_export(logged_in_everywhere, "lastfm", [(song("Hurt"), 9), (song("No Such Song"), 9)])
     invalid = httpx.Response(400, json={"error": 6, "message": "Invalid track name supplied"})
-    serve(router, "lastfm", httpx.Response(200, json={}), invalid)
+    serve(api, "lastfm", httpx.Response(200, json={}), invalid)
 
     report = run_flush(logged_in_everywhere)
 
@@ -448,14 +442,14 @@ def test_lastfm_error_6_refuses_only_that_love(
 
 
 def test_listenbrainz_feedback_is_exactly_recording_mbid_and_score(
-    logged_in_everywhere: Runtime, router: respx.MockRouter
+    logged_in_everywhere: Runtime, api: respx.MockRouter
 ) -> None:
     rate_and_export(
         logged_in_everywhere,
         "listenbrainz",
         [(song("Hurt", mbid(1)), 9), (song("Jackson", mbid(2)), 2)],
     )
-    server = serve(router, "listenbrainz")
+    server = serve(api, "listenbrainz")
 
     report = run_flush(logged_in_everywhere)
 
@@ -517,14 +511,14 @@ RATE_LIMITED = [
 @pytest.mark.parametrize(("service", "limited", "wait"), RATE_LIMITED)
 def test_429_snoozes_the_ratings_without_spending_an_attempt(
     logged_in_everywhere: Runtime,
-    router: respx.MockRouter,
+    api: respx.MockRouter,
     clock: FakeClock,
     service: str,
     limited: httpx.Response,
     wait: float,
 ) -> None:
     two_ratings(logged_in_everywhere, service)
-    server = serve(router, service, limited)
+    server = serve(api, service, limited)
     until = clock.now() + wait
 
     report = run_flush(logged_in_everywhere)
@@ -544,11 +538,11 @@ def test_429_snoozes_the_ratings_without_spending_an_attempt(
 
 @pytest.mark.parametrize("service", ["trakt", "simkl", "lastfm", "listenbrainz"])
 def test_429_then_the_next_flush_after_the_pause_sends_them(
-    logged_in_everywhere: Runtime, router: respx.MockRouter, clock: FakeClock, service: str
+    logged_in_everywhere: Runtime, api: respx.MockRouter, clock: FakeClock, service: str
 ) -> None:
     two_ratings(logged_in_everywhere, service)
     limited = httpx.Response(429, headers={"Retry-After": "120"}, json={"error": 29})
-    serve(router, service, limited)
+    serve(api, service, limited)
     run_flush(logged_in_everywhere)
 
     clock.t += RATE_LIMIT_WAIT + 1
@@ -582,13 +576,13 @@ SERVER_ERRORS = [
 @pytest.mark.parametrize(("service", "failure"), SERVER_ERRORS)
 def test_5xx_backs_off_and_spends_an_attempt(
     logged_in_everywhere: Runtime,
-    router: respx.MockRouter,
+    api: respx.MockRouter,
     clock: FakeClock,
     service: str,
     failure: httpx.Response,
 ) -> None:
     two_ratings(logged_in_everywhere, service)
-    serve(router, service, failure)
+    serve(api, service, failure)
     now = clock.now()
 
     report = run_flush(logged_in_everywhere)
@@ -630,14 +624,14 @@ REFUSED = [
 @pytest.mark.parametrize(("service", "refused"), REFUSED)
 def test_refused_credentials_mark_reconnect_required_and_keep_the_ratings(
     logged_in_everywhere: Runtime,
-    router: respx.MockRouter,
+    api: respx.MockRouter,
     service: str,
     refused: httpx.Response,
 ) -> None:
     two_ratings(logged_in_everywhere, service)
-    serve(router, service, refused, refused)
+    serve(api, service, refused, refused)
     # Should the Trakt sender try one refresh first, Trakt refuses that too (a revoked app).
-    router.post(f"{TRAKT_AUTH}/oauth/token").respond(401, json={"error": "invalid_grant"})
+    api.post(f"{TRAKT_AUTH}/oauth/token").respond(401, json={"error": "invalid_grant"})
 
     report = run_flush(logged_in_everywhere)
 
@@ -653,7 +647,7 @@ def test_refused_credentials_mark_reconnect_required_and_keep_the_ratings(
 
 
 def test_trakt_show_and_season_ratings_are_sent_as_shows_and_seasons(
-    logged_in_everywhere: Runtime, router: respx.MockRouter
+    logged_in_everywhere: Runtime, api: respx.MockRouter
 ) -> None:
     # Trakt rates movies, shows, seasons and episodes (trakt/trakt-api ratingsParamSchema.ts).
     from scrobctl.store.items import ItemRef, ItemResolver
@@ -668,7 +662,7 @@ def test_trakt_show_and_season_ratings_are_sent_as_shows_and_seasons(
         set_rating(conn, PROFILE, show_id, 9, RATED_AT)
         set_rating(conn, PROFILE, season_id, 6, RATED_AT)
     assert export_ratings(logged_in_everywhere, "trakt", PROFILE).queued == 2
-    server = serve(router, "trakt")
+    server = serve(api, "trakt")
 
     run_flush(logged_in_everywhere)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -109,12 +109,6 @@ def error(status: int, code: int, message: str) -> httpx.Response:
 # -- fixtures and helpers ---------------------------------------------------------------------
 
 
-@pytest.fixture
-def lastfm() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as router:
-        yield router
-
-
 def serve(router: respx.MockRouter, server: Scrobbler) -> Scrobbler:
     router.post(API).mock(side_effect=server)
     return server
@@ -164,10 +158,10 @@ def jobs(runtime: Runtime) -> list[sqlite3.Row]:
 
 
 def test_lastfm_flush_sends_120_tracks_in_three_posts_of_50_50_20(
-    logged_in_lastfm: Runtime, lastfm: respx.MockRouter
+    logged_in_lastfm: Runtime, api: respx.MockRouter
 ) -> None:
     times = queue_tracks(logged_in_lastfm, 120)
-    server = serve(lastfm, Scrobbler())
+    server = serve(api, Scrobbler())
 
     report = run_flush(logged_in_lastfm)
 
@@ -181,10 +175,10 @@ def test_lastfm_flush_sends_120_tracks_in_three_posts_of_50_50_20(
 
 
 def test_lastfm_scrobble_is_a_form_post_with_every_parameter_in_the_body(
-    logged_in_lastfm: Runtime, lastfm: respx.MockRouter
+    logged_in_lastfm: Runtime, api: respx.MockRouter
 ) -> None:
     queue_tracks(logged_in_lastfm, 2)
-    server = serve(lastfm, Scrobbler())
+    server = serve(api, Scrobbler())
 
     run_flush(logged_in_lastfm)
 
@@ -197,7 +191,7 @@ def test_lastfm_scrobble_is_a_form_post_with_every_parameter_in_the_body(
 
 
 def test_lastfm_scrobble_params_are_indexed_with_album_duration_and_mbid_when_known(
-    logged_in_lastfm: Runtime, lastfm: respx.MockRouter, clock: FakeClock
+    logged_in_lastfm: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
     at = int(clock.now()) - 3_600
     mbid = "8f3471b5-7e6a-48da-86a9-c1c07a0f47ae"
@@ -207,7 +201,7 @@ def test_lastfm_scrobble_params_are_indexed_with_album_duration_and_mbid_when_kn
         | {"watched_at": at + 600}
     )
     ingest(logged_in_lastfm, [full, bare])
-    server = serve(lastfm, Scrobbler())
+    server = serve(api, Scrobbler())
 
     run_flush(logged_in_lastfm)
 
@@ -227,7 +221,7 @@ def test_lastfm_scrobble_params_are_indexed_with_album_duration_and_mbid_when_kn
 
 
 def test_lastfm_every_scrobble_signature_verifies_with_pylast(
-    logged_in_lastfm: Runtime, lastfm: respx.MockRouter, clock: FakeClock
+    logged_in_lastfm: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
     start = int(clock.now()) - DAY
     # Non-ASCII names and indexes past 9 (artist[10] sorts before artist[1]) in every batch.
@@ -237,7 +231,7 @@ def test_lastfm_every_scrobble_signature_verifies_with_pylast(
         for i in range(120)
     ]
     ingest(logged_in_lastfm, events)
-    server = serve(lastfm, Scrobbler())
+    server = serve(api, Scrobbler())
 
     run_flush(logged_in_lastfm)
 
@@ -252,14 +246,14 @@ FILTERED = "Artist name failed filter: Various"
 
 
 def test_lastfm_ignored_code_1_is_rejected_with_the_reason_and_the_rest_completed(
-    logged_in_lastfm: Runtime, lastfm: respx.MockRouter, clock: FakeClock
+    logged_in_lastfm: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
     at = int(clock.now()) - 3_600
     ingest(
         logged_in_lastfm,
         [track(at, "One"), track(at + 300, "Two", "Various"), track(at + 600, "Three")],
     )
-    serve(lastfm, Scrobbler(answer=answer_by_artist({"Various": (1, FILTERED)})))
+    serve(api, Scrobbler(answer=answer_by_artist({"Various": (1, FILTERED)})))
 
     report = run_flush(logged_in_lastfm)
 
@@ -275,11 +269,11 @@ def test_lastfm_ignored_code_1_is_rejected_with_the_reason_and_the_rest_complete
 
 
 def test_lastfm_ignored_play_is_never_retried(
-    logged_in_lastfm: Runtime, lastfm: respx.MockRouter, clock: FakeClock
+    logged_in_lastfm: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
     at = int(clock.now()) - 3_600
     ingest(logged_in_lastfm, [track(at, "Two", "Various")])
-    server = serve(lastfm, Scrobbler(answer=answer_by_artist({"Various": (1, FILTERED)})))
+    server = serve(api, Scrobbler(answer=answer_by_artist({"Various": (1, FILTERED)})))
     run_flush(logged_in_lastfm)
 
     clock.t += BACKOFF_CAP + DAY  # past any back-off and past midnight
@@ -291,12 +285,12 @@ def test_lastfm_ignored_play_is_never_retried(
 
 
 def test_lastfm_daily_limit_code_5_releases_the_play_until_next_utc_midnight(
-    logged_in_lastfm: Runtime, lastfm: respx.MockRouter, clock: FakeClock
+    logged_in_lastfm: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
     at = int(clock.now()) - 3_600
     ingest(logged_in_lastfm, [track(at, "One"), track(at + 300, "Capped", "Capped Artist")])
     limit = (5, "Daily scrobble limit exceeded")
-    serve(lastfm, Scrobbler(answer=answer_by_artist({"Capped Artist": limit})))
+    serve(api, Scrobbler(answer=answer_by_artist({"Capped Artist": limit})))
 
     report = run_flush(logged_in_lastfm)
 
@@ -312,11 +306,11 @@ def test_lastfm_daily_limit_code_5_releases_the_play_until_next_utc_midnight(
 
 
 def test_lastfm_daily_limit_parks_the_rest_of_the_queue_until_midnight(
-    logged_in_lastfm: Runtime, lastfm: respx.MockRouter, clock: FakeClock
+    logged_in_lastfm: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
     queue_tracks(logged_in_lastfm, 120)
     limit = (5, "Daily scrobble limit exceeded")
-    server = serve(lastfm, Scrobbler(answer=answer_by_artist({"Artist": limit})))
+    server = serve(api, Scrobbler(answer=answer_by_artist({"Artist": limit})))
 
     run_flush(logged_in_lastfm)
     clock.t += 3_600  # still before midnight
@@ -330,10 +324,10 @@ def test_lastfm_daily_limit_parks_the_rest_of_the_queue_until_midnight(
 
 
 def test_lastfm_play_older_than_14_days_is_rejected_locally_without_a_request(
-    logged_in_lastfm: Runtime, lastfm: respx.MockRouter, clock: FakeClock
+    logged_in_lastfm: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
     ingest(logged_in_lastfm, [track(int(clock.now()) - 14 * DAY - 60, "Old")])
-    server = serve(lastfm, Scrobbler())
+    server = serve(api, Scrobbler())
 
     report = run_flush(logged_in_lastfm)
 
@@ -346,11 +340,11 @@ def test_lastfm_play_older_than_14_days_is_rejected_locally_without_a_request(
 
 
 def test_lastfm_play_13_days_old_is_sent(
-    logged_in_lastfm: Runtime, lastfm: respx.MockRouter, clock: FakeClock
+    logged_in_lastfm: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
     at = int(clock.now()) - 13 * DAY
     ingest(logged_in_lastfm, [track(at, "Recent Enough")])
-    server = serve(lastfm, Scrobbler())
+    server = serve(api, Scrobbler())
 
     report = run_flush(logged_in_lastfm)
 
@@ -363,7 +357,7 @@ def test_lastfm_play_13_days_old_is_sent(
 
 
 def test_lastfm_single_scrobble_answered_with_a_bare_object_is_parsed(
-    logged_in_lastfm: Runtime, lastfm: respx.MockRouter, clock: FakeClock
+    logged_in_lastfm: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
     at = int(clock.now()) - 3_600
     ingest(logged_in_lastfm, [track(at, "Alone")])
@@ -373,7 +367,7 @@ def test_lastfm_single_scrobble_answered_with_a_bare_object_is_parsed(
         attr = {"accepted": 1, "ignored": 0}  # seen as integers as well as strings
         return httpx.Response(200, json={"scrobbles": {"@attr": attr, "scrobble": item}})
 
-    serve(lastfm, Scrobbler(answer=bare))
+    serve(api, Scrobbler(answer=bare))
 
     report = run_flush(logged_in_lastfm)
 
@@ -385,10 +379,10 @@ def test_lastfm_single_scrobble_answered_with_a_bare_object_is_parsed(
 
 
 def test_lastfm_error_9_marks_reconnect_required_and_leaves_the_jobs_untouched(
-    logged_in_lastfm: Runtime, lastfm: respx.MockRouter
+    logged_in_lastfm: Runtime, api: respx.MockRouter
 ) -> None:
     queue_tracks(logged_in_lastfm, 3)
-    serve(lastfm, Scrobbler(error(403, 9, "Invalid session key - Please re-authenticate")))
+    serve(api, Scrobbler(error(403, 9, "Invalid session key - Please re-authenticate")))
 
     report = run_flush(logged_in_lastfm)
 
@@ -411,14 +405,14 @@ def test_lastfm_error_9_marks_reconnect_required_and_leaves_the_jobs_untouched(
 )
 def test_lastfm_temporary_errors_are_retried_with_backoff(
     logged_in_lastfm: Runtime,
-    lastfm: respx.MockRouter,
+    api: respx.MockRouter,
     clock: FakeClock,
     status: int,
     code: int,
     message: str,
 ) -> None:
     queue_tracks(logged_in_lastfm, 3)
-    serve(lastfm, Scrobbler(error(status, code, message)))
+    serve(api, Scrobbler(error(status, code, message)))
     now = clock.now()
 
     report = run_flush(logged_in_lastfm)
@@ -433,11 +427,11 @@ def test_lastfm_temporary_errors_are_retried_with_backoff(
 
 
 def test_lastfm_error_29_snoozes_the_batch_without_spending_an_attempt(
-    logged_in_lastfm: Runtime, lastfm: respx.MockRouter, clock: FakeClock
+    logged_in_lastfm: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
     queue_tracks(logged_in_lastfm, 3)
     limited = error(429, 29, "Rate Limit Exceeded - Your IP has made too many requests")
-    serve(lastfm, Scrobbler(limited))
+    serve(api, Scrobbler(limited))
     until = clock.now() + RATE_LIMIT_WAIT
 
     report = run_flush(logged_in_lastfm)
@@ -453,10 +447,10 @@ def test_lastfm_error_29_snoozes_the_batch_without_spending_an_attempt(
 
 
 def test_lastfm_error_in_a_200_body_counts_as_an_error(
-    logged_in_lastfm: Runtime, lastfm: respx.MockRouter
+    logged_in_lastfm: Runtime, api: respx.MockRouter
 ) -> None:
     queue_tracks(logged_in_lastfm, 3)
-    serve(lastfm, Scrobbler(error(200, 8, "Operation failed - Most likely the backend service")))
+    serve(api, Scrobbler(error(200, 8, "Operation failed - Most likely the backend service")))
 
     report = run_flush(logged_in_lastfm)
 

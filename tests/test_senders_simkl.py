@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
-import pytest
 import respx
 
 from scrobctl import __version__
@@ -89,12 +88,6 @@ class SyncHistory(Endpoint):
 # -- fixtures and helpers ---------------------------------------------------------------------
 
 
-@pytest.fixture
-def simkl() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=API, assert_all_called=False) as router:
-        yield router
-
-
 def serve(router: respx.MockRouter, server: SyncHistory) -> SyncHistory:
     router.post("/sync/history").mock(side_effect=server)
     return server
@@ -132,10 +125,10 @@ def jobs(runtime: Runtime) -> list[sqlite3.Row]:
 
 
 def test_simkl_flush_sends_250_plays_in_posts_of_100_100_50(
-    logged_in_simkl: Runtime, simkl: respx.MockRouter
+    logged_in_simkl: Runtime, simkl_api: respx.MockRouter
 ) -> None:
     queue_many(logged_in_simkl, 250)
-    server = serve(simkl, SyncHistory())
+    server = serve(simkl_api, SyncHistory())
 
     report = run_flush(logged_in_simkl)
 
@@ -146,10 +139,10 @@ def test_simkl_flush_sends_250_plays_in_posts_of_100_100_50(
 
 
 def test_simkl_movies_are_sent_by_ids_with_watched_at(
-    logged_in_simkl: Runtime, simkl: respx.MockRouter
+    logged_in_simkl: Runtime, simkl_api: respx.MockRouter
 ) -> None:
     ingest(logged_in_simkl, [movie(AT, **MATRIX), movie(AT + HOUR, simkl=53_536)])
-    server = serve(simkl, SyncHistory())
+    server = serve(simkl_api, SyncHistory())
 
     run_flush(logged_in_simkl)
 
@@ -164,7 +157,7 @@ def test_simkl_movies_are_sent_by_ids_with_watched_at(
 
 
 def test_simkl_episodes_are_grouped_under_shows_seasons_and_episodes(
-    logged_in_simkl: Runtime, simkl: respx.MockRouter
+    logged_in_simkl: Runtime, simkl_api: respx.MockRouter
 ) -> None:
     ingest(
         logged_in_simkl,
@@ -175,7 +168,7 @@ def test_simkl_episodes_are_grouped_under_shows_seasons_and_episodes(
             episode(AT + 3 * HOUR, SEVERANCE, 2, 1),
         ],
     )
-    server = serve(simkl, SyncHistory())
+    server = serve(simkl_api, SyncHistory())
 
     run_flush(logged_in_simkl)
 
@@ -202,14 +195,14 @@ def test_simkl_episodes_are_grouped_under_shows_seasons_and_episodes(
 
 
 def test_simkl_every_request_carries_client_id_app_name_and_app_version(
-    logged_in_simkl: Runtime, simkl: respx.MockRouter, clock: FakeClock
+    logged_in_simkl: Runtime, simkl_api: respx.MockRouter, clock: FakeClock
 ) -> None:
     ingest(logged_in_simkl, [movie(AT, **MATRIX), episode(AT + HOUR, SEVERANCE, 1, 2)])
     leave_running(logged_in_simkl, clock)  # so the look-ups run too
-    movies = simkl.get("/sync/all-items/movies").respond(200, json={"movies": []})
-    shows = simkl.get("/sync/all-items/shows").respond(200, content=b"null")  # "nothing"
-    anime = simkl.get("/sync/all-items/anime").respond(200, content=b"null")
-    server = serve(simkl, SyncHistory())
+    movies = simkl_api.get("/sync/all-items/movies").respond(200, json={"movies": []})
+    shows = simkl_api.get("/sync/all-items/shows").respond(200, content=b"null")  # "nothing"
+    anime = simkl_api.get("/sync/all-items/anime").respond(200, content=b"null")
+    server = serve(simkl_api, SyncHistory())
 
     run_flush(logged_in_simkl)
 
@@ -226,12 +219,12 @@ def test_simkl_every_request_carries_client_id_app_name_and_app_version(
 
 
 def test_simkl_consecutive_posts_are_at_least_a_second_apart(
-    logged_in_simkl: Runtime, simkl: respx.MockRouter
+    logged_in_simkl: Runtime, simkl_api: respx.MockRouter
 ) -> None:
     # The documented limits (1 POST a second), not the lifted ones: this test is about pacing.
     logged_in_simkl.limits = Limits()
     queue_many(logged_in_simkl, 250)
-    server = serve(simkl, SyncHistory())
+    server = serve(simkl_api, SyncHistory())
 
     run_flush(logged_in_simkl)
 
@@ -244,7 +237,7 @@ def test_simkl_consecutive_posts_are_at_least_a_second_apart(
 
 
 def test_simkl_not_found_echoed_with_string_ids_rejects_the_play_sent_with_int_ids(
-    logged_in_simkl: Runtime, simkl: respx.MockRouter
+    logged_in_simkl: Runtime, simkl_api: respx.MockRouter
 ) -> None:
     ingest(logged_in_simkl, [movie(AT, tmdb=603), movie(AT + HOUR, tmdb=604)])
 
@@ -252,7 +245,7 @@ def test_simkl_not_found_echoed_with_string_ids_rejects_the_play_sent_with_int_i
         assert body["movies"][0]["ids"] == {"tmdb": 603}  # sent as a number
         return {"movies": [{"ids": {"tmdb": "603"}, "watched_at": AT_ISO}]}  # echoed as text
 
-    serve(simkl, SyncHistory(not_found=not_found))
+    serve(simkl_api, SyncHistory(not_found=not_found))
 
     report = run_flush(logged_in_simkl)
 
@@ -265,7 +258,7 @@ def test_simkl_not_found_echoed_with_string_ids_rejects_the_play_sent_with_int_i
 
 
 def test_simkl_show_not_found_rejects_its_episodes_and_completes_the_rest(
-    logged_in_simkl: Runtime, simkl: respx.MockRouter
+    logged_in_simkl: Runtime, simkl_api: respx.MockRouter
 ) -> None:
     ingest(
         logged_in_simkl,
@@ -276,7 +269,7 @@ def test_simkl_show_not_found_rejects_its_episodes_and_completes_the_rest(
         ],
     )
     echoed = {"ids": {"tvdb": str(SEVERANCE)}}
-    serve(simkl, SyncHistory(not_found=lambda _body: {"shows": [echoed]}))
+    serve(simkl_api, SyncHistory(not_found=lambda _body: {"shows": [echoed]}))
 
     run_flush(logged_in_simkl)
 
@@ -291,12 +284,12 @@ def test_simkl_show_not_found_rejects_its_episodes_and_completes_the_rest(
 
 
 def test_simkl_retried_movie_is_looked_up_in_all_items_movies_since_the_day_before(
-    logged_in_simkl: Runtime, simkl: respx.MockRouter, clock: FakeClock
+    logged_in_simkl: Runtime, simkl_api: respx.MockRouter, clock: FakeClock
 ) -> None:
     ingest(logged_in_simkl, [movie(AT, **MATRIX)])
     leave_running(logged_in_simkl, clock)
-    lookup = simkl.get("/sync/all-items/movies").respond(200, json={"movies": []})
-    serve(simkl, SyncHistory())
+    lookup = simkl_api.get("/sync/all-items/movies").respond(200, json={"movies": []})
+    serve(simkl_api, SyncHistory())
 
     run_flush(logged_in_simkl)
 
@@ -307,7 +300,7 @@ def test_simkl_retried_movie_is_looked_up_in_all_items_movies_since_the_day_befo
 
 
 def test_simkl_retried_movie_found_in_all_items_completes_without_a_post(
-    logged_in_simkl: Runtime, simkl: respx.MockRouter, clock: FakeClock
+    logged_in_simkl: Runtime, simkl_api: respx.MockRouter, clock: FakeClock
 ) -> None:
     ingest(logged_in_simkl, [movie(AT, **MATRIX)])
     leave_running(logged_in_simkl, clock)
@@ -316,8 +309,8 @@ def test_simkl_retried_movie_found_in_all_items_completes_without_a_post(
         "status": "completed",
         "movie": {"title": "The Matrix", "year": 1999, "ids": {"simkl": 53_536, "tmdb": "603"}},
     }
-    simkl.get("/sync/all-items/movies").respond(200, json={"movies": [entry]})
-    server = serve(simkl, SyncHistory())
+    simkl_api.get("/sync/all-items/movies").respond(200, json={"movies": [entry]})
+    server = serve(simkl_api, SyncHistory())
 
     report = run_flush(logged_in_simkl)
 
@@ -329,7 +322,7 @@ def test_simkl_retried_movie_found_in_all_items_completes_without_a_post(
 
 
 def test_simkl_retried_episode_found_in_all_items_shows_completes_without_a_post(
-    logged_in_simkl: Runtime, simkl: respx.MockRouter, clock: FakeClock
+    logged_in_simkl: Runtime, simkl_api: respx.MockRouter, clock: FakeClock
 ) -> None:
     ingest(logged_in_simkl, [episode(AT, SEVERANCE, 1, 2)])
     leave_running(logged_in_simkl, clock)
@@ -347,8 +340,8 @@ def test_simkl_retried_episode_found_in_all_items_shows_completes_without_a_post
             }
         ],
     }
-    lookup = simkl.get("/sync/all-items/shows").respond(200, json={"shows": [entry]})
-    server = serve(simkl, SyncHistory())
+    lookup = simkl_api.get("/sync/all-items/shows").respond(200, json={"shows": [entry]})
+    server = serve(simkl_api, SyncHistory())
 
     run_flush(logged_in_simkl)
 
@@ -358,7 +351,7 @@ def test_simkl_retried_episode_found_in_all_items_shows_completes_without_a_post
 
 
 def test_simkl_retried_play_missing_from_all_items_is_posted(
-    logged_in_simkl: Runtime, simkl: respx.MockRouter, clock: FakeClock
+    logged_in_simkl: Runtime, simkl_api: respx.MockRouter, clock: FakeClock
 ) -> None:
     ingest(logged_in_simkl, [movie(AT, **MATRIX)])
     leave_running(logged_in_simkl, clock)
@@ -366,8 +359,8 @@ def test_simkl_retried_play_missing_from_all_items_is_posted(
         "last_watched_at": "2026-11-10T20:00:00Z",
         "movie": {"ids": {"tmdb": "603"}},
     }
-    simkl.get("/sync/all-items/movies").respond(200, json={"movies": [earlier]})
-    server = serve(simkl, SyncHistory())
+    simkl_api.get("/sync/all-items/movies").respond(200, json={"movies": [earlier]})
+    server = serve(simkl_api, SyncHistory())
 
     report = run_flush(logged_in_simkl)
 
@@ -382,13 +375,13 @@ def test_simkl_retried_play_missing_from_all_items_is_posted(
 
 
 def test_simkl_401_marks_reconnect_required_and_keeps_the_jobs(
-    logged_in_simkl: Runtime, simkl: respx.MockRouter
+    logged_in_simkl: Runtime, simkl_api: respx.MockRouter
 ) -> None:
     ingest(logged_in_simkl, [movie(AT, **MATRIX)])
     refused = httpx.Response(
         401, json={"error": "user_token_failed", "code": 401, "message": "Unauthorized"}
     )
-    serve(simkl, SyncHistory(refused))
+    serve(simkl_api, SyncHistory(refused))
 
     report = run_flush(logged_in_simkl)
 
@@ -402,13 +395,13 @@ def test_simkl_401_marks_reconnect_required_and_keeps_the_jobs(
 
 
 def test_simkl_lookup_asks_all_items_with_extended_full_and_episode_times(
-    logged_in_simkl: Runtime, simkl: respx.MockRouter, clock: FakeClock
+    logged_in_simkl: Runtime, simkl_api: respx.MockRouter, clock: FakeClock
 ) -> None:
     ingest(logged_in_simkl, [episode(AT, SEVERANCE, 1, 2)])
     leave_running(logged_in_simkl, clock)
-    shows = simkl.get("/sync/all-items/shows").respond(200, content=b"null")
-    simkl.get("/sync/all-items/anime").respond(200, content=b"null")
-    serve(simkl, SyncHistory())
+    shows = simkl_api.get("/sync/all-items/shows").respond(200, content=b"null")
+    simkl_api.get("/sync/all-items/anime").respond(200, content=b"null")
+    serve(simkl_api, SyncHistory())
 
     run_flush(logged_in_simkl)
 
@@ -417,7 +410,7 @@ def test_simkl_lookup_asks_all_items_with_extended_full_and_episode_times(
 
 
 def test_simkl_retried_episode_filed_as_anime_completes_without_a_post(
-    logged_in_simkl: Runtime, simkl: respx.MockRouter, clock: FakeClock
+    logged_in_simkl: Runtime, simkl_api: respx.MockRouter, clock: FakeClock
 ) -> None:
     ingest(logged_in_simkl, [episode(AT, SEVERANCE, 1, 2)])
     leave_running(logged_in_simkl, clock)
@@ -427,9 +420,9 @@ def test_simkl_retried_episode_filed_as_anime_completes_without_a_post(
         "show": {"title": "Severance", "ids": {"simkl": 1_234, "tvdb": str(SEVERANCE)}},
         "seasons": [{"number": 1, "episodes": [{"number": 2, "watched_at": AT_ISO}]}],
     }
-    simkl.get("/sync/all-items/shows").respond(200, content=b"null")
-    simkl.get("/sync/all-items/anime").respond(200, json={"anime": [entry]})
-    server = serve(simkl, SyncHistory())
+    simkl_api.get("/sync/all-items/shows").respond(200, content=b"null")
+    simkl_api.get("/sync/all-items/anime").respond(200, json={"anime": [entry]})
+    server = serve(simkl_api, SyncHistory())
 
     run_flush(logged_in_simkl)
 

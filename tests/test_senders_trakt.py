@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -103,12 +103,6 @@ def history_entry(watched_at: str, **media: Any) -> dict[str, Any]:
 # -- fixtures and helpers ---------------------------------------------------------------------
 
 
-@pytest.fixture
-def trakt() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as router:
-        yield router
-
-
 def serve(router: respx.MockRouter, server: SyncHistory) -> SyncHistory:
     router.post(f"{API}/sync/history").mock(side_effect=server)
     return server
@@ -148,10 +142,10 @@ def jobs(runtime: Runtime) -> list[sqlite3.Row]:
 
 
 def test_trakt_flush_sends_300_plays_in_three_posts_of_100(
-    logged_in_trakt: Runtime, trakt: respx.MockRouter
+    logged_in_trakt: Runtime, api: respx.MockRouter
 ) -> None:
     queue_300(logged_in_trakt)
-    server = serve(trakt, SyncHistory())
+    server = serve(api, SyncHistory())
 
     report = run_flush(logged_in_trakt)
 
@@ -162,10 +156,10 @@ def test_trakt_flush_sends_300_plays_in_three_posts_of_100(
 
 
 def test_trakt_movies_are_sent_by_ids_with_watched_at_in_utc_milliseconds(
-    logged_in_trakt: Runtime, trakt: respx.MockRouter
+    logged_in_trakt: Runtime, api: respx.MockRouter
 ) -> None:
     ingest(logged_in_trakt, [movie(AT, **MATRIX), movie(AT + 4 * HOUR, trakt=481)])
-    server = serve(trakt, SyncHistory())
+    server = serve(api, SyncHistory())
 
     run_flush(logged_in_trakt)
 
@@ -180,10 +174,10 @@ def test_trakt_movies_are_sent_by_ids_with_watched_at_in_utc_milliseconds(
 
 
 def test_trakt_episodes_with_their_own_ids_are_sent_by_those_ids(
-    logged_in_trakt: Runtime, trakt: respx.MockRouter
+    logged_in_trakt: Runtime, api: respx.MockRouter
 ) -> None:
     ingest(logged_in_trakt, [episode(AT, SEVERANCE, 1, 2, trakt=7_362_314, tvdb=8_870_155, tmdb=1)])
-    server = serve(trakt, SyncHistory())
+    server = serve(api, SyncHistory())
 
     run_flush(logged_in_trakt)
 
@@ -194,7 +188,7 @@ def test_trakt_episodes_with_their_own_ids_are_sent_by_those_ids(
 
 
 def test_trakt_episodes_without_their_own_ids_are_grouped_under_shows_and_seasons(
-    logged_in_trakt: Runtime, trakt: respx.MockRouter
+    logged_in_trakt: Runtime, api: respx.MockRouter
 ) -> None:
     ingest(
         logged_in_trakt,
@@ -205,7 +199,7 @@ def test_trakt_episodes_without_their_own_ids_are_grouped_under_shows_and_season
             episode(AT + 3 * HOUR, SEVERANCE, 2, 1),
         ],
     )
-    server = serve(trakt, SyncHistory())
+    server = serve(api, SyncHistory())
 
     run_flush(logged_in_trakt)
 
@@ -232,10 +226,10 @@ def test_trakt_episodes_without_their_own_ids_are_grouped_under_shows_and_season
 
 
 def test_trakt_requests_carry_the_required_headers(
-    logged_in_trakt: Runtime, trakt: respx.MockRouter
+    logged_in_trakt: Runtime, api: respx.MockRouter
 ) -> None:
     ingest(logged_in_trakt, [movie(AT, **MATRIX)])
-    server = serve(trakt, SyncHistory())
+    server = serve(api, SyncHistory())
 
     run_flush(logged_in_trakt)
 
@@ -251,12 +245,12 @@ def test_trakt_requests_carry_the_required_headers(
 
 
 def test_trakt_consecutive_posts_are_at_least_a_second_apart(
-    logged_in_trakt: Runtime, trakt: respx.MockRouter
+    logged_in_trakt: Runtime, api: respx.MockRouter
 ) -> None:
     # The documented limits (1 POST a second), not the lifted ones: this test is about pacing.
     logged_in_trakt.limits = Limits()
     queue_300(logged_in_trakt)
-    server = serve(trakt, SyncHistory())
+    server = serve(api, SyncHistory())
 
     run_flush(logged_in_trakt)
 
@@ -269,7 +263,7 @@ def test_trakt_consecutive_posts_are_at_least_a_second_apart(
 
 
 def test_trakt_not_found_items_are_rejected_and_the_rest_completed(
-    logged_in_trakt: Runtime, trakt: respx.MockRouter
+    logged_in_trakt: Runtime, api: respx.MockRouter
 ) -> None:
     ingest(
         logged_in_trakt,
@@ -288,7 +282,7 @@ def test_trakt_not_found_items_are_rejected_and_the_rest_completed(
             "episodes": [e for e in body["episodes"] if e["ids"] == {"tvdb": 1}],
         }
 
-    serve(trakt, SyncHistory(not_found=not_found))
+    serve(api, SyncHistory(not_found=not_found))
 
     report = run_flush(logged_in_trakt)
 
@@ -304,7 +298,7 @@ def test_trakt_not_found_items_are_rejected_and_the_rest_completed(
 
 
 def test_trakt_play_already_imported_completes_without_a_post(
-    logged_in_trakt: Runtime, trakt: respx.MockRouter, clock: FakeClock
+    logged_in_trakt: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
     ingest(logged_in_trakt, [movie(AT, **MATRIX)])
     (row,) = jobs(logged_in_trakt)
@@ -316,7 +310,7 @@ def test_trakt_play_already_imported_completes_without_a_post(
             " VALUES (?, ?, ?, ?, 'import', ?)",
             (PROFILE, SERVICE, row["played_item"], AT, clock.now()),
         )
-    server = serve(trakt, SyncHistory())
+    server = serve(api, SyncHistory())
 
     report = run_flush(logged_in_trakt)
 
@@ -328,12 +322,12 @@ def test_trakt_play_already_imported_completes_without_a_post(
 
 
 def test_trakt_retried_play_is_looked_up_in_history_around_its_time(
-    logged_in_trakt: Runtime, trakt: respx.MockRouter, clock: FakeClock
+    logged_in_trakt: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
     ingest(logged_in_trakt, [movie(AT, **MATRIX)])
     leave_running(logged_in_trakt, clock)
-    lookup = trakt.get(f"{API}/sync/history").respond(200, json=[])
-    serve(trakt, SyncHistory())
+    lookup = api.get(f"{API}/sync/history").respond(200, json=[])
+    serve(api, SyncHistory())
 
     run_flush(logged_in_trakt)
 
@@ -347,17 +341,17 @@ def test_trakt_retried_play_is_looked_up_in_history_around_its_time(
 
 
 def test_trakt_retried_play_found_in_history_completes_without_a_post(
-    logged_in_trakt: Runtime, trakt: respx.MockRouter, clock: FakeClock
+    logged_in_trakt: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
     ingest(logged_in_trakt, [movie(AT, **MATRIX)])
     leave_running(logged_in_trakt, clock)
     echoed = {"title": "The Matrix", "year": 1999, "ids": {"trakt": 481, "tmdb": 603}}
-    trakt.get(f"{API}/sync/history").respond(
+    api.get(f"{API}/sync/history").respond(
         200,
         json=[history_entry(AT_ISO, movie=echoed)],
         headers={"X-Pagination-Page-Count": "1"},
     )
-    server = serve(trakt, SyncHistory())
+    server = serve(api, SyncHistory())
 
     report = run_flush(logged_in_trakt)
 
@@ -369,11 +363,11 @@ def test_trakt_retried_play_found_in_history_completes_without_a_post(
 
 
 def test_trakt_retried_episode_found_by_show_season_and_number_completes_without_a_post(
-    logged_in_trakt: Runtime, trakt: respx.MockRouter, clock: FakeClock
+    logged_in_trakt: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
     ingest(logged_in_trakt, [episode(AT, SEVERANCE, 1, 2)])
     leave_running(logged_in_trakt, clock)
-    trakt.get(f"{API}/sync/history").respond(
+    api.get(f"{API}/sync/history").respond(
         200,
         json=[
             history_entry(
@@ -383,7 +377,7 @@ def test_trakt_retried_episode_found_by_show_season_and_number_completes_without
             )
         ],
     )
-    server = serve(trakt, SyncHistory())
+    server = serve(api, SyncHistory())
 
     run_flush(logged_in_trakt)
 
@@ -392,14 +386,14 @@ def test_trakt_retried_episode_found_by_show_season_and_number_completes_without
 
 
 def test_trakt_retried_play_missing_from_history_is_posted(
-    logged_in_trakt: Runtime, trakt: respx.MockRouter, clock: FakeClock
+    logged_in_trakt: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
     ingest(logged_in_trakt, [movie(AT, **MATRIX)])
     leave_running(logged_in_trakt, clock)
     # The same film, but another play (a minute later): not the one that was cut off.
     other = history_entry("2026-11-17T08:21:00.000Z", movie={"ids": {"tmdb": 603}})
-    trakt.get(f"{API}/sync/history").respond(200, json=[other])
-    server = serve(trakt, SyncHistory())
+    api.get(f"{API}/sync/history").respond(200, json=[other])
+    server = serve(api, SyncHistory())
 
     report = run_flush(logged_in_trakt)
 
@@ -411,13 +405,13 @@ def test_trakt_retried_play_missing_from_history_is_posted(
 
 
 def test_trakt_play_retried_after_a_503_is_looked_up_before_it_is_posted_again(
-    logged_in_trakt: Runtime, trakt: respx.MockRouter, clock: FakeClock
+    logged_in_trakt: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
     ingest(logged_in_trakt, [movie(AT, **MATRIX)])
     # Trakt stored the play, then its gateway answered 503: the first attempt may have landed.
-    server = serve(trakt, SyncHistory(httpx.Response(503, json={"error": "unavailable"})))
+    server = serve(api, SyncHistory(httpx.Response(503, json={"error": "unavailable"})))
     stored = history_entry(AT_ISO, movie={"ids": {"tmdb": 603}})
-    lookup = trakt.get(f"{API}/sync/history").respond(200, json=[stored])
+    lookup = api.get(f"{API}/sync/history").respond(200, json=[stored])
     run_flush(logged_in_trakt)
     assert [r["state"] for r in jobs(logged_in_trakt)] == [queue.RETRYABLE]
 
@@ -432,11 +426,11 @@ def test_trakt_play_retried_after_a_503_is_looked_up_before_it_is_posted_again(
 
 
 def test_trakt_second_flush_after_success_posts_nothing(
-    logged_in_trakt: Runtime, trakt: respx.MockRouter, clock: FakeClock
+    logged_in_trakt: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
     ingest(logged_in_trakt, [movie(AT, **MATRIX), episode(AT + HOUR, SEVERANCE, 1, 2)])
-    lookup = trakt.get(f"{API}/sync/history").respond(200, json=[])
-    server = serve(trakt, SyncHistory())
+    lookup = api.get(f"{API}/sync/history").respond(200, json=[])
+    server = serve(api, SyncHistory())
     run_flush(logged_in_trakt)
 
     clock.t += BACKOFF_CAP + 1
@@ -464,13 +458,13 @@ ACCOUNT_ERRORS = [
 @pytest.mark.parametrize(("status", "headers", "message"), ACCOUNT_ERRORS)
 def test_trakt_account_error_is_recorded_with_a_clear_message(
     logged_in_trakt: Runtime,
-    trakt: respx.MockRouter,
+    api: respx.MockRouter,
     status: int,
     headers: dict[str, str],
     message: str,
 ) -> None:
     ingest(logged_in_trakt, [movie(AT, **MATRIX)])
-    serve(trakt, SyncHistory(httpx.Response(status, headers=headers)))
+    serve(api, SyncHistory(httpx.Response(status, headers=headers)))
 
     report = run_flush(logged_in_trakt)
 
@@ -487,14 +481,14 @@ def test_trakt_account_error_is_recorded_with_a_clear_message(
 @pytest.mark.parametrize(("status", "headers", "message"), ACCOUNT_ERRORS)
 def test_trakt_account_error_is_not_retried_as_transient(
     logged_in_trakt: Runtime,
-    trakt: respx.MockRouter,
+    api: respx.MockRouter,
     clock: FakeClock,
     status: int,
     headers: dict[str, str],
     message: str,
 ) -> None:
     ingest(logged_in_trakt, [movie(AT, **MATRIX)])
-    server = serve(trakt, SyncHistory(httpx.Response(status, headers=headers)))
+    server = serve(api, SyncHistory(httpx.Response(status, headers=headers)))
     run_flush(logged_in_trakt)
     (row,) = jobs(logged_in_trakt)
     assert row["state"] != queue.RETRYABLE
@@ -506,13 +500,13 @@ def test_trakt_account_error_is_not_retried_as_transient(
 
 
 def test_trakt_401_marks_reconnect_required_and_keeps_the_jobs(
-    logged_in_trakt: Runtime, trakt: respx.MockRouter
+    logged_in_trakt: Runtime, api: respx.MockRouter
 ) -> None:
     ingest(logged_in_trakt, [movie(AT, **MATRIX), episode(AT + HOUR, SEVERANCE, 1, 2)])
     refused = httpx.Response(401, json={"error": "invalid_token"})
-    serve(trakt, SyncHistory(refused, refused))
+    serve(api, SyncHistory(refused, refused))
     # Should the sender try one refresh first, Trakt refuses that too (a revoked app).
-    trakt.post(f"{AUTH}/oauth/token").respond(401, json={"error": "invalid_grant"})
+    api.post(f"{AUTH}/oauth/token").respond(401, json={"error": "invalid_grant"})
 
     report = run_flush(logged_in_trakt)
 
@@ -527,7 +521,7 @@ def test_trakt_401_marks_reconnect_required_and_keeps_the_jobs(
 
 
 def test_trakt_token_within_the_refresh_margin_is_refreshed_before_the_post(
-    logged_in_trakt: Runtime, trakt: respx.MockRouter, clock: FakeClock
+    logged_in_trakt: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
     created = int(clock.now()) - WEEK + 60  # one minute left
     logged_in_trakt.tokens().set(PROFILE, SERVICE, trakt_token_set("old-access", created, REFRESH))
@@ -539,14 +533,14 @@ def test_trakt_token_within_the_refresh_margin_is_refreshed_before_the_post(
         assert json.loads(request.content)["refresh_token"] == REFRESH
         return httpx.Response(200, json=fresh)
 
-    trakt.post(f"{AUTH}/oauth/token").mock(side_effect=refreshed)
+    api.post(f"{AUTH}/oauth/token").mock(side_effect=refreshed)
     server = SyncHistory()
 
     def posted(request: httpx.Request) -> httpx.Response:
         order.append("post")
         return server(request)
 
-    trakt.post(f"{API}/sync/history").mock(side_effect=posted)
+    api.post(f"{API}/sync/history").mock(side_effect=posted)
     ingest(logged_in_trakt, [movie(AT, **MATRIX)])
 
     run_flush(logged_in_trakt)

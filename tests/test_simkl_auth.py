@@ -4,7 +4,7 @@ its "code is gone" trap, and the token and client-id errors."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import httpx
@@ -47,12 +47,6 @@ SETTINGS = {
 T = TypeVar("T")
 
 
-@pytest.fixture
-def simkl() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=API, assert_all_called=False) as router:
-        yield router
-
-
 def with_client(
     clock: FakeClock, use: Callable[[SimklClient], Awaitable[T]], token: str | None = None
 ) -> T:
@@ -87,13 +81,13 @@ CALLS: dict[str, Callable[[SimklClient], Awaitable[Any]]] = {
 
 @pytest.mark.parametrize("call", list(CALLS))
 def test_client_sends_client_id_app_name_and_app_version_on_every_request(
-    simkl: respx.MockRouter, clock: FakeClock, call: str
+    simkl_api: respx.MockRouter, clock: FakeClock, call: str
 ) -> None:
-    serve_login(simkl, PENDING)
+    serve_login(simkl_api, PENDING)
 
     with_client(clock, CALLS[call], token=TOKEN if call == "account" else None)
 
-    (sent,) = simkl.calls
+    (sent,) = simkl_api.calls
     params = sent.request.url.params
     assert (params["client_id"], params["app-name"], params["app-version"]) == (
         CLIENT_ID,
@@ -102,8 +96,8 @@ def test_client_sends_client_id_app_name_and_app_version_on_every_request(
     )
 
 
-def test_client_sends_the_token_as_bearer(simkl: respx.MockRouter, clock: FakeClock) -> None:
-    route = simkl.post("/users/settings").respond(200, json=SETTINGS)
+def test_client_sends_the_token_as_bearer(simkl_api: respx.MockRouter, clock: FakeClock) -> None:
+    route = simkl_api.post("/users/settings").respond(200, json=SETTINGS)
 
     account = with_client(clock, lambda client: client.account(), token=TOKEN)
 
@@ -112,9 +106,9 @@ def test_client_sends_the_token_as_bearer(simkl: respx.MockRouter, clock: FakeCl
 
 
 def test_client_without_a_token_sends_no_authorization(
-    simkl: respx.MockRouter, clock: FakeClock
+    simkl_api: respx.MockRouter, clock: FakeClock
 ) -> None:
-    route = simkl.get("/oauth/pin").respond(200, json=PIN)
+    route = simkl_api.get("/oauth/pin").respond(200, json=PIN)
 
     with_client(clock, lambda client: client.pin_code())
 
@@ -130,9 +124,9 @@ def test_client_without_a_token_sends_no_authorization(
     ids=["pending", "approved", "code-gone"],
 )
 def test_poll_pin_reads_the_state_from_the_body(
-    simkl: respx.MockRouter, clock: FakeClock, answer: dict[str, Any], expected: object
+    simkl_api: respx.MockRouter, clock: FakeClock, answer: dict[str, Any], expected: object
 ) -> None:
-    simkl.get(f"/oauth/pin/{USER_CODE}").respond(200, json=answer)
+    simkl_api.get(f"/oauth/pin/{USER_CODE}").respond(200, json=answer)
 
     assert with_client(clock, lambda client: client.poll_pin(USER_CODE)) == expected
 
@@ -142,9 +136,9 @@ def test_poll_pin_reads_the_state_from_the_body(
 
 @pytest.fixture
 def logged_in(
-    apps_configured: Runtime, simkl: respx.MockRouter
+    apps_configured: Runtime, simkl_api: respx.MockRouter
 ) -> tuple[Runtime, FakeUI, dict[str, respx.Route], Any]:
-    routes = serve_login(simkl, PENDING, PENDING, APPROVED)
+    routes = serve_login(simkl_api, PENDING, PENDING, APPROVED)
     ui = FakeUI()
     result = asyncio.run(login_simkl(apps_configured, PROFILE, ui))
     return apps_configured, ui, routes, result
@@ -180,11 +174,11 @@ def test_login_simkl_shows_the_user_code_and_the_pin_page(logged_in: Any) -> Non
 
 
 def test_login_simkl_code_gone_raises_login_failed(
-    apps_configured: Runtime, simkl: respx.MockRouter
+    apps_configured: Runtime, simkl_api: respx.MockRouter
 ) -> None:
     # An unknown or used code makes Simkl answer with a brand-new code (api-notes 9.2).
     new_code = {**PIN, "user_code": "NEW123"}
-    routes = serve_login(simkl, PENDING, new_code)
+    routes = serve_login(simkl_api, PENDING, new_code)
 
     with pytest.raises(LoginFailed, match="no longer valid") as caught:
         asyncio.run(login_simkl(apps_configured, PROFILE, FakeUI()))
@@ -199,9 +193,9 @@ def test_login_simkl_code_gone_raises_login_failed(
 
 
 def test_client_401_with_a_token_raises_invalid_token(
-    simkl: respx.MockRouter, clock: FakeClock
+    simkl_api: respx.MockRouter, clock: FakeClock
 ) -> None:
-    simkl.post("/users/settings").respond(
+    simkl_api.post("/users/settings").respond(
         401, json={"error": "user_token_failed", "code": 401, "message": "Unauthorized"}
     )
 
@@ -220,9 +214,9 @@ def test_client_401_with_a_token_raises_invalid_token(
     ids=["with-error-id", "bare"],
 )
 def test_client_412_raises_an_error_naming_the_client_id(
-    simkl: respx.MockRouter, clock: FakeClock, answer: httpx.Response
+    simkl_api: respx.MockRouter, clock: FakeClock, answer: httpx.Response
 ) -> None:
-    simkl.get("/oauth/pin").mock(return_value=answer)
+    simkl_api.get("/oauth/pin").mock(return_value=answer)
 
     with pytest.raises(ServiceError, match="client id") as caught:
         with_client(clock, lambda client: client.pin_code())
@@ -236,16 +230,16 @@ def test_client_412_raises_an_error_naming_the_client_id(
 SLOW_DOWN = {"result": "KO", "message": "Slow down"}
 
 
-def test_poll_pin_reads_slow_down(simkl: respx.MockRouter, clock: FakeClock) -> None:
-    simkl.get(f"/oauth/pin/{USER_CODE}").respond(200, json=SLOW_DOWN)
+def test_poll_pin_reads_slow_down(simkl_api: respx.MockRouter, clock: FakeClock) -> None:
+    simkl_api.get(f"/oauth/pin/{USER_CODE}").respond(200, json=SLOW_DOWN)
 
     assert with_client(clock, lambda client: client.poll_pin(USER_CODE)) is Pin.SLOW_DOWN
 
 
 def test_login_simkl_slow_down_doubles_the_poll_interval(
-    apps_configured: Runtime, simkl: respx.MockRouter, clock: FakeClock
+    apps_configured: Runtime, simkl_api: respx.MockRouter, clock: FakeClock
 ) -> None:
-    serve_login(simkl, PENDING, SLOW_DOWN, PENDING, APPROVED)
+    serve_login(simkl_api, PENDING, SLOW_DOWN, PENDING, APPROVED)
 
     asyncio.run(login_simkl(apps_configured, PROFILE, FakeUI()))
 

@@ -6,7 +6,6 @@ services."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -30,12 +29,6 @@ TRAKT_API = "https://api.trakt.tv"
 SIMKL_API = "https://api.simkl.com"
 LB_API = "https://api.listenbrainz.org"
 MSID = "d23f4719-9212-49f0-ad08-ddbfbfc50d6f"
-
-
-@pytest.fixture
-def router() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as mock:
-        yield mock
 
 
 def song(at: int = AT) -> Event:
@@ -210,7 +203,7 @@ def trakt_entry(history_id: int, at_iso: str, tmdb: int) -> dict[str, Any]:
 
 
 def test_trakt_removal_deletes_the_history_id_of_the_play_and_no_other(
-    logged_in_everywhere: Runtime, router: respx.MockRouter
+    logged_in_everywhere: Runtime, api: respx.MockRouter
 ) -> None:
     unscrobble(
         logged_in_everywhere,
@@ -223,8 +216,8 @@ def test_trakt_removal_deletes_the_history_id_of_the_play_and_no_other(
         trakt_entry(42, AT_ISO, 603),
         trakt_entry(43, AT_ISO, 604),  # another movie at the same time
     ]
-    router.get(f"{TRAKT_API}/sync/history").mock(return_value=httpx.Response(200, json=history))
-    remove = router.post(f"{TRAKT_API}/sync/history/remove").mock(
+    api.get(f"{TRAKT_API}/sync/history").mock(return_value=httpx.Response(200, json=history))
+    remove = api.post(f"{TRAKT_API}/sync/history/remove").mock(
         return_value=httpx.Response(200, json={"deleted": {"movies": 1, "episodes": 0}})
     )
 
@@ -237,7 +230,7 @@ def test_trakt_removal_deletes_the_history_id_of_the_play_and_no_other(
 
 
 def test_trakt_removal_of_a_play_trakt_lacks_is_refused_with_the_reason(
-    logged_in_everywhere: Runtime, router: respx.MockRouter
+    logged_in_everywhere: Runtime, api: respx.MockRouter
 ) -> None:
     unscrobble(
         logged_in_everywhere,
@@ -245,8 +238,8 @@ def test_trakt_removal_of_a_play_trakt_lacks_is_refused_with_the_reason(
         None,
         dry_run=False,
     )
-    router.get(f"{TRAKT_API}/sync/history").mock(return_value=httpx.Response(200, json=[]))
-    remove = router.post(f"{TRAKT_API}/sync/history/remove")
+    api.get(f"{TRAKT_API}/sync/history").mock(return_value=httpx.Response(200, json=[]))
+    remove = api.post(f"{TRAKT_API}/sync/history/remove")
 
     run_flush(logged_in_everywhere)
 
@@ -257,7 +250,7 @@ def test_trakt_removal_of_a_play_trakt_lacks_is_refused_with_the_reason(
 
 
 def test_trakt_removal_answer_without_deleted_counts_is_not_a_success(
-    logged_in_everywhere: Runtime, router: respx.MockRouter
+    logged_in_everywhere: Runtime, api: respx.MockRouter
 ) -> None:
     unscrobble(
         logged_in_everywhere,
@@ -266,8 +259,8 @@ def test_trakt_removal_answer_without_deleted_counts_is_not_a_success(
         dry_run=False,
     )
     history = [trakt_entry(42, AT_ISO, 603)]
-    router.get(f"{TRAKT_API}/sync/history").mock(return_value=httpx.Response(200, json=history))
-    router.post(f"{TRAKT_API}/sync/history/remove").mock(return_value=httpx.Response(200, json={}))
+    api.get(f"{TRAKT_API}/sync/history").mock(return_value=httpx.Response(200, json=history))
+    api.post(f"{TRAKT_API}/sync/history/remove").mock(return_value=httpx.Response(200, json={}))
 
     report = run_flush(logged_in_everywhere)
 
@@ -276,7 +269,7 @@ def test_trakt_removal_answer_without_deleted_counts_is_not_a_success(
 
 
 def test_simkl_removal_unmarks_the_movie_and_is_done_on_the_deleted_count(
-    logged_in_everywhere: Runtime, router: respx.MockRouter
+    logged_in_everywhere: Runtime, api: respx.MockRouter
 ) -> None:
     unscrobble(
         logged_in_everywhere,
@@ -285,7 +278,7 @@ def test_simkl_removal_unmarks_the_movie_and_is_done_on_the_deleted_count(
         dry_run=False,
     )
     answer = {"deleted": {"movies": 1, "shows": 0, "episodes": 0}, "not_found": {"movies": []}}
-    remove = router.post(f"{SIMKL_API}/sync/history/remove").mock(
+    remove = api.post(f"{SIMKL_API}/sync/history/remove").mock(
         return_value=httpx.Response(201, json=answer)
     )
 
@@ -297,7 +290,7 @@ def test_simkl_removal_unmarks_the_movie_and_is_done_on_the_deleted_count(
 
 @pytest.mark.parametrize("body", [b"", b"{}", b'{"deleted": {"movies": 0}}'])
 def test_simkl_removal_without_a_deletion_on_record_is_never_done(
-    logged_in_everywhere: Runtime, router: respx.MockRouter, body: bytes
+    logged_in_everywhere: Runtime, api: respx.MockRouter, body: bytes
 ) -> None:
     unscrobble(
         logged_in_everywhere,
@@ -305,7 +298,7 @@ def test_simkl_removal_without_a_deletion_on_record_is_never_done(
         None,
         dry_run=False,
     )
-    router.post(f"{SIMKL_API}/sync/history/remove").mock(
+    api.post(f"{SIMKL_API}/sync/history/remove").mock(
         return_value=httpx.Response(200, content=body, headers={"Content-Type": "application/json"})
     )
 
@@ -320,7 +313,7 @@ def lb_listens(*listens: dict[str, Any]) -> httpx.Response:
 
 
 def test_listenbrainz_removal_reads_the_msid_back_and_deletes_that_listen(
-    logged_in_everywhere: Runtime, router: respx.MockRouter
+    logged_in_everywhere: Runtime, api: respx.MockRouter
 ) -> None:
     unscrobble(
         logged_in_everywhere,
@@ -335,8 +328,8 @@ def test_listenbrainz_removal_reads_the_msid_back_and_deletes_that_listen(
         "recording_msid": MSID,
         "track_metadata": {"artist_name": "Johnny Cash", "track_name": "Hurt"},
     }
-    listens = router.get(f"{LB_API}/1/user/rob/listens").mock(return_value=lb_listens(other, ours))
-    delete = router.post(f"{LB_API}/1/delete-listen").mock(
+    listens = api.get(f"{LB_API}/1/user/rob/listens").mock(return_value=lb_listens(other, ours))
+    delete = api.post(f"{LB_API}/1/delete-listen").mock(
         return_value=httpx.Response(200, json={"status": "ok"})
     )
 
@@ -354,7 +347,7 @@ def test_listenbrainz_removal_reads_the_msid_back_and_deletes_that_listen(
 
 
 def test_listenbrainz_removal_deletes_the_imported_listen_at_listenbrainzs_own_time(
-    logged_in_everywhere: Runtime, router: respx.MockRouter
+    logged_in_everywhere: Runtime, api: respx.MockRouter
 ) -> None:
     store = logged_in_everywhere.store()
     ref = ItemRef("track", {}, title="Hurt", artist="Johnny Cash", duration_ms=218_000)
@@ -369,8 +362,8 @@ def test_listenbrainz_removal_deletes_the_imported_listen_at_listenbrainzs_own_t
         "recording_msid": MSID,
         "track_metadata": {"artist_name": "Johnny Cash", "track_name": "Hurt (Live)"},
     }
-    router.get(f"{LB_API}/1/user/rob/listens").mock(return_value=lb_listens(theirs))
-    delete = router.post(f"{LB_API}/1/delete-listen").mock(
+    api.get(f"{LB_API}/1/user/rob/listens").mock(return_value=lb_listens(theirs))
+    delete = api.post(f"{LB_API}/1/delete-listen").mock(
         return_value=httpx.Response(200, json={"status": "ok"})
     )
 
@@ -383,13 +376,13 @@ def test_listenbrainz_removal_deletes_the_imported_listen_at_listenbrainzs_own_t
 
 
 def test_trakt_removal_finds_an_imported_play_at_trakts_own_time(
-    logged_in_everywhere: Runtime, router: respx.MockRouter
+    logged_in_everywhere: Runtime, api: respx.MockRouter
 ) -> None:
     play = sent(logged_in_everywhere, "trakt", movie(AT, tmdb=603))  # Trakt has it 40 s later
     unscrobble(logged_in_everywhere, [play], None, dry_run=False)
     history = [trakt_entry(42, "2026-11-17T08:20:40.000Z", 603)]
-    router.get(f"{TRAKT_API}/sync/history").mock(return_value=httpx.Response(200, json=history))
-    remove = router.post(f"{TRAKT_API}/sync/history/remove").mock(
+    api.get(f"{TRAKT_API}/sync/history").mock(return_value=httpx.Response(200, json=history))
+    remove = api.post(f"{TRAKT_API}/sync/history/remove").mock(
         return_value=httpx.Response(200, json={"deleted": {"movies": 1, "episodes": 0}})
     )
 
@@ -399,7 +392,7 @@ def test_trakt_removal_finds_an_imported_play_at_trakts_own_time(
 
 
 def test_listenbrainz_delete_answered_without_status_ok_is_not_a_success(
-    logged_in_everywhere: Runtime, router: respx.MockRouter
+    logged_in_everywhere: Runtime, api: respx.MockRouter
 ) -> None:
     unscrobble(
         logged_in_everywhere,
@@ -412,8 +405,8 @@ def test_listenbrainz_delete_answered_without_status_ok_is_not_a_success(
         "recording_msid": MSID,
         "track_metadata": {"artist_name": "Johnny Cash", "track_name": "Hurt"},
     }
-    router.get(f"{LB_API}/1/user/rob/listens").mock(return_value=lb_listens(ours))
-    router.post(f"{LB_API}/1/delete-listen").mock(
+    api.get(f"{LB_API}/1/user/rob/listens").mock(return_value=lb_listens(ours))
+    api.post(f"{LB_API}/1/delete-listen").mock(
         return_value=httpx.Response(200, json={"code": 200, "error": "Invalid Method"})
     )
 
