@@ -14,7 +14,7 @@ spends SCROBCTL_TEST_TRAKT_REFRESH_TOKEN (Trakt refresh tokens are single-use); 
 Secrets: the recorder replaces client ids, client secrets, device codes, refresh tokens, api_key,
 api_sig, sk and token parameters with REDACTED, and access tokens, refresh tokens, Trakt device
 codes, Last.fm tokens and session keys in response bodies. The bearer `Authorization` header is
-dropped rather than replaced: the shared scan in tests/test_cassettes.py accepts only
+dropped rather than replaced: the shared scan in tests/recording.py accepts only
 ListenBrainz's "Token <REDACTED>" form.
 """
 

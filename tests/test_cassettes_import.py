@@ -20,7 +20,7 @@ matching, so replays do not depend on when the cassette was recorded; the accoun
 back from the cassette.
 
 Secrets: the recorder drops the bearer `Authorization` header of Trakt and Simkl (and cookies),
-writes ListenBrainz's as "Token <REDACTED>" (the one form tests/test_cassettes.py accepts), and
+writes ListenBrainz's as "Token <REDACTED>" (the one form tests/recording.py accepts), and
 replaces the trakt-api-key/simkl-api-key headers and the client_id, api_key, api_sig, sk and token
 parameters with REDACTED.
 """

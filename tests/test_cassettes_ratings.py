@@ -13,10 +13,10 @@ variables named in tests/test_cassettes_scrobble.py (SCROBCTL_TEST_TRAKT_*, SCRO
 SCROBCTL_TEST_LASTFM_*) and SCROBCTL_TEST_LB_TOKEN. Remove the ratings, the love and the feedback
 afterwards. Recording rewrites a file whole: put its explanatory comment back.
 
-Secrets: Trakt, Simkl and Last.fm use the recorder of tests/test_cassettes_auth.py (bearer header
+Secrets: Trakt, Simkl and Last.fm use the recorder of tests/recording.py (bearer header
 dropped; trakt-api-key, client_id, api_key, api_sig, sk and token replaced by REDACTED);
-ListenBrainz's recorder replaces the Authorization header with "Token <REDACTED>" as
-tests/test_cassettes.py does. `test_rating_recorder_scrubs_every_secret_it_records` proves both on
+ListenBrainz's recorder (the same module) replaces the Authorization header with
+"Token <REDACTED>". `test_rating_recorder_scrubs_every_secret_it_records` proves both on
 recordings made against respx with real-looking secrets.
 """
 

@@ -13,7 +13,7 @@ SCROBCTL_TEST_SIMKL_CLIENT_ID, SCROBCTL_TEST_SIMKL_ACCESS_TOKEN; SCROBCTL_TEST_L
 SCROBCTL_TEST_LASTFM_API_SECRET, SCROBCTL_TEST_LASTFM_SESSION_KEY. Delete the plays afterwards.
 Recording rewrites a file whole: put its explanatory comment back.
 
-Secrets: the recorder is the one of tests/test_cassettes_auth.py. It drops the bearer header,
+Secrets: the recorder is the one in tests/recording.py. It drops the bearer header,
 replaces trakt-api-key/simkl-api-key and client_id, api_key, api_sig, sk and token parameters
 (query and body) with REDACTED; `test_scrobble_recorder_scrubs_every_secret_it_records` proves it
 on a recording made against respx with real-looking secrets.
