@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 from scrobctl.errors import UsageError
 
 if TYPE_CHECKING:
-    from scrobctl.http import ServiceLimiter
+    from scrobctl.clock import Clock
+    from scrobctl.http import Limits, ServiceLimiter
     from scrobctl.runtime import Runtime
     from scrobctl.store.connections import Connection
 
@@ -99,11 +100,19 @@ class Target:
         server = self.server_type
         return min(default, server.batch_size) if server and server.batch_size else default
 
-    def limiter(self, runtime: Runtime) -> ServiceLimiter:
-        """A limiter of its own, at its kind's rate in the runtime's limits or its server
-        type's."""
+    def limiter(self, clock: Clock, limits: Limits | None = None) -> ServiceLimiter:
+        """A limiter of its own, at its kind's rate in `limits` (None: the documented ones) or
+        its server type's."""
+        from scrobctl.http import Limits, ServiceLimiter
+
         server = self.server_type
-        return runtime.limiter(self.name, kind=self.kind, rate=server.rate if server else None)
+        return ServiceLimiter(
+            self.name,
+            clock=clock,
+            kind=self.kind,
+            rate=server.rate if server else None,
+            limits=limits or Limits(),
+        )
 
 
 def from_connection(connection: Connection) -> Target:

@@ -31,7 +31,7 @@ async def _listenbrainz(runtime: Runtime, profile: str, target: Target) -> str:
             target.api_url(runtime),
             secret["token"],
             http,
-            target.limiter(runtime),
+            target.limiter(runtime.clock, runtime.limits),
         )
         return (await client.validate_token()).user_name
 

@@ -33,7 +33,9 @@ def client(
     target: Target | None = None,
 ) -> lastfm.LastfmClient:
     url = target.api_url(runtime) if target else str(runtime.settings.lastfm.api_url)
-    limiter = target.limiter(runtime) if target else runtime.limiter(lastfm.SERVICE)
+    limiter = (
+        target.limiter(runtime.clock, runtime.limits) if target else runtime.limiter(lastfm.SERVICE)
+    )
     return lastfm.LastfmClient(
         url, app["api_key"], app["api_secret"], http, limiter, session_key, profile
     )

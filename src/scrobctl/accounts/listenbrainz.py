@@ -22,7 +22,7 @@ async def login_listenbrainz(
     tokens = runtime.tokens()  # fail on a missing keyring before asking the network
     async with runtime.http_client() as http:
         client = listenbrainz.ListenBrainzClient(
-            target.api_url(runtime), token, http, target.limiter(runtime)
+            target.api_url(runtime), token, http, target.limiter(runtime.clock, runtime.limits)
         )
         try:
             account = await client.validate_token()

@@ -50,7 +50,7 @@ async def _reader(runtime: Runtime, service: str, profile: str, http: httpx.Asyn
             f"export your scrobbles from {server.label} and import that file instead"
             " (see README, Self-hosted servers)",
         )
-    limiter = target.limiter(runtime)
+    limiter = target.limiter(runtime.clock, runtime.limits)
     now = runtime.clock.now()
     if target.kind == "lastfm":  # its history is public: read with the API key, session or not
         secret = runtime.tokens().get(profile, service) or {}
