@@ -12,16 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import typer
-import typer.main
 from typer.testing import CliRunner
 
 import scrobctl
 import scrobctl.cli
 from scrobctl.cli import app
-from scrobctl.cli import output as cli_output
 from tests.fakes.listenbrainz import FakeListenBrainz
-from tests.helpers import run_main
+from tests.helpers import command_paths, json_data, json_error, lookup, run_main
 
 TIMEOUT = 30.0
 CLI_DIR = Path(scrobctl.cli.__file__).parent
@@ -47,13 +44,6 @@ HEAVY_MODULES = {
     "mpd",  # `watch mpd` only
 }
 CLI_FORBIDDEN_IMPORTS = {"httpx", "sqlite3", "sqlite_utils", "keyring"}
-
-
-@pytest.fixture(autouse=True)
-def fresh_output_state(monkeypatch: pytest.MonkeyPatch) -> None:
-    """--json and --quiet are process-wide switches; no in-process run may leak them."""
-    monkeypatch.setitem(cli_output._state, "json", False)
-    monkeypatch.setitem(cli_output._state, "quiet", False)
 
 
 @pytest.fixture
@@ -88,26 +78,6 @@ def run_installed(
         timeout=TIMEOUT,
         check=False,
     )
-
-
-def command_paths() -> list[tuple[str, ...]]:
-    """Every command and group in the tree, as argv paths; () is the root."""
-    paths: list[tuple[str, ...]] = []
-
-    def walk(command: object, path: tuple[str, ...]) -> None:
-        paths.append(path)
-        for name, sub in sorted(getattr(command, "commands", {}).items()):
-            walk(sub, (*path, name))
-
-    walk(typer.main.get_command(app), ())
-    return paths
-
-
-def lookup(path: tuple[str, ...]) -> object:
-    command: object = typer.main.get_command(app)
-    for name in path:
-        command = command.commands[name]  # type: ignore[attr-defined]
-    return command
 
 
 # -- help, version -------------------------------------------------------------------------
@@ -232,7 +202,7 @@ def test_queue_list_json_on_an_empty_store_prints_no_jobs(runner: CliRunner) -> 
     result = runner.invoke(app, ["queue", "list", "--json"])
 
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == {
+    assert json_data(result.stdout) == {
         "jobs": [],
         "left_out": {"completed": 0, "beyond_limit": 0},
     }
@@ -242,7 +212,7 @@ def test_status_json_has_the_documented_shape(runner: CliRunner, isolated_env: P
     result = runner.invoke(app, ["status", "--json"])
 
     assert result.exit_code == 0, result.output
-    status = json.loads(result.stdout)
+    status = json_data(result.stdout)
     assert set(status) == STATUS_KEYS
     assert status["version"] == scrobctl.__version__
     assert Path(status["data_dir"]) == isolated_env
@@ -251,6 +221,23 @@ def test_status_json_has_the_documented_shape(runner: CliRunner, isolated_env: P
     assert status["connections"] == []
     assert status["queue"] == {}
     assert status["plays"] == 0
+
+
+def test_json_and_quiet_last_only_for_their_own_run(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The output switches live in the run's Output, not in module state: a --json or -q run
+    leaves the next run in the same process plain and talkative."""
+    code, out, _err = run_main(monkeypatch, capsys, "-q", "history", "--since", "someday", "--json")
+    assert code == 2 and json_error(out)["exit_code"] == 2
+
+    code, out, err = run_main(monkeypatch, capsys, "history", "--since", "someday")
+    assert (code, out) == (2, "")
+    assert err.startswith("error: --since 'someday' is not a date; ")
+
+    code, out, err = run_main(monkeypatch, capsys, "queue", "list")
+    assert (code, out) == (0, "")
+    assert "no pending or failed jobs" in err
 
 
 # -- structure -----------------------------------------------------------------------------

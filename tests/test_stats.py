@@ -3,7 +3,6 @@ follow new plays and unscrobbles exactly as a count of the whole archive would."
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +15,7 @@ from scrobctl.scrobble.events import Event
 from scrobctl.scrobble.unscrobble import unscrobble
 from scrobctl.store import queue
 from scrobctl.store.stats import archive_stats
-from tests.helpers import episode, movie, queue_plays
+from tests.helpers import episode, json_data, movie, queue_plays
 
 AT = 1_794_903_600  # Tuesday 2026-11-17 08:20 UTC
 HOUR = 3_600
@@ -116,5 +115,5 @@ def test_stats_without_a_terminal_prints_no_chart(no_logins: Runtime) -> None:
     assert result.exit_code == 0, result.output
     assert "plays per week" in result.stdout
     assert "█" not in result.stdout
-    data = json.loads(CliRunner().invoke(app, ["stats", "--json"]).stdout)
+    data = json_data(CliRunner().invoke(app, ["stats", "--json"]).stdout)
     assert data["plays"] == 6
