@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -208,6 +210,24 @@ def lookup(path: tuple[str, ...]) -> object:
     for name in path:
         command = command.commands[name]  # type: ignore[attr-defined]
     return command
+
+
+# -- the installed CLI ----------------------------------------------------------------------------
+
+SCROBCTL = Path(sys.executable).parent / "scrobctl"
+
+
+def run_scrobctl(*args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
+    """The installed `scrobctl ARGS` in a process of its own, with a file token store."""
+    return subprocess.run(
+        [str(SCROBCTL), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SCROBCTL_TOKEN_STORE": "file", **env},
+        timeout=60,
+        check=False,
+    )
 
 
 # -- the CLI in-process ---------------------------------------------------------------------------
