@@ -30,6 +30,11 @@ IMPORT = {
 }
 EXPORT = {"service", "dry_run", "queued", "already_there", "queued_before", "not_exportable"}
 EXPLAIN = {"item", "match", "play", "candidates", "targets", "plays"}
+SYNC = {
+    *("target", "source", "profile", "dry_run", "imported", "weighed", "queued"),
+    *("already_there", "queued_before", "too_old", "too_old_days", "wrong_type"),
+    *("weak_matches_report", "notes"),
+}
 
 # (argv, stdin, the data's keys, the exit code) for every command that takes --json.
 COMMANDS = [
@@ -47,6 +52,8 @@ COMMANDS = [
     (("flush", "--dry-run", "--json"), "", {"dry_run", "services"}, 0),
     (("import", "listenbrainz", "--json"), "", IMPORT, 0),
     (("export", "ratings", "--to", "listenbrainz", "--json"), "", EXPORT, 0),
+    (("sync", "--to", "listenbrainz", "--json"), "", SYNC, 0),
+    (("sync", "--to", "listenbrainz", "--dry-run", "--json"), "", {*SYNC, "plays"}, 0),
     (("unscrobble", "1", "--dry-run", "--json"), "", {"dry_run", "plays"}, 0),
     (("serve", "token", "list", "--json"), "", {"tokens"}, 0),
 ]
@@ -131,3 +138,22 @@ def test_plain_error_line_still_joins_message_and_hint() -> None:
 
     error = json_error(as_json.stdout)
     assert plain.stderr == f"error: {error['message']}; {error['hint']}\n"
+
+
+def test_usage_error_with_json_is_the_error_envelope_too() -> None:
+    result = run_scrobctl("history", "--limit", "many", "--json")
+
+    assert result.returncode == 2
+    error = json_error(result.stdout)
+    assert error["exit_code"] == 2
+    assert "--limit" in error["message"]
+    assert error["hint"] == "see `scrobctl history --help`"
+    assert result.stderr == ""
+
+
+def test_usage_error_without_json_is_still_typer_usage_text() -> None:
+    result = run_scrobctl("history", "--limit", "many")
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "Usage: scrobctl history" in result.stderr

@@ -28,6 +28,7 @@ from scrobctl.cli import (
     serve,
     stats,
     status,
+    sync,
     tokens,
     unscrobble,
     watch,
@@ -81,6 +82,7 @@ status.register(app)
 scrobble.register(app)
 flush.register(app)
 importing.register(app)
+sync.register(app)
 history.register(app)
 ratings.register(app)
 doctor.register(app)
@@ -138,12 +140,19 @@ def main() -> None:
         sys.exit(ExitCode.INTERRUPTED)
     except typer.TyperException as exc:  # typer's own (vendored click) usage errors
         _suggest(exc)
+        code = getattr(exc, "exit_code", ExitCode.USAGE)
         show = getattr(exc, "show", None)
-        if show is not None:
+        if "--json" in sys.argv[1:] and hasattr(exc, "format_message"):
+            # Parsing failed before the command could switch --json on: still the envelope.
+            ctx = getattr(exc, "ctx", None)
+            where = ctx.command_path if ctx is not None else "scrobctl"
+            out.json = True
+            out.error(exc.format_message(), f"see `{where} --help`", code)
+        elif show is not None:
             show()
         else:
             print(f"error: {exc}", file=sys.stderr)
-        sys.exit(getattr(exc, "exit_code", ExitCode.USAGE))
+        sys.exit(code)
     except Exception as exc:
         translated = translate(exc)
         if translated is None:
