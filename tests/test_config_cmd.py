@@ -12,8 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from scrobctl.cli import app
-from tests.helpers import json_data
-from tests.test_cli import run_main
+from tests.helpers import json_data, run_main
 
 SECRET = "s3cret-trakt-app-4f1c"
 FILE = """# my settings

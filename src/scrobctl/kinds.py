@@ -230,7 +230,7 @@ async def link(
 ) -> Link:
     """The target's client with fresh credentials (a Trakt token is refreshed here when due)."""
     spec = kind(target.kind)
-    limiter = limiter or target.limiter(runtime.clock)
+    limiter = limiter or target.limiter(runtime.clock, runtime.limits)
     connected = Link(
         runtime, target, http, limiter, credentials(runtime, target, required=required)
     )

@@ -18,7 +18,7 @@ from scrobctl.kinds import MALOJA, SERVERS, ServerType
 
 if TYPE_CHECKING:
     from scrobctl.clock import Clock
-    from scrobctl.http import ServiceLimiter
+    from scrobctl.http import Limits, ServiceLimiter
     from scrobctl.runtime import Runtime
     from scrobctl.store.connections import Connection
 
@@ -72,13 +72,18 @@ class Target:
         server = self.server_type
         return min(default, server.batch_size) if server and server.batch_size else default
 
-    def limiter(self, clock: Clock) -> ServiceLimiter:
-        """A limiter of its own, at its kind's documented rate or its server type's."""
-        from scrobctl.http import ServiceLimiter
+    def limiter(self, clock: Clock, limits: Limits | None = None) -> ServiceLimiter:
+        """A limiter of its own, at its kind's rate in `limits` (None: the documented ones) or
+        its server type's."""
+        from scrobctl.http import Limits, ServiceLimiter
 
         server = self.server_type
         return ServiceLimiter(
-            self.name, clock=clock, kind=self.kind, rate=server.rate if server else None
+            self.name,
+            clock=clock,
+            kind=self.kind,
+            rate=server.rate if server else None,
+            limits=limits or Limits(),
         )
 
 

@@ -196,7 +196,6 @@ class FakeLastfm(FakeService):
         self.ignored_artists = set(ignored_artists)  # answered with ignored code 1
         self.daily_limit = daily_limit  # accepted plays per user before code 5 (None: no cap)
         self.calls: list[Call] = []
-        self.problems: list[str] = []
         self.state = FakeLastfmState()
         # (user, artist, track, timestamp) -> the stored scrobble: what the profile shows
         self.scrobbles: dict[tuple[str, str, str, int], Scrobble] = {}

@@ -42,9 +42,9 @@ def client(
     url = target.api_url(runtime) if target else str(runtime.settings.lastfm.api_url)
     if limiter is None:
         limiter = (
-            target.limiter(runtime.clock)
+            target.limiter(runtime.clock, runtime.limits)
             if target
-            else ServiceLimiter(lastfm.SERVICE, clock=runtime.clock)
+            else runtime.limiter(lastfm.SERVICE)
         )
     return lastfm.LastfmClient(
         url, app["api_key"], app["api_secret"], http, limiter, session_key, profile

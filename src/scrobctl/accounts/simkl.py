@@ -38,7 +38,7 @@ def client(
         str(runtime.settings.simkl.api_url),
         client_id,
         http,
-        limiter or ServiceLimiter(simkl.SERVICE, clock=runtime.clock),
+        limiter or runtime.limiter(simkl.SERVICE),
         token,
         profile,
     )

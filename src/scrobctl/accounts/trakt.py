@@ -43,7 +43,7 @@ def _auth(
         app["client_id"],
         app["client_secret"],
         http,
-        ServiceLimiter("trakt-auth", clock=runtime.clock),
+        runtime.limiter("trakt-auth"),
         profile,
     )
 
@@ -63,7 +63,7 @@ def _client(
         app["client_id"],
         token,
         http,
-        limiter or ServiceLimiter(trakt.SERVICE, clock=runtime.clock),
+        limiter or runtime.limiter(trakt.SERVICE),
         profile,
         refresh=refresh,
     )
