@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,11 +13,11 @@ import typer
 
 from scrobctl.cli.choices import FileFormat
 from scrobctl.cli.dates import parse_date
-from scrobctl.cli.output import info, on_interrupt, print_json, set_json, warn
+from scrobctl.cli.output import info, on_interrupt, plural, print_json, set_json, warn
 from scrobctl.errors import ExitCode
 
 if TYPE_CHECKING:
-    from scrobctl.sync.importer import ImportProgress
+    from scrobctl.sync.importer import ImportProgress, ImportResult
 
 PLAIN_EVERY = 10  # pages between progress lines when stderr is not a terminal
 
@@ -86,53 +88,103 @@ def import_(
     runtime = build_runtime()
     progress = _Progress(service)
     suffix = "" if profile == "default" else f" --profile {profile}"
+    again = f"scrobctl import {service}{suffix}"
     on_interrupt(
         lambda: (
-            f"import interrupted: {progress.saved():,} entries saved with their"
-            f" checkpoint (at most the page in flight is read again). Run `scrobctl import"
-            f" {service}{suffix}` to continue where it stopped (exit code 130)."
+            f"import interrupted: {progress.saved()} saved with their checkpoint (at most the"
+            f" page in flight is read again). Run `{again}` to continue where it stopped"
+            " (exit code 130)."
         )
     )
+    from scrobctl.errors import ScrobctlError
+
     try:
-        with progress:
+        with progress, _sigterm_as_interrupt():
             result = asyncio.run(
                 import_history(
                     runtime, service, profile, full=full, since=start, on_page=progress.update
                 )
             )
+    except ScrobctlError:
+        if progress.last is not None:  # a page came home before the error: say what is kept
+            info(
+                f"{service}: import stopped after {progress.saved()} were saved with their"
+                f" checkpoint; `{again}` continues where it stopped"
+            )
+        raise
     finally:
         runtime.close()
     p = result.progress
+    step = result.failed_step
     if json_output:
-        print_json(
-            {
-                "service": service,
-                "profile": profile,
-                "resumed": result.resumed,
-                "processed": p.processed,
-                "matched_by_id": p.matched,
-                "matched_by_title": p.processed - p.matched - p.failed,
-                "failed": p.failed,
-                "report": str(result.report) if result.report else None,
-                "failed_step": result.failed_step.step if result.failed_step else None,
-            }
-        )
-        if result.report is not None or result.failed_step is not None:
+        print_json(summary_json(result))
+        if result.report is not None or step is not None:
             raise typer.Exit(ExitCode.FAILED)
         return
     how = "resumed and finished" if result.resumed else "imported"
     info(
-        f"{service}: {how}: {p.processed} entries, {p.matched} matched by id,"
-        f" {p.processed - p.matched - p.failed} by title, {p.failed} failed"
+        f"{service}: {how}: {p.processed:,} entries, {p.matched:,} matched by id,"
+        f" {p.by_title:,} by title, {p.failed:,} failed; {_apart(p)}"
     )
     if result.report is not None:
         info(f"failed entries are listed in {result.report}")
-    step = result.failed_step
     if step is not None:
         # The plays came home complete; only this later step is missing (issue #15).
-        warn(f"{service}: {step.step} not imported: {step.error.reason}; {step.hint}")
+        warn(
+            f"{service}: {step.step} not imported: {step.error.reason}; the"
+            f" {plural(p.plays, 'play')} before it are saved and the import is done; {step.hint}"
+        )
     if result.report is not None or step is not None:
         raise typer.Exit(ExitCode.FAILED)
+
+
+def summary_json(result: ImportResult) -> dict[str, object]:
+    """The `import SERVICE --json` shape (README, JSON output)."""
+    p = result.progress
+    return {
+        "service": result.service,
+        "profile": result.profile,
+        "resumed": result.resumed,
+        "total": p.total,
+        "processed": p.processed,
+        "matched_by_id": p.matched,
+        "matched_by_title": p.by_title,
+        "failed": p.failed,
+        "plays": {"total": p.plays, "new": p.new_plays, "known": p.known_plays},
+        "ratings": {"total": p.ratings, "new": p.new_ratings, "known": p.known_ratings},
+        "report": str(result.report) if result.report else None,
+        "failed_step": result.failed_step.step if result.failed_step else None,
+    }
+
+
+def _apart(p: ImportProgress) -> str:
+    """Plays and ratings apart, each new to the archive or already in it."""
+    return (
+        f"{plural(p.plays, 'play')} ({p.new_plays:,} new, {p.known_plays:,} already known),"
+        f" {plural(p.ratings, 'rating')} ({p.new_ratings:,} new, {p.known_ratings:,} already"
+        " known)"
+    )
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a service manager, `kill`, a shutdown) stops an import as Ctrl-C does: the
+    page in flight is dropped, the row says "interrupted", and the message says how to
+    continue. Left to its default, SIGTERM kills the process with the row still "running"."""
+    import signal
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        signal.raise_signal(signal.SIGINT)  # asyncio.run cancels the import on SIGINT
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread (tests calling the command in a thread)
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class _Progress:
@@ -167,14 +219,18 @@ class _Progress:
         if self._bar is not None:
             self._bar.__exit__(*exc)
 
-    def saved(self) -> int:
-        return self.last.processed if self.last is not None else 0
+    def saved(self) -> str:
+        """What the checkpoint holds, plays and ratings apart."""
+        p = self.last
+        if p is None:
+            return "no entries"
+        entries = "entry" if p.processed == 1 else "entries"
+        return f"{p.processed:,} {entries} ({_apart(p)})"
 
     def update(self, p: ImportProgress) -> None:
         self.last = p
         # "matched 0" for 20,000 title-matched tracks read as a failure: say how each matched.
-        by_title = p.processed - p.matched - p.failed
-        detail = f"{p.matched} by id, {by_title} by title, {p.failed} failed"
+        detail = f"{p.matched} by id, {p.by_title} by title, {p.failed} failed"
         # A service's total is an estimate (re-read seconds, entries added meanwhile): never
         # show more done than the whole.
         total = None if p.total is None else max(p.total, p.processed)

@@ -253,6 +253,13 @@ def m009_targets(db: Database) -> None:
     db.execute("UPDATE connections SET kind = service WHERE kind IS NULL")
 
 
+def m010_import_counts(db: Database) -> None:
+    """What an import added, apart (plays and ratings, new and already known), and why one
+    stopped, so that a resumed run counts on and `status` says what happened (issue 17)."""
+    db["imports"].add_column("counts", str)
+    db["imports"].add_column("detail", str)
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     m001_initial,
     m002_imports_and_ratings,
@@ -263,4 +270,5 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     m007_rejected_state,
     m008_notices,
     m009_targets,
+    m010_import_counts,
 ]
