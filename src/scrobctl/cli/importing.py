@@ -70,7 +70,9 @@ def import_(
             raise UsageError("give a service or --file, not both")
         from scrobctl.cli.import_files import import_files
 
-        import_files(files, format_name.value if format_name else None, profile, dry_run)
+        import_files(
+            files, format_name.value if format_name else None, profile, dry_run, json_output
+        )
         return
     if service is None or dry_run or format_name is not None:
         from scrobctl.errors import UsageError

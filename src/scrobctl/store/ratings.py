@@ -29,10 +29,17 @@ def set_rating(
     rating: float,
     rated_at: int | None,
     source: str = LOCAL,
-) -> None:
-    """Inside the caller's transaction."""
+) -> bool:
+    """Inside the caller's transaction. False when the source had given this rating already
+    (the same file imported again adds nothing)."""
     if not 1 <= rating <= 10:
         raise ValueError("a rating is from 1 to 10")
+    known = conn.execute(
+        "SELECT rating, rated_at FROM ratings WHERE profile = ? AND item_id = ? AND source = ?",
+        (profile, item_id, source),
+    ).fetchone()
+    if known is not None and (known[0], known[1]) == (rating, rated_at):
+        return False
     conn.execute(
         "INSERT INTO ratings (profile, item_id, rating, rated_at, source, recorded_at)"
         " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (profile, item_id, source) DO UPDATE SET"
@@ -40,6 +47,7 @@ def set_rating(
         " recorded_at = excluded.recorded_at",
         (profile, item_id, rating, rated_at, source, time.time()),
     )
+    return known is None or known[0] != rating
 
 
 @dataclass(frozen=True, slots=True)
