@@ -33,6 +33,7 @@ STATUS_KEYS = {
     "queue",
     "plays",
     "lacking",
+    "imports",
 }
 HEAVY_MODULES = {
     "httpx",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from tests.e2e.conftest import Cli, jsonl, status_json, track_events
@@ -157,3 +158,49 @@ def test_import_that_fails_half_way_says_what_was_saved_and_status_shows_it_inte
     assert row["command"] == "scrobctl import listenbrainz"
     assert "listenbrainz: resumed and finished: 2,500 entries" in resumed.stderr
     assert status_json(cli)["imports"][0]["state"] == "done"
+
+
+def test_import_file_json_summary_counts_ratings_new_then_already_known(
+    cli: Cli, tmp_path: Path
+) -> None:
+    from tests.exports.files import csv_text
+    from tests.test_files_formats import IMDB_HEADER, imdb_row
+
+    path = tmp_path / "ratings.csv"
+    path.write_text(
+        csv_text(
+            IMDB_HEADER,
+            [
+                imdb_row("tt0133093", 9, "Movie", "The Matrix", "1999"),
+                imdb_row("tt0944947", 9, "TV Series", "Game of Thrones", "2011"),
+            ],
+        )
+    )
+
+    first = cli("import", "--file", str(path), "--json")
+    again = cli("import", "--file", str(path), "--json")
+    said = cli("import", "--file", str(path))
+
+    assert first.returncode == 0, first.stderr
+    summary = json.loads(first.stdout)
+    assert summary == {
+        "dry_run": False,
+        "files": [{"path": str(path), "format": "IMDb ratings CSV"}],
+        "rows": 2,
+        "plays": {"new": 0, "known": 0},
+        "ratings": {"new": 2, "known": 0},
+        "matched_by_id": 2,
+        "matched_by_title": 0,
+        "below_threshold": 0,
+        "skipped": {},
+        "unmatched": 0,
+        "unreadable": 0,
+        "report": None,
+        "interrupted": False,
+        "kept": 0,
+    }
+    assert json.loads(again.stdout)["ratings"] == {"new": 0, "known": 2}
+    assert (
+        "added 0 plays and 0 ratings, duplicates 0, below threshold 0, skipped 0, unmatched 0,"
+        " unreadable 0; 2 ratings already known; matched 2 by id, 0 by title"
+    ) in said.stderr

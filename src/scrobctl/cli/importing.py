@@ -53,7 +53,9 @@ def import_(
     """Import your history (and ratings, loves, feedback) from a service, or from export files.
 
     Items are matched by external ids, so the same movie from Trakt and Simkl is one item. An
-    interrupted import continues where it stopped; a later import fetches only what is new.
+    import that stops (an error, Ctrl-C, SIGTERM, a kill) continues where it stopped when run
+    again; `status` shows it meanwhile. A later import fetches only what is new. The summary
+    counts plays and ratings apart, new and already known.
     Trakt ratings of movies, shows, seasons and episodes come too. When the plays came home
     but a later step failed (loved tracks, feedback), the plays are kept, the step is named
     and the exit code is 1. Export files go through the same matching and duplicate rules,
