@@ -56,6 +56,7 @@ def export_ratings(
     """
     from scrobctl.cli.context import build_runtime
     from scrobctl.sync.export import export_ratings as do_export
+    from scrobctl.sync.export import shown_value
 
     set_json(json_output)
     start = parse_date(since)
@@ -77,12 +78,13 @@ def export_ratings(
     if json_output:
         print_json(
             {
-                "service": to.value,
+                "service": to,
                 "dry_run": dry_run,
                 "queued": summary.queued,
                 "already_there": summary.already_there,
                 "queued_before": summary.unchanged,
                 "not_exportable": reasons,
+                "items": [{"item": name, "rating": value} for name, value in summary.planned],
             }
         )
         return
@@ -93,6 +95,15 @@ def export_ratings(
     )
     for reason, n in sorted(reasons.items()):
         info(f"  {n} not exportable: {reason}")
+    if dry_run:
+        # Say what would go where (issue 17): the first few, and how many more.
+        for name, value in summary.planned[:SHOWN]:
+            info(f"  {name}: {shown_value(summary.kind, value)}")
+        if len(summary.planned) > SHOWN:
+            info(f"  ... and {len(summary.planned) - SHOWN} more")
+
+
+SHOWN = 20  # ratings listed by --dry-run
 
 
 def register(app: typer.Typer) -> None:

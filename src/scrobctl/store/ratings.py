@@ -16,7 +16,7 @@ from typing import Any
 
 from scrobctl.store.db import Store
 from scrobctl.store.queue import MAX_ATTEMPTS
-from scrobctl.store.records import VIDEO_IDS
+from scrobctl.store.records import VIDEO_IDS, item_name
 
 LOCAL = "local"
 RATING = "rating"
@@ -94,6 +94,9 @@ class ExportSummary:
     unchanged: int = 0
     already_there: int = 0
     skipped: list[tuple[int, str]] = field(default_factory=list)  # (item id, why)
+    # What is (or, in a dry run, would be) queued: (item name, value sent), in item order.
+    planned: list[tuple[str, float]] = field(default_factory=list)
+    kind: str = ""  # of the target: what the values mean (a love, feedback, a rating)
 
 
 def rating_key(service: str, profile: str, item_id: int, value: float) -> str:
@@ -171,6 +174,7 @@ def queue_exports(
                 ),
             )
             summary.queued += 1
+            summary.planned.append((_name(conn, row["item_id"]), value))
     except BaseException:
         conn.execute("ROLLBACK")
         raise
@@ -210,3 +214,22 @@ def rating_records(conn: sqlite3.Connection, job_ids: list[int]) -> list[RatingR
             )
         )
     return records
+
+
+def _name(conn: sqlite3.Connection, item_id: int) -> str:
+    """The item as every list names it (`Severance S01E02`, `Artist - Title`)."""
+    row = conn.execute(
+        "SELECT i.*, s.title AS show_title FROM items i LEFT JOIN items s ON s.id = i.show_id"
+        " WHERE i.id = ?",
+        (item_id,),
+    ).fetchone()
+    ids = {k: row[k] for k in VIDEO_IDS}
+    return item_name(
+        row["kind"],
+        row["title"],
+        row["artist"],
+        row["show_title"],
+        row["season"],
+        row["number"],
+        ids,
+    )
