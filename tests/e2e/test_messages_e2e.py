@@ -88,3 +88,12 @@ def test_flush_summary_says_1_request(cli: Cli, logged_in: Any) -> None:
     result = cli("flush")
 
     assert "listenbrainz: 1 sent in 1 request" in result.stderr.splitlines()
+
+
+def test_a_misspelt_command_gets_did_you_mean(cli: Cli) -> None:
+    typo = cli("imprt", "trakt")
+    swapped = cli("stauts")
+
+    assert typo.returncode == swapped.returncode == 2
+    assert "No such command 'imprt'. Did you mean 'import'?" in typo.stderr
+    assert "Did you mean" in swapped.stderr and "'status'" in swapped.stderr

@@ -20,18 +20,22 @@ WAITING = (
 TIMEOUT = 60.0
 
 
-def read_until(fd: int, wanted: bytes, timeout: float = TIMEOUT) -> bytes:
-    """What `fd` gives until `wanted` is in it (or the time is up)."""
-    seen = b""
+def read_until(fd: int, wanted: bytes, timeout: float = TIMEOUT, seen: bytes = b"") -> bytes:
+    """What `fd` gives until `wanted` is in it, counting what was `seen` before it (or the
+    time is up)."""
+    before = len(seen)
     deadline = time.monotonic() + timeout
     while wanted not in seen and time.monotonic() < deadline:
         ready, _, _ = select.select([fd], [], [], 0.2)
         if ready:
-            chunk = os.read(fd, 4096)
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # EIO: a pty's other side has closed (the command exited)
+                break
             if not chunk:
                 break
             seen += chunk
-    return seen
+    return seen[before:]
 
 
 def test_scrobble_on_a_terminal_says_it_is_waiting_then_reads_the_event_and_ctrl_d(
