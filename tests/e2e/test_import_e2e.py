@@ -569,11 +569,13 @@ def test_import_killed_half_way_then_run_again_leaves_the_database_of_one_uninte
 # -- 3. a Last.fm history, then plays piped in -------------------------------------------------
 
 
-def test_import_stopped_by_sigterm_says_what_was_kept_is_interrupted_and_continues(
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_import_stopped_by_ctrl_c_or_sigterm_says_what_was_kept_and_continues(
     cli: Cli,
     popen_cli: Callable[..., subprocess.Popen[str]],
     fake_lb: FeedbackListenBrainz,
     data_dir: Path,
+    signum: int,
 ) -> None:
     size = 6_000
     serve_listenbrainz_history(fake_lb, size)
@@ -582,7 +584,7 @@ def test_import_stopped_by_sigterm_says_what_was_kept_is_interrupted_and_continu
 
     proc = popen_cli("import", "listenbrainz")
     wait_until(lambda: len(listens_requests(fake_lb)) >= 3, timeout=TIMEOUT)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signum)
     _, stderr = proc.communicate(timeout=TIMEOUT)
 
     assert proc.returncode == 130, stderr
