@@ -384,8 +384,8 @@ def test_trakt_export_again_adds_nothing(tmp_path: Path, data_dir: Path) -> None
 def test_trakt_show_rating_from_the_export_and_from_the_api_are_one_item(
     tmp_path: Path, data_dir: Path
 ) -> None:
-    """The same show rated through `import trakt` (ImportWriter, the API reader's refs) and in
-    the export: one item, one rating per source."""
+    """The same show rated through `import trakt` (ImportWriter, the API reader's refs), then
+    re-rated in a later export: one item, one Trakt rating, the export's newer value."""
     from scrobctl.config import Settings
     from scrobctl.runtime import Runtime
     from scrobctl.store.imports import ImportedRating, ImportWriter
@@ -396,7 +396,7 @@ def test_trakt_show_rating_from_the_export_and_from_the_api_are_one_item(
         with runtime.store().transaction():
             show = ItemRef("show", {"trakt": 1390, "tmdb": 1399}, title="Game of Thrones")
             ImportWriter(runtime.store(), "default", "trakt").rating(
-                ImportedRating(show, 8.0, 1398902400)
+                ImportedRating(show, 6.0, 1300000000)
             )
     finally:
         runtime.close()
