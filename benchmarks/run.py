@@ -79,9 +79,14 @@ def median_time(
 
 def fresh_env(data: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCROBCTL_")}
+    # An empty config file beside the data folder (one SCROBCTL_CONFIG names that is missing
+    # is warned about, and keeps `flush` off its fast path).
+    config = data.with_name(f"{data.name}-config.toml")
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.touch()
     env.update(
         SCROBCTL_DATA_DIR=str(data),
-        SCROBCTL_CONFIG=str(data / "config.toml"),
+        SCROBCTL_CONFIG=str(config),
         SCROBCTL_TOKEN_STORE="file",
         **extra,
     )

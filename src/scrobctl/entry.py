@@ -21,12 +21,15 @@ def main() -> None:
         return
     if args and args[0] == "flush" and set(args[1:]) <= FLUSH_FAST_ARGS:
         from scrobctl.errors import ScrobctlError
-        from scrobctl.paths import DB_NAME, data_dir, token_file_private
+        from scrobctl.paths import DB_NAME, data_dir, missing_config, token_file_private
         from scrobctl.store.probe import nothing_due
 
         try:
             folder = data_dir()
-            if token_file_private(folder) and nothing_due(folder / DB_NAME):
+            # Something to warn about (a token file readable by others, a SCROBCTL_CONFIG
+            # that does not exist): the full command below says it.
+            quiet = token_file_private(folder) and missing_config() is None
+            if quiet and nothing_due(folder / DB_NAME):
                 return
         except ScrobctlError:
             pass  # the full CLI below reports it in one line, with its exit code

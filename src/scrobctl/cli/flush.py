@@ -52,11 +52,12 @@ def flush(
     if quiet_option:
         set_quiet(True)
     set_json(json_output)
-    from scrobctl.paths import DB_NAME, data_dir, token_file_private
+    from scrobctl.paths import DB_NAME, data_dir, missing_config, token_file_private
     from scrobctl.store.probe import nothing_due
 
     folder = data_dir()
-    if token_file_private(folder) and nothing_due(folder / DB_NAME):
+    warned = not token_file_private(folder) or missing_config() is not None
+    if not warned and nothing_due(folder / DB_NAME):
         if json_output:
             print_json({"dry_run": dry_run, "services": [], "exit_code": 0})
         elif dry_run:
