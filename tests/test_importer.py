@@ -253,7 +253,7 @@ def test_importer_row_left_running_by_a_killed_process_shows_interrupted_and_is_
 
     [shown] = build_status(runtime).imports
     assert (shown.state, shown.processed, shown.plays) == ("interrupted", 2 * trakt.PAGE, 500)
-    assert shown.detail == "its process was stopped (killed or crashed)"
+    assert shown.detail == "its process was killed or crashed"
     assert shown.command == "scrobctl import trakt"
 
     result = run(runtime, "trakt")

@@ -158,7 +158,7 @@ def _imports(runtime: Runtime) -> list[ImportStatus]:
     for profile, service, finished_at, checkpoint in list_imports(runtime.store()):
         state, detail = checkpoint.state, checkpoint.detail
         if state == RUNNING and not held(lock_path(runtime, profile, service)):
-            state, detail = INTERRUPTED, "its process was stopped (killed or crashed)"
+            state, detail = INTERRUPTED, "its process was killed or crashed"
         suffix = "" if profile == "default" else f" --profile {profile}"
         found.append(
             ImportStatus(

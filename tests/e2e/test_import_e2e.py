@@ -532,7 +532,7 @@ def test_import_killed_half_way_then_run_again_leaves_the_database_of_one_uninte
     [shown] = json.loads(cli("status", "--json").stdout)["imports"]
     assert (shown["state"], shown["detail"]) == (  # ... but no process holds its lock
         "interrupted",
-        "its process was stopped (killed or crashed)",
+        "its process was killed or crashed",
     )
     [(kept,)] = query(data_dir, "SELECT count(*) FROM plays")
     assert 0 < kept < size, "the kill did not land half-way"
