@@ -256,7 +256,11 @@ def test_spotify_zip_imports_what_its_rows_imply_and_again_adds_nothing(
     assert (second.summary.plays, second.summary.duplicates) == (0, expected.plays)
     assert count(data_dir, "plays") == expected.plays
     assert count(data_dir, "jobs") == 0  # queued for no service
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "my_spotify_data.zip"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "config.toml",
+        "data",
+        "my_spotify_data.zip",
+    ]
 
 
 def test_spotify_dry_run_counts_and_keeps_nothing(tmp_path: Path, data_dir: Path) -> None:

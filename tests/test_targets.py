@@ -42,7 +42,7 @@ def test_migration_turns_existing_connections_into_targets_named_after_their_kin
     [found] = connections.list_connections(store)
     assert (found.name, found.kind, found.url, found.server) == ("lastfm", "lastfm", None, None)
     names = [r[0] for r in store.conn.execute("SELECT name FROM _migrations")]
-    assert names[-1] == "m009_targets"
+    assert "m009_targets" in names
     store.close()
 
 

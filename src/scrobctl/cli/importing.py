@@ -13,7 +13,7 @@ import typer
 
 from scrobctl.cli.choices import FileFormat
 from scrobctl.cli.dates import parse_date
-from scrobctl.cli.output import info, on_interrupt, plural, print_json, set_json, warn
+from scrobctl.cli.output import info, on_interrupt, print_json, set_json, warn
 from scrobctl.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -127,8 +127,8 @@ def import_(
         return
     how = "resumed and finished" if result.resumed else "imported"
     info(
-        f"{service}: {how}: {p.processed:,} entries, {p.matched:,} matched by id,"
-        f" {p.by_title:,} by title, {p.failed:,} failed; {_apart(p)}"
+        f"{service}: {how}: {p.processed} entries, {p.matched} matched by id,"
+        f" {p.by_title} by title, {p.failed} failed; {_apart(p)}"
     )
     if result.report is not None:
         info(f"failed entries are listed in {result.report}")
@@ -136,7 +136,8 @@ def import_(
         # The plays came home complete; only this later step is missing (issue #15).
         warn(
             f"{service}: {step.step} not imported: {step.error.reason}; the"
-            f" {plural(p.plays, 'play')} before it are saved and the import is done; {step.hint}"
+            f" {p.plays} {'play' if p.plays == 1 else 'plays'} before it are saved and the import"
+            f" is done; {step.hint}"
         )
     if result.report is not None or step is not None:
         raise typer.Exit(ExitCode.FAILED)
@@ -164,9 +165,9 @@ def summary_json(result: ImportResult) -> dict[str, object]:
 def _apart(p: ImportProgress) -> str:
     """Plays and ratings apart, each new to the archive or already in it."""
     return (
-        f"{plural(p.plays, 'play')} ({p.new_plays:,} new, {p.known_plays:,} already known),"
-        f" {plural(p.ratings, 'rating')} ({p.new_ratings:,} new, {p.known_ratings:,} already"
-        " known)"
+        f"{p.plays} {'play' if p.plays == 1 else 'plays'} ({p.new_plays} new,"
+        f" {p.known_plays} already known), {p.ratings} {'rating' if p.ratings == 1 else 'ratings'}"
+        f" ({p.new_ratings} new, {p.known_ratings} already known)"
     )
 
 
@@ -229,7 +230,7 @@ class _Progress:
         if p is None:
             return "no entries"
         entries = "entry" if p.processed == 1 else "entries"
-        return f"{p.processed:,} {entries} ({_apart(p)})"
+        return f"{p.processed} {entries} ({_apart(p)})"
 
     def update(self, p: ImportProgress) -> None:
         self.last = p

@@ -96,7 +96,7 @@ def _render(report: StatusReport) -> None:
             continue
         name = imp.service if imp.profile == "default" else f"{imp.service} ({imp.profile})"
         entries = "entry" if imp.processed == 1 else "entries"
-        said = f"import {name}: {imp.state} after {imp.processed:,} {entries}"
+        said = f"import {name}: {imp.state} after {imp.processed} {entries}"
         if imp.state == "running":
             console.print(f"{said} so far", markup=False)
         else:
