@@ -21,18 +21,26 @@ def main() -> None:
         return
     if args and args[0] == "flush" and set(args[1:]) <= FLUSH_FAST_ARGS:
         from scrobctl.errors import ScrobctlError
-        from scrobctl.paths import DB_NAME, data_dir, missing_config, token_file_private
-        from scrobctl.store.probe import nothing_due
 
         try:
-            folder = data_dir()
-            # Something to warn about (a token file readable by others, a SCROBCTL_CONFIG
-            # that does not exist): the full command below says it.
-            quiet = token_file_private(folder) and missing_config() is None
-            if quiet and nothing_due(folder / DB_NAME):
+            if nothing_to_flush():
                 return
         except ScrobctlError:
             pass  # the full CLI below reports it in one line, with its exit code
     from scrobctl.cli import main as cli_main
 
     cli_main()
+
+
+def nothing_to_flush() -> bool:
+    """The empty flush, for both fast paths (here and `cli/flush.py`): no job is due and the
+    token file, if any, is private and a SCROBCTL_CONFIG names a file that exists (else the full
+    command runs and warns about it). Two stats and one read-only query, without building the
+    runtime."""
+    from scrobctl.paths import DB_NAME, data_dir, missing_config, token_file_private
+    from scrobctl.store.probe import nothing_due
+
+    folder = data_dir()
+    if not token_file_private(folder) or missing_config() is not None:
+        return False
+    return nothing_due(folder / DB_NAME)

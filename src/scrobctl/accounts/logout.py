@@ -25,19 +25,20 @@ async def logout(runtime: Runtime, profile: str, service: str, *, drop_queue: bo
 
     A failed revoke (network down, token already dead) does not stop the local logout.
     """
+    from scrobctl import kinds
+
     tokens = runtime.tokens()
     secret = tokens.get(profile, service)
+    store = runtime.store()
+    connection = connections.get_connection(store, profile, service)
+    kind = kinds.KINDS.get(connection.kind if connection else service)
     revoke_error = None
-    if service == "trakt" and secret:
-        from scrobctl.accounts.trakt import revoke
-
+    if kind is not None and kind.revoke and secret:
         try:
-            await revoke(runtime, secret["access_token"], profile)
+            await kinds.load(kind.revoke)(runtime, profile, secret)
         except ScrobctlError as exc:
             revoke_error = str(exc)
     tokens.delete(profile, service)
-    store = runtime.store()
-    connection = connections.get_connection(store, profile, service)
     was_connected = connections.remove_connection(store, profile, service)
     pending = queue.select_ids(store, states=queue.PENDING, service=service, profile=profile)
     dropped = queue.drop(store, pending) if drop_queue and pending else 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import httpx
 
 from scrobctl.accounts.common import (
@@ -17,20 +19,42 @@ from scrobctl.runtime import Runtime
 from scrobctl.services import simkl
 from scrobctl.store import connections
 
+if TYPE_CHECKING:
+    from scrobctl.kinds import Link
+
 MAX_POLL_INTERVAL = 60  # "Slow down" doubles the wait between PIN polls, up to this
 
 
 def client(
-    runtime: Runtime, http: httpx.AsyncClient, client_id: str, profile: str, token: str | None
+    runtime: Runtime,
+    http: httpx.AsyncClient,
+    client_id: str,
+    profile: str,
+    token: str | None,
+    limiter: ServiceLimiter | None = None,
 ) -> simkl.SimklClient:
+    """The one place a Simkl client is built (login, and `connect` for everything else)."""
     return simkl.SimklClient(
         str(runtime.settings.simkl.api_url),
         client_id,
         http,
-        ServiceLimiter(simkl.SERVICE, clock=runtime.clock),
+        limiter or ServiceLimiter(simkl.SERVICE, clock=runtime.clock),
         token,
         profile,
     )
+
+
+async def connect(link: Link) -> simkl.SimklClient:
+    app = app_credentials(link.runtime, simkl.SERVICE, simkl.APP_HELP, None)
+    token = link.secret["access_token"]
+    return client(
+        link.runtime, link.http, app["client_id"], link.target.profile, token, link.limiter
+    )
+
+
+async def check(link: Link) -> str:
+    """The user's name (`status --check`)."""
+    return (await link.client.account()).name
 
 
 async def login_simkl(runtime: Runtime, profile: str, ui: LoginUI) -> LoginResult:
@@ -66,11 +90,3 @@ async def login_simkl(runtime: Runtime, profile: str, ui: LoginUI) -> LoginResul
         name = (await client(runtime, http, app["client_id"], profile, token).account()).name
     connections.save_login(runtime.store(), profile, simkl.SERVICE, name)
     return LoginResult(simkl.SERVICE, profile, name)
-
-
-async def account(runtime: Runtime, profile: str) -> str:
-    secret = runtime.secret(profile, simkl.SERVICE, "access_token")
-    app = app_credentials(runtime, simkl.SERVICE, simkl.APP_HELP, None)
-    async with runtime.http_client() as http:
-        token = secret["access_token"]
-        return (await client(runtime, http, app["client_id"], profile, token).account()).name

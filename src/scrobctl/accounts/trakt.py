@@ -8,6 +8,7 @@ instead of refreshing again with a token that is already spent.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -24,6 +25,9 @@ from scrobctl.lock import exclusive
 from scrobctl.runtime import Runtime
 from scrobctl.services import trakt
 from scrobctl.store import connections
+
+if TYPE_CHECKING:
+    from scrobctl.kinds import Link
 
 MAX_POLL_INTERVAL = 60.0
 # Refresh this long before expiry, but never more than a tenth of the lifetime: a one-day margin
@@ -51,16 +55,35 @@ def _client(
     token: str,
     profile: str,
     refresh: Callable[[str], Awaitable[str]] | None = None,
+    limiter: ServiceLimiter | None = None,
 ) -> trakt.TraktClient:
+    """The one place a Trakt API client is built (login, and `connect` for everything else)."""
     return trakt.TraktClient(
         str(runtime.settings.trakt.api_url),
         app["client_id"],
         token,
         http,
-        ServiceLimiter(trakt.SERVICE, clock=runtime.clock),
+        limiter or ServiceLimiter(trakt.SERVICE, clock=runtime.clock),
         profile,
         refresh=refresh,
     )
+
+
+async def connect(link: Link) -> trakt.TraktClient:
+    """A client with a fresh token; a 401 on it gets one refresh before "reconnect required"."""
+    runtime, http, profile = link.runtime, link.http, link.target.profile
+    token = await access_token(runtime, profile, http, secret=link.secret)
+    app = app_credentials(runtime, trakt.SERVICE, trakt.APP_HELP, None)
+
+    async def refresh(refused: str) -> str:
+        return await access_token(runtime, profile, http, refused=refused)
+
+    return _client(runtime, http, app, token, profile, refresh=refresh, limiter=link.limiter)
+
+
+async def check(link: Link) -> str:
+    """Who the stored token belongs to (`status --check`)."""
+    return (await link.client.account()).username
 
 
 async def login_trakt(runtime: Runtime, profile: str, ui: LoginUI) -> LoginResult:
@@ -114,16 +137,22 @@ def _needs_refresh(secret: dict, now: float) -> bool:
 
 
 async def access_token(
-    runtime: Runtime, profile: str, http: httpx.AsyncClient, *, refused: str | None = None
+    runtime: Runtime,
+    profile: str,
+    http: httpx.AsyncClient,
+    *,
+    refused: str | None = None,
+    secret: dict[str, Any] | None = None,
 ) -> str:
     """A usable access token, refreshed at most once however many processes ask at the same time.
 
     `refused` is a token Trakt just answered 401 to: it is refreshed even before its expiry
     ("refresh once, then log in again"). A refused refresh marks the connection "reconnect
-    required" and raises InvalidToken.
+    required" and raises InvalidToken. `secret` is the stored one, when already read.
     """
     tokens = runtime.tokens()
-    secret = runtime.secret(profile, trakt.SERVICE, "access_token")
+    if secret is None:
+        secret = runtime.secret(profile, trakt.SERVICE, "access_token")
 
     def due(current: dict) -> bool:
         if refused is not None and current["access_token"] == refused:
@@ -150,21 +179,12 @@ async def access_token(
     return fresh.access_token
 
 
-async def account(runtime: Runtime, profile: str) -> str:
-    """Who the stored token belongs to; refreshes first when due."""
-    async with runtime.http_client() as http:
-        token = await access_token(runtime, profile, http)
-        app = app_credentials(runtime, trakt.SERVICE, trakt.APP_HELP, None)
-
-        async def refresh(refused: str) -> str:
-            return await access_token(runtime, profile, http, refused=refused)
-
-        # A 401 here gets one refresh before "reconnect required", as in `flush`.
-        client = _client(runtime, http, app, token, profile, refresh=refresh)
-        return (await client.account()).username
-
-
 async def revoke(runtime: Runtime, token: str, profile: str) -> None:
     app = app_credentials(runtime, trakt.SERVICE, trakt.APP_HELP, None)
     async with runtime.http_client() as http:
         await _auth(runtime, http, app, profile).revoke(token)
+
+
+async def revoke_secret(runtime: Runtime, profile: str, secret: dict[str, Any]) -> None:
+    """On logout: the stored token is revoked."""
+    await revoke(runtime, secret["access_token"], profile)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from scrobctl.cli.output import info, print_json, set_json
+from scrobctl.cli.output import Output
 from scrobctl.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -21,48 +21,39 @@ PLAIN_EVERY = 5.0  # seconds between progress lines when stderr is not a termina
 
 
 def import_files(
+    out: Output,
     files: list[Path],
     format_name: str | None,
     profile: str,
     dry_run: bool,
     json_output: bool = False,
 ) -> None:
-    import asyncio
-
-    from scrobctl.cli.context import build_runtime
+    from scrobctl.cli.run import Command
     from scrobctl.sync.files.importer import plan_import, run_plan
 
-    set_json(json_output)
-    runtime = build_runtime()
     view = _Progress()
-    try:
-        with view:
-            plan = asyncio.run(
-                plan_import(runtime, files, format_name=format_name, on_match=view.matching)
-            )
-            result = run_plan(
-                runtime,
-                plan,
-                profile=profile,
-                dry_run=dry_run,
-                on_progress=view.update,
-                on_file=view.file,
-            )
-    finally:
-        runtime.close()
+    with Command(out) as cmd, view:
+        plan = cmd.call(plan_import, files, format_name=format_name, on_match=view.matching)
+        result = cmd.call(
+            run_plan,
+            plan,
+            profile=profile,
+            dry_run=dry_run,
+            on_progress=view.update,
+            on_file=view.file,
+        )
     again = " ".join(f"--file {f}" for f in files)
     if format_name:
         again += f" --format {format_name}"
     if profile != "default":
         again += f" --profile {profile}"
     if json_output:
-        print_json(summary_json(result, dry_run))
-        if result.interrupted:
-            raise typer.Exit(130)
-        if result.summary.unreadable:
-            raise typer.Exit(ExitCode.FAILED)
+        code = 130 if result.interrupted else ExitCode.FAILED if result.summary.unreadable else 0
+        out.data(summary_json(result, dry_run), code)
+        if code:
+            raise typer.Exit(code)
         return
-    _render(result, dry_run, again)
+    _render(out, result, dry_run, again)
 
 
 def summary_json(result: FileImportResult, dry_run: bool) -> dict[str, Any]:
@@ -86,10 +77,10 @@ def summary_json(result: FileImportResult, dry_run: bool) -> dict[str, Any]:
     }
 
 
-def _render(result: FileImportResult, dry_run: bool, again: str) -> None:
+def _render(out: Output, result: FileImportResult, dry_run: bool, again: str) -> None:
     s = result.summary
     for path, label in s.files:
-        info(f"{path}: {label}")
+        out.info(f"{path}: {label}")
     verb = "would add" if dry_run else "added"
     parts = [
         f"{s.rows} rows read",
@@ -102,22 +93,22 @@ def _render(result: FileImportResult, dry_run: bool, again: str) -> None:
     ]
     known = f"{s.ratings_known} ratings already known" if s.ratings_known else ""
     matched = f"matched {s.by_id} by id, {s.by_title} by title"
-    info("import: " + ", ".join(parts) + "; " + "; ".join(x for x in (known, matched) if x))
+    out.info("import: " + ", ".join(parts) + "; " + "; ".join(x for x in (known, matched) if x))
     for reason, count in sorted(s.skipped.items(), key=lambda kv: -kv[1]):
-        info(f"  skipped {count}: {reason}")
+        out.info(f"  skipped {count}: {reason}")
     if result.report is not None:
-        info(f"rows not imported are listed in {result.report}")
+        out.info(f"rows not imported are listed in {result.report}")
         if s.unmatched:
-            info(
+            out.info(
                 '  to settle unmatched films, set "tmdb" on their lines (one of the candidates)'
                 f" and run: scrobctl import --file {result.report}"
             )
     if result.interrupted:
-        info(
+        out.info(
             f"interrupted: {result.kept} plays were kept; run `scrobctl import {again}` again"
             " to continue (what is already imported counts as duplicates)"
         )
-        raise typer.Exit(130)
+        raise typer.Exit(ExitCode.INTERRUPTED)
     if s.unreadable:
         raise typer.Exit(ExitCode.FAILED)
 
@@ -137,23 +128,19 @@ class _Progress:
             from rich.progress import (
                 BarColumn,
                 DownloadColumn,
-                Progress,
                 TextColumn,
                 TimeRemainingColumn,
             )
 
-            from scrobctl.cli.output import err_console
+            from scrobctl.cli.output import live_bar
 
-            self._bar = Progress(
+            self._bar = live_bar(
                 TextColumn("{task.description}"),
                 BarColumn(),
                 DownloadColumn(),
                 TextColumn("{task.fields[rows]} rows"),
                 TimeRemainingColumn(),
-                console=err_console(),
-                transient=True,
             )
-            self._bar.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -13,7 +13,7 @@ import typer
 
 from scrobctl.cli.choices import FileFormat
 from scrobctl.cli.dates import parse_date
-from scrobctl.cli.output import info, on_interrupt, print_json, set_json, warn
+from scrobctl.cli.output import output
 from scrobctl.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -23,6 +23,7 @@ PLAIN_EVERY = 10  # pages between progress lines when stderr is not a terminal
 
 
 def import_(
+    ctx: typer.Context,
     service: str | None = typer.Argument(
         None,
         help="The target to import from: a kind's name (trakt, lastfm...) or a named one"
@@ -73,7 +74,12 @@ def import_(
         from scrobctl.cli.import_files import import_files
 
         import_files(
-            files, format_name.value if format_name else None, profile, dry_run, json_output
+            output(ctx, json=json_output),
+            files,
+            format_name.value if format_name else None,
+            profile,
+            dry_run,
+            json_output,
         )
         return
     if service is None or dry_run or format_name is not None:
@@ -82,64 +88,60 @@ def import_(
         if service is None:
             raise UsageError("name a service to import from, or give --file PATH")
         raise UsageError("--dry-run and --format go with --file")
-    import asyncio
-
-    from scrobctl.cli.context import build_runtime
+    from scrobctl.cli.run import Command
     from scrobctl.sync.service import import_history
 
-    set_json(json_output)
+    out = output(ctx, json=json_output)
     start = parse_date(since)
-    runtime = build_runtime()
     progress = _Progress(service)
     suffix = "" if profile == "default" else f" --profile {profile}"
+
     again = f"scrobctl import {service}{suffix}"
-    on_interrupt(
-        lambda: (
+
+    def interrupted() -> str:
+        return (
             f"import interrupted: {progress.saved()} saved with their checkpoint (at most the"
             f" page in flight is read again). Run `{again}` to continue where it stopped"
             " (exit code 130)."
         )
-    )
+
     from scrobctl.errors import ScrobctlError
 
     try:
-        with progress, _sigterm_as_interrupt():
-            result = asyncio.run(
-                import_history(
-                    runtime, service, profile, full=full, since=start, on_page=progress.update
-                )
+        with Command(out, interrupted=interrupted) as cmd, progress, _sigterm_as_interrupt():
+            result = cmd.call(
+                import_history, service, profile, full=full, since=start, on_page=progress.update
             )
     except ScrobctlError:
         if progress.last is not None:  # a page came home before the error: say what is kept
-            info(
+            out.info(
                 f"{service}: import stopped after {progress.saved()} were saved with their"
                 f" checkpoint; `{again}` continues where it stopped"
             )
         raise
-    finally:
-        runtime.close()
     p = result.progress
     step = result.failed_step
+    failed = result.report is not None or step is not None
     if json_output:
-        print_json(summary_json(result))
-        if result.report is not None or step is not None:
+        out.data(summary_json(result), ExitCode.FAILED if failed else ExitCode.OK)
+        if failed:
             raise typer.Exit(ExitCode.FAILED)
         return
     how = "resumed and finished" if result.resumed else "imported"
-    info(
+    out.info(
         f"{service}: {how}: {p.processed} entries, {p.matched} matched by id,"
         f" {p.by_title} by title, {p.failed} failed; {_apart(p)}"
     )
     if result.report is not None:
-        info(f"failed entries are listed in {result.report}")
+        out.info(f"failed entries are listed in {result.report}")
     if step is not None:
         # The plays came home complete; only this later step is missing (issue #15).
-        warn(
+        out.warn(
             f"{service}: {step.step} not imported: {step.error.reason}; the"
             f" {p.plays} {'play' if p.plays == 1 else 'plays'} before it are saved and the import"
             f" is done; {step.hint}"
         )
-    if result.report is not None or step is not None:
+    if failed:
         raise typer.Exit(ExitCode.FAILED)
 
 
@@ -204,19 +206,16 @@ class _Progress:
 
     def __enter__(self) -> _Progress:
         if self.tty:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
 
-            from scrobctl.cli.output import err_console
+            from scrobctl.cli.output import live_bar
 
-            self._bar = Progress(
+            self._bar = live_bar(
                 TextColumn(f"importing {self.service}"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TextColumn("{task.fields[detail]}"),
-                console=err_console(),
-                transient=True,
             )
-            self._bar.__enter__()
             self._task = self._bar.add_task("import", total=None, detail="")
         return self
 

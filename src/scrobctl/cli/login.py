@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
 from scrobctl.cli.choices import Service
-from scrobctl.cli.output import info, local_time, plural, warn
+from scrobctl.cli.output import Output, local_time, output, plural
 from scrobctl.errors import UsageError
 
 if TYPE_CHECKING:
-    from scrobctl.accounts.common import LoginResult, LoginUI
     from scrobctl.runtime import Runtime
     from scrobctl.targets import Target
 
@@ -41,16 +39,17 @@ def _read_secret(from_stdin: bool, prompt: str, flag: str, what: str) -> str:
     return secret
 
 
-def _read_token(token_stdin: bool, name: str = "listenbrainz") -> str:
+def _read_token(token_stdin: bool, name: str, kind: str) -> str:
     prompt = "ListenBrainz user token (https://listenbrainz.org/settings/)"
     flag = "scrobctl login listenbrainz --token-stdin"
-    if name != "listenbrainz":
+    if name != kind:  # a named target
         prompt = f"Token for {name} (for a Maloja: one of its API keys)"
         flag = f"scrobctl login listenbrainz --name {name} --token-stdin"
     return _read_secret(token_stdin, prompt, flag, "token")
 
 
 def login(
+    ctx: typer.Context,
     service: Service = typer.Argument(..., help="The kind of service to connect."),
     profile: str = typer.Option("default", "--profile", "-p", help=PROFILE_HELP),
     token_stdin: bool = typer.Option(
@@ -103,37 +102,35 @@ def login(
 
     Example: scrobctl login listenbrainz --name maloja --url http://localhost:42010/apis/listenbrainz
     """
-    import asyncio
-
-    from scrobctl.cli.context import build_runtime
+    from scrobctl import kinds
     from scrobctl.cli.login_ui import TerminalLoginUI
+    from scrobctl.cli.run import Command
 
-    if token_stdin and service is not Service.listenbrainz:
+    spec = kinds.kind(service.value)
+    if token_stdin and spec.login_with != "token":
         raise UsageError("--token-stdin is for listenbrainz; the others log in in the browser")
-    if password and service is not Service.lastfm:
+    if password and spec.password_login is None:
         raise UsageError("--password is for the lastfm kind (Last.fm-compatible servers)")
-    runtime = build_runtime()
-    try:
+    out = output(ctx)
+    with Command(out) as cmd:
         from scrobctl.accounts.targets import known_account, target_for_login
+
+        runtime = cmd.runtime
 
         target = target_for_login(runtime, profile, service.value, name, url)
         logged_in = _logged_in(runtime, target, url)
         if logged_in is not None and queue_archived:
-            _offer_archived(runtime, profile, target.name, True, target.kind)
+            _offer_archived(out, runtime, profile, target.name, True, target.kind)
             return
-        if logged_in is not None and not force and not _again(target.name, logged_in, profile):
+        if logged_in is not None and not force and not _again(out, target.name, logged_in, profile):
             return
         from scrobctl.accounts.common import ensure_writable
 
         ensure_writable(runtime)  # before anyone is asked for a token
-        if service is Service.listenbrainz:
-            from scrobctl.accounts.listenbrainz import login_listenbrainz
-
-            token = _read_token(token_stdin, target.name)
-            flow = login_listenbrainz(runtime, profile, token, target)
-        elif service is Service.lastfm and (password or target.url):
-            from scrobctl.accounts.lastfm import login_lastfm_password
-
+        if spec.login_with == "token":
+            token = _read_token(token_stdin, target.name, target.kind)
+            flow = kinds.load(spec.login)(runtime, profile, token, target)
+        elif spec.password_login and (password or target.url):
             account = user or known_account(runtime, profile, target.name) or _ask_user()
             secret = _read_secret(
                 not sys.stdin.isatty(),
@@ -141,22 +138,20 @@ def login(
                 "--password",
                 "password",
             )
-            flow = login_lastfm_password(runtime, target, account, secret)
+            flow = kinds.load(spec.password_login)(runtime, target, account, secret)
         else:
             ui = TerminalLoginUI(open_browser=not no_browser)
-            flow = _browser_login(service, runtime, profile, ui)
-        result = asyncio.run(flow)
+            flow = kinds.load(spec.login)(runtime, profile, ui)
+        result = cmd.run(flow)
         suffix = "" if result.profile == "default" else f" (profile {result.profile})"
         expiry = f"; token valid until {local_time(result.expires_at)}" if result.expires_at else ""
-        info(f"Logged in to {result.service} as {result.account}{suffix}{expiry}.")
+        out.info(f"Logged in to {result.service} as {result.account}{suffix}{expiry}.")
         if result.server is not None:
-            _server_note(result.service, result.server)
-        _offer_archived(runtime, profile, target.name, queue_archived, target.kind)
-    finally:
-        runtime.close()
+            _server_note(out, result.service, result.server)
+        _offer_archived(out, runtime, profile, target.name, queue_archived, target.kind)
 
 
-def _server_note(name: str, server_key: str) -> None:
+def _server_note(out: Output, name: str, server_key: str) -> None:
     """What a server that is not the kind's own takes, and what scrobctl leaves out there."""
     from scrobctl.targets import SERVERS
 
@@ -171,7 +166,7 @@ def _server_note(name: str, server_key: str) -> None:
         if not has
     ]
     batch = "one play a request" if server.batch_size == 1 else "batches"
-    info(
+    out.info(
         f"{name} is a {server.label}: plays go to it {batch};"
         f" it has no {', '.join(lacks)}, so scrobctl does not try them there."
     )
@@ -199,7 +194,7 @@ def _logged_in(runtime: Runtime, target: Target, url: str | None) -> str | None:
     return (c.account or "?") if secret.get(SECRET_KEY.get(c.kind, "token")) else None
 
 
-def _again(service: str, account: str, profile: str) -> bool:
+def _again(out: Output, service: str, account: str, profile: str) -> bool:
     """Already logged in: ask on a terminal; elsewhere say so (a script must add --force)."""
     suffix = "" if profile == "default" else f" (profile {profile})"
     if sys.stdin.isatty() and sys.stderr.isatty():
@@ -209,7 +204,7 @@ def _again(service: str, account: str, profile: str) -> bool:
             err=True,
         )
         if not again:
-            info(f"kept the login to {service} as {account}")
+            out.info(f"kept the login to {service} as {account}")
         return again
     raise UsageError(
         f"already logged in to {service} as {account}{suffix}",
@@ -218,7 +213,12 @@ def _again(service: str, account: str, profile: str) -> bool:
 
 
 def _offer_archived(
-    runtime: Runtime, profile: str, service: str, answer: bool | None, kind: str | None = None
+    out: Output,
+    runtime: Runtime,
+    profile: str,
+    service: str,
+    answer: bool | None,
+    kind: str | None = None,
 ) -> None:
     """Plays recorded before this login: queue them if asked (or, on a terminal, if the person
     agrees); otherwise say how many and the command that queues them."""
@@ -227,7 +227,7 @@ def _offer_archived(
     n = count_for(runtime, profile, service)
     if not n:
         if answer:
-            info(f"no archived plays are missing on {service}")
+            out.info(f"no archived plays are missing on {service}")
         return
     what = plural(n, "archived play")
     if answer is None and sys.stdin.isatty() and sys.stderr.isatty():
@@ -239,35 +239,22 @@ def _offer_archived(
         )
     if answer is False:
         decline(runtime, profile, service)
-        info(f"{what} recorded before this login left unqueued")
+        out.info(f"{what} recorded before this login left unqueued")
     elif answer:
         queued = queue_archived(runtime, profile, service)
-        info(f"queued {plural(queued, 'archived play')} for {service}; `scrobctl flush` sends them")
+        out.info(
+            f"queued {plural(queued, 'archived play')} for {service}; `scrobctl flush` sends them"
+        )
     else:
         command = Lacking(profile, service, n, kind).command
-        info(
+        out.info(
             f"{what} recorded before this login {'is' if n == 1 else 'are'} not on {service};"
-            f" `{command}` queues them"
+            f" `{command}` queues those it lacks"
         )
 
 
-def _browser_login(
-    service: Service, runtime: Runtime, profile: str, ui: LoginUI
-) -> Coroutine[Any, Any, LoginResult]:
-    if service is Service.trakt:
-        from scrobctl.accounts.trakt import login_trakt
-
-        return login_trakt(runtime, profile, ui)
-    if service is Service.simkl:
-        from scrobctl.accounts.simkl import login_simkl
-
-        return login_simkl(runtime, profile, ui)
-    from scrobctl.accounts.lastfm import login_lastfm
-
-    return login_lastfm(runtime, profile, ui)
-
-
 def logout(
+    ctx: typer.Context,
     service: str = typer.Argument(
         ..., help="The target to disconnect: a kind's name, or a named one (e.g. maloja)."
     ),
@@ -280,29 +267,24 @@ def logout(
 
     Example: scrobctl logout trakt --drop-queue
     """
-    import asyncio
-
     from scrobctl.accounts.logout import logout as do_logout
-    from scrobctl.cli.context import build_runtime
+    from scrobctl.cli.run import call
 
-    runtime = build_runtime()
-    try:
-        result = asyncio.run(do_logout(runtime, profile, service, drop_queue=drop_queue))
-    finally:
-        runtime.close()
+    out = output(ctx)
+    result = call(out, do_logout, profile, service, drop_queue=drop_queue)
     if result.revoke_error:
-        warn(f"the token could not be revoked ({result.revoke_error}); it was forgotten anyway")
+        out.warn(f"the token could not be revoked ({result.revoke_error}); it was forgotten anyway")
     if not result.was_connected:
-        info(f"{result.service} was not connected for profile {result.profile}.")
+        out.info(f"{result.service} was not connected for profile {result.profile}.")
     else:
-        info(f"Logged out of {result.service}.")
+        out.info(f"Logged out of {result.service}.")
     if result.kept_jobs:
-        info(
+        out.info(
             f"{result.kept_jobs} queued plays kept; they are sent after "
             f"`{_login_command(result.service, result.kind)}`."
         )
     if result.dropped_jobs:
-        info(f"{result.dropped_jobs} queued plays dropped.")
+        out.info(f"{result.dropped_jobs} queued plays dropped.")
 
 
 def _login_command(name: str, kind: str | None) -> str:

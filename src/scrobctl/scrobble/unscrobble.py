@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
 
+from scrobctl import kinds
 from scrobctl.runtime import Runtime
-from scrobctl.scrobble.senders.removals import REMOVABLE
 from scrobctl.store import connections
 from scrobctl.store.removals import MANUAL, PlayRemoval, item_label, remove_play
+from scrobctl.targets import Target, from_connection
 
 LASTFM = "lastfm"
 
@@ -63,17 +64,31 @@ def lastfm_library_url(runtime: Runtime, profile: str, watched_at: int) -> str:
     return f"{parts.scheme}://{parts.netloc}/user/{quote(user)}/library?from={day}&to={day}"
 
 
+def _removable(store: object) -> set[str]:
+    """The targets a play can be removed from by API (kinds.removable): the kinds' own targets
+    that have a way, and each connected target whose every connection has one."""
+    names = {k for k in kinds.KINDS if kinds.removable(Target("", k, k, None, None))}
+    refused: set[str] = set()
+    for c in connections.list_connections(store):
+        if kinds.removable(from_connection(c)):
+            names.add(c.name)
+        else:
+            refused.add(c.name)
+    return names - refused
+
+
 def unscrobble(
     runtime: Runtime, play_ids: list[int], targets: set[str] | None, *, dry_run: bool
 ) -> UnscrobbleReport:
     store = runtime.store()
     report = UnscrobbleReport(dry_run)
+    removable = _removable(store)
     for play_id in play_ids:
         removal: PlayRemoval = remove_play(
             store,
             play_id,
             targets=targets,
-            removable=set(REMOVABLE),
+            removable=removable,
             dry_run=dry_run,
             now=runtime.clock.now(),
         )

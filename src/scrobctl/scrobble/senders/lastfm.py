@@ -5,18 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
-
-from scrobctl.accounts.lastfm import target_app
 from scrobctl.errors import ServiceUnavailable
-from scrobctl.http import ServiceLimiter
-from scrobctl.runtime import Runtime
+from scrobctl.kinds import Link
 from scrobctl.scrobble.rules import in_future
 from scrobctl.scrobble.senders import Later, Outcome, Refused, Rejected
 from scrobctl.scrobble.senders.maloja import MalojaCollisions
+from scrobctl.scrobble.senders.music import MusicSender
 from scrobctl.services import lastfm
 from scrobctl.store.records import PlayRecord
-from scrobctl.targets import MALOJA, Target
+from scrobctl.targets import Target
 
 OPERATION_FAILED = 8
 
@@ -26,10 +23,10 @@ def next_utc_midnight(now: float) -> float:
     return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
 
 
-class LastfmSender:
+class LastfmSender(MusicSender):
+    # The same artist, track and timestamp is one scrobble: a resend is dropped.
     service = lastfm.SERVICE
     batch_size = lastfm.MAX_SCROBBLES_PER_REQUEST
-    deduplicates = True  # the same artist, track and timestamp is one scrobble
 
     def __init__(
         self,
@@ -38,15 +35,10 @@ class LastfmSender:
         target: Target | None = None,
         collisions: MalojaCollisions | None = None,
     ) -> None:
-        self._client = client
-        self._now = now
         # A Maloja takes one scrobble a request, in the single form (services/lastfm.py).
-        self._collisions = collisions
+        super().__init__(client, now, target, collisions)
         self._compatible = target is not None and target.url is not None
         self._single_form = False
-        if target is not None:
-            self.service = target.name
-            self.batch_size = target.batch_size(type(self).batch_size)
 
     def prepare(self, play: PlayRecord) -> lastfm.Scrobble:
         if not play.artist or not play.title:
@@ -64,9 +56,6 @@ class LastfmSender:
             duration_s=play.duration_ms // 1000 if play.duration_ms else None,
             mbid=play.mbid,
         )
-
-    async def already_there(self, plays: list[PlayRecord]) -> set[int]:
-        return set()
 
     async def now_playing(self, play: PlayRecord, payload: Any, progress: float) -> None:
         await lastfm.update_now_playing(self._client, payload)
@@ -115,21 +104,5 @@ class LastfmSender:
         return outcomes
 
 
-def build(
-    runtime: Runtime,
-    profile: str,
-    http: httpx.AsyncClient,
-    limiter: ServiceLimiter,
-    target: Target | None = None,
-) -> LastfmSender:
-    name = target.name if target else lastfm.SERVICE
-    secret = runtime.secret(profile, name, "session_key", "lastfm")
-    app = target_app(runtime, target, None)
-    url = target.api_url(runtime) if target else str(runtime.settings.lastfm.api_url)
-    client = lastfm.LastfmClient(
-        url, app["api_key"], app["api_secret"], http, limiter, secret["session_key"], profile
-    )
-    collisions = None
-    if target is not None and target.server == MALOJA:
-        collisions = MalojaCollisions(http, limiter, url, name)
-    return LastfmSender(client, runtime.clock.now(), target, collisions)
+def sender(link: Link) -> LastfmSender:
+    return LastfmSender.for_link(link)
