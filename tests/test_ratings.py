@@ -772,7 +772,7 @@ def test_cli_export_json_summary_has_the_documented_shape(
     )
 
     assert code == 0, err
-    assert json.loads(out) == {
+    assert json.loads(out)["data"] == {
         "service": "simkl",
         "dry_run": True,
         "queued": 3,
@@ -788,7 +788,7 @@ def test_cli_export_json_summary_has_the_documented_shape(
     assert rating_jobs(runtime) == []
     code, out, err = run_cli(monkeypatch, capsys, "export", "ratings", "--to", "simkl", "--json")
     assert code == 0, err
-    assert json.loads(out)["queued"] == 3 and json.loads(out)["dry_run"] is False
+    assert json.loads(out)["data"]["queued"] == 3 and json.loads(out)["data"]["dry_run"] is False
     assert len(rating_jobs(runtime)) == 3
 
 

@@ -128,7 +128,7 @@ def test_import_summary_counts_plays_and_ratings_apart_and_new_versus_already_kn
     assert "1500 entries, 0 matched by id, 1500 by title, 0 failed" in line
     assert "1500 plays (1500 new, 0 already known), 0 ratings (0 new, 0 already known)" in line
     assert again.returncode == 0, again.stderr
-    summary = json.loads(again.stdout)
+    summary = json.loads(again.stdout)["data"]
     assert summary["plays"] == {"total": 1500, "new": 0, "known": 1500}
     assert summary["ratings"] == {"total": 0, "new": 0, "known": 0}
     assert (summary["matched_by_id"], summary["matched_by_title"]) == (0, 1500)
@@ -186,7 +186,7 @@ def test_import_file_json_summary_counts_ratings_new_then_already_known(
     said = cli("import", "--file", str(path))
 
     assert first.returncode == 0, first.stderr
-    summary = json.loads(first.stdout)
+    summary = json.loads(first.stdout)["data"]
     assert summary == {
         "dry_run": False,
         "files": [{"path": str(path), "format": "IMDb ratings CSV"}],
@@ -203,7 +203,7 @@ def test_import_file_json_summary_counts_ratings_new_then_already_known(
         "interrupted": False,
         "kept": 0,
     }
-    assert json.loads(again.stdout)["ratings"] == {"new": 0, "known": 2}
+    assert json.loads(again.stdout)["data"]["ratings"] == {"new": 0, "known": 2}
     assert (
         "added 0 plays and 0 ratings, duplicates 0, below threshold 0, skipped 0, unmatched 0,"
         " unreadable 0; 2 ratings already known; matched 2 by id, 0 by title"

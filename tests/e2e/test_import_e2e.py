@@ -530,7 +530,7 @@ def test_import_killed_half_way_then_run_again_leaves_the_database_of_one_uninte
 
     interrupted = import_row(data_dir, service)
     assert interrupted["state"] == "running"  # nobody was left to say otherwise ...
-    [shown] = json.loads(cli("status", "--json").stdout)["imports"]
+    [shown] = json.loads(cli("status", "--json").stdout)["data"]["imports"]
     assert (shown["state"], shown["detail"]) == (  # ... but no process holds its lock
         "interrupted",
         "its process was killed or crashed",
@@ -596,7 +596,7 @@ def test_import_stopped_by_ctrl_c_or_sigterm_says_what_was_kept_and_continues(
     assert (row["state"], row["detail"]) == ("interrupted", "interrupted (Ctrl-C or SIGTERM)")
     [(kept,)] = query(data_dir, "SELECT count(*) FROM plays")
     assert 0 < kept < size and f"{kept} plays" in said
-    [shown] = json.loads(cli("status", "--json").stdout)["imports"]
+    [shown] = json.loads(cli("status", "--json").stdout)["data"]["imports"]
     assert (shown["state"], shown["processed"]) == ("interrupted", kept)
 
     resumed = run_import(cli, "listenbrainz")
