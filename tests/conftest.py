@@ -26,7 +26,10 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             monkeypatch.delenv(key)
     data = tmp_path / "data"
     monkeypatch.setenv("SCROBCTL_DATA_DIR", str(data))
-    monkeypatch.setenv("SCROBCTL_CONFIG", str(tmp_path / "config.toml"))
+    # An empty config file: one SCROBCTL_CONFIG names that does not exist is warned about.
+    config = tmp_path / "config.toml"
+    config.touch()
+    monkeypatch.setenv("SCROBCTL_CONFIG", str(config))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     # No test may reach a real keyring by accident; keyring tests set their own backend.

@@ -31,6 +31,7 @@ STATUS_KEYS = {
     "queue",
     "plays",
     "lacking",
+    "imports",
 }
 HEAVY_MODULES = {
     "httpx",

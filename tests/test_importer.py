@@ -19,13 +19,15 @@ from typing import Any
 import pytest
 import respx
 
-from scrobctl.errors import ServiceUnavailable
+from scrobctl.errors import LockHeld, ServiceUnavailable
+from scrobctl.lock import exclusive
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.enqueue import Ingest
 from scrobctl.scrobble.events import read_events
 from scrobctl.services.trakt import iso as trakt_iso
+from scrobctl.status import build_status
 from scrobctl.store.imports import HISTORY, load_checkpoint
-from scrobctl.sync.importer import OVERLAP, ImportResult
+from scrobctl.sync.importer import OVERLAP, ImportResult, lock_path
 from scrobctl.sync.service import import_history
 from tests.conftest import FakeClock
 from tests.helpers import logged_in
@@ -189,7 +191,7 @@ def interrupt(backend: Backend, runtime: Runtime) -> int:
 # -- resume ---------------------------------------------------------------------------------------
 
 
-def test_importer_interrupted_run_keeps_a_running_checkpoint_after_page_2(
+def test_importer_failed_run_is_interrupted_with_why_and_the_checkpoint_after_page_2(
     api: respx.MockRouter, backend_runtime: Callable[..., Runtime]
 ) -> None:
     backend = trakt_backend()
@@ -200,8 +202,132 @@ def test_importer_interrupted_run_keeps_a_running_checkpoint_after_page_2(
 
     checkpoint = load_checkpoint(runtime.store(), PROFILE, "trakt", HISTORY)
     assert checkpoint is not None
-    assert (checkpoint.state, checkpoint.cursor["page"]) == ("running", 2)
+    assert (checkpoint.state, checkpoint.cursor["page"]) == ("interrupted", 2)
+    assert checkpoint.detail is not None and checkpoint.detail.startswith("stopped: trakt: ")
     assert count(runtime, "plays") == 2 * trakt.PAGE
+
+
+def test_importer_ctrl_c_leaves_the_import_interrupted_not_running(
+    api: respx.MockRouter, backend_runtime: Callable[..., Runtime]
+) -> None:
+    backend = trakt_backend()
+    backend.fake.install(api)
+    runtime = backend_runtime(backend)
+
+    def ctrl_c_after_page_2(progress: Any) -> None:
+        if progress.pages == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run(runtime, "trakt", on_page=ctrl_c_after_page_2)
+
+    checkpoint = load_checkpoint(runtime.store(), PROFILE, "trakt", HISTORY)
+    assert checkpoint is not None
+    assert (checkpoint.state, checkpoint.cursor["page"]) == ("interrupted", 2)
+    assert checkpoint.detail == "interrupted (Ctrl-C or SIGTERM)"
+    assert build_status(runtime).imports[0].state == "interrupted"
+    result = run(runtime, "trakt")
+    assert result.resumed and backend.requests()[2:3] == [3]
+    assert load_checkpoint(runtime.store(), PROFILE, "trakt", HISTORY).state == "done"
+
+
+def test_importer_row_left_running_by_a_killed_process_shows_interrupted_and_is_resumed(
+    api: respx.MockRouter, backend_runtime: Callable[..., Runtime]
+) -> None:
+    backend = trakt_backend()
+    backend.fake.install(api)
+    runtime = backend_runtime(backend)
+    interrupt(backend, runtime)
+    # What SIGKILL or a power cut leaves: the row as the last page wrote it, and no lock held.
+    with runtime.store().transaction() as conn:
+        conn.execute("UPDATE imports SET state = 'running', detail = NULL")
+
+    [shown] = build_status(runtime).imports
+    assert (shown.state, shown.processed, shown.plays) == ("interrupted", 2 * trakt.PAGE, 500)
+    assert shown.detail == "its process was killed or crashed"
+    assert shown.command == "scrobctl import trakt"
+
+    result = run(runtime, "trakt")
+
+    assert result.resumed
+    assert result.progress.plays == result.progress.new_plays == 5 * trakt.PAGE
+    assert count(runtime, "plays") == 5 * trakt.PAGE
+    [shown] = build_status(runtime).imports
+    assert (shown.state, shown.detail) == ("done", None)
+
+
+def test_importer_running_row_of_a_live_import_shows_running_and_a_second_import_waits_out(
+    api: respx.MockRouter, backend_runtime: Callable[..., Runtime]
+) -> None:
+    backend = trakt_backend()
+    backend.fake.install(api)
+    runtime = backend_runtime(backend)
+    interrupt(backend, runtime)
+    with runtime.store().transaction() as conn:
+        conn.execute("UPDATE imports SET state = 'running', detail = NULL")
+
+    with exclusive(lock_path(runtime, PROFILE, "trakt"), "import trakt"):
+        assert build_status(runtime).imports[0].state == "running"
+        with pytest.raises(LockHeld, match="another `scrobctl import trakt` is running"):
+            run(runtime, "trakt")
+
+    # The refused run changed nothing: the live one's row is still its own.
+    assert load_checkpoint(runtime.store(), PROFILE, "trakt", HISTORY).state == "running"
+
+
+def test_importer_counts_plays_and_ratings_apart_new_and_already_known(
+    api: respx.MockRouter, backend_runtime: Callable[..., Runtime]
+) -> None:
+    backend = trakt_backend()
+    backend.fake.install(api)
+    runtime = backend_runtime(backend)
+
+    first = run(runtime, "trakt").progress
+    again = run(runtime, "trakt", full=True).progress
+
+    assert (first.plays, first.new_plays, first.ratings, first.new_ratings) == (
+        5 * trakt.PAGE,
+        5 * trakt.PAGE,
+        1,
+        1,
+    )
+    assert (again.plays, again.known_plays, again.new_plays) == (5 * trakt.PAGE, 5 * trakt.PAGE, 0)
+    assert (again.ratings, again.known_ratings, again.new_ratings) == (1, 1, 0)
+    assert first.matched == first.processed == 5 * trakt.PAGE + 1
+
+
+def test_importer_lastfm_tracks_without_mbids_are_counted_as_matched_by_title(
+    api: respx.MockRouter, backend_runtime: Callable[..., Runtime]
+) -> None:
+    backend = lastfm_backend()
+    backend.fake.install(api)
+    runtime = backend_runtime(backend)
+
+    p = run(runtime, "lastfm").progress
+
+    assert p.plays == 5 * lastfm.PAGE and p.ratings == 1
+    assert (p.matched, p.by_title, p.failed) == (0, p.processed, 0)
+
+
+def test_importer_play_piped_before_the_import_is_counted_as_already_known(
+    api: respx.MockRouter, backend_runtime: Callable[..., Runtime]
+) -> None:
+    backend = trakt_backend()
+    backend.fake.install(api)
+    runtime = backend_runtime(backend)
+    entry = backend.fake.entries[0]
+    event = {
+        "type": "movie",
+        "ids": {"tmdb": entry["movie"]["ids"]["tmdb"]},
+        "watched_at": entry["watched_at"],
+        "percentage": 100,
+        "duration_ms": 6_000_000,
+    }
+    Ingest(runtime.store(), {}).run(read_events(io.BytesIO(json.dumps(event).encode())))
+
+    p = run(runtime, "trakt").progress
+
+    assert (p.plays, p.known_plays, p.new_plays) == (5 * trakt.PAGE, 1, 5 * trakt.PAGE - 1)
 
 
 def test_importer_resume_continues_from_page_3_without_rerequesting_pages_1_and_2(

@@ -26,9 +26,12 @@ STATS = {
 }
 IMPORT = {
     *("service", "profile", "resumed", "processed", "matched_by_id", "matched_by_title"),
-    *("failed", "report", "failed_step"),
+    *("failed", "report", "failed_step", "total", "plays", "ratings"),
 }
-EXPORT = {"service", "dry_run", "queued", "already_there", "queued_before", "not_exportable"}
+EXPORT = {
+    *("service", "dry_run", "queued", "already_there", "queued_before", "not_exportable"),
+    "items",
+}
 EXPLAIN = {"item", "match", "play", "candidates", "targets", "plays"}
 SYNC = {
     *("target", "source", "profile", "dry_run", "imported", "weighed", "queued"),
@@ -38,7 +41,7 @@ SYNC = {
 
 # (argv, stdin, the data's keys, the exit code) for every command that takes --json.
 COMMANDS = [
-    (("status", "--json"), "", {*STATUS, "lacking"}, 0),
+    (("status", "--json"), "", {*STATUS, "lacking", "imports"}, 0),
     (("history", "--json"), "", {"plays"}, 0),
     (("queue", "list", "--json"), "", {"jobs", "left_out"}, 0),
     (("explain", "1", "--json"), "", EXPLAIN, 0),

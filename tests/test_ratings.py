@@ -704,6 +704,69 @@ def test_cli_export_dry_run_says_would_queue_and_queues_nothing(
     assert rating_jobs(no_logins) == []
 
 
+def test_cli_export_dry_run_says_what_would_go_where(
+    runtime: Runtime,
+    three_movies: list[int],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = run_cli(monkeypatch, capsys, "export", "ratings", "--to", "trakt", "--dry-run")
+
+    assert code == 0, err
+    lines = err.splitlines()
+    start = lines.index("trakt: would queue 3, already there 0, queued before 0, not exportable 0")
+    assert lines[start + 1 : start + 4] == [
+        "  The Matrix: 9/10",
+        "  Reloaded: 7/10",  # as Trakt takes it: 6.5 rounds half up
+        "  Revolutions: 4/10",
+    ]
+    assert rating_jobs(runtime) == []
+
+
+def test_cli_export_dry_run_to_lastfm_names_the_loves(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ingest(runtime, track("Hurt"))
+    rate(runtime, item(runtime, "track", title="Hurt"), 9, START - DAY)
+    login(runtime, "lastfm")
+
+    code, _, err = run_cli(monkeypatch, capsys, "export", "ratings", "--to", "lastfm", "--dry-run")
+
+    assert code == 0, err
+    assert "  Johnny Cash - Hurt: love" in err.splitlines()
+
+
+def test_cli_export_json_summary_has_the_documented_shape(
+    runtime: Runtime,
+    three_movies: list[int],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = run_cli(
+        monkeypatch, capsys, "export", "ratings", "--to", "simkl", "--dry-run", "--json"
+    )
+
+    assert code == 0, err
+    assert json.loads(out)["data"] == {
+        "service": "simkl",
+        "dry_run": True,
+        "queued": 3,
+        "already_there": 0,
+        "queued_before": 0,
+        "not_exportable": {},
+        "items": [
+            {"item": "The Matrix", "rating": 9.0},
+            {"item": "Reloaded", "rating": 7.0},
+            {"item": "Revolutions", "rating": 4.0},
+        ],
+    }
+    assert rating_jobs(runtime) == []
+    code, out, err = run_cli(monkeypatch, capsys, "export", "ratings", "--to", "simkl", "--json")
+    assert code == 0, err
+    assert json.loads(out)["data"]["queued"] == 3 and json.loads(out)["data"]["dry_run"] is False
+    assert len(rating_jobs(runtime)) == 3
+
+
 def test_cli_export_since_takes_a_date(
     no_logins: Runtime,
     three_movies: list[int],
