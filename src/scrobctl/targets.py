@@ -21,8 +21,6 @@ if TYPE_CHECKING:
     from scrobctl.store.connections import Connection
 
 KINDS = ("trakt", "simkl", "lastfm", "listenbrainz")
-# Kinds that compatible servers implement; Trakt and Simkl have only their own service.
-NAMED_KINDS = ("lastfm", "listenbrainz")
 MALOJA = "maloja"
 
 
@@ -85,6 +83,20 @@ class Target:
         if self.url:
             return self.url
         return str(getattr(runtime.settings, self.kind).api_url)
+
+    def auth_url(self, runtime: Runtime) -> str:
+        """Where its OAuth endpoints are: the kind's auth host (Trakt's auth.trakt.tv), or the
+        target's own URL, which serves both (Trakt's staging API does)."""
+        if self.url:
+            return self.url
+        settings = getattr(runtime.settings, self.kind)
+        return str(getattr(settings, "auth_url", settings.api_url))
+
+    @property
+    def own_app(self) -> bool:
+        """It needs an API app of its own: an app is registered with one server (Trakt's staging
+        API needs a separate one), and the kind's app secret never goes to another host."""
+        return self.url is not None
 
     @property
     def has_now_playing(self) -> bool:

@@ -50,8 +50,8 @@ def _checkers() -> dict[str, Callable[[Runtime, str, Target], Awaitable[str]]]:
 
     return {
         "listenbrainz": _listenbrainz,
-        "trakt": lambda runtime, profile, _target: trakt.account(runtime, profile),
-        "simkl": lambda runtime, profile, _target: simkl.account(runtime, profile),
+        "trakt": lambda runtime, profile, target: trakt.account(runtime, profile, target.name),
+        "simkl": lambda runtime, profile, target: simkl.account(runtime, profile, target.name),
         "lastfm": _lastfm,
     }
 

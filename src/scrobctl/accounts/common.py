@@ -10,6 +10,7 @@ from typing import Protocol, TypeVar
 from scrobctl.clock import Clock
 from scrobctl.errors import ScrobctlError, UsageError
 from scrobctl.runtime import Runtime
+from scrobctl.targets import Target
 
 APP_PROFILE = "@app"  # token-store key for the user's own API app; not a valid profile name
 
@@ -86,31 +87,58 @@ def ensure_writable(runtime: Runtime) -> None:
 
 
 def app_credentials(
-    runtime: Runtime, service: str, help_text: str, ui: LoginUI | None
+    runtime: Runtime,
+    service: str,
+    help_text: str,
+    ui: LoginUI | None,
+    target: Target | None = None,
 ) -> dict[str, str]:
     """The user's own API app for `service`: settings (env/file) first, then the keyring.
 
     When neither has them and a person is at the terminal, ask once and keep them in the token
-    store (the secret never goes to the config file or the database).
+    store (the secret never goes to the config file or the database). A target at a URL of its
+    own (`target.own_app`) has an app of its own, found the same way under its name
+    (`targets.NAME` in the settings): the kind's app is registered with the kind's server, and
+    its secret is never sent to another host.
     """
     fields = APP_FIELDS[service]
-    configured = getattr(runtime.settings, service)
-    values = {f.name: getattr(configured, f.name) for f in fields if getattr(configured, f.name)}
+    key, who = service, service
+    configured: object = getattr(runtime.settings, service)
+    env = ", ".join(f"SCROBCTL_{service.upper()}__{f.name.upper()}" for f in fields)
+    if target is not None and target.own_app:
+        key, who = own_app_key(target.name), target.name
+        configured = runtime.settings.targets.get(target.name)
+        env = ", ".join(
+            f"SCROBCTL_TARGETS__{target.name.upper()}__{f.name.upper()}" for f in fields
+        )
+        help_text = (
+            f"{target.name} is at {target.api_url(runtime)}: register an API app with that"
+            f" server, as for {service} itself ({help_text})"
+        )
+    values = {
+        f.name: getattr(configured, f.name) for f in fields if getattr(configured, f.name, None)
+    }
     if len(values) == len(fields):
         return values
-    stored = runtime.tokens().get(APP_PROFILE, service) or {}
+    stored = runtime.tokens().get(APP_PROFILE, key) or {}
     merged = {**stored, **values}
     if all(merged.get(f.name) for f in fields):
         return merged
-    env = ", ".join(f"SCROBCTL_{service.upper()}__{f.name.upper()}" for f in fields)
+    what = f"{service} API app" if who == service else f"API app of {who} ({service})"
     if ui is None or not ui.interactive:
-        raise UsageError(f"no {service} API app is set up", f"{help_text}; then set {env}")
-    answers = ui.ask_app_credentials(service, help_text, fields)
+        raise UsageError(f"no {what} is set up", f"{help_text}; then set {env}")
+    answers = ui.ask_app_credentials(who, help_text, fields)
     merged.update({k: v.strip() for k, v in answers.items() if v and v.strip()})
     if not all(merged.get(f.name) for f in fields):
-        raise UsageError(f"the {service} API app needs {', '.join(f.label for f in fields)}")
-    runtime.tokens().set(APP_PROFILE, service, {f.name: merged[f.name] for f in fields})
+        raise UsageError(f"the {what} needs {', '.join(f.label for f in fields)}")
+    runtime.tokens().set(APP_PROFILE, key, {f.name: merged[f.name] for f in fields})
     return merged
+
+
+def own_app_key(name: str) -> str:
+    """Where a target's own API app is kept in the token store (under APP_PROFILE). A ':' is in
+    no target name, so it never meets a kind's app or the write probe."""
+    return f"target:{name}"
 
 
 T = TypeVar("T")

@@ -27,17 +27,18 @@ async def logout(runtime: Runtime, profile: str, service: str, *, drop_queue: bo
     """
     tokens = runtime.tokens()
     secret = tokens.get(profile, service)
+    store = runtime.store()
+    connection = connections.get_connection(store, profile, service)
+    kind = connection.kind if connection else service
     revoke_error = None
-    if service == "trakt" and secret:
+    if kind == "trakt" and secret:
         from scrobctl.accounts.trakt import revoke
 
-        try:
-            await revoke(runtime, secret["access_token"], profile)
+        try:  # at the target's own OAuth host, with its own app
+            await revoke(runtime, secret["access_token"], profile, service)
         except ScrobctlError as exc:
             revoke_error = str(exc)
     tokens.delete(profile, service)
-    store = runtime.store()
-    connection = connections.get_connection(store, profile, service)
     was_connected = connections.remove_connection(store, profile, service)
     pending = queue.select_ids(store, states=queue.PENDING, service=service, profile=profile)
     dropped = queue.drop(store, pending) if drop_queue and pending else 0

@@ -65,7 +65,9 @@ def login(
         help="A target of its own with this name (e.g. maloja), next to the kind's default.",
     ),
     url: str | None = typer.Option(
-        None, "--url", help="The target's API root (a self-hosted or compatible server)."
+        None,
+        "--url",
+        help="The target's API root (a self-hosted or compatible server, Trakt's staging API).",
     ),
     password: bool = typer.Option(
         False,
@@ -94,7 +96,10 @@ def login(
     your own API app: login says where to create one and asks for it once.
 
     --name and --url add a target of its own next to the default one: a self-hosted
-    ListenBrainz, a Maloja, Libre.fm. Logging in to it again needs only --name.
+    ListenBrainz, a Maloja, Libre.fm, Trakt's staging API. --name alone is a second account on
+    the kind's own service (with the kind's API app); a target at a URL of its own has an API
+    app of its own (asked once, or SCROBCTL_TARGETS__NAME__CLIENT_ID). Logging in to it again
+    needs only --name.
 
     Plays recorded before the login are not on the service yet: login counts them and offers
     to queue them for the next `scrobctl flush`.
@@ -102,6 +107,8 @@ def login(
     Example: scrobctl login trakt
 
     Example: scrobctl login listenbrainz --name maloja --url http://localhost:42010/apis/listenbrainz
+
+    Example: scrobctl login trakt --name trakt-staging --url https://api-staging.trakt.tv
     """
     import asyncio
 
@@ -144,7 +151,7 @@ def login(
             flow = login_lastfm_password(runtime, target, account, secret)
         else:
             ui = TerminalLoginUI(open_browser=not no_browser)
-            flow = _browser_login(service, runtime, profile, ui)
+            flow = _browser_login(service, runtime, profile, ui, target)
         result = asyncio.run(flow)
         suffix = "" if result.profile == "default" else f" (profile {result.profile})"
         expiry = f"; token valid until {local_time(result.expires_at)}" if result.expires_at else ""
@@ -252,19 +259,19 @@ def _offer_archived(
 
 
 def _browser_login(
-    service: Service, runtime: Runtime, profile: str, ui: LoginUI
+    service: Service, runtime: Runtime, profile: str, ui: LoginUI, target: Target
 ) -> Coroutine[Any, Any, LoginResult]:
     if service is Service.trakt:
         from scrobctl.accounts.trakt import login_trakt
 
-        return login_trakt(runtime, profile, ui)
+        return login_trakt(runtime, profile, ui, target)
     if service is Service.simkl:
         from scrobctl.accounts.simkl import login_simkl
 
-        return login_simkl(runtime, profile, ui)
+        return login_simkl(runtime, profile, ui, target)
     from scrobctl.accounts.lastfm import login_lastfm
 
-    return login_lastfm(runtime, profile, ui)
+    return login_lastfm(runtime, profile, ui, target)
 
 
 def logout(

@@ -60,36 +60,15 @@ async def _reader(runtime: Runtime, service: str, profile: str, http: httpx.Asyn
     name, service = service, target.kind
     if service == "trakt":
         from scrobctl.accounts import trakt as account
-        from scrobctl.accounts.common import app_credentials
-        from scrobctl.services import trakt
         from scrobctl.sync.readers.trakt import TraktReader
 
-        app = app_credentials(runtime, service, trakt.APP_HELP, None)
-        token = await account.access_token(runtime, profile, http)
-
-        async def refresh(refused: str) -> str:
-            return await account.access_token(runtime, profile, http, refused=refused)
-
-        client = trakt.TraktClient(
-            str(runtime.settings.trakt.api_url),
-            app["client_id"],
-            token,
-            http,
-            limiter,
-            profile,
-            refresh=refresh,
-        )
+        client = await account.api_client(runtime, profile, http, limiter, name, refreshing=True)
         return TraktReader(client, now)
     if service == "simkl":
-        from scrobctl.accounts.common import app_credentials
-        from scrobctl.accounts.simkl import client as simkl_client
-        from scrobctl.services import simkl
+        from scrobctl.accounts.simkl import api_client
         from scrobctl.sync.readers.simkl import SimklReader
 
-        app = app_credentials(runtime, service, simkl.APP_HELP, None)
-        return SimklReader(
-            simkl_client(runtime, http, app["client_id"], profile, secret["access_token"])
-        )
+        return SimklReader(api_client(runtime, profile, http, limiter, name))
     if service == "lastfm":
         from scrobctl.accounts.lastfm import client as lastfm_client
         from scrobctl.accounts.lastfm import target_app

@@ -81,9 +81,9 @@ async def build_sender(
     if service == "trakt":
         from scrobctl.scrobble.senders.trakt import build as build_trakt
 
-        return await build_trakt(runtime, profile, http, limiter)
+        return await build_trakt(runtime, profile, http, limiter, target.name)
     if service == "simkl":
         from scrobctl.scrobble.senders.simkl import build as build_simkl
 
-        return build_simkl(runtime, profile, http, limiter)
+        return build_simkl(runtime, profile, http, limiter, target.name)
     raise ValueError(f"no sender for {service}")

@@ -8,7 +8,6 @@ from typing import Any, Protocol
 
 import httpx
 
-from scrobctl.accounts.common import app_credentials
 from scrobctl.http import ServiceLimiter
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.senders import Outcome, Refused, Rejected
@@ -167,31 +166,22 @@ async def build_rating_sender(
 
     target = resolve(runtime, profile, service)
     name = target.name
-    settings = runtime.settings
     sender: RatingSender
     service = target.kind
     if service == trakt.SERVICE:
         from scrobctl.accounts import trakt as account
 
-        token = await account.access_token(runtime, profile, http)
-        app = app_credentials(runtime, service, trakt.APP_HELP, None)
-        client = trakt.TraktClient(
-            str(settings.trakt.api_url), app["client_id"], token, http, limiter, profile
-        )
-        return TraktRatings(client, refresher(runtime, profile, http))
-    secret = runtime.secret(profile, name, SECRET_KEY[service], target.kind)
+        client = await account.api_client(runtime, profile, http, limiter, name)
+        sender = TraktRatings(client, refresher(runtime, profile, http, name))
+        sender.service = name
+        return sender
     if service == simkl.SERVICE:
-        app = app_credentials(runtime, service, simkl.APP_HELP, None)
-        return SimklRatings(
-            simkl.SimklClient(
-                str(settings.simkl.api_url),
-                app["client_id"],
-                http,
-                limiter,
-                secret["access_token"],
-                profile,
-            )
-        )
+        from scrobctl.accounts.simkl import api_client
+
+        sender = SimklRatings(api_client(runtime, profile, http, limiter, name))
+        sender.service = name
+        return sender
+    secret = runtime.secret(profile, name, SECRET_KEY[service], target.kind)
     if service == lastfm.SERVICE:
         from scrobctl.accounts.lastfm import target_app
 

@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 
-from scrobctl.accounts.common import app_credentials
 from scrobctl.http import ServiceLimiter
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.senders import Outcome, Refused, Rejected
@@ -111,16 +110,15 @@ def _has(play: PlayRecord, entry: dict[str, Any]) -> bool:
 
 
 def build(
-    runtime: Runtime, profile: str, http: httpx.AsyncClient, limiter: ServiceLimiter
+    runtime: Runtime,
+    profile: str,
+    http: httpx.AsyncClient,
+    limiter: ServiceLimiter,
+    name: str = simkl.SERVICE,
 ) -> SimklSender:
-    secret = runtime.secret(profile, simkl.SERVICE, "access_token")
-    app = app_credentials(runtime, simkl.SERVICE, simkl.APP_HELP, None)
-    client = simkl.SimklClient(
-        str(runtime.settings.simkl.api_url),
-        app["client_id"],
-        http,
-        limiter,
-        secret["access_token"],
-        profile,
-    )
-    return SimklSender(client)
+    """The sender for the Simkl target `name` (its URL, app and token)."""
+    from scrobctl.accounts.simkl import api_client
+
+    sender = SimklSender(api_client(runtime, profile, http, limiter, name))
+    sender.service = name
+    return sender

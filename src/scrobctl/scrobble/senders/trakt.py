@@ -14,7 +14,6 @@ from typing import Any, TypeVar
 import httpx
 
 from scrobctl.accounts import trakt as trakt_account
-from scrobctl.accounts.common import app_credentials
 from scrobctl.errors import InvalidToken
 from scrobctl.http import ServiceLimiter
 from scrobctl.runtime import Runtime
@@ -49,10 +48,12 @@ async def retrying_401(
 
 
 def refresher(
-    runtime: Runtime, profile: str, http: httpx.AsyncClient
+    runtime: Runtime, profile: str, http: httpx.AsyncClient, name: str = trakt.SERVICE
 ) -> Callable[[str], Awaitable[str]]:
+    """One refresh of the target `name`'s token, for `retrying_401`."""
+
     async def refresh(refused: str) -> str:
-        return await trakt_account.access_token(runtime, profile, http, refused=refused)
+        return await trakt_account.access_token(runtime, profile, http, refused=refused, name=name)
 
     return refresh
 
@@ -148,11 +149,14 @@ def _same_play(play: PlayRecord, entry: dict[str, Any]) -> bool:
 
 
 async def build(
-    runtime: Runtime, profile: str, http: httpx.AsyncClient, limiter: ServiceLimiter
+    runtime: Runtime,
+    profile: str,
+    http: httpx.AsyncClient,
+    limiter: ServiceLimiter,
+    name: str = trakt.SERVICE,
 ) -> TraktSender:
-    token = await trakt_account.access_token(runtime, profile, http)
-    app = app_credentials(runtime, trakt.SERVICE, trakt.APP_HELP, None)
-    client = trakt.TraktClient(
-        str(runtime.settings.trakt.api_url), app["client_id"], token, http, limiter, profile
-    )
-    return TraktSender(client, refresher(runtime, profile, http))
+    """The sender for the Trakt target `name` (its URL, app and token)."""
+    client = await trakt_account.api_client(runtime, profile, http, limiter, name)
+    sender = TraktSender(client, refresher(runtime, profile, http, name))
+    sender.service = name
+    return sender
