@@ -80,7 +80,7 @@ complete -c scrobctl -n '__fish_seen_subcommand_from login' -l profile -s p -x -
 complete -c scrobctl -n '__fish_seen_subcommand_from login' -l token-stdin -d 'ListenBrainz: read the token from standard input.'
 complete -c scrobctl -n '__fish_seen_subcommand_from login' -l no-browser -d 'Do not offer to open the browser.'
 complete -c scrobctl -n '__fish_seen_subcommand_from login' -l name -x -d 'A target of its own with this name (e.g. maloja), next to the kind'"'"'s default.'
-complete -c scrobctl -n '__fish_seen_subcommand_from login' -l url -x -d 'The target'"'"'s API root (a self-hosted or compatible server).'
+complete -c scrobctl -n '__fish_seen_subcommand_from login' -l url -x -d 'The target'"'"'s API root (a self-hosted or compatible server, Trakt'"'"'s staging API).'
 complete -c scrobctl -n '__fish_seen_subcommand_from login' -l password -d 'Last.fm kind: log in with user name and password (auth.getMobileSession); the password is asked for, or read from standard input when that is not a terminal.'
 complete -c scrobctl -n '__fish_seen_subcommand_from login' -l user -x -d 'With --password: the user name on that server.'
 complete -c scrobctl -n '__fish_seen_subcommand_from login' -l force -s f -d 'Log in again even when already logged in.'

@@ -77,7 +77,7 @@ def export_ratings(
     if json_output:
         print_json(
             {
-                "service": to.value,
+                "service": to,
                 "dry_run": dry_run,
                 "queued": summary.queued,
                 "already_there": summary.already_there,
