@@ -62,6 +62,9 @@ class Target:
     kind: str
     url: str | None  # its own API root; None: the configured one for the kind
     server: str | None  # a key of SERVERS, or None for the kind's own service
+    # A Last.fm-compatible server found to take only single scrobbles (remembered in its
+    # connection row, connections.SINGLE_SCROBBLES).
+    single_scrobbles: bool = False
 
     @property
     def server_type(self) -> ServerType | None:
@@ -123,8 +126,15 @@ class Target:
 
 
 def from_connection(connection: Connection) -> Target:
+    from scrobctl.store.connections import SINGLE_SCROBBLES
+
     return Target(
-        connection.profile, connection.name, connection.kind, connection.url, connection.server
+        connection.profile,
+        connection.name,
+        connection.kind,
+        connection.url,
+        connection.server,
+        bool(connection.settings.get(SINGLE_SCROBBLES)),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,6 +16,8 @@ from scrobctl.scrobble.rules import in_future
 from scrobctl.scrobble.senders import Later, Outcome, Refused, Rejected
 from scrobctl.scrobble.senders.maloja import MalojaCollisions
 from scrobctl.services import lastfm
+from scrobctl.store import connections
+from scrobctl.store.connections import SINGLE_SCROBBLES
 from scrobctl.store.records import PlayRecord
 from scrobctl.targets import MALOJA, Target
 
@@ -37,13 +40,17 @@ class LastfmSender:
         now: float,
         target: Target | None = None,
         collisions: MalojaCollisions | None = None,
+        remember: Callable[[], None] | None = None,
     ) -> None:
         self._client = client
         self._now = now
         # A Maloja takes one scrobble a request, in the single form (services/lastfm.py).
         self._collisions = collisions
         self._compatible = target is not None and target.url is not None
-        self._single_form = False
+        # Known from an earlier run (the connection row), or learned in this one: `remember`
+        # keeps it for the next runs and says so once.
+        self._single_form = target is not None and target.single_scrobbles
+        self._remember = remember
         if target is not None:
             self.service = target.name
             self.batch_size = target.batch_size(type(self).batch_size)
@@ -93,12 +100,17 @@ class LastfmSender:
         try:
             return self._outcomes(await lastfm.scrobble(self._client, [s for _, s in batch]))
         except lastfm.LastfmUnavailable as exc:
-            if not (self._compatible and exc.code == OPERATION_FAILED and len(batch) > 1):
+            # A batch of one is still the indexed form (`artist[0]`): a watcher's flush of
+            # every single play would otherwise be retried for ever.
+            if not (self._compatible and exc.code == OPERATION_FAILED):
                 raise
         # A compatible server whose indexed form fails (Maloja's does, with error 8) gets the
-        # single form, one scrobble a request, for the rest of this run.
+        # single form, one scrobble a request; once that has worked, for every later run too.
         self._single_form = True
-        return await self.send(batch)
+        outcomes = await self.send(batch)
+        if self._remember is not None:
+            self._remember()
+        return outcomes
 
     def _outcomes(self, results: list[lastfm.Ignored | None]) -> list[Outcome]:
         outcomes: list[Outcome] = []
@@ -132,4 +144,16 @@ def build(
     collisions = None
     if target is not None and target.server == MALOJA:
         collisions = MalojaCollisions(http, limiter, url, name)
-    return LastfmSender(client, runtime.clock.now(), target, collisions)
+    remember = None
+    if target is not None:
+
+        def remember() -> None:
+            kind = target.kind
+            connections.set_setting(runtime.store(), profile, name, SINGLE_SCROBBLES, 1)
+            runtime.warn(
+                f"{name}: the server at {url} failed the batch form of track.scrobble and took"
+                " single scrobbles, so it gets one scrobble a request from now on (remembered;"
+                f" `scrobctl login {kind} --name {name} --force` checks again)"
+            )
+
+    return LastfmSender(client, runtime.clock.now(), target, collisions, remember)
