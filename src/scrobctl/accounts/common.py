@@ -108,9 +108,13 @@ def app_credentials(
     if target is not None and target.own_app:
         key, who = own_app_key(target.name), target.name
         configured = runtime.settings.targets.get(target.name)
-        env = ", ".join(
-            f"SCROBCTL_TARGETS__{target.name.upper()}__{f.name.upper()}" for f in fields
-        )
+        commands = (f"`scrobctl config set targets.{target.name}.{f.name} ...`" for f in fields)
+        env = " and ".join(commands)
+        if target.name.isidentifier():  # else no shell can export the variable
+            names = (f"SCROBCTL_TARGETS__{target.name.upper()}__{f.name.upper()}" for f in fields)
+            env = f"{', '.join(names)}, or run {env}"
+        else:
+            env = f"them with {env}"
         help_text = (
             f"{target.name} is at {target.api_url(runtime)}: register an API app with that"
             f" server, as for {service} itself ({help_text})"
