@@ -112,3 +112,63 @@ def test_single_scrobble_fallback_is_remembered_said_once_and_reset_by_login_for
     assert len(compat.scrobbles) == 9
     assert len(compat.accepted) == 9  # every play stored once, none sent twice
     assert compat.problems == []
+
+
+def run_in_terminal(
+    argv: list[str], env: dict[str, str], prompt: str, answer: str
+) -> tuple[int, str]:
+    """Run `argv` with a pseudo-terminal as stdin, stdout and stderr; type `answer` once
+    `prompt` is shown (for a hidden prompt: up to the space getpass writes once echo is off,
+    since typing earlier is flushed away). Returns the exit code and all the terminal showed."""
+    import os
+    import select
+    import subprocess
+
+    master, slave = os.openpty()
+    proc = subprocess.Popen(
+        argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True
+    )
+    os.close(slave)
+    shown, answered = b"", False
+    deadline = time.monotonic() + 30
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:  # the other end is closed: the program ended
+                    break
+                if not chunk:
+                    break
+                shown += chunk
+            if not answered and prompt.encode() in shown:
+                os.write(master, answer.encode() + b"\n")
+                answered = True
+            if proc.poll() is not None and not ready:
+                break
+        else:
+            pytest.fail(f"no end within 30 s; the terminal showed {shown!r}")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        code = proc.wait(timeout=10)
+        os.close(master)
+    return code, shown.decode("utf-8", "replace")
+
+
+def test_password_login_asks_at_a_hidden_prompt_on_a_terminal(
+    compat: FakeLastfm, cli_env: dict[str, str], scrobctl_bin: Any
+) -> None:
+    argv = [str(scrobctl_bin), "login", "lastfm", "--name", "libre", "--url"]
+    argv += [compat.url + "/2.0/", "--password", "--user", "rob"]
+
+    # click shows "Password for rob on libre (...):", then getpass(" ") turns echo off.
+    code, shown = run_in_terminal(argv, cli_env, "API keys): ", PASSWORD)
+
+    assert code == 0, shown
+    assert "Password for rob on libre" in shown
+    assert "Logged in to libre as rob" in shown
+    assert PASSWORD not in shown  # not echoed
+    [session] = compat.calls_to("auth.getMobileSession")
+    assert session.http_method == "POST" and session.params["password"] == PASSWORD
