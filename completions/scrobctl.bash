@@ -48,7 +48,7 @@ _scrobctl() {
         "stats|--type"|"stats|-t") COMPREPLY=($(compgen -W "track podcast movie episode" -- "$cur")); return ;;
         "stats|--top") COMPREPLY=($()); return ;;
         "tokens migrate|--to") COMPREPLY=($(compgen -W "keyring file" -- "$cur")); return ;;
-        "unscrobble|--from") COMPREPLY=($(compgen -W "trakt simkl lastfm listenbrainz" -- "$cur")); return ;;
+        "unscrobble|--from") COMPREPLY=($()); return ;;
         "watch mpd|--host") COMPREPLY=($()); return ;;
         "watch mpd|--port") COMPREPLY=($()); return ;;
         "watch mpd|--flush-every") COMPREPLY=($()); return ;;

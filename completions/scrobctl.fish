@@ -144,7 +144,7 @@ complete -c scrobctl -n '__fish_seen_subcommand_from tokens; and not __fish_seen
 complete -c scrobctl -n '__fish_seen_subcommand_from tokens; and not __fish_seen_subcommand_from migrate' -l help -d 'Show help and exit.'
 complete -c scrobctl -n '__fish_seen_subcommand_from tokens; and __fish_seen_subcommand_from migrate' -l to -x -a 'keyring file' -d 'The store to move the tokens to.'
 complete -c scrobctl -n '__fish_seen_subcommand_from tokens; and __fish_seen_subcommand_from migrate' -l help -d 'Show help and exit.'
-complete -c scrobctl -n '__fish_seen_subcommand_from unscrobble' -l from -x -a 'trakt simkl lastfm listenbrainz' -d 'Only from this target (repeatable); the play stays in the archive.'
+complete -c scrobctl -n '__fish_seen_subcommand_from unscrobble' -l from -x -d 'Only from this target (repeatable; a kind'"'"'s name or a named target such as trakt2); the play stays in the archive.'
 complete -c scrobctl -n '__fish_seen_subcommand_from unscrobble' -l dry-run -s n -d 'Say what would happen only.'
 complete -c scrobctl -n '__fish_seen_subcommand_from unscrobble' -l json -d 'Print JSON.'
 complete -c scrobctl -n '__fish_seen_subcommand_from unscrobble' -l help -d 'Show help and exit.'

@@ -195,6 +195,20 @@ def test_two_trakt_targets_each_get_every_play_with_their_own_token_app_and_refr
     assert listed.returncode == 0, listed.stderr
     assert len(json.loads(listed.stdout)["plays"]) == 12
 
+    # unscrobble takes the play off both targets, each through its own server.
+    plays = json.loads(listed.stdout)["plays"]
+    wrong = next(p for p in plays if p["title"] == "Movie 000")
+    removed = cli("unscrobble", str(wrong["id"]))
+    assert removed.returncode == 0, removed.stderr
+    assert "trakt: removal queued" in removed.stderr
+    assert "trakt2: removal queued" in removed.stderr
+    assert cli("flush").returncode == 0
+    for fake in (trakt_main, trakt_staging):
+        with fake.lock:
+            assert [p.entry["movie"]["ids"]["tmdb"] for p in fake.removed] == [200_000]
+    bad = cli("unscrobble", "--from", "trakt3", str(wrong["id"]))
+    assert bad.returncode == 2 and "no target named 'trakt3'" in bad.stderr
+
     # Logging out of trakt2 revokes its token at its own host; trakt keeps working.
     staging_token = trakt_staging.current_access_token
     logged_out = cli("logout", "trakt2")
@@ -206,8 +220,8 @@ def test_two_trakt_targets_each_get_every_play_with_their_own_token_app_and_refr
     after = cli("flush")
     assert after.returncode == 0, after.stderr
     assert "3 sent in 1 request" in summary_line(after.stderr, "trakt")
-    assert len(trakt_movies_held(trakt_main)) == 15
-    assert len(trakt_movies_held(trakt_staging)) == 12
+    assert len(trakt_movies_held(trakt_main)) == 14
+    assert len(trakt_movies_held(trakt_staging)) == 11
     assert [c["service"] for c in status_json(cli)["connections"]] == ["trakt"]
 
 

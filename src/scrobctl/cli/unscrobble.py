@@ -7,7 +7,6 @@ import sys
 
 import typer
 
-from scrobctl.cli.choices import Service
 from scrobctl.cli.output import info, local_time, print_json, set_json
 from scrobctl.errors import ExitCode, UsageError
 
@@ -66,8 +65,11 @@ def unscrobble(
     plays: list[str] = typer.Argument(
         ..., help="Play ids, as `scrobctl history` shows them; `-` reads history --json."
     ),
-    source: list[Service] | None = typer.Option(
-        None, "--from", help="Only from this target (repeatable); the play stays in the archive."
+    source: list[str] | None = typer.Option(
+        None,
+        "--from",
+        help="Only from this target (repeatable; a kind's name or a named target such as"
+        " trakt2); the play stays in the archive.",
     ),
     dry_run: bool = typer.Option(False, "--dry-run", "-n", help="Say what would happen only."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -87,7 +89,7 @@ def unscrobble(
     set_json(json_output)
     stdin = sys.stdin.read() if "-" in plays else None
     ids = play_ids(plays, stdin)
-    targets = {s.value for s in source} if source else None
+    targets = set(source) if source else None
     runtime = build_runtime()
     try:
         report = run(runtime, ids, targets, dry_run=dry_run)
@@ -124,11 +126,13 @@ def _render(report: object) -> None:
         if not play.targets:
             info("  no target has it")
         for target in play.targets:
-            if target.action == "manual":
+            if target.action == "manual" and target.manual_url:
                 info(
                     f"  {target.service}: Last.fm has no API to delete a scrobble; delete it by "
                     f"hand at {target.manual_url}"
                 )
+            elif target.action == "manual":
+                info(f"  {target.service}: its server has no API to delete a play; delete it there")
             else:
                 info(f"  {target.service}: {would}{ACTIONS.get(target.action, target.action)}")
     if report.dry_run:

@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
 
+from scrobctl.errors import UsageError
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.senders.removals import REMOVABLE
 from scrobctl.store import connections
 from scrobctl.store.removals import MANUAL, PlayRemoval, item_label, remove_play
+from scrobctl.targets import KINDS
 
 LASTFM = "lastfm"
 
@@ -54,13 +56,26 @@ class UnscrobbleReport:
         return any(not p.found or p.busy for p in self.plays)
 
 
-def lastfm_library_url(runtime: Runtime, profile: str, watched_at: int) -> str:
+def lastfm_library_url(runtime: Runtime, profile: str, watched_at: int, name: str = LASTFM) -> str:
     """The library page of the play's day, where Last.fm lets its owner delete a scrobble."""
-    connection = connections.get_connection(runtime.store(), profile, LASTFM)
+    connection = connections.get_connection(runtime.store(), profile, name)
     user = connection.account if connection and connection.account else "YOUR_NAME"
     parts = urlsplit(str(runtime.settings.lastfm.auth_url))
     day = datetime.fromtimestamp(watched_at, UTC).astimezone().date().isoformat()
     return f"{parts.scheme}://{parts.netloc}/user/{quote(user)}/library?from={day}&to={day}"
+
+
+def _removable(runtime: Runtime) -> tuple[set[str], set[str]]:
+    """The targets that can remove a play (a kind in REMOVABLE, on its own service or a server
+    with no type scrobctl knows to lack it: a Maloja has no delete-listen), and those on Last.fm
+    itself, whose library page a user deletes from by hand (issue #19: named targets too)."""
+    removable, on_lastfm = set(REMOVABLE), {LASTFM}
+    for c in connections.list_connections(runtime.store()):
+        if c.kind in REMOVABLE and c.server is None:
+            removable.add(c.name)
+        if c.kind == LASTFM and c.url is None:
+            on_lastfm.add(c.name)
+    return removable, on_lastfm
 
 
 def unscrobble(
@@ -68,12 +83,19 @@ def unscrobble(
 ) -> UnscrobbleReport:
     store = runtime.store()
     report = UnscrobbleReport(dry_run)
+    removable, on_lastfm = _removable(runtime)
+    known = set(KINDS) | {c.name for c in connections.list_connections(store)}
+    unknown = sorted((targets or set()) - known)
+    if unknown:
+        raise UsageError(
+            f"no target named {', '.join(map(repr, unknown))}", "see `scrobctl status`"
+        )
     for play_id in play_ids:
         removal: PlayRemoval = remove_play(
             store,
             play_id,
             targets=targets,
-            removable=set(REMOVABLE),
+            removable=removable,
             dry_run=dry_run,
             now=runtime.clock.now(),
         )
@@ -87,7 +109,7 @@ def unscrobble(
         result.removed_from_archive = not removal.busy and not removal.kept_in_archive
         for step in removal.steps:
             url = None
-            if step.action == MANUAL:
-                url = lastfm_library_url(runtime, removal.profile, removal.watched_at)
+            if step.action == MANUAL and step.service in on_lastfm:
+                url = lastfm_library_url(runtime, removal.profile, removal.watched_at, step.service)
             result.targets.append(TargetResult(step.service, step.action, step.job_id, url))
     return report

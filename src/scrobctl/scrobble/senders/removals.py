@@ -19,7 +19,6 @@ from typing import Any, Protocol
 
 import httpx
 
-from scrobctl.accounts.common import app_credentials
 from scrobctl.errors import InvalidToken, login_hint
 from scrobctl.http import ServiceLimiter
 from scrobctl.runtime import Runtime
@@ -209,35 +208,35 @@ class ListenBrainzRemovals:
 async def build_removal_sender(
     runtime: Runtime, service: str, profile: str, http: httpx.AsyncClient, limiter: ServiceLimiter
 ) -> RemovalSender:
-    settings = runtime.settings
+    """The removal sender for a target (`service` is its name), chosen by its kind."""
+    from scrobctl.targets import resolve
+
+    target = resolve(runtime, profile, service)
+    name, service = service, target.kind
+    sender: RemovalSender
     if service == trakt.SERVICE:
         from scrobctl.accounts import trakt as account
 
-        app = app_credentials(runtime, service, trakt.APP_HELP, None)
-        token = await account.access_token(runtime, profile, http)
-        client = trakt.TraktClient(
-            str(settings.trakt.api_url), app["client_id"], token, http, limiter, profile
-        )
-        return TraktRemovals(client, refresher(runtime, profile, http))
-    secret = runtime.tokens().get(profile, service) or {}
+        client = await account.api_client(runtime, profile, http, limiter, name)
+        sender = TraktRemovals(client, refresher(runtime, profile, http, name))
+        sender.service = name
+        return sender
+    secret = runtime.tokens().get(profile, name) or {}
     if not secret:
-        raise InvalidToken(service, "no credentials are stored", login_hint(service, profile))
+        hint = login_hint(name, profile, target.kind)
+        raise InvalidToken(name, "no credentials are stored", hint)
     if service == simkl.SERVICE:
-        app = app_credentials(runtime, service, simkl.APP_HELP, None)
-        return SimklRemovals(
-            simkl.SimklClient(
-                str(settings.simkl.api_url),
-                app["client_id"],
-                http,
-                limiter,
-                secret["access_token"],
-                profile,
-            )
-        )
+        from scrobctl.accounts.simkl import api_client
+
+        sender = SimklRemovals(api_client(runtime, profile, http, limiter, name))
+        sender.service = name
+        return sender
     if service == listenbrainz.SERVICE:
-        connection = connections.get_connection(runtime.store(), profile, service)
+        connection = connections.get_connection(runtime.store(), profile, name)
         client = listenbrainz.ListenBrainzClient(
-            str(settings.listenbrainz.api_url), secret["token"], http, limiter
+            target.api_url(runtime), secret["token"], http, limiter
         )
-        return ListenBrainzRemovals(client, connection.account if connection else "")
+        sender = ListenBrainzRemovals(client, connection.account if connection else "")
+        sender.service = name
+        return sender
     raise ValueError(f"{service} has no way to remove a play")
