@@ -209,6 +209,21 @@ def test_two_trakt_targets_each_get_every_play_with_their_own_token_app_and_refr
     bad = cli("unscrobble", "--from", "trakt3", str(wrong["id"]))
     assert bad.returncode == 2 and "no target named 'trakt3'" in bad.stderr
 
+    # A refused refresh marks only trakt2, with the login that brings it back (its URL kept).
+    trakt_staging.invalidate_refresh_tokens()
+    assert cli("scrobble", input=jsonl(movies(1, int(time.time()) - DAY, first=30))).returncode == 0
+    refused = cli("flush")
+    assert refused.returncode == 3, refused.stderr
+    assert "scrobctl login trakt --name trakt2" in summary_line(refused.stderr, "trakt2")
+    assert "1 sent" in summary_line(refused.stderr, "trakt")
+    with trakt_staging.lock:
+        trakt_staging.poll_statuses.append(200)
+    again = cli("login", "trakt", "--name", "trakt2", "--no-browser")
+    assert again.returncode == 0, again.stderr
+    assert connection(status_json(cli), "trakt2")["url"] == trakt_staging.url
+    assert cli("flush").returncode == 0
+    assert len(trakt_movies_held(trakt_staging)) == 12
+
     # Logging out of trakt2 revokes its token at its own host; trakt keeps working.
     staging_token = trakt_staging.current_access_token
     logged_out = cli("logout", "trakt2")
@@ -220,8 +235,8 @@ def test_two_trakt_targets_each_get_every_play_with_their_own_token_app_and_refr
     after = cli("flush")
     assert after.returncode == 0, after.stderr
     assert "3 sent in 1 request" in summary_line(after.stderr, "trakt")
-    assert len(trakt_movies_held(trakt_main)) == 14
-    assert len(trakt_movies_held(trakt_staging)) == 11
+    assert len(trakt_movies_held(trakt_main)) == 15
+    assert len(trakt_movies_held(trakt_staging)) == 12
     assert [c["service"] for c in status_json(cli)["connections"]] == ["trakt"]
 
 
