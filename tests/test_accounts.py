@@ -215,10 +215,14 @@ def test_a_target_at_its_own_url_gets_its_own_app_never_the_kinds(
     assert first == again == {"client_id": "stg-id", "client_secret": "stg-secret"}
     [(who, help_text, _)] = ui.called("ask_app_credentials")
     assert who == "trakt2" and STAGING in help_text
-    assert rt.tokens().get(APP_PROFILE, own_app_key("trakt2")) == first
+    assert rt.tokens().get(APP_PROFILE, own_app_key("trakt2")) == {**first, "url": STAGING}
     assert rt.tokens().get(APP_PROFILE, "trakt") is None  # the kind's app is not touched
     second_account = Target(PROFILE, "family", "trakt", None, None)
     assert app_credentials(rt, "trakt", TRAKT_HELP, None, second_account) == KIND_APP
+    # The same name at another URL: that server never sees the app registered with staging.
+    moved = Target(PROFILE, "trakt2", "trakt", "https://trakt.example.org", None)
+    with pytest.raises(UsageError, match=r"https://trakt\.example\.org"):
+        app_credentials(rt, "trakt", TRAKT_HELP, FakeUI(interactive=False), moved)
 
 
 def test_a_targets_own_app_comes_from_settings_targets_name_first(

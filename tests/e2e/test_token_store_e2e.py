@@ -249,6 +249,7 @@ def test_tokens_migrate_moves_a_named_trakt_targets_login_and_its_own_app(
         data["@app/target:trakt2"] = {
             "client_id": staging.client_id,
             "client_secret": staging.client_secret,
+            "url": staging.url,  # the server it was registered with
         }
         path.write_text(json.dumps(data))
 
