@@ -177,8 +177,9 @@ def test_maloja_and_a_listenbrainz_fake_as_two_targets_each_get_every_play(
     assert len(maloja.scrobbles(name)) == 5
     at_fake = [lst for lst in fake_lb.accepted if lst["track_metadata"]["artist_name"] == name]
     assert len(at_fake) == 5
-    kinds = {c["service"]: c["kind"] for c in status_json(cli)["connections"]}
-    assert kinds == {"listenbrainz": "listenbrainz", "maloja": "listenbrainz"}
+    kinds = {c["service"]: (c["kind"], c["server"]) for c in status_json(cli)["connections"]}
+    # What each server is was found at login and is remembered with the connection.
+    assert kinds == {"listenbrainz": ("listenbrainz", None), "maloja": ("listenbrainz", "maloja")}
 
 
 def login_maloja_as(cli: Cli, maloja: Maloja, name: str = "maloja-as") -> None:

@@ -273,7 +273,13 @@ def test_two_simkl_targets_each_get_every_play_and_logout_of_one_leaves_the_othe
     assert checked.returncode == 0, checked.stderr
     assert connection(json.loads(checked.stdout), "simkl2")["account"] == "rob-two"
 
-    # export ratings takes the target's name and goes to its server only.
+    # import and export ratings take the target's name and go to its server only.
+    main_reads = len(simkl_main.requests_to("/sync/all-items"))
+    imported = cli("import", "simkl2", "--full")
+    assert imported.returncode == 0, imported.stderr
+    assert simkl_other.requests_to("/sync/all-items")
+    assert len(simkl_main.requests_to("/sync/all-items")) == main_reads
+
     rated = cli("rate", f"movie:tmdb:{events[0]['ids']['tmdb']}", "9")
     assert rated.returncode == 0, rated.stderr
     exported = cli("export", "ratings", "--to", "simkl2", "--json")
