@@ -139,3 +139,36 @@ def capturing(sent: list[httpx.Request]) -> Callable[[], httpx.AsyncClient]:
         return client
 
     return build
+
+
+# -- the CLI's JSON envelope (README "JSON output") ---------------------------------------------
+
+
+def json_envelope(text: str) -> dict[str, Any]:
+    """A --json answer, checked to be the one envelope: `{"data", "exit_code"}` or `{"error":
+    {"message", "hint", "exit_code"}}`."""
+    import json
+
+    envelope = json.loads(text)
+    assert isinstance(envelope, dict), text
+    if "error" in envelope:
+        assert set(envelope) == {"error"}, text
+        assert set(envelope["error"]) == {"message", "hint", "exit_code"}, text
+    else:
+        assert set(envelope) == {"data", "exit_code"}, text
+        assert isinstance(envelope["exit_code"], int), text
+    return envelope
+
+
+def json_data(text: str) -> Any:
+    """The data of a successful --json answer (its envelope checked)."""
+    envelope = json_envelope(text)
+    assert "data" in envelope, text
+    return envelope["data"]
+
+
+def json_error(text: str) -> dict[str, Any]:
+    """The error of a failed --json answer: message, hint and exit code apart."""
+    envelope = json_envelope(text)
+    assert "error" in envelope, text
+    return envelope["error"]

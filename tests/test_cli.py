@@ -19,8 +19,8 @@ from typer.testing import CliRunner
 import scrobctl
 import scrobctl.cli
 from scrobctl.cli import app
-from scrobctl.cli import output as cli_output
 from tests.fakes.listenbrainz import FakeListenBrainz
+from tests.helpers import json_data, json_error
 
 TIMEOUT = 30.0
 CLI_DIR = Path(scrobctl.cli.__file__).parent
@@ -46,13 +46,6 @@ HEAVY_MODULES = {
     "mpd",  # `watch mpd` only
 }
 CLI_FORBIDDEN_IMPORTS = {"httpx", "sqlite3", "sqlite_utils", "keyring"}
-
-
-@pytest.fixture(autouse=True)
-def fresh_output_state(monkeypatch: pytest.MonkeyPatch) -> None:
-    """--json and --quiet are process-wide switches; no in-process run may leak them."""
-    monkeypatch.setitem(cli_output._state, "json", False)
-    monkeypatch.setitem(cli_output._state, "quiet", False)
 
 
 @pytest.fixture
@@ -246,7 +239,7 @@ def test_queue_list_json_on_an_empty_store_prints_no_jobs(runner: CliRunner) -> 
     result = runner.invoke(app, ["queue", "list", "--json"])
 
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == {
+    assert json_data(result.stdout) == {
         "jobs": [],
         "left_out": {"completed": 0, "beyond_limit": 0},
     }
@@ -256,7 +249,7 @@ def test_status_json_has_the_documented_shape(runner: CliRunner, isolated_env: P
     result = runner.invoke(app, ["status", "--json"])
 
     assert result.exit_code == 0, result.output
-    status = json.loads(result.stdout)
+    status = json_data(result.stdout)
     assert set(status) == STATUS_KEYS
     assert status["version"] == scrobctl.__version__
     assert Path(status["data_dir"]) == isolated_env
@@ -265,6 +258,23 @@ def test_status_json_has_the_documented_shape(runner: CliRunner, isolated_env: P
     assert status["connections"] == []
     assert status["queue"] == {}
     assert status["plays"] == 0
+
+
+def test_json_and_quiet_last_only_for_their_own_run(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The output switches live in the run's Output, not in module state: a --json or -q run
+    leaves the next run in the same process plain and talkative."""
+    code, out, _err = run_main(monkeypatch, capsys, "-q", "history", "--since", "someday", "--json")
+    assert code == 2 and json_error(out)["exit_code"] == 2
+
+    code, out, err = run_main(monkeypatch, capsys, "history", "--since", "someday")
+    assert (code, out) == (2, "")
+    assert err.startswith("error: --since 'someday' is not a date; ")
+
+    code, out, err = run_main(monkeypatch, capsys, "queue", "list")
+    assert (code, out) == (0, "")
+    assert "no pending or failed jobs" in err
 
 
 # -- structure -----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from scrobctl.cli import app
+from tests.helpers import json_data
 from tests.test_cli import run_main
 
 SECRET = "s3cret-trakt-app-4f1c"
@@ -35,7 +36,7 @@ def config(isolated_env: Path) -> Path:
 def settings(runner: CliRunner) -> dict[str, dict[str, object]]:
     result = runner.invoke(app, ["config", "show", "--json"])
     assert result.exit_code == 0, result.output
-    return {s["key"]: s for s in json.loads(result.stdout)["settings"]}
+    return {s["key"]: s for s in json_data(result.stdout)["settings"]}
 
 
 def editor(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, content: str) -> None:

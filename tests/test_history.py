@@ -4,7 +4,6 @@ play (from the `scrobbles` table, filled by imports and by sent jobs)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,10 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from scrobctl.cli import app
-from scrobctl.cli import output as cli_output
 from scrobctl.store.history import HistoryRow, list_plays
 from scrobctl.store.imports import ImportedPlay, ImportWriter
 from scrobctl.store.items import ItemRef
+from tests.helpers import json_data
 
 T = 1_794_990_000  # a little before the FakeClock's start
 
@@ -149,13 +148,6 @@ def test_list_plays_service_filter_finds_a_play_matched_within_its_window(store:
 # -- scrobctl history ---------------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def fresh_output_state(monkeypatch: pytest.MonkeyPatch) -> None:
-    """--json is a process-wide switch; no in-process run may leak it."""
-    monkeypatch.setitem(cli_output._state, "json", False)
-    monkeypatch.setitem(cli_output._state, "quiet", False)
-
-
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
@@ -165,7 +157,7 @@ def test_history_json_lists_plays_with_their_services(archive: Any, runner: CliR
     result = runner.invoke(app, ["history", "--json"])
 
     assert result.exit_code == 0, result.output
-    data = json.loads(result.stdout)
+    data = json_data(result.stdout)
     assert list(data) == ["plays"]
     assert [(p["watched_at"], p["kind"], p["services"]) for p in data["plays"]] == [
         (T - 1000, "track", ["listenbrainz"]),
@@ -178,7 +170,7 @@ def test_history_json_lists_plays_with_their_services(archive: Any, runner: CliR
 def test_history_json_play_carries_what_was_played(archive: Any, runner: CliRunner) -> None:
     result = runner.invoke(app, ["history", "--json", "--type", "episode"])
 
-    (play,) = json.loads(result.stdout)["plays"]
+    (play,) = json_data(result.stdout)["plays"]
     assert isinstance(play.pop("id"), int)  # what explain and unscrobble take
     assert play == {
         "watched_at": T - 3000,
@@ -201,7 +193,7 @@ def test_history_json_applies_service_profile_and_limit(archive: Any, runner: Cl
         app, ["history", "--json", "--service", "trakt", "--profile", "default", "--limit", "1"]
     )
 
-    plays = json.loads(result.stdout)["plays"]
+    plays = json_data(result.stdout)["plays"]
     assert [(p["title"], p["services"]) for p in plays] == [("The Kingsroad", ["trakt"])]
 
 
@@ -209,4 +201,4 @@ def test_history_json_with_no_plays_is_an_empty_list(store: Any, runner: CliRunn
     result = runner.invoke(app, ["history", "--json"])
 
     assert result.exit_code == 0
-    assert json.loads(result.stdout) == {"plays": []}
+    assert json_data(result.stdout) == {"plays": []}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.listenbrainz import FakeListenBrainz
+from tests.helpers import json_data, json_error
 
 SCROBCTL = Path(sys.executable).parent / "scrobctl"
 COLOR = re.compile(r"\x1b\[[0-9;]*3[0-9](;[0-9;]*)?m|\x1b\[38;")
@@ -102,11 +102,11 @@ def test_verbose_redacts_credentials_in_query_strings() -> None:
 )
 def test_read_commands_print_json(args: tuple[str, ...], key: str) -> None:
     out = run(*args)
-    assert key in json.loads(out.stdout)
+    assert key in json_data(out.stdout)
 
 
 def test_errors_in_json_mode_are_json(tmp_path: Path) -> None:
     out = run("status", "--json", SCROBCTL_TOKEN_STORE="vault")
     assert out.returncode == 2
-    body = json.loads(out.stdout)
-    assert body["exit_code"] == 2 and "token_store" in body["error"]
+    error = json_error(out.stdout)
+    assert error["exit_code"] == 2 and "token_store" in error["message"]

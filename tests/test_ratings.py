@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 
 import scrobctl.cli
-from scrobctl.cli import output as cli_output
 from scrobctl.errors import UsageError
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.enqueue import Ingest, IngestSummary
@@ -30,6 +29,7 @@ from scrobctl.store import connections, queue
 from scrobctl.store.ratings import LOCAL, ExportSummary, effective_ratings, set_rating
 from scrobctl.sync.export import export_ratings
 from tests.conftest import FakeClock
+from tests.helpers import json_data
 from tests.test_accounts import make_runtime
 
 PROFILE = "default"
@@ -42,13 +42,6 @@ SERVICES = ("trakt", "simkl", "lastfm", "listenbrainz")
 
 
 # -- fixtures and helpers ---------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def fresh_output_state(monkeypatch: pytest.MonkeyPatch) -> None:
-    """--json and --quiet are process-wide switches; no in-process run may leak them."""
-    monkeypatch.setitem(cli_output._state, "json", False)
-    monkeypatch.setitem(cli_output._state, "quiet", False)
 
 
 @pytest.fixture
@@ -785,7 +778,7 @@ def test_cli_queue_list_shows_rating_jobs_as_rating_n_and_the_title(
     code, out, err = run_cli(monkeypatch, capsys, "queue", "list", "--json")
 
     assert code == 0, err
-    listed = [(j["kind"], j["service"], j["item"]) for j in json.loads(out)["jobs"]]
+    listed = [(j["kind"], j["service"], j["item"]) for j in json_data(out)["jobs"]]
     assert listed == [  # newest first
         ("rating", "listenbrainz", "rating 1: Johnny Cash - Hurt"),
         ("rating", "trakt", "rating 8: The Matrix"),

@@ -10,7 +10,6 @@ Every command runs as the installed console script, as a user would run it.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import random
 import sqlite3
@@ -24,6 +23,7 @@ import pytest
 from scrobctl.lock import exclusive
 from scrobctl.paths import DB_NAME, FLUSH_LOCK_NAME
 from scrobctl.store.migrations import MIGRATIONS
+from tests.helpers import json_data, json_error
 
 TIMEOUT = 30.0
 HEADER = b"SQLite format 3\x00"
@@ -60,7 +60,7 @@ def one_line(text: str) -> str:
 
 
 def checks(result: subprocess.CompletedProcess[str]) -> dict[str, dict[str, Any]]:
-    data = json.loads(result.stdout)
+    data = json_data(result.stdout)
     return {c["name"]: c for c in data["checks"]}
 
 
@@ -207,9 +207,11 @@ def test_foreign_database_with_json_gives_a_json_error(data_dir: Path) -> None:
     result = scrobctl("status", "--json")
 
     assert result.returncode == 1
-    error = json.loads(one_line(result.stdout))
+    error = json_error(one_line(result.stdout))
     assert error["exit_code"] == 1
-    assert str(db) in error["error"]
+    assert str(db) in error["message"]
+    assert error["hint"] == "point SCROBCTL_DATA_DIR at another folder"
+    assert error["hint"] not in error["message"]
 
 
 def test_foreign_database_with_a_user_version_is_left_untouched(data_dir: Path) -> None:
@@ -317,7 +319,7 @@ def test_doctor_json_lists_every_check_with_name_status_detail_and_fix(data_dir:
     result = scrobctl("doctor", "--json")
 
     assert result.returncode == 0, result.stdout + result.stderr
-    data = json.loads(result.stdout)
+    data = json_data(result.stdout)
     assert set(data) == {"checks"}
     for check in data["checks"]:
         assert set(check) == {"name", "status", "detail", "fix"}

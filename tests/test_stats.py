@@ -3,7 +3,6 @@ follow new plays and unscrobbles exactly as a count of the whole archive would."
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -20,7 +19,7 @@ from scrobctl.scrobble.unscrobble import unscrobble
 from scrobctl.store import queue
 from scrobctl.store.stats import archive_stats
 from tests.conftest import FakeClock
-from tests.helpers import episode, movie, queue_plays
+from tests.helpers import episode, json_data, movie, queue_plays
 from tests.test_accounts import make_runtime
 
 AT = 1_794_903_600  # Tuesday 2026-11-17 08:20 UTC
@@ -128,5 +127,5 @@ def test_stats_without_a_terminal_prints_no_chart(runtime: Runtime) -> None:
     assert result.exit_code == 0, result.output
     assert "plays per week" in result.stdout
     assert "█" not in result.stdout
-    data = json.loads(CliRunner().invoke(app, ["stats", "--json"]).stdout)
+    data = json_data(CliRunner().invoke(app, ["stats", "--json"]).stdout)
     assert data["plays"] == 6

@@ -97,6 +97,7 @@ def _data_dir(data_dir: Path) -> list[Check]:
 def _database(path: Path) -> list[Check]:
     from scrobctl.store.db import SQLITE_HEADER
     from scrobctl.store.migrations import MIGRATIONS
+    from scrobctl.store.probe import health
 
     if not path.exists():
         return [Check("database", OK, f"{path} does not exist yet (created on first use)")]
@@ -111,13 +112,7 @@ def _database(path: Path) -> list[Check]:
                 )
             ]
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
-        try:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            result = conn.execute("PRAGMA integrity_check").fetchone()[0]
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-        finally:
-            conn.close()
+        version, result, tables = health(path)
     except sqlite3.DatabaseError as exc:
         return [Check("database", FAIL, f"{path} cannot be read ({exc})", "restore a backup")]
     if (version == 0 and tables - {"_migrations"}) or (version > 0 and "_migrations" not in tables):
@@ -188,25 +183,14 @@ def _logins(kind: str, data_dir: Path) -> list[Check]:
     """Each connection the database knows must have its token in the store in use: the
     database alone says "ok" for an emptied token file (issue 17). Read-only: an entry from
     before keyring scoping is looked at, not moved."""
+    from scrobctl.store.probe import logins
     from scrobctl.tokens import SECRET_KEY, FileStore, KeyringStore, missing
 
     path = data_dir / paths.DB_NAME
     if not path.exists():
         return []
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
-        try:
-            columns = {r[1] for r in conn.execute("PRAGMA table_info(connections)")}
-            # A target's kind picks its secret's key (issue 19); before m009 it is its name.
-            kind_col = "coalesce(kind, service)" if "kind" in columns else "service"
-            rows = conn.execute(f"SELECT profile, service, {kind_col} FROM connections").fetchall()
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-            scope = None
-            if "meta" in tables:
-                found = conn.execute("SELECT value FROM meta WHERE key = 'archive_id'").fetchone()
-                scope = found[0] if found else None
-        finally:
-            conn.close()
+        rows, scope = logins(path)
     except sqlite3.DatabaseError:
         return []  # the database checks above say what is wrong with it
     if not rows:

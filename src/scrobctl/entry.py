@@ -21,15 +21,23 @@ def main() -> None:
         return
     if args and args[0] == "flush" and set(args[1:]) <= FLUSH_FAST_ARGS:
         from scrobctl.errors import ScrobctlError
-        from scrobctl.paths import DB_NAME, data_dir, token_file_private
-        from scrobctl.store.probe import nothing_due
 
         try:
-            folder = data_dir()
-            if token_file_private(folder) and nothing_due(folder / DB_NAME):
+            if nothing_to_flush():
                 return
         except ScrobctlError:
             pass  # the full CLI below reports it in one line, with its exit code
     from scrobctl.cli import main as cli_main
 
     cli_main()
+
+
+def nothing_to_flush() -> bool:
+    """The empty flush, for both fast paths (here and `cli/flush.py`): no job is due and the
+    token file, if any, is private (else the full command runs and warns about it). One stat
+    and one read-only query, without building the runtime."""
+    from scrobctl.paths import DB_NAME, data_dir, token_file_private
+    from scrobctl.store.probe import nothing_due
+
+    folder = data_dir()
+    return token_file_private(folder) and nothing_due(folder / DB_NAME)

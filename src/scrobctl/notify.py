@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from scrobctl.errors import ConfigError, ScrobctlError
 from scrobctl.runtime import Runtime
-from scrobctl.store import connections, notices
+from scrobctl.store import connections, notices, queue
 
 if TYPE_CHECKING:
     from scrobctl.scrobble.flush import FlushReport
@@ -114,11 +114,7 @@ def flush_notices(runtime: Runtime, report: FlushReport) -> list[Notice]:
             notices.clear(store, f"reconnect:{base}")
             notices.clear(store, f"unusable:{base}")
         if r.discarded:
-            last = store.conn.execute(
-                "SELECT max(id) FROM jobs WHERE state = 'discarded' AND service = ?"
-                " AND profile = ?",
-                (r.service, r.profile),
-            ).fetchone()[0]
+            last = queue.last_discarded(store, r.service, r.profile)
             plays = f"{r.discarded} play" + ("" if r.discarded == 1 else "s")
             found.append(
                 Notice(

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from scrobctl.accounts.check import CheckResult
 from scrobctl.runtime import Runtime
 from scrobctl.store import connections, queue
+from scrobctl.store.plays import count_plays
 from scrobctl.tokens import SECRET_KEY
 
 
@@ -111,7 +112,7 @@ def build_status(runtime: Runtime, checks: list[CheckResult] | None = None) -> S
         service: {s: by_state.get(s, 0) for s in queue.STATES}
         for service, by_state in counts.items()
     }
-    plays = store.conn.execute("SELECT count(*) FROM plays").fetchone()[0]
+    plays = count_plays(store)
     from scrobctl.scrobble.archived import lacking
 
     gaps = [

@@ -19,6 +19,7 @@ from tests.fakes.lastfm import FakeLastfm
 from tests.fakes.listenbrainz import FakeListenBrainz
 from tests.fakes.simkl import FakeSimkl
 from tests.fakes.trakt import FakeTrakt
+from tests.helpers import json_data
 
 GOOD_TOKEN = "good-token"
 TIMEOUT = 30.0  # seconds for any one scrobctl run; generous, never a timing assertion
@@ -171,7 +172,7 @@ def summary_line(stderr: str, service: str) -> str:
 def status_json(cli: Cli) -> dict[str, Any]:
     """`status --json`, whose exit code is 3 exactly when a connection needs a login."""
     result = cli("status", "--json")
-    report = json.loads(result.stdout)
+    report = json_data(result.stdout)
     needs_login = any(
         c["status"] == "reconnect_required" or c.get("token", "present") != "present"
         for c in report["connections"]

@@ -7,6 +7,7 @@ from typing import Any
 
 from tests.e2e.conftest import Cli, jsonl, status_json, track_events
 from tests.fakes.listenbrainz import FakeListenBrainz
+from tests.helpers import json_data, json_envelope
 
 
 def test_scrobble_dry_run_says_where_the_plays_would_go(cli: Cli, logged_in: Any) -> None:
@@ -23,7 +24,7 @@ def test_scrobble_json_summary(cli: Cli, logged_in: Any) -> None:
     result = cli("scrobble", "--json", input=events)
 
     assert result.returncode == 1
-    summary = json.loads(result.stdout)
+    summary = json_data(result.stdout)
     assert summary["queued"] == 2 and summary["jobs"] == {"listenbrainz": 2}
     assert summary["invalid"] == [{"line": 3, "reason": summary["invalid"][0]["reason"]}]
     assert summary["dry_run"] is False
@@ -41,7 +42,7 @@ def test_flush_dry_run_lists_what_would_be_sent_and_sends_nothing(
     lines = text.stderr.splitlines()
     assert "listenbrainz: would send 2 jobs" in lines
     assert "  The Testers - Track 00000" in lines
-    [planned] = json.loads(data.stdout)["services"]
+    [planned] = json_data(data.stdout)["services"]
     assert (planned["service"], planned["due"], planned["state"]) == ("listenbrainz", 2, "ok")
     assert fake_lb.received() == []
     assert status_json(cli)["queue"]["listenbrainz"]["available"] == 2
@@ -53,9 +54,9 @@ def test_flush_json_summary(cli: Cli, logged_in: Any, fake_lb: FakeListenBrainz)
     result = cli("flush", "--json")
 
     assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
-    [lb] = report["services"]
-    assert (lb["service"], lb["sent"], lb["requests"], report["exit_code"]) == (
+    envelope = json_envelope(result.stdout)
+    [lb] = envelope["data"]["services"]
+    assert (lb["service"], lb["sent"], lb["requests"], envelope["exit_code"]) == (
         "listenbrainz",
         3,
         1,
@@ -66,14 +67,17 @@ def test_flush_json_summary(cli: Cli, logged_in: Any, fake_lb: FakeListenBrainz)
 def test_flush_json_with_nothing_due_still_prints_json(cli: Cli, logged_in: Any) -> None:
     result = cli("flush", "--json")
 
-    assert json.loads(result.stdout) == {"dry_run": False, "services": [], "exit_code": 0}
+    assert json.loads(result.stdout) == {
+        "data": {"dry_run": False, "services": []},
+        "exit_code": 0,
+    }
 
 
 def test_import_json_summary(cli: Cli, logged_in: Any, fake_lb: FakeListenBrainz) -> None:
     result = cli("import", "listenbrainz", "--json")
 
     assert result.returncode == 0, result.stderr
-    summary = json.loads(result.stdout)
+    summary = json_data(result.stdout)
     assert set(summary) == {
         "service",
         "profile",

@@ -12,6 +12,7 @@ import pytest
 
 from tests.e2e.conftest import Cli
 from tests.exports.spotify import history, write_zip
+from tests.helpers import json_data
 
 
 def test_spotify_zip_imports_the_counts_its_rows_imply_and_again_adds_nothing(
@@ -33,10 +34,10 @@ def test_spotify_zip_imports_the_counts_its_rows_imply_and_again_adds_nothing(
     assert second.returncode == 0, second.stderr
     assert f"added 0 plays and 0 ratings, duplicates {expected.plays}," in second.stderr
     listed = cli("history", "--source", "file:spotify", "--limit", "100000", "--json")
-    plays = json.loads(listed.stdout)["plays"]
+    plays = json_data(listed.stdout)["plays"]
     assert len(plays) == expected.plays
     assert all(p["services"] == [] and p["source"] == "file:spotify" for p in plays)
-    assert json.loads(cli("history", "--source", "stdin", "--json").stdout)["plays"] == []
+    assert json_data(cli("history", "--source", "stdin", "--json").stdout)["plays"] == []
 
 
 def test_import_of_an_unknown_file_is_one_line_naming_the_formats(cli: Cli, tmp_path: Path) -> None:

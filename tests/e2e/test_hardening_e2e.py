@@ -31,6 +31,7 @@ from scrobctl.scrobble.events import Event, Line
 from scrobctl.store import connections
 from tests.fakes.hostile import Answer, HostileServer, MiB, drip, huge, json_answer
 from tests.fakes.server import Request
+from tests.helpers import json_data
 
 PROFILE = "default"
 SUBMIT = "/lb/1/submit-listens"
@@ -153,7 +154,7 @@ def test_flush_retry_after_of_400_nines_is_one_line_and_status_works_after(
     assert job_states(isolated_env) == {"available": 3}
     status = run(env, "status", "--json")
     assert status.returncode == 0, status.stderr
-    [connection] = json.loads(status.stdout)["connections"]
+    [connection] = json_data(status.stdout)["connections"]
     assert connection["deferred_until"] is not None  # a day ahead at most, and printable
 
 

@@ -44,6 +44,7 @@ from tests.e2e.conftest import (
 from tests.fakes.lastfm import Call, FakeLastfm, NowPlaying
 from tests.fakes.listenbrainz import FakeListenBrainz
 from tests.fakes.server import Reply, Request
+from tests.helpers import json_data
 
 DAY = 86_400
 DB_NAME = "scrobctl.db"
@@ -344,13 +345,13 @@ def history(cli: Cli, limit: int) -> list[dict[str, Any]]:
     # history over a 60,000-play archive can pass 30 s on a loaded machine (issue 25)
     result = cli("history", "--json", "--limit", str(limit), timeout=IMPORT_TIMEOUT)
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)["plays"]
+    return json_data(result.stdout)["plays"]
 
 
 def jobs(cli: Cli) -> list[dict[str, Any]]:
     result = cli("queue", "list", "--json", "--all", "--limit", "1000")
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)["jobs"]
+    return json_data(result.stdout)["jobs"]
 
 
 def listens_requests(fake: FakeListenBrainz, path: str = LISTENS) -> list[Request]:

@@ -27,6 +27,7 @@ from tests.e2e.conftest import (
 )
 from tests.fakes.listenbrainz import FakeListenBrainz
 from tests.fakes.server import Reply, Request
+from tests.helpers import json_data
 
 SUBMIT = "/1/submit-listens"
 
@@ -100,7 +101,7 @@ def test_login_with_bad_token_fails_stores_nothing_and_never_echoes_the_token(
     assert secret not in result.stderr
     status = cli("status", "--json")
     assert status.returncode == 0, status.stderr
-    assert json.loads(status.stdout)["connections"] == []
+    assert json_data(status.stdout)["connections"] == []
     assert secret not in status.stdout + status.stderr
     assert not (isolated_env / "tokens.json").exists()
     for path in isolated_env.rglob("*"):

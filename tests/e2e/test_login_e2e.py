@@ -8,7 +8,6 @@ Timing is only ever compared between requests the fakes recorded, never against 
 
 from __future__ import annotations
 
-import json
 import subprocess
 import time
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from tests.e2e.conftest import TIMEOUT, Cli, connection, fake_service_env, statu
 from tests.fakes.lastfm import FakeLastfm
 from tests.fakes.simkl import FakeSimkl
 from tests.fakes.trakt import FakeTrakt
+from tests.helpers import json_data
 
 DAY = 86_400
 DEVICE_TOKEN = "/oauth/device/token"
@@ -176,7 +176,7 @@ def test_refused_refresh_exits_3_names_the_login_command_and_marks_reconnect_req
     [refresh] = fake_trakt.refreshes
     assert refresh.status == 400
     status = cli("status", "--json")  # its exit code is --check's business, not asserted here
-    trakt = connection(json.loads(status.stdout), "trakt")
+    trakt = connection(json_data(status.stdout), "trakt")
     assert trakt["status"] == "reconnect_required"
 
 

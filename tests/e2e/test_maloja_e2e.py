@@ -6,7 +6,6 @@ Every check of what arrived reads Maloja's own database (tests/e2e/maloja.py), n
 
 from __future__ import annotations
 
-import json
 import secrets
 import subprocess
 import time
@@ -19,6 +18,7 @@ import pytest
 from tests.e2e.conftest import GOOD_TOKEN, TIMEOUT, Cli, jsonl, status_json
 from tests.e2e.maloja import API_KEY, Maloja, install
 from tests.fakes.listenbrainz import FakeListenBrainz
+from tests.helpers import json_data
 
 
 @pytest.fixture(scope="session")
@@ -94,7 +94,7 @@ def other_data_folder(cli_env: dict[str, str], scrobctl_bin: Path, tmp_path: Pat
 def jobs(cli: Cli, target: str) -> list[dict[str, Any]]:
     result = cli("queue", "list", "--service", target, "--all", "--json", "--limit", "1000")
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)["jobs"]
+    return json_data(result.stdout)["jobs"]
 
 
 def test_maloja_target_stores_every_sent_play_once_and_reports_the_same_second_one(

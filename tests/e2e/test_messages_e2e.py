@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 from tests.e2e.conftest import Cli, jsonl, track_events
 from tests.fakes.listenbrainz import FakeListenBrainz
+from tests.helpers import json_data
 
 
 def test_a_misspelt_service_gets_did_you_mean(cli: Cli) -> None:
@@ -44,7 +44,7 @@ def test_doctor_reports_a_scrobctl_config_that_does_not_exist(
 
     result = cli("doctor", "--json")
 
-    [check] = [c for c in json.loads(result.stdout)["checks"] if c["name"] == "configuration file"]
+    [check] = [c for c in json_data(result.stdout)["checks"] if c["name"] == "configuration file"]
     assert check["status"] == "warn" and "typo.toml" in check["detail"]
 
 

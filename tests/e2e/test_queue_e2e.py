@@ -3,11 +3,11 @@ first, and how many it left out."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from tests.e2e.conftest import Cli, jsonl, track_events
 from tests.fakes.listenbrainz import FakeListenBrainz
+from tests.helpers import json_data
 
 
 def test_queue_list_shows_pending_newest_first_and_counts_the_completed_left_out(
@@ -22,14 +22,14 @@ def test_queue_list_shows_pending_newest_first_and_counts_the_completed_left_out
     text = cli("queue", "list")
     every = cli("queue", "list", "--all", "--json")
 
-    report = json.loads(listed.stdout)
+    report = json_data(listed.stdout)
     assert [j["item"] for j in report["jobs"]] == [
         "The Testers - Track 00004",
         "The Testers - Track 00003",
     ]
     assert report["left_out"] == {"completed": 3, "beyond_limit": 0}
     assert "2 jobs shown; left out: 3 completed jobs (--all shows them)" in text.stderr
-    assert len(json.loads(every.stdout)["jobs"]) == 5
+    assert len(json_data(every.stdout)["jobs"]) == 5
 
 
 def test_queue_list_says_how_many_are_beyond_the_limit(cli: Cli, logged_in: Any) -> None:

@@ -12,7 +12,6 @@ fakes recorded them on arrival.
 from __future__ import annotations
 
 import functools
-import json
 import os
 import signal
 import subprocess
@@ -41,6 +40,7 @@ from tests.fakes.lastfm import FakeLastfm
 from tests.fakes.listenbrainz import FakeListenBrainz
 from tests.fakes.simkl import FakeSimkl, SyncPlay
 from tests.fakes.trakt import FakeTrakt
+from tests.helpers import json_data
 
 DAY = 86_400
 HISTORY = "/sync/history"
@@ -195,7 +195,7 @@ def jobs(cli: Cli, *args: str) -> list[dict[str, Any]]:
     every = () if "--state" in args else ("--all",)
     result = cli("queue", "list", "--json", "--limit", "1000", *every, *args)
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)["jobs"]
+    return json_data(result.stdout)["jobs"]
 
 
 def simkl_key(play: SyncPlay) -> tuple[Any, ...]:

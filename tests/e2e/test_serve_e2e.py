@@ -35,6 +35,7 @@ from tests.e2e.conftest import (
 )
 from tests.fakes.listenbrainz import FakeListenBrainz
 from tests.fakes.trakt import FakeTrakt
+from tests.helpers import json_data
 
 DAY = 86_400
 MATRIX = {
@@ -137,13 +138,13 @@ def add_token(cli: Cli, name: str, *options: str) -> str:
 def jobs(cli: Cli) -> list[dict[str, Any]]:
     result = cli("queue", "list", "--json", "--all")
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)["jobs"]
+    return json_data(result.stdout)["jobs"]
 
 
 def plays(cli: Cli) -> list[dict[str, Any]]:
     result = cli("history", "--json")
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)["plays"]
+    return json_data(result.stdout)["plays"]
 
 
 def plex_post(server: Server, token: str, payload: dict[str, Any]) -> httpx.Response:

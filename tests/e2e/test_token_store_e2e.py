@@ -28,6 +28,7 @@ from tests.fakes.lastfm import FakeLastfm
 from tests.fakes.listenbrainz import FakeListenBrainz
 from tests.fakes.simkl import FakeSimkl
 from tests.fakes.trakt import FakeTrakt
+from tests.helpers import json_data
 from tests.secret_service import running_secret_service
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
@@ -116,7 +117,7 @@ def log_in(run: Run, service: str, store: str = "keyring") -> None:
 
 def status(run: Run, *args: str, **kw: object) -> tuple[int, dict]:
     result = run("status", "--json", *args, **kw)
-    return result.returncode, json.loads(result.stdout)
+    return result.returncode, json_data(result.stdout)
 
 
 def test_file_store_flush_leaves_keyring_logins_working(run: Run, fakes: dict[str, object]) -> None:
@@ -226,7 +227,7 @@ def test_status_and_doctor_report_an_emptied_token_file(run: Run, data_dir: Path
     assert report["connections"][0]["token"] == "missing"
     assert "no token in the file store" in report["connections"][0]["detail"]
     assert doctor.returncode == 1
-    [login] = [c for c in json.loads(doctor.stdout)["checks"] if c["name"].startswith("login")]
+    [login] = [c for c in json_data(doctor.stdout)["checks"] if c["name"].startswith("login")]
     assert login["status"] == "fail" and "no token in the file store" in login["detail"]
 
 

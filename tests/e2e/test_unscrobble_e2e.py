@@ -8,7 +8,6 @@ queued as jobs and `flush` sends them, after which the fakes no longer have thos
 from __future__ import annotations
 
 import functools
-import json
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -20,6 +19,7 @@ from tests.fakes.lastfm import FakeLastfm
 from tests.fakes.listenbrainz import FakeListenBrainz
 from tests.fakes.simkl import FakeSimkl
 from tests.fakes.trakt import FakeTrakt
+from tests.helpers import json_data
 
 DAY = 86_400
 
@@ -73,7 +73,7 @@ def all_four(
         assert flushed.returncode == 0, flushed.stderr
         history = cli("history", "--json", "--limit", "1000")
         assert history.returncode == 0, history.stderr
-        return {p["title"]: p["id"] for p in json.loads(history.stdout)["plays"]}
+        return {p["title"]: p["id"] for p in json_data(history.stdout)["plays"]}
 
     return send
 
@@ -148,13 +148,13 @@ def test_unscrobble_queues_removals_that_flush_takes_off_trakt_simkl_and_listenb
     assert "Last.fm has no API to delete a scrobble" in removed.stderr
     assert "/user/rob/library?from=" in removed.stderr
     assert "run `scrobctl flush` to send 3 removal(s)" in removed.stderr
-    jobs = json.loads(cli("queue", "list", "--json", "--state", "available").stdout)["jobs"]
+    jobs = json_data(cli("queue", "list", "--json", "--state", "available").stdout)["jobs"]
     assert sorted((j["kind"], j["service"]) for j in jobs) == [
         ("unscrobble", "listenbrainz"),
         ("unscrobble", "simkl"),
         ("unscrobble", "trakt"),
     ]
-    left = json.loads(cli("history", "--json").stdout)["plays"]
+    left = json_data(cli("history", "--json").stdout)["plays"]
     assert sorted(p["title"] for p in left) == ["Right Film", "Right Song"]
 
     flushed = cli("flush")
@@ -168,7 +168,7 @@ def test_unscrobble_queues_removals_that_flush_takes_off_trakt_simkl_and_listenb
     assert fake_lb.run_deletions() == 1
     assert lb_titles(fake_lb) == ["Right Song"]
     assert len(fake_lastfm.stored()) == 2  # Last.fm keeps it: the user deletes it by hand
-    done = json.loads(cli("queue", "list", "--json", "--state", "completed").stdout)["jobs"]
+    done = json_data(cli("queue", "list", "--json", "--state", "completed").stdout)["jobs"]
     outcomes = {j["service"]: j["outcome"] for j in done if j["kind"] == "unscrobble"}
     assert outcomes == {
         "trakt": "removed",
@@ -187,7 +187,7 @@ def test_unscrobble_of_a_play_not_sent_yet_only_drops_it_from_the_queue(
     all_four([])
     scrobbled = cli("scrobble", input=jsonl([track("Unsent", int(time.time()) - DAY)]))
     assert scrobbled.returncode == 0, scrobbled.stderr
-    [play] = json.loads(cli("history", "--json").stdout)["plays"]
+    [play] = json_data(cli("history", "--json").stdout)["plays"]
 
     removed = cli("unscrobble", str(play["id"]))
 
@@ -195,7 +195,7 @@ def test_unscrobble_of_a_play_not_sent_yet_only_drops_it_from_the_queue(
     assert "listenbrainz: not sent yet; dropped from the queue" in removed.stderr
     assert "lastfm: not sent yet; dropped from the queue" in removed.stderr
     assert "flush" not in removed.stderr
-    assert json.loads(cli("queue", "list", "--json").stdout)["jobs"] == []
+    assert json_data(cli("queue", "list", "--json").stdout)["jobs"] == []
     assert cli("flush").returncode == 0
     assert fake_lb.received() == [] and fake_lastfm.stored() == []
 
@@ -212,13 +212,13 @@ def test_explain_of_a_weakly_matched_track_names_the_rule_and_its_candidates(
             track("HURT", start + 1_200, album=None),  # no album: the first same artist + title
         ]
     )
-    plays = json.loads(cli("history", "--json").stdout)["plays"]
+    plays = json_data(cli("history", "--json").stdout)["plays"]
     [weak] = [p for p in plays if p["watched_at"] == start + 1_200]
 
     explained = cli("explain", str(weak["id"]), "--json")
 
     assert explained.returncode == 0, explained.stderr
-    report = json.loads(explained.stdout)
+    report = json_data(explained.stdout)
     assert report["match"]["rule"] == "weak"
     assert "artist" in report["match"]["detail"] and "title" in report["match"]["detail"]
     labels = sorted(c["label"] for c in report["candidates"])

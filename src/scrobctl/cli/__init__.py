@@ -32,7 +32,7 @@ from scrobctl.cli import (
     unscrobble,
     watch,
 )
-from scrobctl.cli.output import interrupt_message, print_error, set_quiet, set_verbose
+from scrobctl.cli.output import Output, output
 from scrobctl.errors import ExitCode, ScrobctlError, translate
 
 app = typer.Typer(
@@ -55,6 +55,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
@@ -70,9 +71,9 @@ def _root(
 ) -> None:
     if debug:
         os.environ["SCROBCTL_DEBUG"] = "1"
-    set_verbose(verbose)
-    if quiet:
-        set_quiet(True)
+    out = output(ctx)
+    out.verbose = verbose
+    out.quiet = quiet
 
 
 login.register(app)
@@ -121,37 +122,45 @@ def _traceback_if_debug() -> None:
 
 def main() -> None:
     """Entry point: run the app and translate our typed errors into one line and an exit code."""
+    out = Output()
     try:
-        code = app(standalone_mode=False)
+        code = app(obj=out, standalone_mode=False)
     except ScrobctlError as exc:
         _traceback_if_debug()
-        print_error(str(exc), exc.exit_code)
+        out.error(exc.message, exc.hint, exc.exit_code)
         sys.exit(exc.exit_code)
     except typer.Abort as exc:
         # Click turns Ctrl-C into Abort; a "no" at a prompt is an Abort too.
         if isinstance(exc.__cause__, KeyboardInterrupt):
-            print(interrupt_message(), file=sys.stderr)
+            print(out.interrupt_message(), file=sys.stderr)
         else:
             print("aborted", file=sys.stderr)
         sys.exit(ExitCode.INTERRUPTED)
     except typer.TyperException as exc:  # typer's own (vendored click) usage errors
         _suggest(exc)
+        code = getattr(exc, "exit_code", ExitCode.USAGE)
         show = getattr(exc, "show", None)
-        if show is not None:
+        if "--json" in sys.argv[1:] and hasattr(exc, "format_message"):
+            # Parsing failed before the command could switch --json on: still the envelope.
+            ctx = getattr(exc, "ctx", None)
+            where = ctx.command_path if ctx is not None else "scrobctl"
+            out.json = True
+            out.error(exc.format_message(), f"see `{where} --help`", code)
+        elif show is not None:
             show()
         else:
             print(f"error: {exc}", file=sys.stderr)
-        sys.exit(getattr(exc, "exit_code", ExitCode.USAGE))
+        sys.exit(code)
     except Exception as exc:
         translated = translate(exc)
         if translated is None:
             raise
         _traceback_if_debug()
-        print_error(str(translated), translated.exit_code)
+        out.error(translated.message, translated.hint, translated.exit_code)
         sys.exit(translated.exit_code)
     except KeyboardInterrupt:
-        print(interrupt_message(), file=sys.stderr)
+        print(out.interrupt_message(), file=sys.stderr)
         sys.exit(ExitCode.INTERRUPTED)
     if code == ExitCode.INTERRUPTED:  # Typer turns Ctrl-C into a silent exit code 130
-        print(interrupt_message(), file=sys.stderr)
+        print(out.interrupt_message(), file=sys.stderr)
     sys.exit(code if isinstance(code, int) else 0)

@@ -17,7 +17,7 @@ from typing import Any
 
 import typer
 
-from scrobctl.cli.output import info
+from scrobctl.cli.output import output
 
 app = typer.Typer(help="Shell completion for bash, zsh and fish.", no_args_is_help=True)
 HEADER = "scrobctl completion script, generated from the CLI; do not edit (see completions/)"
@@ -265,20 +265,22 @@ def _detect_shell() -> Shell:
 
 @app.command()
 def install(
+    ctx: typer.Context,
     shell: Shell | None = typer.Argument(None, help="bash, zsh or fish (default: from $SHELL)."),
 ) -> None:
     """Install the completion script where your shell looks for it.
 
     Example: scrobctl completion install zsh
     """
+    out = output(ctx)
     chosen = shell or _detect_shell()
     path = install_path(chosen, Path.home())
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(script(chosen), encoding="utf-8")
-    info(f"installed {chosen.value} completion in {path}")
+    out.info(f"installed {chosen.value} completion in {path}")
     if chosen is Shell.zsh:
-        info("add to ~/.zshrc (before compinit): fpath=(~/.zfunc $fpath)")
-    info("open a new shell to use it")
+        out.info("add to ~/.zshrc (before compinit): fpath=(~/.zfunc $fpath)")
+    out.info("open a new shell to use it")
 
 
 @app.command()

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from scrobctl.cli.output import info, out_console, print_json, set_json
+from scrobctl.cli.output import out_console, output
 
 app = typer.Typer(
     help="See the settings in effect and where each came from; change the settings file.",
@@ -15,7 +15,9 @@ app = typer.Typer(
 
 
 @app.command("show")
-def show(json_output: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def show(
+    ctx: typer.Context, json_output: bool = typer.Option(False, "--json", help="Print JSON.")
+) -> None:
     """Every setting in effect and where it came from (default, file or environment).
     Credentials are never shown, only whether they are set.
 
@@ -26,10 +28,10 @@ def show(json_output: bool = typer.Option(False, "--json", help="Print JSON.")) 
     from scrobctl.config import load_settings
     from scrobctl.configure import show as run
 
-    set_json(json_output)
+    out = output(ctx, json=json_output)
     views = run(load_settings())
     if json_output:
-        print_json({"settings": [asdict(v) for v in views]})
+        out.data({"settings": [asdict(v) for v in views]})
         return
     from rich.table import Table
 
@@ -51,21 +53,23 @@ def _text(value: object) -> str:
 
 
 @app.command("path")
-def path() -> None:
+def path(ctx: typer.Context) -> None:
     """Print the settings file's path (SCROBCTL_CONFIG, or the platform's config folder).
 
     Example: scrobctl config path
     """
     from scrobctl import paths
 
+    out = output(ctx)
     config = paths.config_file()
     print(config)
     if not config.is_file():
-        info("(it does not exist yet; `scrobctl config set` or `config edit` makes it)")
+        out.info("(it does not exist yet; `scrobctl config set` or `config edit` makes it)")
 
 
 @app.command("set")
 def set_(
+    ctx: typer.Context,
     key: str = typer.Argument(..., help="The setting, dotted: trakt.client_id, lastfm.podcasts."),
     value: str = typer.Argument(..., help="Its new value (true/false, a number, or text)."),
 ) -> None:
@@ -76,17 +80,18 @@ def set_(
     """
     from scrobctl.configure import SECRET_FIELDS, env_name, set_value
 
+    out = output(ctx)
     written = set_value(key, value)
     shown = "(hidden)" if key.rsplit(".", 1)[-1] in SECRET_FIELDS else value
-    info(f"{key} = {shown} in {written}")
+    out.info(f"{key} = {shown} in {written}")
     import os
 
     if env_name(key) in {k.upper() for k in os.environ}:
-        info(f"note: {env_name(key)} is set and wins over the file")
+        out.info(f"note: {env_name(key)} is set and wins over the file")
 
 
 @app.command("edit")
-def edit() -> None:
+def edit(ctx: typer.Context) -> None:
     """Open the settings file in $VISUAL or $EDITOR (default vi); the edited file replaces it
     only if it is valid, else you are asked to edit it again.
 
@@ -109,7 +114,7 @@ def edit() -> None:
         return sys.stdin.isatty() and typer.confirm("edit it again?", default=True)
 
     saved = run(open_editor, again)
-    info("settings saved" if saved else "nothing changed")
+    output(ctx).info("settings saved" if saved else "nothing changed")
 
 
 def register(root: typer.Typer) -> None:

@@ -5,17 +5,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from scrobctl.cli.output import Output
     from scrobctl.runtime import Runtime
 
 
-def build_runtime() -> Runtime:
-    from scrobctl.cli.output import verbose, warn
+def build_runtime(out: Output | None = None) -> Runtime:
+    """The runtime of a command run; its warnings and --verbose's HTTP log go through `out`."""
+    from scrobctl.cli.output import Output
     from scrobctl.config import load_settings
     from scrobctl.runtime import Runtime
 
-    runtime = Runtime(settings=load_settings(), warn=warn)
+    out = out or Output()
+    runtime = Runtime(settings=load_settings(), warn=out.warn)
     _warn_exposed_tokens(runtime)
-    if verbose():
+    if out.verbose:
         import sys
 
         def log(line: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from scrobctl.cli.output import out_console, print_json, set_json
+from scrobctl.cli.output import out_console, output
 from scrobctl.errors import ExitCode
 
 MARK = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
@@ -12,6 +12,7 @@ STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red"}
 
 
 def doctor(
+    ctx: typer.Context,
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Check the keyring, the database, the configuration and the lock; change nothing.
@@ -24,10 +25,11 @@ def doctor(
 
     from scrobctl.doctor import run_checks
 
-    set_json(json_output)
+    out = output(ctx, json=json_output)
     checks = run_checks()
+    failed = any(c.status == "fail" for c in checks)
     if json_output:
-        print_json({"checks": [asdict(c) for c in checks]})
+        out.data({"checks": [asdict(c) for c in checks]}, ExitCode.FAILED if failed else 0)
     else:
         console = out_console()
         for c in checks:
@@ -35,7 +37,7 @@ def doctor(
             console.print(f"  {c.name}: {c.detail}", markup=False, highlight=False)
             if c.fix and c.status != "ok":
                 console.print(f"      fix: {c.fix}", markup=False)
-    if any(c.status == "fail" for c in checks):
+    if failed:
         raise typer.Exit(ExitCode.FAILED)
 
 

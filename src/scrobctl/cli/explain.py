@@ -6,10 +6,11 @@ import sys
 
 import typer
 
-from scrobctl.cli.output import local_time, out_console, print_json, set_json
+from scrobctl.cli.output import local_time, out_console, output
 
 
 def explain(
+    ctx: typer.Context,
     what: str = typer.Argument(
         ...,
         help="A play id (from `scrobctl history`), an item id like tmdb:603 or mbid:<uuid>, "
@@ -25,19 +26,15 @@ def explain(
     """
     from dataclasses import asdict
 
-    from scrobctl.cli.context import build_runtime
+    from scrobctl.cli.run import call
     from scrobctl.scrobble.explain import explain as run
 
-    set_json(json_output)
+    out = output(ctx, json=json_output)
     stdin = sys.stdin.read() if what == "-" else None
-    runtime = build_runtime()
-    try:
-        explanations = run(runtime, what, stdin)
-    finally:
-        runtime.close()
+    explanations = call(out, run, what, stdin)
     if json_output:
         data = [asdict(e) for e in explanations]
-        print_json(data[0] if len(data) == 1 and what != "-" else {"explanations": data})
+        out.data(data[0] if len(data) == 1 and what != "-" else {"explanations": data})
         return
     for explanation in explanations:
         _render(explanation)

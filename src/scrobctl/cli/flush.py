@@ -7,24 +7,15 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from scrobctl.cli.output import (
-    info,
-    local_time,
-    on_interrupt,
-    plural,
-    print_json,
-    quiet,
-    set_json,
-    set_quiet,
-)
+from scrobctl.cli.output import Output, local_time, output, plural
 from scrobctl.errors import ExitCode
 
 if TYPE_CHECKING:
-    from scrobctl.runtime import Runtime
-    from scrobctl.scrobble.flush import ServiceReport
+    from scrobctl.scrobble.flush import Planned, ServiceReport
 
 
 def flush(
+    ctx: typer.Context,
     targets: list[str] = typer.Argument(
         None,
         help="Only these targets (e.g. listenbrainz maloja); default: all.",
@@ -49,48 +40,39 @@ def flush(
 
     Example: scrobctl flush maloja
     """
-    if quiet_option:
-        set_quiet(True)
-    set_json(json_output)
-    from scrobctl.paths import DB_NAME, data_dir, token_file_private
-    from scrobctl.store.probe import nothing_due
+    out = output(ctx, json=json_output)
+    out.quiet = out.quiet or quiet_option
+    from scrobctl.entry import nothing_to_flush
 
-    folder = data_dir()
-    if token_file_private(folder) and nothing_due(folder / DB_NAME):
+    if nothing_to_flush():
         if json_output:
-            print_json({"dry_run": dry_run, "services": [], "exit_code": 0})
+            out.data({"dry_run": dry_run, "services": []})
         elif dry_run:
-            info("nothing is due")
+            out.info("nothing is due")
         return
-    import asyncio
-
-    from scrobctl.cli.context import build_runtime
-    from scrobctl.scrobble.flush import flush as run_flush
-
-    runtime = build_runtime()
-    if dry_run:
-        _dry_run(runtime, json_output, tuple(targets) if targets else None)
-        return
-    progress = _Progress()
-    on_interrupt(progress.interrupted)
+    from scrobctl.cli.run import Command
     from scrobctl.errors import LockHeld
+    from scrobctl.scrobble.flush import flush as run_flush
+    from scrobctl.scrobble.flush import plan
 
+    chosen = tuple(targets) if targets else None
+    if dry_run:
+        with Command(out) as cmd:
+            _dry_run(out, cmd.call(plan, chosen))
+        return
+    progress = _Progress(out)
     try:
-        with progress:
-            report = asyncio.run(
-                run_flush(runtime, tuple(targets) if targets else None, on_batch=progress.update)
-            )
+        with Command(out, interrupted=progress.interrupted) as cmd, progress:
+            report = cmd.call(run_flush, chosen, on_batch=progress.update)
     except LockHeld:
-        if quiet():  # cron overlapping a long flush: not worth a mail; the code still says so
+        if out.quiet:  # cron overlapping a long flush: not worth a mail; the code still says so
             raise typer.Exit(ExitCode.LOCKED) from None
         raise
-    finally:
-        runtime.close()
-    if json_output:
+    if out.json:
         from dataclasses import asdict
 
         services = [{k: v for k, v in asdict(r).items() if k != "total"} for r in report.services]
-        print_json({"dry_run": False, "services": services, "exit_code": report.exit_code})
+        out.data({"dry_run": False, "services": services}, report.exit_code)
         raise typer.Exit(report.exit_code)
     for r in report.services:
         name = _name(r)
@@ -104,7 +86,7 @@ def flush(
             print(f"{name}: {r.attention}; its plays wait in the queue", file=sys.stderr)
             continue
         problems = bool(r.rejected or r.discarded or r.error)
-        if quiet() and not problems:
+        if out.quiet and not problems:
             continue
         parts = [f"{r.sent} sent" + (f" in {plural(r.requests, 'request')}" if r.requests else "")]
         if r.removed:
@@ -127,28 +109,22 @@ def flush(
 SHOWN = 10  # items listed per service by --dry-run (the count says how many more)
 
 
-def _dry_run(runtime: Runtime, json_output: bool, targets: tuple[str, ...] | None) -> None:
-    from scrobctl.scrobble.flush import plan
-
-    try:
-        planned = plan(runtime, targets)
-    finally:
-        runtime.close()
-    if json_output:
+def _dry_run(out: Output, planned: list[Planned]) -> None:
+    if out.json:
         from dataclasses import asdict
 
-        print_json({"dry_run": True, "services": [asdict(p) for p in planned], "exit_code": 0})
+        out.data({"dry_run": True, "services": [asdict(p) for p in planned]})
         return
     if not planned:
-        info("nothing is due")
+        out.info("nothing is due")
     for p in planned:
         name = p.service if p.profile == "default" else f"{p.service} ({p.profile})"
         why = "" if p.state == "ok" else f" (not now: {p.state.replace('_', ' ')})"
-        info(f"{name}: would send {plural(p.due, 'job')}{why}")
+        out.info(f"{name}: would send {plural(p.due, 'job')}{why}")
         for item in p.items[:SHOWN]:
-            info(f"  {item}")
+            out.info(f"  {item}")
         if p.due > SHOWN:
-            info(f"  ... and {p.due - SHOWN:,} more")
+            out.info(f"  ... and {p.due - SHOWN:,} more")
 
 
 def _name(r: ServiceReport) -> str:
@@ -163,26 +139,22 @@ def _done(r: ServiceReport) -> int:
 class _Progress:
     """A Rich bar per target on a terminal; a line per batch otherwise; nothing with -q."""
 
-    def __init__(self) -> None:
+    def __init__(self, out: Output) -> None:
+        self.out = out
         self.tty = sys.stderr.isatty()
         self.reports: dict[str, ServiceReport] = {}
         self._bar = None
         self._tasks: dict[str, int] = {}
 
     def __enter__(self) -> _Progress:
-        if self.tty and not quiet():
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+        if self.tty and not self.out.quiet:
+            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
 
-            from scrobctl.cli.output import err_console
+            from scrobctl.cli.output import live_bar
 
-            self._bar = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                console=err_console(),
-                transient=True,
+            self._bar = live_bar(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()
             )
-            self._bar.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -198,8 +170,8 @@ class _Progress:
             if name not in self._tasks:
                 self._tasks[name] = self._bar.add_task(name, total=r.total)
             self._bar.update(self._tasks[name], completed=done)
-        elif not first and not quiet() and done < r.total:
-            info(f"flushing {name}: {done} of {r.total} done ({r.sent} sent)")
+        elif not first and not self.out.quiet and done < r.total:
+            self.out.info(f"flushing {name}: {done} of {r.total} done ({r.sent} sent)")
 
     def interrupted(self) -> str:
         sent = sum(r.sent for r in self.reports.values())

@@ -7,7 +7,7 @@ from enum import StrEnum
 import typer
 
 from scrobctl.cli.dates import parse_date
-from scrobctl.cli.output import info, local_time, out_console, print_json, set_json
+from scrobctl.cli.output import local_time, out_console, output
 
 
 class Kind(StrEnum):
@@ -18,6 +18,7 @@ class Kind(StrEnum):
 
 
 def history(
+    ctx: typer.Context,
     kind: Kind | None = typer.Option(None, "--type", "-t", help="Only this media type."),
     service: str | None = typer.Option(
         None,
@@ -46,16 +47,15 @@ def history(
     """
     from dataclasses import asdict
 
-    from scrobctl.cli.context import build_runtime
+    from scrobctl.cli.run import Command
     from scrobctl.store.history import list_plays
 
-    set_json(json_output)
+    out = output(ctx, json=json_output)
     start = parse_date(since)
-    runtime = build_runtime()
-    try:
+    with Command(out) as cmd:
         rows = list(
             list_plays(
-                runtime.store(),
+                cmd.runtime.store(),
                 kind=kind.value if kind else None,
                 service=service,
                 since=start,
@@ -64,14 +64,12 @@ def history(
                 source=source,
             )
         )
-    finally:
-        runtime.close()
     if json_output:
-        print_json({"plays": [asdict(r) for r in rows]})
+        out.data({"plays": [asdict(r) for r in rows]})
         return
     if not rows:
         filtered = kind or service or since or profile
-        info("no plays match these filters" if filtered else "no plays yet")
+        out.info("no plays match these filters" if filtered else "no plays yet")
         return
     from rich.table import Table
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from scrobctl.cli.output import info
+from scrobctl.cli.output import Output
 from scrobctl.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -20,41 +20,35 @@ if TYPE_CHECKING:
 PLAIN_EVERY = 5.0  # seconds between progress lines when stderr is not a terminal
 
 
-def import_files(files: list[Path], format_name: str | None, profile: str, dry_run: bool) -> None:
-    import asyncio
-
-    from scrobctl.cli.context import build_runtime
+def import_files(
+    out: Output, files: list[Path], format_name: str | None, profile: str, dry_run: bool
+) -> None:
+    from scrobctl.cli.run import Command
     from scrobctl.sync.files.importer import plan_import, run_plan
 
-    runtime = build_runtime()
     view = _Progress()
-    try:
-        with view:
-            plan = asyncio.run(
-                plan_import(runtime, files, format_name=format_name, on_match=view.matching)
-            )
-            result = run_plan(
-                runtime,
-                plan,
-                profile=profile,
-                dry_run=dry_run,
-                on_progress=view.update,
-                on_file=view.file,
-            )
-    finally:
-        runtime.close()
+    with Command(out) as cmd, view:
+        plan = cmd.call(plan_import, files, format_name=format_name, on_match=view.matching)
+        result = cmd.call(
+            run_plan,
+            plan,
+            profile=profile,
+            dry_run=dry_run,
+            on_progress=view.update,
+            on_file=view.file,
+        )
     again = " ".join(f"--file {f}" for f in files)
     if format_name:
         again += f" --format {format_name}"
     if profile != "default":
         again += f" --profile {profile}"
-    _render(result, dry_run, again)
+    _render(out, result, dry_run, again)
 
 
-def _render(result: FileImportResult, dry_run: bool, again: str) -> None:
+def _render(out: Output, result: FileImportResult, dry_run: bool, again: str) -> None:
     s = result.summary
     for path, label in s.files:
-        info(f"{path}: {label}")
+        out.info(f"{path}: {label}")
     verb = "would add" if dry_run else "added"
     parts = [
         f"{s.rows} rows read",
@@ -65,22 +59,22 @@ def _render(result: FileImportResult, dry_run: bool, again: str) -> None:
         f"unmatched {s.unmatched}",
         f"unreadable {s.unreadable}",
     ]
-    info("import: " + ", ".join(parts))
+    out.info("import: " + ", ".join(parts))
     for reason, count in sorted(s.skipped.items(), key=lambda kv: -kv[1]):
-        info(f"  skipped {count}: {reason}")
+        out.info(f"  skipped {count}: {reason}")
     if result.report is not None:
-        info(f"rows not imported are listed in {result.report}")
+        out.info(f"rows not imported are listed in {result.report}")
         if s.unmatched:
-            info(
+            out.info(
                 '  to settle unmatched films, set "tmdb" on their lines (one of the candidates)'
                 f" and run: scrobctl import --file {result.report}"
             )
     if result.interrupted:
-        info(
+        out.info(
             f"interrupted: {result.kept} plays were kept; run `scrobctl import {again}` again"
             " to continue (what is already imported counts as duplicates)"
         )
-        raise typer.Exit(130)
+        raise typer.Exit(ExitCode.INTERRUPTED)
     if s.unreadable:
         raise typer.Exit(ExitCode.FAILED)
 
@@ -100,23 +94,19 @@ class _Progress:
             from rich.progress import (
                 BarColumn,
                 DownloadColumn,
-                Progress,
                 TextColumn,
                 TimeRemainingColumn,
             )
 
-            from scrobctl.cli.output import err_console
+            from scrobctl.cli.output import live_bar
 
-            self._bar = Progress(
+            self._bar = live_bar(
                 TextColumn("{task.description}"),
                 BarColumn(),
                 DownloadColumn(),
                 TextColumn("{task.fields[rows]} rows"),
                 TimeRemainingColumn(),
-                console=err_console(),
-                transient=True,
             )
-            self._bar.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -11,7 +11,7 @@ import typer
 
 from scrobctl.cli.choices import FileFormat
 from scrobctl.cli.dates import parse_date
-from scrobctl.cli.output import info, on_interrupt, print_json, set_json, warn
+from scrobctl.cli.output import output
 from scrobctl.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -21,6 +21,7 @@ PLAIN_EVERY = 10  # pages between progress lines when stderr is not a terminal
 
 
 def import_(
+    ctx: typer.Context,
     service: str | None = typer.Argument(
         None,
         help="The target to import from: a kind's name (trakt, lastfm...) or a named one"
@@ -68,7 +69,9 @@ def import_(
             raise UsageError("give a service or --file, not both")
         from scrobctl.cli.import_files import import_files
 
-        import_files(files, format_name.value if format_name else None, profile, dry_run)
+        import_files(
+            output(ctx), files, format_name.value if format_name else None, profile, dry_run
+        )
         return
     if service is None or dry_run or format_name is not None:
         from scrobctl.errors import UsageError
@@ -76,35 +79,29 @@ def import_(
         if service is None:
             raise UsageError("name a service to import from, or give --file PATH")
         raise UsageError("--dry-run and --format go with --file")
-    import asyncio
-
-    from scrobctl.cli.context import build_runtime
+    from scrobctl.cli.run import Command
     from scrobctl.sync.service import import_history
 
-    set_json(json_output)
+    out = output(ctx, json=json_output)
     start = parse_date(since)
-    runtime = build_runtime()
     progress = _Progress(service)
     suffix = "" if profile == "default" else f" --profile {profile}"
-    on_interrupt(
-        lambda: (
+
+    def interrupted() -> str:
+        return (
             f"import interrupted: {progress.saved():,} entries saved with their"
             f" checkpoint (at most the page in flight is read again). Run `scrobctl import"
             f" {service}{suffix}` to continue where it stopped (exit code 130)."
         )
-    )
-    try:
-        with progress:
-            result = asyncio.run(
-                import_history(
-                    runtime, service, profile, full=full, since=start, on_page=progress.update
-                )
-            )
-    finally:
-        runtime.close()
+
+    with Command(out, interrupted=interrupted) as cmd, progress:
+        result = cmd.call(
+            import_history, service, profile, full=full, since=start, on_page=progress.update
+        )
     p = result.progress
+    failed = result.report is not None or result.failed_step is not None
     if json_output:
-        print_json(
+        out.data(
             {
                 "service": service,
                 "profile": profile,
@@ -115,22 +112,23 @@ def import_(
                 "failed": p.failed,
                 "report": str(result.report) if result.report else None,
                 "failed_step": result.failed_step.step if result.failed_step else None,
-            }
+            },
+            ExitCode.FAILED if failed else ExitCode.OK,
         )
-        if result.report is not None or result.failed_step is not None:
+        if failed:
             raise typer.Exit(ExitCode.FAILED)
         return
     how = "resumed and finished" if result.resumed else "imported"
-    info(
+    out.info(
         f"{service}: {how}: {p.processed} entries, {p.matched} matched by id,"
         f" {p.processed - p.matched - p.failed} by title, {p.failed} failed"
     )
     if result.report is not None:
-        info(f"failed entries are listed in {result.report}")
+        out.info(f"failed entries are listed in {result.report}")
     step = result.failed_step
     if step is not None:
         # The plays came home complete; only this later step is missing (issue #15).
-        warn(f"{service}: {step.step} not imported: {step.error.reason}; {step.hint}")
+        out.warn(f"{service}: {step.step} not imported: {step.error.reason}; {step.hint}")
     if result.report is not None or step is not None:
         raise typer.Exit(ExitCode.FAILED)
 
@@ -147,19 +145,16 @@ class _Progress:
 
     def __enter__(self) -> _Progress:
         if self.tty:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
 
-            from scrobctl.cli.output import err_console
+            from scrobctl.cli.output import live_bar
 
-            self._bar = Progress(
+            self._bar = live_bar(
                 TextColumn(f"importing {self.service}"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TextColumn("{task.fields[detail]}"),
-                console=err_console(),
-                transient=True,
             )
-            self._bar.__enter__()
             self._task = self._bar.add_task("import", total=None, detail="")
         return self
 

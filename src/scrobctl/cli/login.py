@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from scrobctl.cli.choices import Service
-from scrobctl.cli.output import info, local_time, plural, warn
+from scrobctl.cli.output import Output, local_time, output, plural
 from scrobctl.errors import UsageError
 
 if TYPE_CHECKING:
@@ -51,6 +51,7 @@ def _read_token(token_stdin: bool, name: str = "listenbrainz") -> str:
 
 
 def login(
+    ctx: typer.Context,
     service: Service = typer.Argument(..., help="The kind of service to connect."),
     profile: str = typer.Option("default", "--profile", "-p", help=PROFILE_HELP),
     token_stdin: bool = typer.Option(
@@ -110,25 +111,25 @@ def login(
 
     Example: scrobctl login trakt --name trakt-staging --url https://api-staging.trakt.tv
     """
-    import asyncio
-
-    from scrobctl.cli.context import build_runtime
     from scrobctl.cli.login_ui import TerminalLoginUI
+    from scrobctl.cli.run import Command
 
     if token_stdin and service is not Service.listenbrainz:
         raise UsageError("--token-stdin is for listenbrainz; the others log in in the browser")
     if password and service is not Service.lastfm:
         raise UsageError("--password is for the lastfm kind (Last.fm-compatible servers)")
-    runtime = build_runtime()
-    try:
+    out = output(ctx)
+    with Command(out) as cmd:
         from scrobctl.accounts.targets import known_account, target_for_login
+
+        runtime = cmd.runtime
 
         target = target_for_login(runtime, profile, service.value, name, url)
         logged_in = _logged_in(runtime, target, url)
         if logged_in is not None and queue_archived:
-            _offer_archived(runtime, profile, target.name, True, target.kind)
+            _offer_archived(out, runtime, profile, target.name, True, target.kind)
             return
-        if logged_in is not None and not force and not _again(target.name, logged_in, profile):
+        if logged_in is not None and not force and not _again(out, target.name, logged_in, profile):
             return
         from scrobctl.accounts.common import ensure_writable
 
@@ -152,18 +153,16 @@ def login(
         else:
             ui = TerminalLoginUI(open_browser=not no_browser)
             flow = _browser_login(service, runtime, profile, ui, target)
-        result = asyncio.run(flow)
+        result = cmd.run(flow)
         suffix = "" if result.profile == "default" else f" (profile {result.profile})"
         expiry = f"; token valid until {local_time(result.expires_at)}" if result.expires_at else ""
-        info(f"Logged in to {result.service} as {result.account}{suffix}{expiry}.")
+        out.info(f"Logged in to {result.service} as {result.account}{suffix}{expiry}.")
         if result.server is not None:
-            _server_note(result.service, result.server)
-        _offer_archived(runtime, profile, target.name, queue_archived, target.kind)
-    finally:
-        runtime.close()
+            _server_note(out, result.service, result.server)
+        _offer_archived(out, runtime, profile, target.name, queue_archived, target.kind)
 
 
-def _server_note(name: str, server_key: str) -> None:
+def _server_note(out: Output, name: str, server_key: str) -> None:
     """What a server that is not the kind's own takes, and what scrobctl leaves out there."""
     from scrobctl.targets import SERVERS
 
@@ -178,7 +177,7 @@ def _server_note(name: str, server_key: str) -> None:
         if not has
     ]
     batch = "one play a request" if server.batch_size == 1 else "batches"
-    info(
+    out.info(
         f"{name} is a {server.label}: plays go to it {batch};"
         f" it has no {', '.join(lacks)}, so scrobctl does not try them there."
     )
@@ -206,7 +205,7 @@ def _logged_in(runtime: Runtime, target: Target, url: str | None) -> str | None:
     return (c.account or "?") if secret.get(SECRET_KEY.get(c.kind, "token")) else None
 
 
-def _again(service: str, account: str, profile: str) -> bool:
+def _again(out: Output, service: str, account: str, profile: str) -> bool:
     """Already logged in: ask on a terminal; elsewhere say so (a script must add --force)."""
     suffix = "" if profile == "default" else f" (profile {profile})"
     if sys.stdin.isatty() and sys.stderr.isatty():
@@ -216,7 +215,7 @@ def _again(service: str, account: str, profile: str) -> bool:
             err=True,
         )
         if not again:
-            info(f"kept the login to {service} as {account}")
+            out.info(f"kept the login to {service} as {account}")
         return again
     raise UsageError(
         f"already logged in to {service} as {account}{suffix}",
@@ -225,7 +224,12 @@ def _again(service: str, account: str, profile: str) -> bool:
 
 
 def _offer_archived(
-    runtime: Runtime, profile: str, service: str, answer: bool | None, kind: str | None = None
+    out: Output,
+    runtime: Runtime,
+    profile: str,
+    service: str,
+    answer: bool | None,
+    kind: str | None = None,
 ) -> None:
     """Plays recorded before this login: queue them if asked (or, on a terminal, if the person
     agrees); otherwise say how many and the command that queues them."""
@@ -234,7 +238,7 @@ def _offer_archived(
     n = count_for(runtime, profile, service)
     if not n:
         if answer:
-            info(f"no archived plays are missing on {service}")
+            out.info(f"no archived plays are missing on {service}")
         return
     what = plural(n, "archived play")
     if answer is None and sys.stdin.isatty() and sys.stderr.isatty():
@@ -246,13 +250,15 @@ def _offer_archived(
         )
     if answer is False:
         decline(runtime, profile, service)
-        info(f"{what} recorded before this login left unqueued")
+        out.info(f"{what} recorded before this login left unqueued")
     elif answer:
         queued = queue_archived(runtime, profile, service)
-        info(f"queued {plural(queued, 'archived play')} for {service}; `scrobctl flush` sends them")
+        out.info(
+            f"queued {plural(queued, 'archived play')} for {service}; `scrobctl flush` sends them"
+        )
     else:
         command = Lacking(profile, service, n, kind).command
-        info(
+        out.info(
             f"{what} recorded before this login {'is' if n == 1 else 'are'} not on {service};"
             f" `{command}` queues them"
         )
@@ -275,6 +281,7 @@ def _browser_login(
 
 
 def logout(
+    ctx: typer.Context,
     service: str = typer.Argument(
         ..., help="The target to disconnect: a kind's name, or a named one (e.g. maloja)."
     ),
@@ -287,29 +294,24 @@ def logout(
 
     Example: scrobctl logout trakt --drop-queue
     """
-    import asyncio
-
     from scrobctl.accounts.logout import logout as do_logout
-    from scrobctl.cli.context import build_runtime
+    from scrobctl.cli.run import call
 
-    runtime = build_runtime()
-    try:
-        result = asyncio.run(do_logout(runtime, profile, service, drop_queue=drop_queue))
-    finally:
-        runtime.close()
+    out = output(ctx)
+    result = call(out, do_logout, profile, service, drop_queue=drop_queue)
     if result.revoke_error:
-        warn(f"the token could not be revoked ({result.revoke_error}); it was forgotten anyway")
+        out.warn(f"the token could not be revoked ({result.revoke_error}); it was forgotten anyway")
     if not result.was_connected:
-        info(f"{result.service} was not connected for profile {result.profile}.")
+        out.info(f"{result.service} was not connected for profile {result.profile}.")
     else:
-        info(f"Logged out of {result.service}.")
+        out.info(f"Logged out of {result.service}.")
     if result.kept_jobs:
-        info(
+        out.info(
             f"{result.kept_jobs} queued plays kept; they are sent after "
             f"`{_login_command(result.service, result.kind)}`."
         )
     if result.dropped_jobs:
-        info(f"{result.dropped_jobs} queued plays dropped.")
+        out.info(f"{result.dropped_jobs} queued plays dropped.")
 
 
 def _login_command(name: str, kind: str | None) -> str:

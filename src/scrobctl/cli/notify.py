@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from scrobctl.cli.output import info
+from scrobctl.cli.output import output
 from scrobctl.errors import ConfigError
 
 app = typer.Typer(
@@ -13,7 +13,7 @@ app = typer.Typer(
 
 
 @app.command("test")
-def test() -> None:
+def test(ctx: typer.Context) -> None:
     """Send a test message to notify.url (SCROBCTL_NOTIFY__URL), an Apprise URL.
 
     flush sends one message when a service needs a new login, when plays are given up, and
@@ -31,4 +31,4 @@ def test() -> None:
             "set SCROBCTL_NOTIFY__URL or [notify] url in the config file to an Apprise URL",
         )
     send(url, "scrobctl: test notification", "scrobctl can reach you here.")
-    info("test notification sent")
+    output(ctx).info("test notification sent")

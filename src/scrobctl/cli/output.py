@@ -1,4 +1,5 @@
-"""Rendering helpers: one stderr console, JSON to stdout, one-line errors."""
+"""Rendering: the run's Output (status lines, the JSON envelope, one-line errors), consoles,
+and the formats every command shares."""
 
 from __future__ import annotations
 
@@ -10,47 +11,75 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from pydantic import BaseModel
+    import typer
     from rich.console import Console
-
-_state: dict[str, Any] = {"json": False, "quiet": False, "verbose": False, "interrupted": None}
-
-
-def set_json(enabled: bool) -> None:
-    """Commands with --json call this so that errors come out as JSON too."""
-    _state["json"] = enabled
+    from rich.progress import Progress, ProgressColumn
 
 
-def json_mode() -> bool:
-    return bool(_state["json"])
+class Output:
+    """What this run prints and how: made once per run (`main`, or the root callback), held by
+    the Click context and handed to every command and renderer, so no switch outlives the run.
+
+    --quiet and --verbose are set by the root callback, --json by each command that takes it
+    (so that its errors come out as JSON too), the Ctrl-C message by the command wrapper.
+    """
+
+    def __init__(self, *, json: bool = False, quiet: bool = False, verbose: bool = False) -> None:
+        self.json = json
+        self.quiet = quiet
+        self.verbose = verbose
+        self.interrupted: Callable[[], str] | None = None
+
+    def info(self, message: str) -> None:
+        """A status line on stderr, unless --quiet."""
+        if not self.quiet:
+            print(message, file=sys.stderr)
+
+    def warn(self, message: str) -> None:
+        print(f"warning: {message}", file=sys.stderr)
+
+    def data(self, data: Any, exit_code: int = 0) -> None:
+        """A command's --json answer, in the one envelope every command shares (README "JSON
+        output"): `{"data": ..., "exit_code": n}`; an error is `{"error": {...}}` instead."""
+        envelope = {"data": data, "exit_code": int(exit_code)}
+        sys.stdout.write(json.dumps(envelope, indent=2, default=_plain) + "\n")
+
+    def error(self, message: str, hint: str | None, code: int) -> None:
+        """One line on stderr; with --json, `{"error": {"message", "hint", "exit_code"}}` on
+        stdout, the hint apart so a script can show it or act on it."""
+        if self.json:
+            error = {"message": message, "hint": hint, "exit_code": int(code)}
+            sys.stdout.write(json.dumps({"error": error}) + "\n")
+        else:
+            print(f"error: {message}; {hint}" if hint else f"error: {message}", file=sys.stderr)
+
+    def interrupt_message(self) -> str:
+        """What Ctrl-C says (exit code 130): what was kept and how to continue."""
+        if self.interrupted is None:
+            return "interrupted; nothing was lost, run the command again to continue"
+        return str(self.interrupted())
 
 
-def on_interrupt(message: Callable[[], str]) -> None:
-    """What Ctrl-C in the running command says: what was kept and how to continue."""
-    _state["interrupted"] = message
+def output(ctx: typer.Context, *, json: bool | None = None) -> Output:
+    """This run's Output, from the context (made here when a test invokes a command alone);
+    `json` is the command's --json, which also makes its errors JSON."""
+    out = ctx.ensure_object(Output)
+    if json is not None:
+        out.json = json
+    return out
 
 
-def interrupt_message() -> str:
-    message = _state["interrupted"]
-    if message is None:
-        return "interrupted; nothing was lost, run the command again to continue"
-    return str(message())
+def _plain(value: Any) -> Any:
+    """What json.dumps cannot write itself: dataclasses, pydantic models (ISO-8601 times), and
+    anything else as its text (paths)."""
+    import dataclasses
 
-
-def set_quiet(enabled: bool) -> None:
-    _state["quiet"] = enabled
-
-
-def quiet() -> bool:
-    return bool(_state["quiet"])
-
-
-def set_verbose(enabled: bool) -> None:
-    _state["verbose"] = enabled
-
-
-def verbose() -> bool:
-    return bool(_state["verbose"])
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        return dump(mode="json")
+    return str(value)
 
 
 def err_console() -> Console:
@@ -59,35 +88,20 @@ def err_console() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+def live_bar(*columns: ProgressColumn | str) -> Progress:
+    """A started Rich progress bar on stderr that leaves nothing behind when it stops (the
+    summary line says what happened); its owner calls `__exit__` (or `stop`) when done."""
+    from rich.progress import Progress
+
+    bar = Progress(*columns, console=err_console(), transient=True)
+    bar.start()
+    return bar
+
+
 def out_console() -> Console:
     from rich.console import Console
 
     return Console(highlight=False, soft_wrap=True)
-
-
-def info(message: str) -> None:
-    """A status line on stderr, unless --quiet."""
-    if not quiet():
-        print(message, file=sys.stderr)
-
-
-def warn(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr)
-
-
-def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
-
-
-def print_model(model: BaseModel) -> None:
-    sys.stdout.write(model.model_dump_json(indent=2) + "\n")
-
-
-def print_error(message: str, code: int) -> None:
-    if json_mode():
-        sys.stdout.write(json.dumps({"error": message, "exit_code": code}) + "\n")
-    else:
-        print(f"error: {message}", file=sys.stderr)
 
 
 def plural(n: int, noun: str) -> str:

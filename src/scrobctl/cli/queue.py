@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import typer
 
-from scrobctl.cli.output import info, local_time, out_console, plural, print_json, set_json
+from scrobctl.cli.output import local_time, out_console, output, plural
 from scrobctl.errors import UsageError
+
+if TYPE_CHECKING:
+    from scrobctl.cli.run import Command
 
 app = typer.Typer(help="Look at and manage queued jobs.", no_args_is_help=True)
 
@@ -27,6 +31,7 @@ DEFAULT_STATES = ("available", "running", "retryable", "discarded", "rejected")
 
 @app.command("list")
 def list_(
+    ctx: typer.Context,
     state: list[State] = typer.Option(
         [], "--state", "-s", help="Only jobs in this state (repeatable)."
     ),
@@ -44,13 +49,12 @@ def list_(
     """
     from dataclasses import asdict
 
-    from scrobctl.cli.context import build_runtime
+    from scrobctl.cli.run import Command
     from scrobctl.store import queue
 
-    set_json(json_output)
-    runtime = build_runtime()
-    try:
-        store = runtime.store()
+    out = output(ctx, json=json_output)
+    with Command(out) as cmd:
+        store = cmd.runtime.store()
         states = [s.value for s in state] or ([] if all_states else list(DEFAULT_STATES))
         name = service
         jobs = list(
@@ -62,11 +66,9 @@ def list_(
             if state or all_states
             else queue.count_jobs(store, states=["completed"], service=name)
         )
-    finally:
-        runtime.close()
     beyond = matching - len(jobs)
     if json_output:
-        print_json(
+        out.data(
             {
                 "jobs": [asdict(j) for j in jobs],
                 "left_out": {"completed": hidden, "beyond_limit": beyond},
@@ -80,7 +82,7 @@ def list_(
         notes.append(f"{plural(hidden, 'completed job')} (--all shows them)")
     left_out = f"; left out: {', '.join(notes)}" if notes else ""
     if not jobs:
-        info(f"no {'jobs' if state or all_states else 'pending or failed jobs'}{left_out}")
+        out.info(f"no {'jobs' if state or all_states else 'pending or failed jobs'}{left_out}")
         return
     from rich.table import Table
 
@@ -92,11 +94,10 @@ def list_(
             str(j.id), j.service, j.state, f"{j.attempt}/{j.max_attempts}", j.item, when, detail
         )
     out_console().print(table)
-    info(f"{plural(len(jobs), 'job')} shown{left_out}")
+    out.info(f"{plural(len(jobs), 'job')} shown{left_out}")
 
 
-def _targets(ids: list[int], state: State | None, service: str | None) -> list[int]:
-    from scrobctl.cli.context import build_runtime
+def _targets(cmd: Command, ids: list[int], state: State | None, service: str | None) -> list[int]:
     from scrobctl.store import queue
 
     if ids and state:
@@ -105,16 +106,12 @@ def _targets(ids: list[int], state: State | None, service: str | None) -> list[i
         return ids
     if state is None:
         raise UsageError("name the jobs: job ids, or --state (e.g. --state discarded)")
-    runtime = build_runtime()
-    try:
-        name = service
-        return queue.select_ids(runtime.store(), states=[state.value], service=name)
-    finally:
-        runtime.close()
+    return queue.select_ids(cmd.runtime.store(), states=[state.value], service=service)
 
 
 @app.command()
 def retry(
+    ctx: typer.Context,
     ids: list[int] = typer.Argument(None, help="Job ids (see `scrobctl queue list`)."),
     state: State | None = typer.Option(None, "--state", "-s", help="All jobs in this state."),
     service: str | None = typer.Option(None, "--service", help="With --state: only this target."),
@@ -128,25 +125,24 @@ def retry(
     """
     import time
 
-    from scrobctl.cli.context import build_runtime
+    from scrobctl.cli.run import Command
     from scrobctl.store import queue
 
-    targets = _targets(ids or [], state, service)
-    runtime = build_runtime()
-    try:
+    out = output(ctx)
+    with Command(out) as cmd:
+        targets = _targets(cmd, ids or [], state, service)
         now = time.time()
-        n = queue.retry(runtime.store(), targets, now) if targets else 0
-        lifted = queue.lift_pauses(runtime.store(), targets, now) if n else []
-    finally:
-        runtime.close()
+        n = queue.retry(cmd.runtime.store(), targets, now) if targets else 0
+        lifted = queue.lift_pauses(cmd.runtime.store(), targets, now) if n else []
     for profile, name in lifted:
         suffix = "" if profile == "default" else f" (profile {profile})"
-        info(f"the pause {name}{suffix} asked for was lifted for these jobs")
-    info(f"{plural(n, 'job')} will be sent by the next `scrobctl flush`")
+        out.info(f"the pause {name}{suffix} asked for was lifted for these jobs")
+    out.info(f"{plural(n, 'job')} will be sent by the next `scrobctl flush`")
 
 
 @app.command()
 def drop(
+    ctx: typer.Context,
     ids: list[int] = typer.Argument(None, help="Job ids (see `scrobctl queue list`)."),
     state: State | None = typer.Option(None, "--state", "-s", help="All jobs in this state."),
     service: str | None = typer.Option(None, "--service", help="With --state: only this target."),
@@ -155,13 +151,11 @@ def drop(
 
     Example: scrobctl queue drop --state discarded --service listenbrainz
     """
-    from scrobctl.cli.context import build_runtime
+    from scrobctl.cli.run import Command
     from scrobctl.store import queue
 
-    targets = _targets(ids or [], state, service)
-    runtime = build_runtime()
-    try:
-        n = queue.drop(runtime.store(), targets) if targets else 0
-    finally:
-        runtime.close()
-    info(f"{plural(n, 'job')} dropped")
+    out = output(ctx)
+    with Command(out) as cmd:
+        targets = _targets(cmd, ids or [], state, service)
+        n = queue.drop(cmd.runtime.store(), targets) if targets else 0
+    out.info(f"{plural(n, 'job')} dropped")

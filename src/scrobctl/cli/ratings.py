@@ -5,12 +5,13 @@ from __future__ import annotations
 import typer
 
 from scrobctl.cli.dates import parse_date
-from scrobctl.cli.output import info, print_json, set_json
+from scrobctl.cli.output import output
 
 export_app = typer.Typer(help="Send local data to a service as queued jobs.", no_args_is_help=True)
 
 
 def rate(
+    ctx: typer.Context,
     item: str = typer.Argument(..., help="The item, by external id: tmdb:603, mbid:<uuid> ..."),
     rating: float = typer.Argument(..., help="Your rating, 1 to 10 (fractions allowed)."),
     profile: str = typer.Option("default", "--profile", "-p", help="Local profile."),
@@ -21,19 +22,17 @@ def rate(
 
     Example: scrobctl rate movie:tmdb:603 9
     """
-    from scrobctl.cli.context import build_runtime
+    from scrobctl.cli.run import call
     from scrobctl.sync.rate import rate as do_rate
 
-    runtime = build_runtime()
-    try:
-        rated = do_rate(runtime, item, rating, profile)
-    finally:
-        runtime.close()
-    info(f"rated {rated.kind} {rated.title}: {rated.rating:g}/10")
+    out = output(ctx)
+    rated = call(out, do_rate, item, rating, profile)
+    out.info(f"rated {rated.kind} {rated.title}: {rated.rating:g}/10")
 
 
 @export_app.command("ratings")
 def export_ratings(
+    ctx: typer.Context,
     to: str = typer.Option(..., "--to", help="The target to send ratings to (e.g. trakt)."),
     source: str | None = typer.Option(
         None, "--from", help="Only ratings that came from this target (default: all)."
@@ -54,28 +53,17 @@ def export_ratings(
 
     Example: scrobctl export ratings --from trakt --to simkl
     """
-    from scrobctl.cli.context import build_runtime
+    from scrobctl.cli.run import call
     from scrobctl.sync.export import export_ratings as do_export
 
-    set_json(json_output)
+    out = output(ctx, json=json_output)
     start = parse_date(since)
-    runtime = build_runtime()
-    try:
-        summary = do_export(
-            runtime,
-            to,
-            profile,
-            source=source,
-            since=start,
-            dry_run=dry_run,
-        )
-    finally:
-        runtime.close()
+    summary = call(out, do_export, to, profile, source=source, since=start, dry_run=dry_run)
     reasons: dict[str, int] = {}
     for _, reason in summary.skipped:
         reasons[reason] = reasons.get(reason, 0) + 1
     if json_output:
-        print_json(
+        out.data(
             {
                 "service": to,
                 "dry_run": dry_run,
@@ -87,12 +75,12 @@ def export_ratings(
         )
         return
     verb = "would queue" if dry_run else "queued"
-    info(
+    out.info(
         f"{to}: {verb} {summary.queued}, already there {summary.already_there},"
         f" queued before {summary.unchanged}, not exportable {len(summary.skipped)}"
     )
     for reason, n in sorted(reasons.items()):
-        info(f"  {n} not exportable: {reason}")
+        out.info(f"  {n} not exportable: {reason}")
 
 
 def register(app: typer.Typer) -> None:

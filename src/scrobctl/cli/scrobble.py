@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import typer
 
-from scrobctl.cli.output import info, print_json, set_json
+from scrobctl.cli.output import output
 from scrobctl.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -39,6 +39,7 @@ def _ingest(
 
 
 def scrobble(
+    ctx: typer.Context,
     file: Path | None = typer.Option(
         None, "--file", "-f", help="Read events from this file instead of standard input."
     ),
@@ -61,12 +62,12 @@ def scrobble(
     Example: echo '{"type":"track","title":"Hurt","artist":"Johnny Cash",
     "duration_ms":218000,"watched_ms":150000}' | scrobctl scrobble
     """
-    from scrobctl.cli.context import build_runtime
+    from scrobctl.cli.run import Command
 
-    set_json(json_output)
-    runtime = build_runtime()
+    out = output(ctx, json=json_output)
     now_playing = []
-    try:
+    with Command(out) as cmd:
+        runtime = cmd.runtime
         if file is not None:
             try:
                 stream = file.open("rb")
@@ -76,22 +77,22 @@ def scrobble(
                 result = _ingest(runtime, stream, dry_run, input_format)
         else:
             if sys.stdin.isatty():
-                info(
+                out.info(
                     "waiting for playback events on standard input, one JSON object per line;"
                     " end with Ctrl-D (see `scrobctl scrobble --help`)"
                 )
             result = _ingest(runtime, sys.stdin.buffer, dry_run, input_format)
         if result.starts:
-            import asyncio
-
             from scrobctl.scrobble.nowplaying import send_now_playing
 
-            now_playing = asyncio.run(send_now_playing(runtime, result.starts, result.routes))
-    finally:
-        runtime.close()
+            now_playing = cmd.call(send_now_playing, result.starts, result.routes)
     summary = result.summary
+    if any(r.reconnect for r in now_playing):
+        code = ExitCode.RECONNECT
+    else:
+        code = ExitCode.FAILED if summary.invalid else ExitCode.OK
     if json_output:
-        print_json(
+        out.data(
             {
                 "dry_run": dry_run,
                 "queued": summary.queued,
@@ -104,7 +105,8 @@ def scrobble(
                 "jobs": summary.jobs,
                 "warnings": [*result.unrouted, *result.reconnect],
                 "now_playing": [r.service for r in now_playing if r.error is None],
-            }
+            },
+            code,
         )
     for number, reason in summary.invalid[:MAX_REPORTED]:
         print(f"line {number}: {reason}", file=sys.stderr)
@@ -124,22 +126,20 @@ def scrobble(
     if summary.not_a_play:
         parts.append(f"not a finished play {summary.not_a_play}")
     if not json_output:
-        info(", ".join(parts))
+        out.info(", ".join(parts))
         if summary.jobs:
             where = ", ".join(f"{s} {n}" for s, n in sorted(summary.jobs.items()))
-            info(f"{'would go' if dry_run else 'queued'} to: {where}")
+            out.info(f"{'would go' if dry_run else 'queued'} to: {where}")
     for line in [*result.unrouted, *result.reconnect]:
         print(f"warning: {line}", file=sys.stderr)
     shown = [r.service for r in now_playing if r.error is None]
     if shown:
-        info(f"now playing on {', '.join(shown)}")
+        out.info(f"now playing on {', '.join(shown)}")
     for r in now_playing:
         if r.error is not None:
             print(f"warning: {r.service}: now playing not sent: {r.error}", file=sys.stderr)
-    if any(r.reconnect for r in now_playing):
-        raise typer.Exit(ExitCode.RECONNECT)
-    if summary.invalid:
-        raise typer.Exit(ExitCode.FAILED)
+    if code:
+        raise typer.Exit(code)
 
 
 def register(app: typer.Typer) -> None:

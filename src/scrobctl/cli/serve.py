@@ -9,7 +9,7 @@ from enum import StrEnum
 
 import typer
 
-from scrobctl.cli.output import info, out_console, print_json
+from scrobctl.cli.output import out_console, output
 from scrobctl.errors import UsageError
 
 app = typer.Typer(invoke_without_command=True)
@@ -105,9 +105,11 @@ def serve(
             f"warning: listening on {host}, not loopback: tokens travel in clear text, so put"
             " a TLS proxy in front of it when it is reachable from other machines"
         )
-    from scrobctl.cli.output import verbose
+    from functools import partial
 
-    run_serve(build_runtime, tokens, sock, flush_every=interval, log=_log, log_arrivals=verbose())
+    out = output(ctx)
+    runtimes = partial(build_runtime, out)  # one runtime per arrival, each closed after it
+    run_serve(runtimes, tokens, sock, flush_every=interval, log=_log, log_arrivals=out.verbose)
 
 
 def _executable() -> str:
@@ -122,6 +124,7 @@ def _executable() -> str:
 
 @token_app.command("add")
 def token_add(
+    ctx: typer.Context,
     name: str = typer.Argument(..., help="The source's name, e.g. plex, jellyfin, phone."),
     profile: str = typer.Option("default", "--profile", "-p", help="Profile of its plays."),
     account: str | None = typer.Option(
@@ -140,11 +143,13 @@ def token_add(
 
     token = ServeTokens(data_dir()).add(name, profile, account, replace=replace)
     print(token)
-    info(f"token for {name!r} added; it is not shown again")
+    output(ctx).info(f"token for {name!r} added; it is not shown again")
 
 
 @token_app.command("list")
-def token_list(json_output: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def token_list(
+    ctx: typer.Context, json_output: bool = typer.Option(False, "--json", help="Print JSON.")
+) -> None:
     """List the sources that have a token (never the tokens).
 
     Example: scrobctl serve token list
@@ -152,9 +157,10 @@ def token_list(json_output: bool = typer.Option(False, "--json", help="Print JSO
     from scrobctl.paths import data_dir
     from scrobctl.serve.tokens import ServeTokens
 
+    out = output(ctx, json=json_output)
     entries = ServeTokens(data_dir()).list()
     if json_output:
-        print_json(
+        out.data(
             {
                 "tokens": [
                     {
@@ -169,7 +175,7 @@ def token_list(json_output: bool = typer.Option(False, "--json", help="Print JSO
         )
         return
     if not entries:
-        info("no tokens; add one with `scrobctl serve token add NAME`")
+        out.info("no tokens; add one with `scrobctl serve token add NAME`")
         return
     for e in entries:
         out_console().print(
@@ -178,7 +184,9 @@ def token_list(json_output: bool = typer.Option(False, "--json", help="Print JSO
 
 
 @token_app.command("remove")
-def token_remove(name: str = typer.Argument(..., help="The source's name.")) -> None:
+def token_remove(
+    ctx: typer.Context, name: str = typer.Argument(..., help="The source's name.")
+) -> None:
     """Remove a source's token; its requests are refused from then on.
 
     Example: scrobctl serve token remove plex
@@ -188,7 +196,7 @@ def token_remove(name: str = typer.Argument(..., help="The source's name.")) -> 
 
     if not ServeTokens(data_dir()).remove(name):
         raise UsageError(f"no token named {name!r}")
-    info(f"token for {name!r} removed")
+    output(ctx).info(f"token for {name!r} removed")
 
 
 def register(parent: typer.Typer) -> None:

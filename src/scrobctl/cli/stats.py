@@ -8,12 +8,13 @@ import typer
 
 from scrobctl.cli.dates import parse_date
 from scrobctl.cli.history import Kind
-from scrobctl.cli.output import out_console, print_json, set_json
+from scrobctl.cli.output import out_console, output
 
 BAR_WIDTH = 40
 
 
 def stats(
+    ctx: typer.Context,
     since: str | None = typer.Option(
         None, "--since", help="Only plays from this date on (7d, 2w, yesterday, 2026-01-01)."
     ),
@@ -29,18 +30,14 @@ def stats(
     """
     from dataclasses import asdict
 
-    from scrobctl.cli.context import build_runtime
+    from scrobctl.cli.run import call
     from scrobctl.stats import stats as run
 
-    set_json(json_output)
+    out = output(ctx, json=json_output)
     start = parse_date(since)
-    runtime = build_runtime()
-    try:
-        result = run(runtime, since=start, kind=kind.value if kind else None, top=top)
-    finally:
-        runtime.close()
+    result = call(out, run, since=start, kind=kind.value if kind else None, top=top)
     if json_output:
-        print_json(asdict(result))
+        out.data(asdict(result))
         return
     _render(result)
 

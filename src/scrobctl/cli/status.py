@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from scrobctl.cli.output import local_time, out_console, plural, print_model, set_json
+from scrobctl.cli.output import local_time, out_console, output, plural
 from scrobctl.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 
 def status(
+    ctx: typer.Context,
     json_output: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     check: bool = typer.Option(
         False, "--check", help="Also ask each service whether its login still works."
@@ -26,31 +27,26 @@ def status(
     is tried online (refreshing a Trakt token when due). The exit code is 3 when a connection
     needs a new login or its token is not in the store in use.
 
-    Example: scrobctl status --json | jq '.queue'
+    Example: scrobctl status --json | jq '.data.queue'
     """
-    from scrobctl.cli.context import build_runtime
+    from scrobctl.cli.run import Command
     from scrobctl.status import build_status
 
-    set_json(json_output)
-    runtime = build_runtime()
-    try:
+    out = output(ctx, json=json_output)
+    with Command(out) as cmd:
         checks = None
         if check:
-            import asyncio
-
             from scrobctl.accounts.check import check_connections
 
-            checks = asyncio.run(check_connections(runtime))
-        report = build_status(runtime, checks)
-    finally:
-        runtime.close()
-    if json_output:
-        print_model(report)
-    else:
-        _render(report)
+            checks = cmd.call(check_connections)
+        report = cmd.call(build_status, checks)
     needs_login = [
         c for c in report.connections if c.status == "reconnect_required" or c.token != "present"
     ]
+    if json_output:
+        out.data(report, ExitCode.RECONNECT if needs_login else ExitCode.OK)
+    else:
+        _render(report)
     if not json_output:
         for c in report.connections:
             if (c.status != "ok" or c.token != "present") and c.detail:

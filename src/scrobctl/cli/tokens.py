@@ -6,7 +6,7 @@ from enum import StrEnum
 
 import typer
 
-from scrobctl.cli.output import info, warn
+from scrobctl.cli.output import output
 from scrobctl.errors import ExitCode
 
 app = typer.Typer(help="Manage where tokens are kept.", no_args_is_help=True)
@@ -19,6 +19,7 @@ class StoreKind(StrEnum):
 
 @app.command("migrate")
 def migrate(
+    ctx: typer.Context,
     to: StoreKind = typer.Option(..., "--to", help="The store to move the tokens to."),
 ) -> None:
     """Move this data folder's logins and API app credentials to the other token store.
@@ -30,25 +31,22 @@ def migrate(
     scrobctl tokens migrate --to file
     """
     from scrobctl.accounts.migrate import migrate_tokens
-    from scrobctl.cli.context import build_runtime
+    from scrobctl.cli.run import call
 
-    runtime = build_runtime()
-    try:
-        result = migrate_tokens(runtime, to.value)
-    finally:
-        runtime.close()
+    out = output(ctx)
+    result = call(out, migrate_tokens, to.value)
     moved = [*result.logins, *(f"{name} API app" for name in result.apps)]
     if moved:
-        info(f"moved from the {result.source} to the {result.target}: {', '.join(moved)}")
+        out.info(f"moved from the {result.source} to the {result.target}: {', '.join(moved)}")
     else:
-        info(f"nothing to move from the {result.source}")
+        out.info(f"nothing to move from the {result.source}")
     if result.already:
-        info(f"already in the {result.target}: {', '.join(result.already)}")
+        out.info(f"already in the {result.target}: {', '.join(result.already)}")
     for name in result.missing:
         service = name.split(" ")[0]
-        warn(f"{name}: no token in either store; run `scrobctl login {service}`")
+        out.warn(f"{name}: no token in either store; run `scrobctl login {service}`")
     if result.switch_needed and moved:
-        info(
+        out.info(
             f"scrobctl now finds them with SCROBCTL_TOKEN_STORE={to.value}"
             " (set it in the environment or as token_store in the config file)"
         )

@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from scrobctl.cli.output import info, local_time, print_json, set_json
+from scrobctl.cli.output import Output, local_time, output
 from scrobctl.errors import ExitCode, UsageError
 
 ACTIONS = {
@@ -40,6 +40,8 @@ def _ids_from_text(text: str) -> list[int]:
         document = json.loads(stripped) if stripped.startswith(("{", "[")) else None
     except ValueError:
         document = None
+    if isinstance(document, dict) and isinstance(document.get("data"), dict):
+        document = document["data"]  # `history --json`'s envelope (README "JSON output")
     if isinstance(document, dict) and isinstance(document.get("plays"), list):
         entries: list[object] = document["plays"]
     elif isinstance(document, list):
@@ -62,12 +64,14 @@ def _ids_from_text(text: str) -> list[int]:
 
 
 def unscrobble(
+    ctx: typer.Context,
     plays: list[str] = typer.Argument(
         ..., help="Play ids, as `scrobctl history` shows them; `-` reads history --json."
     ),
     source: list[str] | None = typer.Option(
         None,
         "--from",
+        metavar="TARGET",
         help="Only from this target (repeatable; a kind's name or a named target such as"
         " trakt2); the play stays in the archive.",
     ),
@@ -83,26 +87,23 @@ def unscrobble(
     """
     from dataclasses import asdict
 
-    from scrobctl.cli.context import build_runtime
+    from scrobctl.cli.run import call
     from scrobctl.scrobble.unscrobble import unscrobble as run
 
-    set_json(json_output)
+    out = output(ctx, json=json_output)
     stdin = sys.stdin.read() if "-" in plays else None
     ids = play_ids(plays, stdin)
     targets = set(source) if source else None
-    runtime = build_runtime()
-    try:
-        report = run(runtime, ids, targets, dry_run=dry_run)
-    finally:
-        runtime.close()
+    report = call(out, run, ids, targets, dry_run=dry_run)
+    code = ExitCode.FAILED if report.failed else ExitCode.OK
     if json_output:
-        print_json({"dry_run": report.dry_run, "plays": [asdict(p) for p in report.plays]})
+        out.data({"dry_run": report.dry_run, "plays": [asdict(p) for p in report.plays]}, code)
     else:
-        _render(report)
-    raise typer.Exit(ExitCode.FAILED if report.failed else ExitCode.OK)
+        _render(out, report)
+    raise typer.Exit(code)
 
 
-def _render(report: object) -> None:
+def _render(out: Output, report: object) -> None:
     from scrobctl.scrobble.unscrobble import UnscrobbleReport
 
     assert isinstance(report, UnscrobbleReport)
@@ -122,23 +123,25 @@ def _render(report: object) -> None:
         where = (
             "kept in the archive" if not play.removed_from_archive else "removed from the archive"
         )
-        info(f"{head}: {would}{where}")
+        out.info(f"{head}: {would}{where}")
         if not play.targets:
-            info("  no target has it")
+            out.info("  no target has it")
         for target in play.targets:
             if target.action == "manual" and target.manual_url:
-                info(
+                out.info(
                     f"  {target.service}: Last.fm has no API to delete a scrobble; delete it by "
                     f"hand at {target.manual_url}"
                 )
             elif target.action == "manual":
-                info(f"  {target.service}: its server has no API to delete a play; delete it there")
+                out.info(
+                    f"  {target.service}: its server has no API to delete a play; delete it there"
+                )
             else:
-                info(f"  {target.service}: {would}{ACTIONS.get(target.action, target.action)}")
+                out.info(f"  {target.service}: {would}{ACTIONS.get(target.action, target.action)}")
     if report.dry_run:
-        info("dry run: nothing was changed")
+        out.info("dry run: nothing was changed")
     elif report.queued:
-        info(f"run `scrobctl flush` to send {report.queued} removal(s)")
+        out.info(f"run `scrobctl flush` to send {report.queued} removal(s)")
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from scrobctl.cli.output import info, warn
+from scrobctl.cli.output import Output, output
 from scrobctl.errors import UsageError
 
 if TYPE_CHECKING:
@@ -48,63 +48,66 @@ def _played(event: dict[str, Any]) -> str:
     return f"played {played} s" + (f" of {round(length / 1000)} s" if length else "")
 
 
-def _play(outcome: Outcome) -> None:
+def _play(out: Output, outcome: Outcome) -> None:
     event = outcome.event
     text = f"{_label(event)} ({_played(event)})"
     if outcome.verdict == "invalid":
-        warn(f"not scrobbled: {text}: {outcome.reason}")
+        out.warn(f"not scrobbled: {text}: {outcome.reason}")
     elif outcome.verdict == "below threshold":
-        info(f"not counted: {text}: {outcome.reason}")
+        out.info(f"not counted: {text}: {outcome.reason}")
     elif outcome.verdict == "recorded":
-        info(f"recorded, no service takes it: {text}")
+        out.info(f"recorded, no service takes it: {text}")
     elif outcome.verdict == "duplicate":
-        info(f"already recorded: {text}")
+        out.info(f"already recorded: {text}")
     else:
-        info(f"queued: {text}")
+        out.info(f"queued: {text}")
 
 
-def _now_playing(event: dict[str, Any], results: list[NowPlayingResult]) -> None:
+def _now_playing(out: Output, event: dict[str, Any], results: list[NowPlayingResult]) -> None:
     shown = [r.service for r in results if r.error is None]
     if shown:
-        info(f"now playing on {', '.join(shown)}: {_label(event)}")
+        out.info(f"now playing on {', '.join(shown)}: {_label(event)}")
     for r in results:
         if r.error is not None:
-            warn(f"{r.service}: now playing not sent: {r.error}")
+            out.warn(f"{r.service}: now playing not sent: {r.error}")
 
 
-def _flushed(report: FlushReport | None) -> None:
+def _flushed(out: Output, report: FlushReport | None) -> None:
     if report is None:
-        info("flush: another `scrobctl flush` is running; left to it")
+        out.info("flush: another `scrobctl flush` is running; left to it")
         return
     for r in report.services:
         problem = r.reconnect or r.attention or r.error
         if problem:
             print(f"{r.service}: {problem}", file=sys.stderr)
         elif r.sent:
-            info(f"{r.service}: {r.sent} sent")
+            out.info(f"{r.service}: {r.sent} sent")
 
 
-def _render() -> Render:
+def _render(out: Output) -> Render:
+    from functools import partial
+
     from scrobctl.watch.run import Render
 
-    return Render(say=info, warn=warn, play=_play, now_playing=_now_playing, flushed=_flushed)
+    return Render(
+        say=out.info,
+        warn=out.warn,
+        play=partial(_play, out),
+        now_playing=partial(_now_playing, out),
+        flushed=partial(_flushed, out),
+    )
 
 
-def _run(source: str, follow: Follow, flush_interval: float | None) -> None:
-    import asyncio
-
-    from scrobctl.cli.context import build_runtime
+def _run(out: Output, source: str, follow: Follow, flush_interval: float | None) -> None:
+    from scrobctl.cli.run import call
     from scrobctl.watch.run import run
 
-    runtime = build_runtime()
-    try:
-        asyncio.run(run(runtime, source, follow, _render(), flush_interval=flush_interval))
-    finally:
-        runtime.close()
+    call(out, run, source, follow, _render(out), flush_interval=flush_interval)
 
 
 @app.command("mpd")
 def mpd(
+    ctx: typer.Context,
     host: str = typer.Option(
         "localhost", "--host", envvar="MPD_HOST", help="MPD's host, or its socket path."
     ),
@@ -123,18 +126,20 @@ def mpd(
 
     Example: scrobctl watch mpd --host 127.0.0.1 --port 6600 --flush-every 5m
     """
+    out = output(ctx)
     interval = parse_duration(flush_every)
 
     async def follow(sink: Sink, stop: asyncio.Event) -> None:
         from scrobctl.watch import mpd as watcher
 
-        await watcher.watch(host, port, sink, sink.runtime.clock, stop, info)
+        await watcher.watch(host, port, sink, sink.runtime.clock, stop, out.info)
 
-    _run("mpd", follow, interval)
+    _run(out, "mpd", follow, interval)
 
 
 @app.command("mpris")
 def mpris(
+    ctx: typer.Context,
     player: str | None = typer.Option(
         None,
         "--player",
@@ -164,6 +169,7 @@ def mpris(
 
         sys.stdout.write(FORMAT + "\n")
         return
+    out = output(ctx)
     interval = parse_duration(flush_every)
     from scrobctl.watch.mpris import command
 
@@ -172,13 +178,14 @@ def mpris(
     async def follow(sink: Sink, stop: asyncio.Event) -> None:
         from scrobctl.watch import mpris as watcher
 
-        await watcher.watch(player, sink, sink.runtime.clock, stop, info, warn)
+        await watcher.watch(player, sink, sink.runtime.clock, stop, out.info, out.warn)
 
-    _run("mpris", follow, interval)
+    _run(out, "mpris", follow, interval)
 
 
 @app.command("cmus", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def cmus(
+    ctx: typer.Context,
     args: list[str] = typer.Argument(None, metavar="STATUS_ARGS...", show_default=False),
 ) -> None:
     """Take one status change from cmus and queue the play it ends.
@@ -190,20 +197,16 @@ def cmus(
 
     Example (in cmus): :set status_display_program=/path/to/contrib/cmus/scrobctl-cmus
     """
-    import asyncio
-
-    from scrobctl.cli.context import build_runtime
+    from scrobctl.cli.run import Command
     from scrobctl.paths import ensure_private_dir
     from scrobctl.watch.cmus import observe
     from scrobctl.watch.run import deliver_once
 
-    runtime = build_runtime()
-    try:
-        ensure_private_dir(runtime.data_dir)
-        events = observe(runtime.data_dir, args or [], runtime.clock.now())
-        asyncio.run(deliver_once(runtime, "cmus", events, _render()))
-    finally:
-        runtime.close()
+    out = output(ctx)
+    with Command(out) as cmd:
+        ensure_private_dir(cmd.runtime.data_dir)
+        events = observe(cmd.runtime.data_dir, args or [], cmd.runtime.clock.now())
+        cmd.call(deliver_once, "cmus", events, _render(out))
 
 
 def register(parent: typer.Typer) -> None:

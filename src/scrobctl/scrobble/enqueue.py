@@ -15,10 +15,11 @@ from itertools import islice
 
 from scrobctl.scrobble.events import Event, Line
 from scrobctl.scrobble.rules import NeedsDuration, below_threshold, in_future
-from scrobctl.store.db import Store
+from scrobctl.store.db import Store, checkpoint_every, data_version
 from scrobctl.store.history import half_length_window, service_has_play
 from scrobctl.store.items import ItemRef, ItemResolver
 from scrobctl.store.pending import PendingPlays
+from scrobctl.store.plays import has_plays, nearest_play
 from scrobctl.store.queue import insert_scrobble_job
 from scrobctl.store.ratings import LOCAL, set_rating
 
@@ -161,40 +162,38 @@ class Ingest:
         input that trickles in never keeps `flush` or another `scrobble` waiting. A dry run is
         one transaction, rolled back at the end, so that it counts duplicates across the whole
         input exactly as a real run would."""
-        conn = self.store.conn
         # Copy the write-ahead log into the database every ~40 MB rather than every ~4 MB: a
         # big input rewrites the same index pages in commit after commit, and each copy of a
         # page costs the same however often it changed.
-        conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
+        checkpoint_every(self.store.conn, WAL_CHECKPOINT_PAGES)
         try:
             if self.dry_run:
-                self._begin()
-            for chunk in _chunks(lines, COMMIT_EVERY):
-                if not self.dry_run:
-                    self._begin()
-                self._chunk(chunk)
-                self._pending.write()
-                if not self.dry_run:
-                    conn.execute("COMMIT")
+                with self.store.transaction(dry_run=True):
+                    self._begun()
+                    for chunk in _chunks(lines, COMMIT_EVERY):
+                        self._write(chunk)
+            else:
+                for chunk in _chunks(lines, COMMIT_EVERY):
+                    with self.store.transaction():
+                        self._begun()
+                        self._write(chunk)
         except BaseException:
             self._pending.discard()
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
             self._forget()
             raise
-        if self.dry_run:
-            conn.execute("ROLLBACK")
         self._forget()
         return self.summary
 
-    def _begin(self) -> None:
-        """Start a write transaction. What this run knows of earlier plays holds only while no
-        other process writes: another `scrobble` between two of our transactions may have
-        added plays of the same items, so then it is asked again."""
-        conn = self.store.conn
-        conn.execute("BEGIN IMMEDIATE")
+    def _write(self, chunk: list[Line]) -> None:
+        self._chunk(chunk)
+        self._pending.write()
+
+    def _begun(self) -> None:
+        """Right after a write transaction began. What this run knows of earlier plays holds
+        only while no other process writes: another `scrobble` between two of our
+        transactions may have added plays of the same items, so then it is asked again."""
         self._pending.begin()
-        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        version = data_version(self.store.conn)
         if self._data_version is not None and version != self._data_version:
             self._fresh.clear()
             self._stored.clear()
@@ -301,7 +300,6 @@ class Ingest:
         """The play's id, and whether it is new. Items with no plays before this run (most
         lines of a big input) are checked against this run's plays in memory, others in the
         database. A new play waits to be written with the rest of its batch."""
-        conn = self.store.conn
         window = self._window(event)
         key = (event.profile, item_id)
         if len(self._fresh) + len(self._stored) >= FRESH_LIMIT or self._fresh_plays >= FRESH_PLAYS:
@@ -323,13 +321,9 @@ class Ingest:
                 return fresh[i][1], False
         else:
             self._pending.write()
-            row = conn.execute(
-                "SELECT id FROM plays WHERE profile = ? AND item_id = ?"
-                " AND watched_at > ? AND watched_at < ? ORDER BY abs(watched_at - ?) LIMIT 1",
-                (event.profile, item_id, started - window, started + window, started),
-            ).fetchone()
-            if row:
-                return row[0], False
+            found = nearest_play(self.store.conn, event.profile, item_id, started, window)
+            if found is not None:
+                return found[0], False
         play_id = self._pending.add_play(
             event.profile,
             item_id,
@@ -347,12 +341,7 @@ class Ingest:
 
     def _has_plays(self, key: tuple[str, int]) -> bool:
         self._pending.write()
-        return (
-            self.store.conn.execute(
-                "SELECT 1 FROM plays WHERE profile = ? AND item_id = ? LIMIT 1", key
-            ).fetchone()
-            is not None
-        )
+        return has_plays(self.store.conn, *key)
 
     def _already_on(self, service: str, event: Event, item_id: int, started: int) -> bool:
         """The service already has this play (imported from it, or sent before). An item first

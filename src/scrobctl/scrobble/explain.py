@@ -46,6 +46,8 @@ def _from_stdin(runtime: Runtime, text: str) -> list[Explanation]:
         document: Any = json.loads(stripped) if stripped.startswith("{") else None
     except ValueError:
         document = None
+    if isinstance(document, dict) and isinstance(document.get("data"), dict):
+        document = document["data"]  # `history --json`'s envelope (README "JSON output")
     if isinstance(document, dict) and isinstance(document.get("plays"), list):
         ids = [p.get("id") for p in document["plays"] if isinstance(p, dict)]
         return [e for e in (explain_play(conn, i) for i in ids if isinstance(i, int)) if e]

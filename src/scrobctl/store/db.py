@@ -6,7 +6,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from scrobctl.errors import StoreError, database_error
@@ -17,6 +17,22 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 30_000
 
 
+@contextmanager
+def transaction(conn: sqlite3.Connection, *, dry_run: bool = False) -> Iterator[sqlite3.Connection]:
+    """The one way scrobctl writes. BEGIN IMMEDIATE takes the write lock up front, so two
+    writers never deadlock half-way; what is written inside is committed together or not at
+    all. An error (Ctrl-C too) rolls it back, and so does the end of a dry run: a dry run makes
+    every write a real run would, so that what it counts is what a real run would do."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        if conn.in_transaction:  # SQLite may have rolled back itself (disk full, I/O error)
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("ROLLBACK" if dry_run else "COMMIT")
+
+
 class Store:
     """One connection to the scrobctl database. Writers use `transaction()`."""
 
@@ -24,17 +40,8 @@ class Store:
         self.conn = conn
         self.path = path
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE: take the write lock up front so two writers never deadlock mid-way."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        else:
-            self.conn.execute("COMMIT")
+    def transaction(self, *, dry_run: bool = False) -> AbstractContextManager[sqlite3.Connection]:
+        return transaction(self.conn, dry_run=dry_run)
 
     def close(self) -> None:
         self.conn.close()
@@ -64,6 +71,16 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA synchronous = NORMAL")
     return conn
+
+
+def checkpoint_every(conn: sqlite3.Connection, pages: int) -> None:
+    """How many pages the write-ahead log grows to before SQLite copies it into the file."""
+    conn.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
+
+
+def data_version(conn: sqlite3.Connection) -> int:
+    """A number that changes when another connection commits: what was read may be stale."""
+    return conn.execute("PRAGMA data_version").fetchone()[0]
 
 
 def next_id(conn: sqlite3.Connection, table: str) -> int:
@@ -132,8 +149,7 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
     from sqlite_utils import Database
 
     db = Database(conn)
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(conn):
         # Re-read under the write lock: another process may have migrated meanwhile.
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version == 0 and _foreign_tables(conn):
@@ -146,10 +162,6 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
             migration(db)
             db["_migrations"].insert({"name": migration.__name__, "applied_at": time.time()})
             conn.execute(f"PRAGMA user_version = {index}")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
 
 
 def schema_is_current(path: Path) -> bool:

@@ -14,7 +14,14 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
-from scrobctl.store.items import MUSIC, VIDEO_ID_ORDER, ItemRef, weak_key, without_album
+from scrobctl.store.items import (
+    MUSIC,
+    VIDEO_ID_ORDER,
+    ItemRef,
+    items_with_id,
+    weak_key,
+    without_album,
+)
 from scrobctl.store.records import VIDEO_IDS
 
 EXACT = "exact id"
@@ -245,12 +252,7 @@ def explain_play(conn: sqlite3.Connection, play_id: int) -> Explanation | None:
 
 
 def find_items(conn: sqlite3.Connection, kind: str | None, name: str, value: Any) -> list[int]:
-    sql = f"SELECT id FROM items WHERE {name} = ?"
-    args: list[Any] = [value]
-    if kind is not None:
-        sql += " AND kind = ?"
-        args.append(kind)
-    return [r[0] for r in conn.execute(sql + " ORDER BY id", args)]
+    return [r["id"] for r in items_with_id(conn, kind, name, value)]
 
 
 def explain_item(conn: sqlite3.Connection, item_id: int, plays: int = 10) -> Explanation | None:

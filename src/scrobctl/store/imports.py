@@ -15,6 +15,7 @@ from typing import Any
 from scrobctl.store.db import Store
 from scrobctl.store.history import half_length_window
 from scrobctl.store.items import ItemRef, ItemResolver
+from scrobctl.store.plays import nearest_play
 
 HISTORY = "history"
 RATINGS = "ratings"
@@ -104,13 +105,9 @@ class ImportWriter:
         item_id, weak = self._items.resolve(imported.ref)
         window = half_length_window(imported.ref.duration_ms, imported.ref.kind)
         at = imported.watched_at
-        row = conn.execute(
-            "SELECT id, watched_at FROM plays WHERE profile = ? AND item_id = ? AND watched_at > ?"
-            " AND watched_at < ? ORDER BY abs(watched_at - ?) LIMIT 1",
-            (self.profile, item_id, at - window, at + window, at),
-        ).fetchone()
-        if row is not None:
-            at = row["watched_at"]  # the same play: the service has it at our time
+        found = nearest_play(conn, self.profile, item_id, at, window)
+        if found is not None:
+            at = found[1]  # the same play: the service has it at our time
         else:
             conn.execute(
                 "INSERT OR IGNORE INTO plays (profile, item_id, watched_at, duration_ms, source)"

@@ -66,6 +66,24 @@ def without_album(key: str) -> str:
     return key[: key.rindex("\x1f") + 1]
 
 
+EXTERNAL_IDS = (*VIDEO_ID_ORDER, "mbid", "isrc")
+
+
+def items_with_id(
+    conn: sqlite3.Connection, kind: str | None, name: str, value: Any
+) -> list[sqlite3.Row]:
+    """The items (id, kind, title, artist) whose external id `name` is `value`, of `kind`
+    when one is given, oldest first: what `rate` and `explain` name an item by."""
+    if name not in EXTERNAL_IDS:
+        raise ValueError(f"not an external id: {name!r}")
+    sql = f"SELECT id, kind, title, artist FROM items WHERE {name} = ?"
+    args: list[object] = [value]
+    if kind is not None:
+        sql += " AND kind = ?"
+        args.append(kind)
+    return conn.execute(sql + " ORDER BY id", args).fetchall()
+
+
 class ItemResolver:
     """Resolves refs to item ids, remembering answers for the rest of one ingest.
 

@@ -1,13 +1,27 @@
-"""Questions about the database answered with sqlite3 alone, for start-up fast paths."""
+"""Questions about the database answered read-only with sqlite3 alone (nothing migrated or
+created): for start-up fast paths, and for `doctor`, which must look at a file as it is."""
 
 from __future__ import annotations
 
 import os
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 from scrobctl.store.migrations import MIGRATIONS
+
+
+@contextmanager
+def read_only(path: Path, timeout: float) -> Iterator[sqlite3.Connection]:
+    """A connection that cannot write, migrate or create the file: for looking only."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=timeout)
+    try:
+        yield conn
+    finally:
+        conn.close()
 
 
 def nothing_due(path: Path) -> bool:
@@ -21,8 +35,7 @@ def nothing_due(path: Path) -> bool:
         # is not "nothing due": the full path says what is wrong with it.
         return path.parent.is_dir() or not os.path.lexists(path.parent)
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
-        try:
+        with read_only(path, timeout=5) as conn:
             if conn.execute("PRAGMA user_version").fetchone()[0] != len(MIGRATIONS):
                 return False
             row = conn.execute(
@@ -32,7 +45,38 @@ def nothing_due(path: Path) -> bool:
                 (time.time(),),
             ).fetchone()
             return row is None
-        finally:
-            conn.close()
     except sqlite3.Error:
         return False
+
+
+class Health(NamedTuple):
+    version: int  # PRAGMA user_version: the schema's migration count
+    integrity: str  # the first line of PRAGMA integrity_check: "ok" when sound
+    tables: set[str]  # every name in sqlite_master
+
+
+def health(path: Path) -> Health:
+    """What `doctor` says of the file, read without writing. Raises sqlite3.DatabaseError
+    when the file cannot be read as a database."""
+    with read_only(path, timeout=10) as conn:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        result = conn.execute("PRAGMA integrity_check").fetchone()[0]
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    return Health(version, result, tables)
+
+
+def logins(path: Path) -> tuple[list[tuple[str, str, str]], str | None]:
+    """(profile, target, kind) of every connection, and the archive id that scopes keyring
+    entries (None before there is one), read without migrating: an older schema is read as it
+    is. Raises sqlite3.DatabaseError when the file cannot be read."""
+    with read_only(path, timeout=10) as conn:
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(connections)")}
+        # A target's kind picks its secret's key (issue 19); before m009 it is its name.
+        kind_col = "coalesce(kind, service)" if "kind" in columns else "service"
+        rows = conn.execute(f"SELECT profile, service, {kind_col} FROM connections").fetchall()
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        scope = None
+        if "meta" in tables:
+            found = conn.execute("SELECT value FROM meta WHERE key = 'archive_id'").fetchone()
+            scope = found[0] if found else None
+    return [(r[0], r[1], r[2]) for r in rows], scope

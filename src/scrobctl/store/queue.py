@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from scrobctl.store.db import Store
-from scrobctl.store.records import VIDEO_IDS, PlayRecord, item_name
+from scrobctl.store.records import VIDEO_IDS, PlayRecord, item_name, video_ids
 
 AVAILABLE = "available"
 RUNNING = "running"
@@ -156,19 +156,40 @@ def claim(
     return play_records(store.conn, ids)
 
 
-def play_records(conn: sqlite3.Connection, job_ids: Sequence[int]) -> list[PlayRecord]:
+_SHOW_COLUMNS = ", ".join(["s.title AS s_title", *(f"s.{k} AS s_{k}" for k in VIDEO_IDS)])
+
+
+def job_rows(
+    conn: sqlite3.Connection,
+    job_ids: Sequence[int],
+    *,
+    columns: str = "jobs.payload",
+    join: str = "JOIN items i ON i.id = jobs.item_id",
+    order: str = "jobs.id",
+) -> list[sqlite3.Row]:
+    """Claimed jobs (job_id, attempt, `columns`) with their item (`i`, found by `join`) and
+    its show (`s_` columns): what every kind of job's sender record is made from. A column
+    in `columns` wins over the item's own of that name. By default, jobs that name their item
+    and carry what to send in `payload` (ratings, removals), in queue order."""
     if not job_ids:
         return []
     marks = ",".join("?" * len(job_ids))
-    rows = conn.execute(
-        "SELECT jobs.id AS job_id, jobs.attempt, plays.id AS play_id, plays.watched_at,"
-        " COALESCE(plays.duration_ms, i.duration_ms) AS duration_ms, i.*, s.title AS s_title,"
-        " s.tmdb AS s_tmdb, s.imdb AS s_imdb, s.tvdb AS s_tvdb, s.trakt AS s_trakt,"
-        " s.simkl AS s_simkl"
-        " FROM jobs JOIN plays ON plays.id = jobs.play_id JOIN items i ON i.id = plays.item_id"
-        " LEFT JOIN items s ON s.id = i.show_id"
-        f" WHERE jobs.id IN ({marks}) ORDER BY plays.watched_at, jobs.id",
+    return conn.execute(
+        f"SELECT jobs.id AS job_id, jobs.attempt, {columns}, i.*, {_SHOW_COLUMNS}"
+        f" FROM jobs {join} LEFT JOIN items s ON s.id = i.show_id"
+        f" WHERE jobs.id IN ({marks}) ORDER BY {order}",
         list(job_ids),
+    ).fetchall()
+
+
+def play_records(conn: sqlite3.Connection, job_ids: Sequence[int]) -> list[PlayRecord]:
+    rows = job_rows(
+        conn,
+        job_ids,
+        columns="plays.id AS play_id, plays.watched_at,"
+        " COALESCE(plays.duration_ms, i.duration_ms) AS duration_ms",
+        join="JOIN plays ON plays.id = jobs.play_id JOIN items i ON i.id = plays.item_id",
+        order="plays.watched_at, jobs.id",
     )
     return [play_record(r) for r in rows]
 
@@ -192,8 +213,8 @@ def play_record(
         attempt=row["attempt"],
         item_id=row["id"],
         year=row["year"],
-        ids={k: row[k] for k in VIDEO_IDS if row[k] is not None},
-        show_ids={k: row[f"s_{k}"] for k in VIDEO_IDS if row[f"s_{k}"] is not None},
+        ids=video_ids(row),
+        show_ids=video_ids(row, "s_"),
         show_title=row["s_title"],
         season=row["season"],
         number=row["number"],
@@ -453,6 +474,14 @@ def drop(store: Store, job_ids: Sequence[int]) -> int:
             f"DELETE FROM jobs WHERE id IN ({marks}) AND state != 'running'", list(job_ids)
         )
     return cursor.rowcount
+
+
+def last_discarded(store: Store, service: str, profile: str) -> int | None:
+    """The newest given-up job of a target: a new one means new plays were given up."""
+    return store.conn.execute(
+        "SELECT max(id) FROM jobs WHERE state = 'discarded' AND service = ? AND profile = ?",
+        (service, profile),
+    ).fetchone()[0]
 
 
 def select_ids(

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scrobctl.store.db import Store
-from scrobctl.store.queue import MAX_ATTEMPTS
-from scrobctl.store.records import VIDEO_IDS
+from scrobctl.store.queue import MAX_ATTEMPTS, job_rows
+from scrobctl.store.records import video_ids
 
 LOCAL = "local"
 RATING = "rating"
@@ -108,9 +108,7 @@ def queue_exports(
     `convert` maps a rating row to the value to send, or (None, reason) to skip it.
     """
     summary = ExportSummary()
-    conn = store.conn
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with store.transaction(dry_run=dry_run) as conn:
         for row in list(effective_ratings(store, profile, source=source, since=since)):
             if row["source"] == service:
                 summary.already_there += 1
@@ -163,26 +161,12 @@ def queue_exports(
                 ),
             )
             summary.queued += 1
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("ROLLBACK" if dry_run else "COMMIT")
     return summary
 
 
 def rating_records(conn: sqlite3.Connection, job_ids: list[int]) -> list[RatingRecord]:
-    if not job_ids:
-        return []
-    marks = ",".join("?" * len(job_ids))
-    rows = conn.execute(
-        "SELECT jobs.id AS job_id, jobs.attempt, jobs.payload, i.*, s.tmdb AS s_tmdb,"
-        " s.imdb AS s_imdb, s.tvdb AS s_tvdb, s.trakt AS s_trakt, s.simkl AS s_simkl"
-        " FROM jobs JOIN items i ON i.id = jobs.item_id LEFT JOIN items s ON s.id = i.show_id"
-        f" WHERE jobs.id IN ({marks}) ORDER BY jobs.id",
-        job_ids,
-    )
     records = []
-    for row in rows:
+    for row in job_rows(conn, job_ids):
         payload = json.loads(row["payload"])
         records.append(
             RatingRecord(
@@ -194,8 +178,8 @@ def rating_records(conn: sqlite3.Connection, job_ids: list[int]) -> list[RatingR
                 title=row["title"],
                 artist=row["artist"],
                 mbid=row["mbid"],
-                ids={k: row[k] for k in VIDEO_IDS if row[k] is not None},
-                show_ids={k: row[f"s_{k}"] for k in VIDEO_IDS if row[f"s_{k}"] is not None},
+                ids=video_ids(row),
+                show_ids=video_ids(row, "s_"),
                 season=row["season"],
                 number=row["number"],
                 attempt=row["attempt"],

@@ -8,6 +8,11 @@ from typing import Any
 VIDEO_IDS = ("tmdb", "imdb", "tvdb", "trakt", "simkl")
 
 
+def video_ids(row: Any, prefix: str = "") -> dict[str, Any]:
+    """The video ids a row has (`prefix`: the columns of a joined show, `s_`)."""
+    return {k: row[prefix + k] for k in VIDEO_IDS if row[prefix + k] is not None}
+
+
 @dataclass(frozen=True, slots=True)
 class PlayRecord:
     """One play with its item, as the senders need it. Times are Unix seconds, UTC.

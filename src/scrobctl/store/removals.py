@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scrobctl.store.db import Store
-from scrobctl.store.queue import MAX_ATTEMPTS, SCROBBLE, play_record
+from scrobctl.store.queue import MAX_ATTEMPTS, SCROBBLE, job_rows, play_record
 from scrobctl.store.records import PlayRecord
 from scrobctl.store.stats import forget_play, forget_scrobble, lower_marks
 
@@ -64,14 +64,9 @@ def remove_play(
     """Take one play off `targets` (every target when None) and, when None, out of the
     archive. A play a flush is sending right now is left untouched (`busy`)."""
     result = PlayRemoval(play_id)
-    conn = store.conn
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    # A play not found, or busy, is left before anything is written: committing is a no-op.
+    with store.transaction(dry_run=dry_run) as conn:
         _remove(conn, result, targets, removable, now)
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("ROLLBACK" if dry_run or result.busy or not result.found else "COMMIT")
     return result
 
 
@@ -187,19 +182,8 @@ class RemovalRecord:
 
 
 def removal_records(conn: sqlite3.Connection, job_ids: list[int]) -> list[RemovalRecord]:
-    if not job_ids:
-        return []
-    marks = ",".join("?" * len(job_ids))
-    rows = conn.execute(
-        "SELECT jobs.id AS job_id, jobs.attempt, jobs.payload, i.*, s.title AS s_title,"
-        " s.tmdb AS s_tmdb, s.imdb AS s_imdb, s.tvdb AS s_tvdb, s.trakt AS s_trakt,"
-        " s.simkl AS s_simkl"
-        " FROM jobs JOIN items i ON i.id = jobs.item_id LEFT JOIN items s ON s.id = i.show_id"
-        f" WHERE jobs.id IN ({marks}) ORDER BY jobs.id",
-        job_ids,
-    )
     records = []
-    for row in rows:
+    for row in job_rows(conn, job_ids):
         payload: dict[str, Any] = json.loads(row["payload"])
         play = play_record(row, play_id=0, watched_at=payload["watched_at"])
         records.append(RemovalRecord(row["job_id"], row["attempt"], play, payload.get("remote_id")))

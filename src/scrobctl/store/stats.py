@@ -14,6 +14,8 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 
+from scrobctl.store.db import transaction
+
 MUSIC = ("track", "podcast")
 VIDEO = ("movie", "episode")
 WEEK = 7 * 86_400
@@ -64,8 +66,7 @@ def marks_for(kind: str | None) -> str:
 
 def refresh(conn: sqlite3.Connection) -> None:
     """Add the plays and scrobbles written since the last refresh to the running totals."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(conn):
         plays_mark, scrobbles_mark = _marks(conn)
         top = conn.execute("SELECT coalesce(max(id), 0) FROM plays").fetchone()[0]
         if top > plays_mark:
@@ -89,10 +90,6 @@ def refresh(conn: sqlite3.Connection) -> None:
                 (scrobbles_mark,),
             )
             _set_mark(conn, "scrobbles", top)
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
 
 
 def _marks(conn: sqlite3.Connection) -> tuple[int, int]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from scrobctl.errors import UsageError
 from scrobctl.runtime import Runtime
+from scrobctl.store.items import items_with_id
 from scrobctl.store.ratings import set_rating
 
 ID_KINDS = ("tmdb", "imdb", "tvdb", "trakt", "simkl", "mbid", "isrc")
@@ -44,12 +45,7 @@ def rate(runtime: Runtime, item: str, rating: float, profile: str) -> Rated:
         raise UsageError(f"a rating is from 1 to 10, not {rating:g}")
     kind, name, value = parse_item(item)
     store = runtime.store()
-    sql = f"SELECT id, kind, title, artist FROM items WHERE {name} = ?"
-    args: list[object] = [value]
-    if kind is not None:
-        sql += " AND kind = ?"
-        args.append(kind)
-    rows = store.conn.execute(sql + " ORDER BY id", args).fetchall()
+    rows = items_with_id(store.conn, kind, name, value)
     if not rows:
         raise UsageError(
             f"no item with {name} {value} in your history",

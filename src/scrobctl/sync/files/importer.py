@@ -23,6 +23,7 @@ from scrobctl.errors import ScrobctlError, UsageError
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.enqueue import Ingest, IngestSummary
 from scrobctl.scrobble.events import Line
+from scrobctl.store.plays import count_plays
 from scrobctl.sync.files import Format, detect, load, names
 from scrobctl.sync.files.base import FileLine, Numbering, Progress, Source
 
@@ -119,24 +120,16 @@ class Report:
             self._fh.close()
 
 
+@dataclass
 class _FileRun:
     """One file: its lines, minus those the format skipped, into an Ingest."""
 
-    def __init__(
-        self,
-        path: Path,
-        fmt: Format,
-        summary: FileImportSummary,
-        report: Report,
-        progress: Progress,
-        on_progress: ProgressCallback | None,
-    ) -> None:
-        self.path = path
-        self.fmt = fmt
-        self.summary = summary
-        self.report = report
-        self.progress = progress
-        self.on_progress = on_progress
+    path: Path
+    fmt: Format
+    summary: FileImportSummary
+    report: Report
+    progress: Progress
+    on_progress: ProgressCallback | None
 
     def entry(self, line: FileLine, outcome: str, reason: str) -> dict[str, Any]:
         entry: dict[str, Any] = {
@@ -251,7 +244,7 @@ def run_plan(
                     on_file(source.path, fmt, source.progress)
                 run = _FileRun(source.path, fmt, summary, report, source.progress, on_progress)
                 source_name = f"file:{getattr(state, 'source', None) or fmt.name}"
-                before = _plays_from(store, source_name)
+                before = count_plays(store, source=source_name)
                 ingest = Ingest(
                     store,
                     {},
@@ -275,18 +268,15 @@ def run_plan(
                 if on_progress is not None:
                     on_progress(source.progress, summary.rows)
         except KeyboardInterrupt:
-            kept = 0 if dry_run or not source_name else _plays_from(store, source_name) - before
+            kept = 0
+            if not dry_run and source_name:
+                kept = count_plays(store, source=source_name) - before
             return FileImportResult(summary, report.path, interrupted=True, kept=kept)
         finally:
             report.close()
         return FileImportResult(summary, report.path)
     finally:
         plan.close()
-
-
-def _plays_from(store: Any, source: str) -> int:
-    row = store.conn.execute("SELECT count(*) FROM plays WHERE source = ?", (source,)).fetchone()
-    return int(row[0])
 
 
 def _tmdb_matcher(runtime: Runtime, on_step: Callable[[int, int], None] | None) -> Any:
