@@ -640,6 +640,66 @@ def files(quick: bool, work: Path) -> list[Row]:
     ]
 
 
+def _match_all(sources: int, targets: int) -> tuple[float, int]:
+    """Seconds to index `targets` plays and match `sources` against them (sync's plan), and
+    how many matched. Every fourth source play is on the target, written differently."""
+    from scrobctl.sync.matching import Play, TargetIndex, fold, music_key
+
+    fold.cache_clear()  # a warm cache from the last run would flatter the next one
+    music_key.cache_clear()
+
+    def play(i: int, origin: str, shout: bool) -> Play:
+        artist, title = f"Artist {i % 300}", f"Track {i % 1500}"
+        if shout:
+            artist, title = artist.upper(), f"{title} (feat. Guest)"
+        else:
+            artist += " feat. Guest"
+        return Play(i, "track", 1_600_000_000 + i * 180, i, origin, {}, artist=artist, title=title)
+
+    step = max(1, sources // targets)
+    started = time.perf_counter()
+    index = TargetIndex(play(i, "listenbrainz", True) for i in range(0, sources, step))
+    found = sum(index.match(play(i, "lastfm", False)) is not None for i in range(sources))
+    return time.perf_counter() - started, found
+
+
+def sync_matching(quick: bool, work: Path) -> list[Row]:
+    """issue #21: sync's matching of a 20,000-play source against a 5,000-play target must not
+    be quadratic: the same at twice the size takes about twice as long (4x if it were)."""
+    n = 4_000 if quick else 20_000
+    # The best of three runs: the figure least disturbed by other work on the machine.
+    took, found = min(_match_all(n, n // 4) for _ in range(3))
+    took2 = min(_match_all(2 * n, n // 2)[0] for _ in range(3))
+    floor_started = time.perf_counter()
+    keys = {f"k{i}": i for i in range(0, n, 4)}  # one dict look-up per play: the least it takes
+    sum(f"k{i}" in keys for i in range(n))
+    floor = time.perf_counter() - floor_started
+    return [
+        Row(
+            "sync",
+            f"match {n:,} plays against {n // 4:,}",
+            n / took,
+            "plays/s",
+            n / floor,
+            "one dict look-up per play",
+            floor / took,
+            f"all {n // 4:,} found",
+            found == n // 4,
+        ),
+        Row(
+            "sync",
+            "twice the plays on both sides: time ratio",
+            took2 / took,
+            "x",
+            2.0,
+            "linear",
+            (took2 / took) / 2.0,
+            "about 2 (quadratic: 4)",
+            took2 / took < 3.0,
+        ),
+    ]
+
+
 SECTIONS = {
     "startup": startup,
     "ingest": ingest,
@@ -647,6 +707,7 @@ SECTIONS = {
     "import": import_,
     "archive": archive,
     "files": files,
+    "sync": sync_matching,
 }
 
 

@@ -5,7 +5,7 @@ _scrobctl() {
     for ((i = 1; i < COMP_CWORD; i++)); do
         next="${path:+$path }${COMP_WORDS[i]}"
         case "$next" in
-            "completion"|"completion install"|"completion show"|"config"|"config edit"|"config path"|"config set"|"config show"|"doctor"|"explain"|"export"|"export ratings"|"flush"|"history"|"import"|"login"|"logout"|"notify"|"notify test"|"queue"|"queue drop"|"queue list"|"queue retry"|"rate"|"scrobble"|"serve"|"serve token"|"serve token add"|"serve token list"|"serve token remove"|"stats"|"status"|"tokens"|"tokens migrate"|"unscrobble"|"watch"|"watch cmus"|"watch mpd"|"watch mpris") path="$next" ;;
+            "completion"|"completion install"|"completion show"|"config"|"config edit"|"config path"|"config set"|"config show"|"doctor"|"explain"|"export"|"export ratings"|"flush"|"history"|"import"|"login"|"logout"|"notify"|"notify test"|"queue"|"queue drop"|"queue list"|"queue retry"|"rate"|"scrobble"|"serve"|"serve token"|"serve token add"|"serve token list"|"serve token remove"|"stats"|"status"|"sync"|"tokens"|"tokens migrate"|"unscrobble"|"watch"|"watch cmus"|"watch mpd"|"watch mpris") path="$next" ;;
         esac
     done
     case "$path|$prev" in
@@ -47,6 +47,12 @@ _scrobctl() {
         "stats|--since") COMPREPLY=($()); return ;;
         "stats|--type"|"stats|-t") COMPREPLY=($(compgen -W "track podcast movie episode" -- "$cur")); return ;;
         "stats|--top") COMPREPLY=($()); return ;;
+        "sync|--to") COMPREPLY=($()); return ;;
+        "sync|--from") COMPREPLY=($()); return ;;
+        "sync|--source") COMPREPLY=($()); return ;;
+        "sync|--since") COMPREPLY=($()); return ;;
+        "sync|--until") COMPREPLY=($()); return ;;
+        "sync|--profile"|"sync|-p") COMPREPLY=($()); return ;;
         "tokens migrate|--to") COMPREPLY=($(compgen -W "keyring file" -- "$cur")); return ;;
         "unscrobble|--from") COMPREPLY=($()); return ;;
         "watch mpd|--host") COMPREPLY=($()); return ;;
@@ -57,7 +63,7 @@ _scrobctl() {
     esac
     local words=""
     case "$path" in
-        "") words="completion config doctor explain export flush history import login logout notify queue rate scrobble serve stats status tokens unscrobble watch --version --debug --verbose -v --quiet -q --help" ;;
+        "") words="completion config doctor explain export flush history import login logout notify queue rate scrobble serve stats status sync tokens unscrobble watch --version --debug --verbose -v --quiet -q --help" ;;
         "completion") words="install show --help" ;;
         "completion install") words="bash zsh fish --help" ;;
         "completion show") words="bash zsh fish --help" ;;
@@ -90,6 +96,7 @@ _scrobctl() {
         "serve token remove") words="--help" ;;
         "stats") words="--since --type -t --top --json --help" ;;
         "status") words="--json --check --help" ;;
+        "sync") words="--to --from --source --since --until --ratings --dry-run -n --profile -p --json --help" ;;
         "tokens") words="migrate --help" ;;
         "tokens migrate") words="--to --help" ;;
         "unscrobble") words="--from --dry-run -n --json --help" ;;

@@ -29,5 +29,6 @@ def test_benchmarks_quick_mode_prints_every_figure_as_json() -> None:
         "import",
         "archive",
         "files",
+        "sync",
     }
     assert all(isinstance(f["value"], int | float) for f in figures)

@@ -34,6 +34,11 @@ IMPORT = {
 }
 EXPORT = {"service", "dry_run", "queued", "already_there", "queued_before", "not_exportable"}
 EXPLAIN = {"item", "match", "play", "candidates", "targets", "plays"}
+SYNC = {
+    *("target", "source", "profile", "dry_run", "imported", "weighed", "queued"),
+    *("already_there", "queued_before", "too_old", "too_old_days", "wrong_type"),
+    *("weak_matches_report", "notes"),
+}
 
 # (argv, stdin, the data's keys, the exit code) for every command that takes --json.
 COMMANDS = [
@@ -51,6 +56,8 @@ COMMANDS = [
     (("flush", "--dry-run", "--json"), "", {"dry_run", "services"}, 0),
     (("import", "listenbrainz", "--json"), "", IMPORT, 0),
     (("export", "ratings", "--to", "listenbrainz", "--json"), "", EXPORT, 0),
+    (("sync", "--to", "listenbrainz", "--json"), "", SYNC, 0),
+    (("sync", "--to", "listenbrainz", "--dry-run", "--json"), "", {*SYNC, "plays"}, 0),
     (("unscrobble", "1", "--dry-run", "--json"), "", {"dry_run", "plays"}, 0),
     (("serve", "token", "list", "--json"), "", {"tokens"}, 0),
 ]

@@ -16,7 +16,7 @@ import pylast
 import pytest
 import respx
 
-from scrobctl.accounts import lastfm as lastfm_account
+from scrobctl import kinds
 from scrobctl.accounts.common import LoginFailed
 from scrobctl.accounts.lastfm import login_lastfm
 from scrobctl.errors import InvalidToken, RateLimited, ServiceError, ServiceUnavailable
@@ -24,6 +24,7 @@ from scrobctl.http import ServiceLimiter
 from scrobctl.runtime import Runtime
 from scrobctl.services.lastfm import RATE_LIMIT_WAIT, LastfmClient, api_sig
 from scrobctl.store import connections
+from scrobctl.targets import resolve
 from tests.conftest import FakeClock
 from tests.test_accounts import FakeUI, lift_rate_limits, make_runtime
 
@@ -312,7 +313,7 @@ def test_account_error_9_on_user_get_info_raises_invalid_token(
     server = serve(lastfm, {"user.getInfo": [error(9, "Invalid session key", status=403)]})
 
     with pytest.raises(InvalidToken) as caught:
-        asyncio.run(lastfm_account.account(runtime, PROFILE))
+        asyncio.run(kinds.account(runtime, resolve(runtime, PROFILE, "lastfm")))
 
     assert caught.value.hint == "run `scrobctl login lastfm`"
     (sent,) = server.calls("user.getInfo")

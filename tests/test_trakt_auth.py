@@ -447,6 +447,31 @@ def test_access_token_refused_refresh_raises_invalid_token_naming_the_login_comm
     assert "invalid" in caught.value.message
 
 
+INVALID_CLIENT = httpx.Response(
+    401,
+    json={
+        "error": "invalid_client",
+        "error_description": "Client authentication failed due to unknown client",
+    },
+)
+
+
+def test_access_token_refresh_refused_for_the_app_leaves_the_login_connected(
+    near_expiry: Runtime, trakt: respx.MockRouter
+) -> None:
+    trakt.post(f"{AUTH}/oauth/token").mock(return_value=INVALID_CLIENT)
+
+    with pytest.raises(ServiceError) as caught:
+        get_access_token(near_expiry)
+
+    assert not isinstance(caught.value, RefreshFailed)
+    assert "client id or secret" in caught.value.message
+    assert "oauth/applications" in (caught.value.hint or "")
+    saved = connections.get_connection(near_expiry.store(), PROFILE, "trakt")
+    assert saved is not None
+    assert saved.status != connections.RECONNECT_REQUIRED
+
+
 # -- API requests -----------------------------------------------------------------------------
 
 

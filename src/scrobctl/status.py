@@ -9,8 +9,8 @@ from pydantic import BaseModel
 from scrobctl.accounts.check import CheckResult
 from scrobctl.runtime import Runtime
 from scrobctl.store import connections, queue
+from scrobctl.store.connections import Connection
 from scrobctl.store.plays import count_plays
-from scrobctl.tokens import SECRET_KEY
 
 
 class ConnectionStatus(BaseModel):
@@ -63,12 +63,13 @@ def _when(ts: float | None) -> datetime | None:
     return datetime.fromtimestamp(ts if 0 <= ts <= LATEST_SHOWN else LATEST_SHOWN, UTC)
 
 
-def _token(runtime: Runtime, profile: str, service: str, kind: str) -> tuple[str, str | None]:
+def _token(runtime: Runtime, connection: Connection) -> tuple[str, str | None]:
     """Whether the connection's token is really in the store in use, and if not, why."""
+    from scrobctl import kinds, targets
     from scrobctl.errors import ScrobctlError, TokenMissing
 
     try:
-        runtime.secret(profile, service, SECRET_KEY.get(kind, "token"))
+        kinds.credentials(runtime, targets.from_connection(connection))
     except TokenMissing as exc:
         return "missing", f"{exc.reason}; {exc.hint}"
     except ScrobctlError as exc:
@@ -87,7 +88,7 @@ def build_status(runtime: Runtime, checks: list[CheckResult] | None = None) -> S
     for c in connections.list_connections(store):
         check = checked.get((c.profile, c.service))
         paused = c.deferred_until if c.deferred_until and c.deferred_until > now else None
-        token, token_detail = _token(runtime, c.profile, c.service, c.kind)
+        token, token_detail = _token(runtime, c)
         rows.append(
             ConnectionStatus(
                 profile=c.profile,

@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from scrobctl import kinds as _kinds
 from scrobctl.errors import UsageError
+from scrobctl.kinds import MALOJA, SERVERS, ServerType
 
 if TYPE_CHECKING:
     from scrobctl.clock import Clock
@@ -20,39 +22,11 @@ if TYPE_CHECKING:
     from scrobctl.runtime import Runtime
     from scrobctl.store.connections import Connection
 
-KINDS = ("trakt", "simkl", "lastfm", "listenbrainz")
-MALOJA = "maloja"
-
-
-@dataclass(frozen=True)
-class ServerType:
-    """What a server that is not the kind's own service can take."""
-
-    label: str
-    batch_size: int | None  # the most plays a request may carry; None: the kind's own
-    history: str | None  # the history endpoint it lacks (None: it has it)
-    loves: bool
-    now_playing: bool
-    # Requests per period. A self-hosted server has no documented limit; this keeps a flush
-    # of thousands of single-play requests from hammering a small machine.
-    rate: tuple[float, float] | None = None
-
-
-SERVERS: dict[str, ServerType] = {
-    # Maloja 3.2.3 (krateng/maloja): the ListenBrainz API has only submit-listens and
-    # validate-token (maloja/apis/listenbrainz.py l.20-23), audioscrobbler only
-    # auth.getMobileSession and track.scrobble (maloja/apis/audioscrobbler.py l.19-22). A batch
-    # stops at its first duplicate and still answers ok (listenbrainz.py l.57-87 with
-    # database/sqldb.py l.358-364), so it gets one play a request.
-    MALOJA: ServerType(
-        label="Maloja",
-        batch_size=1,
-        history="the history API (GET /1/user/{name}/listens, user.getRecentTracks)",
-        loves=False,
-        now_playing=False,
-        rate=(20, 1),
-    ),
-}
+# The kinds and server types are declared in kinds.py; these names are kept for their users.
+KINDS = tuple(_kinds.KINDS)
+# Kinds a named target may have (all of them since issue 19).
+NAMED_KINDS = tuple(k.name for k in _kinds.KINDS.values() if k.named)
+__all__ = ["KINDS", "MALOJA", "NAMED_KINDS", "SERVERS", "ServerType", "Target"]
 
 
 @dataclass(frozen=True)

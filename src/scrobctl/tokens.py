@@ -16,16 +16,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from scrobctl.errors import NoKeyring, TokenMissing, TokenStoreUnavailable, login_hint
+from scrobctl.kinds import KINDS
 from scrobctl.paths import TOKEN_FILE_NAME
 
 KEYRING_SERVICE = "scrobctl"
-# What each service's stored secret must hold for its login to be there.
-SECRET_KEY = {
-    "trakt": "access_token",
-    "simkl": "access_token",
-    "lastfm": "session_key",
-    "listenbrainz": "token",
-}
+# What each kind's stored secret must hold for its login to be there (declared in kinds.py).
+SECRET_KEY = {k.name: k.secret_key for k in KINDS.values()}
 NO_KEYRING_HINT = (
     "start or unlock a Secret Service (e.g. gnome-keyring), "
     "or set SCROBCTL_TOKEN_STORE=file to keep tokens in a 0600 file in the data folder"

@@ -1,6 +1,7 @@
-"""End to end: no play is left behind (issue 17). A play recorded when no target takes it is
-said so at scrobble time, shown by `status` per target once one is connected, and reaches the
-target after `scrobctl login ... --queue-archived` and `scrobctl flush` (the README's route)."""
+"""End to end: no play is left behind (issues 17 and 21). A play recorded when no target takes it
+is said so at scrobble time, shown by `status` per target once one is connected with the `sync`
+command that sends it, and reaches the target after `scrobctl sync --to ...` and `scrobctl
+flush` (the README's route); `login --queue-archived` still queues them at once."""
 
 from __future__ import annotations
 
@@ -29,24 +30,38 @@ def test_play_scrobbled_before_login_is_reported_then_reaches_listenbrainz(
     login = login_lb(cli)
 
     assert "1 archived play recorded before this login is not on listenbrainz" in login.stderr
-    assert "scrobctl login listenbrainz --queue-archived" in login.stderr
+    assert "`scrobctl sync --to listenbrainz` queues those it lacks" in login.stderr
     [gap] = status_json(cli)["lacking"]
     assert gap == {
         "profile": "default",
         "target": "listenbrainz",
         "plays": 1,
-        "command": "scrobctl login listenbrainz --queue-archived",
+        "command": "scrobctl sync --to listenbrainz",
     }
 
-    queued = cli("login", "listenbrainz", "--queue-archived")
+    queued = cli("sync", "--to", "listenbrainz")
 
     assert queued.returncode == 0, queued.stderr
-    assert "queued 1 archived play for listenbrainz" in queued.stderr
+    assert "listenbrainz: queued 1 play" in queued.stderr
+    assert status_json(cli)["lacking"] == []
     flushed = cli("flush")
     assert flushed.returncode == 0, flushed.stderr
     [listen] = fake_lb.received()
     assert listen["track_metadata"]["track_name"] == "Track 00000"
     assert status_json(cli)["lacking"] == []
+
+
+def test_login_queue_archived_still_queues_them_at_once(
+    cli: Cli, fake_lb: FakeListenBrainz
+) -> None:
+    assert cli("scrobble", input=jsonl(track_events(2))).returncode == 0
+    login_lb(cli)
+
+    queued = cli("login", "listenbrainz", "--queue-archived")
+
+    assert "queued 2 archived plays for listenbrainz" in queued.stderr
+    assert cli("flush").returncode == 0
+    assert len(fake_lb.received()) == 2
 
 
 def test_first_login_with_queue_archived_queues_what_came_before(

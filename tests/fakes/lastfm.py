@@ -39,6 +39,7 @@
   Plays sent with `track.scrobble` are not served back. An unknown `user` is error 6 (HTTP 404).
 - `user.getLovedTracks` (A.7) serves `loved` (see `love()`), newest first, `limit` (default 50)
   a page. Both answer a one-track page with a bare object instead of a list, as Last.fm does.
+- `track.love` (signed POST with `sk`) adds the track to `loved` once and answers `{}`.
 - A method in `unsupported` is answered as a compatible server answers one it lacks: HTTP 200
   `{"error": 3, "message": "Invalid method"}` (krateng/maloja maloja/apis/audioscrobbler.py
   l.26).
@@ -75,7 +76,8 @@ ROOT = "/2.0/"
 UNSIGNED = frozenset({"format", "callback", "api_sig"})
 TOKEN_LIFETIME = 3600.0
 ALWAYS_SIGNED = frozenset({"auth.getToken", "auth.getSession", "auth.getMobileSession"})
-WRITE_METHODS = frozenset({"track.scrobble", "track.updateNowPlaying"})  # POST only, need `sk`
+# POST only, need `sk`
+WRITE_METHODS = frozenset({"track.scrobble", "track.updateNowPlaying", "track.love"})
 MAX_SCROBBLES = 50
 MAX_AGE = 14 * 86_400  # older scrobbles are ignored with code 3 (A.4)
 FUTURE_SLACK = 3600  # the "too new" threshold is unconfirmed; a little clock skew is allowed
@@ -348,6 +350,7 @@ class FakeLastfm(FakeService):
             "track.updateNowPlaying": self._update_now_playing,
             "user.getRecentTracks": self._recent_tracks,
             "user.getLovedTracks": self._loved_tracks,
+            "track.love": self._love_track,
         }
         if method not in handlers or method in self.unsupported:
             if method in self.unsupported:
@@ -603,6 +606,31 @@ class FakeLastfm(FakeService):
             tracks.insert(0, _now_playing_track(playing.params))
         attr = _page_attr(self.user_name, page, limit, total)
         return Reply(200, {"recenttracks": {"track": _one_or_list(tracks), "@attr": attr}})
+
+    def _love_track(self, call: Call, params: dict[str, str]) -> Reply:
+        """track.love (LFD method page: `artist`, `track`, `api_key`, `api_sig`, `sk`; a write
+        method, POST): the track is loved now and listed by user.getLovedTracks; the answer is
+        an empty `lfm status="ok"`, `{}` in JSON. Loving it again changes nothing."""
+        user = self._session_user(call, params)
+        if isinstance(user, Reply):
+            return user
+        artist, track = params.get("artist"), params.get("track")
+        if not artist or not track:
+            return self._error(call, 6)
+        if not any(t["artist"]["name"] == artist and t["name"] == track for t in self.loved):
+            uts = int(time.time())
+            self.loved.append(
+                {
+                    "artist": {"url": "", "name": artist, "mbid": ""},
+                    "date": {"uts": str(uts), "#text": _date_text(uts)},
+                    "mbid": "",
+                    "url": "",
+                    "name": track,
+                    "image": [],
+                    "streamable": {"fulltrack": "0", "#text": "0"},
+                }
+            )
+        return Reply(200, {})
 
     def _loved_tracks(self, call: Call, params: dict[str, str]) -> Reply:
         paging = self._paging(call, params)

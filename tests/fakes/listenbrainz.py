@@ -298,6 +298,21 @@ class FakeListenBrainz(FakeService):
                 self.listens.setdefault((user, int(listen["listened_at"]), key), listen)
         return Reply(200, {"status": "ok"})
 
+    def add_listen(self, listen: dict[str, Any], user: str = "rob") -> None:
+        """A listen the user already has (sent by another app): stored as `_submit` stores
+        one, but not counted as a submission."""
+        meta = listen["track_metadata"]
+        info = meta.get("additional_info", {})
+        key = (
+            meta["artist_name"].lower(),
+            meta["track_name"].lower(),
+            (meta.get("release_name") or "").lower(),
+            info.get("duration_ms"),
+        )
+        with self.lock:
+            self.msids.setdefault(key, str(uuid.uuid4()))
+            self.listens.setdefault((user, int(listen["listened_at"]), key), listen)
+
     def _serve_received(self) -> bool:
         with self.lock:
             return self.history_size == 0 and bool(self.listens or self.pending_deletions)

@@ -233,6 +233,7 @@ class FakeSimkl(FakeService):
         self._last_post: dict[str, float] = {}  # token -> arrival of its last write POST
         self._next_simkl_id = 500_000
         self.ratings: list[SimklRating] = []  # one per rated item, the latest value
+        self.activity_at = time.time()  # the last change of any list: /sync/activities `all`
         self.ignored_ratings: list[dict[str, Any]] = []  # items whose rating Simkl drops
 
     # -- recording ---------------------------------------------------------------------------
@@ -313,13 +314,27 @@ class FakeSimkl(FakeService):
             handler = self._remove_history
         elif path.startswith("/sync/all-items") and method == "GET":
             handler = self._all_items
+        elif path == "/sync/activities" and method in ("GET", "POST"):
+            handler = self._activities
         elif path in ("/scrobble/start", "/scrobble/pause", "/scrobble/stop"):
             handler = self._scrobble
         else:
             return _error(404, "not_found", "Not found")
         if self._token(request) is None:
             return _error(401, "user_token_failed", "Token is not valid")
-        return handler(request)
+        reply = handler(request)
+        if method == "POST" and path.startswith("/sync/") and reply.status < 300:
+            with self.lock:
+                self.activity_at = time.time()
+        return reply
+
+    def _activities(self, request: Request) -> Reply:
+        """GET /sync/activities (apiary.apib "Get last activity"): when each list last changed;
+        `all` moves with any change, which is what a client compares before all-items."""
+        with self.lock:
+            at = iso(self.activity_at)
+        bucket = {"all": at, "rated_at": at, "completed": at, "watching": at}
+        return Reply(200, {"all": at, "tv_shows": bucket, "anime": bucket, "movies": bucket})
 
     def _identify(self, request: Request) -> Reply | None:
         query = request.query
@@ -623,15 +638,23 @@ class FakeSimkl(FakeService):
         ids = show.get("ids") if isinstance(show.get("ids"), dict) else {}
         return any((str(k), str(v)) in self.anime_ids for k, v in ids.items())
 
-    @staticmethod
-    def _entry(item: LibraryItem, full: bool, with_times: bool) -> dict[str, Any]:
+    def _rated(self, item: LibraryItem) -> tuple[int | None, str | None]:
+        """The item's rating and when it was given, as all-items lists them (`user_rating`,
+        `user_rated_at`: SIMKL/API apiary.apib "Get All Items" examples; api-notes 10.1)."""
+        for kept in self.ratings:
+            if kept.kind == item.kind and _same(kept.ids, item.ids):
+                return kept.rating, kept.rated_at
+        return None, None
+
+    def _entry(self, item: LibraryItem, full: bool, with_times: bool) -> dict[str, Any]:
+        rating, rated_at = self._rated(item)
         if item.kind == "movies":
             last = max(item.watched) if item.watched else None
             return {
                 "added_to_watchlist_at": None,
                 "last_watched_at": iso(last) if last is not None else None,
-                "user_rated_at": None,
-                "user_rating": None,
+                "user_rated_at": rated_at,
+                "user_rating": rating,
                 "status": "completed" if item.watched else "plantowatch",
                 "movie": item.media(),
             }
@@ -645,8 +668,8 @@ class FakeSimkl(FakeService):
         summary = {
             "added_to_watchlist_at": None,
             "last_watched_at": iso(last) if last is not None else None,
-            "user_rated_at": None,
-            "user_rating": None,
+            "user_rated_at": rated_at,
+            "user_rating": rating,
             "status": "watching",
             "last_watched": None,
             "next_to_watch": None,
@@ -758,3 +781,20 @@ class FakeSimkl(FakeService):
                         {"request": item, "response": {"status": status, "simkl_type": simkl_type}}
                     )
         return Reply(201, {"added": added, "not_found": not_found})
+
+    def add_watched_episode(
+        self, show: dict[str, Any], season: int, number: int, watched_ts: float
+    ) -> None:
+        """An episode already marked watched (another app did it): in the library as
+        POST /sync/history files one, not counted in `plays`."""
+        with self.lock:
+            entry = self._file("shows", show)
+            entry.episodes[(season, number)] = watched_ts
+            self.activity_at = time.time()
+
+    def add_rating(self, kind: str, item: dict[str, Any], rating: int, rated_at: str) -> None:
+        """An item the user rated on Simkl (in the library, as rating files it there)."""
+        with self.lock:
+            entry = self._file(kind, item)
+            self.ratings.append(SimklRating(kind, dict(entry.ids), rating, rated_at))
+            self.activity_at = time.time()

@@ -343,6 +343,7 @@ class FakeTrakt(FakeService):
             ("GET", "/sync/ratings/episodes"): self._get_ratings,
             ("GET", "/sync/ratings/shows"): self._get_ratings,
             ("GET", "/sync/ratings/seasons"): self._get_ratings,
+            ("POST", "/sync/ratings"): self._add_ratings,
         }
         handler = api.get((request.method, request.path))
         if handler is None:
@@ -856,3 +857,52 @@ class FakeTrakt(FakeService):
             "X-Pagination-Item-Count": str(len(chosen)),
         }
         return Reply(200, chosen[(page - 1) * limit : page * limit], headers)
+
+    def _add_ratings(self, request: Request) -> Reply:
+        """POST /sync/ratings (trakt/trakt-api contracts/sync/index.ts, ratingsParamSchema.ts:
+        `movies`, `shows`, `seasons`, `episodes`, each item `ids`, `rating` 1-10 and optional
+        `rated_at`; ratingsResponseSchema.ts l.5-13: 201 `added` counts and `not_found` lists).
+        Rating an item again replaces its rating, as listed by GET /sync/ratings/{type}."""
+        body = self._json_body(request)
+        if body is None:
+            return Reply(400, {"error": "bad_request", "message": "the body is not JSON"})
+        added = {k: 0 for k in HISTORY_TYPES}
+        not_found: dict[str, list[Any]] = {k: [] for k in HISTORY_TYPES}
+        with self.lock:
+            for kind in HISTORY_TYPES:
+                for item in _objects(body.get(kind)):
+                    rating = item.get("rating")
+                    if isinstance(rating, bool) or not isinstance(rating, int):
+                        return Reply(422, {"error": "unprocessable", "message": "rating 1-10"})
+                    if not 1 <= rating <= 10:
+                        return Reply(422, {"error": "unprocessable", "message": "rating 1-10"})
+                    if not item.get("ids") or self._unknown(item):
+                        not_found[kind].append(item)
+                        continue
+                    one = kind[:-1]
+                    ids = {str(k): str(v) for k, v in item["ids"].items()}
+                    self.ratings = [
+                        r
+                        for r in self.ratings
+                        if not (
+                            r.get("type") == one
+                            and ids.items()
+                            & {str(k): str(v) for k, v in r[one]["ids"].items()}.items()
+                        )
+                    ]
+                    media = {k: item[k] for k in ("title", "year") if k in item}
+                    self.ratings.append(
+                        {
+                            "rated_at": item.get("rated_at") or iso(time.time()),
+                            "rating": rating,
+                            "type": one,
+                            one: {**media, "ids": item["ids"]},
+                        }
+                    )
+                    added[kind] += 1
+        return Reply(201, {"added": added, "not_found": not_found})
+
+    def add_watched(self, kind: str, watched_ts: float, **media: Any) -> None:
+        """A play already on the account (another app sent it), as GET /sync/history lists it."""
+        with self.lock:
+            self._add_play((iso(watched_ts), watched_ts), kind, **media)

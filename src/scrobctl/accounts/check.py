@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from scrobctl import targets
+from scrobctl import kinds, targets
 from scrobctl.errors import InvalidToken, ScrobctlError, ServiceError, login_hint
 from scrobctl.runtime import Runtime
 from scrobctl.store import connections
-from scrobctl.targets import MALOJA, Target
 
 
 @dataclass(frozen=True)
@@ -22,48 +20,13 @@ class CheckResult:
     reconnect: bool
 
 
-async def _listenbrainz(runtime: Runtime, profile: str, target: Target) -> str:
-    from scrobctl.services import listenbrainz
-
-    secret = runtime.secret(profile, target.name, "token")
-    async with runtime.http_client() as http:
-        client = listenbrainz.ListenBrainzClient(
-            target.api_url(runtime),
-            secret["token"],
-            http,
-            target.limiter(runtime.clock),
-        )
-        return (await client.validate_token()).user_name
-
-
-async def _lastfm(runtime: Runtime, profile: str, target: Target) -> str:
-    from scrobctl.accounts import lastfm
-
-    if target.server == MALOJA:
-        # Its audioscrobbler API has no user.getInfo (apis/audioscrobbler.py l.19-22).
-        raise ScrobctlError(f"{target.label} cannot check a session without sending a play")
-    return await lastfm.account(runtime, profile, target)
-
-
-def _checkers() -> dict[str, Callable[[Runtime, str, Target], Awaitable[str]]]:
-    from scrobctl.accounts import simkl, trakt
-
-    return {
-        "listenbrainz": _listenbrainz,
-        "trakt": lambda runtime, profile, target: trakt.account(runtime, profile, target.name),
-        "simkl": lambda runtime, profile, target: simkl.account(runtime, profile, target.name),
-        "lastfm": _lastfm,
-    }
-
-
 async def check_connections(runtime: Runtime) -> list[CheckResult]:
     """Check each connection; refused credentials mark it "reconnect required" (jobs untouched)."""
     store = runtime.store()
-    checkers = _checkers()
     results: list[CheckResult] = []
     for c in connections.list_connections(store):
         try:
-            name = await checkers[c.kind](runtime, c.profile, targets.from_connection(c))
+            name = await kinds.account(runtime, targets.from_connection(c))
         except InvalidToken as exc:
             detail = f"{exc.reason}; {login_hint(c.service, c.profile, c.kind)}"
             connections.mark_reconnect_required(store, c.profile, c.service, detail)

@@ -9,6 +9,7 @@ from typing import Protocol, TypeVar
 
 from scrobctl.clock import Clock
 from scrobctl.errors import ScrobctlError, UsageError
+from scrobctl.kinds import KINDS
 from scrobctl.runtime import Runtime
 from scrobctl.targets import Target
 
@@ -49,13 +50,9 @@ class LoginUI(Protocol):
     def ask_app_credentials(self, service: str, help_text: str, fields: list[Field]) -> dict: ...
 
 
+# Each kind's own API app, as kinds.py declares it (ListenBrainz needs none).
 APP_FIELDS: dict[str, list[Field]] = {
-    "trakt": [
-        Field("client_id", "Client ID", False),
-        Field("client_secret", "Client secret", True),
-    ],
-    "simkl": [Field("client_id", "Client ID", False)],
-    "lastfm": [Field("api_key", "API key", False), Field("api_secret", "Shared secret", True)],
+    k.name: [Field(*f) for f in k.app_fields] for k in KINDS.values() if k.app_fields
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -13,6 +14,9 @@ from scrobctl.runtime import Runtime
 from scrobctl.services import lastfm
 from scrobctl.store import connections
 from scrobctl.targets import Target
+
+if TYPE_CHECKING:
+    from scrobctl.kinds import Link
 
 APP_HELP = "create an API account at https://www.last.fm/api/account/create"
 POLL_INTERVAL = 5.0  # api-notes A.2: poll auth.getSession every 3-5 s
@@ -32,13 +36,16 @@ def client(
     profile: str,
     session_key: str | None = None,
     target: Target | None = None,
+    limiter: ServiceLimiter | None = None,
 ) -> lastfm.LastfmClient:
+    """The one place a Last.fm (or compatible server's) client is built."""
     url = target.api_url(runtime) if target else str(runtime.settings.lastfm.api_url)
-    limiter = (
-        target.limiter(runtime.clock)
-        if target
-        else ServiceLimiter(lastfm.SERVICE, clock=runtime.clock)
-    )
+    if limiter is None:
+        limiter = (
+            target.limiter(runtime.clock)
+            if target
+            else ServiceLimiter(lastfm.SERVICE, clock=runtime.clock)
+        )
     return lastfm.LastfmClient(
         url, app["api_key"], app["api_secret"], http, limiter, session_key, profile
     )
@@ -138,15 +145,14 @@ async def login_lastfm(
     return LoginResult(target.name, profile, session.name)
 
 
-async def account(runtime: Runtime, profile: str, target: Target | None = None) -> str:
+async def connect(link: Link) -> lastfm.LastfmClient:
+    """A client for the target; without a session key (history is public) it signs nothing."""
+    target = link.target
+    app = target_app(link.runtime, target, None)
+    key = link.secret.get("session_key")
+    return client(link.runtime, link.http, app, target.profile, key, target, link.limiter)
+
+
+async def check(link: Link) -> str:
     """The session's user, from a signed `user.getInfo` (error 9 if the app was revoked)."""
-    name = target.name if target else lastfm.SERVICE
-    secret = runtime.secret(profile, name, "session_key", "lastfm")
-    app = target_app(runtime, target, None)
-    async with runtime.http_client() as http:
-        api = client(runtime, http, app, profile, secret["session_key"], target)
-        data = await api.call("user.getInfo", signed=True, post=False)
-    try:
-        return str(data["user"]["name"])
-    except (TypeError, KeyError):
-        raise ServiceUnavailable(lastfm.SERVICE, "user.getInfo gave an unexpected answer") from None
+    return await lastfm.user_name(link.client)

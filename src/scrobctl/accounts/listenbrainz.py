@@ -9,10 +9,23 @@ from __future__ import annotations
 from scrobctl.accounts.common import LoginFailed, LoginResult
 from scrobctl.accounts.server import detect_server
 from scrobctl.errors import InvalidToken
+from scrobctl.kinds import Link
 from scrobctl.runtime import Runtime
 from scrobctl.services import listenbrainz
 from scrobctl.store import connections
 from scrobctl.targets import Target
+
+
+async def connect(link: Link) -> listenbrainz.ListenBrainzClient:
+    """The one place a ListenBrainz client is built, for any target of the kind."""
+    url = link.target.api_url(link.runtime)
+    token = link.secret.get("token", "")
+    return listenbrainz.ListenBrainzClient(url, token, link.http, link.limiter, link.target.name)
+
+
+async def check(link: Link) -> str:
+    """Who the token belongs to (`status --check`)."""
+    return (await link.client.validate_token()).user_name
 
 
 async def login_listenbrainz(
@@ -21,9 +34,8 @@ async def login_listenbrainz(
     target = target or Target(profile, listenbrainz.SERVICE, listenbrainz.SERVICE, None, None)
     tokens = runtime.tokens()  # fail on a missing keyring before asking the network
     async with runtime.http_client() as http:
-        client = listenbrainz.ListenBrainzClient(
-            target.api_url(runtime), token, http, target.limiter(runtime.clock)
-        )
+        limiter = target.limiter(runtime.clock)
+        client = await connect(Link(runtime, target, http, limiter, {"token": token}))
         try:
             account = await client.validate_token()
         except InvalidToken:

@@ -25,17 +25,17 @@ async def logout(runtime: Runtime, profile: str, service: str, *, drop_queue: bo
 
     A failed revoke (network down, token already dead) does not stop the local logout.
     """
+    from scrobctl import kinds
+
     tokens = runtime.tokens()
     secret = tokens.get(profile, service)
     store = runtime.store()
     connection = connections.get_connection(store, profile, service)
-    kind = connection.kind if connection else service
+    kind = kinds.KINDS.get(connection.kind if connection else service)
     revoke_error = None
-    if kind == "trakt" and secret:
-        from scrobctl.accounts.trakt import revoke
-
+    if kind is not None and kind.revoke and secret:
         try:  # at the target's own OAuth host, with its own app
-            await revoke(runtime, secret["access_token"], profile, service)
+            await kinds.load(kind.revoke)(runtime, profile, secret, service)
         except ScrobctlError as exc:
             revoke_error = str(exc)
     tokens.delete(profile, service)

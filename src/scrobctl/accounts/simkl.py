@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import httpx
 
 from scrobctl.accounts.common import (
@@ -18,6 +20,9 @@ from scrobctl.runtime import Runtime
 from scrobctl.services import simkl
 from scrobctl.store import connections
 from scrobctl.targets import Target
+
+if TYPE_CHECKING:
+    from scrobctl.kinds import Link
 
 MAX_POLL_INTERVAL = 60  # "Slow down" doubles the wait between PIN polls, up to this
 
@@ -51,20 +56,18 @@ def app(runtime: Runtime, target: Target, ui: LoginUI | None = None) -> dict[str
     return app_credentials(runtime, simkl.SERVICE, simkl.APP_HELP, ui, target)
 
 
-def api_client(
-    runtime: Runtime,
-    profile: str,
-    http: httpx.AsyncClient,
-    limiter: ServiceLimiter,
-    name: str = simkl.SERVICE,
-) -> simkl.SimklClient:
-    """A client for the target `name`: its URL, its app, its own token."""
-    from scrobctl.targets import resolve
+async def connect(link: Link) -> simkl.SimklClient:
+    """The target's client: its URL, its app (its own at a URL of its own), its token."""
+    client_id = app(link.runtime, link.target)["client_id"]
+    token = link.secret["access_token"]
+    return client(
+        link.runtime, link.http, client_id, link.target.profile, token, link.target, link.limiter
+    )
 
-    target = resolve(runtime, profile, name)
-    secret = runtime.secret(profile, name, "access_token", target.kind)
-    client_id = app(runtime, target)["client_id"]
-    return client(runtime, http, client_id, profile, secret["access_token"], target, limiter)
+
+async def check(link: Link) -> str:
+    """The user's name (`status --check`)."""
+    return (await link.client.account()).name
 
 
 async def login_simkl(
@@ -105,11 +108,3 @@ async def login_simkl(
         runtime.store(), profile, target.name, name, kind=target.kind, url=target.url
     )
     return LoginResult(target.name, profile, name)
-
-
-async def account(runtime: Runtime, profile: str, name: str = simkl.SERVICE) -> str:
-    from scrobctl.targets import resolve
-
-    limiter = resolve(runtime, profile, name).limiter(runtime.clock)
-    async with runtime.http_client() as http:
-        return (await api_client(runtime, profile, http, limiter, name).account()).name

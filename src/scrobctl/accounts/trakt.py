@@ -8,6 +8,7 @@ instead of refreshing again with a token that is already spent.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -26,6 +27,9 @@ from scrobctl.runtime import Runtime
 from scrobctl.services import trakt
 from scrobctl.store import connections
 from scrobctl.targets import Target
+
+if TYPE_CHECKING:
+    from scrobctl.kinds import Link
 
 MAX_POLL_INTERVAL = 60.0
 # Refresh this long before expiry, but never more than a tenth of the lifetime: a one-day margin
@@ -77,27 +81,22 @@ def app(runtime: Runtime, target: Target, ui: LoginUI | None = None) -> dict[str
     return app_credentials(runtime, trakt.SERVICE, trakt.APP_HELP, ui, target)
 
 
-async def api_client(
-    runtime: Runtime,
-    profile: str,
-    http: httpx.AsyncClient,
-    limiter: ServiceLimiter,
-    name: str = trakt.SERVICE,
-    *,
-    refreshing: bool = False,
-) -> trakt.TraktClient:
-    """A client for the target `name`, at its URL, with its app and a fresh token of its own.
-    `refreshing`: a 401 gets one refresh inside the client (readers); senders refresh around
-    their calls instead (`senders.trakt.retrying_401`)."""
-    target = _target(runtime, profile, name)
-    token = await access_token(runtime, profile, http, name=name)
-    refresh = None
-    if refreshing:
+async def connect(link: Link) -> trakt.TraktClient:
+    """The target's client with a fresh token of its own, at its URL, with its app; a 401 on it
+    gets one refresh before "reconnect required"."""
+    runtime, http, target = link.runtime, link.http, link.target
+    profile, name = target.profile, target.name
+    token = await access_token(runtime, profile, http, secret=link.secret, name=name)
 
-        async def refresh(refused: str) -> str:
-            return await access_token(runtime, profile, http, refused=refused, name=name)
+    async def refresh(refused: str) -> str:
+        return await access_token(runtime, profile, http, refused=refused, name=name)
 
-    return _client(runtime, http, app(runtime, target), token, target, refresh, limiter)
+    return _client(runtime, http, app(runtime, target), token, target, refresh, link.limiter)
+
+
+async def check(link: Link) -> str:
+    """Who the stored token belongs to (`status --check`)."""
+    return (await link.client.account()).username
 
 
 async def login_trakt(
@@ -169,6 +168,7 @@ async def access_token(
     *,
     refused: str | None = None,
     name: str = trakt.SERVICE,
+    secret: dict[str, Any] | None = None,
 ) -> str:
     """A usable access token of the target `name`, refreshed at most once however many
     processes ask at the same time.
@@ -176,10 +176,12 @@ async def access_token(
     `refused` is a token Trakt just answered 401 to: it is refreshed even before its expiry
     ("refresh once, then log in again"). A refused refresh marks the connection "reconnect
     required" and raises InvalidToken. Each target refreshes with its own app at its own URL.
+    `secret` is the stored one, when already read.
     """
     tokens = runtime.tokens()
     target = _target(runtime, profile, name)
-    secret = runtime.secret(profile, name, "access_token", target.kind)
+    if secret is None:
+        secret = runtime.secret(profile, name, "access_token", target.kind)
 
     def due(current: dict) -> bool:
         if refused is not None and current["access_token"] == refused:
@@ -208,19 +210,15 @@ async def access_token(
     return fresh.access_token
 
 
-async def account(runtime: Runtime, profile: str, name: str = trakt.SERVICE) -> str:
-    """Who the stored token belongs to; refreshes first when due."""
-    async with runtime.http_client() as http:
-        target = _target(runtime, profile, name)
-        # A 401 here gets one refresh before "reconnect required", as in `flush`.
-        client = await api_client(
-            runtime, profile, http, target.limiter(runtime.clock), name, refreshing=True
-        )
-        return (await client.account()).username
-
-
 async def revoke(runtime: Runtime, token: str, profile: str, name: str = trakt.SERVICE) -> None:
     """Revoke at the target's own OAuth host, with its own app."""
     target = _target(runtime, profile, name)
     async with runtime.http_client() as http:
         await _auth(runtime, http, app(runtime, target), target).revoke(token)
+
+
+async def revoke_secret(
+    runtime: Runtime, profile: str, secret: dict[str, Any], name: str = trakt.SERVICE
+) -> None:
+    """On logout: the stored token is revoked, at the target's own OAuth host."""
+    await revoke(runtime, secret["access_token"], profile, name)

@@ -28,6 +28,7 @@ from scrobctl.cli import (
     serve,
     stats,
     status,
+    sync,
     tokens,
     unscrobble,
     watch,
@@ -81,6 +82,7 @@ status.register(app)
 scrobble.register(app)
 flush.register(app)
 importing.register(app)
+sync.register(app)
 history.register(app)
 ratings.register(app)
 doctor.register(app)

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from scrobctl.kinds import KINDS
 
-class Service(StrEnum):
-    trakt = "trakt"
-    simkl = "simkl"
-    lastfm = "lastfm"
-    listenbrainz = "listenbrainz"
+# The service kinds, as kinds.py declares them.
+Service = StrEnum("Service", {name: name for name in KINDS})  # type: ignore[misc]
 
 
 class FileFormat(StrEnum):

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -13,7 +12,6 @@ from scrobctl.cli.output import Output, local_time, output, plural
 from scrobctl.errors import UsageError
 
 if TYPE_CHECKING:
-    from scrobctl.accounts.common import LoginResult, LoginUI
     from scrobctl.runtime import Runtime
     from scrobctl.targets import Target
 
@@ -41,10 +39,10 @@ def _read_secret(from_stdin: bool, prompt: str, flag: str, what: str) -> str:
     return secret
 
 
-def _read_token(token_stdin: bool, name: str = "listenbrainz") -> str:
+def _read_token(token_stdin: bool, name: str, kind: str) -> str:
     prompt = "ListenBrainz user token (https://listenbrainz.org/settings/)"
     flag = "scrobctl login listenbrainz --token-stdin"
-    if name != "listenbrainz":
+    if name != kind:  # a named target
         prompt = f"Token for {name} (for a Maloja: one of its API keys)"
         flag = f"scrobctl login listenbrainz --name {name} --token-stdin"
     return _read_secret(token_stdin, prompt, flag, "token")
@@ -111,12 +109,14 @@ def login(
 
     Example: scrobctl login trakt --name trakt-staging --url https://api-staging.trakt.tv
     """
+    from scrobctl import kinds
     from scrobctl.cli.login_ui import TerminalLoginUI
     from scrobctl.cli.run import Command
 
-    if token_stdin and service is not Service.listenbrainz:
+    spec = kinds.kind(service.value)
+    if token_stdin and spec.login_with != "token":
         raise UsageError("--token-stdin is for listenbrainz; the others log in in the browser")
-    if password and service is not Service.lastfm:
+    if password and spec.password_login is None:
         raise UsageError("--password is for the lastfm kind (Last.fm-compatible servers)")
     out = output(ctx)
     with Command(out) as cmd:
@@ -134,14 +134,10 @@ def login(
         from scrobctl.accounts.common import ensure_writable
 
         ensure_writable(runtime)  # before anyone is asked for a token
-        if service is Service.listenbrainz:
-            from scrobctl.accounts.listenbrainz import login_listenbrainz
-
-            token = _read_token(token_stdin, target.name)
-            flow = login_listenbrainz(runtime, profile, token, target)
-        elif service is Service.lastfm and (password or target.url):
-            from scrobctl.accounts.lastfm import login_lastfm_password
-
+        if spec.login_with == "token":
+            token = _read_token(token_stdin, target.name, target.kind)
+            flow = kinds.load(spec.login)(runtime, profile, token, target)
+        elif spec.password_login and (password or target.url):
             account = user or known_account(runtime, profile, target.name) or _ask_user()
             secret = _read_secret(
                 not sys.stdin.isatty(),
@@ -149,10 +145,10 @@ def login(
                 "--password",
                 "password",
             )
-            flow = login_lastfm_password(runtime, target, account, secret)
+            flow = kinds.load(spec.password_login)(runtime, target, account, secret)
         else:
             ui = TerminalLoginUI(open_browser=not no_browser)
-            flow = _browser_login(service, runtime, profile, ui, target)
+            flow = kinds.load(spec.login)(runtime, profile, ui, target)
         result = cmd.run(flow)
         suffix = "" if result.profile == "default" else f" (profile {result.profile})"
         expiry = f"; token valid until {local_time(result.expires_at)}" if result.expires_at else ""
@@ -260,24 +256,8 @@ def _offer_archived(
         command = Lacking(profile, service, n, kind).command
         out.info(
             f"{what} recorded before this login {'is' if n == 1 else 'are'} not on {service};"
-            f" `{command}` queues them"
+            f" `{command}` queues those it lacks"
         )
-
-
-def _browser_login(
-    service: Service, runtime: Runtime, profile: str, ui: LoginUI, target: Target
-) -> Coroutine[Any, Any, LoginResult]:
-    if service is Service.trakt:
-        from scrobctl.accounts.trakt import login_trakt
-
-        return login_trakt(runtime, profile, ui, target)
-    if service is Service.simkl:
-        from scrobctl.accounts.simkl import login_simkl
-
-        return login_simkl(runtime, profile, ui, target)
-    from scrobctl.accounts.lastfm import login_lastfm
-
-    return login_lastfm(runtime, profile, ui, target)
 
 
 def logout(

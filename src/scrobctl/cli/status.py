@@ -91,8 +91,8 @@ def _render(report: StatusReport) -> None:
         name = gap.target if gap.profile == "default" else f"{gap.target} ({gap.profile})"
         console.print(
             f"{name}: {plural(gap.plays, 'archived play')} recorded before this login"
-            f" {'is' if gap.plays == 1 else 'are'} not on it; `{gap.command}` queues them"
-            " for the next `scrobctl flush`",
+            f" {'is' if gap.plays == 1 else 'are'} not on it; `{gap.command}` queues what"
+            " it lacks for the next `scrobctl flush`",
             markup=False,
         )
 

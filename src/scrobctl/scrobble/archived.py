@@ -1,5 +1,6 @@
-"""Plays in the archive that a target lacks, and queueing them (until `sync` exists, `login`
-offers this; `status` shows the count and the command)."""
+"""Plays in the archive that a target lacks, and queueing them: `status` shows the count and
+the `sync` command that sends them (issue 21); `login --queue-archived` still queues them at
+once, without first reading the target's history as `sync` does."""
 
 from __future__ import annotations
 
@@ -21,10 +22,7 @@ class Lacking:
     @property
     def command(self) -> str:
         suffix = "" if self.profile == "default" else f" --profile {self.profile}"
-        login = self.target
-        if self.kind and self.kind != self.target:
-            login = f"{self.kind} --name {self.target}"
-        return f"scrobctl login {login}{suffix} --queue-archived"
+        return f"scrobctl sync --to {self.target}{suffix}"
 
 
 def _kinds(runtime: Runtime, profile: str, target: str) -> list[str]:

@@ -13,15 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from scrobctl.config import Settings
+from scrobctl.kinds import KINDS
 from scrobctl.store.connections import Connection
 
-SERVICE_MEDIA: dict[str, frozenset[str]] = {
-    "trakt": frozenset({"movie", "episode"}),
-    "simkl": frozenset({"movie", "episode"}),
-    "lastfm": frozenset({"track"}),
-    "listenbrainz": frozenset({"track"}),
-}
-PODCAST_OPT_IN = ("lastfm", "listenbrainz")
+# What each kind takes, as kinds.py declares it.
+SERVICE_MEDIA: dict[str, frozenset[str]] = {k.name: k.media for k in KINDS.values()}
+PODCAST_OPT_IN = tuple(k.name for k in KINDS.values() if k.podcasts)
 
 
 def takes(settings: Settings, service: str) -> frozenset[str]:

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
 
+from scrobctl import kinds
 from scrobctl.errors import UsageError
 from scrobctl.runtime import Runtime
-from scrobctl.scrobble.senders.removals import REMOVABLE
 from scrobctl.store import connections
 from scrobctl.store.removals import MANUAL, PlayRemoval, item_label, remove_play
-from scrobctl.targets import KINDS
+from scrobctl.targets import KINDS, Target, from_connection
 
 LASTFM = "lastfm"
 
@@ -65,17 +65,24 @@ def lastfm_library_url(runtime: Runtime, profile: str, watched_at: int, name: st
     return f"{parts.scheme}://{parts.netloc}/user/{quote(user)}/library?from={day}&to={day}"
 
 
-def _removable(runtime: Runtime) -> tuple[set[str], set[str]]:
-    """The targets that can remove a play (a kind in REMOVABLE, on its own service or a server
-    with no type scrobctl knows to lack it: a Maloja has no delete-listen), and those on Last.fm
-    itself, whose library page a user deletes from by hand (issue #19: named targets too)."""
-    removable, on_lastfm = set(REMOVABLE), {LASTFM}
-    for c in connections.list_connections(runtime.store()):
-        if c.kind in REMOVABLE and c.server is None:
-            removable.add(c.name)
-        if c.kind == LASTFM and c.url is None:
-            on_lastfm.add(c.name)
-    return removable, on_lastfm
+def _removable(store: object) -> set[str]:
+    """The targets a play can be removed from by API (kinds.removable): the kinds' own targets
+    that have a way, and each connected target whose every connection has one."""
+    names = {k for k in kinds.KINDS if kinds.removable(Target("", k, k, None, None))}
+    refused: set[str] = set()
+    for c in connections.list_connections(store):
+        if kinds.removable(from_connection(c)):
+            names.add(c.name)
+        else:
+            refused.add(c.name)
+    return names - refused
+
+
+def _on_lastfm(store: object) -> set[str]:
+    """The targets on Last.fm itself, whose library page a user deletes a scrobble from by hand
+    (a compatible server's is not there)."""
+    on_lastfm = connections.list_connections(store)
+    return {LASTFM} | {c.name for c in on_lastfm if c.kind == LASTFM and not c.url}
 
 
 def unscrobble(
@@ -83,7 +90,8 @@ def unscrobble(
 ) -> UnscrobbleReport:
     store = runtime.store()
     report = UnscrobbleReport(dry_run)
-    removable, on_lastfm = _removable(runtime)
+    removable = _removable(store)
+    on_lastfm = _on_lastfm(store)
     known = set(KINDS) | {c.name for c in connections.list_connections(store)}
     unknown = sorted((targets or set()) - known)
     if unknown:

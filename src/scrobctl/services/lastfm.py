@@ -24,6 +24,7 @@ from scrobctl.errors import (
     login_hint,
 )
 from scrobctl.http import ServiceLimiter, describe, json_body, retry_after, transmit
+from scrobctl.kinds import KINDS
 
 SERVICE = "lastfm"
 UNSIGNED_PARAMS = frozenset({"format", "callback", "api_sig"})
@@ -196,7 +197,7 @@ class LastfmClient:
 
 
 MAX_SCROBBLES_PER_REQUEST = 50
-MAX_AGE = 14 * 86400  # older scrobbles are silently ignored (api-notes A.4, widely observed)
+MAX_AGE: int = KINDS["lastfm"].max_age or 0  # older scrobbles are silently ignored (api-notes A.4)
 IGNORED_DAILY_LIMIT = 5
 
 
@@ -364,3 +365,12 @@ async def update_now_playing(client: LastfmClient, s: Scrobble) -> None:
 async def love(client: LastfmClient, artist: str, track: str) -> None:
     """`track.love` (signed POST); Last.fm has no other rating."""
     await client.call("track.love", {"artist": artist, "track": track}, signed=True, post=True)
+
+
+async def user_name(client: LastfmClient) -> str:
+    """The session's user, from a signed `user.getInfo`."""
+    data = await client.call("user.getInfo", signed=True, post=False)
+    try:
+        return str(data["user"]["name"])
+    except (TypeError, KeyError):
+        raise ServiceUnavailable(SERVICE, "user.getInfo gave an unexpected answer") from None

@@ -122,11 +122,13 @@ class ListenBrainzClient:
         token: str,
         client: httpx.AsyncClient,
         limiter: ServiceLimiter,
+        name: str = SERVICE,
     ) -> None:
         self._base = base_url.rstrip("/")
         self._token = token
         self._client = client
         self._limiter = limiter
+        self._name = name  # the target's, for the reads' messages
 
     @property
     def base_url(self) -> str:
@@ -145,6 +147,48 @@ class ListenBrainzClient:
         return await send(
             self._client, self._limiter, request, login_hint=LOGIN_HINT, max_bytes=LISTENS_MAX_BYTES
         )
+
+    async def _read(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
+        body = json_body(await self.get(path, params))
+        if not isinstance(body, dict):
+            raise ServiceUnavailable(self._name, f"{path} gave an unexpected answer")
+        return body
+
+    async def listens_page(self, user: str, params: dict[str, Any]) -> dict[str, Any]:
+        """The payload of one `/1/user/{user}/listens` page (`count`, `min_ts`, `max_ts`). A
+        compatible server that lacks the endpoint answers 200 with an error text (Maloja:
+        `{"code": 200, "error": "Invalid Method"}`, api-notes corrections item 6): without
+        `payload.listens` it is an error, never an empty history."""
+        path = f"/1/user/{user}/listens"
+        body = await self._read(path, params)
+        payload = body.get("payload")
+        if not isinstance(payload, dict) or not isinstance(payload.get("listens"), list):
+            raise ServiceUnavailable(
+                self._name,
+                f"{self._base} answered {path} without payload.listens"
+                f"{_said(body)}: it does not serve listen history",
+                "check SCROBCTL_LISTENBRAINZ__API_URL; a compatible server may lack this endpoint",
+            )
+        return payload
+
+    async def listen_count(self, user: str) -> Any:
+        """`payload.count` of `/1/user/{user}/listen-count` (None when it is not there)."""
+        body = await self._read(f"/1/user/{user}/listen-count", {})
+        return (body.get("payload") or {}).get("count")
+
+    async def feedback_page(self, user: str, offset: int, count: int) -> list[Any]:
+        """One offset page of the user's recording feedback, with metadata."""
+        path = f"/1/feedback/user/{user}/get-feedback"
+        params = {"count": count, "offset": offset, "metadata": "true"}
+        body = await self._read(path, params)
+        entries = body.get("feedback")
+        if not isinstance(entries, list):
+            raise ServiceUnavailable(
+                self._name,
+                f"{self._base} answered {path} without a feedback list{_said(body)}",
+                "a compatible server may lack recording feedback",
+            )
+        return entries
 
     async def validate_token(self) -> Account:
         """The account behind the token. The server answers 200 even for a bad token."""
@@ -234,6 +278,12 @@ class ListenBrainzClient:
         reply = json_body(response)
         if not isinstance(reply, dict) or reply.get("status") != "ok":
             raise ServiceUnavailable(SERVICE, "delete-listen answered without status ok")
+
+
+def _said(body: dict[str, Any]) -> str:
+    """What the server said instead, in a few words, when it said something."""
+    said = body.get("error") or body.get("message")
+    return f" (it said {str(said)[:80]!r})" if said else ""
 
 
 def listen_msid(listen: dict[str, Any]) -> str | None:

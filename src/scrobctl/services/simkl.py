@@ -12,7 +12,7 @@ from enum import Enum
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, PrivateAttr, ValidationError
 
 from scrobctl import __version__
 from scrobctl.errors import InvalidToken, ServiceError, ServiceUnavailable, login_hint
@@ -27,6 +27,7 @@ from scrobctl.http import (
 SERVICE = "simkl"
 APP_NAME = "scrobctl"
 APP_HELP = "create an app at https://simkl.com/settings/developer/ and use its client id"
+IDS = ("simkl", "imdb", "tmdb", "tvdb")  # the ids Simkl matches an item by
 # `/sync/all-items` with `extended=full` is a whole library in one answer; everything else is
 # small (issue #16: answers are read up to a limit per endpoint).
 ALL_ITEMS_MAX_BYTES = 128 * 1024 * 1024
@@ -142,18 +143,20 @@ class HistoryResult(BaseModel):
 
     added: dict[str, Any]
     not_found: dict[str, list[dict[str, Any]]]
+    _path: str = PrivateAttr(default="/sync/history")  # which of the two answered
 
     def stored(self, kind: str) -> int | None:
         count = self.added.get(kind, 0)
         return count if isinstance(count, int) and not isinstance(count, bool) else None
 
 
-def check_counts(result: HistoryResult, sent: dict[str, int], path: str) -> None:
+def check_counts(result: HistoryResult, sent: dict[str, int]) -> None:
     """Every play not listed as not found must be counted as added. The apiary shows
     `added.movies` counting movies; `added.episodes` counting each episode sent with its own
     `watched_at` is our reading (its examples add whole shows). A count that does not add up is
     retried, and the retry looks the plays up first, so a play Simkl did store is not sent
     twice."""
+    path = result._path
     for kind, count in sent.items():
         stored = result.stored(kind)
         if stored is None or kind not in result.added:
@@ -171,9 +174,11 @@ def _result(response: httpx.Response, path: str) -> HistoryResult:
     if not isinstance(body, dict):
         raise ServiceUnavailable(SERVICE, f"{path} gave an unexpected answer")
     try:
-        return HistoryResult.model_validate(body)
+        result = HistoryResult.model_validate(body)
     except ValidationError:
         raise ServiceUnavailable(SERVICE, f"{path} gave an unexpected answer") from None
+    result._path = path
+    return result
 
 
 def is_null(response: httpx.Response) -> bool:
@@ -191,22 +196,78 @@ async def scrobble_start(client: SimklClient, item: dict[str, Any], progress: fl
     await client.request("POST", "/scrobble/start", json={**item, "progress": round(progress, 2)})
 
 
-async def items_since(client: SimklClient, kind: str, since: int) -> list[dict[str, Any]]:
-    """`/sync/all-items/{kind}` changed since `since`, with per-episode watched_at. A delta
-    call with `date_from`, the pattern Simkl asks for (api-notes 10.1); `null` means none.
+async def _get(client: SimklClient, path: str, params: dict[str, str] | None = None) -> Any:
+    """The body: a dict, or None for Simkl's literal null; anything else is an error."""
+    response = await client.request("GET", path, params=params or {})
+    if is_null(response):
+        return None
+    body = json_body(response)
+    if not isinstance(body, dict):
+        raise ServiceUnavailable(SERVICE, f"{path} gave an unexpected answer")
+    return body
+
+
+async def activities(client: SimklClient) -> dict[str, Any]:
+    """`GET /sync/activities`: the cheap gate Simkl requires before any all-items call."""
+    body = await _get(client, "/sync/activities")
+    if not isinstance(body, dict):
+        raise ServiceUnavailable(SERVICE, "/sync/activities gave an unexpected answer")
+    return body
+
+
+async def all_items(client: SimklClient, kind: str, since: int | None = None) -> list[Any]:
+    """`/sync/all-items/{kind}` (changed since `since`, a `date_from` delta as Simkl asks,
+    api-notes 10.1) with per-episode watched_at; `null` means none.
 
     Without `extended=full` a show is a summary with no `seasons` at all, and
     `episode_watched_at=yes` adds the times to those episodes (SIMKL/API apiary.apib "Get All
     Items", l.4293-4299 and l.3960-3963; api-notes corrections item 7)."""
-    params = {"date_from": iso(since), "extended": "full", "episode_watched_at": "yes"}
-    response = await client.request("GET", f"/sync/all-items/{kind}", params=params)
-    if is_null(response):
-        return []
-    body = json_body(response)
-    if not isinstance(body, dict):
-        raise ServiceUnavailable(SERVICE, "/sync/all-items gave an unexpected answer")
-    entries = body.get(kind)
-    return [e for e in entries or [] if isinstance(e, dict)]
+    params = {"episode_watched_at": "yes", "extended": "full"}
+    if since is not None:
+        params["date_from"] = iso(since)
+    path = f"/sync/all-items/{kind}"
+    body = await _get(client, path, params)
+    entries = (body or {}).get(kind)
+    if entries is not None and not isinstance(entries, list):
+        raise ServiceUnavailable(SERVICE, f"{path}: not a list")
+    return entries or []
+
+
+@dataclass(frozen=True)
+class Watched:
+    """One all-items entry, as a sender compares it with a play."""
+
+    movie_ids: dict[str, Any]
+    show_ids: dict[str, Any]
+    last_watched_at: int | None
+    episodes: dict[tuple[Any, Any], int | None]  # (season, number): watched_at, first wins
+
+
+def _ts(value: Any) -> int | None:
+    try:
+        return int(datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp())
+    except ValueError:
+        return None
+
+
+def watched(entry: dict[str, Any]) -> Watched:
+    episodes: dict[tuple[Any, Any], int | None] = {}
+    for season in entry.get("seasons") or []:
+        for episode in season.get("episodes") or []:
+            key = (season.get("number"), episode.get("number"))
+            if key not in episodes:
+                episodes[key] = _ts(episode.get("watched_at"))
+    return Watched(
+        movie_ids=(entry.get("movie") or {}).get("ids") or {},
+        show_ids=(entry.get("show") or {}).get("ids") or {},
+        last_watched_at=_ts(entry.get("last_watched_at")),
+        episodes=episodes,
+    )
+
+
+async def items_since(client: SimklClient, kind: str, since: int) -> list[Watched]:
+    """What changed in `kind` since `since`, to look a play up before it is sent again."""
+    return [watched(e) for e in await all_items(client, kind, since) if isinstance(e, dict)]
 
 
 async def add_ratings(client: SimklClient, body: dict[str, list[dict[str, Any]]]) -> HistoryResult:

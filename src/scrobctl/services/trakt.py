@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 from pydantic import BaseModel, StrictInt, ValidationError
@@ -49,6 +49,15 @@ ACCOUNT_ERRORS = {
     426: "this needs Trakt VIP",
 }
 
+
+# The ids Trakt's request contracts accept for each item type; seasonIdsRequestSchema takes trakt
+# or tvdb (its tmdb is typed a string: not sent), and an episode request likewise.
+IDS: dict[str, tuple[str, ...]] = {
+    "movie": ("trakt", "imdb", "tmdb"),
+    "show": ("trakt", "tvdb", "imdb", "tmdb"),
+    "season": ("trakt", "tvdb"),
+    "episode": ("trakt", "tvdb"),
+}
 
 # GET /sync/ratings/{type} may answer every rating at once ("no limit", trakt/trakt-api#919);
 # other answers are a page of at most 250 entries or a write's counts.
@@ -172,6 +181,11 @@ class TraktAuth:
         response = await transmit(self._http, self._limiter, self._post("/oauth/token", body))
         if response.status_code == 200:
             return _model(TokenSet, response)
+        if response.status_code == 401 and _oauth_error(response) != "invalid_grant":
+            # 401 `invalid_client`: the app's id or secret is wrong, which a new login does not
+            # fix (api-notes corrections-2026-12 item 13; RFC 6749 section 5.2). The login
+            # stays as it is; the error says to fix the app credentials.
+            raise ServiceError(SERVICE, "Trakt refused the client id or secret", APP_HELP)
         if response.status_code in (400, 401):
             raise RefreshFailed(
                 SERVICE,
@@ -198,6 +212,16 @@ class TraktAuth:
             raise RateLimited(SERVICE, DEFAULT_RETRY_AFTER if wait is None else wait)
         if response.status_code >= 500:
             raise ServiceUnavailable(SERVICE, describe(response), "try again later")
+
+
+def _oauth_error(response: httpx.Response) -> str | None:
+    """The `error` code of an OAuth error answer (RFC 6749 section 5.2), if it has one."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, str) else None
 
 
 @dataclass(frozen=True)
@@ -282,6 +306,7 @@ class HistoryResult(BaseModel):
     of `add`, sync/index.ts l.216-245). A `200 {}` from a proxy or a maintenance page is not
     Trakt's answer and records nothing."""
 
+    PATH: ClassVar[str] = "/sync/history"
     added: dict[str, StrictInt]
     updated: dict[str, StrictInt] = {}
     not_found: dict[str, list[dict[str, Any]]]
@@ -290,9 +315,10 @@ class HistoryResult(BaseModel):
         return self.added.get(kind, 0) + self.updated.get(kind, 0)
 
 
-def check_counts(result: HistoryResult | RatingsResult, sent: dict[str, int], path: str) -> None:
+def check_counts(result: HistoryResult | RatingsResult, sent: dict[str, int]) -> None:
     """The answer must account for every play it did not list as not found: a count that does
     not add up may mean nothing was stored, so the batch is retried (after a look-up)."""
+    path = result.PATH
     for kind, count in sent.items():
         if kind not in result.added:
             raise ServiceUnavailable(SERVICE, f"{path} answered without an `added.{kind}` count")
@@ -304,29 +330,107 @@ def check_counts(result: HistoryResult | RatingsResult, sent: dict[str, int], pa
 
 async def add_history(client: TraktClient, body: dict[str, list[dict[str, Any]]]) -> HistoryResult:
     """Add plays. Trakt does not de-duplicate item + watched_at: callers check first."""
-    response = await client.request("POST", "/sync/history", json=body)
+    response = await client.request("POST", HistoryResult.PATH, json=body)
     return _model(HistoryResult, response)
+
+
+@dataclass(frozen=True)
+class ListPage:
+    """One page of a paginated list answer: its entries as sent (the reader maps them), and
+    the page and item counts from the `X-Pagination-*` headers."""
+
+    entries: list[Any]
+    pages: int
+    total: int | None
+
+
+def _pagination(headers: httpx.Headers) -> tuple[int, int | None]:
+    try:
+        pages = int(headers.get("x-pagination-page-count", "1"))
+    except ValueError:
+        pages = 1
+    try:
+        total = int(headers["x-pagination-item-count"])
+    except (KeyError, ValueError):
+        total = None
+    return pages, total
+
+
+async def _list_page(client: TraktClient, path: str, params: dict[str, Any]) -> ListPage:
+    response = await client.request("GET", path, params=params)
+    body = json_body(response)
+    if not isinstance(body, list):
+        raise ServiceUnavailable(SERVICE, f"{path} gave an unexpected answer")
+    return ListPage(body, *_pagination(response.headers))
+
+
+async def history_page(
+    client: TraktClient, page: int, limit: int, end_at: int, start_at: int | None = None
+) -> ListPage:
+    """A page of `GET /sync/history` up to `end_at` (and from `start_at`)."""
+    params: dict[str, Any] = {"page": page, "limit": limit, "end_at": iso(end_at)}
+    if start_at is not None:
+        params["start_at"] = iso(start_at)
+    return await _list_page(client, "/sync/history", params)
+
+
+async def ratings_page(client: TraktClient, kind: str, page: int, limit: int) -> ListPage:
+    """A page of `GET /sync/ratings/{type}`. It is "pagination optional", but its query takes
+    page/limit (trakt/trakt-api contracts/sync/index.ts l.379-380, pageQuerySchema): they are
+    sent and X-Pagination-Page-Count followed, so a forced-pagination answer never truncates
+    (api-notes corrections item 11, trakt/trakt-api#919)."""
+    return await _list_page(client, f"/sync/ratings/{kind}", {"page": page, "limit": limit})
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One `/sync/history` entry, as a sender compares it with a play."""
+
+    id: int | None  # the history id, which `remove_history` takes
+    watched_at: float | None
+    movie_ids: dict[str, Any]
+    episode_ids: dict[str, Any]
+    show_ids: dict[str, Any]
+    season: Any
+    number: Any
+
+
+def parse_time(value: Any) -> float | None:
+    """Trakt's ISO-8601 times (`...Z`) to Unix seconds; None for anything else."""
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def history_entry(raw: dict[str, Any]) -> HistoryEntry:
+    episode = raw.get("episode") or {}
+    history_id = raw.get("id")
+    return HistoryEntry(
+        id=history_id if isinstance(history_id, int) else None,
+        watched_at=parse_time(raw["watched_at"])
+        if isinstance(raw.get("watched_at"), str)
+        else None,
+        movie_ids=(raw.get("movie") or {}).get("ids") or {},
+        episode_ids=episode.get("ids") or {},
+        show_ids=(raw.get("show") or {}).get("ids") or {},
+        season=episode.get("season"),
+        number=episode.get("number"),
+    )
 
 
 async def history_between(
     client: TraktClient, start: int, end: int, limit: int = 250
-) -> list[dict[str, Any]]:
+) -> list[HistoryEntry]:
     """Every history entry watched in [start, end], all pages, with an explicit limit on each
     page (Trakt clamps to 250 since 2026-06 and defaults differ between endpoints)."""
-    entries: list[dict[str, Any]] = []
+    entries: list[HistoryEntry] = []
     page = 1
     while True:
         params = {"start_at": iso(start), "end_at": iso(end), "page": page, "limit": limit}
-        response = await client.request("GET", "/sync/history", params=params)
-        body = json_body(response)
-        if not isinstance(body, list):
-            raise ServiceUnavailable(SERVICE, "/sync/history gave an unexpected answer")
-        entries.extend(e for e in body if isinstance(e, dict))
-        try:
-            pages = int(response.headers.get("x-pagination-page-count", "1"))
-        except ValueError:
-            pages = 1
-        if page >= pages or not body:
+        found = await _list_page(client, "/sync/history", params)
+        entries.extend(history_entry(e) for e in found.entries if isinstance(e, dict))
+        if page >= found.pages or not found.entries:
             return entries
         page += 1
 
@@ -339,6 +443,7 @@ class RatingsResult(BaseModel):
     """`POST /sync/ratings` (201): counts added, and the items Trakt could not match; both
     required (trakt/trakt-api .../sync/schema/response/ratingsResponseSchema.ts l.5-13)."""
 
+    PATH: ClassVar[str] = "/sync/ratings"
     added: dict[str, StrictInt]
     not_found: dict[str, list[dict[str, Any]]]
 
@@ -348,7 +453,7 @@ class RatingsResult(BaseModel):
 
 async def add_ratings(client: TraktClient, body: dict[str, list[dict[str, Any]]]) -> RatingsResult:
     """Ratings are integers 1-10; re-rating overwrites (api-notes 5)."""
-    response = await client.request("POST", "/sync/ratings", json=body)
+    response = await client.request("POST", RatingsResult.PATH, json=body)
     return _model(RatingsResult, response)
 
 

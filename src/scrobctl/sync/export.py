@@ -16,13 +16,12 @@ from collections.abc import Callable
 
 from scrobctl import targets
 from scrobctl.errors import UsageError
+from scrobctl.kinds import Kind
 from scrobctl.runtime import Runtime
 from scrobctl.services.listenbrainz import is_mbid
 from scrobctl.store import connections
 from scrobctl.store.ratings import ExportSummary, queue_exports
 
-# Trakt rates all four (trakt/trakt-api contracts/sync/schema/request/ratingsParamSchema.ts).
-VIDEO_RATED = {"trakt": ("movie", "show", "season", "episode"), "simkl": ("movie", "show")}
 MUSIC = ("track", "podcast")
 
 
@@ -33,25 +32,46 @@ def round_half_up(value: float) -> int:
 Converter = Callable[[sqlite3.Row], tuple[float | None, str | None]]
 
 
-def converter(runtime: Runtime, service: str) -> Converter:
-    settings = runtime.settings
+def converter(runtime: Runtime, kind: str) -> Converter:
+    """How a rating in the archive becomes one the kind takes (kinds.py `rating_export`)."""
+    from scrobctl import kinds
 
-    def video(row: sqlite3.Row) -> tuple[float | None, str | None]:
-        if row["kind"] not in VIDEO_RATED[service]:
-            return None, f"{service} does not rate {row['kind']}s"
+    return kinds.load(kinds.kind(kind).rating_export)(runtime, kinds.kind(kind))
+
+
+def video(runtime: Runtime, kind: Kind) -> Converter:
+    """Whole points 1-10 for the item types the kind rates."""
+
+    def convert(row: sqlite3.Row) -> tuple[float | None, str | None]:
+        if row["kind"] not in kind.rates:
+            return None, f"{kind.name} does not rate {row['kind']}s"
         value = round_half_up(row["rating"])
         if not 1 <= value <= 10:
             return None, f"rating {row['rating']} is outside 1-10"
         return float(value), None
 
-    def lastfm(row: sqlite3.Row) -> tuple[float | None, str | None]:
+    return convert
+
+
+def loves(runtime: Runtime, kind: Kind) -> Converter:
+    """A love at or above the threshold (Last.fm's only rating-like signal)."""
+    threshold = runtime.settings.lastfm.love_threshold
+
+    def convert(row: sqlite3.Row) -> tuple[float | None, str | None]:
         if row["kind"] not in MUSIC:
             return None, "Last.fm only loves tracks"
-        if row["rating"] < settings.lastfm.love_threshold:
-            return None, f"below the love threshold ({settings.lastfm.love_threshold:g})"
+        if row["rating"] < threshold:
+            return None, f"below the love threshold ({threshold:g})"
         return 1.0, None
 
-    def listenbrainz(row: sqlite3.Row) -> tuple[float | None, str | None]:
+    return convert
+
+
+def feedback(runtime: Runtime, kind: Kind) -> Converter:
+    """Love (+1) or hate (-1) of a recording, by the two thresholds."""
+    lb = runtime.settings.listenbrainz
+
+    def convert(row: sqlite3.Row) -> tuple[float | None, str | None]:
         if row["kind"] not in MUSIC:
             return None, "ListenBrainz feedback is for recordings"
         if not row["mbid"]:
@@ -59,14 +79,13 @@ def converter(runtime: Runtime, service: str) -> Converter:
         if not is_mbid(row["mbid"]):
             # feedback_api.py answers 400 to a recording_mbid that is not a UUID.
             return None, "the recording MBID is not a valid UUID"
-        lb = settings.listenbrainz
         if row["rating"] >= lb.love_threshold:
             return 1.0, None
         if row["rating"] <= lb.hate_threshold:
             return -1.0, None
         return None, f"between the thresholds ({lb.hate_threshold:g}-{lb.love_threshold:g})"
 
-    return {"trakt": video, "simkl": video, "lastfm": lastfm, "listenbrainz": listenbrainz}[service]
+    return convert
 
 
 def export_ratings(

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import httpx
 
-from scrobctl import targets
+from scrobctl import kinds, targets
 from scrobctl.errors import InvalidToken, ServiceError, UsageError, login_hint
 from scrobctl.http import ServiceLimiter
 from scrobctl.runtime import Runtime
@@ -14,14 +14,13 @@ from scrobctl.store import connections
 from scrobctl.sync.importer import ImportProgress, ImportResult, run_import
 from scrobctl.sync.pages import Reader
 from scrobctl.sync.resolve import TmdbResolver
-from scrobctl.tokens import SECRET_KEY
 
 
 class MissingEndpoint(ServiceError):
     """The target's server does not offer the endpoint this needs; retrying cannot help."""
 
 
-def _not_logged_in(runtime: Runtime, name: str, profile: str) -> str:
+def not_logged_in(runtime: Runtime, name: str, profile: str) -> str:
     """No target of that name: a name typed wrong (`last.fm`) gets the closest kind or target,
     "did you mean", as a wrong choice does everywhere else (issue 17)."""
     import difflib
@@ -40,7 +39,7 @@ def _not_logged_in(runtime: Runtime, name: str, profile: str) -> str:
 async def _reader(runtime: Runtime, service: str, profile: str, http: httpx.AsyncClient) -> Reader:
     connection = connections.get_connection(runtime.store(), profile, service)
     if connection is None:
-        raise UsageError(_not_logged_in(runtime, service, profile), login_hint(service, profile))
+        raise UsageError(not_logged_in(runtime, service, profile), login_hint(service, profile))
     target = targets.from_connection(connection)
     server = target.server_type
     if server is not None and server.history:
@@ -51,41 +50,8 @@ async def _reader(runtime: Runtime, service: str, profile: str, http: httpx.Asyn
             f"export your scrobbles from {server.label} and import that file instead"
             " (see README, Self-hosted servers)",
         )
-    limiter = target.limiter(runtime.clock)
-    now = runtime.clock.now()
-    if target.kind == "lastfm":  # its history is public: read with the API key, session or not
-        secret = runtime.tokens().get(profile, service) or {}
-    else:
-        secret = runtime.secret(profile, service, SECRET_KEY.get(target.kind, "token"))
-    name, service = service, target.kind
-    if service == "trakt":
-        from scrobctl.accounts import trakt as account
-        from scrobctl.sync.readers.trakt import TraktReader
-
-        client = await account.api_client(runtime, profile, http, limiter, name, refreshing=True)
-        return TraktReader(client, now)
-    if service == "simkl":
-        from scrobctl.accounts.simkl import api_client
-        from scrobctl.sync.readers.simkl import SimklReader
-
-        return SimklReader(api_client(runtime, profile, http, limiter, name))
-    if service == "lastfm":
-        from scrobctl.accounts.lastfm import client as lastfm_client
-        from scrobctl.accounts.lastfm import target_app
-        from scrobctl.sync.readers.lastfm import LastfmReader
-
-        app = target_app(runtime, target, None)
-        api = lastfm_client(runtime, http, app, profile, secret.get("session_key"), target)
-        return LastfmReader(api, connection.account or "", now)
-    if service == "listenbrainz":
-        from scrobctl.services import listenbrainz
-        from scrobctl.sync.readers.listenbrainz import ListenBrainzReader
-
-        client = listenbrainz.ListenBrainzClient(
-            target.api_url(runtime), secret.get("token", ""), http, limiter
-        )
-        return ListenBrainzReader(client, connection.account or "", now)
-    raise UsageError(f"unknown kind {service!r} of {name!r}")
+    # A named target's history is recorded under its name (the reader's `service`).
+    return await kinds.build("reader", runtime, service, profile, http)
 
 
 def _tmdb(runtime: Runtime, http: httpx.AsyncClient) -> TmdbResolver | None:

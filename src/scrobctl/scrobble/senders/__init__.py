@@ -8,6 +8,7 @@ from typing import Any, Protocol
 import httpx
 
 from scrobctl.http import ServiceLimiter
+from scrobctl.kinds import KINDS, build
 from scrobctl.runtime import Runtime
 from scrobctl.store.records import PlayRecord
 
@@ -58,32 +59,12 @@ class Sender(Protocol):
         ...
 
 
-SENDER_SERVICES = ("trakt", "simkl", "lastfm", "listenbrainz")
+SENDER_SERVICES = tuple(KINDS)  # the kinds' default targets
 
 
 async def build_sender(
     runtime: Runtime, service: str, profile: str, http: httpx.AsyncClient, limiter: ServiceLimiter
 ) -> Sender:
     """The sender for a target (`service` is its name), with fresh credentials (a Trakt token is
-    refreshed here). It dispatches on the target's kind, not its name."""
-    from scrobctl.targets import resolve
-
-    target = resolve(runtime, profile, service)
-    service = target.kind
-    if service == "listenbrainz":
-        from scrobctl.scrobble.senders.listenbrainz import build
-
-        return build(runtime, profile, http, limiter, target)
-    if service == "lastfm":
-        from scrobctl.scrobble.senders.lastfm import build as build_lastfm
-
-        return build_lastfm(runtime, profile, http, limiter, target)
-    if service == "trakt":
-        from scrobctl.scrobble.senders.trakt import build as build_trakt
-
-        return await build_trakt(runtime, profile, http, limiter, target.name)
-    if service == "simkl":
-        from scrobctl.scrobble.senders.simkl import build as build_simkl
-
-        return build_simkl(runtime, profile, http, limiter, target.name)
-    raise ValueError(f"no sender for {service}")
+    refreshed here), chosen by the target's kind (kinds.py)."""
+    return await build("sender", runtime, service, profile, http, limiter)

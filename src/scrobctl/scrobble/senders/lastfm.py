@@ -6,20 +6,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
-
-from scrobctl.accounts.lastfm import target_app
 from scrobctl.errors import ServiceUnavailable
-from scrobctl.http import ServiceLimiter
-from scrobctl.runtime import Runtime
+from scrobctl.kinds import Link
 from scrobctl.scrobble.rules import in_future
 from scrobctl.scrobble.senders import Later, Outcome, Refused, Rejected
 from scrobctl.scrobble.senders.maloja import MalojaCollisions
+from scrobctl.scrobble.senders.music import MusicSender
 from scrobctl.services import lastfm
 from scrobctl.store import connections
 from scrobctl.store.connections import SINGLE_SCROBBLES
 from scrobctl.store.records import PlayRecord
-from scrobctl.targets import MALOJA, Target
+from scrobctl.targets import Target
 
 OPERATION_FAILED = 8
 
@@ -29,10 +26,10 @@ def next_utc_midnight(now: float) -> float:
     return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
 
 
-class LastfmSender:
+class LastfmSender(MusicSender):
+    # The same artist, track and timestamp is one scrobble: a resend is dropped.
     service = lastfm.SERVICE
     batch_size = lastfm.MAX_SCROBBLES_PER_REQUEST
-    deduplicates = True  # the same artist, track and timestamp is one scrobble
 
     def __init__(
         self,
@@ -42,18 +39,13 @@ class LastfmSender:
         collisions: MalojaCollisions | None = None,
         remember: Callable[[], None] | None = None,
     ) -> None:
-        self._client = client
-        self._now = now
         # A Maloja takes one scrobble a request, in the single form (services/lastfm.py).
-        self._collisions = collisions
+        super().__init__(client, now, target, collisions)
         self._compatible = target is not None and target.url is not None
         # Known from an earlier run (the connection row), or learned in this one: `remember`
         # keeps it for the next runs and says so once.
         self._single_form = target is not None and target.single_scrobbles
         self._remember = remember
-        if target is not None:
-            self.service = target.name
-            self.batch_size = target.batch_size(type(self).batch_size)
 
     def prepare(self, play: PlayRecord) -> lastfm.Scrobble:
         if not play.artist or not play.title:
@@ -71,9 +63,6 @@ class LastfmSender:
             duration_s=play.duration_ms // 1000 if play.duration_ms else None,
             mbid=play.mbid,
         )
-
-    async def already_there(self, plays: list[PlayRecord]) -> set[int]:
-        return set()
 
     async def now_playing(self, play: PlayRecord, payload: Any, progress: float) -> None:
         await lastfm.update_now_playing(self._client, payload)
@@ -127,33 +116,20 @@ class LastfmSender:
         return outcomes
 
 
-def build(
-    runtime: Runtime,
-    profile: str,
-    http: httpx.AsyncClient,
-    limiter: ServiceLimiter,
-    target: Target | None = None,
-) -> LastfmSender:
-    name = target.name if target else lastfm.SERVICE
-    secret = runtime.secret(profile, name, "session_key", "lastfm")
-    app = target_app(runtime, target, None)
-    url = target.api_url(runtime) if target else str(runtime.settings.lastfm.api_url)
-    client = lastfm.LastfmClient(
-        url, app["api_key"], app["api_secret"], http, limiter, secret["session_key"], profile
-    )
-    collisions = None
-    if target is not None and target.server == MALOJA:
-        collisions = MalojaCollisions(http, limiter, url, name)
-    remember = None
-    if target is not None:
+def sender(link: Link) -> LastfmSender:
+    built = LastfmSender.for_link(link)
+    runtime, target = link.runtime, link.target
+    if target.url is not None:
 
         def remember() -> None:
-            kind = target.kind
-            connections.set_setting(runtime.store(), profile, name, SINGLE_SCROBBLES, 1)
+            """Keep the fallback in the connection row, and say so once (issue 19)."""
+            name, kind = target.name, target.kind
+            connections.set_setting(runtime.store(), target.profile, name, SINGLE_SCROBBLES, 1)
             runtime.warn(
-                f"{name}: the server at {url} failed the batch form of track.scrobble and took"
-                " single scrobbles, so it gets one scrobble a request from now on (remembered;"
-                f" `scrobctl login {kind} --name {name} --force` checks again)"
+                f"{name}: the server at {target.url} failed the batch form of track.scrobble"
+                " and took single scrobbles, so it gets one scrobble a request from now on"
+                f" (remembered; `scrobctl login {kind} --name {name} --force` checks again)"
             )
 
-    return LastfmSender(client, runtime.clock.now(), target, collisions, remember)
+        built._remember = remember
+    return built

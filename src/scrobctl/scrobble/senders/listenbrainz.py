@@ -4,36 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 from scrobctl.errors import ServiceUnavailable
-from scrobctl.http import ServiceLimiter
-from scrobctl.runtime import Runtime
+from scrobctl.kinds import Link
 from scrobctl.scrobble.senders import Outcome, Rejected
-from scrobctl.scrobble.senders.maloja import MalojaCollisions
+from scrobctl.scrobble.senders.music import MusicSender
 from scrobctl.services import listenbrainz
 from scrobctl.store.records import PlayRecord
-from scrobctl.targets import MALOJA, Target
 
 
-class ListenBrainzSender:
+class ListenBrainzSender(MusicSender):
+    # An identical listen is dropped by the listen store (api-notes B.5).
     service = listenbrainz.SERVICE
     batch_size = listenbrainz.MAX_LISTENS_PER_REQUEST
-    deduplicates = True  # an identical listen is dropped by the listen store (api-notes B.5)
-
-    def __init__(
-        self,
-        client: listenbrainz.ListenBrainzClient,
-        now: float,
-        target: Target | None = None,
-        collisions: MalojaCollisions | None = None,
-    ) -> None:
-        self._client = client
-        self._now = now
-        self._collisions = collisions
-        if target is not None:
-            self.service = target.name
-            self.batch_size = target.batch_size(type(self).batch_size)
 
     def prepare(self, play: PlayRecord) -> dict[str, Any]:
         try:
@@ -45,9 +27,6 @@ class ListenBrainzSender:
             # Maloja reads `duration` in seconds, not `duration_ms` (apis/listenbrainz.py l.83).
             info["duration"] = info["duration_ms"] // 1000
         return listen
-
-    async def already_there(self, plays: list[PlayRecord]) -> set[int]:
-        return set()
 
     async def now_playing(self, play: PlayRecord, payload: Any, progress: float) -> None:
         await self._client.playing_now(payload)
@@ -69,18 +48,5 @@ class ListenBrainzSender:
         return None
 
 
-def build(
-    runtime: Runtime,
-    profile: str,
-    http: httpx.AsyncClient,
-    limiter: ServiceLimiter,
-    target: Target | None = None,
-) -> ListenBrainzSender:
-    name = target.name if target else listenbrainz.SERVICE
-    secret = runtime.secret(profile, name, "token", "listenbrainz")
-    url = target.api_url(runtime) if target else str(runtime.settings.listenbrainz.api_url)
-    client = listenbrainz.ListenBrainzClient(url, secret["token"], http, limiter)
-    collisions = None
-    if target is not None and target.server == MALOJA:
-        collisions = MalojaCollisions(http, limiter, url, name)
-    return ListenBrainzSender(client, runtime.clock.now(), target, collisions)
+def sender(link: Link) -> ListenBrainzSender:
+    return ListenBrainzSender.for_link(link)

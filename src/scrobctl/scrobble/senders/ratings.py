@@ -3,19 +3,17 @@ ListenBrainz recording feedback. Re-sending a rating is harmless on all four (it
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import httpx
 
 from scrobctl.http import ServiceLimiter
+from scrobctl.kinds import Link, build
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.senders import Outcome, Refused, Rejected
 from scrobctl.scrobble.senders.ids import same_item
-from scrobctl.scrobble.senders.trakt import refresher, retrying_401
 from scrobctl.services import lastfm, listenbrainz, simkl, trakt
 from scrobctl.store.ratings import RatingRecord
-from scrobctl.tokens import SECRET_KEY
 
 BATCH_SIZE = 100
 
@@ -42,81 +40,42 @@ def _stored(batch: list[tuple[RatingRecord, Any]], outcomes: list[Outcome]) -> d
     return counts
 
 
-class TraktRatings:
-    service = trakt.SERVICE
+class VideoRatings:
+    """Trakt and Simkl take the same `POST /sync/ratings` body (items by type, each with its
+    ids, a whole-point rating and `rated_at`) and answer the same way (counts, `not_found`)."""
+
     batch_size = BATCH_SIZE
 
-    def __init__(self, client: trakt.TraktClient, refresh: Callable[[str], Awaitable[str]]) -> None:
+    def __init__(self, client: Any, api: Any, label: str, ids: dict[str, tuple[str, ...]]) -> None:
         self._client = client
-        self._refresh = refresh
+        self._api = api  # services.trakt or services.simkl
+        self._label = label
+        self._ids = ids  # the ids the service matches, per item type it rates
+        self.service = api.SERVICE
 
     def prepare(self, record: RatingRecord) -> tuple[str, dict[str, Any]]:
-        kinds = {
-            "movie": ("movies", ("trakt", "imdb", "tmdb")),
-            "show": ("shows", ("trakt", "tvdb", "imdb", "tmdb")),
-            # seasonIdsRequestSchema: trakt or tvdb (its tmdb is typed a string: not sent).
-            "season": ("seasons", ("trakt", "tvdb")),
-            "episode": ("episodes", ("trakt", "tvdb")),
-        }
-        if record.kind not in kinds:
-            raise Rejected(f"Trakt does not rate {record.kind}s")
-        kind, names = kinds[record.kind]
-        ids = {k: record.ids[k] for k in names if k in record.ids}
+        if record.kind not in self._ids:
+            raise Rejected(f"{self._label} does not rate {record.kind}s")
+        ids = {k: record.ids[k] for k in self._ids[record.kind] if k in record.ids}
         if not ids:
-            raise Rejected(f"no id Trakt can match for this {record.kind}")
+            raise Rejected(f"no id {self._label} can match for this {record.kind}")
         item: dict[str, Any] = {"ids": ids, "rating": int(record.rating)}
         if record.rated_at:
-            item["rated_at"] = trakt.iso(record.rated_at)
-        return kind, item
+            item["rated_at"] = self._api.iso(record.rated_at)
+        return f"{record.kind}s", item
 
     async def send(self, batch: list[tuple[RatingRecord, Any]]) -> list[Outcome]:
         body: dict[str, list[dict[str, Any]]] = {}
         for _, (kind, item) in batch:
             body.setdefault(kind, []).append(item)
-        result = await retrying_401(
-            self._client, self._refresh, lambda: trakt.add_ratings(self._client, body)
-        )
+        result = await self._api.add_ratings(self._client, body)
         outcomes: list[Outcome] = [
-            Refused("not found on Trakt")
+            Refused(f"not found on {self._label}")
             if _not_found(result.not_found, kind, item["ids"])
             else None
             for _, (kind, item) in batch
         ]
-        trakt.check_counts(result, _stored(batch, outcomes), "/sync/ratings")
-        return outcomes
-
-
-class SimklRatings:
-    service = simkl.SERVICE
-    batch_size = BATCH_SIZE
-
-    def __init__(self, client: simkl.SimklClient) -> None:
-        self._client = client
-
-    def prepare(self, record: RatingRecord) -> tuple[str, dict[str, Any]]:
-        kinds = {"movie": "movies", "show": "shows"}
-        if record.kind not in kinds:
-            raise Rejected(f"Simkl rates movies and shows, not {record.kind}s")
-        ids = {k: record.ids[k] for k in ("simkl", "imdb", "tmdb", "tvdb") if k in record.ids}
-        if not ids:
-            raise Rejected(f"no id Simkl can match for this {record.kind}")
-        item: dict[str, Any] = {"ids": ids, "rating": int(record.rating)}
-        if record.rated_at:
-            item["rated_at"] = simkl.iso(record.rated_at)
-        return kinds[record.kind], item
-
-    async def send(self, batch: list[tuple[RatingRecord, Any]]) -> list[Outcome]:
-        body: dict[str, list[dict[str, Any]]] = {}
-        for _, (kind, item) in batch:
-            body.setdefault(kind, []).append(item)
-        result = await simkl.add_ratings(self._client, body)
-        outcomes: list[Outcome] = [
-            Refused("not found on Simkl")
-            if _not_found(result.not_found, kind, item["ids"])
-            else None
-            for _, (kind, item) in batch
-        ]
-        simkl.check_counts(result, _stored(batch, outcomes), "/sync/ratings")
+        self._api.check_counts(result, _stored(batch, outcomes))
         return outcomes
 
 
@@ -158,50 +117,34 @@ class ListenBrainzFeedback:
         return [None] * len(batch)
 
 
+def trakt_ratings(link: Link) -> RatingSender:
+    ids = {kind: trakt.IDS[kind] for kind in link.kind.rates}
+    sender = VideoRatings(link.client, trakt, link.kind.label, ids)
+    sender.service = link.target.name
+    return sender
+
+
+def simkl_ratings(link: Link) -> RatingSender:
+    ids = {kind: simkl.IDS for kind in link.kind.rates}
+    sender = VideoRatings(link.client, simkl, link.kind.label, ids)
+    sender.service = link.target.name
+    return sender
+
+
+def lastfm_loves(link: Link) -> RatingSender:
+    sender = LastfmLoves(link.client)
+    sender.service = link.target.name
+    return sender
+
+
+def listenbrainz_feedback(link: Link) -> RatingSender:
+    sender = ListenBrainzFeedback(link.client)
+    sender.service = link.target.name
+    return sender
+
+
 async def build_rating_sender(
     runtime: Runtime, service: str, profile: str, http: httpx.AsyncClient, limiter: ServiceLimiter
 ) -> RatingSender:
-    """The rating sender for a target (`service` is its name), chosen by the target's kind."""
-    from scrobctl.targets import resolve
-
-    target = resolve(runtime, profile, service)
-    name = target.name
-    sender: RatingSender
-    service = target.kind
-    if service == trakt.SERVICE:
-        from scrobctl.accounts import trakt as account
-
-        client = await account.api_client(runtime, profile, http, limiter, name)
-        sender = TraktRatings(client, refresher(runtime, profile, http, name))
-        sender.service = name
-        return sender
-    if service == simkl.SERVICE:
-        from scrobctl.accounts.simkl import api_client
-
-        sender = SimklRatings(api_client(runtime, profile, http, limiter, name))
-        sender.service = name
-        return sender
-    secret = runtime.secret(profile, name, SECRET_KEY[service], target.kind)
-    if service == lastfm.SERVICE:
-        from scrobctl.accounts.lastfm import target_app
-
-        app = target_app(runtime, target, None)
-        sender = LastfmLoves(
-            lastfm.LastfmClient(
-                target.api_url(runtime),
-                app["api_key"],
-                app["api_secret"],
-                http,
-                limiter,
-                secret["session_key"],
-                profile,
-            )
-        )
-    elif service == listenbrainz.SERVICE:
-        sender = ListenBrainzFeedback(
-            listenbrainz.ListenBrainzClient(target.api_url(runtime), secret["token"], http, limiter)
-        )
-    else:
-        raise ValueError(f"no rating sender for {service}")
-    sender.service = name
-    return sender
+    """The rating sender for a target (`service` is its name), chosen by its kind (kinds.py)."""
+    return await build("rating_sender", runtime, service, profile, http, limiter)

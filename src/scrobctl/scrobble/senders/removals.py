@@ -14,26 +14,22 @@ A target that does not have the play (any more) refuses the removal with that re
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
 from typing import Any, Protocol
 
 import httpx
 
-from scrobctl.errors import InvalidToken, login_hint
 from scrobctl.http import ServiceLimiter
+from scrobctl.kinds import Link, build
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.senders import Outcome, Refused, Rejected
 from scrobctl.scrobble.senders.ids import same_item
-from scrobctl.scrobble.senders.trakt import _same_play, refresher, retrying_401
+from scrobctl.scrobble.senders.trakt import _same_play
 from scrobctl.services import listenbrainz, simkl, trakt
-from scrobctl.store import connections
 from scrobctl.store.history import half_length_window
 from scrobctl.store.records import PlayRecord
 from scrobctl.store.removals import RemovalRecord
 
-REMOVABLE = frozenset({trakt.SERVICE, simkl.SERVICE, listenbrainz.SERVICE})
 TRAKT_LOOKUP_MARGIN = 60
-SIMKL_IDS = ("simkl", "imdb", "tmdb", "tvdb")
 
 
 class RemovalSender(Protocol):
@@ -51,9 +47,8 @@ class TraktRemovals:
     batch_size = 1  # the answer counts deletions, so one play a request says which one went
     outcome = "removed"
 
-    def __init__(self, client: trakt.TraktClient, refresh: Any) -> None:
+    def __init__(self, client: trakt.TraktClient) -> None:
         self._client = client
-        self._refresh = refresh
 
     def prepare(self, record: RemovalRecord) -> RemovalRecord:
         if record.play.kind not in ("movie", "episode"):
@@ -67,42 +62,29 @@ class TraktRemovals:
         play = record.play
         window = max(TRAKT_LOOKUP_MARGIN, half_length_window(play.duration_ms, play.kind))
         start, end = play.watched_at - window, play.watched_at + window
-        entries = await retrying_401(
-            self._client,
-            self._refresh,
-            lambda: trakt.history_between(self._client, start, end),
-        )
-        found = _nearest(play, [e for e in entries if isinstance(e.get("id"), int)])
+        entries = await trakt.history_between(self._client, start, end)
+        found = _nearest(play, [e for e in entries if e.id is not None])
         if found is None:
             return Refused("Trakt has no play of this at that time")
-        result = await retrying_401(
-            self._client, self._refresh, lambda: trakt.remove_history(self._client, [found["id"]])
-        )
+        result = await trakt.remove_history(self._client, [found.id])
         if sum(result.deleted.get(k, 0) for k in ("movies", "episodes")) < 1:
             return Refused("Trakt deleted nothing")
         return None
 
 
-def _nearest(play: PlayRecord, entries: list[dict[str, Any]]) -> dict[str, Any] | None:
+def _nearest(play: PlayRecord, entries: list[trakt.HistoryEntry]) -> trakt.HistoryEntry | None:
     """The history entry of the same movie or episode closest in time to the play: an imported
     play is kept at the archive's time, which may differ from Trakt's by up to half its length
     (store/imports.py)."""
-    best: tuple[float, dict[str, Any]] | None = None
+    best: tuple[float, trakt.HistoryEntry] | None = None
     for entry in entries:
-        when = _seconds(entry.get("watched_at"))
+        when = entry.watched_at
         if when is None or not _same_play(replace(play, watched_at=int(when)), entry):
             continue
         distance = abs(when - play.watched_at)
         if best is None or distance < best[0]:
             best = (distance, entry)
     return best[1] if best else None
-
-
-def _seconds(value: Any) -> float | None:
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
 
 
 class SimklRemovals:
@@ -116,12 +98,12 @@ class SimklRemovals:
     def prepare(self, record: RemovalRecord) -> tuple[str, dict[str, Any]]:
         play = record.play
         if play.kind == "movie":
-            ids = {k: play.ids[k] for k in SIMKL_IDS if k in play.ids}
+            ids = {k: play.ids[k] for k in simkl.IDS if k in play.ids}
             if ids:
                 return "movies", {"ids": ids}
             raise Rejected("Simkl needs a simkl, imdb, tmdb or tvdb id for a movie")
         if play.kind == "episode":
-            show = {k: play.show_ids[k] for k in SIMKL_IDS if k in play.show_ids}
+            show = {k: play.show_ids[k] for k in simkl.IDS if k in play.show_ids}
             if show and play.season is not None and play.number is not None:
                 season = {"number": play.season, "episodes": [{"number": play.number}]}
                 return "shows", {"ids": show, "seasons": [season]}
@@ -205,38 +187,27 @@ class ListenBrainzRemovals:
         return None
 
 
+def trakt_removals(link: Link) -> RemovalSender:
+    sender = TraktRemovals(link.client)
+    sender.service = link.target.name
+    return sender
+
+
+def simkl_removals(link: Link) -> RemovalSender:
+    sender = SimklRemovals(link.client)
+    sender.service = link.target.name
+    return sender
+
+
+def listenbrainz_removals(link: Link) -> RemovalSender:
+    sender = ListenBrainzRemovals(link.client, link.account())
+    sender.service = link.target.name
+    return sender
+
+
 async def build_removal_sender(
     runtime: Runtime, service: str, profile: str, http: httpx.AsyncClient, limiter: ServiceLimiter
 ) -> RemovalSender:
-    """The removal sender for a target (`service` is its name), chosen by its kind."""
-    from scrobctl.targets import resolve
-
-    target = resolve(runtime, profile, service)
-    name, service = service, target.kind
-    sender: RemovalSender
-    if service == trakt.SERVICE:
-        from scrobctl.accounts import trakt as account
-
-        client = await account.api_client(runtime, profile, http, limiter, name)
-        sender = TraktRemovals(client, refresher(runtime, profile, http, name))
-        sender.service = name
-        return sender
-    secret = runtime.tokens().get(profile, name) or {}
-    if not secret:
-        hint = login_hint(name, profile, target.kind)
-        raise InvalidToken(name, "no credentials are stored", hint)
-    if service == simkl.SERVICE:
-        from scrobctl.accounts.simkl import api_client
-
-        sender = SimklRemovals(api_client(runtime, profile, http, limiter, name))
-        sender.service = name
-        return sender
-    if service == listenbrainz.SERVICE:
-        connection = connections.get_connection(runtime.store(), profile, name)
-        client = listenbrainz.ListenBrainzClient(
-            target.api_url(runtime), secret["token"], http, limiter
-        )
-        sender = ListenBrainzRemovals(client, connection.account if connection else "")
-        sender.service = name
-        return sender
-    raise ValueError(f"{service} has no way to remove a play")
+    """The removal sender for a target, chosen by its kind; only targets that `removable`
+    allows ever get removal jobs (kinds.py)."""
+    return await build("removal_sender", runtime, service, profile, http, limiter)

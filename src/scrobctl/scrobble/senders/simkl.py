@@ -6,20 +6,15 @@ with a `date_from` delta of `/sync/all-items` before it is sent again.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-import httpx
-
-from scrobctl.http import ServiceLimiter
-from scrobctl.runtime import Runtime
+from scrobctl.kinds import Link
 from scrobctl.scrobble.senders import Outcome, Refused, Rejected
 from scrobctl.scrobble.senders.ids import group_shows, same_item, scrobble_item
 from scrobctl.services import simkl
 from scrobctl.store.records import PlayRecord
 
 BATCH_SIZE = 100
-SIMKL_IDS = ("simkl", "imdb", "tmdb", "tvdb")
 LOOKUP_MARGIN = 86400
 
 
@@ -34,12 +29,12 @@ class SimklSender:
     def prepare(self, play: PlayRecord) -> tuple[str, Any]:
         when = simkl.iso(play.watched_at)
         if play.kind == "movie":
-            ids = {k: play.ids[k] for k in SIMKL_IDS if k in play.ids}
+            ids = {k: play.ids[k] for k in simkl.IDS if k in play.ids}
             if not ids:
                 raise Rejected("Simkl needs a simkl, imdb, tmdb or tvdb id for a movie")
             return "movies", {"ids": ids, "watched_at": when}
         if play.kind == "episode":
-            show = {k: play.show_ids[k] for k in SIMKL_IDS if k in play.show_ids}
+            show = {k: play.show_ids[k] for k in simkl.IDS if k in play.show_ids}
             if show and play.season is not None and play.number is not None:
                 return "shows", (show, play.season, play.number, when)
             raise Rejected("Simkl needs the show's ids with the season and episode number")
@@ -68,7 +63,7 @@ class SimklSender:
             else:
                 outcomes.append(None)
                 stored["movies" if kind == "movies" else "episodes"] += 1
-        simkl.check_counts(result, {k: n for k, n in stored.items() if n}, "/sync/history")
+        simkl.check_counts(result, {k: n for k, n in stored.items() if n})
         return outcomes
 
     async def already_there(self, plays: list[PlayRecord]) -> set[int]:
@@ -86,39 +81,16 @@ class SimklSender:
         return found
 
 
-def _ts(value: Any) -> int | None:
-    try:
-        return int(datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp())
-    except ValueError:
-        return None
-
-
-def _has(play: PlayRecord, entry: dict[str, Any]) -> bool:
+def _has(play: PlayRecord, entry: simkl.Watched) -> bool:
     if play.kind == "movie":
-        ids = (entry.get("movie") or {}).get("ids") or {}
-        return same_item(play.ids, ids) and _ts(entry.get("last_watched_at")) == play.watched_at
-    ids = (entry.get("show") or {}).get("ids") or {}
-    if not same_item(play.show_ids, ids):
+        return same_item(play.ids, entry.movie_ids) and entry.last_watched_at == play.watched_at
+    if not same_item(play.show_ids, entry.show_ids):
         return False
-    for season in entry.get("seasons") or []:
-        if season.get("number") != play.season:
-            continue
-        for episode in season.get("episodes") or []:
-            if episode.get("number") == play.number:
-                return _ts(episode.get("watched_at")) == play.watched_at
-    return False
+    at = entry.episodes.get((play.season, play.number))
+    return at is not None and at == play.watched_at
 
 
-def build(
-    runtime: Runtime,
-    profile: str,
-    http: httpx.AsyncClient,
-    limiter: ServiceLimiter,
-    name: str = simkl.SERVICE,
-) -> SimklSender:
-    """The sender for the Simkl target `name` (its URL, app and token)."""
-    from scrobctl.accounts.simkl import api_client
-
-    sender = SimklSender(api_client(runtime, profile, http, limiter, name))
-    sender.service = name
-    return sender
+def sender(link: Link) -> SimklSender:
+    built = SimklSender(link.client)
+    built.service = link.target.name  # a Simkl target of its own (issue 19) keeps its jobs
+    return built

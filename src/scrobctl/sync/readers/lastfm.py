@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from scrobctl.errors import InvalidToken, ServiceError, ServiceUnavailable
+from scrobctl.kinds import Link
 from scrobctl.services import lastfm
 from scrobctl.store.imports import ImportedPlay, ImportedRating
 from scrobctl.store.items import ItemRef
@@ -151,3 +152,7 @@ class LastfmReader:
             if page_number >= int(attr.get("totalPages") or 0):
                 return
             page_number += 1
+
+
+def reader(link: Link) -> LastfmReader:
+    return LastfmReader(link.client, link.account(), link.runtime.clock.now())

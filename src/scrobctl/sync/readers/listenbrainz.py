@@ -1,12 +1,13 @@
-"""ListenBrainz listens (`/1/user/{name}/listens`, 1000 a page) and recording feedback."""
+"""ListenBrainz listens (1000 a page) and recording feedback, mapped to imported plays and
+ratings; the calls are in services/listenbrainz.py."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Any
 
-from scrobctl.errors import InvalidToken, ServiceError, ServiceUnavailable
-from scrobctl.http import json_body
+from scrobctl.errors import InvalidToken, ServiceError
+from scrobctl.kinds import Link
 from scrobctl.services import listenbrainz
 from scrobctl.store.imports import ImportedPlay, ImportedRating
 from scrobctl.store.items import ItemRef
@@ -50,13 +51,6 @@ class ListenBrainzReader:
         self._user = user
         self._now = now
 
-    async def _get(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
-        response = await self._client.get(path, params)
-        body = json_body(response)
-        if not isinstance(body, dict):
-            raise ServiceUnavailable(self.service, f"{path} gave an unexpected answer")
-        return body
-
     async def pages(self, cursor: dict[str, Any], since: int | None) -> AsyncIterator[Page]:
         if "feedback_offset" not in cursor:
             async for page in self._listens(cursor, since):
@@ -88,17 +82,8 @@ class ListenBrainzReader:
 
     async def _feedback(self, offset: int) -> AsyncIterator[Page]:
         """Loved (+1) and hated (-1) recordings, offset-paged, as ratings 10 and 1."""
-        path = f"/1/feedback/user/{self._user}/get-feedback"
         while True:
-            params = {"count": PAGE_SIZE, "offset": offset, "metadata": "true"}
-            body = await self._get(path, params)
-            entries = body.get("feedback")
-            if not isinstance(entries, list):
-                raise ServiceUnavailable(
-                    self.service,
-                    f"{self._client.base_url} answered {path} without a feedback list{_said(body)}",
-                    "a compatible server may lack recording feedback",
-                )
+            entries = await self._client.feedback_page(self._user, offset, PAGE_SIZE)
             page = Page(cursor={"feedback_offset": offset + len(entries)})
             for entry in entries:
                 rating = (
@@ -138,8 +123,7 @@ class ListenBrainzReader:
                 yield page
             return
         if total is None:
-            count = await self._get(f"/1/user/{user}/listen-count", {})
-            total = (count.get("payload") or {}).get("count")
+            total = await self._client.listen_count(user)
         # max_ts is exclusive; one second of overlap keeps same-second listens at a page cut,
         # and the store drops what it already has (api-notes B.6 / trap 8).
         max_ts = cursor.get("max_ts") or int(self._now) + 1
@@ -147,7 +131,9 @@ class ListenBrainzReader:
         # Listens at the last page's earliest second, read again through the overlap: skipped.
         boundary = {tuple(k) for k in cursor.get("boundary", [])}
         while True:
-            payload = await self._listens_page({"count": PAGE_SIZE, "max_ts": max_ts})
+            payload = await self._client.listens_page(
+                self._user, {"count": PAGE_SIZE, "max_ts": max_ts}
+            )
             listens = payload["listens"]
             if oldest is None and isinstance(payload.get("oldest_listen_ts"), int):
                 oldest = payload["oldest_listen_ts"]
@@ -186,7 +172,7 @@ class ListenBrainzReader:
             params: dict[str, Any] = {"count": PAGE_SIZE, "min_ts": lower}
             if upper is not None:
                 params["max_ts"] = upper
-            payload = await self._listens_page(params)
+            payload = await self._client.listens_page(self._user, params)
             listens = payload["listens"]
             page, keys, fresh = self._read(listens, boundary, total)
             top = max((k[0] for k in keys), default=None)
@@ -209,22 +195,6 @@ class ListenBrainzReader:
                 upper is not None or not isinstance(latest, int) or top >= latest
             ):
                 return  # a short page that reached the end of the range
-
-    async def _listens_page(self, params: dict[str, Any]) -> dict[str, Any]:
-        """The payload of one listens page. A compatible server that lacks the endpoint answers
-        200 with an error text (Maloja: `{"code": 200, "error": "Invalid Method"}`, api-notes
-        corrections item 6): without `payload.listens` it is an error, never an empty history."""
-        path = f"/1/user/{self._user}/listens"
-        body = await self._get(path, params)
-        payload = body.get("payload")
-        if not isinstance(payload, dict) or not isinstance(payload.get("listens"), list):
-            raise ServiceUnavailable(
-                self.service,
-                f"{self._client.base_url} answered {path} without payload.listens"
-                f"{_said(body)}: it does not serve listen history",
-                "check SCROBCTL_LISTENBRAINZ__API_URL; a compatible server may lack this endpoint",
-            )
-        return payload
 
     def _read(
         self, listens: list[Any], boundary: set[tuple[Any, ...]], total: int | None
@@ -250,12 +220,6 @@ class ListenBrainzReader:
         return page, keys, fresh
 
 
-def _said(body: dict[str, Any]) -> str:
-    """What the server said instead, in a few words, when it said something."""
-    said = body.get("error") or body.get("message")
-    return f" (it said {str(said)[:80]!r})" if said else ""
-
-
 def _feedback_ref(entry: dict[str, Any]) -> ItemRef | None:
     """Feedback names a recording by MBID (or only by MSID, with metadata when asked for)."""
     ref = item_ref(entry.get("track_metadata"))
@@ -263,3 +227,7 @@ def _feedback_ref(entry: dict[str, Any]) -> ItemRef | None:
     if ref is not None and isinstance(mbid, str) and mbid:
         return ItemRef("track", {**ref.ids, "mbid": mbid}, ref.title, ref.artist, ref.album)
     return ref
+
+
+def reader(link: Link) -> ListenBrainzReader:
+    return ListenBrainzReader(link.client, link.account(), link.runtime.clock.now())

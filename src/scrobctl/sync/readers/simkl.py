@@ -1,13 +1,13 @@
-"""Simkl history: the `/sync/activities` gate, then `/sync/all-items` per type, with
-per-episode `watched_at` (api-notes 10.1). Ratings come in the same answer (`user_rating`)."""
+"""Simkl history: the activities gate, then all items per type, with per-episode `watched_at`
+(api-notes 10.1; the calls are in services/simkl.py). Ratings come in the same answer
+(`user_rating`)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Any
 
-from scrobctl.errors import ServiceUnavailable
-from scrobctl.http import json_body
+from scrobctl.kinds import Link
 from scrobctl.services import simkl
 from scrobctl.store.imports import ImportedPlay, ImportedRating
 from scrobctl.store.items import ItemRef
@@ -24,21 +24,9 @@ class SimklReader:
     def __init__(self, client: simkl.SimklClient) -> None:
         self._client = client
 
-    async def _json(self, path: str, params: dict[str, str] | None = None) -> Any:
-        """The body: a dict, or None for Simkl's literal null; anything else is an error."""
-        response = await self._client.request("GET", path, params=params or {})
-        if simkl.is_null(response):
-            return None
-        body = json_body(response)
-        if not isinstance(body, dict):
-            raise ServiceUnavailable(self.service, f"{path} gave an unexpected answer")
-        return body
-
     async def pages(self, cursor: dict[str, Any], since: int | None) -> AsyncIterator[Page]:
         # The activities call is the cheap gate Simkl requires before any all-items call.
-        activities = await self._json("/sync/activities")
-        if not isinstance(activities, dict):
-            raise ServiceUnavailable(self.service, "/sync/activities gave an unexpected answer")
+        activities = await simkl.activities(self._client)
         changed = activities.get("all")
         memo = {"activities_all": changed}
         seen = (cursor.get("memo") or {}).get("activities_all")
@@ -51,15 +39,9 @@ class SimklReader:
         for kind in KINDS:
             if kind in done:
                 continue
-            params = {"episode_watched_at": "yes", "extended": "full"}
-            if since is not None:
-                params["date_from"] = simkl.iso(since)
-            body = await self._json(f"/sync/all-items/{kind}", params)
-            entries = (body or {}).get(kind)
-            if entries is not None and not isinstance(entries, list):
-                raise ServiceUnavailable(self.service, f"/sync/all-items/{kind}: not a list")
+            entries = await simkl.all_items(self._client, kind, since)
             done.append(kind)
-            yield self._page(kind, entries or [], {"kinds_done": list(done), "memo": memo})
+            yield self._page(kind, entries, {"kinds_done": list(done), "memo": memo})
 
     def _page(self, kind: str, entries: list[Any], cursor: dict[str, Any]) -> Page:
         page = Page(cursor=cursor)
@@ -113,3 +95,7 @@ class SimklReader:
             page.ratings.append(
                 ImportedRating(ref, float(rating), parse_time(entry.get("user_rated_at")))
             )
+
+
+def reader(link: Link) -> SimklReader:
+    return SimklReader(link.client)

@@ -1,12 +1,11 @@
-"""Trakt history (`GET /sync/history`, 250 a page) and ratings (`GET /sync/ratings`)."""
+"""Trakt history (250 a page) and ratings, mapped to imported plays and ratings."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Any
 
-from scrobctl.errors import ServiceUnavailable
-from scrobctl.http import json_body
+from scrobctl.kinds import Link
 from scrobctl.services import trakt
 from scrobctl.store.imports import ImportedPlay, ImportedRating
 from scrobctl.store.items import ItemRef
@@ -39,18 +38,6 @@ def item_ref(entry: dict[str, Any]) -> ItemRef | None:
     return ref
 
 
-def _pages_total(response_headers: Any) -> tuple[int, int | None]:
-    try:
-        pages = int(response_headers.get("x-pagination-page-count", "1"))
-    except ValueError:
-        pages = 1
-    try:
-        total = int(response_headers["x-pagination-item-count"])
-    except (KeyError, ValueError):
-        total = None
-    return pages, total
-
-
 class TraktReader:
     service = trakt.SERVICE
 
@@ -64,15 +51,9 @@ class TraktReader:
         end_at = cursor.get("end_at") or int(self._now)
         page = cursor.get("page", 0) + 1
         while True:
-            params: dict[str, Any] = {"page": page, "limit": PAGE_SIZE, "end_at": trakt.iso(end_at)}
-            if since is not None:
-                params["start_at"] = trakt.iso(since)
-            response = await self._client.request("GET", "/sync/history", params=params)
-            body = json_body(response)
-            if not isinstance(body, list):
-                raise ServiceUnavailable(trakt.SERVICE, "/sync/history gave an unexpected answer")
-            pages, total = _pages_total(response.headers)
-            result = Page(cursor={"end_at": end_at, "page": page}, total=total)
+            found = await trakt.history_page(self._client, page, PAGE_SIZE, end_at, since)
+            body, pages = found.entries, found.pages
+            result = Page(cursor={"end_at": end_at, "page": page}, total=found.total)
             for entry in body:
                 ref = item_ref(entry) if isinstance(entry, dict) else None
                 watched = parse_time(entry.get("watched_at")) if isinstance(entry, dict) else None
@@ -91,23 +72,15 @@ class TraktReader:
                 yield rated
 
     async def _ratings_pages(self, end_at: int, at: list[Any] | None) -> AsyncIterator[Page]:
-        """Ratings of movies, shows, seasons and episodes: `GET /sync/ratings/{type}` exists for
-        all four (trakt/trakt-api contracts/sync/index.ts l.371-384, `type` any sync type). It
-        is "pagination optional", but its query takes page/limit (l.379-380, pageQuerySchema):
-        send them and follow X-Pagination-Page-Count, so a forced-pagination answer never
-        truncates (api-notes corrections item 11, trakt/trakt-api#919)."""
+        """Ratings of movies, shows, seasons and episodes: the ratings list exists for all four
+        (trakt/trakt-api contracts/sync/index.ts l.371-384, `type` any sync type), paged
+        (services/trakt.py `ratings_page`)."""
         kind_index, page = at if at else (0, 1)
         for index in range(kind_index, len(RATED)):
             kind = RATED[index]
             while True:
-                params = {"page": page, "limit": PAGE_SIZE}
-                response = await self._client.request("GET", f"/sync/ratings/{kind}", params=params)
-                body = json_body(response)
-                if not isinstance(body, list):
-                    raise ServiceUnavailable(
-                        trakt.SERVICE, f"/sync/ratings/{kind} gave an unexpected answer"
-                    )
-                pages, _ = _pages_total(response.headers)
+                found = await trakt.ratings_page(self._client, kind, page, PAGE_SIZE)
+                body, pages = found.entries, found.pages
                 last = (page >= pages or not body) and index == len(RATED) - 1
                 cursor: dict[str, Any] = {"end_at": end_at, "page": 10**9}
                 if last:
@@ -161,3 +134,7 @@ def rated_ref(entry: dict[str, Any]) -> ItemRef | None:
             return None
         return ref
     return item_ref(entry)
+
+
+def reader(link: Link) -> TraktReader:
+    return TraktReader(link.client, link.runtime.clock.now())
