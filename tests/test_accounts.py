@@ -125,6 +125,64 @@ def test_app_credentials_interactive_asks_once_and_stores_in_the_token_store(
     assert no_logins.tokens().get(APP_PROFILE, "trakt") == first
 
 
+# -- app credentials: a named target's own app (issue 19) --------------------------------------
+
+STAGING = "https://api-staging.trakt.tv"
+KIND_APP = {"client_id": "prod-id", "client_secret": "prod-secret"}
+
+
+def test_a_target_at_its_own_url_gets_its_own_app_never_the_kinds(
+    isolated_env: Path, clock: FakeClock
+) -> None:
+    from scrobctl.accounts.common import own_app_key
+    from scrobctl.targets import Target
+
+    rt = runtime_with(isolated_env, clock, trakt=KIND_APP)
+    staging = Target(PROFILE, "trakt2", "trakt", STAGING, None)
+    ui = FakeUI(interactive=True, answers={"client_id": "stg-id", "client_secret": "stg-secret"})
+
+    first = app_credentials(rt, "trakt", TRAKT_HELP, ui, staging)
+    again = app_credentials(rt, "trakt", TRAKT_HELP, FakeUI(interactive=False), staging)
+
+    assert first == again == {"client_id": "stg-id", "client_secret": "stg-secret"}
+    [(who, help_text, _)] = ui.called("ask_app_credentials")
+    assert who == "trakt2" and STAGING in help_text
+    assert rt.tokens().get(APP_PROFILE, own_app_key("trakt2")) == {**first, "url": STAGING}
+    assert rt.tokens().get(APP_PROFILE, "trakt") is None  # the kind's app is not touched
+    second_account = Target(PROFILE, "family", "trakt", None, None)
+    assert app_credentials(rt, "trakt", TRAKT_HELP, None, second_account) == KIND_APP
+    # The same name at another URL: that server never sees the app registered with staging.
+    moved = Target(PROFILE, "trakt2", "trakt", "https://trakt.example.org", None)
+    with pytest.raises(UsageError, match=r"https://trakt\.example\.org"):
+        app_credentials(rt, "trakt", TRAKT_HELP, FakeUI(interactive=False), moved)
+
+
+def test_a_targets_own_app_comes_from_settings_targets_name_first(
+    isolated_env: Path, clock: FakeClock
+) -> None:
+    from scrobctl.targets import Target
+
+    own = {"client_id": "set-id", "client_secret": "set-secret"}
+    rt = make_runtime(isolated_env, clock, trakt=KIND_APP, targets={"trakt2": own})  # type: ignore[arg-type]
+    staging = Target(PROFILE, "trakt2", "trakt", STAGING, None)
+
+    assert app_credentials(rt, "trakt", TRAKT_HELP, FakeUI(interactive=True), staging) == own
+
+
+def test_a_targets_missing_own_app_names_its_settings_not_the_kinds(no_logins: Runtime) -> None:
+    from scrobctl.targets import Target
+
+    staging = Target(PROFILE, "trakt2", "trakt", STAGING, None)
+
+    with pytest.raises(UsageError) as caught:
+        app_credentials(no_logins, "trakt", TRAKT_HELP, None, staging)
+
+    text = str(caught.value)
+    assert "SCROBCTL_TARGETS__TRAKT2__CLIENT_ID" in text
+    assert "SCROBCTL_TARGETS__TRAKT2__CLIENT_SECRET" in text
+    assert STAGING in text and "SCROBCTL_TRAKT__" not in text
+
+
 def test_app_credentials_interactive_blank_answer_raises_usage_error(no_logins: Runtime) -> None:
     ui = FakeUI(interactive=True, answers={"client_id": "my-id", "client_secret": "   "})
 

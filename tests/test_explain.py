@@ -3,6 +3,8 @@ targets' jobs, read from the archive without writing to it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from scrobctl.errors import UsageError

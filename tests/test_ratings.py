@@ -705,12 +705,12 @@ def test_cli_export_dry_run_says_would_queue_and_queues_nothing(
 
 
 def test_cli_export_dry_run_says_what_would_go_where(
-    runtime: Runtime,
+    no_logins: Runtime,
     three_movies: list[int],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code, _, err = run_cli(monkeypatch, capsys, "export", "ratings", "--to", "trakt", "--dry-run")
+    code, _, err = run_main(monkeypatch, capsys, "export", "ratings", "--to", "trakt", "--dry-run")
 
     assert code == 0, err
     lines = err.splitlines()
@@ -720,29 +720,29 @@ def test_cli_export_dry_run_says_what_would_go_where(
         "  Reloaded: 7/10",  # as Trakt takes it: 6.5 rounds half up
         "  Revolutions: 4/10",
     ]
-    assert rating_jobs(runtime) == []
+    assert rating_jobs(no_logins) == []
 
 
 def test_cli_export_dry_run_to_lastfm_names_the_loves(
-    runtime: Runtime, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    no_logins: Runtime, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    ingest(runtime, track("Hurt"))
-    rate(runtime, item(runtime, "track", title="Hurt"), 9, START - DAY)
-    login(runtime, "lastfm")
+    ingest(no_logins, track("Hurt"))
+    rate(no_logins, item(no_logins, "track", title="Hurt"), 9, START - DAY)
+    login(no_logins, "lastfm")
 
-    code, _, err = run_cli(monkeypatch, capsys, "export", "ratings", "--to", "lastfm", "--dry-run")
+    code, _, err = run_main(monkeypatch, capsys, "export", "ratings", "--to", "lastfm", "--dry-run")
 
     assert code == 0, err
     assert "  Johnny Cash - Hurt: love" in err.splitlines()
 
 
 def test_cli_export_json_summary_has_the_documented_shape(
-    runtime: Runtime,
+    no_logins: Runtime,
     three_movies: list[int],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code, out, err = run_cli(
+    code, out, err = run_main(
         monkeypatch, capsys, "export", "ratings", "--to", "simkl", "--dry-run", "--json"
     )
 
@@ -760,11 +760,11 @@ def test_cli_export_json_summary_has_the_documented_shape(
             {"item": "Revolutions", "rating": 4.0},
         ],
     }
-    assert rating_jobs(runtime) == []
-    code, out, err = run_cli(monkeypatch, capsys, "export", "ratings", "--to", "simkl", "--json")
+    assert rating_jobs(no_logins) == []
+    code, out, err = run_main(monkeypatch, capsys, "export", "ratings", "--to", "simkl", "--json")
     assert code == 0, err
     assert json.loads(out)["data"]["queued"] == 3 and json.loads(out)["data"]["dry_run"] is False
-    assert len(rating_jobs(runtime)) == 3
+    assert len(rating_jobs(no_logins)) == 3
 
 
 def test_cli_export_since_takes_a_date(

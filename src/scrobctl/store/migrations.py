@@ -289,6 +289,8 @@ def m010_counts_and_history_index(db: Database) -> None:
     db.execute(
         "CREATE INDEX idx_scrobbles_play ON scrobbles (profile, item_id, scrobbled_at, service)"
     )
+
+
 def m011_import_counts(db: Database) -> None:
     """What an import added, apart (plays and ratings, new and already known), and why one
     stopped, so that a resumed run counts on and `status` says what happened (issue 17)."""
