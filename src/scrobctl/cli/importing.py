@@ -143,7 +143,7 @@ def import_(
         raise typer.Exit(ExitCode.FAILED)
 
 
-def summary_json(result: ImportResult) -> dict[str, object]:
+def summary_json(result: "ImportResult") -> dict[str, object]:
     """The `import SERVICE --json` shape (README, JSON output)."""
     p = result.progress
     return {
@@ -162,7 +162,7 @@ def summary_json(result: ImportResult) -> dict[str, object]:
     }
 
 
-def _apart(p: ImportProgress) -> str:
+def _apart(p: "ImportProgress") -> str:
     """Plays and ratings apart, each new to the archive or already in it."""
     return (
         f"{p.plays} {'play' if p.plays == 1 else 'plays'} ({p.new_plays} new,"
