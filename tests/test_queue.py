@@ -464,15 +464,44 @@ def test_migration_copies_each_play_time_onto_its_jobs(data_dir: Path) -> None:
     from sqlite_utils import Database
 
     from scrobctl.store import open_store
-    from scrobctl.store.migrations import m011_job_play_time
+    from scrobctl.store.migrations import m012_job_play_time
 
     store = open_store(data_dir / "scrobctl.db")
     late, early = enqueue(store, 300), enqueue(store, 100)
     store.conn.execute("DROP INDEX idx_jobs_claim_order")
     store.conn.execute("ALTER TABLE jobs DROP COLUMN played_at")
 
-    m011_job_play_time(Database(store.conn))
+    m012_job_play_time(Database(store.conn))
 
     assert (job(store, late)["played_at"], job(store, early)["played_at"]) == (300, 100)
     assert claim(store) == [early, late]
     store.close()
+
+
+def test_an_episode_known_only_by_its_show_ids_is_named_alike_everywhere(store: Store) -> None:
+    """Queue list, explain and unscrobble name it the same, by the show's id, never `?`."""
+    from scrobctl.store.explain import label
+    from scrobctl.store.removals import item_label
+
+    with store.transaction() as conn:
+        show = conn.execute("INSERT INTO items (kind, tvdb) VALUES ('show', 371980)").lastrowid
+        episode = conn.execute(
+            "INSERT INTO items (kind, show_id, season, number) VALUES ('episode', ?, 1, 2)",
+            (show,),
+        ).lastrowid
+        play = conn.execute(
+            "INSERT INTO plays (profile, item_id, watched_at) VALUES ('default', ?, 100)",
+            (episode,),
+        ).lastrowid
+        queue.insert_scrobble_job(conn, "trakt", "default", play, NOW)
+    row = store.conn.execute(
+        "SELECT i.*, s.title AS show_title, s.tmdb AS s_tmdb, s.imdb AS s_imdb,"
+        " s.tvdb AS s_tvdb, s.trakt AS s_trakt, s.simkl AS s_simkl"
+        " FROM items i LEFT JOIN items s ON s.id = i.show_id WHERE i.id = ?",
+        (episode,),
+    ).fetchone()
+
+    [listed] = queue.list_jobs(store)
+
+    names = {listed.item, label(row), item_label(store.conn, episode)}
+    assert names == {"tvdb:371980 S01E02"}

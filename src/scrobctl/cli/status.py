@@ -87,6 +87,17 @@ def _render(report: StatusReport) -> None:
         console.print(table)
     else:
         console.print("queue:       empty")
+    for imp in report.imports:
+        if imp.state == "done":
+            continue
+        name = imp.service if imp.profile == "default" else f"{imp.service} ({imp.profile})"
+        entries = "entry" if imp.processed == 1 else "entries"
+        said = f"import {name}: {imp.state} after {imp.processed} {entries}"
+        if imp.state == "running":
+            console.print(f"{said} so far", markup=False)
+        else:
+            why = f" ({imp.detail})" if imp.detail else ""
+            console.print(f"{said}{why}; `{imp.command}` continues it", markup=False)
     for gap in report.lacking:
         name = gap.target if gap.profile == "default" else f"{gap.target} ({gap.profile})"
         console.print(

@@ -291,7 +291,14 @@ def m010_counts_and_history_index(db: Database) -> None:
     )
 
 
-def m011_job_play_time(db: Database) -> None:
+def m011_import_counts(db: Database) -> None:
+    """What an import added, apart (plays and ratings, new and already known), and why one
+    stopped, so that a resumed run counts on and `status` says what happened (issue 17)."""
+    db["imports"].add_column("counts", str)
+    db["imports"].add_column("detail", str)
+
+
+def m012_job_play_time(db: Database) -> None:
     """A scrobble job carries its play's time (`played_at`), and the pending jobs are indexed by
     target and that time, so a claim reads the batch it takes and nothing else: ordering by the
     play's time through a join to `plays` read and sorted every due job on each batch, 0.58 s a
@@ -319,5 +326,6 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     m008_notices,
     m009_targets,
     m010_counts_and_history_index,
-    m011_job_play_time,
+    m011_import_counts,
+    m012_job_play_time,
 ]

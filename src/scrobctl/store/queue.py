@@ -39,7 +39,7 @@ def scrobble_key(service: str, play_id: int) -> str:
     return f"{SCROBBLE}:{service}:{play_id}"
 
 
-# The play's time is copied onto the job (migration m011) so that claims can take the oldest
+# The play's time is copied onto the job (migration m012) so that claims can take the oldest
 # plays by index; selected from the play itself, so every writer copies it the same way.
 SCROBBLE_JOB_INTO = (
     "INTO jobs (kind, service, profile, play_id, state, attempt, max_attempts, scheduled_at,"
@@ -383,6 +383,8 @@ def list_jobs(
         "SELECT jobs.*, items.kind AS item_kind, items.title, items.artist, items.season,"
         " items.number, show.title AS show_title, "
         + ", ".join(f"items.{k} AS i_{k}" for k in VIDEO_IDS)
+        + ", "
+        + ", ".join(f"show.{k} AS s_{k}" for k in VIDEO_IDS)
         + " FROM jobs LEFT JOIN plays ON plays.id = jobs.play_id"
         " LEFT JOIN items ON items.id = COALESCE(plays.item_id, jobs.item_id)"
         " LEFT JOIN items show ON show.id = items.show_id"
@@ -419,7 +421,9 @@ def _describe_item(row: sqlite3.Row) -> str:
 
 
 def _describe_media(row: sqlite3.Row) -> str:
-    ids = {k: row[f"i_{k}"] for k in VIDEO_IDS}
+    # An episode known by its show's ids alone is named by them (`tvdb:371980 S01E02`).
+    ids = {k: row[f"i_{k}"] for k in VIDEO_IDS if row[f"i_{k}"] is not None}
+    ids = ids or {k: row[f"s_{k}"] for k in VIDEO_IDS if row[f"s_{k}"] is not None}
     return item_name(
         row["item_kind"],
         row["title"],
