@@ -377,8 +377,19 @@ def test_everyday_commands_load_neither_rich_nor_pydantic_settings(
 
 def test_explain_prints_without_rich(data_dir: Path) -> None:
     """explain's lines and its targets' table are plain text (cli/table.py), issue #25; an
-    item not seen yet is explained in lines of its own."""
-    assert "rich" not in _command_modules(data_dir, "explain", "tmdb:603")
+    event for an item not seen yet is explained in lines of its own."""
+    event = '{"type": "movie", "percentage": 95, "duration_ms": 6000000, "ids": {"tmdb": 603}}'
+    code = (
+        "import io, sys\n"
+        "from scrobctl.entry import main\n"
+        f"sys.stdin = io.StringIO({event!r})\n"
+        "sys.argv = ['scrobctl', 'explain', '-']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code in (None, 0), exc.code"
+    )
+    assert "rich" not in loaded_modules(code)
 
 
 @pytest.mark.parametrize("args", [("history",), ("queue", "list"), ("explain", "1")])
