@@ -54,7 +54,7 @@ _scrobctl() {
         "sync|--until") COMPREPLY=($()); return ;;
         "sync|--profile"|"sync|-p") COMPREPLY=($()); return ;;
         "tokens migrate|--to") COMPREPLY=($(compgen -W "keyring file" -- "$cur")); return ;;
-        "unscrobble|--from") COMPREPLY=($(compgen -W "trakt simkl lastfm listenbrainz" -- "$cur")); return ;;
+        "unscrobble|--from") COMPREPLY=($()); return ;;
         "watch mpd|--host") COMPREPLY=($()); return ;;
         "watch mpd|--port") COMPREPLY=($()); return ;;
         "watch mpd|--flush-every") COMPREPLY=($()); return ;;

@@ -1,97 +1,29 @@
 """What every login flow shares (accounts/common.py, accounts/check.py): the user's own API app
 credentials (settings first, then the token store's "@app" entry, then one interactive question)
 and `status --check`, which marks refused connections "reconnect required" without touching the
-queue.
-
-FakeUI, make_runtime and lift_rate_limits are shared with the per-service auth tests."""
+queue."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import respx
 
-from scrobctl import http as scrobctl_http
 from scrobctl.accounts.check import check_connections
-from scrobctl.accounts.common import APP_PROFILE, Field, LoginUI, app_credentials
+from scrobctl.accounts.common import APP_PROFILE, app_credentials
 from scrobctl.accounts.trakt import login_trakt
-from scrobctl.clock import Clock
-from scrobctl.config import Settings
 from scrobctl.errors import UsageError
 from scrobctl.paths import config_file
 from scrobctl.runtime import Runtime
 from scrobctl.store import connections, queue
 from tests.conftest import FakeClock
+from tests.helpers import FakeUI, make_runtime
 
 PROFILE = "default"
-
-
-class FakeUI:
-    """A LoginUI that records every call; asks nothing unless built `interactive=True`."""
-
-    def __init__(self, *, interactive: bool = False, answers: dict[str, str] | None = None):
-        self.interactive = interactive
-        self.answers = dict(answers or {})
-        self.calls: list[tuple[Any, ...]] = []
-
-    def show_code(self, code: str | None, url: str, expires_in: int) -> None:
-        self.calls.append(("show_code", code, url, expires_in))
-
-    def offer_browser(self, url: str) -> None:
-        self.calls.append(("offer_browser", url))
-
-    @contextmanager
-    def waiting(self, message: str) -> Iterator[None]:
-        self.calls.append(("waiting", message))
-        yield None
-
-    def ask_app_credentials(self, service: str, help_text: str, fields: list[Field]) -> dict:
-        self.calls.append(("ask_app_credentials", service, help_text, [f.name for f in fields]))
-        return dict(self.answers)
-
-    def called(self, name: str) -> list[tuple[Any, ...]]:
-        return [call[1:] for call in self.calls if call[0] == name]
-
-
-_: LoginUI = FakeUI()  # a type checker confirms FakeUI implements the protocol
-
-
-def make_runtime(
-    data_dir: Path,
-    clock: Clock,
-    http_client: Callable[[], httpx.AsyncClient] = lambda: httpx.AsyncClient(),
-    **services: dict[str, str],
-) -> Runtime:
-    """A Runtime with a token file, the fake clock and an httpx client respx can intercept."""
-    settings = Settings(data_dir=data_dir, token_store="file", **services)
-    return Runtime(settings=settings, warn=lambda _m: None, clock=clock, http_client=http_client)
-
-
-def lift_rate_limits(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The leaky bucket paces on the event loop's real clock, not the FakeClock: without this a
-    login of six requests would spend five wall-clock seconds at 1 request/s."""
-    for name in ("trakt", "trakt-auth", "simkl", "lastfm"):
-        monkeypatch.setitem(scrobctl_http.RATE_LIMITS, name, (1000, 1))
-        if f"{name}:write" in scrobctl_http.RATE_LIMITS:  # a separate bucket for writes
-            monkeypatch.setitem(scrobctl_http.RATE_LIMITS, f"{name}:write", (1000, 1))
-
-
-@pytest.fixture(autouse=True)
-def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
-    lift_rate_limits(monkeypatch)
-
-
-@pytest.fixture
-def runtime(isolated_env: Path, clock: FakeClock) -> Iterator[Runtime]:
-    rt = make_runtime(isolated_env, clock)
-    yield rt
-    rt.close()
 
 
 def runtime_with(isolated_env: Path, clock: FakeClock, **services: dict[str, str]) -> Runtime:
@@ -126,11 +58,11 @@ def test_app_credentials_settings_value_overrides_the_same_stored_field(
     assert app == {"client_id": "env-id", "client_secret": "kept"}
 
 
-def test_app_credentials_fall_back_to_the_token_store_app_entry(runtime: Runtime) -> None:
-    runtime.tokens().set(APP_PROFILE, "lastfm", {"api_key": "k", "api_secret": "s"})
+def test_app_credentials_fall_back_to_the_token_store_app_entry(no_logins: Runtime) -> None:
+    no_logins.tokens().set(APP_PROFILE, "lastfm", {"api_key": "k", "api_secret": "s"})
     ui = FakeUI(interactive=True)
 
-    app = app_credentials(runtime, "lastfm", "create an API account", ui)
+    app = app_credentials(no_logins, "lastfm", "create an API account", ui)
 
     assert app == {"api_key": "k", "api_secret": "s"}
     assert ui.calls == []
@@ -153,7 +85,7 @@ def test_app_credentials_fall_back_to_the_token_store_app_entry(runtime: Runtime
     ],
 )
 def test_app_credentials_missing_non_interactive_raises_usage_error_naming_env_and_where(
-    runtime: Runtime, service: str, env: list[str], where: str
+    no_logins: Runtime, service: str, env: list[str], where: str
 ) -> None:
     from scrobctl.accounts import lastfm
     from scrobctl.services import simkl, trakt
@@ -162,7 +94,7 @@ def test_app_credentials_missing_non_interactive_raises_usage_error_naming_env_a
     ui = FakeUI(interactive=False)
 
     with pytest.raises(UsageError) as caught:
-        app_credentials(runtime, service, help_text[service], ui)
+        app_credentials(no_logins, service, help_text[service], ui)
 
     text = str(caught.value)
     assert all(name in text for name in env)
@@ -170,36 +102,94 @@ def test_app_credentials_missing_non_interactive_raises_usage_error_naming_env_a
     assert ui.called("ask_app_credentials") == []
 
 
-def test_app_credentials_missing_without_a_ui_raises_usage_error(runtime: Runtime) -> None:
+def test_app_credentials_missing_without_a_ui_raises_usage_error(no_logins: Runtime) -> None:
     with pytest.raises(UsageError, match="no trakt API app is set up"):
-        app_credentials(runtime, "trakt", TRAKT_HELP, None)
+        app_credentials(no_logins, "trakt", TRAKT_HELP, None)
 
 
 # -- app credentials: asking ------------------------------------------------------------------
 
 
 def test_app_credentials_interactive_asks_once_and_stores_in_the_token_store(
-    runtime: Runtime,
+    no_logins: Runtime,
 ) -> None:
     ui = FakeUI(interactive=True, answers={"client_id": " my-id ", "client_secret": "my-secret\n"})
 
-    first = app_credentials(runtime, "trakt", TRAKT_HELP, ui)
-    second = app_credentials(runtime, "trakt", TRAKT_HELP, ui)
+    first = app_credentials(no_logins, "trakt", TRAKT_HELP, ui)
+    second = app_credentials(no_logins, "trakt", TRAKT_HELP, ui)
 
     assert first == second == {"client_id": "my-id", "client_secret": "my-secret"}
     assert ui.called("ask_app_credentials") == [
         ("trakt", TRAKT_HELP, ["client_id", "client_secret"])
     ]
-    assert runtime.tokens().get(APP_PROFILE, "trakt") == first
+    assert no_logins.tokens().get(APP_PROFILE, "trakt") == first
 
 
-def test_app_credentials_interactive_blank_answer_raises_usage_error(runtime: Runtime) -> None:
+# -- app credentials: a named target's own app (issue 19) --------------------------------------
+
+STAGING = "https://api-staging.trakt.tv"
+KIND_APP = {"client_id": "prod-id", "client_secret": "prod-secret"}
+
+
+def test_a_target_at_its_own_url_gets_its_own_app_never_the_kinds(
+    isolated_env: Path, clock: FakeClock
+) -> None:
+    from scrobctl.accounts.common import own_app_key
+    from scrobctl.targets import Target
+
+    rt = runtime_with(isolated_env, clock, trakt=KIND_APP)
+    staging = Target(PROFILE, "trakt2", "trakt", STAGING, None)
+    ui = FakeUI(interactive=True, answers={"client_id": "stg-id", "client_secret": "stg-secret"})
+
+    first = app_credentials(rt, "trakt", TRAKT_HELP, ui, staging)
+    again = app_credentials(rt, "trakt", TRAKT_HELP, FakeUI(interactive=False), staging)
+
+    assert first == again == {"client_id": "stg-id", "client_secret": "stg-secret"}
+    [(who, help_text, _)] = ui.called("ask_app_credentials")
+    assert who == "trakt2" and STAGING in help_text
+    assert rt.tokens().get(APP_PROFILE, own_app_key("trakt2")) == {**first, "url": STAGING}
+    assert rt.tokens().get(APP_PROFILE, "trakt") is None  # the kind's app is not touched
+    second_account = Target(PROFILE, "family", "trakt", None, None)
+    assert app_credentials(rt, "trakt", TRAKT_HELP, None, second_account) == KIND_APP
+    # The same name at another URL: that server never sees the app registered with staging.
+    moved = Target(PROFILE, "trakt2", "trakt", "https://trakt.example.org", None)
+    with pytest.raises(UsageError, match=r"https://trakt\.example\.org"):
+        app_credentials(rt, "trakt", TRAKT_HELP, FakeUI(interactive=False), moved)
+
+
+def test_a_targets_own_app_comes_from_settings_targets_name_first(
+    isolated_env: Path, clock: FakeClock
+) -> None:
+    from scrobctl.targets import Target
+
+    own = {"client_id": "set-id", "client_secret": "set-secret"}
+    rt = make_runtime(isolated_env, clock, trakt=KIND_APP, targets={"trakt2": own})  # type: ignore[arg-type]
+    staging = Target(PROFILE, "trakt2", "trakt", STAGING, None)
+
+    assert app_credentials(rt, "trakt", TRAKT_HELP, FakeUI(interactive=True), staging) == own
+
+
+def test_a_targets_missing_own_app_names_its_settings_not_the_kinds(no_logins: Runtime) -> None:
+    from scrobctl.targets import Target
+
+    staging = Target(PROFILE, "trakt2", "trakt", STAGING, None)
+
+    with pytest.raises(UsageError) as caught:
+        app_credentials(no_logins, "trakt", TRAKT_HELP, None, staging)
+
+    text = str(caught.value)
+    assert "SCROBCTL_TARGETS__TRAKT2__CLIENT_ID" in text
+    assert "SCROBCTL_TARGETS__TRAKT2__CLIENT_SECRET" in text
+    assert STAGING in text and "SCROBCTL_TRAKT__" not in text
+
+
+def test_app_credentials_interactive_blank_answer_raises_usage_error(no_logins: Runtime) -> None:
     ui = FakeUI(interactive=True, answers={"client_id": "my-id", "client_secret": "   "})
 
     with pytest.raises(UsageError, match="Client secret"):
-        app_credentials(runtime, "trakt", TRAKT_HELP, ui)
+        app_credentials(no_logins, "trakt", TRAKT_HELP, ui)
 
-    assert runtime.tokens().get(APP_PROFILE, "trakt") is None
+    assert no_logins.tokens().get(APP_PROFILE, "trakt") is None
 
 
 def test_app_credentials_interactive_secret_never_reaches_config_or_database(

@@ -5,14 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import vcr
 import yaml
 
 from scrobctl.errors import BadRequest, InvalidToken, RateLimited
@@ -20,16 +16,18 @@ from scrobctl.http import ServiceLimiter, make_client
 from scrobctl.services.listenbrainz import ListenBrainzClient, listen_for
 from scrobctl.store.records import PlayRecord
 from tests.conftest import FakeClock
+from tests.recording import (
+    CASSETTES,
+    RECORDING,
+    REDACTED_AUTHORIZATION,
+    TEST_ENV,
+    find_secrets,
+    listenbrainz_recorder,
+)
 
-CASSETTES = Path(__file__).resolve().parent.parent / "cassettes"
 BASE = "https://api.listenbrainz.org"
-REDACTED_AUTHORIZATION = "Token <REDACTED>"
 
-# Read at import time: the autouse isolated_env fixture clears every SCROBCTL_* variable before a
-# test body runs. Without SCROBCTL_VCR_RECORD nothing is recorded and an unknown request fails.
-RECORD_MODE = os.environ.get("SCROBCTL_VCR_RECORD", "none")
-RECORDING = RECORD_MODE != "none"
-TOKEN = os.environ.get("SCROBCTL_TEST_LB_TOKEN", "dummy-listenbrainz-token")
+TOKEN = TEST_ENV.get("SCROBCTL_TEST_LB_TOKEN", "dummy-listenbrainz-token")
 NOT_A_TOKEN = "scrobctl-deliberately-invalid-token"  # safe to send even when recording
 
 # The listen every submit cassette carries; when recording, it lands on the account (README).
@@ -52,20 +50,9 @@ TOO_OLD_LISTEN = {
 }
 
 
-def recorder(record_mode: str = RECORD_MODE) -> vcr.VCR:
-    return vcr.VCR(
-        cassette_library_dir=str(CASSETTES / "listenbrainz"),
-        record_mode=record_mode,
-        # Replace rather than drop the header, so a cassette still shows it was sent.
-        filter_headers=[("authorization", REDACTED_AUTHORIZATION)],
-        filter_query_parameters=[("token", "REDACTED")],  # validate-token's legacy ?token=
-        decode_compressed_response=True,
-    )
-
-
 @pytest.fixture(autouse=True)
 def recording_needs_a_token() -> None:
-    if RECORDING and "SCROBCTL_TEST_LB_TOKEN" not in os.environ:
+    if RECORDING and "SCROBCTL_TEST_LB_TOKEN" not in TEST_ENV:
         pytest.fail("set SCROBCTL_TEST_LB_TOKEN to record cassettes (see cassettes/README.md)")
 
 
@@ -91,7 +78,7 @@ def recorded_body(name: str) -> Any:
 
 
 def test_cassette_validate_token_valid_returns_the_user_name(clock: FakeClock) -> None:
-    with recorder().use_cassette("validate_token_valid.yaml"):
+    with listenbrainz_recorder().use_cassette("validate_token_valid.yaml"):
         account = call(clock, "validate_token")
 
     assert account.user_name
@@ -100,7 +87,7 @@ def test_cassette_validate_token_valid_returns_the_user_name(clock: FakeClock) -
 
 def test_cassette_validate_token_invalid_raises_invalid_token(clock: FakeClock) -> None:
     with (
-        recorder().use_cassette("validate_token_invalid.yaml"),
+        listenbrainz_recorder().use_cassette("validate_token_invalid.yaml"),
         pytest.raises(InvalidToken, match="not valid"),
     ):
         call(clock, "validate_token", token=NOT_A_TOKEN)
@@ -110,7 +97,7 @@ def test_cassette_validate_token_invalid_raises_invalid_token(clock: FakeClock) 
 
 def test_cassette_submit_listens_ok_is_accepted(clock: FakeClock) -> None:
     listens = [listen_for(CASSETTE_PLAY, clock.now())]
-    with recorder().use_cassette("submit_listens_ok.yaml"):
+    with listenbrainz_recorder().use_cassette("submit_listens_ok.yaml"):
         assert call(clock, "submit_listens", listens) is None
 
     assert recorded_body("submit_listens_ok.yaml") == {"status": "ok"}
@@ -122,7 +109,7 @@ def test_cassette_submit_listens_429_is_rate_limited_until_the_window_resets(
     # Always replayed: a real 429 cannot be produced on demand, so this one stays hand-written.
     listens = [listen_for(CASSETTE_PLAY, clock.now())]
     with (
-        recorder("none").use_cassette("submit_listens_429.yaml"),
+        listenbrainz_recorder("none").use_cassette("submit_listens_429.yaml"),
         pytest.raises(RateLimited) as caught,
     ):
         call(clock, "submit_listens", listens)
@@ -134,7 +121,7 @@ def test_cassette_submit_listens_400_is_bad_request_with_the_error_text(
     clock: FakeClock,
 ) -> None:
     with (
-        recorder().use_cassette("submit_listens_400.yaml"),
+        listenbrainz_recorder().use_cassette("submit_listens_400.yaml"),
         pytest.raises(BadRequest) as caught,
     ):
         call(clock, "submit_listens", [TOO_OLD_LISTEN])
@@ -145,57 +132,6 @@ def test_cassette_submit_listens_400_is_bad_request_with_the_error_text(
 
 
 # -- secrets ----------------------------------------------------------------------------------
-
-# A value is what follows `=` up to a separator; `token=` alone (as in prose) holds nothing.
-SECRET_PARAMETER = re.compile(r"(?<![\w-])(token|api_key|sk|api_sig)=([^&\s'\"\]`,]+)", re.I)
-AUTHORIZATION_VALUE = re.compile(
-    r"authorization['\"]?[ \t]*[:=][ \t]*\[?[ \t]*['\"]?([^\n'\"\]]*)", re.I
-)
-REDACTED_VALUES = {"REDACTED", "<REDACTED>"}
-
-
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield str(key)
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
-
-
-def _authorization_headers(cassette: Any) -> Iterator[str]:
-    for interaction in (cassette or {}).get("interactions", []):
-        for side in ("request", "response"):
-            for name, values in ((interaction.get(side) or {}).get("headers") or {}).items():
-                if name.lower() == "authorization":
-                    yield from values if isinstance(values, list) else [values]
-
-
-def find_secrets(root: Path) -> list[str]:
-    """Every secret-looking value under `root`: an Authorization header other than the
-    redacted form, or a token/api_key/sk/api_sig parameter whose value is not REDACTED."""
-    problems: list[str] = []
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        text = path.read_text(encoding="utf-8", errors="replace")
-        texts = [text]
-        if path.suffix in (".yaml", ".yml"):
-            cassette = yaml.safe_load(text)
-            texts.extend(_strings(cassette))  # folded YAML strings, read whole
-            for value in _authorization_headers(cassette):
-                if value != REDACTED_AUTHORIZATION:
-                    problems.append(f"{path.name}: Authorization header {value!r}")
-        for chunk in texts:
-            for match in SECRET_PARAMETER.finditer(chunk):
-                if match.group(2) not in REDACTED_VALUES:
-                    problems.append(f"{path.name}: {match.group(0)}")
-            for match in AUTHORIZATION_VALUE.finditer(chunk):
-                value = match.group(1).strip()
-                if value and value != REDACTED_AUTHORIZATION:
-                    problems.append(f"{path.name}: Authorization {value!r}")
-    return sorted(set(problems))
 
 
 def test_cassettes_hold_no_unscrubbed_secrets() -> None:

@@ -14,27 +14,21 @@ spends SCROBCTL_TEST_TRAKT_REFRESH_TOKEN (Trakt refresh tokens are single-use); 
 Secrets: the recorder replaces client ids, client secrets, device codes, refresh tokens, api_key,
 api_sig, sk and token parameters with REDACTED, and access tokens, refresh tokens, Trakt device
 codes, Last.fm tokens and session keys in response bodies. The bearer `Authorization` header is
-dropped rather than replaced: the shared scan in tests/test_cassettes.py accepts only
+dropped rather than replaced: the shared scan in tests/recording.py accepts only
 ListenBrainz's "Token <REDACTED>" form.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import re
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pylast
-import pytest
 import respx
-import vcr
 import yaml
 
 from scrobctl.accounts.lastfm import login_lastfm
@@ -45,152 +39,23 @@ from scrobctl.http import make_client
 from scrobctl.runtime import Runtime
 from scrobctl.store import connections
 from tests.conftest import FakeClock
-from tests.helpers import capturing, interactions
-from tests.test_accounts import FakeUI, lift_rate_limits, make_runtime
-
-CASSETTES = Path(__file__).resolve().parent.parent / "cassettes"
-AUTH_SERVICES = ("trakt", "simkl", "lastfm")
-PROFILE = "default"
-REDACTED = "REDACTED"
-WEEK = 7 * 86_400
-
-# Read at import time: the autouse isolated_env fixture clears every SCROBCTL_* variable.
-RECORD_MODE = os.environ.get("SCROBCTL_VCR_RECORD", "none")
-RECORDING = RECORD_MODE != "none"
-TEST_ENV = {
-    name: os.environ.get(name)
-    for name in (
-        "SCROBCTL_TEST_TRAKT_CLIENT_ID",
-        "SCROBCTL_TEST_TRAKT_CLIENT_SECRET",
-        "SCROBCTL_TEST_TRAKT_REFRESH_TOKEN",
-        "SCROBCTL_TEST_SIMKL_CLIENT_ID",
-        "SCROBCTL_TEST_LASTFM_API_KEY",
-        "SCROBCTL_TEST_LASTFM_API_SECRET",
-    )
-}
-
-# -- what the recorder scrubs, and what the scan checks ---------------------------------------
-
-DROPPED_HEADERS = ("authorization", "cookie")
-REPLACED_HEADERS = ("trakt-api-key", "simkl-api-key")
-SECRET_QUERY = ("client_id", "client_secret", "api_key", "api_sig", "sk", "token")
-SECRET_BODY = (
-    "client_id",
-    "client_secret",
-    "code",
-    "refresh_token",
-    "token",
-    "api_key",
-    "api_sig",
-    "sk",
+from tests.helpers import FakeUI, capturing, interactions, make_runtime
+from tests.recording import (
+    AUTH_SERVICES,
+    CASSETTES,
+    RECORDING,
+    TerminalUI,
+    find_auth_secrets,
+    needs,
+    recorder,
+    response_json,
 )
-SECRET_RESPONSE = {
-    "trakt": ("access_token", "refresh_token", "device_code"),
-    "simkl": ("access_token",),  # Simkl's device_code is always the literal "DEVICE_CODE"
-    "lastfm": ("token", "key"),  # key: the session key
-}
-# Trakt's poll and refresh bodies are JSON: matched with their secrets scrubbed on both sides.
-# Last.fm's signed calls are GETs whose query carries the (scrubbed) signature: no body to match.
-MATCH_ON = {
-    "trakt": ("method", "scheme", "host", "port", "path", "query", "body"),
-    "simkl": ("method", "scheme", "host", "port", "path", "query", "body"),
-    "lastfm": ("method", "scheme", "host", "port", "path", "query"),
-}
 
-
-def _redact(value: Any, keys: tuple[str, ...]) -> Any:
-    if isinstance(value, dict):
-        return {k: REDACTED if k in keys else _redact(v, keys) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_redact(item, keys) for item in value]
-    return value
-
-
-def scrub_response(service: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    def scrub(response: dict[str, Any]) -> dict[str, Any]:
-        response["headers"] = {
-            k: v for k, v in response["headers"].items() if k.lower() != "set-cookie"
-        }
-        raw = response["body"]["string"]
-        try:
-            data = json.loads(raw)
-        except (TypeError, ValueError):
-            return response
-        body = json.dumps(_redact(data, SECRET_RESPONSE[service])).encode()
-        response["body"]["string"] = body
-        for name in response["headers"]:
-            if name.lower() == "content-length":  # the scrubbed body has a new length
-                response["headers"][name] = [str(len(body))]
-        return response
-
-    return scrub
-
-
-def recorder(service: str, record_mode: str = RECORD_MODE, library: Path = CASSETTES) -> vcr.VCR:
-    return vcr.VCR(
-        cassette_library_dir=str(library / service),
-        record_mode=record_mode,
-        match_on=MATCH_ON[service],
-        filter_headers=[
-            *((name, None) for name in DROPPED_HEADERS),
-            *((name, REDACTED) for name in REPLACED_HEADERS),
-        ],
-        filter_query_parameters=[(name, REDACTED) for name in SECRET_QUERY],
-        filter_post_data_parameters=[(name, REDACTED) for name in SECRET_BODY],
-        before_record_response=scrub_response(service),
-        decode_compressed_response=True,
-    )
+PROFILE = "default"
+WEEK = 7 * 86_400
 
 
 # -- fixtures and helpers ---------------------------------------------------------------------
-
-
-def needs(*names: str) -> dict[str, str]:
-    """The test app's values when recording (fail if missing), dummies when replaying."""
-    if not RECORDING:
-        return {name: f"dummy-{name.lower()}" for name in names}
-    missing = [name for name in names if not TEST_ENV.get(name)]
-    if missing:
-        pytest.fail(f"set {', '.join(missing)} to record cassettes (see cassettes/README.md)")
-    return {name: str(TEST_ENV[name]) for name in names}
-
-
-class TerminalUI(FakeUI):
-    """Records calls; when recording, also tells the person at the terminal what to approve."""
-
-    def show_code(self, code: str | None, url: str, expires_in: int) -> None:
-        super().show_code(code, url, expires_in)
-        if RECORDING:
-            print(f"\napprove {code or 'the request'} at {url}", file=sys.__stderr__)
-
-
-@pytest.fixture(autouse=True)
-def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
-    lift_rate_limits(monkeypatch)
-
-
-@pytest.fixture
-def live_clock(clock: FakeClock) -> Clock:
-    """The fake clock for replays; the real one when a person has to approve a login."""
-    return Clock() if RECORDING else clock
-
-
-@pytest.fixture
-def make(isolated_env: Path, live_clock: Clock) -> Iterator[Callable[..., Runtime]]:
-    made: list[Runtime] = []
-
-    def build(http_client: Callable[[], httpx.AsyncClient] = make_client, **apps: Any) -> Runtime:
-        runtime = make_runtime(isolated_env, live_clock, http_client, **apps)
-        made.append(runtime)
-        return runtime
-
-    yield build
-    for runtime in made:
-        runtime.close()
-
-
-def response_json(interaction: dict[str, Any]) -> Any:
-    return json.loads(interaction["response"]["body"]["string"])
 
 
 def last_ok(service: str, name: str, path: str) -> Any:
@@ -207,10 +72,10 @@ def last_ok(service: str, name: str, path: str) -> Any:
 
 
 def test_cassette_trakt_device_login_stores_the_token_set_and_the_account(
-    make: Callable[..., Runtime],
+    live_runtime: Callable[..., Runtime],
 ) -> None:
     env = needs("SCROBCTL_TEST_TRAKT_CLIENT_ID", "SCROBCTL_TEST_TRAKT_CLIENT_SECRET")
-    runtime = make(
+    runtime = live_runtime(
         trakt={
             "client_id": env["SCROBCTL_TEST_TRAKT_CLIENT_ID"],
             "client_secret": env["SCROBCTL_TEST_TRAKT_CLIENT_SECRET"],
@@ -231,14 +96,14 @@ def test_cassette_trakt_device_login_stores_the_token_set_and_the_account(
 
 
 def test_cassette_trakt_refresh_saves_the_rotated_pair_and_expiry(
-    make: Callable[..., Runtime], live_clock: Clock
+    live_runtime: Callable[..., Runtime], live_clock: Clock
 ) -> None:
     env = needs(
         "SCROBCTL_TEST_TRAKT_CLIENT_ID",
         "SCROBCTL_TEST_TRAKT_CLIENT_SECRET",
         "SCROBCTL_TEST_TRAKT_REFRESH_TOKEN",
     )
-    runtime = make(
+    runtime = live_runtime(
         trakt={
             "client_id": env["SCROBCTL_TEST_TRAKT_CLIENT_ID"],
             "client_secret": env["SCROBCTL_TEST_TRAKT_CLIENT_SECRET"],
@@ -279,10 +144,10 @@ def test_cassette_trakt_refresh_saves_the_rotated_pair_and_expiry(
 
 
 def test_cassette_simkl_pin_login_stores_the_token_and_the_account(
-    make: Callable[..., Runtime],
+    live_runtime: Callable[..., Runtime],
 ) -> None:
     env = needs("SCROBCTL_TEST_SIMKL_CLIENT_ID")
-    runtime = make(simkl={"client_id": env["SCROBCTL_TEST_SIMKL_CLIENT_ID"]})
+    runtime = live_runtime(simkl={"client_id": env["SCROBCTL_TEST_SIMKL_CLIENT_ID"]})
     ui = TerminalUI()
 
     with recorder("simkl").use_cassette("pin_login.yaml") as cassette:
@@ -317,10 +182,10 @@ def lastfm_app() -> dict[str, str]:
 
 
 def test_cassette_lastfm_desktop_auth_stores_the_session_key_and_the_account(
-    make: Callable[..., Runtime],
+    live_runtime: Callable[..., Runtime],
 ) -> None:
     app = lastfm_app()
-    runtime = make(lastfm=app)
+    runtime = live_runtime(lastfm=app)
     ui = TerminalUI()
 
     with recorder("lastfm").use_cassette("desktop_auth.yaml") as cassette:
@@ -335,10 +200,12 @@ def test_cassette_lastfm_desktop_auth_stores_the_session_key_and_the_account(
     assert RECORDING or cassette.all_played  # the not-yet-authorised answer was replayed too
 
 
-def test_cassette_lastfm_desktop_auth_requests_are_signed(make: Callable[..., Runtime]) -> None:
+def test_cassette_lastfm_desktop_auth_requests_are_signed(
+    live_runtime: Callable[..., Runtime],
+) -> None:
     app = lastfm_app()
     sent: list[httpx.Request] = []
-    runtime = make(http_client=capturing(sent), lastfm=app)
+    runtime = live_runtime(http_client=capturing(sent), lastfm=app)
 
     with recorder("lastfm").use_cassette("desktop_auth.yaml"):
         asyncio.run(login_lastfm(runtime, PROFILE, TerminalUI()))
@@ -356,70 +223,6 @@ def test_cassette_lastfm_desktop_auth_requests_are_signed(make: Callable[..., Ru
 
 
 # -- secrets ----------------------------------------------------------------------------------
-
-ALLOWED = {REDACTED}
-BEARER = re.compile(r"\bBearer\s+(?!<REDACTED>)[\w.~+/-]+")
-
-
-def _body_params(request: dict[str, Any]) -> dict[str, Any]:
-    body = request.get("body") or ""
-    if isinstance(body, dict):  # vcrpy's binary form: {"string": ...}
-        body = body.get("string") or ""
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", errors="replace")
-    if not body:
-        return {}
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return dict(parse_qsl(body, keep_blank_values=True))
-    return data if isinstance(data, dict) else {}
-
-
-def _keyed_values(value: Any, keys: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
-    if isinstance(value, dict):
-        for k, v in value.items():
-            if k in keys:
-                yield k, v
-            else:
-                yield from _keyed_values(v, keys)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _keyed_values(item, keys)
-
-
-def find_auth_secrets(root: Path) -> list[str]:
-    """Every secret a Trakt, Simkl or Last.fm cassette under `root` would leak: a kept bearer or
-    cookie header, an API-key header, or a secret query, body or response value not REDACTED."""
-    problems: list[str] = []
-    for service in AUTH_SERVICES:
-        for path in sorted((root / service).glob("*.yaml")):
-            where = f"{service}/{path.name}"
-            text = path.read_text(encoding="utf-8")
-            if BEARER.search(text):
-                problems.append(f"{where}: a bearer token")
-            for interaction in (yaml.safe_load(text) or {}).get("interactions", []):
-                request = interaction["request"]
-                for name, values in (request.get("headers") or {}).items():
-                    if name.lower() in DROPPED_HEADERS:
-                        problems.append(f"{where}: {name} header")
-                    elif name.lower() in REPLACED_HEADERS and values != [REDACTED]:
-                        problems.append(f"{where}: {name} {values!r}")
-                query = parse_qsl(urlsplit(request["uri"]).query, keep_blank_values=True)
-                for name, value in query:
-                    if name in SECRET_QUERY and value not in ALLOWED:
-                        problems.append(f"{where}: query {name}={value}")
-                for name, value in _keyed_values(_body_params(request), SECRET_BODY):
-                    if value not in ALLOWED:
-                        problems.append(f"{where}: request body {name} {value!r}")
-                try:
-                    answer = response_json(interaction)
-                except (TypeError, ValueError):
-                    continue
-                for name, value in _keyed_values(answer, SECRET_RESPONSE[service]):
-                    if value not in ALLOWED:
-                        problems.append(f"{where}: response {name} {value!r}")
-    return sorted(set(problems))
 
 
 def test_auth_cassettes_exist_for_every_flow() -> None:

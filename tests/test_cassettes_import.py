@@ -20,7 +20,7 @@ matching, so replays do not depend on when the cassette was recorded; the accoun
 back from the cassette.
 
 Secrets: the recorder drops the bearer `Authorization` header of Trakt and Simkl (and cookies),
-writes ListenBrainz's as "Token <REDACTED>" (the one form tests/test_cassettes.py accepts), and
+writes ListenBrainz's as "Token <REDACTED>" (the one form tests/recording.py accepts), and
 replaces the trakt-api-key/simkl-api-key headers and the client_id, api_key, api_sig, sk and token
 parameters with REDACTED.
 """
@@ -29,8 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -39,16 +38,13 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import vcr
 
-from scrobctl import http as scrobctl_http
 from scrobctl.clock import Clock
-from scrobctl.http import make_client
 from scrobctl.runtime import Runtime
 from scrobctl.store import connections
 from scrobctl.sync.importer import ImportResult
 from scrobctl.sync.service import import_history
-from tests.conftest import FakeClock
 from tests.helpers import interactions
-from tests.test_accounts import lift_rate_limits, make_runtime
+from tests.recording import RECORD_MODE, RECORDING, needs
 
 CASSETTES = Path(__file__).resolve().parent.parent / "cassettes"
 PROFILE = "default"
@@ -57,22 +53,6 @@ LB_AUTHORIZATION = "Token <REDACTED>"
 WEEK = 7 * 86_400
 UNKNOWN_DATE = "1970-01-01T00:00:01Z"  # Simkl's "watched, date unknown"
 
-# Read at import time: the autouse isolated_env fixture clears every SCROBCTL_* variable.
-RECORD_MODE = os.environ.get("SCROBCTL_VCR_RECORD", "none")
-RECORDING = RECORD_MODE != "none"
-TEST_ENV = {
-    name: os.environ.get(name)
-    for name in (
-        "SCROBCTL_TEST_TRAKT_CLIENT_ID",
-        "SCROBCTL_TEST_TRAKT_ACCESS_TOKEN",
-        "SCROBCTL_TEST_SIMKL_CLIENT_ID",
-        "SCROBCTL_TEST_SIMKL_ACCESS_TOKEN",
-        "SCROBCTL_TEST_LASTFM_API_KEY",
-        "SCROBCTL_TEST_LASTFM_USER",
-        "SCROBCTL_TEST_LB_TOKEN",
-        "SCROBCTL_TEST_LB_USER",
-    )
-}
 
 CLOCK_PARAMETERS = {"end_at", "to", "max_ts"}  # the import's fixed end: "now" when recorded
 SECRET_QUERY = ("client_id", "client_secret", "api_key", "api_sig", "sk", "token")
@@ -140,42 +120,6 @@ def ts(value: str) -> int:
 # -- fixtures and helpers -------------------------------------------------------------------------
 
 
-def needs(*names: str) -> dict[str, str]:
-    """The test account's values when recording (fail if missing), dummies when replaying."""
-    if not RECORDING:
-        return {name: f"dummy-{name.lower()}" for name in names}
-    missing = [name for name in names if not TEST_ENV.get(name)]
-    if missing:
-        pytest.fail(f"set {', '.join(missing)} to record cassettes (see cassettes/README.md)")
-    return {name: str(TEST_ENV[name]) for name in names}
-
-
-@pytest.fixture(autouse=True)
-def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
-    lift_rate_limits(monkeypatch)
-    monkeypatch.setitem(scrobctl_http.RATE_LIMITS, "listenbrainz", (1000, 1))
-
-
-@pytest.fixture
-def live_clock(clock: FakeClock) -> Clock:
-    """The fake clock for replays (the cassettes' "now"); the real one when recording."""
-    return Clock() if RECORDING else clock
-
-
-@pytest.fixture
-def make(isolated_env: Path, live_clock: Clock) -> Iterator[Callable[..., Runtime]]:
-    made: list[Runtime] = []
-
-    def build(**apps: Any) -> Runtime:
-        runtime = make_runtime(isolated_env, live_clock, make_client, **apps)
-        made.append(runtime)
-        return runtime
-
-    yield build
-    for runtime in made:
-        runtime.close()
-
-
 def replay(runtime: Runtime, service: str, name: str) -> tuple[ImportResult, Any]:
     with recorder(service).use_cassette(name) as cassette:
         result = asyncio.run(import_history(runtime, service, PROFILE))
@@ -192,9 +136,9 @@ TRAKT = "sync_history_read.yaml"
 
 
 @pytest.fixture
-def trakt_runtime(make: Callable[..., Runtime], live_clock: Clock) -> Runtime:
+def trakt_runtime(live_runtime: Callable[..., Runtime], live_clock: Clock) -> Runtime:
     env = needs("SCROBCTL_TEST_TRAKT_CLIENT_ID", "SCROBCTL_TEST_TRAKT_ACCESS_TOKEN")
-    runtime = make(
+    runtime = live_runtime(
         trakt={"client_id": env["SCROBCTL_TEST_TRAKT_CLIENT_ID"], "client_secret": "not-used"}
     )
     now = int(live_clock.now())
@@ -260,9 +204,9 @@ SIMKL = "all_items.yaml"
 
 
 @pytest.fixture
-def simkl_runtime(make: Callable[..., Runtime]) -> Runtime:
+def simkl_runtime(live_runtime: Callable[..., Runtime]) -> Runtime:
     env = needs("SCROBCTL_TEST_SIMKL_CLIENT_ID", "SCROBCTL_TEST_SIMKL_ACCESS_TOKEN")
-    runtime = make(simkl={"client_id": env["SCROBCTL_TEST_SIMKL_CLIENT_ID"]})
+    runtime = live_runtime(simkl={"client_id": env["SCROBCTL_TEST_SIMKL_CLIENT_ID"]})
     connections.save_login(runtime.store(), PROFILE, "simkl", "scrobctl-test")
     runtime.tokens().set(
         PROFILE, "simkl", {"access_token": env["SCROBCTL_TEST_SIMKL_ACCESS_TOKEN"]}
@@ -319,9 +263,9 @@ LASTFM_PATH = "/2.0/"
 
 
 @pytest.fixture
-def lastfm_runtime(make: Callable[..., Runtime]) -> Runtime:
+def lastfm_runtime(live_runtime: Callable[..., Runtime]) -> Runtime:
     env = needs("SCROBCTL_TEST_LASTFM_API_KEY", "SCROBCTL_TEST_LASTFM_USER")
-    runtime = make(
+    runtime = live_runtime(
         lastfm={"api_key": env["SCROBCTL_TEST_LASTFM_API_KEY"], "api_secret": "not-used"}
     )
     user = env["SCROBCTL_TEST_LASTFM_USER"] if RECORDING else recorded_account("lastfm", LASTFM)
@@ -366,9 +310,9 @@ LISTENBRAINZ = "listens.yaml"
 
 
 @pytest.fixture
-def listenbrainz_runtime(make: Callable[..., Runtime]) -> Runtime:
+def listenbrainz_runtime(live_runtime: Callable[..., Runtime]) -> Runtime:
     env = needs("SCROBCTL_TEST_LB_TOKEN", "SCROBCTL_TEST_LB_USER")
-    runtime = make()
+    runtime = live_runtime()
     user = (
         env["SCROBCTL_TEST_LB_USER"]
         if RECORDING

@@ -13,16 +13,15 @@ variables named in tests/test_cassettes_scrobble.py (SCROBCTL_TEST_TRAKT_*, SCRO
 SCROBCTL_TEST_LASTFM_*) and SCROBCTL_TEST_LB_TOKEN. Remove the ratings, the love and the feedback
 afterwards. Recording rewrites a file whole: put its explanatory comment back.
 
-Secrets: Trakt, Simkl and Last.fm use the recorder of tests/test_cassettes_auth.py (bearer header
+Secrets: Trakt, Simkl and Last.fm use the recorder of tests/recording.py (bearer header
 dropped; trakt-api-key, client_id, api_key, api_sig, sk and token replaced by REDACTED);
-ListenBrainz's recorder replaces the Authorization header with "Token <REDACTED>" as
-tests/test_cassettes.py does. `test_rating_recorder_scrubs_every_secret_it_records` proves both on
+ListenBrainz's recorder (the same module) replaces the Authorization header with
+"Token <REDACTED>". `test_rating_recorder_scrubs_every_secret_it_records` proves both on
 recordings made against respx with real-looking secrets.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,6 @@ import httpx
 import pylast
 import pytest
 import respx
-import vcr
 import yaml
 
 from scrobctl.clock import Clock
@@ -44,11 +42,19 @@ from scrobctl.store import connections, queue
 from scrobctl.store.ratings import set_rating
 from scrobctl.sync.export import export_ratings
 from tests.conftest import FakeClock
-from tests.helpers import capturing, run_flush
-from tests.test_accounts import lift_rate_limits, make_runtime
-from tests.test_cassettes import REDACTED_AUTHORIZATION, find_secrets
-from tests.test_cassettes_auth import find_auth_secrets, recorder
-from tests.test_cassettes_scrobble import credentials, logged_in
+from tests.helpers import capturing, make_runtime, run_flush
+from tests.recording import (
+    CREDENTIALS,
+    RECORDING,
+    SECRETS,
+    TEST_ENV,
+    credentials,
+    find_auth_secrets,
+    find_secrets,
+    listenbrainz_recorder,
+    logged_in,
+    recorder,
+)
 
 CASSETTES = Path(__file__).resolve().parent.parent / "cassettes"
 PROFILE = "default"
@@ -57,22 +63,7 @@ HOUR = 3_600
 LOVED = "8f3471b5-7e6a-48da-86a9-c1c07a0f47ae"
 HATED = "2c4b7e0d-9a51-4f38-b6e2-5d1a0c7f9e83"
 
-# Read at import time: the autouse isolated_env fixture clears every SCROBCTL_* variable.
-RECORD_MODE = os.environ.get("SCROBCTL_VCR_RECORD", "none")
-RECORDING = RECORD_MODE != "none"
-LB_TOKEN = os.environ.get("SCROBCTL_TEST_LB_TOKEN")
-
-
-def lb_recorder(record_mode: str = RECORD_MODE, library: Path = CASSETTES) -> vcr.VCR:
-    """tests/test_cassettes.py's filters, matching the JSON body too."""
-    return vcr.VCR(
-        cassette_library_dir=str(library / "listenbrainz"),
-        record_mode=record_mode,
-        match_on=("method", "scheme", "host", "port", "path", "query", "body"),
-        filter_headers=[("authorization", REDACTED_AUTHORIZATION)],
-        filter_query_parameters=[("token", "REDACTED")],
-        decode_compressed_response=True,
-    )
+LB_TOKEN = TEST_ENV.get("SCROBCTL_TEST_LB_TOKEN")
 
 
 def lb_logged_in(
@@ -177,11 +168,6 @@ def outcomes(runtime: Runtime) -> list[tuple[str, str]]:
     return [(row[0], row[1]) for row in rows]
 
 
-@pytest.fixture(autouse=True)
-def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
-    lift_rate_limits(monkeypatch)
-
-
 # -- replay -------------------------------------------------------------------------------------
 
 
@@ -261,7 +247,7 @@ def test_cassette_listenbrainz_feedback_sends_a_love_and_a_hate(
     made.append(runtime)
     queue_feedback(runtime)
 
-    with lb_recorder().use_cassette("feedback.yaml") as cassette:
+    with listenbrainz_recorder(match_body=True).use_cassette("feedback.yaml") as cassette:
         report = run_flush(runtime)
 
     assert outcomes(runtime) == [(queue.COMPLETED, "sent")] * 2
@@ -271,16 +257,6 @@ def test_cassette_listenbrainz_feedback_sends_a_love_and_a_hate(
 
 
 # -- the recorders never keep a secret ----------------------------------------------------------
-
-SECRETS = {
-    "client_id": "cid-5f1e0c2a9b",
-    "client_secret": "csecret-77d0e4a1",
-    "access_token": "access-3c9a1f6e2d",
-    "api_key": "apikey-0a1b2c3d4e",
-    "api_secret": "apisecret-9f8e7d6c",
-    "session_key": "session-1234abcd",
-    "token": "lbtoken-11112222-3333-4444-5555-666677778888",
-}
 
 
 def fake_service(router: respx.MockRouter, service: str) -> None:
@@ -303,12 +279,7 @@ def fake_service(router: respx.MockRouter, service: str) -> None:
 
 # Per service: the requests one flush makes, and the ratings it sends.
 RECORDED = {"trakt": (1, 3), "simkl": (1, 3), "lastfm": (1, 1), "listenbrainz": (2, 2)}
-CREDENTIAL_NAMES = {
-    "trakt": ("client_id", "client_secret", "access_token"),
-    "simkl": ("client_id", "access_token"),
-    "lastfm": ("api_key", "api_secret", "session_key"),
-    "listenbrainz": ("token",),
-}
+CREDENTIAL_NAMES = {**CREDENTIALS, "listenbrainz": ("token",)}
 
 
 def queue_for(service: str, runtime: Runtime) -> None:
@@ -329,7 +300,7 @@ def test_rating_recorder_scrubs_every_secret_it_records(
     creds = {name: SECRETS[name] for name in CREDENTIAL_NAMES[service]}
     if service == "listenbrainz":
         runtime = lb_logged_in(data, clock, creds["token"])
-        cassettes = lb_recorder("all", library)
+        cassettes = listenbrainz_recorder("all", library, match_body=True)
     else:
         runtime = logged_in(service, data, clock, creds)
         cassettes = recorder(service, "all", library)

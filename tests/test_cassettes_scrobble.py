@@ -13,7 +13,7 @@ SCROBCTL_TEST_SIMKL_CLIENT_ID, SCROBCTL_TEST_SIMKL_ACCESS_TOKEN; SCROBCTL_TEST_L
 SCROBCTL_TEST_LASTFM_API_SECRET, SCROBCTL_TEST_LASTFM_SESSION_KEY. Delete the plays afterwards.
 Recording rewrites a file whole: put its explanatory comment back.
 
-Secrets: the recorder is the one of tests/test_cassettes_auth.py. It drops the bearer header,
+Secrets: the recorder is the one in tests/recording.py. It drops the bearer header,
 replaces trakt-api-key/simkl-api-key and client_id, api_key, api_sig, sk and token parameters
 (query and body) with REDACTED; `test_scrobble_recorder_scrubs_every_secret_it_records` proves it
 on a recording made against respx with real-looking secrets.
@@ -21,10 +21,7 @@ on a recording made against respx with real-looking secrets.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
@@ -34,70 +31,27 @@ import respx
 import yaml
 
 from scrobctl.clock import Clock
-from scrobctl.http import make_client
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.events import Event
-from scrobctl.store import connections, queue
+from scrobctl.store import queue
 from tests.conftest import FakeClock
 from tests.helpers import capturing, queue_plays, run_flush
-from tests.test_accounts import lift_rate_limits, make_runtime
-from tests.test_cassettes import find_secrets
-from tests.test_cassettes_auth import find_auth_secrets, recorder
+from tests.recording import (
+    CREDENTIALS,
+    RECORDING,
+    SECRETS,
+    credentials,
+    find_auth_secrets,
+    find_secrets,
+    logged_in,
+    recorder,
+)
 
 CASSETTES = Path(__file__).resolve().parent.parent / "cassettes"
 PROFILE = "default"
 WEEK = 7 * 86_400
 AT = 1_794_903_600  # 2026-11-17T08:20:00Z
 HOUR = 3_600
-
-# Read at import time: the autouse isolated_env fixture clears every SCROBCTL_* variable.
-RECORD_MODE = os.environ.get("SCROBCTL_VCR_RECORD", "none")
-RECORDING = RECORD_MODE != "none"
-CREDENTIALS = {
-    "trakt": ("client_id", "client_secret", "access_token"),
-    "simkl": ("client_id", "access_token"),
-    "lastfm": ("api_key", "api_secret", "session_key"),
-}
-
-
-def credentials(service: str) -> dict[str, str]:
-    """The test account's values when recording (fail if missing), dummies when replaying."""
-    names = CREDENTIALS[service]
-    if not RECORDING:
-        return {name: f"dummy-{service}-{name}" for name in names}
-    env = {name: os.environ.get(f"SCROBCTL_TEST_{service}_{name}".upper()) for name in names}
-    missing = [f"SCROBCTL_TEST_{service}_{n}".upper() for n, v in env.items() if not v]
-    if missing:
-        pytest.fail(f"set {', '.join(missing)} to record cassettes (see this module's docstring)")
-    return {name: str(value) for name, value in env.items()}
-
-
-def logged_in(
-    service: str,
-    data_dir: Path,
-    clock: Clock,
-    creds: dict[str, str],
-    http_client: Callable[[], httpx.AsyncClient] = make_client,
-) -> Runtime:
-    """A runtime logged in to `service` with `creds`, its API app in the settings."""
-    if service == "trakt":
-        app = {"trakt": {"client_id": creds["client_id"], "client_secret": creds["client_secret"]}}
-        secret: dict[str, Any] = {
-            "access_token": creds["access_token"],
-            "refresh_token": "not-used",
-            "expires_in": WEEK,
-            "created_at": int(clock.now()),  # fresh: no refresh on the way
-        }
-    elif service == "simkl":
-        app = {"simkl": {"client_id": creds["client_id"]}}
-        secret = {"access_token": creds["access_token"]}
-    else:
-        app = {"lastfm": {"api_key": creds["api_key"], "api_secret": creds["api_secret"]}}
-        secret = {"session_key": creds["session_key"]}
-    runtime = make_runtime(data_dir, clock, http_client, **app)
-    runtime.tokens().set(PROFILE, service, secret)
-    connections.save_login(runtime.store(), PROFILE, service, "scrobctl-test")
-    return runtime
 
 
 def video_plays() -> list[Event]:
@@ -147,17 +101,6 @@ def outcomes(runtime: Runtime) -> list[tuple[str, str]]:
         " ORDER BY plays.watched_at"
     )
     return [(row[0], row[1]) for row in rows]
-
-
-@pytest.fixture(autouse=True)
-def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
-    lift_rate_limits(monkeypatch)
-
-
-@pytest.fixture
-def live_clock(clock: FakeClock) -> Clock:
-    """The fake clock for replays; the real one when recording (Last.fm's 14-day rule)."""
-    return Clock() if RECORDING else clock
 
 
 # -- replay -----------------------------------------------------------------------------------
@@ -240,15 +183,6 @@ def test_cassette_lastfm_track_scrobble_request_is_signed(
 
 
 # -- the recorder never keeps a secret --------------------------------------------------------
-
-SECRETS = {
-    "client_id": "cid-5f1e0c2a9b",
-    "client_secret": "csecret-77d0e4a1",
-    "access_token": "access-3c9a1f6e2d",
-    "api_key": "apikey-0a1b2c3d4e",
-    "api_secret": "apisecret-9f8e7d6c",
-    "session_key": "session-1234abcd",
-}
 
 
 def fake_service(router: respx.MockRouter, service: str) -> None:

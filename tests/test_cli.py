@@ -12,15 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import typer
-import typer.main
 from typer.testing import CliRunner
 
 import scrobctl
 import scrobctl.cli
 from scrobctl.cli import app
 from tests.fakes.listenbrainz import FakeListenBrainz
-from tests.helpers import json_data, json_error
+from tests.helpers import command_paths, json_data, json_error, lookup, run_main
 
 TIMEOUT = 30.0
 CLI_DIR = Path(scrobctl.cli.__file__).parent
@@ -33,6 +31,7 @@ STATUS_KEYS = {
     "queue",
     "plays",
     "lacking",
+    "imports",
 }
 HEAVY_MODULES = {
     "httpx",
@@ -80,41 +79,6 @@ def run_installed(
         timeout=TIMEOUT,
         check=False,
     )
-
-
-def run_main(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
-) -> tuple[int, str, str]:
-    """`scrobctl.cli.main` in-process: (exit code, stdout, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["scrobctl", *args])
-    try:
-        scrobctl.cli.main()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    else:
-        code = 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def command_paths() -> list[tuple[str, ...]]:
-    """Every command and group in the tree, as argv paths; () is the root."""
-    paths: list[tuple[str, ...]] = []
-
-    def walk(command: object, path: tuple[str, ...]) -> None:
-        paths.append(path)
-        for name, sub in sorted(getattr(command, "commands", {}).items()):
-            walk(sub, (*path, name))
-
-    walk(typer.main.get_command(app), ())
-    return paths
-
-
-def lookup(path: tuple[str, ...]) -> object:
-    command: object = typer.main.get_command(app)
-    for name in path:
-        command = command.commands[name]  # type: ignore[attr-defined]
-    return command
 
 
 # -- help, version -------------------------------------------------------------------------

@@ -12,8 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from scrobctl.cli import app
-from tests.helpers import json_data
-from tests.test_cli import run_main
+from tests.helpers import json_data, run_main
 
 SECRET = "s3cret-trakt-app-4f1c"
 FILE = """# my settings
@@ -158,3 +157,22 @@ def test_config_path_prints_the_settings_file(config: Path) -> None:
 
     assert result.exit_code == 0
     assert result.stdout.strip() == str(config)
+
+
+def test_config_set_a_named_targets_own_app_and_show_hides_it(config: Path) -> None:
+    """`targets.NAME` holds a target's own API app (issue 19): settable, never shown."""
+    runner = CliRunner()
+    for key, value in (("client_id", "staging-app-id-77"), ("client_secret", "staging-sec-88")):
+        result = runner.invoke(app, ["config", "set", f"targets.trakt-staging.{key}", value])
+        assert result.exit_code == 0, result.output
+        assert value not in result.output
+
+    table = runner.invoke(app, ["config", "show"])
+    shown = settings(runner)["targets"]
+
+    assert '[targets.trakt-staging]\nclient_id = "staging-app-id-77"' in config.read_text(
+        encoding="utf-8"
+    )
+    assert (shown["value"], shown["secret"], shown["is_set"]) == (None, True, True)
+    assert "staging-sec-88" not in table.output + json.dumps(shown)
+    assert "staging-app-id-77" not in table.output

@@ -274,3 +274,28 @@ def test_events_title_longer_than_1024_characters_is_accepted() -> None:
 
 def test_events_blank_title_of_a_track_is_still_an_invalid_line() -> None:
     assert "needs 'title' and 'artist'" in error_of({**TRACK, "title": "  "})
+
+
+# --- shows and seasons: rated, never played (issue 20) --------------------------------------------
+
+
+def test_events_show_rating_is_an_event_of_its_own() -> None:
+    line = only(jsonl({"type": "show", "ids": {"tmdb": 1399}, "rating": 9}))
+    assert line.event is not None and (line.event.type, line.event.rating) == ("show", 9)
+
+
+def test_events_season_rating_by_its_show_and_number() -> None:
+    season = {"type": "season", "show": {"ids": {"tvdb": 121361}}, "season": 2, "rating": 7}
+    line = only(jsonl(season))
+    assert line.event is not None and line.event.season == 2
+
+
+def test_events_show_with_play_data_is_invalid() -> None:
+    show = {"type": "show", "ids": {"tmdb": 1399}, "rating": 9, "percentage": 100}
+    assert "is rated, not played" in error_of(show)
+    assert "is rated, not played" in error_of({"type": "show", "ids": {"tmdb": 1399}})
+
+
+def test_events_season_without_ids_or_its_show_is_invalid() -> None:
+    assert "a season needs" in error_of({"type": "season", "season": 1, "rating": 7})
+    assert "a show needs an id" in error_of({"type": "show", "title": "GoT", "rating": 7})

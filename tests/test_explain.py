@@ -3,7 +3,6 @@ targets' jobs, read from the archive without writing to it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,18 +13,9 @@ from scrobctl.scrobble.explain import explain
 from scrobctl.store import queue
 from scrobctl.store.imports import ImportedPlay, ImportWriter
 from scrobctl.store.items import ItemRef
-from tests.conftest import FakeClock
 from tests.helpers import movie, queue_plays
-from tests.test_accounts import make_runtime
 
 AT = 1_794_903_600
-
-
-@pytest.fixture
-def runtime(isolated_env: Path, clock: FakeClock) -> Iterator[Runtime]:
-    rt = make_runtime(isolated_env, clock)
-    yield rt
-    rt.close()
 
 
 def imported(runtime: Runtime, service: str, *plays: ImportedPlay) -> None:
@@ -46,13 +36,13 @@ def play_id(runtime: Runtime, at: int) -> str:
 
 
 def test_explain_play_of_a_movie_names_its_exact_id_and_each_targets_job(
-    runtime: Runtime,
+    no_logins: Runtime,
 ) -> None:
-    queue_plays(runtime, "trakt", [movie(AT, tmdb=603, imdb="tt0133093")])
-    job = runtime.store().conn.execute("SELECT id FROM jobs").fetchone()[0]
-    queue.reject(runtime.store(), [(job, "not found on Trakt")], runtime.clock.now())
+    queue_plays(no_logins, "trakt", [movie(AT, tmdb=603, imdb="tt0133093")])
+    job = no_logins.store().conn.execute("SELECT id FROM jobs").fetchone()[0]
+    queue.reject(no_logins.store(), [(job, "not found on Trakt")], no_logins.clock.now())
 
-    [e] = explain(runtime, play_id(runtime, AT))
+    [e] = explain(no_logins, play_id(no_logins, AT))
 
     assert (e.match.rule, e.match.detail) == ("exact id", "TMDb id 603")
     [target] = e.targets
@@ -61,10 +51,10 @@ def test_explain_play_of_a_movie_names_its_exact_id_and_each_targets_job(
 
 
 def test_explain_weak_track_lists_the_same_artist_and_title_on_other_albums(
-    runtime: Runtime,
+    no_logins: Runtime,
 ) -> None:
     imported(
-        runtime,
+        no_logins,
         "lastfm",
         ImportedPlay(track("Hurt", "American IV"), AT),
         ImportedPlay(track("Hurt", "Live"), AT + 600),
@@ -72,7 +62,7 @@ def test_explain_weak_track_lists_the_same_artist_and_title_on_other_albums(
         ImportedPlay(track("Personal Jesus", "American IV"), AT + 1800),
     )
 
-    [e] = explain(runtime, play_id(runtime, AT + 1200))
+    [e] = explain(no_logins, play_id(no_logins, AT + 1200))
 
     assert e.match.rule == "weak"
     assert e.item is not None and e.item.label == "Johnny Cash - Hurt (American IV)"
@@ -81,12 +71,12 @@ def test_explain_weak_track_lists_the_same_artist_and_title_on_other_albums(
     assert (target.service, target.job, target.has_it) == ("lastfm", None, True)
 
 
-def test_explain_names_the_tmdb_look_up_that_gave_the_item_its_tmdb_id(runtime: Runtime) -> None:
+def test_explain_names_the_tmdb_look_up_that_gave_the_item_its_tmdb_id(no_logins: Runtime) -> None:
     ref = ItemRef("movie", {"imdb": "tt0133093", "tmdb": 603}, title="The Matrix")
     ref.tmdb_from = "imdb:tt0133093"
-    imported(runtime, "trakt", ImportedPlay(ref, AT))
+    imported(no_logins, "trakt", ImportedPlay(ref, AT))
 
-    [e] = explain(runtime, "tmdb:603")
+    [e] = explain(no_logins, "tmdb:603")
 
     assert e.match.rule == "TMDb look-up"
     assert "imdb:tt0133093" in e.match.detail
@@ -94,24 +84,24 @@ def test_explain_names_the_tmdb_look_up_that_gave_the_item_its_tmdb_id(runtime: 
 
 
 def test_explain_of_an_event_on_stdin_matches_as_scrobble_would_and_writes_nothing(
-    runtime: Runtime,
+    no_logins: Runtime,
 ) -> None:
-    imported(runtime, "lastfm", ImportedPlay(track("Hurt", "American IV"), AT))
+    imported(no_logins, "lastfm", ImportedPlay(track("Hurt", "American IV"), AT))
     events = (
         '{"type": "track", "title": "HURT", "artist": "johnny cash"}\n'
         '{"type": "movie", "title": "The Matrix", "ids": {"tmdb": 603}}\n'
     )
 
-    found, new = explain(runtime, "-", events)
+    found, new = explain(no_logins, "-", events)
 
     assert found.match.rule == "weak" and found.item is not None
     assert (new.item, new.match.rule) == (None, "new item")
-    assert runtime.store().conn.execute("SELECT count(*) FROM items").fetchone()[0] == 1
+    assert no_logins.store().conn.execute("SELECT count(*) FROM items").fetchone()[0] == 1
 
 
-def test_explain_of_a_play_not_in_the_archive_is_a_usage_error(runtime: Runtime) -> None:
+def test_explain_of_a_play_not_in_the_archive_is_a_usage_error(no_logins: Runtime) -> None:
     with pytest.raises(UsageError, match="no play 42"):
-        explain(runtime, "42")
+        explain(no_logins, "42")
 
 
 def test_explain_play_work_does_not_grow_with_the_archive(data_dir: Path) -> None:

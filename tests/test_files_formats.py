@@ -308,6 +308,32 @@ def trakt_zip(tmp_path: Path) -> Path:
             "ratings-shows.json": [
                 {"rated_at": "2014-05-01T00:00:00.000Z", "rating": 8, "type": "show", "show": show}
             ],
+            # /sync/ratings/seasons entries: the season's number and ids, and its show.
+            "ratings-seasons.json": [
+                {
+                    "rated_at": "2014-05-02T00:00:00.000Z",
+                    "rating": 7,
+                    "type": "season",
+                    "season": {"number": 1, "ids": {"trakt": 3950, "tvdb": 364731, "tmdb": 3624}},
+                    "show": show,
+                },
+                {  # a season without ids of its own: its show's season 2
+                    "rated_at": "2014-05-03T00:00:00.000Z",
+                    "rating": 6,
+                    "type": "season",
+                    "season": {"number": 2, "ids": {}},
+                    "show": show,
+                },
+            ],
+            "ratings-episodes.json": [
+                {
+                    "rated_at": "2014-05-04T00:00:00.000Z",
+                    "rating": 10,
+                    "type": "episode",
+                    "episode": episode,
+                    "show": show,
+                }
+            ],
         },
     )
 
@@ -315,13 +341,34 @@ def trakt_zip(tmp_path: Path) -> Path:
 def test_trakt_export_history_and_ratings(tmp_path: Path, data_dir: Path) -> None:
     result = run_import(trakt_zip(tmp_path))
 
-    assert (result.summary.plays, result.summary.ratings) == (2, 1)
+    assert (result.summary.plays, result.summary.ratings) == (2, 5)
     assert [(p[0], p[1], p[3]) for p in plays(data_dir)] == [
         ("movie", "The Dark Knight", 1396711620),
         ("episode", "The Kingsroad", 1396814400),
     ]
-    assert ratings(data_dir) == [("movie", 155, "tt0468569", 9.0, 1396717200, "trakt")]
-    assert result.summary.skipped == {"a rating of a whole show (not kept)": 1}
+    assert ratings(data_dir) == [
+        ("movie", 155, "tt0468569", 9.0, 1396717200, "trakt"),
+        ("show", 1399, "tt0944947", 8.0, 1398902400, "trakt"),
+        ("season", 3624, None, 7.0, 1398988800, "trakt"),
+        ("season", None, None, 6.0, 1399075200, "trakt"),
+        ("episode", 63057, "tt1668746", 10.0, 1399161600, "trakt"),
+    ]
+    assert result.summary.skipped == {}
+
+
+def test_trakt_export_seasons_belong_to_their_show_and_the_episode_rating_to_its_play(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    run_import(trakt_zip(tmp_path))
+
+    shows = rows(data_dir, "SELECT id FROM items WHERE kind = 'show'")
+    assert len(shows) == 1
+    seasons = rows(
+        data_dir, "SELECT show_id, season FROM items WHERE kind = 'season' ORDER BY season"
+    )
+    assert seasons == [(shows[0][0], 1), (shows[0][0], 2)]
+    # The rated episode is the item the history's play is of: one episode item.
+    assert rows(data_dir, "SELECT count(*) FROM items WHERE kind = 'episode'") == [(1,)]
 
 
 def test_trakt_export_again_adds_nothing(tmp_path: Path, data_dir: Path) -> None:
@@ -329,7 +376,36 @@ def test_trakt_export_again_adds_nothing(tmp_path: Path, data_dir: Path) -> None
     again = run_import(trakt_zip(tmp_path))
 
     assert (again.summary.plays, again.summary.duplicates) == (0, 2)
+    assert (again.summary.ratings, again.summary.ratings_known) == (0, 5)
     assert len(plays(data_dir)) == 2
+    assert len(ratings(data_dir)) == 5
+
+
+def test_trakt_show_rating_from_the_export_and_from_the_api_are_one_item(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    """The same show rated through `import trakt` (ImportWriter, the API reader's refs), then
+    re-rated in a later export: one item, one Trakt rating, the export's newer value."""
+    from scrobctl.config import Settings
+    from scrobctl.runtime import Runtime
+    from scrobctl.store.imports import ImportedRating, ImportWriter
+    from scrobctl.store.items import ItemRef
+
+    runtime = Runtime(settings=Settings(), warn=lambda _m: None)
+    try:
+        with runtime.store().transaction():
+            show = ItemRef("show", {"trakt": 1390, "tmdb": 1399}, title="Game of Thrones")
+            ImportWriter(runtime.store(), "default", "trakt").rating(
+                ImportedRating(show, 6.0, 1300000000)
+            )
+    finally:
+        runtime.close()
+
+    run_import(trakt_zip(tmp_path))
+
+    assert rows(data_dir, "SELECT count(*) FROM items WHERE kind = 'show'") == [(1,)]
+    shown = [r for r in ratings(data_dir) if r[0] == "show"]
+    assert shown == [("show", 1399, "tt0944947", 8.0, 1398902400, "trakt")]
 
 
 # -- IMDb -----------------------------------------------------------------------------------------
@@ -385,26 +461,54 @@ def test_imdb_ratings_read_both_title_type_spellings(tmp_path: Path, data_dir: P
                     "tt0903747", 10, "TV Series", "Breaking Bad", "2008\u20132013"
                 ),  # an en dash, as IMDb writes ranges
                 imdb_row("tt0944947", 9, "tvSeries", "Game of Thrones", "2011"),
+                imdb_row("tt0185906", 10, "TV Mini Series", "Band of Brothers", "2001"),
+                imdb_row("tt7366338", 9, "tvMiniSeries", "Chernobyl", "2019"),
+                imdb_row("tt0959621", 9, "tvEpisode", "Pilot", "2008"),
             ],
         )
     )
 
     result = run_import(path)
 
-    assert result.summary.ratings == 3
+    assert result.summary.ratings == 8
     got = rows(
         data_dir,
-        "SELECT i.kind, i.imdb, r.rating, r.rated_at, r.source FROM ratings r"
+        "SELECT i.kind, i.imdb, i.year, r.rating, r.rated_at, r.source FROM ratings r"
         " JOIN items i ON i.id = r.item_id ORDER BY i.imdb",
     )
     noon = 1717243200
     assert got == [
-        ("movie", "tt0133093", 9.0, noon, "imdb"),
-        ("movie", "tt0234215", 6.0, noon, "imdb"),
-        ("episode", "tt1668746", 8.0, noon, "imdb"),
+        ("movie", "tt0133093", 1999, 9.0, noon, "imdb"),
+        ("show", "tt0185906", 2001, 10.0, noon, "imdb"),
+        ("movie", "tt0234215", 2003, 6.0, noon, "imdb"),
+        ("show", "tt0903747", 2008, 10.0, noon, "imdb"),  # the range's first year
+        ("show", "tt0944947", 2011, 9.0, noon, "imdb"),
+        ("episode", "tt0959621", None, 9.0, noon, "imdb"),
+        ("episode", "tt1668746", None, 8.0, noon, "imdb"),
+        ("show", "tt7366338", 2019, 9.0, noon, "imdb"),
     ]
-    assert result.summary.skipped == {"a rating of a whole series (not kept)": 2}
+    assert result.summary.skipped == {}
     assert plays(data_dir) == []
+
+
+def test_imdb_series_rating_is_the_show_of_a_trakt_history_with_that_imdb_id(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    """Matched by `Const` only: the IMDb row and Trakt's show (ids.imdb tt0944947) are one item,
+    whatever the titles say."""
+    run_import(trakt_zip(tmp_path))
+    path = tmp_path / "ratings.csv"
+    path.write_text(csv_text(IMDB_HEADER, [imdb_row("tt0944947", 9, "TV Series", "GoT", "2011")]))
+
+    first = run_import(path)
+    again = run_import(path)
+
+    assert rows(data_dir, "SELECT count(*) FROM items WHERE kind = 'show'") == [(1,)]
+    assert [r for r in ratings(data_dir) if r[0] == "show"] == [
+        ("show", 1399, "tt0944947", 8.0, 1398902400, "trakt"),
+        ("show", 1399, "tt0944947", 9.0, 1717243200, "imdb"),
+    ]
+    assert (first.summary.ratings, again.summary.ratings, again.summary.ratings_known) == (1, 0, 1)
 
 
 # -- Simkl ----------------------------------------------------------------------------------------
@@ -435,6 +539,7 @@ def test_simkl_backup_movies_shows_and_anime(tmp_path: Path, data_dir: Path) -> 
                 "show": {"title": "Severance", "year": 2022, "ids": {"simkl": 9, "tvdb": 371980}},
                 "status": "watching",
                 "user_rating": 10,
+                "user_rated_at": "2024-02-02T18:53:20Z",
                 "seasons": [
                     {
                         "number": 1,
@@ -455,6 +560,8 @@ def test_simkl_backup_movies_shows_and_anime(tmp_path: Path, data_dir: Path) -> 
                 },
                 "anime_type": "tv",
                 "status": "watching",
+                "user_rating": 8,
+                "user_rated_at": "2024-03-01T13:33:20Z",
                 "seasons": [
                     {"number": 1, "episodes": [{"number": 1, "watched_at": "2024-03-01T12:00:00Z"}]}
                 ],
@@ -465,18 +572,24 @@ def test_simkl_backup_movies_shows_and_anime(tmp_path: Path, data_dir: Path) -> 
 
     result = run_import(path)
 
-    assert (result.summary.plays, result.summary.ratings) == (4, 1)
+    assert (result.summary.plays, result.summary.ratings) == (4, 3)
     assert [(p[0], p[3]) for p in plays(data_dir)] == [
         ("movie", 1704225600),
         ("episode", 1706821200),
         ("episode", 1706907600),
         ("episode", 1709294400),
     ]
-    assert ratings(data_dir) == [("movie", 603, "tt0133093", 9.0, 1704276000, "simkl")]
-    assert result.summary.skipped == {
-        "not watched (plantowatch)": 1,
-        "a rating of a whole show (not kept)": 1,
-    }
+    assert ratings(data_dir) == [
+        ("movie", 603, "tt0133093", 9.0, 1704276000, "simkl"),
+        ("show", None, None, 10.0, 1706900000, "simkl"),
+        ("show", 209867, None, 8.0, 1709300000, "simkl"),
+    ]
+    assert rows(
+        data_dir, "SELECT title, tvdb, simkl FROM items WHERE kind = 'show' ORDER BY simkl"
+    ) == [("Frieren", None, 7), ("Severance", 371980, 9)]
+    assert result.summary.skipped == {"not watched (plantowatch)": 1}
+    again = run_import(path)
+    assert (again.summary.plays, again.summary.ratings, again.summary.ratings_known) == (0, 0, 3)
 
 
 # -- every row not imported is in the report ------------------------------------------------------

@@ -61,12 +61,6 @@ def test_pick_matches_the_original_title_ignoring_case_and_punctuation() -> None
     assert pick("spirited away!", 2001, results) == 5
 
 
-@pytest.fixture
-def tmdb() -> respx.MockRouter:
-    with respx.mock(base_url=API, assert_all_called=False) as router:
-        yield router
-
-
 def search(key: str, query: str, year: int | None) -> list[dict[str, Any]]:
     async def go() -> list[dict[str, Any]]:
         async with make_client() as http:
@@ -77,8 +71,8 @@ def search(key: str, query: str, year: int | None) -> list[dict[str, Any]]:
     return asyncio.run(go())
 
 
-def test_search_sends_query_year_and_the_v3_key(tmdb: respx.MockRouter) -> None:
-    route = tmdb.get("/3/search/movie").respond(
+def test_search_sends_query_year_and_the_v3_key(tmdb_api: respx.MockRouter) -> None:
+    route = tmdb_api.get("/3/search/movie").respond(
         json={
             "page": 1,
             "results": [result(949, "Heat", "1995-12-15")],
@@ -94,8 +88,8 @@ def test_search_sends_query_year_and_the_v3_key(tmdb: respx.MockRouter) -> None:
     assert (sent["query"], sent["year"], sent["api_key"]) == ("Heat", "1995", "v3-key")
 
 
-def test_search_sends_a_read_access_token_as_bearer(tmdb: respx.MockRouter) -> None:
-    route = tmdb.get("/3/search/movie").respond(
+def test_search_sends_a_read_access_token_as_bearer(tmdb_api: respx.MockRouter) -> None:
+    route = tmdb_api.get("/3/search/movie").respond(
         json={"page": 1, "results": [], "total_pages": 1, "total_results": 0}
     )
 
@@ -106,15 +100,15 @@ def test_search_sends_a_read_access_token_as_bearer(tmdb: respx.MockRouter) -> N
     assert "api_key" not in request.url.params and "year" not in request.url.params
 
 
-def test_search_answer_without_results_is_an_error_naming_tmdb(tmdb: respx.MockRouter) -> None:
-    tmdb.get("/3/search/movie").respond(json={"status_code": 200})
+def test_search_answer_without_results_is_an_error_naming_tmdb(tmdb_api: respx.MockRouter) -> None:
+    tmdb_api.get("/3/search/movie").respond(json={"status_code": 200})
 
     with pytest.raises(ServiceUnavailable, match="tmdb"):
         search("v3-key", "Heat", None)
 
 
 def test_letterboxd_watched_rows_not_in_the_diary_are_plays(
-    tmp_path: Path, data_dir: Path, tmdb: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, data_dir: Path, tmdb_api: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SCROBCTL_TMDB__API_KEY", "v3-key")
     films = {"Heat": result(949, "Heat", "1995-12-15"), "Alien": result(348, "Alien", "1979-05-25")}
@@ -127,7 +121,7 @@ def test_letterboxd_watched_rows_not_in_the_diary_are_plays(
             200, json={"page": 1, "results": [films[query]], "total_pages": 1, "total_results": 1}
         )
 
-    tmdb.get("/3/search/movie").mock(side_effect=answer)
+    tmdb_api.get("/3/search/movie").mock(side_effect=answer)
     path = tmp_path / "letterboxd.zip"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr(
@@ -163,7 +157,7 @@ def test_letterboxd_watched_rows_not_in_the_diary_are_plays(
 
 
 def test_unsettled_report_lines_are_reported_again_to_settle_later(
-    tmp_path: Path, data_dir: Path, tmdb: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, data_dir: Path, tmdb_api: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import json
 
@@ -171,7 +165,7 @@ def test_unsettled_report_lines_are_reported_again_to_settle_later(
 
     monkeypatch.setenv("SCROBCTL_TMDB__API_KEY", "v3-key")
     twins = [result(1, "Twins", "1988-12-09"), result(2, "Twins", "1988-01-01")]
-    tmdb.get("/3/search/movie").respond(
+    tmdb_api.get("/3/search/movie").respond(
         json={"page": 1, "results": twins, "total_pages": 1, "total_results": 2}
     )
     path = tmp_path / "letterboxd.zip"

@@ -256,7 +256,11 @@ def test_spotify_zip_imports_what_its_rows_imply_and_again_adds_nothing(
     assert (second.summary.plays, second.summary.duplicates) == (0, expected.plays)
     assert count(data_dir, "plays") == expected.plays
     assert count(data_dir, "jobs") == 0  # queued for no service
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "my_spotify_data.zip"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "config.toml",
+        "data",
+        "my_spotify_data.zip",
+    ]
 
 
 def test_spotify_dry_run_counts_and_keeps_nothing(tmp_path: Path, data_dir: Path) -> None:
@@ -317,3 +321,29 @@ def test_corrupt_zip_member_stops_with_one_error_keeping_what_was_read(
 def test_folder_is_not_an_export_file(tmp_path: Path, data_dir: Path) -> None:
     with pytest.raises(UsageError, match="a folder"):
         run_import(tmp_path)
+
+
+def test_file_that_breaks_half_way_names_how_many_plays_were_kept(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    import sqlite3
+
+    from scrobctl.errors import ScrobctlError
+
+    rows = [track_row(END + i * 300, 180_000, f"T{i}", f"A{i % 97}", "X") for i in range(3000)]
+    zipped = write_zip(tmp_path / "my_spotify_data.zip", {"Streaming_History_Audio_0.json": rows})
+    data = bytearray(zipped.read_bytes())
+    start = data.find(b"Streaming_History_Audio_0.json") + 30
+    end = data.rfind(b"PK\x01\x02")  # the central directory follows the member's data
+    at = start + (end - start) * 9 // 10  # late in the compressed member: rows were committed
+    data[at : at + 16] = b"\x00" * 16
+    zipped.write_bytes(bytes(data))
+
+    with pytest.raises(ScrobctlError, match="could not be read to the end") as caught:
+        run_import(zipped)
+
+    conn = sqlite3.connect(data_dir / "scrobctl.db")
+    [(kept,)] = conn.execute("SELECT count(*) FROM plays").fetchall()
+    conn.close()
+    assert kept >= 1000  # committed 1,000 rows at a time
+    assert f"the {kept:,} plays committed from it before were kept" in str(caught.value)

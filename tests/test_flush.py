@@ -6,15 +6,13 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 import respx
 
-from scrobctl.config import Settings
 from scrobctl.errors import ExitCode, LockHeld
 from scrobctl.http import BACKOFF_BASE, BACKOFF_CAP
 from scrobctl.lock import exclusive
@@ -23,12 +21,12 @@ from scrobctl.scrobble.enqueue import Ingest
 from scrobctl.scrobble.events import Event, Line
 from scrobctl.store import connections, queue
 from tests.conftest import FakeClock
-from tests.helpers import only, run_flush
+from tests.helpers import LB_TOKEN, only, run_flush
 
 BASE = "https://api.listenbrainz.org"
 SERVICE = "listenbrainz"
 PROFILE = "default"
-TOKEN = "tok"
+TOKEN = LB_TOKEN
 BAD_TRACK = "REJECT-ME"
 OK = httpx.Response(200, json={"status": "ok"})
 
@@ -72,32 +70,6 @@ class SubmitListens:
 
 
 # -- fixtures and helpers ---------------------------------------------------------------------
-
-
-@pytest.fixture
-def runtime(isolated_env: Path, clock: FakeClock) -> Iterator[Runtime]:
-    settings = Settings(data_dir=isolated_env, token_store="file")
-    rt = Runtime(
-        settings=settings,
-        warn=lambda _message: None,
-        clock=clock,
-        http_client=lambda: httpx.AsyncClient(),
-    )
-    yield rt
-    rt.close()
-
-
-@pytest.fixture
-def logged_in_listenbrainz(runtime: Runtime) -> Runtime:
-    connections.save_login(runtime.store(), PROFILE, SERVICE, "rob")
-    runtime.tokens().set(PROFILE, SERVICE, {"token": TOKEN})
-    return runtime
-
-
-@pytest.fixture
-def lb() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=BASE, assert_all_called=False) as router:
-        yield router
 
 
 def serve(lb: respx.MockRouter, server: SubmitListens) -> SubmitListens:
@@ -161,11 +133,11 @@ def jobs(runtime: Runtime) -> list[sqlite3.Row]:
 
 
 def test_flush_sends_2500_listens_in_batches_of_1000_1000_500(
-    logged_in_listenbrainz: Runtime, lb: respx.MockRouter
+    logged_in_listenbrainz: Runtime, listenbrainz_api: respx.MockRouter
 ) -> None:
     runtime = logged_in_listenbrainz
     times = queue_tracks(runtime, 2500)
-    server = serve(lb, SubmitListens())
+    server = serve(listenbrainz_api, SubmitListens())
 
     report = run_flush(runtime)
 
@@ -181,12 +153,12 @@ def test_flush_sends_2500_listens_in_batches_of_1000_1000_500(
 
 
 def test_flush_429_snoozes_the_batch_until_retry_after_without_spending_an_attempt(
-    logged_in_listenbrainz: Runtime, lb: respx.MockRouter, clock: FakeClock
+    logged_in_listenbrainz: Runtime, listenbrainz_api: respx.MockRouter, clock: FakeClock
 ) -> None:
     runtime = logged_in_listenbrainz
     queue_tracks(runtime, 2500)
     limited = httpx.Response(429, headers={"Retry-After": "120"}, json={"code": 429})
-    serve(lb, SubmitListens(OK, limited))
+    serve(listenbrainz_api, SubmitListens(OK, limited))
     until = clock.now() + 120
 
     report = run_flush(runtime)
@@ -203,12 +175,12 @@ def test_flush_429_snoozes_the_batch_until_retry_after_without_spending_an_attem
 
 
 def test_flush_429_defers_the_connection_until_retry_after(
-    logged_in_listenbrainz: Runtime, lb: respx.MockRouter, clock: FakeClock
+    logged_in_listenbrainz: Runtime, listenbrainz_api: respx.MockRouter, clock: FakeClock
 ) -> None:
     runtime = logged_in_listenbrainz
     queue_tracks(runtime, 2500)
     limited = httpx.Response(429, headers={"Retry-After": "120"}, json={"code": 429})
-    server = serve(lb, SubmitListens(OK, limited))
+    server = serve(listenbrainz_api, SubmitListens(OK, limited))
     run_flush(runtime)
 
     connection = connections.get_connection(runtime.store(), PROFILE, SERVICE)
@@ -222,12 +194,12 @@ def test_flush_429_defers_the_connection_until_retry_after(
 
 
 def test_flush_after_429_sends_the_rest_once_the_pause_is_over(
-    logged_in_listenbrainz: Runtime, lb: respx.MockRouter, clock: FakeClock
+    logged_in_listenbrainz: Runtime, listenbrainz_api: respx.MockRouter, clock: FakeClock
 ) -> None:
     runtime = logged_in_listenbrainz
     times = queue_tracks(runtime, 2500)
     limited = httpx.Response(429, headers={"Retry-After": "120"}, json={"code": 429})
-    server = serve(lb, SubmitListens(OK, limited))
+    server = serve(listenbrainz_api, SubmitListens(OK, limited))
     run_flush(runtime)
 
     clock.t += 120
@@ -244,12 +216,12 @@ def test_flush_after_429_sends_the_rest_once_the_pause_is_over(
 
 
 def test_flush_503_schedules_a_retry_with_backoff_and_stops_sending(
-    logged_in_listenbrainz: Runtime, lb: respx.MockRouter, clock: FakeClock
+    logged_in_listenbrainz: Runtime, listenbrainz_api: respx.MockRouter, clock: FakeClock
 ) -> None:
     runtime = logged_in_listenbrainz
     queue_tracks(runtime, 1500)
     unavailable = httpx.Response(503, json={"code": 503, "error": "please try again later"})
-    server = serve(lb, SubmitListens(unavailable, OK))
+    server = serve(listenbrainz_api, SubmitListens(unavailable, OK))
     now = clock.now()
 
     report = run_flush(runtime)
@@ -268,12 +240,12 @@ def test_flush_503_schedules_a_retry_with_backoff_and_stops_sending(
 
 
 def test_flush_discards_a_job_after_max_attempts(
-    logged_in_listenbrainz: Runtime, lb: respx.MockRouter, clock: FakeClock
+    logged_in_listenbrainz: Runtime, listenbrainz_api: respx.MockRouter, clock: FakeClock
 ) -> None:
     runtime = logged_in_listenbrainz
     queue_tracks(runtime, 1)
     unavailable = httpx.Response(503, json={"code": 503, "error": "please try again later"})
-    server = serve(lb, SubmitListens(answer=lambda _payload: unavailable))
+    server = serve(listenbrainz_api, SubmitListens(answer=lambda _payload: unavailable))
 
     for _ in range(queue.MAX_ATTEMPTS - 1):
         report = run_flush(runtime)
@@ -301,12 +273,12 @@ def test_flush_discards_a_job_after_max_attempts(
 
 
 def test_flush_401_marks_reconnect_required_and_keeps_the_jobs(
-    logged_in_listenbrainz: Runtime, lb: respx.MockRouter
+    logged_in_listenbrainz: Runtime, listenbrainz_api: respx.MockRouter
 ) -> None:
     runtime = logged_in_listenbrainz
     queue_tracks(runtime, 3)
     refused = httpx.Response(401, json={"code": 401, "error": "Invalid authorization token."})
-    serve(lb, SubmitListens(refused))
+    serve(listenbrainz_api, SubmitListens(refused))
 
     report = run_flush(runtime)
 
@@ -320,12 +292,12 @@ def test_flush_401_marks_reconnect_required_and_keeps_the_jobs(
 
 
 def test_flush_after_401_sends_nothing_until_login(
-    logged_in_listenbrainz: Runtime, lb: respx.MockRouter
+    logged_in_listenbrainz: Runtime, listenbrainz_api: respx.MockRouter
 ) -> None:
     runtime = logged_in_listenbrainz
     queue_tracks(runtime, 3)
     refused = httpx.Response(401, json={"code": 401, "error": "Invalid authorization token."})
-    server = serve(lb, SubmitListens(refused))
+    server = serve(listenbrainz_api, SubmitListens(refused))
     run_flush(runtime)
 
     report = run_flush(runtime)
@@ -349,11 +321,11 @@ def refuse_bad_track(payload: list[dict[str, Any]]) -> httpx.Response:
 
 
 def test_flush_400_rejects_only_the_bad_listen_and_sends_the_others(
-    logged_in_listenbrainz: Runtime, lb: respx.MockRouter
+    logged_in_listenbrainz: Runtime, listenbrainz_api: respx.MockRouter
 ) -> None:
     runtime = logged_in_listenbrainz
     queue_tracks(runtime, 4, titles={2: BAD_TRACK})
-    server = serve(lb, SubmitListens(answer=refuse_bad_track))
+    server = serve(listenbrainz_api, SubmitListens(answer=refuse_bad_track))
 
     report = run_flush(runtime)
 
@@ -370,11 +342,11 @@ def test_flush_400_rejects_only_the_bad_listen_and_sends_the_others(
 
 
 def test_flush_rejects_a_locally_invalid_listen_without_a_request(
-    logged_in_listenbrainz: Runtime, lb: respx.MockRouter, clock: FakeClock
+    logged_in_listenbrainz: Runtime, listenbrainz_api: respx.MockRouter, clock: FakeClock
 ) -> None:
     runtime = logged_in_listenbrainz
     insert_track(runtime, artist="", title="No Artist", watched_at=int(clock.now()) - 600)
-    server = serve(lb, SubmitListens())
+    server = serve(listenbrainz_api, SubmitListens())
 
     report = run_flush(runtime)
 
@@ -390,7 +362,7 @@ def test_flush_rejects_a_locally_invalid_listen_without_a_request(
 
 
 def test_flush_sends_jobs_left_running_by_a_killed_run(
-    logged_in_listenbrainz: Runtime, lb: respx.MockRouter, clock: FakeClock
+    logged_in_listenbrainz: Runtime, listenbrainz_api: respx.MockRouter, clock: FakeClock
 ) -> None:
     runtime = logged_in_listenbrainz
     times = queue_tracks(runtime, 3)
@@ -399,7 +371,7 @@ def test_flush_sends_jobs_left_running_by_a_killed_run(
             "UPDATE jobs SET state = 'running', run_id = 'dead', attempt = 1, lease_expires_at = ?",
             (clock.now() + queue.LEASE_SECONDS,),
         )
-    server = serve(lb, SubmitListens())
+    server = serve(listenbrainz_api, SubmitListens())
 
     report = run_flush(runtime)
 
@@ -409,11 +381,11 @@ def test_flush_sends_jobs_left_running_by_a_killed_run(
 
 
 def test_flush_raises_lock_held_when_another_flush_runs(
-    logged_in_listenbrainz: Runtime, lb: respx.MockRouter
+    logged_in_listenbrainz: Runtime, listenbrainz_api: respx.MockRouter
 ) -> None:
     runtime = logged_in_listenbrainz
     queue_tracks(runtime, 3)
-    server = serve(lb, SubmitListens())
+    server = serve(listenbrainz_api, SubmitListens())
 
     with exclusive(runtime.lock_path), pytest.raises(LockHeld) as caught:
         run_flush(runtime)
@@ -427,28 +399,28 @@ def test_flush_raises_lock_held_when_another_flush_runs(
 
 
 def test_flush_never_writes_the_token_into_the_database(
-    runtime: Runtime, lb: respx.MockRouter
+    no_logins: Runtime, listenbrainz_api: respx.MockRouter
 ) -> None:
     secret = "lb-secret-token-7f3a9c1e"
 
     def log_in() -> None:
-        runtime.tokens().set(PROFILE, SERVICE, {"token": secret})
-        connections.save_login(runtime.store(), PROFILE, SERVICE, "rob")
+        no_logins.tokens().set(PROFILE, SERVICE, {"token": secret})
+        connections.save_login(no_logins.store(), PROFILE, SERVICE, "rob")
 
     refused = httpx.Response(401, json={"code": 401, "error": "Invalid authorization token."})
-    server = serve(lb, SubmitListens(refused, OK))
+    server = serve(listenbrainz_api, SubmitListens(refused, OK))
     log_in()
-    queue_tracks(runtime, 3)
-    run_flush(runtime)  # refused: writes the reconnect detail and releases the jobs
+    queue_tracks(no_logins, 3)
+    run_flush(no_logins)  # refused: writes the reconnect detail and releases the jobs
     log_in()
-    run_flush(runtime)  # accepted: writes the history
+    run_flush(no_logins)  # accepted: writes the history
     assert [p[0]["track_metadata"]["track_name"] for p in server.payloads] == ["Track 0000"] * 2
     assert len(server.accepted) == 3
-    runtime.close()
+    no_logins.close()
 
-    database_files = sorted(runtime.data_dir.glob("scrobctl.db*"))
+    database_files = sorted(no_logins.data_dir.glob("scrobctl.db*"))
     assert database_files
     for path in database_files:
         assert secret.encode() not in path.read_bytes(), path.name
     # The token is really kept, in the token file, so the scan above could have found it.
-    assert secret in (runtime.data_dir / "tokens.json").read_text()
+    assert secret in (no_logins.data_dir / "tokens.json").read_text()

@@ -33,9 +33,7 @@ from scrobctl.sync.service import import_history
 from tests.conftest import FakeClock
 from tests.fakes.hostile import Answer, HostileServer, json_answer
 from tests.fakes.server import Request
-from tests.helpers import run_flush
-from tests.test_accounts import lift_rate_limits
-from tests.test_hostile_servers import DAY, WEEK, jobs, queue_plays, spec, states
+from tests.helpers import DAY, UNPACED, WEEK, job_states, jobs, queue_distinct, run_flush
 
 PROFILE = "default"
 SUBMIT = {
@@ -112,11 +110,6 @@ class Script:
         return json_answer(404, '{"error": "not found"}')
 
 
-@pytest.fixture(autouse=True)
-def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
-    lift_rate_limits(monkeypatch)
-
-
 @pytest.fixture
 def script() -> Script:
     return Script()
@@ -134,7 +127,7 @@ def warnings() -> list[str]:
 
 
 @pytest.fixture
-def runtime(
+def logged_in_on_hostile_server(
     isolated_env: Path, clock: FakeClock, server: HostileServer, warnings: list[str]
 ) -> Iterator[Runtime]:
     """Logged in to all four services on the hostile server, with the production client."""
@@ -152,7 +145,7 @@ def runtime(
         lastfm={"api_key": "h-key", "api_secret": "h-secret", "api_url": f"{url}/lastfm/2.0/"},
         listenbrainz={"api_url": f"{url}/lb"},
     )
-    rt = Runtime(settings=settings, warn=warnings.append, clock=clock)
+    rt = Runtime(settings=settings, warn=warnings.append, clock=clock, limits=UNPACED)
     now = int(clock.now())
     secrets = {
         "listenbrainz": {"token": "h-lb"},
@@ -218,7 +211,7 @@ def _unrecorded_answers() -> list[Any]:
 
 @pytest.mark.parametrize(("name", "status", "body"), _unrecorded_answers())
 def test_write_answer_that_does_not_report_the_plays_stored_marks_none_sent_and_retries(
-    runtime: Runtime,
+    logged_in_on_hostile_server: Runtime,
     clock: FakeClock,
     server: HostileServer,
     script: Script,
@@ -226,25 +219,25 @@ def test_write_answer_that_does_not_report_the_plays_stored_marks_none_sent_and_
     status: int,
     body: str | None,
 ) -> None:
-    times = queue_plays(runtime, spec(name), 3)
+    times = queue_distinct(logged_in_on_hostile_server, name, 3)
     if body is None:
         script.hostile = redirect(script, server, body_of_success=True)
     else:
         headers = {"Location": f"{server.url}/elsewhere"} if status == 302 else {}
         script.hostile = lambda _request: json_answer(status, body, **headers)
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_on_hostile_server)
 
-    assert states(runtime) == {queue.RETRYABLE}, "a play was marked sent"
-    assert {job["outcome"] for job in jobs(runtime)} == {None}
+    assert job_states(logged_in_on_hostile_server) == {queue.RETRYABLE}, "a play was marked sent"
+    assert {job["outcome"] for job in jobs(logged_in_on_hostile_server)} == {None}
     assert server.paths("POST").count(SUBMIT[name]) == 1
     assert "/elsewhere" not in server.paths(), "a redirect was followed"
     assert report.services[0].retry_scheduled == 3
 
-    after_backoff(runtime, clock)
+    after_backoff(logged_in_on_hostile_server, clock)
     script.hostile = None
-    run_flush(runtime)
-    assert states(runtime) == {queue.COMPLETED}
+    run_flush(logged_in_on_hostile_server)
+    assert job_states(logged_in_on_hostile_server) == {queue.COMPLETED}
     assert len(script.received) == len(times) == 3, "each play sent once when the server works"
 
 
@@ -272,37 +265,46 @@ def test_retry_after_that_is_not_ascii_seconds_is_unreadable_not_a_crash(value: 
 
 
 def test_flush_window_resetting_far_ahead_ends_the_run_with_the_jobs_scheduled(
-    runtime: Runtime, clock: FakeClock, script: Script, monkeypatch: pytest.MonkeyPatch
+    logged_in_on_hostile_server: Runtime,
+    clock: FakeClock,
+    script: Script,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(ListenBrainzSender, "batch_size", 2)
-    queue_plays(runtime, spec("listenbrainz"), 4)
+    queue_distinct(logged_in_on_hostile_server, "listenbrainz", 4)
     script.headers = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset-In": "7200"}
     start = clock.now()
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_on_hostile_server)
 
     assert max(clock.slept, default=0) <= 60, "slept in the process until the window reset"
-    rows = jobs(runtime)
+    rows = jobs(logged_in_on_hostile_server)
     assert [row["state"] for row in rows] == [queue.COMPLETED] * 2 + [queue.AVAILABLE] * 2
     assert {row["scheduled_at"] for row in rows[2:]} == {start + 7201}
     assert {row["attempt"] for row in rows[2:]} == {0}
-    connection = connections.get_connection(runtime.store(), PROFILE, "listenbrainz")
+    connection = connections.get_connection(
+        logged_in_on_hostile_server.store(), PROFILE, "listenbrainz"
+    )
     assert connection is not None and connection.deferred_until == start + 7201
     assert report.services[0].deferred == 2
 
 
 def test_queue_retry_lifts_the_pause_of_the_jobs_it_makes_due(
-    runtime: Runtime, clock: FakeClock
+    logged_in_on_hostile_server: Runtime, clock: FakeClock
 ) -> None:
-    queue_plays(runtime, spec("listenbrainz"), 2)
-    connections.defer(runtime.store(), PROFILE, "listenbrainz", clock.now() + DAY)
-    ids = [row["id"] for row in jobs(runtime)]
+    queue_distinct(logged_in_on_hostile_server, "listenbrainz", 2)
+    connections.defer(
+        logged_in_on_hostile_server.store(), PROFILE, "listenbrainz", clock.now() + DAY
+    )
+    ids = [row["id"] for row in jobs(logged_in_on_hostile_server)]
 
-    assert queue.retry(runtime.store(), ids, clock.now()) == 2
-    lifted = queue.lift_pauses(runtime.store(), ids, clock.now())
+    assert queue.retry(logged_in_on_hostile_server.store(), ids, clock.now()) == 2
+    lifted = queue.lift_pauses(logged_in_on_hostile_server.store(), ids, clock.now())
 
     assert lifted == [(PROFILE, "listenbrainz")]
-    connection = connections.get_connection(runtime.store(), PROFILE, "listenbrainz")
+    connection = connections.get_connection(
+        logged_in_on_hostile_server.store(), PROFILE, "listenbrainz"
+    )
     assert connection is not None and connection.deferred_until is None
 
 
@@ -310,7 +312,7 @@ def test_queue_retry_lifts_the_pause_of_the_jobs_it_makes_due(
 
 
 def test_import_stops_with_a_clear_error_when_the_server_ignores_paging(
-    runtime: Runtime, script: Script, server: HostileServer
+    logged_in_on_hostile_server: Runtime, script: Script, server: HostileServer
 ) -> None:
     entries = [
         {"watched_at": f"2026-11-0{day}T20:00:00.000Z", "type": "movie"}
@@ -328,11 +330,13 @@ def test_import_stops_with_a_clear_error_when_the_server_ignores_paging(
     script.overrides[("GET", "/trakt/sync/history")] = same_page_for_ever
 
     with pytest.raises(ServiceError, match="ignores paging") as raised:
-        asyncio.run(import_history(runtime, "trakt", PROFILE))
+        asyncio.run(import_history(logged_in_on_hostile_server, "trakt", PROFILE))
 
     assert raised.value.service == "trakt"
     assert served == [1, 2, 3]
-    plays = runtime.store().conn.execute("SELECT count(*) FROM plays").fetchone()[0]
+    plays = (
+        logged_in_on_hostile_server.store().conn.execute("SELECT count(*) FROM plays").fetchone()[0]
+    )
     assert plays == 2, "what came before the stop is kept"
 
 
@@ -347,28 +351,35 @@ def track_at(at: int) -> Event:
 
 
 def test_ingest_refuses_a_play_a_sender_would_refuse_and_takes_one_every_sender_takes(
-    runtime: Runtime, clock: FakeClock
+    logged_in_on_hostile_server: Runtime, clock: FakeClock
 ) -> None:
     now = int(clock.now())
     routes = {PROFILE: {"track": ["lastfm"]}}
     lines = [Line(1, track_at(now + 100)), Line(2, track_at(now + 59))]
 
-    summary = Ingest(runtime.store(), routes, now=now).run(lines)
+    summary = Ingest(logged_in_on_hostile_server.store(), routes, now=now).run(lines)
 
     assert summary.invalid == [(1, "watched_at is in the future")]
     assert summary.jobs == {"lastfm": 1}
-    [play] = queue.play_records(runtime.store().conn, [jobs(runtime)[0]["id"]])
+    [play] = queue.play_records(
+        logged_in_on_hostile_server.store().conn, [jobs(logged_in_on_hostile_server)[0]["id"]]
+    )
     assert isinstance(play, PlayRecord)
     LastfmSender(None, now).prepare(play)  # type: ignore[arg-type]  # no Rejected
 
 
 def test_flush_says_once_that_the_server_clock_differs(
-    runtime: Runtime, script: Script, warnings: list[str], monkeypatch: pytest.MonkeyPatch
+    logged_in_on_hostile_server: Runtime,
+    script: Script,
+    warnings: list[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(ListenBrainzSender, "batch_size", 1)
-    queue_plays(runtime, spec("listenbrainz"), 3)  # the fake clock is days behind real time
+    queue_distinct(
+        logged_in_on_hostile_server, "listenbrainz", 3
+    )  # the fake clock is days behind real time
 
-    run_flush(runtime)
+    run_flush(logged_in_on_hostile_server)
 
     assert len(script.received) == 3
     [skew] = [w for w in warnings if "clock" in w]
@@ -379,12 +390,14 @@ def test_flush_says_once_that_the_server_clock_differs(
 
 
 @pytest.fixture
-def stale_trakt_token(runtime: Runtime, script: Script) -> Runtime:
+def stale_trakt_token(logged_in_on_hostile_server: Runtime, script: Script) -> Runtime:
     """Trakt refuses the stored access token, though it is not due for a refresh."""
-    secret = runtime.tokens().get(PROFILE, "trakt")
+    secret = logged_in_on_hostile_server.tokens().get(PROFILE, "trakt")
     assert secret is not None
-    runtime.tokens().set(PROFILE, "trakt", {**secret, "access_token": "old-access"})
-    return runtime
+    logged_in_on_hostile_server.tokens().set(
+        PROFILE, "trakt", {**secret, "access_token": "old-access"}
+    )
+    return logged_in_on_hostile_server
 
 
 def test_import_trakt_refreshes_a_refused_token_and_finishes(

@@ -14,11 +14,10 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -26,7 +25,6 @@ import httpx
 import pytest
 import respx
 
-from scrobctl import http as scrobctl_http
 from scrobctl.accounts.lastfm import login_lastfm
 from scrobctl.accounts.listenbrainz import login_listenbrainz
 from scrobctl.accounts.simkl import login_simkl
@@ -34,28 +32,24 @@ from scrobctl.accounts.trakt import login_trakt
 from scrobctl.errors import ExitCode, RateLimited, ScrobctlError, ServiceError
 from scrobctl.http import BACKOFF_BASE, BACKOFF_CAP
 from scrobctl.runtime import Runtime
-from scrobctl.scrobble.enqueue import Ingest
-from scrobctl.scrobble.events import Event, Line
 from scrobctl.store import connections, queue
 from scrobctl.sync.service import import_history
 from tests.conftest import FakeClock
-from tests.helpers import run_flush
-from tests.test_accounts import FakeUI, lift_rate_limits, make_runtime
+from tests.helpers import (
+    FakeUI,
+    job_states,
+    jobs,
+    queue_distinct,
+    run_flush,
+)
 
 PROFILE = "default"
-DAY = 86_400
 HOUR = 3_600
-WEEK = 7 * DAY
 LB = "https://api.listenbrainz.org"
 LASTFM = "https://ws.audioscrobbler.com/2.0/"
 TRAKT = "https://api.trakt.tv"
 TRAKT_AUTH = "https://auth.trakt.tv"
 SIMKL = "https://api.simkl.com"
-APPS = {
-    "trakt": {"client_id": "hostile-trakt-id", "client_secret": "hostile-trakt-secret"},
-    "simkl": {"client_id": "hostile-simkl-id"},
-    "lastfm": {"api_key": "hostile-lastfm-key", "api_secret": "hostile-lastfm-secret"},
-}
 SERVICES = ("listenbrainz", "lastfm", "trakt", "simkl")
 PENDING_OR_DONE = {queue.AVAILABLE, queue.RETRYABLE, queue.COMPLETED}
 
@@ -102,7 +96,6 @@ class Spec:
     """One service: where its plays go, where a resend is looked up, and a good answer to each."""
 
     name: str
-    kind: str  # the media type it takes here
     submit: str  # POST url
     lookup: str | None  # GET url consulted before resending (services that keep duplicates)
     received: list[Any] = field(default_factory=list)  # every play a good answer accepted
@@ -152,87 +145,14 @@ class Spec:
 
 def spec(name: str) -> Spec:
     return {
-        "listenbrainz": Spec(name, "track", f"{LB}/1/submit-listens", None),
-        "lastfm": Spec(name, "track", LASTFM, None),
-        "trakt": Spec(name, "movie", f"{TRAKT}/sync/history", f"{TRAKT}/sync/history"),
-        "simkl": Spec(name, "movie", f"{SIMKL}/sync/history", f"{SIMKL}/sync/all-items/"),
+        "listenbrainz": Spec(name, f"{LB}/1/submit-listens", None),
+        "lastfm": Spec(name, LASTFM, None),
+        "trakt": Spec(name, f"{TRAKT}/sync/history", f"{TRAKT}/sync/history"),
+        "simkl": Spec(name, f"{SIMKL}/sync/history", f"{SIMKL}/sync/all-items/"),
     }[name]
 
 
 # -- fixtures and helpers -----------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
-    lift_rate_limits(monkeypatch)
-    monkeypatch.setitem(scrobctl_http.RATE_LIMITS, "listenbrainz", (1000, 1))
-
-
-@pytest.fixture
-def fresh(isolated_env: Path, clock: FakeClock) -> Iterator[Runtime]:
-    """No login yet; every service's API app in the settings."""
-    rt = make_runtime(isolated_env, clock, **APPS)
-    yield rt
-    rt.close()
-
-
-@pytest.fixture
-def runtime(fresh: Runtime, clock: FakeClock) -> Runtime:
-    """Logged in to all four services (a Trakt token that is not due for a refresh)."""
-    now = int(clock.now())
-    secrets = {
-        "listenbrainz": {"token": "hostile-lb-token"},
-        "lastfm": {"session_key": "hostile-session-key"},
-        "trakt": {
-            "access_token": "hostile-access",
-            "refresh_token": "hostile-refresh",
-            "expires_in": WEEK,
-            "created_at": now,
-            "token_type": "bearer",
-            "scope": "public",
-        },
-        "simkl": {"access_token": "hostile-simkl-token"},
-    }
-    for service, secret in secrets.items():
-        fresh.tokens().set(PROFILE, service, secret)
-        expires = now + WEEK if service == "trakt" else None
-        connections.save_login(fresh.store(), PROFILE, service, "rob", expires)
-    return fresh
-
-
-@pytest.fixture
-def router() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as mock:
-        yield mock
-
-
-def queue_plays(runtime: Runtime, service: Spec, count: int) -> list[int]:
-    """`count` distinct plays a day old, routed to `service` only; returns their times."""
-    now = runtime.clock.now()
-    start = int(now) - DAY
-    times = [start + 900 * i for i in range(count)]
-    events = []
-    for i, at in enumerate(times):
-        if service.kind == "track":
-            data = {"type": "track", "artist": "Artist", "title": f"Song {i:03d}"}
-            data |= {"duration_ms": 200_000, "watched_ms": 200_000}
-        else:
-            data = {"type": "movie", "title": f"Film {i:03d}", "ids": {"tmdb": 50_000 + i}}
-            data |= {"duration_ms": 6_000_000, "percentage": 95}
-        events.append(Line(i + 1, Event.model_validate({**data, "watched_at": at})))
-    routes = {PROFILE: {service.kind: [service.name]}}
-    summary = Ingest(runtime.store(), routes, now=now).run(events)
-    assert summary.jobs == {service.name: count}
-    return times
-
-
-def jobs(runtime: Runtime) -> list[dict[str, Any]]:
-    rows = runtime.store().conn.execute("SELECT * FROM jobs ORDER BY id").fetchall()
-    return [dict(row) for row in rows]
-
-
-def states(runtime: Runtime) -> set[str]:
-    return {job["state"] for job in jobs(runtime)}
 
 
 def last_error(job: dict[str, Any]) -> str:
@@ -262,44 +182,46 @@ def sent_once(service: Spec, times: list[int]) -> None:
 
 @pytest.mark.parametrize("name", SERVICES)
 def test_5xx_storm_backs_off_longer_each_attempt_then_discards_and_never_raises(
-    runtime: Runtime, clock: FakeClock, router: respx.MockRouter, name: str
+    logged_in_everywhere: Runtime, clock: FakeClock, api: respx.MockRouter, name: str
 ) -> None:
     service = spec(name)
-    times = queue_plays(runtime, service, 3)
-    router.route().mock(return_value=httpx.Response(503, text="upstream overloaded"))
+    times = queue_distinct(logged_in_everywhere, service.name, 3)
+    api.route().mock(return_value=httpx.Response(503, text="upstream overloaded"))
     delays: list[float] = []
 
     for attempt in range(1, queue.MAX_ATTEMPTS + 1):
         now = clock.now()
-        report = run_flush(runtime)
-        rows = jobs(runtime)
+        report = run_flush(logged_in_everywhere)
+        rows = jobs(logged_in_everywhere)
         assert {row["attempt"] for row in rows} == {attempt}
         assert [e["attempt"] for e in json.loads(rows[0]["errors"])][-1] == attempt
         assert all("503" in last_error(row) for row in rows)
         if attempt == queue.MAX_ATTEMPTS:
             break
-        assert states(runtime) == {queue.RETRYABLE}
+        assert job_states(logged_in_everywhere) == {queue.RETRYABLE}
         assert {row["outcome"] for row in rows} == {None}
         assert report.exit_code == ExitCode.OK
         step = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
         for row in rows:
             assert step / 2 <= row["scheduled_at"] - now <= step, f"attempt {attempt}"
         delays.append(min(row["scheduled_at"] for row in rows) - now)
-        after_backoff(runtime, clock)
+        after_backoff(logged_in_everywhere, clock)
 
     assert delays == sorted(delays) and delays[0] < delays[-1], "the back-off does not grow"
-    assert states(runtime) == {queue.DISCARDED}
-    assert all(row["outcome"].startswith("failed after 10 attempts") for row in jobs(runtime))
+    assert job_states(logged_in_everywhere) == {queue.DISCARDED}
+    assert all(
+        row["outcome"].startswith("failed after 10 attempts") for row in jobs(logged_in_everywhere)
+    )
     assert report.exit_code == ExitCode.FAILED
     assert report.services[0].discarded == 3
 
     # Discarded is still listed and retryable by hand; once the service is back, all go once.
-    ids = [row["id"] for row in jobs(runtime)]
-    assert queue.retry(runtime.store(), ids, clock.now()) == 3
-    service.serve(router)
-    recovered = run_flush(runtime)
+    ids = [row["id"] for row in jobs(logged_in_everywhere)]
+    assert queue.retry(logged_in_everywhere.store(), ids, clock.now()) == 3
+    service.serve(api)
+    recovered = run_flush(logged_in_everywhere)
     assert recovered.exit_code == ExitCode.OK
-    assert states(runtime) == {queue.COMPLETED}
+    assert job_states(logged_in_everywhere) == {queue.COMPLETED}
     sent_once(service, times)
 
 
@@ -364,24 +286,26 @@ def _hostile_submits() -> list[Any]:
 
 @pytest.mark.parametrize(("name", "answer", "fragment"), _hostile_submits())
 def test_broken_submit_answer_schedules_a_retry_and_loses_no_play(
-    runtime: Runtime,
+    logged_in_everywhere: Runtime,
     clock: FakeClock,
-    router: respx.MockRouter,
+    api: respx.MockRouter,
     name: str,
     answer: Any,
     fragment: str,
 ) -> None:
     service = spec(name)
-    times = queue_plays(runtime, service, 3)
-    service.serve(router, submit=answer)
+    times = queue_distinct(logged_in_everywhere, service.name, 3)
+    service.serve(api, submit=answer)
     now = clock.now()
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_everywhere)
 
     [line] = report.services
-    assert states(runtime) <= PENDING_OR_DONE
-    assert states(runtime) == {queue.RETRYABLE}, "a play was marked sent (or dropped)"
-    for job in jobs(runtime):
+    assert job_states(logged_in_everywhere) <= PENDING_OR_DONE
+    assert job_states(logged_in_everywhere) == {queue.RETRYABLE}, (
+        "a play was marked sent (or dropped)"
+    )
+    for job in jobs(logged_in_everywhere):
         assert job["outcome"] is None
         assert job["attempt"] == 1
         assert now + BACKOFF_BASE / 2 <= job["scheduled_at"] <= now + BACKOFF_BASE
@@ -391,10 +315,10 @@ def test_broken_submit_answer_schedules_a_retry_and_loses_no_play(
     assert line.error and fragment in line.error
     assert report.exit_code == ExitCode.OK  # a retry is planned: nothing failed for good yet
 
-    after_backoff(runtime, clock)
-    service.serve(router)
-    assert run_flush(runtime).exit_code == ExitCode.OK
-    assert states(runtime) == {queue.COMPLETED}
+    after_backoff(logged_in_everywhere, clock)
+    service.serve(api)
+    assert run_flush(logged_in_everywhere).exit_code == ExitCode.OK
+    assert job_states(logged_in_everywhere) == {queue.COMPLETED}
     sent_once(service, times)
 
 
@@ -422,36 +346,40 @@ def _rate_limited() -> list[Any]:
 
 @pytest.mark.parametrize(("name", "headers"), _rate_limited())
 def test_429_with_retry_after_an_hour_snoozes_an_hour_without_spending_an_attempt(
-    runtime: Runtime, clock: FakeClock, router: respx.MockRouter, name: str, headers: dict
+    logged_in_everywhere: Runtime,
+    clock: FakeClock,
+    api: respx.MockRouter,
+    name: str,
+    headers: dict,
 ) -> None:
     service = spec(name)
-    times = queue_plays(runtime, service, 3)
+    times = queue_distinct(logged_in_everywhere, service.name, 3)
     body = {"error": 29, "message": "Rate Limit Exceeded"} if name == "lastfm" else {"error": "x"}
     limited = httpx.Response(429, json=body, headers=headers)
-    service.serve(router, submit=limited)
+    service.serve(api, submit=limited)
     until = clock.now() + HOUR
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_everywhere)
 
     assert report.exit_code == ExitCode.OK
-    assert states(runtime) <= PENDING_OR_DONE
-    for job in jobs(runtime):
+    assert job_states(logged_in_everywhere) <= PENDING_OR_DONE
+    for job in jobs(logged_in_everywhere):
         assert (job["state"], job["attempt"], job["scheduled_at"]) == (queue.AVAILABLE, 0, until)
         assert job["outcome"] is None
         assert json.loads(job["errors"]) == []  # not a failure
-    connection = connections.get_connection(runtime.store(), PROFILE, name)
+    connection = connections.get_connection(logged_in_everywhere.store(), PROFILE, name)
     assert connection is not None and connection.deferred_until == until
 
-    calls = len(router.calls)
+    calls = len(api.calls)
     clock.t = until - 60  # still inside the hour: the service is not asked at all
-    assert run_flush(runtime).exit_code == ExitCode.OK
-    assert len(router.calls) == calls
-    assert states(runtime) == {queue.AVAILABLE}
+    assert run_flush(logged_in_everywhere).exit_code == ExitCode.OK
+    assert len(api.calls) == calls
+    assert job_states(logged_in_everywhere) == {queue.AVAILABLE}
 
     clock.t = until + 1
-    service.serve(router)
-    assert run_flush(runtime).exit_code == ExitCode.OK
-    assert states(runtime) == {queue.COMPLETED}
+    service.serve(api)
+    assert run_flush(logged_in_everywhere).exit_code == ExitCode.OK
+    assert job_states(logged_in_everywhere) == {queue.COMPLETED}
     sent_once(service, times)
 
 
@@ -480,30 +408,36 @@ def _broken_lookups() -> list[Any]:
 
 @pytest.mark.parametrize(("name", "answer"), _broken_lookups())
 def test_broken_history_lookup_before_a_resend_sends_nothing_and_retries_later(
-    runtime: Runtime, clock: FakeClock, router: respx.MockRouter, name: str, answer: Any
+    logged_in_everywhere: Runtime,
+    clock: FakeClock,
+    api: respx.MockRouter,
+    name: str,
+    answer: Any,
 ) -> None:
     service = spec(name)
-    times = queue_plays(runtime, service, 3)
-    service.serve(router, submit=httpx.Response(503, text="maintenance"))
-    run_flush(runtime)  # attempt 1 may have reached the service: a resend must look first
-    after_backoff(runtime, clock)
-    service.serve(router, lookup=answer)
+    times = queue_distinct(logged_in_everywhere, service.name, 3)
+    service.serve(api, submit=httpx.Response(503, text="maintenance"))
+    run_flush(
+        logged_in_everywhere
+    )  # attempt 1 may have reached the service: a resend must look first
+    after_backoff(logged_in_everywhere, clock)
+    service.serve(api, lookup=answer)
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_everywhere)
 
-    posts = [call for call in router.calls if call.request.method == "POST"]
+    posts = [call for call in api.calls if call.request.method == "POST"]
     assert len(posts) == 1, "sent again without knowing whether the service has the plays"
-    assert states(runtime) == {queue.RETRYABLE}
-    assert {job["attempt"] for job in jobs(runtime)} == {2}
-    assert {job["outcome"] for job in jobs(runtime)} == {None}
-    assert all(len(json.loads(job["errors"])) == 2 for job in jobs(runtime))
+    assert job_states(logged_in_everywhere) == {queue.RETRYABLE}
+    assert {job["attempt"] for job in jobs(logged_in_everywhere)} == {2}
+    assert {job["outcome"] for job in jobs(logged_in_everywhere)} == {None}
+    assert all(len(json.loads(job["errors"])) == 2 for job in jobs(logged_in_everywhere))
     assert report.services[0].retry_scheduled == 3
     assert report.exit_code == ExitCode.OK
 
-    after_backoff(runtime, clock)
-    service.serve(router)
-    assert run_flush(runtime).exit_code == ExitCode.OK
-    assert states(runtime) == {queue.COMPLETED}
+    after_backoff(logged_in_everywhere, clock)
+    service.serve(api)
+    assert run_flush(logged_in_everywhere).exit_code == ExitCode.OK
+    assert job_states(logged_in_everywhere) == {queue.COMPLETED}
     sent_once(service, times)
 
 
@@ -619,20 +553,20 @@ def _hostile_pages() -> list[Any]:
 
 @pytest.mark.parametrize(("name", "answer", "expect"), _hostile_pages())
 def test_broken_history_page_fails_the_import_with_a_typed_error_and_it_can_resume(
-    runtime: Runtime, router: respx.MockRouter, name: str, answer: Any, expect: str
+    logged_in_everywhere: Runtime, api: respx.MockRouter, name: str, answer: Any, expect: str
 ) -> None:
-    _serve_import(router, name, answer)
+    _serve_import(api, name, answer)
 
-    result = outcome(import_history(runtime, name, PROFILE))
+    result = outcome(import_history(logged_in_everywhere, name, PROFILE))
 
     if expect == "error":
         assert isinstance(result, ScrobctlError), f"the import finished: {result!r}"
     if isinstance(result, ScrobctlError):
         assert isinstance(result, ServiceError), result
         assert result.service == name
-        row = runtime.store().conn.execute("SELECT state FROM imports").fetchone()
+        row = logged_in_everywhere.store().conn.execute("SELECT state FROM imports").fetchone()
         assert row is None or row["state"] == "running", "a failed import looks finished"
-    connection = connections.get_connection(runtime.store(), PROFILE, name)
+    connection = connections.get_connection(logged_in_everywhere.store(), PROFILE, name)
     assert connection is not None and connection.usable, "a broken page is not a bad login"
 
 
@@ -687,15 +621,15 @@ def _hostile_logins() -> list[Any]:
 
 @pytest.mark.parametrize(("name", "answer"), _hostile_logins())
 def test_broken_login_answer_fails_with_a_typed_error_and_stores_nothing(
-    fresh: Runtime, router: respx.MockRouter, name: str, answer: Any
+    apps_configured: Runtime, api: respx.MockRouter, name: str, answer: Any
 ) -> None:
-    _serve_login(router, name, answer)
+    _serve_login(api, name, answer)
 
-    result = outcome(_login(fresh, name))
+    result = outcome(_login(apps_configured, name))
 
     assert isinstance(result, ServiceError), f"{result!r}: not a typed service error"
     assert result.service == name
     if isinstance(answer, httpx.Response) and answer.status_code == 429:
         assert isinstance(result, RateLimited)
-    assert fresh.tokens().get(PROFILE, name) is None
-    assert connections.get_connection(fresh.store(), PROFILE, name) is None
+    assert apps_configured.tokens().get(PROFILE, name) is None
+    assert connections.get_connection(apps_configured.store(), PROFILE, name) is None

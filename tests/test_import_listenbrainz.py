@@ -3,230 +3,37 @@
 exclusive `max_ts` (api-notes B.6, traps 7-8), then recording feedback as ratings (B.7). respx
 stands in for api.listenbrainz.org with a fake that answers the way the notes describe the server.
 
-FakeListenBrainz, login_listenbrainz_for_import and the builders are shared with
-tests/test_importer.py.
+The fakes and the data they serve: tests/histories/listenbrainz.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from itertools import pairwise
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import respx
 
-from scrobctl import http as scrobctl_http
 from scrobctl.errors import ServiceUnavailable
 from scrobctl.runtime import Runtime
-from scrobctl.store import connections
 from scrobctl.sync.importer import ImportResult
 from scrobctl.sync.service import import_history
-from tests.conftest import FakeClock
-from tests.helpers import watched_times
-from tests.test_accounts import lift_rate_limits, make_runtime
-
-API = "https://api.listenbrainz.org"
-SERVICE = "listenbrainz"
-PROFILE = "default"
-USER = "rob"
-NOW = 1_795_000_000  # FakeClock's start
-PAGE = 1000  # MAX_ITEMS_PER_GET (api-notes B.6)
-DEFAULT_COUNT = 25
-TRACKS = 50  # distinct recordings the generated listens cycle through
-DAY = 86_400
-
-
-def msid(n: int) -> str:
-    return f"00000000-0000-4000-8000-{n:012d}"
-
-
-def mbid(n: int) -> str:
-    return f"10000000-0000-4000-8000-{n:012d}"
-
-
-def listen(
-    at: int, n: int, *, artist: str | None = None, title: str | None = None
-) -> dict[str, Any]:
-    """One listen as `/listens` returns it (api-notes B.6), of recording `n`."""
-    track = title or f"Track {n:03d}"
-    return {
-        "listened_at": at,
-        "inserted_at": at + 5,
-        "recording_msid": msid(n),
-        "user_name": USER,
-        "track_metadata": {
-            "artist_name": artist or f"Artist {n % 7}",
-            "track_name": track,
-            "release_name": "Album",
-            "additional_info": {
-                "recording_msid": msid(n),
-                "submission_client": "scrobctl-test",
-                "duration_ms": 200_000,
-            },
-            "mbid_mapping": {
-                "recording_mbid": mbid(n),
-                "recording_name": track,
-                "release_mbid": "20000000-0000-4000-8000-000000000001",
-                "artist_mbids": ["30000000-0000-4000-8000-000000000001"],
-            },
-        },
-    }
-
-
-def listens(count: int, *, newest: int = NOW - 300, step: int = 300) -> list[dict[str, Any]]:
-    """`count` listens newest first, `step` seconds apart, cycling through TRACKS recordings."""
-    return [listen(newest - i * step, i % TRACKS) for i in range(count)]
-
-
-def feedback(n: int, score: int, created: int) -> dict[str, Any]:
-    """One get-feedback entry with metadata=true (api-notes B.7)."""
-    return {
-        "user_id": USER,
-        "recording_msid": msid(n),
-        "recording_mbid": mbid(n),
-        "score": score,
-        "created": created,
-        "track_metadata": {
-            "artist_name": f"Artist {n % 7}",
-            "track_name": f"Track {n:03d}",
-            "release_name": "Album",
-            "mbid_mapping": {"recording_mbid": mbid(n)},
-        },
-    }
-
-
-def _int(query: dict[str, str], name: str) -> int | None:
-    return int(query[name]) if name in query else None
-
-
-class FakeListenBrainz:
-    """`listen-count`, `listens` and `get-feedback` for USER on api.listenbrainz.org.
-
-    Listens: `count` (default 25, clamped to 1000, negative is a 400), `max_ts` and `min_ts`
-    exclusive, both together only when min_ts < max_ts; newest first always. With min_ts, alone or
-    with max_ts, it picks the OLDEST `count` listens after min_ts (listenbrainz-server
-    listenstore/timescale_listenstore.py fetch_listens l.224-227, l.382, commit 0a119846d);
-    with max_ts alone the newest below it. The payload
-    carries the user's overall `latest_listen_ts`/`oldest_listen_ts`. `blind_beyond` imitates the
-    server's bounded window search: without min_ts, listens older than max_ts - blind_beyond are
-    not found, so a long gap gives an empty page although older listens exist. The n-th listens
-    request (1-based) answers 503 when n is in `fail_requests`.
-    """
-
-    def __init__(
-        self,
-        items: list[dict[str, Any]] | None = None,
-        *,
-        loves: list[dict[str, Any]] | None = None,
-        blind_beyond: int | None = None,
-    ) -> None:
-        self.listens = sorted(items or [], key=lambda x: x["listened_at"], reverse=True)
-        self.feedback = list(loves or [])
-        self.blind_beyond = blind_beyond
-        self.fail_requests: set[int] = set()
-        self.requests: list[dict[str, str]] = []  # listens query parameters, in order
-        self.count_requests = 0
-        self.feedback_requests: list[dict[str, str]] = []
-
-    def install(self, router: respx.MockRouter) -> FakeListenBrainz:
-        router.get(f"{API}/1/user/{USER}/listens").mock(side_effect=self._listens)
-        router.get(f"{API}/1/user/{USER}/listen-count").mock(side_effect=self._count)
-        router.get(f"{API}/1/feedback/user/{USER}/get-feedback").mock(side_effect=self._feedback)
-        return self
-
-    def add(self, *items: dict[str, Any]) -> None:
-        self.listens = sorted([*self.listens, *items], key=lambda x: x["listened_at"], reverse=True)
-
-    @property
-    def max_ts_sent(self) -> list[int | None]:
-        return [_int(q, "max_ts") for q in self.requests]
-
-    def since_sent(self) -> list[int | None]:
-        return [_int(q, "min_ts") for q in self.requests]
-
-    def _count(self, _request: httpx.Request) -> httpx.Response:
-        self.count_requests += 1
-        return httpx.Response(200, json={"payload": {"count": len(self.listens)}})
-
-    def _listens(self, request: httpx.Request) -> httpx.Response:
-        query = dict(request.url.params)
-        self.requests.append(query)
-        if len(self.requests) in self.fail_requests:
-            return httpx.Response(503, json={"code": 503, "error": "Service Unavailable"})
-        count = int(query.get("count", DEFAULT_COUNT))
-        max_ts, min_ts = _int(query, "max_ts"), _int(query, "min_ts")
-        if count < 0 or (max_ts is not None and min_ts is not None and min_ts >= max_ts):
-            return httpx.Response(400, json={"code": 400, "error": "bad parameters"})
-        count = min(count, PAGE)
-        times = [x["listened_at"] for x in self.listens]
-        eligible = [
-            x
-            for x in self.listens
-            if (max_ts is None or x["listened_at"] < max_ts)
-            and (min_ts is None or x["listened_at"] > min_ts)
-        ]
-        if min_ts is not None:
-            chosen = eligible[-count:] if count else []
-        else:
-            if self.blind_beyond is not None and min_ts is None:
-                top = max_ts if max_ts is not None else max(times, default=0) + 1
-                eligible = [x for x in eligible if x["listened_at"] >= top - self.blind_beyond]
-            chosen = eligible[:count]
-        payload = {
-            "count": len(chosen),
-            "user_id": USER,
-            "latest_listen_ts": max(times, default=0),
-            "oldest_listen_ts": min(times, default=0),
-            "listens": chosen,
-        }
-        return httpx.Response(200, json={"payload": payload})
-
-    def _feedback(self, request: httpx.Request) -> httpx.Response:
-        query = dict(request.url.params)
-        self.feedback_requests.append(query)
-        count = min(int(query.get("count", DEFAULT_COUNT)), PAGE)
-        offset = int(query.get("offset", "0"))
-        items = self.feedback[offset : offset + count]
-        return httpx.Response(
-            200,
-            json={
-                "feedback": items,
-                "count": len(items),
-                "total_count": len(self.feedback),
-                "offset": offset,
-            },
-        )
-
-
-# -- fixtures and helpers -------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
-    lift_rate_limits(monkeypatch)
-    monkeypatch.setitem(scrobctl_http.RATE_LIMITS, "listenbrainz", (1000, 1))
-
-
-def login_listenbrainz_for_import(runtime: Runtime) -> None:
-    connections.save_login(runtime.store(), PROFILE, SERVICE, USER)
-    runtime.tokens().set(PROFILE, SERVICE, {"token": "dummy-listenbrainz-token"})
-
-
-def listenbrainz_runtime(data_dir: Path, clock: FakeClock) -> Runtime:
-    runtime = make_runtime(data_dir, clock)
-    login_listenbrainz_for_import(runtime)
-    return runtime
-
-
-@pytest.fixture
-def runtime(isolated_env: Path, clock: FakeClock) -> Iterator[Runtime]:
-    rt = listenbrainz_runtime(isolated_env, clock)
-    yield rt
-    rt.close()
+from tests.helpers import NOW, PROFILE, watched_times
+from tests.histories.listenbrainz import (
+    API,
+    DAY,
+    PAGE,
+    SERVICE,
+    TRACKS,
+    USER,
+    FakeListenBrainz,
+    feedback,
+    listen,
+    listens,
+    mbid,
+)
 
 
 def run(runtime: Runtime, **options: Any) -> ImportResult:
@@ -241,48 +48,51 @@ def times_of(items: list[dict[str, Any]]) -> list[int]:
 
 
 def test_listenbrainz_import_empty_history_imports_nothing_and_finishes(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_listenbrainz: Runtime, api: respx.MockRouter
 ) -> None:
     FakeListenBrainz([]).install(api)
 
-    result = run(runtime)
+    result = run(logged_in_listenbrainz)
 
-    assert watched_times(runtime) == []
+    assert watched_times(logged_in_listenbrainz) == []
     assert (result.progress.processed, result.report) == (0, None)
-    assert runtime.store().conn.execute("SELECT state FROM imports").fetchone()[0] == "done"
+    assert (
+        logged_in_listenbrainz.store().conn.execute("SELECT state FROM imports").fetchone()[0]
+        == "done"
+    )
 
 
 def test_listenbrainz_import_exactly_one_full_page_is_one_listens_request(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_listenbrainz: Runtime, api: respx.MockRouter
 ) -> None:
     items = listens(PAGE)
     fake = FakeListenBrainz(items).install(api)
 
-    run(runtime)
+    run(logged_in_listenbrainz)
 
     assert len(fake.requests) == 1
-    assert watched_times(runtime) == times_of(items)
+    assert watched_times(logged_in_listenbrainz) == times_of(items)
 
 
 def test_listenbrainz_import_short_last_page_imports_every_listen(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_listenbrainz: Runtime, api: respx.MockRouter
 ) -> None:
     items = listens(2 * PAGE + 300)
     fake = FakeListenBrainz(items).install(api)
 
-    result = run(runtime)
+    result = run(logged_in_listenbrainz)
 
     assert len(fake.requests) == 3
-    assert watched_times(runtime) == times_of(items)
+    assert watched_times(logged_in_listenbrainz) == times_of(items)
     assert result.progress.processed == len(items)
 
 
 def test_listenbrainz_import_sends_count_1000_and_moves_max_ts_backwards(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_listenbrainz: Runtime, api: respx.MockRouter
 ) -> None:
     fake = FakeListenBrainz(listens(3 * PAGE + 300)).install(api)
 
-    run(runtime)
+    run(logged_in_listenbrainz)
 
     assert {q.get("count") for q in fake.requests} == {"1000"}
     sent = [ts for ts in fake.max_ts_sent if ts is not None]
@@ -291,19 +101,19 @@ def test_listenbrainz_import_sends_count_1000_and_moves_max_ts_backwards(
 
 
 def test_listenbrainz_import_reports_the_listen_count_from_the_first_page(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_listenbrainz: Runtime, api: respx.MockRouter
 ) -> None:
     fake = FakeListenBrainz(listens(2 * PAGE + 300)).install(api)
     totals: list[int | None] = []
 
-    run(runtime, on_page=lambda p: totals.append(p.total))
+    run(logged_in_listenbrainz, on_page=lambda p: totals.append(p.total))
 
     assert fake.count_requests == 1
     assert totals[0] == 2 * PAGE + 300
 
 
 def test_listenbrainz_import_listens_sharing_the_boundary_second_are_each_imported_once(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_listenbrainz: Runtime, api: respx.MockRouter
 ) -> None:
     items = listens(PAGE - 3)
     boundary = items[-1]["listened_at"] - 300
@@ -312,72 +122,72 @@ def test_listenbrainz_import_listens_sharing_the_boundary_second_are_each_import
     older = listens(200, newest=boundary - 300)
     fake = FakeListenBrainz([*items, *same_second, *older]).install(api)
 
-    result = run(runtime)
+    result = run(logged_in_listenbrainz)
 
     assert fake.max_ts_sent[1] == boundary + 1  # the cut fell inside that second
 
     at_boundary = (
-        runtime.store()
+        logged_in_listenbrainz.store()
         .conn.execute("SELECT count(*) FROM plays WHERE watched_at = ?", (boundary,))
         .fetchone()[0]
     )
     assert at_boundary == 5
-    assert watched_times(runtime) == times_of([*items, *same_second, *older])
+    assert watched_times(logged_in_listenbrainz) == times_of([*items, *same_second, *older])
     assert result.progress.processed == len(items) + 5 + 200  # none read twice
 
 
 def test_listenbrainz_import_empty_page_with_older_listens_retries_with_min_ts_and_goes_on(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_listenbrainz: Runtime, api: respx.MockRouter
 ) -> None:
     # Nothing in the last 200 days, then 1500 listens: the window search finds nothing at first.
     items = listens(PAGE + 500, newest=NOW - 200 * DAY, step=600)
     oldest = items[-1]["listened_at"]
     fake = FakeListenBrainz(items, blind_beyond=30 * DAY).install(api)
 
-    run(runtime)
+    run(logged_in_listenbrainz)
 
     assert fake.requests[0].get("min_ts") is None
     assert fake.requests[1].get("min_ts") == str(oldest - 1)
     assert fake.requests[1].get("max_ts") == fake.requests[0].get("max_ts")
-    assert watched_times(runtime) == times_of(items)
+    assert watched_times(logged_in_listenbrainz) == times_of(items)
 
 
 def test_listenbrainz_import_page_of_only_the_overlap_with_older_listens_goes_on(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_listenbrainz: Runtime, api: respx.MockRouter
 ) -> None:
     recent = listens(PAGE, newest=NOW - 300)
     old = listens(500, newest=recent[-1]["listened_at"] - 200 * DAY)  # after a 200-day gap
     fake = FakeListenBrainz([*recent, *old], blind_beyond=30 * DAY).install(api)
 
-    run(runtime)
+    run(logged_in_listenbrainz)
 
-    assert watched_times(runtime) == times_of([*recent, *old])
+    assert watched_times(logged_in_listenbrainz) == times_of([*recent, *old])
     assert len(fake.requests) >= 3
 
 
 def test_listenbrainz_import_records_every_listen_as_on_listenbrainz(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_listenbrainz: Runtime, api: respx.MockRouter
 ) -> None:
     items = listens(3)
     FakeListenBrainz(items).install(api)
 
-    run(runtime)
+    run(logged_in_listenbrainz)
 
-    rows = runtime.store().conn.execute(
+    rows = logged_in_listenbrainz.store().conn.execute(
         "SELECT service, scrobbled_at, source FROM scrobbles ORDER BY scrobbled_at DESC"
     )
     assert [tuple(r) for r in rows] == [("listenbrainz", t, "imported") for t in times_of(items)]
 
 
 def test_listenbrainz_import_listens_are_matched_by_recording_mbid(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_listenbrainz: Runtime, api: respx.MockRouter
 ) -> None:
     items = listens(3 * TRACKS)  # every recording three times
 
     FakeListenBrainz(items).install(api)
-    result = run(runtime)
+    result = run(logged_in_listenbrainz)
 
-    conn = runtime.store().conn
+    conn = logged_in_listenbrainz.store().conn
     assert conn.execute("SELECT count(DISTINCT mbid) FROM items").fetchone()[0] == TRACKS
     assert conn.execute("SELECT count(*) FROM items").fetchone()[0] == TRACKS
     assert result.progress.matched == len(items)
@@ -387,15 +197,15 @@ def test_listenbrainz_import_listens_are_matched_by_recording_mbid(
 
 
 def test_listenbrainz_import_feedback_love_is_10_and_hate_is_1(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_listenbrainz: Runtime, api: respx.MockRouter
 ) -> None:
     fake = FakeListenBrainz(
         [], loves=[feedback(1, 1, NOW - 7200), feedback(2, -1, NOW - 3600)]
     ).install(api)
 
-    run(runtime)
+    run(logged_in_listenbrainz)
 
-    rows = runtime.store().conn.execute(
+    rows = logged_in_listenbrainz.store().conn.execute(
         "SELECT i.mbid, i.title, r.rating, r.rated_at, r.source FROM ratings r"
         " JOIN items i ON i.id = r.item_id ORDER BY r.rated_at"
     )
@@ -407,13 +217,13 @@ def test_listenbrainz_import_feedback_love_is_10_and_hate_is_1(
 
 
 def test_listenbrainz_import_feedback_on_a_listened_recording_rates_the_played_item(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_listenbrainz: Runtime, api: respx.MockRouter
 ) -> None:
     FakeListenBrainz([listen(NOW - 600, 7)], loves=[feedback(7, 1, NOW - 60)]).install(api)
 
-    run(runtime)
+    run(logged_in_listenbrainz)
 
-    conn = runtime.store().conn
+    conn = logged_in_listenbrainz.store().conn
     played = conn.execute("SELECT item_id FROM plays").fetchone()[0]
     rated = conn.execute("SELECT item_id FROM ratings").fetchone()[0]
     assert rated == played
@@ -423,37 +233,37 @@ def test_listenbrainz_import_feedback_on_a_listened_recording_rates_the_played_i
 
 
 def test_listenbrainz_import_after_2500_new_listens_brings_all_of_them(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_listenbrainz: Runtime, api: respx.MockRouter
 ) -> None:
     old = listens(PAGE + 200, newest=NOW - 10 * DAY)
     fake = FakeListenBrainz(old).install(api)
-    run(runtime)
+    run(logged_in_listenbrainz)
     new = listens(2500, newest=NOW - 300, step=60)
     fake.add(*new)
 
-    result = run(runtime)
+    result = run(logged_in_listenbrainz)
 
-    assert watched_times(runtime) == times_of([*old, *new])
+    assert watched_times(logged_in_listenbrainz) == times_of([*old, *new])
     assert result.progress.processed >= len(new)
 
 
 def test_listenbrainz_import_since_walks_min_ts_forward_without_max_ts(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_listenbrainz: Runtime, api: respx.MockRouter
 ) -> None:
     items = listens(3 * PAGE, step=60)
     since = items[2500]["listened_at"]
     fake = FakeListenBrainz(items).install(api)
 
-    run(runtime, since=since)
+    run(logged_in_listenbrainz, since=since)
 
-    assert watched_times(runtime) == [x["listened_at"] for x in items[:2501]]
+    assert watched_times(logged_in_listenbrainz) == [x["listened_at"] for x in items[:2501]]
     assert all("max_ts" not in q for q in fake.requests)
     lows = [int(q["min_ts"]) for q in fake.requests]
     assert lows[0] == since - 1 and all(b > a for a, b in pairwise(lows))
 
 
 def test_listenbrainz_import_listens_answer_without_payload_names_the_server(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_listenbrainz: Runtime, api: respx.MockRouter
 ) -> None:
     # Maloja answers every endpoint it lacks with 200 (api-notes corrections item 6).
     api.get(f"{API}/1/user/{USER}/listen-count").respond(200, json={"payload": {"count": 3}})
@@ -462,15 +272,17 @@ def test_listenbrainz_import_listens_answer_without_payload_names_the_server(
     )
 
     with pytest.raises(ServiceUnavailable) as caught:
-        run(runtime)
+        run(logged_in_listenbrainz)
 
     message = str(caught.value)
     assert API in message and "payload.listens" in message and "Invalid Method" in message
-    assert runtime.store().conn.execute("SELECT count(*) FROM plays").fetchone()[0] == 0
+    assert (
+        logged_in_listenbrainz.store().conn.execute("SELECT count(*) FROM plays").fetchone()[0] == 0
+    )
 
 
 def test_listenbrainz_import_feedback_answer_without_a_list_keeps_the_listens_done(
-    runtime: Runtime, api: respx.MockRouter
+    logged_in_listenbrainz: Runtime, api: respx.MockRouter
 ) -> None:
     items = listens(30)
     FakeListenBrainz(items).install(api)
@@ -478,16 +290,19 @@ def test_listenbrainz_import_feedback_answer_without_a_list_keeps_the_listens_do
         200, json={"code": 200, "error": "Invalid Method"}
     )
 
-    result = run(runtime)
+    result = run(logged_in_listenbrainz)
 
-    assert watched_times(runtime) == times_of(items)
+    assert watched_times(logged_in_listenbrainz) == times_of(items)
     assert result.failed_step is not None and result.failed_step.step == "recording feedback"
-    assert runtime.store().conn.execute("SELECT state FROM imports").fetchone()[0] == "done"
+    assert (
+        logged_in_listenbrainz.store().conn.execute("SELECT state FROM imports").fetchone()[0]
+        == "done"
+    )
 
 
 @pytest.mark.parametrize("since", [None, NOW - 400 * 300], ids=["full", "since"])
 def test_listenbrainz_import_stops_when_the_server_ignores_max_ts_and_min_ts(
-    runtime: Runtime, api: respx.MockRouter, since: int | None
+    logged_in_listenbrainz: Runtime, api: respx.MockRouter, since: int | None
 ) -> None:
     # Issue 16 item 3: a server that sends the same 1,000 listens whatever cursor it is given
     # would keep the import running for ever; it stops with an error naming the service.
@@ -505,8 +320,8 @@ def test_listenbrainz_import_stops_when_the_server_ignores_max_ts_and_min_ts(
     api.get(f"{API}/1/user/{USER}/listens").mock(side_effect=same_page_for_ever)
 
     with pytest.raises(ServiceUnavailable, match=r"ignores paging|the import was stopped"):
-        run(runtime, since=since)
+        run(logged_in_listenbrainz, since=since)
 
     assert len(served) <= 5
-    plays = runtime.store().conn.execute("SELECT count(*) FROM plays").fetchone()[0]
+    plays = logged_in_listenbrainz.store().conn.execute("SELECT count(*) FROM plays").fetchone()[0]
     assert plays > 0, "what came before the stop is kept"

@@ -2,7 +2,7 @@
 checkpoint, incremental runs from the high-water mark, --full, the failed-entries report, and
 matching imported plays against each other and against plays piped on stdin.
 
-The per-service fakes and logins come from tests/test_import_<service>.py; respx stands in for
+The per-service fakes and logins come from tests/histories/<service>.py; respx stands in for
 every service.
 """
 
@@ -19,32 +19,25 @@ from typing import Any
 import pytest
 import respx
 
-from scrobctl import http as scrobctl_http
-from scrobctl.errors import ServiceUnavailable
+from scrobctl.errors import LockHeld, ServiceUnavailable
+from scrobctl.lock import exclusive
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.enqueue import Ingest
 from scrobctl.scrobble.events import read_events
 from scrobctl.services.trakt import iso as trakt_iso
+from scrobctl.status import build_status
 from scrobctl.store.imports import HISTORY, load_checkpoint
-from scrobctl.sync.importer import OVERLAP, ImportResult
+from scrobctl.sync.importer import OVERLAP, ImportResult, lock_path
 from scrobctl.sync.service import import_history
-from tests import test_import_lastfm as lastfm
-from tests import test_import_listenbrainz as lb
-from tests import test_import_simkl as simkl
-from tests import test_import_trakt as trakt
 from tests.conftest import FakeClock
-from tests.test_accounts import lift_rate_limits, make_runtime
+from tests.helpers import logged_in
+from tests.histories import lastfm, simkl, trakt
+from tests.histories import listenbrainz as lb
 
 PROFILE = "default"
 NOW = 1_795_000_000  # FakeClock's start
 # Columns that record when something was written, not what: left out of row comparisons.
 WHEN_WRITTEN = {"created_at", "recorded_at", "started_at", "finished_at"}
-
-
-@pytest.fixture(autouse=True)
-def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
-    lift_rate_limits(monkeypatch)
-    monkeypatch.setitem(scrobctl_http.RATE_LIMITS, "listenbrainz", (1000, 1))
 
 
 def run(runtime: Runtime, service: str, **options: Any) -> ImportResult:
@@ -99,7 +92,7 @@ def trakt_backend() -> Backend:
     return Backend(
         "trakt",
         fake,
-        trakt.trakt_runtime,
+        lambda data_dir, clock: logged_in(data_dir, clock, "trakt"),
         lambda: fake.pages,
         fail,
         fake.fail_pages.clear,
@@ -118,7 +111,7 @@ def lastfm_backend() -> Backend:
     return Backend(
         "lastfm",
         fake,
-        lastfm.lastfm_runtime,
+        lambda data_dir, clock: logged_in(data_dir, clock, "lastfm"),
         lambda: fake.pages,
         fail,
         fake.fail_pages.clear,
@@ -145,7 +138,7 @@ def listenbrainz_backend() -> Backend:
     return Backend(
         "listenbrainz",
         fake,
-        lb.listenbrainz_runtime,
+        lambda data_dir, clock: logged_in(data_dir, clock, "listenbrainz"),
         lambda: fake.max_ts_sent,
         fail,
         heal,
@@ -173,7 +166,7 @@ def backend(request: pytest.FixtureRequest, api: respx.MockRouter) -> Backend:
 
 
 @pytest.fixture
-def made(isolated_env: Path, clock: FakeClock) -> Iterator[Callable[..., Runtime]]:
+def backend_runtime(isolated_env: Path, clock: FakeClock) -> Iterator[Callable[..., Runtime]]:
     runtimes: list[Runtime] = []
 
     def build(backend: Backend, data_dir: Path = isolated_env) -> Runtime:
@@ -198,25 +191,149 @@ def interrupt(backend: Backend, runtime: Runtime) -> int:
 # -- resume ---------------------------------------------------------------------------------------
 
 
-def test_importer_interrupted_run_keeps_a_running_checkpoint_after_page_2(
-    api: respx.MockRouter, made: Callable[..., Runtime]
+def test_importer_failed_run_is_interrupted_with_why_and_the_checkpoint_after_page_2(
+    api: respx.MockRouter, backend_runtime: Callable[..., Runtime]
 ) -> None:
     backend = trakt_backend()
     backend.fake.install(api)
-    runtime = made(backend)
+    runtime = backend_runtime(backend)
 
     interrupt(backend, runtime)
 
     checkpoint = load_checkpoint(runtime.store(), PROFILE, "trakt", HISTORY)
     assert checkpoint is not None
-    assert (checkpoint.state, checkpoint.cursor["page"]) == ("running", 2)
+    assert (checkpoint.state, checkpoint.cursor["page"]) == ("interrupted", 2)
+    assert checkpoint.detail is not None and checkpoint.detail.startswith("stopped: trakt: ")
     assert count(runtime, "plays") == 2 * trakt.PAGE
 
 
-def test_importer_resume_continues_from_page_3_without_rerequesting_pages_1_and_2(
-    resumable: Backend, made: Callable[..., Runtime]
+def test_importer_ctrl_c_leaves_the_import_interrupted_not_running(
+    api: respx.MockRouter, backend_runtime: Callable[..., Runtime]
 ) -> None:
-    runtime = made(resumable)
+    backend = trakt_backend()
+    backend.fake.install(api)
+    runtime = backend_runtime(backend)
+
+    def ctrl_c_after_page_2(progress: Any) -> None:
+        if progress.pages == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run(runtime, "trakt", on_page=ctrl_c_after_page_2)
+
+    checkpoint = load_checkpoint(runtime.store(), PROFILE, "trakt", HISTORY)
+    assert checkpoint is not None
+    assert (checkpoint.state, checkpoint.cursor["page"]) == ("interrupted", 2)
+    assert checkpoint.detail == "interrupted (Ctrl-C or SIGTERM)"
+    assert build_status(runtime).imports[0].state == "interrupted"
+    result = run(runtime, "trakt")
+    assert result.resumed and backend.requests()[2:3] == [3]
+    assert load_checkpoint(runtime.store(), PROFILE, "trakt", HISTORY).state == "done"
+
+
+def test_importer_row_left_running_by_a_killed_process_shows_interrupted_and_is_resumed(
+    api: respx.MockRouter, backend_runtime: Callable[..., Runtime]
+) -> None:
+    backend = trakt_backend()
+    backend.fake.install(api)
+    runtime = backend_runtime(backend)
+    interrupt(backend, runtime)
+    # What SIGKILL or a power cut leaves: the row as the last page wrote it, and no lock held.
+    with runtime.store().transaction() as conn:
+        conn.execute("UPDATE imports SET state = 'running', detail = NULL")
+
+    [shown] = build_status(runtime).imports
+    assert (shown.state, shown.processed, shown.plays) == ("interrupted", 2 * trakt.PAGE, 500)
+    assert shown.detail == "its process was killed or crashed"
+    assert shown.command == "scrobctl import trakt"
+
+    result = run(runtime, "trakt")
+
+    assert result.resumed
+    assert result.progress.plays == result.progress.new_plays == 5 * trakt.PAGE
+    assert count(runtime, "plays") == 5 * trakt.PAGE
+    [shown] = build_status(runtime).imports
+    assert (shown.state, shown.detail) == ("done", None)
+
+
+def test_importer_running_row_of_a_live_import_shows_running_and_a_second_import_waits_out(
+    api: respx.MockRouter, backend_runtime: Callable[..., Runtime]
+) -> None:
+    backend = trakt_backend()
+    backend.fake.install(api)
+    runtime = backend_runtime(backend)
+    interrupt(backend, runtime)
+    with runtime.store().transaction() as conn:
+        conn.execute("UPDATE imports SET state = 'running', detail = NULL")
+
+    with exclusive(lock_path(runtime, PROFILE, "trakt"), "import trakt"):
+        assert build_status(runtime).imports[0].state == "running"
+        with pytest.raises(LockHeld, match="another `scrobctl import trakt` is running"):
+            run(runtime, "trakt")
+
+    # The refused run changed nothing: the live one's row is still its own.
+    assert load_checkpoint(runtime.store(), PROFILE, "trakt", HISTORY).state == "running"
+
+
+def test_importer_counts_plays_and_ratings_apart_new_and_already_known(
+    api: respx.MockRouter, backend_runtime: Callable[..., Runtime]
+) -> None:
+    backend = trakt_backend()
+    backend.fake.install(api)
+    runtime = backend_runtime(backend)
+
+    first = run(runtime, "trakt").progress
+    again = run(runtime, "trakt", full=True).progress
+
+    assert (first.plays, first.new_plays, first.ratings, first.new_ratings) == (
+        5 * trakt.PAGE,
+        5 * trakt.PAGE,
+        1,
+        1,
+    )
+    assert (again.plays, again.known_plays, again.new_plays) == (5 * trakt.PAGE, 5 * trakt.PAGE, 0)
+    assert (again.ratings, again.known_ratings, again.new_ratings) == (1, 1, 0)
+    assert first.matched == first.processed == 5 * trakt.PAGE + 1
+
+
+def test_importer_lastfm_tracks_without_mbids_are_counted_as_matched_by_title(
+    api: respx.MockRouter, backend_runtime: Callable[..., Runtime]
+) -> None:
+    backend = lastfm_backend()
+    backend.fake.install(api)
+    runtime = backend_runtime(backend)
+
+    p = run(runtime, "lastfm").progress
+
+    assert p.plays == 5 * lastfm.PAGE and p.ratings == 1
+    assert (p.matched, p.by_title, p.failed) == (0, p.processed, 0)
+
+
+def test_importer_play_piped_before_the_import_is_counted_as_already_known(
+    api: respx.MockRouter, backend_runtime: Callable[..., Runtime]
+) -> None:
+    backend = trakt_backend()
+    backend.fake.install(api)
+    runtime = backend_runtime(backend)
+    entry = backend.fake.entries[0]
+    event = {
+        "type": "movie",
+        "ids": {"tmdb": entry["movie"]["ids"]["tmdb"]},
+        "watched_at": entry["watched_at"],
+        "percentage": 100,
+        "duration_ms": 6_000_000,
+    }
+    Ingest(runtime.store(), {}).run(read_events(io.BytesIO(json.dumps(event).encode())))
+
+    p = run(runtime, "trakt").progress
+
+    assert (p.plays, p.known_plays, p.new_plays) == (5 * trakt.PAGE, 1, 5 * trakt.PAGE - 1)
+
+
+def test_importer_resume_continues_from_page_3_without_rerequesting_pages_1_and_2(
+    resumable: Backend, backend_runtime: Callable[..., Runtime]
+) -> None:
+    runtime = backend_runtime(resumable)
     before = interrupt(resumable, runtime)
     first_run = resumable.requests()[:before]
 
@@ -229,12 +346,12 @@ def test_importer_resume_continues_from_page_3_without_rerequesting_pages_1_and_
 
 
 def test_importer_resume_ends_with_the_rows_of_an_uninterrupted_import(
-    backend: Backend, made: Callable[..., Runtime], tmp_path: Path
+    backend: Backend, backend_runtime: Callable[..., Runtime], tmp_path: Path
 ) -> None:
-    interrupted = made(backend)
+    interrupted = backend_runtime(backend)
     interrupt(backend, interrupted)
     run(interrupted, backend.service)
-    fresh = made(backend, tmp_path / "fresh-data")
+    fresh = backend_runtime(backend, tmp_path / "fresh-data")
 
     run(fresh, backend.service)
 
@@ -243,11 +360,11 @@ def test_importer_resume_ends_with_the_rows_of_an_uninterrupted_import(
 
 
 def test_importer_resumed_progress_counts_on_from_the_checkpoint(
-    api: respx.MockRouter, made: Callable[..., Runtime]
+    api: respx.MockRouter, backend_runtime: Callable[..., Runtime]
 ) -> None:
     backend = trakt_backend()
     backend.fake.install(api)
-    runtime = made(backend)
+    runtime = backend_runtime(backend)
     interrupt(backend, runtime)
 
     result = run(runtime, "trakt")
@@ -257,11 +374,11 @@ def test_importer_resumed_progress_counts_on_from_the_checkpoint(
 
 
 def test_importer_listenbrainz_resume_does_not_ask_the_listen_count_again(
-    api: respx.MockRouter, made: Callable[..., Runtime]
+    api: respx.MockRouter, backend_runtime: Callable[..., Runtime]
 ) -> None:
     backend = listenbrainz_backend()
     backend.fake.install(api)
-    runtime = made(backend)
+    runtime = backend_runtime(backend)
     interrupt(backend, runtime)
     totals: list[int | None] = []
 
@@ -275,9 +392,9 @@ def test_importer_listenbrainz_resume_does_not_ask_the_listen_count_again(
 
 
 def test_importer_incremental_run_asks_only_after_the_high_water_mark_minus_overlap(
-    backend: Backend, made: Callable[..., Runtime], clock: FakeClock
+    backend: Backend, backend_runtime: Callable[..., Runtime], clock: FakeClock
 ) -> None:
-    runtime = made(backend)
+    runtime = backend_runtime(backend)
     run(runtime, backend.service)
     high = runtime.store().conn.execute("SELECT max(watched_at) FROM plays").fetchone()[0]
     clock.t += 3600
@@ -291,9 +408,9 @@ def test_importer_incremental_run_asks_only_after_the_high_water_mark_minus_over
 
 
 def test_importer_incremental_run_adds_only_the_new_plays(
-    backend: Backend, made: Callable[..., Runtime], clock: FakeClock
+    backend: Backend, backend_runtime: Callable[..., Runtime], clock: FakeClock
 ) -> None:
-    runtime = made(backend)
+    runtime = backend_runtime(backend)
     run(runtime, backend.service)
     old = snapshot(runtime)
     high = max(row[3] for row in old["plays"])  # plays: id, profile, item_id, watched_at, ...
@@ -309,9 +426,9 @@ def test_importer_incremental_run_adds_only_the_new_plays(
 
 
 def test_importer_full_run_asks_for_everything_again(
-    backend: Backend, made: Callable[..., Runtime]
+    backend: Backend, backend_runtime: Callable[..., Runtime]
 ) -> None:
-    runtime = made(backend)
+    runtime = backend_runtime(backend)
     run(runtime, backend.service)
     before = len(backend.requests())
 
@@ -323,9 +440,9 @@ def test_importer_full_run_asks_for_everything_again(
 
 
 def test_importer_full_run_adds_no_duplicate_rows(
-    backend: Backend, made: Callable[..., Runtime]
+    backend: Backend, backend_runtime: Callable[..., Runtime]
 ) -> None:
-    runtime = made(backend)
+    runtime = backend_runtime(backend)
     run(runtime, backend.service)
     first = snapshot(runtime)
 
@@ -335,11 +452,11 @@ def test_importer_full_run_adds_no_duplicate_rows(
 
 
 def test_importer_full_run_keeps_the_high_water_mark_of_the_whole_history(
-    api: respx.MockRouter, made: Callable[..., Runtime]
+    api: respx.MockRouter, backend_runtime: Callable[..., Runtime]
 ) -> None:
     backend = trakt_backend()
     backend.fake.install(api)
-    runtime = made(backend)
+    runtime = backend_runtime(backend)
     run(runtime, "trakt")
 
     run(runtime, "trakt", full=True)
@@ -367,9 +484,9 @@ BROKEN = [
 
 
 @pytest.fixture
-def broken_trakt(api: respx.MockRouter, made: Callable[..., Runtime]) -> Runtime:
+def broken_trakt(api: respx.MockRouter, backend_runtime: Callable[..., Runtime]) -> Runtime:
     trakt.FakeTrakt([*trakt.movies(3), *BROKEN]).install(api)
-    return made(trakt_backend())
+    return backend_runtime(trakt_backend())
 
 
 def test_importer_failed_entries_are_written_to_the_report_named_in_the_result(
@@ -400,11 +517,11 @@ def test_importer_failed_entries_do_not_stop_the_run(
 
 
 def test_importer_clean_run_writes_no_report(
-    api: respx.MockRouter, made: Callable[..., Runtime]
+    api: respx.MockRouter, backend_runtime: Callable[..., Runtime]
 ) -> None:
     backend = trakt_backend()
     backend.fake.install(api)
-    runtime = made(backend)
+    runtime = backend_runtime(backend)
 
     result = run(runtime, "trakt")
 
@@ -417,9 +534,7 @@ def test_importer_clean_run_writes_no_report(
 
 @pytest.fixture
 def video_runtime(isolated_env: Path, clock: FakeClock) -> Iterator[Runtime]:
-    runtime = make_runtime(isolated_env, clock, trakt=trakt.TRAKT_APP, simkl=simkl.SIMKL_APP)
-    trakt.login_trakt_for_import(runtime)
-    simkl.login_simkl_for_import(runtime)
+    runtime = logged_in(isolated_env, clock, "trakt", "simkl")
     yield runtime
     runtime.close()
 
@@ -472,11 +587,11 @@ def test_import_trakt_episode_and_stdin_episode_by_show_ids_are_the_same_item(
 
 
 def test_ingest_after_lastfm_import_queues_only_for_the_services_without_the_play(
-    api: respx.MockRouter, isolated_env: Path, clock: FakeClock
+    api: respx.MockRouter, logged_in_lastfm: Runtime
 ) -> None:
     played = lastfm.Scrobble(NOW - 3600, "Hurt")
     lastfm.FakeLastfm([played, *lastfm.scrobbles(5, newest=NOW - 7200)]).install(api)
-    runtime = lastfm.lastfm_runtime(isolated_env, clock)
+    runtime = logged_in_lastfm
     run(runtime, "lastfm")
     event = {
         "type": "track",
@@ -493,6 +608,5 @@ def test_ingest_after_lastfm_import_queues_only_for_the_services_without_the_pla
     summary = Ingest(runtime.store(), routes, now=NOW).run(lines)
 
     jobs = runtime.store().conn.execute("SELECT service FROM jobs").fetchall()
-    runtime.close()
     assert summary.jobs == {"listenbrainz": 1}
     assert [r[0] for r in jobs] == ["listenbrainz"]

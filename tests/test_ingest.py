@@ -397,3 +397,26 @@ def test_ingest_finds_a_duplicate_after_forgetting_its_plays_in_memory(
 
     assert (summary.recorded_only, summary.duplicate) == (5, 1)
     assert store.conn.execute("SELECT count(*) FROM plays").fetchone()[0] == 5
+
+
+def test_ingest_show_and_season_ratings_are_ratings_of_their_items_not_plays(store: Any) -> None:
+    events = [
+        {"type": "show", "ids": {"tvdb": 121361}, "rating": 9, "watched_at": 1_700_000_000},
+        {"type": "season", "show": {"ids": {"tvdb": 121361}}, "season": 1, "rating": 7},
+    ]
+    summary = ingest(store, *events)
+
+    assert (summary.rated, summary.rating_only, summary.queued, summary.recorded_only) == (
+        2,
+        2,
+        0,
+        0,
+    )
+    assert count(store, "plays") == 0
+    rows = store.conn.execute(
+        "SELECT i.id, i.kind, i.season, i.show_id, r.rating FROM ratings r"
+        " JOIN items i ON i.id = r.item_id ORDER BY i.id"
+    ).fetchall()
+    [show, season] = [tuple(r) for r in rows]
+    assert show[1:] == ("show", None, None, 9.0)
+    assert season[1:] == ("season", 1, show[0], 7.0)

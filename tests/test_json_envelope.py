@@ -4,17 +4,13 @@ installed entry point, so errors pass main()'s one handler as they do for a scri
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.fakes.listenbrainz import FakeListenBrainz
-from tests.helpers import json_envelope, json_error
+from tests.helpers import json_envelope, json_error, run_scrobctl
 
-SCROBCTL = Path(sys.executable).parent / "scrobctl"
 EVENT = (
     '{"type": "track", "title": "Hurt", "artist": "Johnny Cash",'
     ' "duration_ms": 218000, "watched_ms": 150000, "watched_at": "2026-11-23T20:15:00Z"}\n'
@@ -30,9 +26,12 @@ STATS = {
 }
 IMPORT = {
     *("service", "profile", "resumed", "processed", "matched_by_id", "matched_by_title"),
-    *("failed", "report", "failed_step"),
+    *("failed", "report", "failed_step", "total", "plays", "ratings"),
 }
-EXPORT = {"service", "dry_run", "queued", "already_there", "queued_before", "not_exportable"}
+EXPORT = {
+    *("service", "dry_run", "queued", "already_there", "queued_before", "not_exportable"),
+    "items",
+}
 EXPLAIN = {"item", "match", "play", "candidates", "targets", "plays"}
 SYNC = {
     *("target", "source", "profile", "dry_run", "imported", "weighed", "queued"),
@@ -42,7 +41,7 @@ SYNC = {
 
 # (argv, stdin, the data's keys, the exit code) for every command that takes --json.
 COMMANDS = [
-    (("status", "--json"), "", {*STATUS, "lacking"}, 0),
+    (("status", "--json"), "", {*STATUS, "lacking", "imports"}, 0),
     (("history", "--json"), "", {"plays"}, 0),
     (("queue", "list", "--json"), "", {"jobs", "left_out"}, 0),
     (("explain", "1", "--json"), "", EXPLAIN, 0),
@@ -63,26 +62,14 @@ COMMANDS = [
 ]
 
 
-def run(*args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(SCROBCTL), *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "SCROBCTL_TOKEN_STORE": "file", **env},
-        timeout=60,
-        check=False,
-    )
-
-
 @pytest.fixture
 def archive() -> dict[str, str]:
     """One play in the archive and a ListenBrainz login, so every command has something to say."""
     with FakeListenBrainz() as fake:
         env = {"SCROBCTL_LISTENBRAINZ__API_URL": fake.url}
-        login = run("login", "listenbrainz", "--token-stdin", stdin="good-token\n", **env)
+        login = run_scrobctl("login", "listenbrainz", "--token-stdin", stdin="good-token\n", **env)
         assert login.returncode == 0, login.stderr
-        scrobbled = run("scrobble", stdin=EVENT, **env)
+        scrobbled = run_scrobctl("scrobble", stdin=EVENT, **env)
         assert scrobbled.returncode == 0, scrobbled.stderr
         yield env  # type: ignore[misc]
 
@@ -95,7 +82,7 @@ def command_id(value: object) -> str | None:
 def test_json_answer_is_the_data_envelope(
     archive: dict[str, str], args: tuple[str, ...], stdin: str, keys: set[str], code: int
 ) -> None:
-    result = run(*args, stdin=stdin, **archive)
+    result = run_scrobctl(*args, stdin=stdin, **archive)
 
     assert result.returncode == code, result.stdout + result.stderr
     envelope = json_envelope(result.stdout)
@@ -105,7 +92,7 @@ def test_json_answer_is_the_data_envelope(
 
 def test_every_command_with_json_is_in_the_envelope_test() -> None:
     """A new --json command is tested here too: the list above covers every one."""
-    from tests.test_cli import command_paths, lookup
+    from tests.helpers import command_paths, lookup
 
     with_json = {
         " ".join(path)
@@ -123,7 +110,7 @@ def test_every_command_with_json_is_in_the_envelope_test() -> None:
 
 
 def test_error_in_json_mode_carries_message_hint_and_exit_code_apart() -> None:
-    result = run("history", "--since", "someday", "--json")
+    result = run_scrobctl("history", "--since", "someday", "--json")
 
     assert result.returncode == 2
     error = json_error(result.stdout)
@@ -138,8 +125,8 @@ def test_error_without_a_hint_has_a_null_hint_and_the_plain_line_is_unchanged(
 ) -> None:
     missing = tmp_path / "missing.jsonl"
 
-    as_json = run("scrobble", "--file", str(missing), "--json")
-    plain = run("scrobble", "--file", str(missing))
+    as_json = run_scrobctl("scrobble", "--file", str(missing), "--json")
+    plain = run_scrobctl("scrobble", "--file", str(missing))
 
     error = json_error(as_json.stdout)
     assert (as_json.returncode, error["exit_code"], error["hint"]) == (2, 2, None)
@@ -149,15 +136,15 @@ def test_error_without_a_hint_has_a_null_hint_and_the_plain_line_is_unchanged(
 
 
 def test_plain_error_line_still_joins_message_and_hint() -> None:
-    as_json = run("history", "--since", "someday", "--json")
-    plain = run("history", "--since", "someday")
+    as_json = run_scrobctl("history", "--since", "someday", "--json")
+    plain = run_scrobctl("history", "--since", "someday")
 
     error = json_error(as_json.stdout)
     assert plain.stderr == f"error: {error['message']}; {error['hint']}\n"
 
 
 def test_usage_error_with_json_is_the_error_envelope_too() -> None:
-    result = run("history", "--limit", "many", "--json")
+    result = run_scrobctl("history", "--limit", "many", "--json")
 
     assert result.returncode == 2
     error = json_error(result.stdout)
@@ -168,7 +155,7 @@ def test_usage_error_with_json_is_the_error_envelope_too() -> None:
 
 
 def test_usage_error_without_json_is_still_typer_usage_text() -> None:
-    result = run("history", "--limit", "many")
+    result = run_scrobctl("history", "--limit", "many")
 
     assert result.returncode == 2
     assert result.stdout == ""

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
@@ -26,12 +25,11 @@ from scrobctl.services.lastfm import RATE_LIMIT_WAIT, LastfmClient, api_sig
 from scrobctl.store import connections
 from scrobctl.targets import resolve
 from tests.conftest import FakeClock
-from tests.test_accounts import FakeUI, lift_rate_limits, make_runtime
+from tests.helpers import LASTFM_APP, UNPACED, FakeUI
 
 URL = "https://ws.audioscrobbler.com/2.0/"
 AUTH_PAGE = "https://www.last.fm/api/auth/"
-API_KEY = "0123456789abcdef0123456789abcdef"
-SECRET = "fedcba9876543210fedcba9876543210"
+API_KEY, SECRET = LASTFM_APP["api_key"], LASTFM_APP["api_secret"]
 SESSION_KEY = "d580d57f32848f5dcf574d1ce18d78b2"
 TOKEN = "cf45fe5a3e3cebe168480a086d7fe481"
 PROFILE = "default"
@@ -77,28 +75,17 @@ class LastfmServer:
         return [params for _verb, params in self.sent if params["method"] == method]
 
 
-@pytest.fixture(autouse=True)
-def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
-    lift_rate_limits(monkeypatch)
-
-
-@pytest.fixture
-def runtime(isolated_env: Path, clock: FakeClock) -> Iterator[Runtime]:
-    rt = make_runtime(isolated_env, clock, lastfm={"api_key": API_KEY, "api_secret": SECRET})
-    yield rt
-    rt.close()
-
-
-@pytest.fixture
-def lastfm() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as router:
-        yield router
-
-
 def serve(lastfm: respx.MockRouter, answers: dict[str, list[httpx.Response]]) -> LastfmServer:
     server = LastfmServer(answers)
     lastfm.route(url__startswith=URL).mock(side_effect=server)
     return server
+
+
+def lastfm_client(
+    http: httpx.AsyncClient, clock: FakeClock, session_key: str | None = None
+) -> LastfmClient:
+    limiter = ServiceLimiter("lastfm", clock, limits=UNPACED)
+    return LastfmClient(URL, API_KEY, SECRET, http, limiter, session_key)
 
 
 def with_client(
@@ -106,9 +93,7 @@ def with_client(
 ) -> T:
     async def go() -> T:
         async with httpx.AsyncClient() as http:
-            client = LastfmClient(
-                URL, API_KEY, SECRET, http, ServiceLimiter("lastfm", clock), session_key
-            )
+            client = lastfm_client(http, clock, session_key)
             return await use(client)
 
     return asyncio.run(go())
@@ -185,18 +170,14 @@ def test_signed_params_are_pylasts_params_plus_format_json(case: str, clock: Fak
 
     async def go() -> dict[str, str]:
         async with httpx.AsyncClient() as http:
-            client = LastfmClient(
-                URL, API_KEY, SECRET, http, ServiceLimiter("lastfm", clock), session_key
-            )
+            client = lastfm_client(http, clock, session_key)
             return client.signed_params(method, params)
 
     assert asyncio.run(go()) == {**pylast_params(method, params, session_key), "format": "json"}
 
 
-def test_call_post_sends_exactly_the_signed_params(
-    lastfm: respx.MockRouter, clock: FakeClock
-) -> None:
-    server = serve(lastfm, {"track.love": [httpx.Response(200, json={})]})
+def test_call_post_sends_exactly_the_signed_params(api: respx.MockRouter, clock: FakeClock) -> None:
+    server = serve(api, {"track.love": [httpx.Response(200, json={})]})
     method, params, _ = SIGNED_CASES["unicode"]
 
     with_client(
@@ -210,8 +191,8 @@ def test_call_post_sends_exactly_the_signed_params(
     assert sent["format"] == "json"
 
 
-def test_get_token_is_signed(lastfm: respx.MockRouter, clock: FakeClock) -> None:
-    server = serve(lastfm, {"auth.getToken": [httpx.Response(200, json={"token": TOKEN})]})
+def test_get_token_is_signed(api: respx.MockRouter, clock: FakeClock) -> None:
+    server = serve(api, {"auth.getToken": [httpx.Response(200, json={"token": TOKEN})]})
 
     assert with_client(clock, lambda c: c.get_token()) == TOKEN
 
@@ -234,17 +215,19 @@ def serve_login(lastfm: respx.MockRouter, *session_answers: httpx.Response) -> L
 
 
 @pytest.fixture
-def logged_in(runtime: Runtime, lastfm: respx.MockRouter) -> tuple[Runtime, FakeUI, LastfmServer]:
+def logged_in(
+    apps_configured: Runtime, api: respx.MockRouter
+) -> tuple[Runtime, FakeUI, LastfmServer]:
     """Not yet authorised twice (error 14, HTTP 403), then a session."""
     server = serve_login(
-        lastfm,
+        api,
         httpx.Response(403, json=NOT_AUTHORIZED),
         httpx.Response(403, json=NOT_AUTHORIZED),
         httpx.Response(200, json=SESSION),
     )
     ui = FakeUI()
-    asyncio.run(login_lastfm(runtime, PROFILE, ui))
-    return runtime, ui, server
+    asyncio.run(login_lastfm(apps_configured, PROFILE, ui))
+    return apps_configured, ui, server
 
 
 def test_login_lastfm_shows_the_auth_url_with_api_key_and_token(logged_in: Any) -> None:
@@ -287,33 +270,33 @@ def test_login_lastfm_saves_the_connection_with_the_account_name(logged_in: Any)
 
 
 def test_login_lastfm_expired_token_raises_login_failed(
-    runtime: Runtime, lastfm: respx.MockRouter
+    apps_configured: Runtime, api: respx.MockRouter
 ) -> None:
     serve_login(
-        lastfm,
+        api,
         httpx.Response(403, json=NOT_AUTHORIZED),
         error(15, "Token has expired", status=403),
     )
 
     with pytest.raises(LoginFailed, match="expired") as caught:
-        asyncio.run(login_lastfm(runtime, PROFILE, FakeUI()))
+        asyncio.run(login_lastfm(apps_configured, PROFILE, FakeUI()))
 
     assert "scrobctl login lastfm" in (caught.value.hint or "")
-    assert runtime.tokens().get(PROFILE, "lastfm") is None
-    assert connections.get_connection(runtime.store(), PROFILE, "lastfm") is None
+    assert apps_configured.tokens().get(PROFILE, "lastfm") is None
+    assert connections.get_connection(apps_configured.store(), PROFILE, "lastfm") is None
 
 
 # -- errors -----------------------------------------------------------------------------------
 
 
 def test_account_error_9_on_user_get_info_raises_invalid_token(
-    runtime: Runtime, lastfm: respx.MockRouter
+    apps_configured: Runtime, api: respx.MockRouter
 ) -> None:
-    runtime.tokens().set(PROFILE, "lastfm", {"session_key": SESSION_KEY})
-    server = serve(lastfm, {"user.getInfo": [error(9, "Invalid session key", status=403)]})
+    apps_configured.tokens().set(PROFILE, "lastfm", {"session_key": SESSION_KEY})
+    server = serve(api, {"user.getInfo": [error(9, "Invalid session key", status=403)]})
 
     with pytest.raises(InvalidToken) as caught:
-        asyncio.run(kinds.account(runtime, resolve(runtime, PROFILE, "lastfm")))
+        asyncio.run(kinds.account(apps_configured, resolve(apps_configured, PROFILE, "lastfm")))
 
     assert caught.value.hint == "run `scrobctl login lastfm`"
     (sent,) = server.calls("user.getInfo")
@@ -323,16 +306,16 @@ def test_account_error_9_on_user_get_info_raises_invalid_token(
 
 @pytest.mark.parametrize(("code", "status"), [(11, 503), (16, 500), (16, 200)])
 def test_call_temporary_errors_raise_service_unavailable(
-    lastfm: respx.MockRouter, clock: FakeClock, code: int, status: int
+    api: respx.MockRouter, clock: FakeClock, code: int, status: int
 ) -> None:
-    serve(lastfm, {"user.getInfo": [error(code, "try later", status)]})
+    serve(api, {"user.getInfo": [error(code, "try later", status)]})
 
     with pytest.raises(ServiceUnavailable, match=f"error {code}"):
         with_client(clock, lambda c: c.call("user.getInfo", signed=False, post=False))
 
 
-def test_call_error_29_raises_rate_limited(lastfm: respx.MockRouter, clock: FakeClock) -> None:
-    serve(lastfm, {"user.getInfo": [error(29, "Rate Limit Exceeded", 429)]})
+def test_call_error_29_raises_rate_limited(api: respx.MockRouter, clock: FakeClock) -> None:
+    serve(api, {"user.getInfo": [error(29, "Rate Limit Exceeded", 429)]})
 
     with pytest.raises(RateLimited) as caught:
         with_client(clock, lambda c: c.call("user.getInfo", signed=False, post=False))
@@ -340,8 +323,8 @@ def test_call_error_29_raises_rate_limited(lastfm: respx.MockRouter, clock: Fake
     assert caught.value.retry_after == RATE_LIMIT_WAIT
 
 
-def test_call_error_29_names_the_service_once(lastfm: respx.MockRouter, clock: FakeClock) -> None:
-    serve(lastfm, {"user.getInfo": [error(29, "Rate Limit Exceeded", 429)]})
+def test_call_error_29_names_the_service_once(api: respx.MockRouter, clock: FakeClock) -> None:
+    serve(api, {"user.getInfo": [error(29, "Rate Limit Exceeded", 429)]})
 
     with pytest.raises(RateLimited) as caught:
         with_client(clock, lambda c: c.call("user.getInfo", signed=False, post=False))
@@ -349,10 +332,8 @@ def test_call_error_29_names_the_service_once(lastfm: respx.MockRouter, clock: F
     assert caught.value.message == "lastfm: error 29: Rate Limit Exceeded"
 
 
-def test_call_200_with_an_error_body_is_an_error(
-    lastfm: respx.MockRouter, clock: FakeClock
-) -> None:
-    serve(lastfm, {"auth.getToken": [error(13, "Invalid method signature supplied", 200)]})
+def test_call_200_with_an_error_body_is_an_error(api: respx.MockRouter, clock: FakeClock) -> None:
+    serve(api, {"auth.getToken": [error(13, "Invalid method signature supplied", 200)]})
 
     with pytest.raises(ServiceError) as caught:
         with_client(clock, lambda c: c.get_token())

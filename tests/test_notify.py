@@ -28,7 +28,8 @@ def ntfy() -> Iterator[FakeNtfy]:
 
 
 @pytest.fixture
-def runtime(data_dir: Path, ntfy: FakeNtfy, clock: FakeClock) -> Iterator[Runtime]:
+def notifying_ntfy(data_dir: Path, ntfy: FakeNtfy, clock: FakeClock) -> Iterator[Runtime]:
+    """Failed runs are notified to the fake ntfy topic; the Trakt login is the failing target."""
     settings = Settings(notify={"url": f"ntfy://{urlsplit(ntfy.url).netloc}/{TOPIC}"})
     rt = Runtime(settings=settings, warn=lambda _: None, clock=clock)
     connections.save_login(rt.store(), "default", "trakt", "rob")
@@ -41,12 +42,12 @@ def failed_run(error: str = "HTTP 503") -> FlushReport:
 
 
 def test_a_target_failing_for_a_day_is_notified_once(
-    runtime: Runtime, ntfy: FakeNtfy, clock: FakeClock
+    notifying_ntfy: Runtime, ntfy: FakeNtfy, clock: FakeClock
 ) -> None:
     for _ in range(4):  # every 8 hours: the first run dates the failures, the fourth is a day on
-        deliver(runtime, flush_notices(runtime, failed_run()))
+        deliver(notifying_ntfy, flush_notices(notifying_ntfy, failed_run()))
         clock.t += FAILING_FOR / 3
-    deliver(runtime, flush_notices(runtime, failed_run()))
+    deliver(notifying_ntfy, flush_notices(notifying_ntfy, failed_run()))
 
     [message] = ntfy.received(TOPIC)
     assert message.title == "scrobctl: trakt has failed for a day"
@@ -54,19 +55,24 @@ def test_a_target_failing_for_a_day_is_notified_once(
 
 
 def test_a_send_that_works_starts_the_day_again(
-    runtime: Runtime, ntfy: FakeNtfy, clock: FakeClock
+    notifying_ntfy: Runtime, ntfy: FakeNtfy, clock: FakeClock
 ) -> None:
-    deliver(runtime, flush_notices(runtime, failed_run()))
+    deliver(notifying_ntfy, flush_notices(notifying_ntfy, failed_run()))
     clock.t += FAILING_FOR - 60
-    deliver(runtime, flush_notices(runtime, FlushReport([ServiceReport("trakt", "default", 5)])))
+    deliver(
+        notifying_ntfy,
+        flush_notices(notifying_ntfy, FlushReport([ServiceReport("trakt", "default", 5)])),
+    )
     clock.t += 120
-    deliver(runtime, flush_notices(runtime, failed_run()))
+    deliver(notifying_ntfy, flush_notices(notifying_ntfy, failed_run()))
 
     assert ntfy.received(TOPIC) == []
 
 
-def test_plays_given_up_are_notified_once_per_batch(runtime: Runtime, ntfy: FakeNtfy) -> None:
-    store = runtime.store()
+def test_plays_given_up_are_notified_once_per_batch(
+    notifying_ntfy: Runtime, ntfy: FakeNtfy
+) -> None:
+    store = notifying_ntfy.store()
     with store.transaction() as conn:
         conn.execute(
             "INSERT INTO jobs (kind, service, profile, state, attempt, max_attempts, errors,"
@@ -76,8 +82,8 @@ def test_plays_given_up_are_notified_once_per_batch(runtime: Runtime, ntfy: Fake
         [ServiceReport("trakt", "default", discarded=1, error="HTTP 502 from Trakt")]
     )
 
-    deliver(runtime, flush_notices(runtime, report))
-    deliver(runtime, flush_notices(runtime, report))
+    deliver(notifying_ntfy, flush_notices(notifying_ntfy, report))
+    deliver(notifying_ntfy, flush_notices(notifying_ntfy, report))
 
     [message] = ntfy.received(TOPIC)
     assert message.title == "scrobctl: 1 play given up for trakt"
@@ -85,14 +91,14 @@ def test_plays_given_up_are_notified_once_per_batch(runtime: Runtime, ntfy: Fake
 
 
 def test_an_undelivered_notice_is_tried_again_next_run(
-    runtime: Runtime, ntfy: FakeNtfy, clock: FakeClock
+    notifying_ntfy: Runtime, ntfy: FakeNtfy, clock: FakeClock
 ) -> None:
-    connections.mark_reconnect_required(runtime.store(), "default", "trakt", "refused")
+    connections.mark_reconnect_required(notifying_ntfy.store(), "default", "trakt", "refused")
     report = FlushReport([ServiceReport("trakt", "default", reconnect="refused")])
     ntfy.inject("/", Reply(500, {"code": 50001, "http": 500, "error": "internal error"}))
 
-    problems = deliver(runtime, flush_notices(runtime, report))
-    deliver(runtime, flush_notices(runtime, report))
+    problems = deliver(notifying_ntfy, flush_notices(notifying_ntfy, report))
+    deliver(notifying_ntfy, flush_notices(notifying_ntfy, report))
 
     assert problems and "not delivered" in problems[0]
     [message] = ntfy.received(TOPIC)

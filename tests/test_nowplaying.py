@@ -9,7 +9,6 @@ import asyncio
 import io
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -18,62 +17,27 @@ import pytest
 import respx
 
 from scrobctl import __version__
-from scrobctl.accounts.common import APP_PROFILE
-from scrobctl.http import make_client
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.nowplaying import NowPlayingResult, send_now_playing
 from scrobctl.scrobble.service import IngestResult, ingest_events
 from scrobctl.store import connections, queue
 from tests.conftest import FakeClock
-from tests.test_accounts import lift_rate_limits, make_runtime
+from tests.helpers import (
+    LASTFM_APP,
+    LASTFM_SESSION,
+    LB_TOKEN,
+    SIMKL_CLIENT_ID,
+    TRAKT_ACCESS,
+)
 
 PROFILE = "default"
 LASTFM = "https://ws.audioscrobbler.com/2.0/"
 LISTENBRAINZ = "https://api.listenbrainz.org/1/submit-listens"
 TRAKT = "https://api.trakt.tv/scrobble/start"
 SIMKL = "https://api.simkl.com/scrobble/start"
-LASTFM_APP = {"api_key": "lastfm-api-key", "api_secret": "lastfm-secret"}
-SESSION_KEY = "lastfm-session-key"
-LB_TOKEN = "lb-token"
-TRAKT_TOKEN = "trakt-access-token"
-SIMKL_CLIENT_ID = "simkl-client-id"
-SIMKL_TOKEN = "simkl-token"
+SESSION_KEY, TRAKT_TOKEN = LASTFM_SESSION, TRAKT_ACCESS
 WEEK = 7 * 86_400
 MATRIX = {"tmdb": 603, "imdb": "tt0133093"}
-
-
-@pytest.fixture(autouse=True)
-def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
-    lift_rate_limits(monkeypatch)
-
-
-@pytest.fixture
-def runtime(isolated_env: Path, clock: FakeClock) -> Iterator[Runtime]:
-    """Logged in to all four services; Trakt's app in the settings, the others' in "@app"."""
-    rt = make_runtime(
-        isolated_env, clock, make_client, trakt={"client_id": "tid", "client_secret": "tsecret"}
-    )
-    tokens = rt.tokens()
-    tokens.set(APP_PROFILE, "lastfm", LASTFM_APP)
-    tokens.set(APP_PROFILE, "simkl", {"client_id": SIMKL_CLIENT_ID})
-    tokens.set(PROFILE, "lastfm", {"session_key": SESSION_KEY})
-    tokens.set(PROFILE, "listenbrainz", {"token": LB_TOKEN})
-    tokens.set(PROFILE, "simkl", {"access_token": SIMKL_TOKEN})
-    created = int(clock.now())
-    tokens.set(
-        PROFILE,
-        "trakt",
-        {
-            "access_token": TRAKT_TOKEN,
-            "refresh_token": "trakt-refresh",
-            "expires_in": WEEK,
-            "created_at": created,
-        },
-    )
-    for service in ("lastfm", "listenbrainz", "simkl", "trakt"):
-        connections.save_login(rt.store(), PROFILE, service, "rob")
-    yield rt
-    rt.close()
 
 
 @pytest.fixture
@@ -128,9 +92,9 @@ def body(route: respx.Route) -> Any:
 
 
 def test_nowplaying_track_start_goes_to_lastfm_update_now_playing_signed(
-    runtime: Runtime, services: respx.MockRouter, clock: FakeClock
+    logged_in_everywhere: Runtime, services: respx.MockRouter, clock: FakeClock
 ) -> None:
-    _, results = announce(runtime, track_start(clock))
+    _, results = announce(logged_in_everywhere, track_start(clock))
 
     request = services["lastfm"].calls.last.request
     params = dict(parse_qsl(request.content.decode()))
@@ -158,9 +122,9 @@ def test_nowplaying_track_start_goes_to_lastfm_update_now_playing_signed(
 
 
 def test_nowplaying_track_start_goes_to_listenbrainz_as_playing_now_without_listened_at(
-    runtime: Runtime, services: respx.MockRouter, clock: FakeClock
+    logged_in_everywhere: Runtime, services: respx.MockRouter, clock: FakeClock
 ) -> None:
-    _, results = announce(runtime, track_start(clock))
+    _, results = announce(logged_in_everywhere, track_start(clock))
 
     route = services["listenbrainz"]
     assert route.calls.last.request.headers["authorization"] == f"Token {LB_TOKEN}"
@@ -175,9 +139,9 @@ def test_nowplaying_track_start_goes_to_listenbrainz_as_playing_now_without_list
 
 
 def test_nowplaying_track_start_goes_to_no_video_service(
-    runtime: Runtime, services: respx.MockRouter, clock: FakeClock
+    logged_in_everywhere: Runtime, services: respx.MockRouter, clock: FakeClock
 ) -> None:
-    _, results = announce(runtime, track_start(clock))
+    _, results = announce(logged_in_everywhere, track_start(clock))
 
     assert sorted(r.service for r in results) == ["lastfm", "listenbrainz"]
     assert not services["trakt"].called and not services["simkl"].called
@@ -187,9 +151,9 @@ def test_nowplaying_track_start_goes_to_no_video_service(
 
 
 def test_nowplaying_movie_start_goes_to_trakt_scrobble_start_with_progress(
-    runtime: Runtime, services: respx.MockRouter, clock: FakeClock
+    logged_in_everywhere: Runtime, services: respx.MockRouter, clock: FakeClock
 ) -> None:
-    _, results = announce(runtime, movie_start(clock))
+    _, results = announce(logged_in_everywhere, movie_start(clock))
 
     route = services["trakt"]
     assert body(route) == {"movie": {"ids": MATRIX}, "progress": 12.5}
@@ -198,9 +162,9 @@ def test_nowplaying_movie_start_goes_to_trakt_scrobble_start_with_progress(
 
 
 def test_nowplaying_movie_start_goes_to_simkl_scrobble_start_with_progress(
-    runtime: Runtime, services: respx.MockRouter, clock: FakeClock
+    logged_in_everywhere: Runtime, services: respx.MockRouter, clock: FakeClock
 ) -> None:
-    _, results = announce(runtime, movie_start(clock))
+    _, results = announce(logged_in_everywhere, movie_start(clock))
 
     route = services["simkl"]
     assert body(route) == {"movie": {"ids": MATRIX}, "progress": 12.5}
@@ -214,7 +178,7 @@ def test_nowplaying_movie_start_goes_to_simkl_scrobble_start_with_progress(
 
 
 def test_nowplaying_episode_start_is_sent_by_show_season_and_number(
-    runtime: Runtime, services: respx.MockRouter, clock: FakeClock
+    logged_in_everywhere: Runtime, services: respx.MockRouter, clock: FakeClock
 ) -> None:
     episode = {
         "type": "episode",
@@ -227,7 +191,7 @@ def test_nowplaying_episode_start_is_sent_by_show_season_and_number(
         "watched_at": int(clock.now()) - 330,
     }
 
-    announce(runtime, episode)
+    announce(logged_in_everywhere, episode)
 
     expected = {
         "show": {"ids": {"tvdb": 371_980}},
@@ -242,67 +206,67 @@ def test_nowplaying_episode_start_is_sent_by_show_season_and_number(
 
 
 def test_nowplaying_start_event_queues_nothing(
-    runtime: Runtime, services: respx.MockRouter, clock: FakeClock
+    logged_in_everywhere: Runtime, services: respx.MockRouter, clock: FakeClock
 ) -> None:
-    result, _ = announce(runtime, track_start(clock), movie_start(clock))
+    result, _ = announce(logged_in_everywhere, track_start(clock), movie_start(clock))
 
     assert result.summary.queued == 0
     assert result.summary.not_a_play == 2
-    assert queue.counts(runtime.store()) == {}
-    count = runtime.store().conn.execute("SELECT count(*) FROM plays").fetchone()[0]
+    assert queue.counts(logged_in_everywhere.store()) == {}
+    count = logged_in_everywhere.store().conn.execute("SELECT count(*) FROM plays").fetchone()[0]
     assert count == 0
 
 
 def test_nowplaying_stale_start_event_is_not_sent(
-    runtime: Runtime, services: respx.MockRouter, clock: FakeClock
+    logged_in_everywhere: Runtime, services: respx.MockRouter, clock: FakeClock
 ) -> None:
     # Started 400 s ago, 218 s long: it has ended; "now playing" would be wrong.
-    _, results = announce(runtime, track_start(clock, started_ago=400))
+    _, results = announce(logged_in_everywhere, track_start(clock, started_ago=400))
 
     assert results == []
     assert not services["lastfm"].called and not services["listenbrainz"].called
 
 
 def test_nowplaying_failure_is_reported_in_the_result_not_raised(
-    runtime: Runtime, services: respx.MockRouter, clock: FakeClock
+    logged_in_everywhere: Runtime, services: respx.MockRouter, clock: FakeClock
 ) -> None:
     services["trakt"].respond(503, json={"error": "service unavailable"})
 
-    _, results = announce(runtime, movie_start(clock))
+    _, results = announce(logged_in_everywhere, movie_start(clock))
 
     by_service = {r.service: r for r in results}
     assert by_service["trakt"].error is not None and "503" in by_service["trakt"].error
     assert not by_service["trakt"].reconnect
     assert by_service["simkl"] == NowPlayingResult(PROFILE, "simkl")  # the others still go out
-    connection = connections.get_connection(runtime.store(), PROFILE, "trakt")
+    connection = connections.get_connection(logged_in_everywhere.store(), PROFILE, "trakt")
     assert connection is not None and connection.status == connections.OK
 
 
 def test_nowplaying_invalid_token_marks_reconnect_required(
-    runtime: Runtime, services: respx.MockRouter, clock: FakeClock
+    logged_in_everywhere: Runtime, services: respx.MockRouter, clock: FakeClock
 ) -> None:
     services["listenbrainz"].respond(
         401, json={"code": 401, "error": "Invalid authorization token."}
     )
 
-    _, results = announce(runtime, track_start(clock))
+    _, results = announce(logged_in_everywhere, track_start(clock))
 
     (refused,) = [r for r in results if r.service == "listenbrainz"]
     assert refused.reconnect
     assert "scrobctl login listenbrainz" in (refused.error or "")
-    connection = connections.get_connection(runtime.store(), PROFILE, "listenbrainz")
+    connection = connections.get_connection(logged_in_everywhere.store(), PROFILE, "listenbrainz")
     assert connection is not None and connection.status == connections.RECONNECT_REQUIRED
     assert NowPlayingResult(PROFILE, "lastfm") in results
 
 
 def test_nowplaying_lastfm_invalid_session_marks_reconnect_required(
-    runtime: Runtime, services: respx.MockRouter, clock: FakeClock
+    logged_in_everywhere: Runtime, services: respx.MockRouter, clock: FakeClock
 ) -> None:
     services["lastfm"].respond(403, json={"error": 9, "message": "Invalid session key"})
 
-    _, results = announce(runtime, track_start(clock))
+    _, results = announce(logged_in_everywhere, track_start(clock))
 
     (refused,) = [r for r in results if r.service == "lastfm"]
     assert refused.reconnect
-    connection = connections.get_connection(runtime.store(), PROFILE, "lastfm")
+    connection = connections.get_connection(logged_in_everywhere.store(), PROFILE, "lastfm")
     assert connection is not None and connection.status == connections.RECONNECT_REQUIRED

@@ -400,3 +400,32 @@ def test_claiming_never_reads_the_completed_jobs_of_a_big_archive(store: Store) 
         )
     after = _claim_steps(store)
     assert after <= before * 1.5 + 5
+
+
+def test_an_episode_known_only_by_its_show_ids_is_named_alike_everywhere(store: Store) -> None:
+    """Queue list, explain and unscrobble name it the same, by the show's id, never `?`."""
+    from scrobctl.store.explain import label
+    from scrobctl.store.removals import item_label
+
+    with store.transaction() as conn:
+        show = conn.execute("INSERT INTO items (kind, tvdb) VALUES ('show', 371980)").lastrowid
+        episode = conn.execute(
+            "INSERT INTO items (kind, show_id, season, number) VALUES ('episode', ?, 1, 2)",
+            (show,),
+        ).lastrowid
+        play = conn.execute(
+            "INSERT INTO plays (profile, item_id, watched_at) VALUES ('default', ?, 100)",
+            (episode,),
+        ).lastrowid
+        queue.insert_scrobble_job(conn, "trakt", "default", play, NOW)
+    row = store.conn.execute(
+        "SELECT i.*, s.title AS show_title, s.tmdb AS s_tmdb, s.imdb AS s_imdb,"
+        " s.tvdb AS s_tvdb, s.trakt AS s_trakt, s.simkl AS s_simkl"
+        " FROM items i LEFT JOIN items s ON s.id = i.show_id WHERE i.id = ?",
+        (episode,),
+    ).fetchone()
+
+    [listed] = queue.list_jobs(store)
+
+    names = {listed.item, label(row), item_label(store.conn, episode)}
+    assert names == {"tvdb:371980 S01E02"}

@@ -10,20 +10,16 @@ The jobs are queued the real way: plays ingested, rated, then `export_ratings`.
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qsl
 
 import httpx
 import pytest
 import respx
 
 from scrobctl import __version__
-from scrobctl.accounts.common import APP_PROFILE
 from scrobctl.errors import ExitCode
-from scrobctl.http import BACKOFF_BASE, make_client
+from scrobctl.http import BACKOFF_BASE
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.enqueue import Ingest
 from scrobctl.scrobble.events import Event, Line
@@ -32,8 +28,20 @@ from scrobctl.store import connections, queue
 from scrobctl.store.ratings import set_rating
 from scrobctl.sync.export import export_ratings
 from tests.conftest import FakeClock
-from tests.helpers import only, pylast_signature, run_flush, trakt_token_set
-from tests.test_accounts import lift_rate_limits, make_runtime
+from tests.helpers import (
+    LASTFM_APP,
+    LASTFM_SESSION,
+    LB_TOKEN,
+    SIMKL_CLIENT_ID,
+    SIMKL_TOKEN,
+    TRAKT_ACCESS,
+    TRAKT_APP,
+    Endpoint,
+    only,
+    pylast_signature,
+    run_flush,
+    trakt_token_set,
+)
 
 PROFILE = "default"
 DAY = 86_400
@@ -45,17 +53,9 @@ RATED_SIMKL = "2026-11-17T08:20:00Z"
 
 TRAKT_API = "https://api.trakt.tv"
 TRAKT_AUTH = "https://auth.trakt.tv"
-TRAKT_APP = {"client_id": "trakt-client-id", "client_secret": "trakt-client-secret"}
-TRAKT_ACCESS = "trakt-access-token"
-TRAKT_REFRESH = "trakt-refresh-token"
 SIMKL_API = "https://api.simkl.com"
-SIMKL_CLIENT_ID = "simkl-client-id"
-SIMKL_TOKEN = "simkl-access-token"
 LASTFM_API = "https://ws.audioscrobbler.com/2.0/"
-LASTFM_APP = {"api_key": "lastfm-api-key", "api_secret": "lastfm-api-secret"}
-LASTFM_SESSION = "lastfm-session-key"
 LB_API = "https://api.listenbrainz.org"
-LB_TOKEN = "lb-user-token"
 
 ENDPOINTS = {
     "trakt": f"{TRAKT_API}/sync/ratings",
@@ -68,34 +68,6 @@ UNKNOWN_TMDB = 999_999_999
 
 
 # -- stand-ins ----------------------------------------------------------------------------------
-
-
-class Endpoint:
-    """A respx side effect: keeps every request and when it came; answers from `script` in
-    order, then with `answer(request)`."""
-
-    def __init__(
-        self, answer: Callable[[httpx.Request], httpx.Response], *script: httpx.Response
-    ) -> None:
-        self.answer = answer
-        self.script = list(script)
-        self.requests: list[httpx.Request] = []
-        self.times: list[float] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        self.times.append(time.monotonic())
-        if self.script:
-            return self.script.pop(0)
-        return self.answer(request)
-
-    @property
-    def bodies(self) -> list[Any]:
-        return [json.loads(r.content) for r in self.requests]
-
-    @property
-    def forms(self) -> list[dict[str, str]]:
-        return [dict(parse_qsl(r.content.decode())) for r in self.requests]
 
 
 def sync_ratings(unknown: set[str] = frozenset()) -> Callable[[httpx.Request], httpx.Response]:
@@ -140,35 +112,6 @@ OK_ANSWERS: dict[str, Callable[[httpx.Request], httpx.Response]] = {
 
 
 # -- fixtures and helpers -----------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
-    lift_rate_limits(monkeypatch)
-
-
-@pytest.fixture
-def runtime(isolated_env: Path, clock: FakeClock) -> Iterator[Runtime]:
-    """Logged in to all four services a moment ago (no Trakt refresh due)."""
-    rt = make_runtime(isolated_env, clock, make_client, trakt=TRAKT_APP, lastfm=LASTFM_APP)
-    now = int(clock.now())
-    store, tokens = rt.store(), rt.tokens()
-    tokens.set(PROFILE, "trakt", trakt_token_set(TRAKT_ACCESS, now, TRAKT_REFRESH))
-    tokens.set(APP_PROFILE, "simkl", {"client_id": SIMKL_CLIENT_ID})
-    tokens.set(PROFILE, "simkl", {"access_token": SIMKL_TOKEN})
-    tokens.set(PROFILE, "lastfm", {"session_key": LASTFM_SESSION})
-    tokens.set(PROFILE, "listenbrainz", {"token": LB_TOKEN})
-    connections.save_login(store, PROFILE, "trakt", "sean", now + WEEK)
-    for service in ("simkl", "lastfm", "listenbrainz"):
-        connections.save_login(store, PROFILE, service, "rob")
-    yield rt
-    rt.close()
-
-
-@pytest.fixture
-def router() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as mock:
-        yield mock
 
 
 def serve(router: respx.MockRouter, service: str, *script: httpx.Response, **kw: Any) -> Endpoint:
@@ -263,29 +206,33 @@ def outcomes(runtime: Runtime) -> list[tuple[str, str | None]]:
 # -- Trakt --------------------------------------------------------------------------------------
 
 
-def test_trakt_ratings_go_in_posts_of_100(runtime: Runtime, router: respx.MockRouter) -> None:
-    rate_and_export(runtime, "trakt", [(movie(10_000 + i), 1 + i % 10) for i in range(250)])
-    server = serve(router, "trakt")
+def test_trakt_ratings_go_in_posts_of_100(
+    logged_in_everywhere: Runtime, api: respx.MockRouter
+) -> None:
+    rate_and_export(
+        logged_in_everywhere, "trakt", [(movie(10_000 + i), 1 + i % 10) for i in range(250)]
+    )
+    server = serve(api, "trakt")
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_everywhere)
 
     assert [len(body["movies"]) for body in server.bodies] == [100, 100, 50]
-    assert {r["state"] for r in jobs(runtime)} == {queue.COMPLETED}
+    assert {r["state"] for r in jobs(logged_in_everywhere)} == {queue.COMPLETED}
     assert (only(report).sent, only(report).requests) == (250, 3)
     assert report.exit_code == ExitCode.OK
 
 
 def test_trakt_rating_body_has_integer_ratings_ids_and_rated_at(
-    runtime: Runtime, router: respx.MockRouter
+    logged_in_everywhere: Runtime, api: respx.MockRouter
 ) -> None:
     rate_and_export(
-        runtime,
+        logged_in_everywhere,
         "trakt",
         [(movie(603, imdb="tt0133093"), 7.5), (episode(2, tvdb=8_870_155, tmdb=1_876_543), 9)],
     )
-    server = serve(router, "trakt")
+    server = serve(api, "trakt")
 
-    run_flush(runtime)
+    run_flush(logged_in_everywhere)
 
     (body,) = server.bodies
     assert body == {
@@ -298,12 +245,12 @@ def test_trakt_rating_body_has_integer_ratings_ids_and_rated_at(
 
 
 def test_trakt_rating_requests_carry_the_required_headers(
-    runtime: Runtime, router: respx.MockRouter
+    logged_in_everywhere: Runtime, api: respx.MockRouter
 ) -> None:
-    rate_and_export(runtime, "trakt", [(movie(603), 8)])
-    server = serve(router, "trakt")
+    rate_and_export(logged_in_everywhere, "trakt", [(movie(603), 8)])
+    server = serve(api, "trakt")
 
-    run_flush(runtime)
+    run_flush(logged_in_everywhere)
 
     (request,) = server.requests
     assert request.headers["trakt-api-key"] == TRAKT_APP["client_id"]
@@ -314,14 +261,16 @@ def test_trakt_rating_requests_carry_the_required_headers(
 
 
 def test_trakt_not_found_ratings_are_rejected_and_the_rest_completed(
-    runtime: Runtime, router: respx.MockRouter
+    logged_in_everywhere: Runtime, api: respx.MockRouter
 ) -> None:
-    rate_and_export(runtime, "trakt", [(movie(603), 8), (movie(UNKNOWN_TMDB), 6), (movie(604), 7)])
-    serve(router, "trakt", unknown={str(UNKNOWN_TMDB)})
+    rate_and_export(
+        logged_in_everywhere, "trakt", [(movie(603), 8), (movie(UNKNOWN_TMDB), 6), (movie(604), 7)]
+    )
+    serve(api, "trakt", unknown={str(UNKNOWN_TMDB)})
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_everywhere)
 
-    assert outcomes(runtime) == [
+    assert outcomes(logged_in_everywhere) == [
         (queue.COMPLETED, "sent"),
         (queue.REJECTED, "rejected: not found on Trakt"),
         (queue.COMPLETED, "sent"),
@@ -331,50 +280,50 @@ def test_trakt_not_found_ratings_are_rejected_and_the_rest_completed(
 
 
 def test_trakt_episode_without_its_own_ids_is_rejected_without_a_request(
-    runtime: Runtime, router: respx.MockRouter
+    logged_in_everywhere: Runtime, api: respx.MockRouter
 ) -> None:
-    rate_and_export(runtime, "trakt", [(episode(3), 8)])
-    server = serve(router, "trakt")
+    rate_and_export(logged_in_everywhere, "trakt", [(episode(3), 8)])
+    server = serve(api, "trakt")
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_everywhere)
 
     assert server.requests == []
-    assert outcomes(runtime) == [
+    assert outcomes(logged_in_everywhere) == [
         (queue.REJECTED, "rejected: no id Trakt can match for this episode")
     ]
     assert only(report).rejected == ["no id Trakt can match for this episode"]
 
 
 def test_trakt_second_flush_after_success_posts_nothing(
-    runtime: Runtime, router: respx.MockRouter, clock: FakeClock
+    logged_in_everywhere: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
-    rate_and_export(runtime, "trakt", [(movie(603), 8)])
-    server = serve(router, "trakt")
-    run_flush(runtime)
+    rate_and_export(logged_in_everywhere, "trakt", [(movie(603), 8)])
+    server = serve(api, "trakt")
+    run_flush(logged_in_everywhere)
 
     clock.t += DAY
-    report = run_flush(runtime)
+    report = run_flush(logged_in_everywhere)
 
     assert len(server.requests) == 1
     assert report.services == []
 
 
 def test_trakt_401_on_a_current_token_gets_one_refresh_then_the_ratings_are_sent(
-    runtime: Runtime, router: respx.MockRouter, clock: FakeClock
+    logged_in_everywhere: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
-    rate_and_export(runtime, "trakt", [(movie(603), 8)])
-    server = serve(router, "trakt", httpx.Response(401, json={"error": "invalid_token"}))
+    rate_and_export(logged_in_everywhere, "trakt", [(movie(603), 8)])
+    server = serve(api, "trakt", httpx.Response(401, json={"error": "invalid_token"}))
     fresh = trakt_token_set("fresh-access", int(clock.now()), refresh="fresh-refresh")
-    router.post(f"{TRAKT_AUTH}/oauth/token").respond(200, json=fresh)
+    api.post(f"{TRAKT_AUTH}/oauth/token").respond(200, json=fresh)
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_everywhere)
 
     assert [r.headers["authorization"] for r in server.requests] == [
         f"Bearer {TRAKT_ACCESS}",
         "Bearer fresh-access",
     ]
-    assert outcomes(runtime) == [(queue.COMPLETED, "sent")]
-    connection = connections.get_connection(runtime.store(), PROFILE, "trakt")
+    assert outcomes(logged_in_everywhere) == [(queue.COMPLETED, "sent")]
+    connection = connections.get_connection(logged_in_everywhere.store(), PROFILE, "trakt")
     assert connection is not None and connection.status == "ok"
     assert report.exit_code == ExitCode.OK
 
@@ -383,12 +332,14 @@ def test_trakt_401_on_a_current_token_gets_one_refresh_then_the_ratings_are_sent
 
 
 def test_simkl_ratings_go_in_posts_of_100_with_the_app_identified(
-    runtime: Runtime, router: respx.MockRouter
+    logged_in_everywhere: Runtime, api: respx.MockRouter
 ) -> None:
-    rate_and_export(runtime, "simkl", [(movie(10_000 + i), 1 + i % 10) for i in range(150)])
-    server = serve(router, "simkl")
+    rate_and_export(
+        logged_in_everywhere, "simkl", [(movie(10_000 + i), 1 + i % 10) for i in range(150)]
+    )
+    server = serve(api, "simkl")
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_everywhere)
 
     assert [len(body["movies"]) for body in server.bodies] == [100, 50]
     for request in server.requests:
@@ -403,14 +354,16 @@ def test_simkl_ratings_go_in_posts_of_100_with_the_app_identified(
 
 
 def test_simkl_rating_body_has_movies_and_shows_with_integer_ratings(
-    runtime: Runtime, router: respx.MockRouter
+    logged_in_everywhere: Runtime, api: respx.MockRouter
 ) -> None:
-    record_plays(runtime, [episode(1)])  # makes the show's item
+    record_plays(logged_in_everywhere, [episode(1)])  # makes the show's item
     show = {"type": "show", "ids": {"tvdb": 371_980}}
-    rate_and_export(runtime, "simkl", [(movie(603, imdb="tt0133093"), 9.5), (show, 6.4)])
-    server = serve(router, "simkl")
+    rate_and_export(
+        logged_in_everywhere, "simkl", [(movie(603, imdb="tt0133093"), 9.5), (show, 6.4)]
+    )
+    server = serve(api, "simkl")
 
-    run_flush(runtime)
+    run_flush(logged_in_everywhere)
 
     (body,) = server.bodies
     assert body == {
@@ -421,14 +374,14 @@ def test_simkl_rating_body_has_movies_and_shows_with_integer_ratings(
 
 
 def test_simkl_not_found_echoed_with_string_ids_is_rejected(
-    runtime: Runtime, router: respx.MockRouter
+    logged_in_everywhere: Runtime, api: respx.MockRouter
 ) -> None:
-    rate_and_export(runtime, "simkl", [(movie(UNKNOWN_TMDB), 6), (movie(603), 8)])
-    serve(router, "simkl", unknown={str(UNKNOWN_TMDB)})
+    rate_and_export(logged_in_everywhere, "simkl", [(movie(UNKNOWN_TMDB), 6), (movie(603), 8)])
+    serve(api, "simkl", unknown={str(UNKNOWN_TMDB)})
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_everywhere)
 
-    assert outcomes(runtime) == [
+    assert outcomes(logged_in_everywhere) == [
         (queue.REJECTED, "rejected: not found on Simkl"),
         (queue.COMPLETED, "sent"),
     ]
@@ -439,16 +392,16 @@ def test_simkl_not_found_echoed_with_string_ids_is_rejected(
 
 
 def test_lastfm_each_love_is_one_signed_track_love_post(
-    runtime: Runtime, router: respx.MockRouter
+    logged_in_everywhere: Runtime, api: respx.MockRouter
 ) -> None:
     rate_and_export(
-        runtime,
+        logged_in_everywhere,
         "lastfm",
         [(song("Hurt"), 9), (song("Jóga", artist="Björk"), 10), (song("Rock & Roll = Love"), 8)],
     )
-    server = serve(router, "lastfm")
+    server = serve(api, "lastfm")
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_everywhere)
 
     assert [(f["method"], f["artist"], f["track"]) for f in server.forms] == [
         ("track.love", "Johnny Cash", "Hurt"),
@@ -466,17 +419,19 @@ def test_lastfm_each_love_is_one_signed_track_love_post(
         )
         assert form["api_sig"] == pylast_signature(form, **LASTFM_APP, session_key=LASTFM_SESSION)
     assert (only(report).sent, only(report).requests) == (3, 3)
-    assert {r["state"] for r in jobs(runtime)} == {queue.COMPLETED}
+    assert {r["state"] for r in jobs(logged_in_everywhere)} == {queue.COMPLETED}
 
 
-def test_lastfm_error_6_refuses_only_that_love(runtime: Runtime, router: respx.MockRouter) -> None:
-    rate_and_export(runtime, "lastfm", [(song("Hurt"), 9), (song("No Such Song"), 9)])
+def test_lastfm_error_6_refuses_only_that_love(
+    logged_in_everywhere: Runtime, api: respx.MockRouter
+) -> None:
+    rate_and_export(logged_in_everywhere, "lastfm", [(song("Hurt"), 9), (song("No Such Song"), 9)])
     invalid = httpx.Response(400, json={"error": 6, "message": "Invalid track name supplied"})
-    serve(router, "lastfm", httpx.Response(200, json={}), invalid)
+    serve(api, "lastfm", httpx.Response(200, json={}), invalid)
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_everywhere)
 
-    assert outcomes(runtime) == [
+    assert outcomes(logged_in_everywhere) == [
         (queue.COMPLETED, "sent"),
         (queue.REJECTED, "rejected: error 6: Invalid track name supplied"),
     ]
@@ -487,14 +442,16 @@ def test_lastfm_error_6_refuses_only_that_love(runtime: Runtime, router: respx.M
 
 
 def test_listenbrainz_feedback_is_exactly_recording_mbid_and_score(
-    runtime: Runtime, router: respx.MockRouter
+    logged_in_everywhere: Runtime, api: respx.MockRouter
 ) -> None:
     rate_and_export(
-        runtime, "listenbrainz", [(song("Hurt", mbid(1)), 9), (song("Jackson", mbid(2)), 2)]
+        logged_in_everywhere,
+        "listenbrainz",
+        [(song("Hurt", mbid(1)), 9), (song("Jackson", mbid(2)), 2)],
     )
-    server = serve(router, "listenbrainz")
+    server = serve(api, "listenbrainz")
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_everywhere)
 
     assert server.bodies == [
         {"recording_mbid": mbid(1), "score": 1},
@@ -504,7 +461,7 @@ def test_listenbrainz_feedback_is_exactly_recording_mbid_and_score(
         assert request.headers["authorization"] == f"Token {LB_TOKEN}"
         assert request.headers["content-type"] == "application/json"
     assert (only(report).sent, only(report).requests) == (2, 2)
-    assert {r["state"] for r in jobs(runtime)} == {queue.COMPLETED}
+    assert {r["state"] for r in jobs(logged_in_everywhere)} == {queue.COMPLETED}
 
 
 # -- errors, as for scrobbles -------------------------------------------------------------------
@@ -553,25 +510,27 @@ RATE_LIMITED = [
 
 @pytest.mark.parametrize(("service", "limited", "wait"), RATE_LIMITED)
 def test_429_snoozes_the_ratings_without_spending_an_attempt(
-    runtime: Runtime,
-    router: respx.MockRouter,
+    logged_in_everywhere: Runtime,
+    api: respx.MockRouter,
     clock: FakeClock,
     service: str,
     limited: httpx.Response,
     wait: float,
 ) -> None:
-    two_ratings(runtime, service)
-    server = serve(router, service, limited)
+    two_ratings(logged_in_everywhere, service)
+    server = serve(api, service, limited)
     until = clock.now() + wait
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_everywhere)
 
     assert len(server.requests) == 1  # stopped at the 429
-    assert {(r["state"], r["attempt"], r["errors"]) for r in jobs(runtime)} == {
+    assert {(r["state"], r["attempt"], r["errors"]) for r in jobs(logged_in_everywhere)} == {
         (queue.AVAILABLE, 0, "[]")
     }
-    assert {r["scheduled_at"] for r in jobs(runtime) if r["scheduled_at"] > clock.now()} == {until}
-    connection = connections.get_connection(runtime.store(), PROFILE, service)
+    assert {
+        r["scheduled_at"] for r in jobs(logged_in_everywhere) if r["scheduled_at"] > clock.now()
+    } == {until}
+    connection = connections.get_connection(logged_in_everywhere.store(), PROFILE, service)
     assert connection is not None and connection.deferred_until == until
     assert only(report).deferred_until == until
     assert report.exit_code == ExitCode.OK
@@ -579,17 +538,19 @@ def test_429_snoozes_the_ratings_without_spending_an_attempt(
 
 @pytest.mark.parametrize("service", ["trakt", "simkl", "lastfm", "listenbrainz"])
 def test_429_then_the_next_flush_after_the_pause_sends_them(
-    runtime: Runtime, router: respx.MockRouter, clock: FakeClock, service: str
+    logged_in_everywhere: Runtime, api: respx.MockRouter, clock: FakeClock, service: str
 ) -> None:
-    two_ratings(runtime, service)
+    two_ratings(logged_in_everywhere, service)
     limited = httpx.Response(429, headers={"Retry-After": "120"}, json={"error": 29})
-    serve(router, service, limited)
-    run_flush(runtime)
+    serve(api, service, limited)
+    run_flush(logged_in_everywhere)
 
     clock.t += RATE_LIMIT_WAIT + 1
-    run_flush(runtime)
+    run_flush(logged_in_everywhere)
 
-    assert {(r["state"], r["attempt"]) for r in jobs(runtime)} == {(queue.COMPLETED, 1)}
+    assert {(r["state"], r["attempt"]) for r in jobs(logged_in_everywhere)} == {
+        (queue.COMPLETED, 1)
+    }
 
 
 SERVER_ERRORS = [
@@ -614,19 +575,19 @@ SERVER_ERRORS = [
 
 @pytest.mark.parametrize(("service", "failure"), SERVER_ERRORS)
 def test_5xx_backs_off_and_spends_an_attempt(
-    runtime: Runtime,
-    router: respx.MockRouter,
+    logged_in_everywhere: Runtime,
+    api: respx.MockRouter,
     clock: FakeClock,
     service: str,
     failure: httpx.Response,
 ) -> None:
-    two_ratings(runtime, service)
-    serve(router, service, failure)
+    two_ratings(logged_in_everywhere, service)
+    serve(api, service, failure)
     now = clock.now()
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_everywhere)
 
-    claimed = [r for r in jobs(runtime) if r["attempt"] == 1]
+    claimed = [r for r in jobs(logged_in_everywhere) if r["attempt"] == 1]
     assert {r["state"] for r in claimed} == {queue.RETRYABLE}
     for row in claimed:
         assert now + BACKOFF_BASE / 2 <= row["scheduled_at"] <= now + BACKOFF_BASE
@@ -634,7 +595,7 @@ def test_5xx_backs_off_and_spends_an_attempt(
     # The batch services fail both ratings in the one request; one-a-request services stop.
     assert len(claimed) == (2 if service in ("trakt", "simkl") else 1)
     assert only(report).retry_scheduled == len(claimed)
-    connection = connections.get_connection(runtime.store(), PROFILE, service)
+    connection = connections.get_connection(logged_in_everywhere.store(), PROFILE, service)
     assert connection is not None and connection.status == "ok"
 
 
@@ -662,23 +623,23 @@ REFUSED = [
 
 @pytest.mark.parametrize(("service", "refused"), REFUSED)
 def test_refused_credentials_mark_reconnect_required_and_keep_the_ratings(
-    runtime: Runtime,
-    router: respx.MockRouter,
+    logged_in_everywhere: Runtime,
+    api: respx.MockRouter,
     service: str,
     refused: httpx.Response,
 ) -> None:
-    two_ratings(runtime, service)
-    serve(router, service, refused, refused)
+    two_ratings(logged_in_everywhere, service)
+    serve(api, service, refused, refused)
     # Should the Trakt sender try one refresh first, Trakt refuses that too (a revoked app).
-    router.post(f"{TRAKT_AUTH}/oauth/token").respond(401, json={"error": "invalid_grant"})
+    api.post(f"{TRAKT_AUTH}/oauth/token").respond(401, json={"error": "invalid_grant"})
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_everywhere)
 
-    connection = connections.get_connection(runtime.store(), PROFILE, service)
+    connection = connections.get_connection(logged_in_everywhere.store(), PROFILE, service)
     assert connection is not None
     assert connection.status == connections.RECONNECT_REQUIRED
     assert f"scrobctl login {service}" in (connection.status_detail or "")
-    assert {(r["state"], r["attempt"], r["errors"]) for r in jobs(runtime)} == {
+    assert {(r["state"], r["attempt"], r["errors"]) for r in jobs(logged_in_everywhere)} == {
         (queue.AVAILABLE, 0, "[]")
     }
     assert f"scrobctl login {service}" in (only(report).reconnect or "")
@@ -686,13 +647,13 @@ def test_refused_credentials_mark_reconnect_required_and_keep_the_ratings(
 
 
 def test_trakt_show_and_season_ratings_are_sent_as_shows_and_seasons(
-    runtime: Runtime, router: respx.MockRouter
+    logged_in_everywhere: Runtime, api: respx.MockRouter
 ) -> None:
     # Trakt rates movies, shows, seasons and episodes (trakt/trakt-api ratingsParamSchema.ts).
     from scrobctl.store.items import ItemRef, ItemResolver
 
     show = ItemRef("show", {"trakt": 1390, "tvdb": 121_361})
-    with runtime.store().transaction() as conn:
+    with logged_in_everywhere.store().transaction() as conn:
         resolver = ItemResolver(conn)
         show_id, _ = resolver.resolve(show)
         season_id, _ = resolver.resolve(
@@ -700,10 +661,10 @@ def test_trakt_show_and_season_ratings_are_sent_as_shows_and_seasons(
         )
         set_rating(conn, PROFILE, show_id, 9, RATED_AT)
         set_rating(conn, PROFILE, season_id, 6, RATED_AT)
-    assert export_ratings(runtime, "trakt", PROFILE).queued == 2
-    server = serve(router, "trakt")
+    assert export_ratings(logged_in_everywhere, "trakt", PROFILE).queued == 2
+    server = serve(api, "trakt")
 
-    run_flush(runtime)
+    run_flush(logged_in_everywhere)
 
     (body,) = server.bodies
     assert body["shows"] == [
@@ -712,4 +673,4 @@ def test_trakt_show_and_season_ratings_are_sent_as_shows_and_seasons(
     assert body["seasons"] == [
         {"ids": {"trakt": 3_962, "tvdb": 473_271}, "rating": 6, "rated_at": RATED_TRAKT}
     ]
-    assert {r["state"] for r in jobs(runtime)} == {queue.COMPLETED}
+    assert {r["state"] for r in jobs(logged_in_everywhere)} == {queue.COMPLETED}

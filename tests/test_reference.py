@@ -28,7 +28,7 @@ def test_reference_stands_in_the_commands_section() -> None:
 
 
 def test_every_command_that_runs_something_has_a_row() -> None:
-    from tests.test_cli import command_paths, lookup
+    from tests.helpers import command_paths, lookup
 
     table = markdown()
     for path in command_paths():

@@ -16,7 +16,7 @@ from scrobctl.scrobble.service import ingest_events
 from scrobctl.store import connections, queue
 from scrobctl.store.db import Store
 from tests.conftest import FakeClock
-from tests.test_accounts import make_runtime
+from tests.helpers import make_runtime
 
 PROFILE = "default"
 ALL = ("lastfm", "listenbrainz", "simkl", "trakt")

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -23,15 +22,19 @@ from scrobctl.scrobble.events import Event, Line
 from scrobctl.services.lastfm import RATE_LIMIT_WAIT
 from scrobctl.store import connections, queue
 from tests.conftest import FakeClock
-from tests.helpers import only, pylast_signature, run_flush
-from tests.test_accounts import lift_rate_limits, make_runtime
+from tests.helpers import (
+    LASTFM_APP,
+    LASTFM_SESSION,
+    only,
+    pylast_signature,
+    run_flush,
+)
 
 API = "https://ws.audioscrobbler.com/2.0/"
 SERVICE = "lastfm"
 PROFILE = "default"
-API_KEY = "lastfm-api-key-0123"
-API_SECRET = "lastfm-shared-secret-4567"
-SESSION_KEY = "lastfm-session-key-89ab"
+API_KEY, API_SECRET = LASTFM_APP["api_key"], LASTFM_APP["api_secret"]
+SESSION_KEY = LASTFM_SESSION
 DAY = 86_400
 # 2026-11-19 00:00:00 UTC: the first midnight after FakeClock's start (2026-11-18 11:06:40 UTC).
 NEXT_MIDNIGHT = 1_795_046_400.0
@@ -106,27 +109,6 @@ def error(status: int, code: int, message: str) -> httpx.Response:
 # -- fixtures and helpers ---------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
-    lift_rate_limits(monkeypatch)
-
-
-@pytest.fixture
-def runtime(isolated_env: Path, clock: FakeClock) -> Iterator[Runtime]:
-    """Logged in to Last.fm, with the API account in the settings (as SCROBCTL_LASTFM__*)."""
-    rt = make_runtime(isolated_env, clock, lastfm={"api_key": API_KEY, "api_secret": API_SECRET})
-    connections.save_login(rt.store(), PROFILE, SERVICE, "rob")
-    rt.tokens().set(PROFILE, SERVICE, {"session_key": SESSION_KEY})
-    yield rt
-    rt.close()
-
-
-@pytest.fixture
-def lastfm() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as router:
-        yield router
-
-
 def serve(router: respx.MockRouter, server: Scrobbler) -> Scrobbler:
     router.post(API).mock(side_effect=server)
     return server
@@ -176,29 +158,29 @@ def jobs(runtime: Runtime) -> list[sqlite3.Row]:
 
 
 def test_lastfm_flush_sends_120_tracks_in_three_posts_of_50_50_20(
-    runtime: Runtime, lastfm: respx.MockRouter
+    logged_in_lastfm: Runtime, api: respx.MockRouter
 ) -> None:
-    times = queue_tracks(runtime, 120)
-    server = serve(lastfm, Scrobbler())
+    times = queue_tracks(logged_in_lastfm, 120)
+    server = serve(api, Scrobbler())
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_lastfm)
 
     assert server.sizes == [50, 50, 20]
     sent = [int(p[f"timestamp[{i}]"]) for p in server.calls for i in range(size(p))]
     assert sent == times  # oldest first, each play once
     assert {p["method"] for p in server.calls} == {"track.scrobble"}
-    assert {row["state"] for row in jobs(runtime)} == {queue.COMPLETED}
+    assert {row["state"] for row in jobs(logged_in_lastfm)} == {queue.COMPLETED}
     assert (only(report).sent, only(report).requests) == (120, 3)
     assert report.exit_code == ExitCode.OK
 
 
 def test_lastfm_scrobble_is_a_form_post_with_every_parameter_in_the_body(
-    runtime: Runtime, lastfm: respx.MockRouter
+    logged_in_lastfm: Runtime, api: respx.MockRouter
 ) -> None:
-    queue_tracks(runtime, 2)
-    server = serve(lastfm, Scrobbler())
+    queue_tracks(logged_in_lastfm, 2)
+    server = serve(api, Scrobbler())
 
-    run_flush(runtime)
+    run_flush(logged_in_lastfm)
 
     (request,) = server.requests
     assert request.method == "POST"
@@ -209,7 +191,7 @@ def test_lastfm_scrobble_is_a_form_post_with_every_parameter_in_the_body(
 
 
 def test_lastfm_scrobble_params_are_indexed_with_album_duration_and_mbid_when_known(
-    runtime: Runtime, lastfm: respx.MockRouter, clock: FakeClock
+    logged_in_lastfm: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
     at = int(clock.now()) - 3_600
     mbid = "8f3471b5-7e6a-48da-86a9-c1c07a0f47ae"
@@ -218,10 +200,10 @@ def test_lastfm_scrobble_params_are_indexed_with_album_duration_and_mbid_when_kn
         {"type": "track", "title": "Blue", "artist": "Joni", "watched_ms": 250_000}
         | {"watched_at": at + 600}
     )
-    ingest(runtime, [full, bare])
-    server = serve(lastfm, Scrobbler())
+    ingest(logged_in_lastfm, [full, bare])
+    server = serve(api, Scrobbler())
 
-    run_flush(runtime)
+    run_flush(logged_in_lastfm)
 
     (params,) = server.calls
     scrobbles = {k: v for k, v in params.items() if "[" in k}
@@ -239,7 +221,7 @@ def test_lastfm_scrobble_params_are_indexed_with_album_duration_and_mbid_when_kn
 
 
 def test_lastfm_every_scrobble_signature_verifies_with_pylast(
-    runtime: Runtime, lastfm: respx.MockRouter, clock: FakeClock
+    logged_in_lastfm: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
     start = int(clock.now()) - DAY
     # Non-ASCII names and indexes past 9 (artist[10] sorts before artist[1]) in every batch.
@@ -248,10 +230,10 @@ def test_lastfm_every_scrobble_signature_verifies_with_pylast(
         track(start + 300 * i, f"Tráck {i} ½", artists[i % 5], album=f"Albüm {i % 7}")
         for i in range(120)
     ]
-    ingest(runtime, events)
-    server = serve(lastfm, Scrobbler())
+    ingest(logged_in_lastfm, events)
+    server = serve(api, Scrobbler())
 
-    run_flush(runtime)
+    run_flush(logged_in_lastfm)
 
     assert len(server.calls) == 3
     for params in server.calls:
@@ -264,15 +246,18 @@ FILTERED = "Artist name failed filter: Various"
 
 
 def test_lastfm_ignored_code_1_is_rejected_with_the_reason_and_the_rest_completed(
-    runtime: Runtime, lastfm: respx.MockRouter, clock: FakeClock
+    logged_in_lastfm: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
     at = int(clock.now()) - 3_600
-    ingest(runtime, [track(at, "One"), track(at + 300, "Two", "Various"), track(at + 600, "Three")])
-    serve(lastfm, Scrobbler(answer=answer_by_artist({"Various": (1, FILTERED)})))
+    ingest(
+        logged_in_lastfm,
+        [track(at, "One"), track(at + 300, "Two", "Various"), track(at + 600, "Three")],
+    )
+    serve(api, Scrobbler(answer=answer_by_artist({"Various": (1, FILTERED)})))
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_lastfm)
 
-    states = {row["title"]: (row["state"], row["outcome"]) for row in jobs(runtime)}
+    states = {row["title"]: (row["state"], row["outcome"]) for row in jobs(logged_in_lastfm)}
     reason = f"ignored by Last.fm (code 1: {FILTERED})"
     assert states == {
         "One": (queue.COMPLETED, "sent"),
@@ -284,32 +269,32 @@ def test_lastfm_ignored_code_1_is_rejected_with_the_reason_and_the_rest_complete
 
 
 def test_lastfm_ignored_play_is_never_retried(
-    runtime: Runtime, lastfm: respx.MockRouter, clock: FakeClock
+    logged_in_lastfm: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
     at = int(clock.now()) - 3_600
-    ingest(runtime, [track(at, "Two", "Various")])
-    server = serve(lastfm, Scrobbler(answer=answer_by_artist({"Various": (1, FILTERED)})))
-    run_flush(runtime)
+    ingest(logged_in_lastfm, [track(at, "Two", "Various")])
+    server = serve(api, Scrobbler(answer=answer_by_artist({"Various": (1, FILTERED)})))
+    run_flush(logged_in_lastfm)
 
     clock.t += BACKOFF_CAP + DAY  # past any back-off and past midnight
-    run_flush(runtime)
+    run_flush(logged_in_lastfm)
 
     assert len(server.calls) == 1
-    ((state, attempt),) = [(row["state"], row["attempt"]) for row in jobs(runtime)]
+    ((state, attempt),) = [(row["state"], row["attempt"]) for row in jobs(logged_in_lastfm)]
     assert (state, attempt) == (queue.REJECTED, 1)
 
 
 def test_lastfm_daily_limit_code_5_releases_the_play_until_next_utc_midnight(
-    runtime: Runtime, lastfm: respx.MockRouter, clock: FakeClock
+    logged_in_lastfm: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
     at = int(clock.now()) - 3_600
-    ingest(runtime, [track(at, "One"), track(at + 300, "Capped", "Capped Artist")])
+    ingest(logged_in_lastfm, [track(at, "One"), track(at + 300, "Capped", "Capped Artist")])
     limit = (5, "Daily scrobble limit exceeded")
-    serve(lastfm, Scrobbler(answer=answer_by_artist({"Capped Artist": limit})))
+    serve(api, Scrobbler(answer=answer_by_artist({"Capped Artist": limit})))
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_lastfm)
 
-    rows = {row["title"]: row for row in jobs(runtime)}
+    rows = {row["title"]: row for row in jobs(logged_in_lastfm)}
     capped = rows["Capped"]
     # Released, not failed: no attempt spent, nothing in the error log, due at midnight UTC.
     assert (capped["state"], capped["attempt"]) == (queue.AVAILABLE, 0)
@@ -321,33 +306,33 @@ def test_lastfm_daily_limit_code_5_releases_the_play_until_next_utc_midnight(
 
 
 def test_lastfm_daily_limit_parks_the_rest_of_the_queue_until_midnight(
-    runtime: Runtime, lastfm: respx.MockRouter, clock: FakeClock
+    logged_in_lastfm: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
-    queue_tracks(runtime, 120)
+    queue_tracks(logged_in_lastfm, 120)
     limit = (5, "Daily scrobble limit exceeded")
-    server = serve(lastfm, Scrobbler(answer=answer_by_artist({"Artist": limit})))
+    server = serve(api, Scrobbler(answer=answer_by_artist({"Artist": limit})))
 
-    run_flush(runtime)
+    run_flush(logged_in_lastfm)
     clock.t += 3_600  # still before midnight
-    run_flush(runtime)
+    run_flush(logged_in_lastfm)
 
     assert server.sizes == [50]  # one answer says the day is over; nothing more is sent
-    assert {row["state"] for row in jobs(runtime)} == {queue.AVAILABLE}
+    assert {row["state"] for row in jobs(logged_in_lastfm)} == {queue.AVAILABLE}
 
 
 # -- the 14-day rule --------------------------------------------------------------------------
 
 
 def test_lastfm_play_older_than_14_days_is_rejected_locally_without_a_request(
-    runtime: Runtime, lastfm: respx.MockRouter, clock: FakeClock
+    logged_in_lastfm: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
-    ingest(runtime, [track(int(clock.now()) - 14 * DAY - 60, "Old")])
-    server = serve(lastfm, Scrobbler())
+    ingest(logged_in_lastfm, [track(int(clock.now()) - 14 * DAY - 60, "Old")])
+    server = serve(api, Scrobbler())
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_lastfm)
 
     assert server.calls == []
-    ((state, outcome),) = [(row["state"], row["outcome"]) for row in jobs(runtime)]
+    ((state, outcome),) = [(row["state"], row["outcome"]) for row in jobs(logged_in_lastfm)]
     assert state == queue.REJECTED
     assert outcome.startswith("rejected: too old for Last.fm")
     assert only(report).requests == 0
@@ -355,16 +340,16 @@ def test_lastfm_play_older_than_14_days_is_rejected_locally_without_a_request(
 
 
 def test_lastfm_play_13_days_old_is_sent(
-    runtime: Runtime, lastfm: respx.MockRouter, clock: FakeClock
+    logged_in_lastfm: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
     at = int(clock.now()) - 13 * DAY
-    ingest(runtime, [track(at, "Recent Enough")])
-    server = serve(lastfm, Scrobbler())
+    ingest(logged_in_lastfm, [track(at, "Recent Enough")])
+    server = serve(api, Scrobbler())
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_lastfm)
 
     assert [p["timestamp[0]"] for p in server.calls] == [str(at)]
-    assert [row["state"] for row in jobs(runtime)] == [queue.COMPLETED]
+    assert [row["state"] for row in jobs(logged_in_lastfm)] == [queue.COMPLETED]
     assert only(report).sent == 1
 
 
@@ -372,21 +357,21 @@ def test_lastfm_play_13_days_old_is_sent(
 
 
 def test_lastfm_single_scrobble_answered_with_a_bare_object_is_parsed(
-    runtime: Runtime, lastfm: respx.MockRouter, clock: FakeClock
+    logged_in_lastfm: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
     at = int(clock.now()) - 3_600
-    ingest(runtime, [track(at, "Alone")])
+    ingest(logged_in_lastfm, [track(at, "Alone")])
 
     def bare(params: dict[str, str]) -> httpx.Response:
         item = entry(params, 0)  # `scrobble` is the object itself, not a list of one
         attr = {"accepted": 1, "ignored": 0}  # seen as integers as well as strings
         return httpx.Response(200, json={"scrobbles": {"@attr": attr, "scrobble": item}})
 
-    serve(lastfm, Scrobbler(answer=bare))
+    serve(api, Scrobbler(answer=bare))
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_lastfm)
 
-    assert [row["state"] for row in jobs(runtime)] == [queue.COMPLETED]
+    assert [row["state"] for row in jobs(logged_in_lastfm)] == [queue.COMPLETED]
     assert (only(report).sent, only(report).rejected) == (1, [])
 
 
@@ -394,18 +379,18 @@ def test_lastfm_single_scrobble_answered_with_a_bare_object_is_parsed(
 
 
 def test_lastfm_error_9_marks_reconnect_required_and_leaves_the_jobs_untouched(
-    runtime: Runtime, lastfm: respx.MockRouter
+    logged_in_lastfm: Runtime, api: respx.MockRouter
 ) -> None:
-    queue_tracks(runtime, 3)
-    serve(lastfm, Scrobbler(error(403, 9, "Invalid session key - Please re-authenticate")))
+    queue_tracks(logged_in_lastfm, 3)
+    serve(api, Scrobbler(error(403, 9, "Invalid session key - Please re-authenticate")))
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_lastfm)
 
-    connection = connections.get_connection(runtime.store(), PROFILE, SERVICE)
+    connection = connections.get_connection(logged_in_lastfm.store(), PROFILE, SERVICE)
     assert connection is not None
     assert connection.status == connections.RECONNECT_REQUIRED
     assert "scrobctl login lastfm" in (connection.status_detail or "")
-    rows = jobs(runtime)
+    rows = jobs(logged_in_lastfm)
     assert {(r["state"], r["attempt"], r["errors"]) for r in rows} == {(queue.AVAILABLE, 0, "[]")}
     assert "scrobctl login lastfm" in (only(report).reconnect or "")
     assert report.exit_code == ExitCode.RECONNECT
@@ -419,57 +404,57 @@ def test_lastfm_error_9_marks_reconnect_required_and_leaves_the_jobs_untouched(
     ],
 )
 def test_lastfm_temporary_errors_are_retried_with_backoff(
-    runtime: Runtime,
-    lastfm: respx.MockRouter,
+    logged_in_lastfm: Runtime,
+    api: respx.MockRouter,
     clock: FakeClock,
     status: int,
     code: int,
     message: str,
 ) -> None:
-    queue_tracks(runtime, 3)
-    serve(lastfm, Scrobbler(error(status, code, message)))
+    queue_tracks(logged_in_lastfm, 3)
+    serve(api, Scrobbler(error(status, code, message)))
     now = clock.now()
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_lastfm)
 
-    rows = jobs(runtime)
+    rows = jobs(logged_in_lastfm)
     assert {(r["state"], r["attempt"]) for r in rows} == {(queue.RETRYABLE, 1)}
     for row in rows:
         assert now + BACKOFF_BASE / 2 <= row["scheduled_at"] <= now + BACKOFF_BASE
         assert json.loads(row["errors"])[-1]["error"] == f"error {code}: {message}"
     assert only(report).retry_scheduled == 3
-    assert connections.get_connection(runtime.store(), PROFILE, SERVICE).status == "ok"
+    assert connections.get_connection(logged_in_lastfm.store(), PROFILE, SERVICE).status == "ok"
 
 
 def test_lastfm_error_29_snoozes_the_batch_without_spending_an_attempt(
-    runtime: Runtime, lastfm: respx.MockRouter, clock: FakeClock
+    logged_in_lastfm: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
-    queue_tracks(runtime, 3)
+    queue_tracks(logged_in_lastfm, 3)
     limited = error(429, 29, "Rate Limit Exceeded - Your IP has made too many requests")
-    serve(lastfm, Scrobbler(limited))
+    serve(api, Scrobbler(limited))
     until = clock.now() + RATE_LIMIT_WAIT
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_lastfm)
 
-    rows = jobs(runtime)
+    rows = jobs(logged_in_lastfm)
     assert {(r["state"], r["attempt"], r["scheduled_at"]) for r in rows} == {
         (queue.AVAILABLE, 0, until)
     }
-    connection = connections.get_connection(runtime.store(), PROFILE, SERVICE)
+    connection = connections.get_connection(logged_in_lastfm.store(), PROFILE, SERVICE)
     assert connection is not None and connection.deferred_until == until
     assert only(report).deferred_until == until
     assert report.exit_code == ExitCode.OK
 
 
 def test_lastfm_error_in_a_200_body_counts_as_an_error(
-    runtime: Runtime, lastfm: respx.MockRouter
+    logged_in_lastfm: Runtime, api: respx.MockRouter
 ) -> None:
-    queue_tracks(runtime, 3)
-    serve(lastfm, Scrobbler(error(200, 8, "Operation failed - Most likely the backend service")))
+    queue_tracks(logged_in_lastfm, 3)
+    serve(api, Scrobbler(error(200, 8, "Operation failed - Most likely the backend service")))
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_lastfm)
 
-    rows = jobs(runtime)
+    rows = jobs(logged_in_lastfm)
     assert {(r["state"], r["attempt"]) for r in rows} == {(queue.RETRYABLE, 1)}
     assert {json.loads(r["errors"])[-1]["error"][:8] for r in rows} == {"error 8:"}
     assert (only(report).sent, only(report).retry_scheduled) == (0, 3)

@@ -7,31 +7,26 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import httpx
-import pytest
 import respx
 
 from scrobctl import __version__
-from scrobctl import http as scrobctl_http
-from scrobctl.accounts.common import APP_PROFILE
 from scrobctl.errors import ExitCode
+from scrobctl.http import Limits
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.events import Event
 from scrobctl.store import connections, queue
 from tests.conftest import FakeClock
-from tests.helpers import episode, leave_running, movie, only, queue_plays, run_flush
-from tests.test_accounts import lift_rate_limits, make_runtime
+from tests.helpers import SIMKL_CLIENT_ID as CLIENT_ID
+from tests.helpers import SIMKL_TOKEN as TOKEN
+from tests.helpers import Endpoint, episode, leave_running, movie, only, queue_plays, run_flush
 
 API = "https://api.simkl.com"
 SERVICE = "simkl"
 PROFILE = "default"
-CLIENT_ID = "simkl-client-id"
-TOKEN = "simkl-access-token"
 HOUR = 3_600
 DAY = 86_400
 SEVERANCE = 371_980  # show tvdb ids
@@ -52,7 +47,7 @@ def items_in(body: dict[str, Any]) -> int:
     return len(body.get("movies", [])) + nested
 
 
-class SyncHistory:
+class SyncHistory(Endpoint):
     """The respx side effect for POST /sync/history: keeps each request and when it arrived;
     answers from `script`, then 201 with `added` and whatever `not_found(body)` returns."""
 
@@ -61,19 +56,11 @@ class SyncHistory:
         *script: httpx.Response,
         not_found: Callable[[dict[str, Any]], dict[str, list]] | None = None,
     ) -> None:
-        self.script = list(script)
+        super().__init__(self.sync, *script)
         self.not_found = not_found
-        self.bodies: list[dict[str, Any]] = []
-        self.requests: list[httpx.Request] = []
-        self.times: list[float] = []
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.times.append(time.monotonic())
-        self.requests.append(request)
+    def sync(self, request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
-        self.bodies.append(body)
-        if self.script:
-            return self.script.pop(0)
         missing = self.not_found(body) if self.not_found else {}
         gone = [
             {k: str(v) for k, v in (s.get("ids") or {}).items()} for s in missing.get("shows", [])
@@ -99,28 +86,6 @@ class SyncHistory:
 
 
 # -- fixtures and helpers ---------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
-    lift_rate_limits(monkeypatch)
-
-
-@pytest.fixture
-def runtime(isolated_env: Path, clock: FakeClock) -> Iterator[Runtime]:
-    """Logged in to Simkl; the app's client id kept in the token store's "@app" entry."""
-    rt = make_runtime(isolated_env, clock)
-    rt.tokens().set(APP_PROFILE, SERVICE, {"client_id": CLIENT_ID})
-    rt.tokens().set(PROFILE, SERVICE, {"access_token": TOKEN})
-    connections.save_login(rt.store(), PROFILE, SERVICE, "rob")
-    yield rt
-    rt.close()
-
-
-@pytest.fixture
-def simkl() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=API, assert_all_called=False) as router:
-        yield router
 
 
 def serve(router: respx.MockRouter, server: SyncHistory) -> SyncHistory:
@@ -160,26 +125,26 @@ def jobs(runtime: Runtime) -> list[sqlite3.Row]:
 
 
 def test_simkl_flush_sends_250_plays_in_posts_of_100_100_50(
-    runtime: Runtime, simkl: respx.MockRouter
+    logged_in_simkl: Runtime, simkl_api: respx.MockRouter
 ) -> None:
-    queue_many(runtime, 250)
-    server = serve(simkl, SyncHistory())
+    queue_many(logged_in_simkl, 250)
+    server = serve(simkl_api, SyncHistory())
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_simkl)
 
     assert server.sizes == [100, 100, 50]
-    assert {row["state"] for row in jobs(runtime)} == {queue.COMPLETED}
+    assert {row["state"] for row in jobs(logged_in_simkl)} == {queue.COMPLETED}
     assert (only(report).sent, only(report).requests) == (250, 3)
     assert report.exit_code == ExitCode.OK
 
 
 def test_simkl_movies_are_sent_by_ids_with_watched_at(
-    runtime: Runtime, simkl: respx.MockRouter
+    logged_in_simkl: Runtime, simkl_api: respx.MockRouter
 ) -> None:
-    ingest(runtime, [movie(AT, **MATRIX), movie(AT + HOUR, simkl=53_536)])
-    server = serve(simkl, SyncHistory())
+    ingest(logged_in_simkl, [movie(AT, **MATRIX), movie(AT + HOUR, simkl=53_536)])
+    server = serve(simkl_api, SyncHistory())
 
-    run_flush(runtime)
+    run_flush(logged_in_simkl)
 
     assert server.bodies == [
         {
@@ -192,10 +157,10 @@ def test_simkl_movies_are_sent_by_ids_with_watched_at(
 
 
 def test_simkl_episodes_are_grouped_under_shows_seasons_and_episodes(
-    runtime: Runtime, simkl: respx.MockRouter
+    logged_in_simkl: Runtime, simkl_api: respx.MockRouter
 ) -> None:
     ingest(
-        runtime,
+        logged_in_simkl,
         [
             episode(AT, SEVERANCE, 1, 1),
             episode(AT + HOUR, BREAKING_BAD, 3, 7),
@@ -203,9 +168,9 @@ def test_simkl_episodes_are_grouped_under_shows_seasons_and_episodes(
             episode(AT + 3 * HOUR, SEVERANCE, 2, 1),
         ],
     )
-    server = serve(simkl, SyncHistory())
+    server = serve(simkl_api, SyncHistory())
 
-    run_flush(runtime)
+    run_flush(logged_in_simkl)
 
     def played(n: int, hours: int) -> dict[str, Any]:
         return {"number": n, "watched_at": f"2026-11-17T{8 + hours:02d}:20:00Z"}
@@ -230,16 +195,16 @@ def test_simkl_episodes_are_grouped_under_shows_seasons_and_episodes(
 
 
 def test_simkl_every_request_carries_client_id_app_name_and_app_version(
-    runtime: Runtime, simkl: respx.MockRouter, clock: FakeClock
+    logged_in_simkl: Runtime, simkl_api: respx.MockRouter, clock: FakeClock
 ) -> None:
-    ingest(runtime, [movie(AT, **MATRIX), episode(AT + HOUR, SEVERANCE, 1, 2)])
-    leave_running(runtime, clock)  # so the look-ups run too
-    movies = simkl.get("/sync/all-items/movies").respond(200, json={"movies": []})
-    shows = simkl.get("/sync/all-items/shows").respond(200, content=b"null")  # "nothing"
-    anime = simkl.get("/sync/all-items/anime").respond(200, content=b"null")
-    server = serve(simkl, SyncHistory())
+    ingest(logged_in_simkl, [movie(AT, **MATRIX), episode(AT + HOUR, SEVERANCE, 1, 2)])
+    leave_running(logged_in_simkl, clock)  # so the look-ups run too
+    movies = simkl_api.get("/sync/all-items/movies").respond(200, json={"movies": []})
+    shows = simkl_api.get("/sync/all-items/shows").respond(200, content=b"null")  # "nothing"
+    anime = simkl_api.get("/sync/all-items/anime").respond(200, content=b"null")
+    server = serve(simkl_api, SyncHistory())
 
-    run_flush(runtime)
+    run_flush(logged_in_simkl)
 
     looked = [movies.calls.last.request, shows.calls.last.request, anime.calls.last.request]
     requests = [*looked, *server.requests]
@@ -254,14 +219,14 @@ def test_simkl_every_request_carries_client_id_app_name_and_app_version(
 
 
 def test_simkl_consecutive_posts_are_at_least_a_second_apart(
-    runtime: Runtime, simkl: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+    logged_in_simkl: Runtime, simkl_api: respx.MockRouter
 ) -> None:
-    # The documented limit (1 POST a second), not the lifted one: this test is about pacing.
-    monkeypatch.setitem(scrobctl_http.RATE_LIMITS, "simkl:write", (1, 1))
-    queue_many(runtime, 250)
-    server = serve(simkl, SyncHistory())
+    # The documented limits (1 POST a second), not the lifted ones: this test is about pacing.
+    logged_in_simkl.limits = Limits()
+    queue_many(logged_in_simkl, 250)
+    server = serve(simkl_api, SyncHistory())
 
-    run_flush(runtime)
+    run_flush(logged_in_simkl)
 
     assert len(server.times) == 3
     gaps = [b - a for a, b in zip(server.times, server.times[1:], strict=False)]
@@ -272,19 +237,19 @@ def test_simkl_consecutive_posts_are_at_least_a_second_apart(
 
 
 def test_simkl_not_found_echoed_with_string_ids_rejects_the_play_sent_with_int_ids(
-    runtime: Runtime, simkl: respx.MockRouter
+    logged_in_simkl: Runtime, simkl_api: respx.MockRouter
 ) -> None:
-    ingest(runtime, [movie(AT, tmdb=603), movie(AT + HOUR, tmdb=604)])
+    ingest(logged_in_simkl, [movie(AT, tmdb=603), movie(AT + HOUR, tmdb=604)])
 
     def not_found(body: dict[str, Any]) -> dict[str, list]:
         assert body["movies"][0]["ids"] == {"tmdb": 603}  # sent as a number
         return {"movies": [{"ids": {"tmdb": "603"}, "watched_at": AT_ISO}]}  # echoed as text
 
-    serve(simkl, SyncHistory(not_found=not_found))
+    serve(simkl_api, SyncHistory(not_found=not_found))
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_simkl)
 
-    assert [(row["state"], row["outcome"]) for row in jobs(runtime)] == [
+    assert [(row["state"], row["outcome"]) for row in jobs(logged_in_simkl)] == [
         (queue.REJECTED, "rejected: not found on Simkl"),
         (queue.COMPLETED, "sent"),
     ]
@@ -293,10 +258,10 @@ def test_simkl_not_found_echoed_with_string_ids_rejects_the_play_sent_with_int_i
 
 
 def test_simkl_show_not_found_rejects_its_episodes_and_completes_the_rest(
-    runtime: Runtime, simkl: respx.MockRouter
+    logged_in_simkl: Runtime, simkl_api: respx.MockRouter
 ) -> None:
     ingest(
-        runtime,
+        logged_in_simkl,
         [
             episode(AT, SEVERANCE, 1, 1),
             episode(AT + HOUR, BREAKING_BAD, 1, 1),
@@ -304,11 +269,11 @@ def test_simkl_show_not_found_rejects_its_episodes_and_completes_the_rest(
         ],
     )
     echoed = {"ids": {"tvdb": str(SEVERANCE)}}
-    serve(simkl, SyncHistory(not_found=lambda _body: {"shows": [echoed]}))
+    serve(simkl_api, SyncHistory(not_found=lambda _body: {"shows": [echoed]}))
 
-    run_flush(runtime)
+    run_flush(logged_in_simkl)
 
-    assert [row["outcome"] for row in jobs(runtime)] == [
+    assert [row["outcome"] for row in jobs(logged_in_simkl)] == [
         "rejected: not found on Simkl",
         "sent",
         "rejected: not found on Simkl",
@@ -319,14 +284,14 @@ def test_simkl_show_not_found_rejects_its_episodes_and_completes_the_rest(
 
 
 def test_simkl_retried_movie_is_looked_up_in_all_items_movies_since_the_day_before(
-    runtime: Runtime, simkl: respx.MockRouter, clock: FakeClock
+    logged_in_simkl: Runtime, simkl_api: respx.MockRouter, clock: FakeClock
 ) -> None:
-    ingest(runtime, [movie(AT, **MATRIX)])
-    leave_running(runtime, clock)
-    lookup = simkl.get("/sync/all-items/movies").respond(200, json={"movies": []})
-    serve(simkl, SyncHistory())
+    ingest(logged_in_simkl, [movie(AT, **MATRIX)])
+    leave_running(logged_in_simkl, clock)
+    lookup = simkl_api.get("/sync/all-items/movies").respond(200, json={"movies": []})
+    serve(simkl_api, SyncHistory())
 
-    run_flush(runtime)
+    run_flush(logged_in_simkl)
 
     (call,) = lookup.calls
     params = dict(call.request.url.params)
@@ -335,32 +300,32 @@ def test_simkl_retried_movie_is_looked_up_in_all_items_movies_since_the_day_befo
 
 
 def test_simkl_retried_movie_found_in_all_items_completes_without_a_post(
-    runtime: Runtime, simkl: respx.MockRouter, clock: FakeClock
+    logged_in_simkl: Runtime, simkl_api: respx.MockRouter, clock: FakeClock
 ) -> None:
-    ingest(runtime, [movie(AT, **MATRIX)])
-    leave_running(runtime, clock)
+    ingest(logged_in_simkl, [movie(AT, **MATRIX)])
+    leave_running(logged_in_simkl, clock)
     entry = {
         "last_watched_at": AT_ISO,
         "status": "completed",
         "movie": {"title": "The Matrix", "year": 1999, "ids": {"simkl": 53_536, "tmdb": "603"}},
     }
-    simkl.get("/sync/all-items/movies").respond(200, json={"movies": [entry]})
-    server = serve(simkl, SyncHistory())
+    simkl_api.get("/sync/all-items/movies").respond(200, json={"movies": [entry]})
+    server = serve(simkl_api, SyncHistory())
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_simkl)
 
     assert server.bodies == []
-    assert [(r["state"], r["outcome"]) for r in jobs(runtime)] == [
+    assert [(r["state"], r["outcome"]) for r in jobs(logged_in_simkl)] == [
         (queue.COMPLETED, "already on service")
     ]
     assert only(report).already_there == 1
 
 
 def test_simkl_retried_episode_found_in_all_items_shows_completes_without_a_post(
-    runtime: Runtime, simkl: respx.MockRouter, clock: FakeClock
+    logged_in_simkl: Runtime, simkl_api: respx.MockRouter, clock: FakeClock
 ) -> None:
-    ingest(runtime, [episode(AT, SEVERANCE, 1, 2)])
-    leave_running(runtime, clock)
+    ingest(logged_in_simkl, [episode(AT, SEVERANCE, 1, 2)])
+    leave_running(logged_in_simkl, clock)
     entry = {
         "status": "watching",
         "last_watched_at": AT_ISO,
@@ -375,32 +340,34 @@ def test_simkl_retried_episode_found_in_all_items_shows_completes_without_a_post
             }
         ],
     }
-    lookup = simkl.get("/sync/all-items/shows").respond(200, json={"shows": [entry]})
-    server = serve(simkl, SyncHistory())
+    lookup = simkl_api.get("/sync/all-items/shows").respond(200, json={"shows": [entry]})
+    server = serve(simkl_api, SyncHistory())
 
-    run_flush(runtime)
+    run_flush(logged_in_simkl)
 
     assert dict(lookup.calls.last.request.url.params)["episode_watched_at"] == "yes"
     assert server.bodies == []
-    assert [r["outcome"] for r in jobs(runtime)] == ["already on service"]
+    assert [r["outcome"] for r in jobs(logged_in_simkl)] == ["already on service"]
 
 
 def test_simkl_retried_play_missing_from_all_items_is_posted(
-    runtime: Runtime, simkl: respx.MockRouter, clock: FakeClock
+    logged_in_simkl: Runtime, simkl_api: respx.MockRouter, clock: FakeClock
 ) -> None:
-    ingest(runtime, [movie(AT, **MATRIX)])
-    leave_running(runtime, clock)
+    ingest(logged_in_simkl, [movie(AT, **MATRIX)])
+    leave_running(logged_in_simkl, clock)
     earlier = {  # the same film, watched on another day: not the play that was cut off
         "last_watched_at": "2026-11-10T20:00:00Z",
         "movie": {"ids": {"tmdb": "603"}},
     }
-    simkl.get("/sync/all-items/movies").respond(200, json={"movies": [earlier]})
-    server = serve(simkl, SyncHistory())
+    simkl_api.get("/sync/all-items/movies").respond(200, json={"movies": [earlier]})
+    server = serve(simkl_api, SyncHistory())
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_simkl)
 
     assert server.sizes == [1]
-    assert [(r["state"], r["outcome"]) for r in jobs(runtime)] == [(queue.COMPLETED, "sent")]
+    assert [(r["state"], r["outcome"]) for r in jobs(logged_in_simkl)] == [
+        (queue.COMPLETED, "sent")
+    ]
     assert (only(report).sent, only(report).already_there) == (1, 0)
 
 
@@ -408,19 +375,19 @@ def test_simkl_retried_play_missing_from_all_items_is_posted(
 
 
 def test_simkl_401_marks_reconnect_required_and_keeps_the_jobs(
-    runtime: Runtime, simkl: respx.MockRouter
+    logged_in_simkl: Runtime, simkl_api: respx.MockRouter
 ) -> None:
-    ingest(runtime, [movie(AT, **MATRIX)])
+    ingest(logged_in_simkl, [movie(AT, **MATRIX)])
     refused = httpx.Response(
         401, json={"error": "user_token_failed", "code": 401, "message": "Unauthorized"}
     )
-    serve(simkl, SyncHistory(refused))
+    serve(simkl_api, SyncHistory(refused))
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_simkl)
 
-    connection = connections.get_connection(runtime.store(), PROFILE, SERVICE)
+    connection = connections.get_connection(logged_in_simkl.store(), PROFILE, SERVICE)
     assert connection is not None and connection.status == connections.RECONNECT_REQUIRED
-    assert {(r["state"], r["attempt"]) for r in jobs(runtime)} == {(queue.AVAILABLE, 0)}
+    assert {(r["state"], r["attempt"]) for r in jobs(logged_in_simkl)} == {(queue.AVAILABLE, 0)}
     assert report.exit_code == ExitCode.RECONNECT
 
 
@@ -428,36 +395,36 @@ def test_simkl_401_marks_reconnect_required_and_keeps_the_jobs(
 
 
 def test_simkl_lookup_asks_all_items_with_extended_full_and_episode_times(
-    runtime: Runtime, simkl: respx.MockRouter, clock: FakeClock
+    logged_in_simkl: Runtime, simkl_api: respx.MockRouter, clock: FakeClock
 ) -> None:
-    ingest(runtime, [episode(AT, SEVERANCE, 1, 2)])
-    leave_running(runtime, clock)
-    shows = simkl.get("/sync/all-items/shows").respond(200, content=b"null")
-    simkl.get("/sync/all-items/anime").respond(200, content=b"null")
-    serve(simkl, SyncHistory())
+    ingest(logged_in_simkl, [episode(AT, SEVERANCE, 1, 2)])
+    leave_running(logged_in_simkl, clock)
+    shows = simkl_api.get("/sync/all-items/shows").respond(200, content=b"null")
+    simkl_api.get("/sync/all-items/anime").respond(200, content=b"null")
+    serve(simkl_api, SyncHistory())
 
-    run_flush(runtime)
+    run_flush(logged_in_simkl)
 
     params = dict(shows.calls.last.request.url.params)
     assert (params["extended"], params["episode_watched_at"]) == ("full", "yes")
 
 
 def test_simkl_retried_episode_filed_as_anime_completes_without_a_post(
-    runtime: Runtime, simkl: respx.MockRouter, clock: FakeClock
+    logged_in_simkl: Runtime, simkl_api: respx.MockRouter, clock: FakeClock
 ) -> None:
-    ingest(runtime, [episode(AT, SEVERANCE, 1, 2)])
-    leave_running(runtime, clock)
+    ingest(logged_in_simkl, [episode(AT, SEVERANCE, 1, 2)])
+    leave_running(logged_in_simkl, clock)
     entry = {
         "status": "watching",
         "anime_type": "tv",
         "show": {"title": "Severance", "ids": {"simkl": 1_234, "tvdb": str(SEVERANCE)}},
         "seasons": [{"number": 1, "episodes": [{"number": 2, "watched_at": AT_ISO}]}],
     }
-    simkl.get("/sync/all-items/shows").respond(200, content=b"null")
-    simkl.get("/sync/all-items/anime").respond(200, json={"anime": [entry]})
-    server = serve(simkl, SyncHistory())
+    simkl_api.get("/sync/all-items/shows").respond(200, content=b"null")
+    simkl_api.get("/sync/all-items/anime").respond(200, json={"anime": [entry]})
+    server = serve(simkl_api, SyncHistory())
 
-    run_flush(runtime)
+    run_flush(logged_in_simkl)
 
     assert server.bodies == []
-    assert [r["outcome"] for r in jobs(runtime)] == ["already on service"]
+    assert [r["outcome"] for r in jobs(logged_in_simkl)] == ["already on service"]

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -17,14 +15,16 @@ import pytest
 import respx
 
 from scrobctl import __version__
-from scrobctl import http as scrobctl_http
 from scrobctl.errors import ExitCode
-from scrobctl.http import BACKOFF_CAP, make_client
+from scrobctl.http import BACKOFF_CAP, Limits
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.events import Event
 from scrobctl.store import connections, queue
 from tests.conftest import FakeClock
+from tests.helpers import TRAKT_ACCESS as ACCESS
 from tests.helpers import (
+    TRAKT_APP,
+    Endpoint,
     episode,
     leave_running,
     movie,
@@ -33,16 +33,13 @@ from tests.helpers import (
     run_flush,
     trakt_token_set,
 )
-from tests.test_accounts import lift_rate_limits, make_runtime
+from tests.helpers import TRAKT_REFRESH as REFRESH
 
 API = "https://api.trakt.tv"
 AUTH = "https://auth.trakt.tv"
 SERVICE = "trakt"
 PROFILE = "default"
-CLIENT_ID = "trakt-client-id"
-CLIENT_SECRET = "trakt-client-secret"
-ACCESS = "trakt-access-token"
-REFRESH = "trakt-refresh-token"
+CLIENT_ID, CLIENT_SECRET = TRAKT_APP["client_id"], TRAKT_APP["client_secret"]
 WEEK = 7 * 86_400
 HOUR = 3_600
 SEVERANCE = 371_980  # show tvdb ids
@@ -63,7 +60,7 @@ def items_in(body: dict[str, Any]) -> int:
     return len(body.get("movies", [])) + len(body.get("episodes", [])) + nested
 
 
-class SyncHistory:
+class SyncHistory(Endpoint):
     """The respx side effect for POST /sync/history: keeps each body and when it arrived; answers
     from `script` in order, then 201 with `added` and whatever `not_found(body)` echoes."""
 
@@ -72,19 +69,11 @@ class SyncHistory:
         *script: httpx.Response,
         not_found: Callable[[dict[str, Any]], dict[str, list]] | None = None,
     ) -> None:
-        self.script = list(script)
+        super().__init__(self.sync, *script)
         self.not_found = not_found
-        self.bodies: list[dict[str, Any]] = []
-        self.requests: list[httpx.Request] = []
-        self.times: list[float] = []
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.times.append(time.monotonic())
-        self.requests.append(request)
+    def sync(self, request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
-        self.bodies.append(body)
-        if self.script:
-            return self.script.pop(0)
         missing = self.not_found(body) if self.not_found else {}
         added = {
             "movies": len(body.get("movies", [])) - len(missing.get("movies", [])),
@@ -112,33 +101,6 @@ def history_entry(watched_at: str, **media: Any) -> dict[str, Any]:
 
 
 # -- fixtures and helpers ---------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
-    lift_rate_limits(monkeypatch)
-
-
-@pytest.fixture
-def runtime(isolated_env: Path, clock: FakeClock) -> Iterator[Runtime]:
-    """Logged in to Trakt a moment ago (no refresh due), with the app in the settings."""
-    rt = make_runtime(
-        isolated_env,
-        clock,
-        make_client,
-        trakt={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET},
-    )
-    created = int(clock.now())
-    rt.tokens().set(PROFILE, SERVICE, trakt_token_set(ACCESS, created, REFRESH))
-    connections.save_login(rt.store(), PROFILE, SERVICE, "sean", created + WEEK)
-    yield rt
-    rt.close()
-
-
-@pytest.fixture
-def trakt() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as router:
-        yield router
 
 
 def serve(router: respx.MockRouter, server: SyncHistory) -> SyncHistory:
@@ -180,26 +142,26 @@ def jobs(runtime: Runtime) -> list[sqlite3.Row]:
 
 
 def test_trakt_flush_sends_300_plays_in_three_posts_of_100(
-    runtime: Runtime, trakt: respx.MockRouter
+    logged_in_trakt: Runtime, api: respx.MockRouter
 ) -> None:
-    queue_300(runtime)
-    server = serve(trakt, SyncHistory())
+    queue_300(logged_in_trakt)
+    server = serve(api, SyncHistory())
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_trakt)
 
     assert server.sizes == [100, 100, 100]
-    assert {row["state"] for row in jobs(runtime)} == {queue.COMPLETED}
+    assert {row["state"] for row in jobs(logged_in_trakt)} == {queue.COMPLETED}
     assert (only(report).sent, only(report).requests) == (300, 3)
     assert report.exit_code == ExitCode.OK
 
 
 def test_trakt_movies_are_sent_by_ids_with_watched_at_in_utc_milliseconds(
-    runtime: Runtime, trakt: respx.MockRouter
+    logged_in_trakt: Runtime, api: respx.MockRouter
 ) -> None:
-    ingest(runtime, [movie(AT, **MATRIX), movie(AT + 4 * HOUR, trakt=481)])
-    server = serve(trakt, SyncHistory())
+    ingest(logged_in_trakt, [movie(AT, **MATRIX), movie(AT + 4 * HOUR, trakt=481)])
+    server = serve(api, SyncHistory())
 
-    run_flush(runtime)
+    run_flush(logged_in_trakt)
 
     assert server.bodies == [
         {
@@ -212,12 +174,12 @@ def test_trakt_movies_are_sent_by_ids_with_watched_at_in_utc_milliseconds(
 
 
 def test_trakt_episodes_with_their_own_ids_are_sent_by_those_ids(
-    runtime: Runtime, trakt: respx.MockRouter
+    logged_in_trakt: Runtime, api: respx.MockRouter
 ) -> None:
-    ingest(runtime, [episode(AT, SEVERANCE, 1, 2, trakt=7_362_314, tvdb=8_870_155, tmdb=1)])
-    server = serve(trakt, SyncHistory())
+    ingest(logged_in_trakt, [episode(AT, SEVERANCE, 1, 2, trakt=7_362_314, tvdb=8_870_155, tmdb=1)])
+    server = serve(api, SyncHistory())
 
-    run_flush(runtime)
+    run_flush(logged_in_trakt)
 
     # Trakt's contracts take only trakt or tvdb ids for an episode; the show is not needed.
     assert server.bodies == [
@@ -226,10 +188,10 @@ def test_trakt_episodes_with_their_own_ids_are_sent_by_those_ids(
 
 
 def test_trakt_episodes_without_their_own_ids_are_grouped_under_shows_and_seasons(
-    runtime: Runtime, trakt: respx.MockRouter
+    logged_in_trakt: Runtime, api: respx.MockRouter
 ) -> None:
     ingest(
-        runtime,
+        logged_in_trakt,
         [
             episode(AT, SEVERANCE, 1, 1),
             episode(AT + HOUR, BREAKING_BAD, 3, 7),
@@ -237,9 +199,9 @@ def test_trakt_episodes_without_their_own_ids_are_grouped_under_shows_and_season
             episode(AT + 3 * HOUR, SEVERANCE, 2, 1),
         ],
     )
-    server = serve(trakt, SyncHistory())
+    server = serve(api, SyncHistory())
 
-    run_flush(runtime)
+    run_flush(logged_in_trakt)
 
     def played(n: int, hours: int) -> dict[str, Any]:
         return {"number": n, "watched_at": f"2026-11-17T{8 + hours:02d}:20:00.000Z"}
@@ -264,12 +226,12 @@ def test_trakt_episodes_without_their_own_ids_are_grouped_under_shows_and_season
 
 
 def test_trakt_requests_carry_the_required_headers(
-    runtime: Runtime, trakt: respx.MockRouter
+    logged_in_trakt: Runtime, api: respx.MockRouter
 ) -> None:
-    ingest(runtime, [movie(AT, **MATRIX)])
-    server = serve(trakt, SyncHistory())
+    ingest(logged_in_trakt, [movie(AT, **MATRIX)])
+    server = serve(api, SyncHistory())
 
-    run_flush(runtime)
+    run_flush(logged_in_trakt)
 
     (request,) = server.requests
     assert request.headers["trakt-api-key"] == CLIENT_ID
@@ -283,14 +245,14 @@ def test_trakt_requests_carry_the_required_headers(
 
 
 def test_trakt_consecutive_posts_are_at_least_a_second_apart(
-    runtime: Runtime, trakt: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+    logged_in_trakt: Runtime, api: respx.MockRouter
 ) -> None:
-    # The documented limit (1 POST a second), not the lifted one: this test is about pacing.
-    monkeypatch.setitem(scrobctl_http.RATE_LIMITS, "trakt:write", (1, 1))
-    queue_300(runtime)
-    server = serve(trakt, SyncHistory())
+    # The documented limits (1 POST a second), not the lifted ones: this test is about pacing.
+    logged_in_trakt.limits = Limits()
+    queue_300(logged_in_trakt)
+    server = serve(api, SyncHistory())
 
-    run_flush(runtime)
+    run_flush(logged_in_trakt)
 
     assert len(server.times) == 3
     gaps = [b - a for a, b in zip(server.times, server.times[1:], strict=False)]
@@ -301,10 +263,10 @@ def test_trakt_consecutive_posts_are_at_least_a_second_apart(
 
 
 def test_trakt_not_found_items_are_rejected_and_the_rest_completed(
-    runtime: Runtime, trakt: respx.MockRouter
+    logged_in_trakt: Runtime, api: respx.MockRouter
 ) -> None:
     ingest(
-        runtime,
+        logged_in_trakt,
         [
             movie(AT, **MATRIX),
             movie(AT + HOUR, tmdb=999_999_999),
@@ -320,11 +282,11 @@ def test_trakt_not_found_items_are_rejected_and_the_rest_completed(
             "episodes": [e for e in body["episodes"] if e["ids"] == {"tvdb": 1}],
         }
 
-    serve(trakt, SyncHistory(not_found=not_found))
+    serve(api, SyncHistory(not_found=not_found))
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_trakt)
 
-    outcomes = [(row["state"], row["outcome"]) for row in jobs(runtime)]
+    outcomes = [(row["state"], row["outcome"]) for row in jobs(logged_in_trakt)]
     assert outcomes == [
         (queue.COMPLETED, "sent"),
         (queue.REJECTED, "rejected: not found on Trakt"),
@@ -336,36 +298,38 @@ def test_trakt_not_found_items_are_rejected_and_the_rest_completed(
 
 
 def test_trakt_play_already_imported_completes_without_a_post(
-    runtime: Runtime, trakt: respx.MockRouter, clock: FakeClock
+    logged_in_trakt: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
-    ingest(runtime, [movie(AT, **MATRIX)])
-    (row,) = jobs(runtime)
-    with runtime.store().transaction() as conn:  # an import from Trakt ran after it was queued
+    ingest(logged_in_trakt, [movie(AT, **MATRIX)])
+    (row,) = jobs(logged_in_trakt)
+    with (
+        logged_in_trakt.store().transaction() as conn
+    ):  # an import from Trakt ran after it was queued
         conn.execute(
             "INSERT INTO scrobbles (profile, service, item_id, scrobbled_at, source, recorded_at)"
             " VALUES (?, ?, ?, ?, 'import', ?)",
             (PROFILE, SERVICE, row["played_item"], AT, clock.now()),
         )
-    server = serve(trakt, SyncHistory())
+    server = serve(api, SyncHistory())
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_trakt)
 
     assert server.bodies == []
-    assert [(r["state"], r["outcome"]) for r in jobs(runtime)] == [
+    assert [(r["state"], r["outcome"]) for r in jobs(logged_in_trakt)] == [
         (queue.COMPLETED, "already on service")
     ]
     assert (only(report).already_there, only(report).sent) == (1, 0)
 
 
 def test_trakt_retried_play_is_looked_up_in_history_around_its_time(
-    runtime: Runtime, trakt: respx.MockRouter, clock: FakeClock
+    logged_in_trakt: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
-    ingest(runtime, [movie(AT, **MATRIX)])
-    leave_running(runtime, clock)
-    lookup = trakt.get(f"{API}/sync/history").respond(200, json=[])
-    serve(trakt, SyncHistory())
+    ingest(logged_in_trakt, [movie(AT, **MATRIX)])
+    leave_running(logged_in_trakt, clock)
+    lookup = api.get(f"{API}/sync/history").respond(200, json=[])
+    serve(api, SyncHistory())
 
-    run_flush(runtime)
+    run_flush(logged_in_trakt)
 
     (call,) = lookup.calls
     assert dict(call.request.url.params) == {
@@ -377,33 +341,33 @@ def test_trakt_retried_play_is_looked_up_in_history_around_its_time(
 
 
 def test_trakt_retried_play_found_in_history_completes_without_a_post(
-    runtime: Runtime, trakt: respx.MockRouter, clock: FakeClock
+    logged_in_trakt: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
-    ingest(runtime, [movie(AT, **MATRIX)])
-    leave_running(runtime, clock)
+    ingest(logged_in_trakt, [movie(AT, **MATRIX)])
+    leave_running(logged_in_trakt, clock)
     echoed = {"title": "The Matrix", "year": 1999, "ids": {"trakt": 481, "tmdb": 603}}
-    trakt.get(f"{API}/sync/history").respond(
+    api.get(f"{API}/sync/history").respond(
         200,
         json=[history_entry(AT_ISO, movie=echoed)],
         headers={"X-Pagination-Page-Count": "1"},
     )
-    server = serve(trakt, SyncHistory())
+    server = serve(api, SyncHistory())
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_trakt)
 
     assert server.bodies == []
-    assert [(r["state"], r["outcome"]) for r in jobs(runtime)] == [
+    assert [(r["state"], r["outcome"]) for r in jobs(logged_in_trakt)] == [
         (queue.COMPLETED, "already on service")
     ]
     assert only(report).already_there == 1
 
 
 def test_trakt_retried_episode_found_by_show_season_and_number_completes_without_a_post(
-    runtime: Runtime, trakt: respx.MockRouter, clock: FakeClock
+    logged_in_trakt: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
-    ingest(runtime, [episode(AT, SEVERANCE, 1, 2)])
-    leave_running(runtime, clock)
-    trakt.get(f"{API}/sync/history").respond(
+    ingest(logged_in_trakt, [episode(AT, SEVERANCE, 1, 2)])
+    leave_running(logged_in_trakt, clock)
+    api.get(f"{API}/sync/history").respond(
         200,
         json=[
             history_entry(
@@ -413,62 +377,64 @@ def test_trakt_retried_episode_found_by_show_season_and_number_completes_without
             )
         ],
     )
-    server = serve(trakt, SyncHistory())
+    server = serve(api, SyncHistory())
 
-    run_flush(runtime)
+    run_flush(logged_in_trakt)
 
     assert server.bodies == []
-    assert [r["outcome"] for r in jobs(runtime)] == ["already on service"]
+    assert [r["outcome"] for r in jobs(logged_in_trakt)] == ["already on service"]
 
 
 def test_trakt_retried_play_missing_from_history_is_posted(
-    runtime: Runtime, trakt: respx.MockRouter, clock: FakeClock
+    logged_in_trakt: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
-    ingest(runtime, [movie(AT, **MATRIX)])
-    leave_running(runtime, clock)
+    ingest(logged_in_trakt, [movie(AT, **MATRIX)])
+    leave_running(logged_in_trakt, clock)
     # The same film, but another play (a minute later): not the one that was cut off.
     other = history_entry("2026-11-17T08:21:00.000Z", movie={"ids": {"tmdb": 603}})
-    trakt.get(f"{API}/sync/history").respond(200, json=[other])
-    server = serve(trakt, SyncHistory())
+    api.get(f"{API}/sync/history").respond(200, json=[other])
+    server = serve(api, SyncHistory())
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_trakt)
 
     assert server.sizes == [1]
-    assert [(r["state"], r["outcome"]) for r in jobs(runtime)] == [(queue.COMPLETED, "sent")]
+    assert [(r["state"], r["outcome"]) for r in jobs(logged_in_trakt)] == [
+        (queue.COMPLETED, "sent")
+    ]
     assert (only(report).sent, only(report).already_there) == (1, 0)
 
 
 def test_trakt_play_retried_after_a_503_is_looked_up_before_it_is_posted_again(
-    runtime: Runtime, trakt: respx.MockRouter, clock: FakeClock
+    logged_in_trakt: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
-    ingest(runtime, [movie(AT, **MATRIX)])
+    ingest(logged_in_trakt, [movie(AT, **MATRIX)])
     # Trakt stored the play, then its gateway answered 503: the first attempt may have landed.
-    server = serve(trakt, SyncHistory(httpx.Response(503, json={"error": "unavailable"})))
+    server = serve(api, SyncHistory(httpx.Response(503, json={"error": "unavailable"})))
     stored = history_entry(AT_ISO, movie={"ids": {"tmdb": 603}})
-    lookup = trakt.get(f"{API}/sync/history").respond(200, json=[stored])
-    run_flush(runtime)
-    assert [r["state"] for r in jobs(runtime)] == [queue.RETRYABLE]
+    lookup = api.get(f"{API}/sync/history").respond(200, json=[stored])
+    run_flush(logged_in_trakt)
+    assert [r["state"] for r in jobs(logged_in_trakt)] == [queue.RETRYABLE]
 
     clock.t += BACKOFF_CAP + 1
-    run_flush(runtime)
+    run_flush(logged_in_trakt)
 
     assert len(server.bodies) == 1  # never posted twice
     assert lookup.call_count == 1
-    assert [(r["state"], r["outcome"]) for r in jobs(runtime)] == [
+    assert [(r["state"], r["outcome"]) for r in jobs(logged_in_trakt)] == [
         (queue.COMPLETED, "already on service")
     ]
 
 
 def test_trakt_second_flush_after_success_posts_nothing(
-    runtime: Runtime, trakt: respx.MockRouter, clock: FakeClock
+    logged_in_trakt: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
-    ingest(runtime, [movie(AT, **MATRIX), episode(AT + HOUR, SEVERANCE, 1, 2)])
-    lookup = trakt.get(f"{API}/sync/history").respond(200, json=[])
-    server = serve(trakt, SyncHistory())
-    run_flush(runtime)
+    ingest(logged_in_trakt, [movie(AT, **MATRIX), episode(AT + HOUR, SEVERANCE, 1, 2)])
+    lookup = api.get(f"{API}/sync/history").respond(200, json=[])
+    server = serve(api, SyncHistory())
+    run_flush(logged_in_trakt)
 
     clock.t += BACKOFF_CAP + 1
-    report = run_flush(runtime)
+    report = run_flush(logged_in_trakt)
 
     assert server.sizes == [2]
     assert lookup.calls.call_count == 0
@@ -491,18 +457,18 @@ ACCOUNT_ERRORS = [
 
 @pytest.mark.parametrize(("status", "headers", "message"), ACCOUNT_ERRORS)
 def test_trakt_account_error_is_recorded_with_a_clear_message(
-    runtime: Runtime,
-    trakt: respx.MockRouter,
+    logged_in_trakt: Runtime,
+    api: respx.MockRouter,
     status: int,
     headers: dict[str, str],
     message: str,
 ) -> None:
-    ingest(runtime, [movie(AT, **MATRIX)])
-    serve(trakt, SyncHistory(httpx.Response(status, headers=headers)))
+    ingest(logged_in_trakt, [movie(AT, **MATRIX)])
+    serve(api, SyncHistory(httpx.Response(status, headers=headers)))
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_trakt)
 
-    connection = connections.get_connection(runtime.store(), "default", "trakt")
+    connection = connections.get_connection(logged_in_trakt.store(), "default", "trakt")
     assert connection is not None
     assert connection.status == connections.ATTENTION_REQUIRED
     assert message in (connection.status_detail or "")
@@ -514,51 +480,51 @@ def test_trakt_account_error_is_recorded_with_a_clear_message(
 
 @pytest.mark.parametrize(("status", "headers", "message"), ACCOUNT_ERRORS)
 def test_trakt_account_error_is_not_retried_as_transient(
-    runtime: Runtime,
-    trakt: respx.MockRouter,
+    logged_in_trakt: Runtime,
+    api: respx.MockRouter,
     clock: FakeClock,
     status: int,
     headers: dict[str, str],
     message: str,
 ) -> None:
-    ingest(runtime, [movie(AT, **MATRIX)])
-    server = serve(trakt, SyncHistory(httpx.Response(status, headers=headers)))
-    run_flush(runtime)
-    (row,) = jobs(runtime)
+    ingest(logged_in_trakt, [movie(AT, **MATRIX)])
+    server = serve(api, SyncHistory(httpx.Response(status, headers=headers)))
+    run_flush(logged_in_trakt)
+    (row,) = jobs(logged_in_trakt)
     assert row["state"] != queue.RETRYABLE
 
     clock.t += BACKOFF_CAP + 1  # past any back-off
-    run_flush(runtime)
+    run_flush(logged_in_trakt)
 
     assert len(server.bodies) == 1
 
 
 def test_trakt_401_marks_reconnect_required_and_keeps_the_jobs(
-    runtime: Runtime, trakt: respx.MockRouter
+    logged_in_trakt: Runtime, api: respx.MockRouter
 ) -> None:
-    ingest(runtime, [movie(AT, **MATRIX), episode(AT + HOUR, SEVERANCE, 1, 2)])
+    ingest(logged_in_trakt, [movie(AT, **MATRIX), episode(AT + HOUR, SEVERANCE, 1, 2)])
     refused = httpx.Response(401, json={"error": "invalid_token"})
-    serve(trakt, SyncHistory(refused, refused))
+    serve(api, SyncHistory(refused, refused))
     # Should the sender try one refresh first, Trakt refuses that too (a revoked app).
-    trakt.post(f"{AUTH}/oauth/token").respond(401, json={"error": "invalid_grant"})
+    api.post(f"{AUTH}/oauth/token").respond(401, json={"error": "invalid_grant"})
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_trakt)
 
-    connection = connections.get_connection(runtime.store(), PROFILE, SERVICE)
+    connection = connections.get_connection(logged_in_trakt.store(), PROFILE, SERVICE)
     assert connection is not None
     assert connection.status == connections.RECONNECT_REQUIRED
     assert "scrobctl login trakt" in (connection.status_detail or "")
-    assert {(r["state"], r["attempt"], r["errors"]) for r in jobs(runtime)} == {
+    assert {(r["state"], r["attempt"], r["errors"]) for r in jobs(logged_in_trakt)} == {
         (queue.AVAILABLE, 0, "[]")
     }
     assert report.exit_code == ExitCode.RECONNECT
 
 
 def test_trakt_token_within_the_refresh_margin_is_refreshed_before_the_post(
-    runtime: Runtime, trakt: respx.MockRouter, clock: FakeClock
+    logged_in_trakt: Runtime, api: respx.MockRouter, clock: FakeClock
 ) -> None:
     created = int(clock.now()) - WEEK + 60  # one minute left
-    runtime.tokens().set(PROFILE, SERVICE, trakt_token_set("old-access", created, REFRESH))
+    logged_in_trakt.tokens().set(PROFILE, SERVICE, trakt_token_set("old-access", created, REFRESH))
     fresh = trakt_token_set("fresh-access", int(clock.now()), refresh="fresh-refresh")
     order: list[str] = []
 
@@ -567,18 +533,18 @@ def test_trakt_token_within_the_refresh_margin_is_refreshed_before_the_post(
         assert json.loads(request.content)["refresh_token"] == REFRESH
         return httpx.Response(200, json=fresh)
 
-    trakt.post(f"{AUTH}/oauth/token").mock(side_effect=refreshed)
+    api.post(f"{AUTH}/oauth/token").mock(side_effect=refreshed)
     server = SyncHistory()
 
     def posted(request: httpx.Request) -> httpx.Response:
         order.append("post")
         return server(request)
 
-    trakt.post(f"{API}/sync/history").mock(side_effect=posted)
-    ingest(runtime, [movie(AT, **MATRIX)])
+    api.post(f"{API}/sync/history").mock(side_effect=posted)
+    ingest(logged_in_trakt, [movie(AT, **MATRIX)])
 
-    run_flush(runtime)
+    run_flush(logged_in_trakt)
 
     assert order == ["refresh", "post"]
     assert server.requests[0].headers["authorization"] == "Bearer fresh-access"
-    assert runtime.tokens().get(PROFILE, SERVICE) == fresh
+    assert logged_in_trakt.tokens().get(PROFILE, SERVICE) == fresh

@@ -4,8 +4,7 @@ its "code is gone" trap, and the token and client-id errors."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import httpx
@@ -21,10 +20,10 @@ from scrobctl.runtime import Runtime
 from scrobctl.services.simkl import Pin, SimklClient
 from scrobctl.store import connections
 from tests.conftest import FakeClock
-from tests.test_accounts import FakeUI, lift_rate_limits, make_runtime
+from tests.helpers import SIMKL_CLIENT_ID, UNPACED, FakeUI
 
 API = "https://api.simkl.com"
-CLIENT_ID = "simkl-client-id"
+CLIENT_ID = SIMKL_CLIENT_ID
 PROFILE = "default"
 TOKEN = "simkl-access-token"
 USER_CODE = "5G6JAH"
@@ -48,30 +47,14 @@ SETTINGS = {
 T = TypeVar("T")
 
 
-@pytest.fixture(autouse=True)
-def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
-    lift_rate_limits(monkeypatch)
-
-
-@pytest.fixture
-def runtime(isolated_env: Path, clock: FakeClock) -> Iterator[Runtime]:
-    rt = make_runtime(isolated_env, clock, simkl={"client_id": CLIENT_ID})
-    yield rt
-    rt.close()
-
-
-@pytest.fixture
-def simkl() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=API, assert_all_called=False) as router:
-        yield router
-
-
 def with_client(
     clock: FakeClock, use: Callable[[SimklClient], Awaitable[T]], token: str | None = None
 ) -> T:
     async def go() -> T:
         async with httpx.AsyncClient() as http:
-            client = SimklClient(API, CLIENT_ID, http, ServiceLimiter("simkl", clock), token)
+            client = SimklClient(
+                API, CLIENT_ID, http, ServiceLimiter("simkl", clock, limits=UNPACED), token
+            )
             return await use(client)
 
     return asyncio.run(go())
@@ -98,13 +81,13 @@ CALLS: dict[str, Callable[[SimklClient], Awaitable[Any]]] = {
 
 @pytest.mark.parametrize("call", list(CALLS))
 def test_client_sends_client_id_app_name_and_app_version_on_every_request(
-    simkl: respx.MockRouter, clock: FakeClock, call: str
+    simkl_api: respx.MockRouter, clock: FakeClock, call: str
 ) -> None:
-    serve_login(simkl, PENDING)
+    serve_login(simkl_api, PENDING)
 
     with_client(clock, CALLS[call], token=TOKEN if call == "account" else None)
 
-    (sent,) = simkl.calls
+    (sent,) = simkl_api.calls
     params = sent.request.url.params
     assert (params["client_id"], params["app-name"], params["app-version"]) == (
         CLIENT_ID,
@@ -113,8 +96,8 @@ def test_client_sends_client_id_app_name_and_app_version_on_every_request(
     )
 
 
-def test_client_sends_the_token_as_bearer(simkl: respx.MockRouter, clock: FakeClock) -> None:
-    route = simkl.post("/users/settings").respond(200, json=SETTINGS)
+def test_client_sends_the_token_as_bearer(simkl_api: respx.MockRouter, clock: FakeClock) -> None:
+    route = simkl_api.post("/users/settings").respond(200, json=SETTINGS)
 
     account = with_client(clock, lambda client: client.account(), token=TOKEN)
 
@@ -123,9 +106,9 @@ def test_client_sends_the_token_as_bearer(simkl: respx.MockRouter, clock: FakeCl
 
 
 def test_client_without_a_token_sends_no_authorization(
-    simkl: respx.MockRouter, clock: FakeClock
+    simkl_api: respx.MockRouter, clock: FakeClock
 ) -> None:
-    route = simkl.get("/oauth/pin").respond(200, json=PIN)
+    route = simkl_api.get("/oauth/pin").respond(200, json=PIN)
 
     with_client(clock, lambda client: client.pin_code())
 
@@ -141,9 +124,9 @@ def test_client_without_a_token_sends_no_authorization(
     ids=["pending", "approved", "code-gone"],
 )
 def test_poll_pin_reads_the_state_from_the_body(
-    simkl: respx.MockRouter, clock: FakeClock, answer: dict[str, Any], expected: object
+    simkl_api: respx.MockRouter, clock: FakeClock, answer: dict[str, Any], expected: object
 ) -> None:
-    simkl.get(f"/oauth/pin/{USER_CODE}").respond(200, json=answer)
+    simkl_api.get(f"/oauth/pin/{USER_CODE}").respond(200, json=answer)
 
     assert with_client(clock, lambda client: client.poll_pin(USER_CODE)) == expected
 
@@ -153,12 +136,12 @@ def test_poll_pin_reads_the_state_from_the_body(
 
 @pytest.fixture
 def logged_in(
-    runtime: Runtime, simkl: respx.MockRouter
+    apps_configured: Runtime, simkl_api: respx.MockRouter
 ) -> tuple[Runtime, FakeUI, dict[str, respx.Route], Any]:
-    routes = serve_login(simkl, PENDING, PENDING, APPROVED)
+    routes = serve_login(simkl_api, PENDING, PENDING, APPROVED)
     ui = FakeUI()
-    result = asyncio.run(login_simkl(runtime, PROFILE, ui))
-    return runtime, ui, routes, result
+    result = asyncio.run(login_simkl(apps_configured, PROFILE, ui))
+    return apps_configured, ui, routes, result
 
 
 def test_login_simkl_stores_only_the_access_token(logged_in: Any) -> None:
@@ -191,28 +174,28 @@ def test_login_simkl_shows_the_user_code_and_the_pin_page(logged_in: Any) -> Non
 
 
 def test_login_simkl_code_gone_raises_login_failed(
-    runtime: Runtime, simkl: respx.MockRouter
+    apps_configured: Runtime, simkl_api: respx.MockRouter
 ) -> None:
     # An unknown or used code makes Simkl answer with a brand-new code (api-notes 9.2).
     new_code = {**PIN, "user_code": "NEW123"}
-    routes = serve_login(simkl, PENDING, new_code)
+    routes = serve_login(simkl_api, PENDING, new_code)
 
     with pytest.raises(LoginFailed, match="no longer valid") as caught:
-        asyncio.run(login_simkl(runtime, PROFILE, FakeUI()))
+        asyncio.run(login_simkl(apps_configured, PROFILE, FakeUI()))
 
     assert "scrobctl login simkl" in (caught.value.hint or "")
     assert routes["poll"].call_count == 2
-    assert runtime.tokens().get(PROFILE, "simkl") is None
-    assert connections.get_connection(runtime.store(), PROFILE, "simkl") is None
+    assert apps_configured.tokens().get(PROFILE, "simkl") is None
+    assert connections.get_connection(apps_configured.store(), PROFILE, "simkl") is None
 
 
 # -- errors -----------------------------------------------------------------------------------
 
 
 def test_client_401_with_a_token_raises_invalid_token(
-    simkl: respx.MockRouter, clock: FakeClock
+    simkl_api: respx.MockRouter, clock: FakeClock
 ) -> None:
-    simkl.post("/users/settings").respond(
+    simkl_api.post("/users/settings").respond(
         401, json={"error": "user_token_failed", "code": 401, "message": "Unauthorized"}
     )
 
@@ -231,9 +214,9 @@ def test_client_401_with_a_token_raises_invalid_token(
     ids=["with-error-id", "bare"],
 )
 def test_client_412_raises_an_error_naming_the_client_id(
-    simkl: respx.MockRouter, clock: FakeClock, answer: httpx.Response
+    simkl_api: respx.MockRouter, clock: FakeClock, answer: httpx.Response
 ) -> None:
-    simkl.get("/oauth/pin").mock(return_value=answer)
+    simkl_api.get("/oauth/pin").mock(return_value=answer)
 
     with pytest.raises(ServiceError, match="client id") as caught:
         with_client(clock, lambda client: client.pin_code())
@@ -247,17 +230,17 @@ def test_client_412_raises_an_error_naming_the_client_id(
 SLOW_DOWN = {"result": "KO", "message": "Slow down"}
 
 
-def test_poll_pin_reads_slow_down(simkl: respx.MockRouter, clock: FakeClock) -> None:
-    simkl.get(f"/oauth/pin/{USER_CODE}").respond(200, json=SLOW_DOWN)
+def test_poll_pin_reads_slow_down(simkl_api: respx.MockRouter, clock: FakeClock) -> None:
+    simkl_api.get(f"/oauth/pin/{USER_CODE}").respond(200, json=SLOW_DOWN)
 
     assert with_client(clock, lambda client: client.poll_pin(USER_CODE)) is Pin.SLOW_DOWN
 
 
 def test_login_simkl_slow_down_doubles_the_poll_interval(
-    runtime: Runtime, simkl: respx.MockRouter, clock: FakeClock
+    apps_configured: Runtime, simkl_api: respx.MockRouter, clock: FakeClock
 ) -> None:
-    serve_login(simkl, PENDING, SLOW_DOWN, PENDING, APPROVED)
+    serve_login(simkl_api, PENDING, SLOW_DOWN, PENDING, APPROVED)
 
-    asyncio.run(login_simkl(runtime, PROFILE, FakeUI()))
+    asyncio.run(login_simkl(apps_configured, PROFILE, FakeUI()))
 
     assert clock.slept == [5, 5, 10, 10]

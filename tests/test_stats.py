@@ -3,13 +3,10 @@ follow new plays and unscrobbles exactly as a count of the whole archive would."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import pytest
 from typer.testing import CliRunner
 
 from scrobctl.cli import app
@@ -18,20 +15,11 @@ from scrobctl.scrobble.events import Event
 from scrobctl.scrobble.unscrobble import unscrobble
 from scrobctl.store import queue
 from scrobctl.store.stats import archive_stats
-from tests.conftest import FakeClock
 from tests.helpers import episode, json_data, movie, queue_plays
-from tests.test_accounts import make_runtime
 
 AT = 1_794_903_600  # Tuesday 2026-11-17 08:20 UTC
 HOUR = 3_600
 MEDIA = {"trakt": frozenset({"movie", "episode"}), "listenbrainz": frozenset({"track"})}
-
-
-@pytest.fixture
-def runtime(isolated_env: Path, clock: FakeClock) -> Iterator[Runtime]:
-    rt = make_runtime(isolated_env, clock)
-    yield rt
-    rt.close()
 
 
 def song(title: str, artist: str, at: int, album: str = "Album") -> Event:
@@ -64,10 +52,10 @@ def stats_of(runtime: Runtime, **kw: Any) -> Any:
     return archive_stats(runtime.store().conn, target_media=MEDIA, **{**args, **kw})
 
 
-def test_stats_counts_plays_top_lists_time_and_what_each_target_has(runtime: Runtime) -> None:
-    fill(runtime)
+def test_stats_counts_plays_top_lists_time_and_what_each_target_has(no_logins: Runtime) -> None:
+    fill(no_logins)
 
-    s = stats_of(runtime)
+    s = stats_of(no_logins)
 
     assert s.by_kind == {"track": 4, "movie": 1, "episode": 1}
     assert [(a.name, a.plays) for a in s.artists] == [("Johnny Cash", 3), ("Nine Inch Nails", 1)]
@@ -80,47 +68,47 @@ def test_stats_counts_plays_top_lists_time_and_what_each_target_has(runtime: Run
 
 
 def test_stats_running_totals_match_a_full_count_after_new_plays_and_an_unscrobble(
-    runtime: Runtime,
+    no_logins: Runtime,
 ) -> None:
-    fill(runtime)
-    stats_of(runtime)  # the totals now count everything so far
-    queue_plays(runtime, "listenbrainz", [song("Hurt", "Johnny Cash", AT + HOUR)])
-    store = runtime.store()
+    fill(no_logins)
+    stats_of(no_logins)  # the totals now count everything so far
+    queue_plays(no_logins, "listenbrainz", [song("Hurt", "Johnny Cash", AT + HOUR)])
+    store = no_logins.store()
     movie_play = store.conn.execute(
         "SELECT plays.id FROM plays JOIN items ON items.id = plays.item_id"
         " WHERE items.kind = 'movie'"
     ).fetchone()[0]
-    unscrobble(runtime, [movie_play], None, dry_run=False)
+    unscrobble(no_logins, [movie_play], None, dry_run=False)
 
-    kept = asdict(stats_of(runtime))
-    counted = asdict(stats_of(runtime, since=0))  # a range: counted from the plays themselves
+    kept = asdict(stats_of(no_logins))
+    counted = asdict(stats_of(no_logins, since=0))  # a range: counted from the plays themselves
 
     assert kept == counted
     assert kept["by_kind"] == {"track": 5, "episode": 1}
     assert {t["service"]: t["plays"] for t in kept["targets"]}["trakt"] == 1
 
 
-def test_stats_since_counts_only_plays_from_then_on(runtime: Runtime) -> None:
-    fill(runtime)
+def test_stats_since_counts_only_plays_from_then_on(no_logins: Runtime) -> None:
+    fill(no_logins)
 
-    s = stats_of(runtime, since=AT - 5 * HOUR)
+    s = stats_of(no_logins, since=AT - 5 * HOUR)
 
     assert s.by_kind == {"track": 3}
 
 
-def test_stats_weeks_start_on_monday_and_cover_the_empty_ones(runtime: Runtime) -> None:
-    fill(runtime)
+def test_stats_weeks_start_on_monday_and_cover_the_empty_ones(no_logins: Runtime) -> None:
+    fill(no_logins)
 
-    s = stats_of(runtime, week_from=AT - 14 * 86_400)
+    s = stats_of(no_logins, week_from=AT - 14 * 86_400)
 
     starts = [datetime.fromtimestamp(w.start, UTC) for w in s.weeks]
     assert all(d.weekday() == 0 and d.hour == 0 for d in starts)
     assert [w.plays for w in s.weeks] == [0, 0, 6]  # Mon 2, Mon 9 empty; all in the 16th
 
 
-def test_stats_without_a_terminal_prints_no_chart(runtime: Runtime) -> None:
-    fill(runtime)
-    runtime.close()
+def test_stats_without_a_terminal_prints_no_chart(no_logins: Runtime) -> None:
+    fill(no_logins)
+    no_logins.close()
 
     result = CliRunner().invoke(app, ["stats", "--since", "2026-11-01"])
 

@@ -3,14 +3,11 @@ archived plays are queued for a target, and why each other one is not."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from scrobctl import targets
-from scrobctl.config import Settings
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.enqueue import Ingest
 from scrobctl.scrobble.events import Event, Line
@@ -18,21 +15,9 @@ from scrobctl.store import connections
 from scrobctl.store.imports import ImportedPlay, ImportWriter
 from scrobctl.store.items import ItemRef
 from scrobctl.sync.backfill import SyncResult, plan
-from tests.conftest import FakeClock
 
 PROFILE = "default"
 DAY = 86_400
-
-
-@pytest.fixture
-def runtime(isolated_env: Path, clock: FakeClock) -> Iterator[Runtime]:
-    rt = Runtime(
-        settings=Settings(data_dir=isolated_env, token_store="file"),
-        warn=lambda _m: None,
-        clock=clock,
-    )
-    yield rt
-    rt.close()
 
 
 def imported(runtime: Runtime, service: str, plays: list[tuple[ItemRef, int]]) -> None:
@@ -92,128 +77,132 @@ def run_plan(
     return result
 
 
-def test_plays_of_a_type_the_target_does_not_take_are_skipped(runtime: Runtime) -> None:
-    now = int(runtime.clock.now())
-    ingested(runtime, "stdin", [movie_event(now - DAY, 603), track_event("A", "S", now - DAY)])
+def test_plays_of_a_type_the_target_does_not_take_are_skipped(no_logins: Runtime) -> None:
+    now = int(no_logins.clock.now())
+    ingested(no_logins, "stdin", [movie_event(now - DAY, 603), track_event("A", "S", now - DAY)])
 
-    result = run_plan(runtime, "listenbrainz", dry_run=True)
+    result = run_plan(no_logins, "listenbrainz", dry_run=True)
 
     assert result.queued == 1 and result.wrong_type == {"movie": 1}
     [skip] = [p for p in result.plays if p.action == "skip"]
     assert (skip.reason, skip.detail) == ("type", "listenbrainz takes no movies")
 
 
-def test_lastfm_is_sent_no_play_older_than_14_days_and_told_how_many(runtime: Runtime) -> None:
-    now = int(runtime.clock.now())
+def test_lastfm_is_sent_no_play_older_than_14_days_and_told_how_many(no_logins: Runtime) -> None:
+    now = int(no_logins.clock.now())
     old = [track_event("A", f"Old {i}", now - 15 * DAY + i * 600) for i in range(3)]
-    ingested(runtime, "import:listenbrainz", [*old, track_event("A", "New", now - DAY)])
+    ingested(no_logins, "import:listenbrainz", [*old, track_event("A", "New", now - DAY)])
 
-    result = run_plan(runtime, "lastfm", dry_run=True)
+    result = run_plan(no_logins, "lastfm", dry_run=True)
 
     assert result.queued == 1
     assert (result.too_old, result.too_old_days) == (3, 14)
     assert [p.item for p in result.plays] == ["A - New"]  # counted once, never listed
 
 
-def test_two_archived_copies_of_one_listen_are_queued_once(runtime: Runtime) -> None:
-    at = int(runtime.clock.now()) - 30 * DAY
-    imported(runtime, "lastfm", [(track("Artist feat. Guest", "Song"), at)])
-    ingested(runtime, "file:spotify", [track_event("Artist", "Song (feat. Guest)", at + 20)])
+def test_two_archived_copies_of_one_listen_are_queued_once(no_logins: Runtime) -> None:
+    at = int(no_logins.clock.now()) - 30 * DAY
+    imported(no_logins, "lastfm", [(track("Artist feat. Guest", "Song"), at)])
+    ingested(no_logins, "file:spotify", [track_event("Artist", "Song (feat. Guest)", at + 20)])
 
-    result = run_plan(runtime, "listenbrainz")
+    result = run_plan(no_logins, "listenbrainz")
 
     assert result.queued == 1
     assert sum(result.already_there.values()) == 1
 
 
-def test_a_listen_already_there_by_title_is_weak_and_reported(runtime: Runtime) -> None:
-    at = int(runtime.clock.now()) - 30 * DAY
-    imported(runtime, "lastfm", [(track("Artist feat. Guest", "Song", "LP"), at)])
-    imported(runtime, "listenbrainz", [(track("ARTIST", "song (feat. guest)", "LP (Deluxe)"), at)])
+def test_a_listen_already_there_by_title_is_weak_and_reported(no_logins: Runtime) -> None:
+    at = int(no_logins.clock.now()) - 30 * DAY
+    imported(no_logins, "lastfm", [(track("Artist feat. Guest", "Song", "LP"), at)])
+    imported(
+        no_logins, "listenbrainz", [(track("ARTIST", "song (feat. guest)", "LP (Deluxe)"), at)]
+    )
 
-    result = run_plan(runtime, "listenbrainz", source_service="lastfm")
+    result = run_plan(no_logins, "listenbrainz", source_service="lastfm")
 
     assert result.queued == 0 and result.already_there == {"id": 0, "title": 1}
     assert result.weak_report is not None
     assert '"match": "title"' in result.weak_report.read_text()
 
 
-def test_a_listen_with_the_same_mbid_is_there_by_id(runtime: Runtime) -> None:
-    at = int(runtime.clock.now()) - 30 * DAY
+def test_a_listen_with_the_same_mbid_is_there_by_id(no_logins: Runtime) -> None:
+    at = int(no_logins.clock.now()) - 30 * DAY
     mbid = "6b9a509f-6907-4a6e-9345-2f12da09ba4b"
-    imported(runtime, "lastfm", [(track("Artist", "Song", mbid=mbid), at)])
-    imported(runtime, "listenbrainz", [(track("Other Name", "Other Title", mbid=mbid), at + 1)])
+    imported(no_logins, "lastfm", [(track("Artist", "Song", mbid=mbid), at)])
+    imported(no_logins, "listenbrainz", [(track("Other Name", "Other Title", mbid=mbid), at + 1)])
 
-    result = run_plan(runtime, "listenbrainz", source_service="lastfm")
+    result = run_plan(no_logins, "listenbrainz", source_service="lastfm")
 
     assert result.queued == 0 and result.already_there == {"id": 1, "title": 0}
     assert result.weak_report is None
 
 
-def test_sync_again_queues_nothing_and_says_they_were_queued(runtime: Runtime) -> None:
-    at = int(runtime.clock.now()) - 30 * DAY
-    imported(runtime, "lastfm", [(track("A", f"S{i}"), at + i * 300) for i in range(5)])
+def test_sync_again_queues_nothing_and_says_they_were_queued(no_logins: Runtime) -> None:
+    at = int(no_logins.clock.now()) - 30 * DAY
+    imported(no_logins, "lastfm", [(track("A", f"S{i}"), at + i * 300) for i in range(5)])
 
-    first = run_plan(runtime, "listenbrainz", source_service="lastfm")
-    second = run_plan(runtime, "listenbrainz", source_service="lastfm")
+    first = run_plan(no_logins, "listenbrainz", source_service="lastfm")
+    second = run_plan(no_logins, "listenbrainz", source_service="lastfm")
 
     assert first.queued == 5
     assert second.queued == 0 and second.queued_before == {"available": 5}
 
 
-def test_a_refused_play_is_not_queued_again(runtime: Runtime) -> None:
-    at = int(runtime.clock.now()) - 30 * DAY
-    imported(runtime, "lastfm", [(track("A", "S"), at)])
-    run_plan(runtime, "listenbrainz", source_service="lastfm")
-    with runtime.store().transaction() as conn:
+def test_a_refused_play_is_not_queued_again(no_logins: Runtime) -> None:
+    at = int(no_logins.clock.now()) - 30 * DAY
+    imported(no_logins, "lastfm", [(track("A", "S"), at)])
+    run_plan(no_logins, "listenbrainz", source_service="lastfm")
+    with no_logins.store().transaction() as conn:
         conn.execute("UPDATE jobs SET state = 'rejected'")
 
-    again = run_plan(runtime, "listenbrainz", source_service="lastfm", dry_run=True)
+    again = run_plan(no_logins, "listenbrainz", source_service="lastfm", dry_run=True)
 
     assert again.queued == 0 and again.queued_before == {"rejected": 1}
 
 
-def test_source_file_takes_only_plays_from_export_files(runtime: Runtime) -> None:
-    at = int(runtime.clock.now()) - 30 * DAY
-    ingested(runtime, "file:letterboxd", [movie_event(at, 603)])
-    ingested(runtime, "stdin", [movie_event(at + DAY, 604)])
+def test_source_file_takes_only_plays_from_export_files(no_logins: Runtime) -> None:
+    at = int(no_logins.clock.now()) - 30 * DAY
+    ingested(no_logins, "file:letterboxd", [movie_event(at, 603)])
+    ingested(no_logins, "stdin", [movie_event(at + DAY, 604)])
 
-    every_file = run_plan(runtime, "trakt", source="file", dry_run=True)
-    letterboxd = run_plan(runtime, "trakt", source="file:letterboxd", dry_run=True)
-    spotify = run_plan(runtime, "trakt", source="file:spotify", dry_run=True)
+    every_file = run_plan(no_logins, "trakt", source="file", dry_run=True)
+    letterboxd = run_plan(no_logins, "trakt", source="file:letterboxd", dry_run=True)
+    spotify = run_plan(no_logins, "trakt", source="file:spotify", dry_run=True)
 
     assert (every_file.queued, letterboxd.queued, spotify.queued) == (1, 1, 0)
 
 
-def test_a_letterboxd_day_is_the_trakt_watch_that_evening(runtime: Runtime) -> None:
-    noon = int(runtime.clock.now()) // DAY * DAY - 30 * DAY + 12 * 3600
-    ingested(runtime, "file:letterboxd", [movie_event(noon, 603)])
+def test_a_letterboxd_day_is_the_trakt_watch_that_evening(no_logins: Runtime) -> None:
+    noon = int(no_logins.clock.now()) // DAY * DAY - 30 * DAY + 12 * 3600
+    ingested(no_logins, "file:letterboxd", [movie_event(noon, 603)])
     imported(
-        runtime, "trakt", [(ItemRef("movie", {"tmdb": 603, "imdb": "tt0133093"}), noon + 8 * 3600)]
+        no_logins,
+        "trakt",
+        [(ItemRef("movie", {"tmdb": 603, "imdb": "tt0133093"}), noon + 8 * 3600)],
     )
 
-    result = run_plan(runtime, "trakt", source="file:letterboxd")
+    result = run_plan(no_logins, "trakt", source="file:letterboxd")
 
     assert result.queued == 0 and result.already_there == {"id": 1, "title": 0}
 
 
-def test_a_full_sync_ends_status_counting_the_target_lacking(runtime: Runtime) -> None:
-    run_plan(runtime, "listenbrainz")
+def test_a_full_sync_ends_status_counting_the_target_lacking(no_logins: Runtime) -> None:
+    run_plan(no_logins, "listenbrainz")
 
-    connection = connections.get_connection(runtime.store(), PROFILE, "listenbrainz")
+    connection = connections.get_connection(no_logins.store(), PROFILE, "listenbrainz")
 
     assert connection is not None and connection.settings.get(connections.ARCHIVED_DONE)
 
 
-def test_from_an_export_format_points_at_source_file(runtime: Runtime) -> None:
+def test_from_an_export_format_points_at_source_file(no_logins: Runtime) -> None:
     import asyncio
 
     from scrobctl.errors import UsageError
     from scrobctl.sync.backfill import sync
 
-    connections.save_login(runtime.store(), PROFILE, "trakt", "rob")
+    connections.save_login(no_logins.store(), PROFILE, "trakt", "rob")
 
     with pytest.raises(UsageError) as raised:
-        asyncio.run(sync(runtime, "trakt", source_service="letterboxd"))
+        asyncio.run(sync(no_logins, "trakt", source_service="letterboxd"))
 
     assert "--source file:letterboxd" in raised.value.hint

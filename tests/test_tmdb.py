@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import respx
 
 from scrobctl.http import ServiceLimiter, make_client
@@ -35,14 +34,8 @@ def resolve(ref: ItemRef, key: str = "tmdb-key") -> ItemRef:
     return asyncio.run(go())
 
 
-@pytest.fixture
-def tmdb() -> respx.MockRouter:
-    with respx.mock(base_url=API, assert_all_called=False) as router:
-        yield router
-
-
-def test_tmdb_find_gives_an_imdb_only_movie_its_tmdb_id(tmdb: respx.MockRouter) -> None:
-    route = tmdb.get("/3/find/tt0133093").respond(
+def test_tmdb_find_gives_an_imdb_only_movie_its_tmdb_id(tmdb_api: respx.MockRouter) -> None:
+    route = tmdb_api.get("/3/find/tt0133093").respond(
         json={"movie_results": [{"id": 603, "title": "The Matrix"}], "tv_results": []}
     )
     ref = resolve(ItemRef("movie", {"imdb": "tt0133093"}))
@@ -50,25 +43,27 @@ def test_tmdb_find_gives_an_imdb_only_movie_its_tmdb_id(tmdb: respx.MockRouter) 
     assert route.calls.last.request.url.params["external_source"] == "imdb_id"
 
 
-def test_tmdb_find_resolves_a_show_by_tvdb_id(tmdb: respx.MockRouter) -> None:
-    tmdb.get("/3/find/371980").respond(json={"movie_results": [], "tv_results": [{"id": 95396}]})
+def test_tmdb_find_resolves_a_show_by_tvdb_id(tmdb_api: respx.MockRouter) -> None:
+    tmdb_api.get("/3/find/371980").respond(
+        json={"movie_results": [], "tv_results": [{"id": 95396}]}
+    )
     episode = ItemRef("episode", {}, show=ItemRef("show", {"tvdb": 371980}), season=1, number=2)
     assert resolve(episode).show.ids["tmdb"] == 95396
 
 
-def test_tmdb_failure_leaves_the_item_as_it_was(tmdb: respx.MockRouter) -> None:
-    tmdb.get("/3/find/tt1").respond(401, json={"status_code": 7, "status_message": "Invalid"})
+def test_tmdb_failure_leaves_the_item_as_it_was(tmdb_api: respx.MockRouter) -> None:
+    tmdb_api.get("/3/find/tt1").respond(401, json={"status_code": 7, "status_message": "Invalid"})
     assert resolve(ItemRef("movie", {"imdb": "tt1"})).ids == {"imdb": "tt1"}
 
 
-def test_tmdb_is_not_asked_when_the_tmdb_id_is_known(tmdb: respx.MockRouter) -> None:
+def test_tmdb_is_not_asked_when_the_tmdb_id_is_known(tmdb_api: respx.MockRouter) -> None:
     ref = ItemRef("movie", {"imdb": "tt0133093", "tmdb": 603})
     assert resolve(ref) == ref
-    assert not tmdb.calls
+    assert not tmdb_api.calls
 
 
-def test_tmdb_no_result_keeps_the_ref(tmdb: respx.MockRouter) -> None:
-    tmdb.get("/3/find/tt9").respond(json={"movie_results": []})
+def test_tmdb_no_result_keeps_the_ref(tmdb_api: respx.MockRouter) -> None:
+    tmdb_api.get("/3/find/tt9").respond(json={"movie_results": []})
     assert resolve(ItemRef("movie", {"imdb": "tt9"})).ids == {"imdb": "tt9"}
     assert isinstance(httpx.URL(API), httpx.URL)
 
@@ -85,13 +80,13 @@ class OnePage:
 
 
 def test_import_with_tmdb_key_makes_one_item_of_an_imdb_only_and_a_tmdb_only_movie(
-    tmdb: respx.MockRouter, store: Any, data_dir: Path
+    tmdb_api: respx.MockRouter, store: Any, data_dir: Path
 ) -> None:
     from scrobctl.config import Settings
     from scrobctl.runtime import Runtime
     from scrobctl.sync.importer import run_import
 
-    tmdb.get("/3/find/tt0133093").respond(json={"movie_results": [{"id": 603}]})
+    tmdb_api.get("/3/find/tt0133093").respond(json={"movie_results": [{"id": 603}]})
     runtime = Runtime(settings=Settings(token_store="file"), warn=lambda _: None)
 
     async def go() -> None:
@@ -115,9 +110,9 @@ def test_import_with_tmdb_key_makes_one_item_of_an_imdb_only_and_a_tmdb_only_mov
 
 
 def test_tmdb_v4_read_access_token_is_sent_as_bearer_not_as_api_key(
-    tmdb: respx.MockRouter,
+    tmdb_api: respx.MockRouter,
 ) -> None:
-    route = tmdb.get("/3/find/tt0133093").respond(json={"movie_results": [{"id": 603}]})
+    route = tmdb_api.get("/3/find/tt0133093").respond(json={"movie_results": [{"id": 603}]})
 
     assert resolve(ItemRef("movie", {"imdb": "tt0133093"}), V4_TOKEN).ids["tmdb"] == 603
 
@@ -126,8 +121,8 @@ def test_tmdb_v4_read_access_token_is_sent_as_bearer_not_as_api_key(
     assert "api_key" not in request.url.params
 
 
-def test_tmdb_v3_api_key_is_sent_as_the_api_key_parameter(tmdb: respx.MockRouter) -> None:
-    route = tmdb.get("/3/find/tt0133093").respond(json={"movie_results": [{"id": 603}]})
+def test_tmdb_v3_api_key_is_sent_as_the_api_key_parameter(tmdb_api: respx.MockRouter) -> None:
+    route = tmdb_api.get("/3/find/tt0133093").respond(json={"movie_results": [{"id": 603}]})
 
     resolve(ItemRef("movie", {"imdb": "tt0133093"}), V3_KEY)
 

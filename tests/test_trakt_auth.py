@@ -34,13 +34,12 @@ from scrobctl.services.trakt import (
 )
 from scrobctl.store import connections
 from tests.conftest import FakeClock
-from tests.test_accounts import FakeUI, lift_rate_limits, make_runtime
+from tests.helpers import TRAKT_APP, UNPACED, FakeUI
 
 AUTH = "https://auth.trakt.tv"
 API = "https://api.trakt.tv"
-CLIENT_ID = "trakt-client-id"
-CLIENT_SECRET = "trakt-client-secret"
-APP = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+APP = TRAKT_APP
+CLIENT_ID, CLIENT_SECRET = APP["client_id"], APP["client_secret"]
 PROFILE = "default"
 NOW = 1_795_000_000  # FakeClock's start
 WEEK = 7 * 86_400  # the device-flow token lifetime in 2026 (api-notes 0.1)
@@ -75,18 +74,6 @@ def token_body(
     }
 
 
-@pytest.fixture(autouse=True)
-def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
-    lift_rate_limits(monkeypatch)
-
-
-@pytest.fixture
-def runtime(isolated_env: Path, clock: FakeClock) -> Iterator[Runtime]:
-    rt = make_runtime(isolated_env, clock, trakt=APP)
-    yield rt
-    rt.close()
-
-
 @pytest.fixture
 def trakt() -> Iterator[respx.MockRouter]:
     """Both Trakt hosts; a request to anything not routed fails the test."""
@@ -98,7 +85,11 @@ def with_auth(clock: FakeClock, use: Callable[[TraktAuth], Awaitable[T]]) -> T:
     async def go() -> T:
         async with httpx.AsyncClient() as http:
             auth = TraktAuth(
-                AUTH, CLIENT_ID, CLIENT_SECRET, http, ServiceLimiter("trakt-auth", clock)
+                AUTH,
+                CLIENT_ID,
+                CLIENT_SECRET,
+                http,
+                ServiceLimiter("trakt-auth", clock, limits=UNPACED),
             )
             return await use(auth)
 
@@ -110,7 +101,9 @@ def with_client(clock: FakeClock, use: Callable[[TraktClient], Awaitable[T]]) ->
 
     async def go() -> T:
         async with make_client() as http:
-            client = TraktClient(API, CLIENT_ID, "access-1", http, ServiceLimiter("trakt", clock))
+            client = TraktClient(
+                API, CLIENT_ID, "access-1", http, ServiceLimiter("trakt", clock, limits=UNPACED)
+            )
             return await use(client)
 
     return asyncio.run(go())
@@ -206,13 +199,13 @@ def serve_login(trakt: respx.MockRouter, *poll_statuses: int) -> dict[str, respx
 
 @pytest.fixture
 def logged_in(
-    runtime: Runtime, trakt: respx.MockRouter
+    apps_configured: Runtime, trakt: respx.MockRouter
 ) -> tuple[Runtime, FakeUI, dict[str, respx.Route], Any]:
     """A login against pending, pending, slow down, pending, success."""
     routes = serve_login(trakt, 400, 400, 429, 400, 200)
     ui = FakeUI()
-    result = asyncio.run(login_trakt(runtime, PROFILE, ui))
-    return runtime, ui, routes, result
+    result = asyncio.run(login_trakt(apps_configured, PROFILE, ui))
+    return apps_configured, ui, routes, result
 
 
 def test_login_trakt_stores_the_token_set_in_the_token_store(logged_in: Any) -> None:
@@ -263,27 +256,27 @@ def test_login_trakt_reads_the_account_with_the_new_token(logged_in: Any) -> Non
     ],
 )
 def test_login_trakt_poll_failure_raises_login_failed_naming_the_cause(
-    runtime: Runtime, trakt: respx.MockRouter, status: int, cause: str
+    apps_configured: Runtime, trakt: respx.MockRouter, status: int, cause: str
 ) -> None:
     routes = serve_login(trakt, 400, status)
 
     with pytest.raises(LoginFailed, match=cause) as caught:
-        asyncio.run(login_trakt(runtime, PROFILE, FakeUI()))
+        asyncio.run(login_trakt(apps_configured, PROFILE, FakeUI()))
 
     assert "scrobctl login trakt" in (caught.value.hint or "")
     assert routes["poll"].call_count == 2
-    assert runtime.tokens().get(PROFILE, "trakt") is None
-    assert connections.get_connection(runtime.store(), PROFILE, "trakt") is None
+    assert apps_configured.tokens().get(PROFILE, "trakt") is None
+    assert connections.get_connection(apps_configured.store(), PROFILE, "trakt") is None
 
 
 def test_login_trakt_gives_up_when_the_code_expires(
-    runtime: Runtime, trakt: respx.MockRouter, clock: FakeClock
+    apps_configured: Runtime, trakt: respx.MockRouter, clock: FakeClock
 ) -> None:
     trakt.post(f"{AUTH}/oauth/device/code").respond(200, json=DEVICE)
     poll = trakt.post(f"{AUTH}/oauth/device/token").respond(400)
 
     with pytest.raises(LoginFailed, match="expired"):
-        asyncio.run(login_trakt(runtime, PROFILE, FakeUI()))
+        asyncio.run(login_trakt(apps_configured, PROFILE, FakeUI()))
 
     assert poll.call_count == DEVICE["expires_in"] // DEVICE["interval"]
     assert clock.now() == NOW + DEVICE["expires_in"]
@@ -334,28 +327,28 @@ REFUSED = httpx.Response(
 
 
 @pytest.fixture
-def near_expiry(runtime: Runtime) -> Runtime:
+def near_expiry(apps_configured: Runtime) -> Runtime:
     """A token with one minute left: inside the one-hour refresh margin."""
-    store_login(runtime, created_at=NOW - WEEK + 60)
-    return runtime
+    store_login(apps_configured, created_at=NOW - WEEK + 60)
+    return apps_configured
 
 
 def test_access_token_far_from_expiry_returns_the_stored_token_without_a_request(
-    runtime: Runtime, trakt: respx.MockRouter
+    apps_configured: Runtime, trakt: respx.MockRouter
 ) -> None:
-    store_login(runtime, created_at=NOW - 86_400)
+    store_login(apps_configured, created_at=NOW - 86_400)
 
-    assert get_access_token(runtime) == "access-1"
+    assert get_access_token(apps_configured) == "access-1"
     assert trakt.calls.call_count == 0
 
 
 def test_access_token_margin_is_a_tenth_of_a_short_lifetime(
-    runtime: Runtime, trakt: respx.MockRouter
+    apps_configured: Runtime, trakt: respx.MockRouter
 ) -> None:
     # A one-hour token with 400 s left is outside its 360 s margin: no refresh yet.
-    store_login(runtime, created_at=NOW - 3200, expires_in=3600)
+    store_login(apps_configured, created_at=NOW - 3200, expires_in=3600)
 
-    assert get_access_token(runtime) == "access-1"
+    assert get_access_token(apps_configured) == "access-1"
     assert trakt.calls.call_count == 0
 
 
@@ -535,11 +528,11 @@ def test_client_401_raises_invalid_token_naming_the_login_command(
 # -- logout -----------------------------------------------------------------------------------
 
 
-def test_logout_revokes_the_access_token(runtime: Runtime, trakt: respx.MockRouter) -> None:
-    store_login(runtime, created_at=NOW)
+def test_logout_revokes_the_access_token(apps_configured: Runtime, trakt: respx.MockRouter) -> None:
+    store_login(apps_configured, created_at=NOW)
     route = trakt.post(f"{AUTH}/oauth/revoke").respond(200, json={})
 
-    result = asyncio.run(logout(runtime, PROFILE, "trakt", drop_queue=False))
+    result = asyncio.run(logout(apps_configured, PROFILE, "trakt", drop_queue=False))
 
     assert body(route) == {
         "token": "access-1",
@@ -550,16 +543,16 @@ def test_logout_revokes_the_access_token(runtime: Runtime, trakt: respx.MockRout
 
 
 def test_logout_forgets_the_token_and_the_connection(
-    runtime: Runtime, trakt: respx.MockRouter
+    apps_configured: Runtime, trakt: respx.MockRouter
 ) -> None:
-    store_login(runtime, created_at=NOW)
+    store_login(apps_configured, created_at=NOW)
     trakt.post(f"{AUTH}/oauth/revoke").respond(200, json={})
 
-    result = asyncio.run(logout(runtime, PROFILE, "trakt", drop_queue=False))
+    result = asyncio.run(logout(apps_configured, PROFILE, "trakt", drop_queue=False))
 
     assert result.was_connected
-    assert runtime.tokens().get(PROFILE, "trakt") is None
-    assert connections.get_connection(runtime.store(), PROFILE, "trakt") is None
+    assert apps_configured.tokens().get(PROFILE, "trakt") is None
+    assert connections.get_connection(apps_configured.store(), PROFILE, "trakt") is None
 
 
 @pytest.mark.parametrize(
@@ -568,14 +561,14 @@ def test_logout_forgets_the_token_and_the_connection(
     ids=["503", "network"],
 )
 def test_logout_forgets_locally_when_revoke_fails(
-    runtime: Runtime, trakt: respx.MockRouter, failure: httpx.Response | Exception
+    apps_configured: Runtime, trakt: respx.MockRouter, failure: httpx.Response | Exception
 ) -> None:
-    store_login(runtime, created_at=NOW)
+    store_login(apps_configured, created_at=NOW)
     trakt.post(f"{AUTH}/oauth/revoke").mock(side_effect=[failure])
 
-    result = asyncio.run(logout(runtime, PROFILE, "trakt", drop_queue=False))
+    result = asyncio.run(logout(apps_configured, PROFILE, "trakt", drop_queue=False))
 
     assert result.revoke_error is not None and "trakt" in result.revoke_error
     assert result.was_connected
-    assert runtime.tokens().get(PROFILE, "trakt") is None
-    assert connections.get_connection(runtime.store(), PROFILE, "trakt") is None
+    assert apps_configured.tokens().get(PROFILE, "trakt") is None
+    assert connections.get_connection(apps_configured.store(), PROFILE, "trakt") is None

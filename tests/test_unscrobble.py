@@ -6,26 +6,20 @@ services."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import respx
 
-from scrobctl.accounts.common import APP_PROFILE
-from scrobctl.http import make_client
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.events import Event
 from scrobctl.scrobble.unscrobble import unscrobble
-from scrobctl.store import connections, queue
+from scrobctl.store import queue
 from scrobctl.store.imports import ImportedPlay, ImportWriter
 from scrobctl.store.items import ItemRef
 from scrobctl.store.removals import UNSCROBBLE
-from tests.conftest import FakeClock
-from tests.helpers import movie, queue_plays, run_flush, trakt_token_set
-from tests.test_accounts import lift_rate_limits, make_runtime
+from tests.helpers import movie, queue_plays, run_flush
 
 PROFILE = "default"
 WEEK = 7 * 86_400
@@ -35,41 +29,6 @@ TRAKT_API = "https://api.trakt.tv"
 SIMKL_API = "https://api.simkl.com"
 LB_API = "https://api.listenbrainz.org"
 MSID = "d23f4719-9212-49f0-ad08-ddbfbfc50d6f"
-
-
-@pytest.fixture(autouse=True)
-def _no_real_time_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
-    lift_rate_limits(monkeypatch)
-
-
-@pytest.fixture
-def runtime(isolated_env: Path, clock: FakeClock) -> Iterator[Runtime]:
-    """Logged in to all four services (no Trakt refresh due)."""
-    rt = make_runtime(
-        isolated_env,
-        clock,
-        make_client,
-        trakt={"client_id": "trakt-id", "client_secret": "trakt-secret"},
-        lastfm={"api_key": "key", "api_secret": "secret"},
-    )
-    now = int(clock.now())
-    tokens = rt.tokens()
-    tokens.set(PROFILE, "trakt", trakt_token_set("trakt-access", now, "trakt-refresh"))
-    tokens.set(APP_PROFILE, "simkl", {"client_id": "simkl-id"})
-    tokens.set(PROFILE, "simkl", {"access_token": "simkl-token"})
-    tokens.set(PROFILE, "lastfm", {"session_key": "session"})
-    tokens.set(PROFILE, "listenbrainz", {"token": "lb-token"})
-    connections.save_login(rt.store(), PROFILE, "trakt", "sean", now + WEEK)
-    for service in ("simkl", "lastfm", "listenbrainz"):
-        connections.save_login(rt.store(), PROFILE, service, "rob")
-    yield rt
-    rt.close()
-
-
-@pytest.fixture
-def router() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as mock:
-        yield mock
 
 
 def song(at: int = AT) -> Event:
@@ -116,20 +75,24 @@ def count(runtime: Runtime, table: str) -> int:
 
 
 def test_unscrobble_removes_the_play_and_queues_a_removal_for_each_target_that_has_it(
-    runtime: Runtime,
+    logged_in_everywhere: Runtime,
 ) -> None:
-    play = sent(runtime, "trakt", movie(AT, tmdb=603))
-    queue_plays(runtime, "simkl", [movie(AT, tmdb=603)])  # the same play, for Simkl too
-    mark_sent(runtime, "simkl")
+    play = sent(logged_in_everywhere, "trakt", movie(AT, tmdb=603))
+    queue_plays(
+        logged_in_everywhere, "simkl", [movie(AT, tmdb=603)]
+    )  # the same play, for Simkl too
+    mark_sent(logged_in_everywhere, "simkl")
 
-    report = unscrobble(runtime, [play], None, dry_run=False)
+    report = unscrobble(logged_in_everywhere, [play], None, dry_run=False)
 
     assert [(t.service, t.action) for t in report.plays[0].targets] == [
         ("simkl", "queued"),
         ("trakt", "queued"),
     ]
-    assert count(runtime, "plays") == 0 and count(runtime, "scrobbles") == 0
-    jobs = removal_jobs(runtime)
+    assert (
+        count(logged_in_everywhere, "plays") == 0 and count(logged_in_everywhere, "scrobbles") == 0
+    )
+    jobs = removal_jobs(logged_in_everywhere)
     assert [(j["service"], j["state"]) for j in jobs] == [
         ("simkl", "available"),
         ("trakt", "available"),
@@ -138,85 +101,91 @@ def test_unscrobble_removes_the_play_and_queues_a_removal_for_each_target_that_h
 
 
 def test_unscrobble_of_a_play_not_sent_yet_drops_its_job_and_queues_nothing(
-    runtime: Runtime,
+    logged_in_everywhere: Runtime,
 ) -> None:
-    queue_plays(runtime, "listenbrainz", [song()])
-    play = runtime.store().conn.execute("SELECT id FROM plays").fetchone()[0]
+    queue_plays(logged_in_everywhere, "listenbrainz", [song()])
+    play = logged_in_everywhere.store().conn.execute("SELECT id FROM plays").fetchone()[0]
 
-    report = unscrobble(runtime, [play], None, dry_run=False)
+    report = unscrobble(logged_in_everywhere, [play], None, dry_run=False)
 
     assert [(t.service, t.action) for t in report.plays[0].targets] == [("listenbrainz", "dropped")]
-    assert count(runtime, "jobs") == 0 and count(runtime, "plays") == 0
+    assert count(logged_in_everywhere, "jobs") == 0 and count(logged_in_everywhere, "plays") == 0
 
 
-def test_unscrobble_dry_run_changes_nothing(runtime: Runtime) -> None:
-    play = sent(runtime, "trakt", movie(AT, tmdb=603))
+def test_unscrobble_dry_run_changes_nothing(logged_in_everywhere: Runtime) -> None:
+    play = sent(logged_in_everywhere, "trakt", movie(AT, tmdb=603))
 
-    report = unscrobble(runtime, [play], None, dry_run=True)
+    report = unscrobble(logged_in_everywhere, [play], None, dry_run=True)
 
     assert [t.action for t in report.plays[0].targets] == ["queued"]
-    assert count(runtime, "plays") == 1 and count(runtime, "scrobbles") == 1
-    assert removal_jobs(runtime) == []
+    assert (
+        count(logged_in_everywhere, "plays") == 1 and count(logged_in_everywhere, "scrobbles") == 1
+    )
+    assert removal_jobs(logged_in_everywhere) == []
 
 
-def test_unscrobble_leaves_a_play_a_flush_is_sending_untouched(runtime: Runtime) -> None:
-    queue_plays(runtime, "trakt", [movie(AT, tmdb=603)])
-    with runtime.store().transaction() as conn:
+def test_unscrobble_leaves_a_play_a_flush_is_sending_untouched(
+    logged_in_everywhere: Runtime,
+) -> None:
+    queue_plays(logged_in_everywhere, "trakt", [movie(AT, tmdb=603)])
+    with logged_in_everywhere.store().transaction() as conn:
         conn.execute("UPDATE jobs SET state = 'running'")
-    play = runtime.store().conn.execute("SELECT id FROM plays").fetchone()[0]
+    play = logged_in_everywhere.store().conn.execute("SELECT id FROM plays").fetchone()[0]
 
-    report = unscrobble(runtime, [play], None, dry_run=False)
+    report = unscrobble(logged_in_everywhere, [play], None, dry_run=False)
 
     assert report.plays[0].busy == ["trakt"] and report.failed
-    assert count(runtime, "plays") == 1 and count(runtime, "jobs") == 1
+    assert count(logged_in_everywhere, "plays") == 1 and count(logged_in_everywhere, "jobs") == 1
 
 
 def test_unscrobble_from_one_target_keeps_the_play_in_the_archive_and_on_the_others(
-    runtime: Runtime,
+    logged_in_everywhere: Runtime,
 ) -> None:
-    play = sent(runtime, "trakt", movie(AT, tmdb=603))
-    queue_plays(runtime, "simkl", [movie(AT, tmdb=603)])
-    mark_sent(runtime, "simkl")
+    play = sent(logged_in_everywhere, "trakt", movie(AT, tmdb=603))
+    queue_plays(logged_in_everywhere, "simkl", [movie(AT, tmdb=603)])
+    mark_sent(logged_in_everywhere, "simkl")
 
-    report = unscrobble(runtime, [play], {"trakt"}, dry_run=False)
+    report = unscrobble(logged_in_everywhere, [play], {"trakt"}, dry_run=False)
 
     assert not report.plays[0].removed_from_archive
-    assert [j["service"] for j in removal_jobs(runtime)] == ["trakt"]
-    services = runtime.store().conn.execute("SELECT service FROM scrobbles").fetchall()
+    assert [j["service"] for j in removal_jobs(logged_in_everywhere)] == ["trakt"]
+    services = logged_in_everywhere.store().conn.execute("SELECT service FROM scrobbles").fetchall()
     assert [r[0] for r in services] == ["simkl"]
-    assert count(runtime, "plays") == 1
+    assert count(logged_in_everywhere, "plays") == 1
 
 
 def test_unscrobble_from_lastfm_says_to_delete_it_by_hand_on_the_library_page(
-    runtime: Runtime,
+    logged_in_everywhere: Runtime,
 ) -> None:
-    play = sent(runtime, "lastfm", song())
+    play = sent(logged_in_everywhere, "lastfm", song())
 
-    report = unscrobble(runtime, [play], None, dry_run=False)
+    report = unscrobble(logged_in_everywhere, [play], None, dry_run=False)
 
     [target] = report.plays[0].targets
     assert target.action == "manual"
     assert target.manual_url is not None
     assert target.manual_url.startswith("https://www.last.fm/user/rob/library?from=2026-11-1")
-    assert removal_jobs(runtime) == []  # Last.fm has no API for it: nothing to queue
+    assert removal_jobs(logged_in_everywhere) == []  # Last.fm has no API for it: nothing to queue
 
 
-def test_unscrobble_of_an_unknown_play_says_so(runtime: Runtime) -> None:
-    report = unscrobble(runtime, [999], None, dry_run=False)
+def test_unscrobble_of_an_unknown_play_says_so(logged_in_everywhere: Runtime) -> None:
+    report = unscrobble(logged_in_everywhere, [999], None, dry_run=False)
 
     assert not report.plays[0].found and report.failed
 
 
-def test_import_keeps_a_listens_recording_msid_for_its_removal(runtime: Runtime) -> None:
-    store = runtime.store()
+def test_import_keeps_a_listens_recording_msid_for_its_removal(
+    logged_in_everywhere: Runtime,
+) -> None:
+    store = logged_in_everywhere.store()
     ref = ItemRef("track", {}, title="Hurt", artist="Johnny Cash")
     with store.transaction():
         ImportWriter(store, PROFILE, "listenbrainz").play(ImportedPlay(ref, AT, MSID))
     play = store.conn.execute("SELECT id FROM plays").fetchone()[0]
 
-    unscrobble(runtime, [play], None, dry_run=False)
+    unscrobble(logged_in_everywhere, [play], None, dry_run=False)
 
-    [job] = removal_jobs(runtime)
+    [job] = removal_jobs(logged_in_everywhere)
     assert json.loads(job["payload"])["remote_id"] == MSID
 
 
@@ -234,83 +203,108 @@ def trakt_entry(history_id: int, at_iso: str, tmdb: int) -> dict[str, Any]:
 
 
 def test_trakt_removal_deletes_the_history_id_of_the_play_and_no_other(
-    runtime: Runtime, router: respx.MockRouter
+    logged_in_everywhere: Runtime, api: respx.MockRouter
 ) -> None:
-    unscrobble(runtime, [sent(runtime, "trakt", movie(AT, tmdb=603))], None, dry_run=False)
+    unscrobble(
+        logged_in_everywhere,
+        [sent(logged_in_everywhere, "trakt", movie(AT, tmdb=603))],
+        None,
+        dry_run=False,
+    )
     history = [
         trakt_entry(41, "2026-11-17T08:20:30.000Z", 603),  # the same movie, another play
         trakt_entry(42, AT_ISO, 603),
         trakt_entry(43, AT_ISO, 604),  # another movie at the same time
     ]
-    router.get(f"{TRAKT_API}/sync/history").mock(return_value=httpx.Response(200, json=history))
-    remove = router.post(f"{TRAKT_API}/sync/history/remove").mock(
+    api.get(f"{TRAKT_API}/sync/history").mock(return_value=httpx.Response(200, json=history))
+    remove = api.post(f"{TRAKT_API}/sync/history/remove").mock(
         return_value=httpx.Response(200, json={"deleted": {"movies": 1, "episodes": 0}})
     )
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_everywhere)
 
     assert json.loads(remove.calls.last.request.content) == {"ids": [42]}
     assert report.services[0].removed == 1
-    [job] = removal_jobs(runtime)
+    [job] = removal_jobs(logged_in_everywhere)
     assert (job["state"], job["outcome"]) == ("completed", "removed")
 
 
 def test_trakt_removal_of_a_play_trakt_lacks_is_refused_with_the_reason(
-    runtime: Runtime, router: respx.MockRouter
+    logged_in_everywhere: Runtime, api: respx.MockRouter
 ) -> None:
-    unscrobble(runtime, [sent(runtime, "trakt", movie(AT, tmdb=603))], None, dry_run=False)
-    router.get(f"{TRAKT_API}/sync/history").mock(return_value=httpx.Response(200, json=[]))
-    remove = router.post(f"{TRAKT_API}/sync/history/remove")
+    unscrobble(
+        logged_in_everywhere,
+        [sent(logged_in_everywhere, "trakt", movie(AT, tmdb=603))],
+        None,
+        dry_run=False,
+    )
+    api.get(f"{TRAKT_API}/sync/history").mock(return_value=httpx.Response(200, json=[]))
+    remove = api.post(f"{TRAKT_API}/sync/history/remove")
 
-    run_flush(runtime)
+    run_flush(logged_in_everywhere)
 
     assert not remove.called
-    [job] = removal_jobs(runtime)
+    [job] = removal_jobs(logged_in_everywhere)
     assert job["state"] == "rejected"
     assert "Trakt has no play of this at that time" in job["outcome"]
 
 
 def test_trakt_removal_answer_without_deleted_counts_is_not_a_success(
-    runtime: Runtime, router: respx.MockRouter
+    logged_in_everywhere: Runtime, api: respx.MockRouter
 ) -> None:
-    unscrobble(runtime, [sent(runtime, "trakt", movie(AT, tmdb=603))], None, dry_run=False)
+    unscrobble(
+        logged_in_everywhere,
+        [sent(logged_in_everywhere, "trakt", movie(AT, tmdb=603))],
+        None,
+        dry_run=False,
+    )
     history = [trakt_entry(42, AT_ISO, 603)]
-    router.get(f"{TRAKT_API}/sync/history").mock(return_value=httpx.Response(200, json=history))
-    router.post(f"{TRAKT_API}/sync/history/remove").mock(return_value=httpx.Response(200, json={}))
+    api.get(f"{TRAKT_API}/sync/history").mock(return_value=httpx.Response(200, json=history))
+    api.post(f"{TRAKT_API}/sync/history/remove").mock(return_value=httpx.Response(200, json={}))
 
-    report = run_flush(runtime)
+    report = run_flush(logged_in_everywhere)
 
     assert report.services[0].removed == 0
-    assert [j["state"] for j in removal_jobs(runtime)] == ["retryable"]
+    assert [j["state"] for j in removal_jobs(logged_in_everywhere)] == ["retryable"]
 
 
 def test_simkl_removal_unmarks_the_movie_and_is_done_on_the_deleted_count(
-    runtime: Runtime, router: respx.MockRouter
+    logged_in_everywhere: Runtime, api: respx.MockRouter
 ) -> None:
-    unscrobble(runtime, [sent(runtime, "simkl", movie(AT, tmdb=603))], None, dry_run=False)
+    unscrobble(
+        logged_in_everywhere,
+        [sent(logged_in_everywhere, "simkl", movie(AT, tmdb=603))],
+        None,
+        dry_run=False,
+    )
     answer = {"deleted": {"movies": 1, "shows": 0, "episodes": 0}, "not_found": {"movies": []}}
-    remove = router.post(f"{SIMKL_API}/sync/history/remove").mock(
+    remove = api.post(f"{SIMKL_API}/sync/history/remove").mock(
         return_value=httpx.Response(201, json=answer)
     )
 
-    run_flush(runtime)
+    run_flush(logged_in_everywhere)
 
     assert json.loads(remove.calls.last.request.content) == {"movies": [{"ids": {"tmdb": 603}}]}
-    assert [j["state"] for j in removal_jobs(runtime)] == ["completed"]
+    assert [j["state"] for j in removal_jobs(logged_in_everywhere)] == ["completed"]
 
 
 @pytest.mark.parametrize("body", [b"", b"{}", b'{"deleted": {"movies": 0}}'])
 def test_simkl_removal_without_a_deletion_on_record_is_never_done(
-    runtime: Runtime, router: respx.MockRouter, body: bytes
+    logged_in_everywhere: Runtime, api: respx.MockRouter, body: bytes
 ) -> None:
-    unscrobble(runtime, [sent(runtime, "simkl", movie(AT, tmdb=603))], None, dry_run=False)
-    router.post(f"{SIMKL_API}/sync/history/remove").mock(
+    unscrobble(
+        logged_in_everywhere,
+        [sent(logged_in_everywhere, "simkl", movie(AT, tmdb=603))],
+        None,
+        dry_run=False,
+    )
+    api.post(f"{SIMKL_API}/sync/history/remove").mock(
         return_value=httpx.Response(200, content=body, headers={"Content-Type": "application/json"})
     )
 
-    run_flush(runtime)
+    run_flush(logged_in_everywhere)
 
-    [state] = [j["state"] for j in removal_jobs(runtime)]
+    [state] = [j["state"] for j in removal_jobs(logged_in_everywhere)]
     assert state in ("retryable", "discarded", "rejected")
 
 
@@ -319,9 +313,14 @@ def lb_listens(*listens: dict[str, Any]) -> httpx.Response:
 
 
 def test_listenbrainz_removal_reads_the_msid_back_and_deletes_that_listen(
-    runtime: Runtime, router: respx.MockRouter
+    logged_in_everywhere: Runtime, api: respx.MockRouter
 ) -> None:
-    unscrobble(runtime, [sent(runtime, "listenbrainz", song())], None, dry_run=False)
+    unscrobble(
+        logged_in_everywhere,
+        [sent(logged_in_everywhere, "listenbrainz", song())],
+        None,
+        dry_run=False,
+    )
     other = {"listened_at": AT, "recording_msid": "00000000-0000-0000-0000-000000000001"}
     other["track_metadata"] = {"artist_name": "Nine Inch Nails", "track_name": "Hurt"}
     ours = {
@@ -329,12 +328,12 @@ def test_listenbrainz_removal_reads_the_msid_back_and_deletes_that_listen(
         "recording_msid": MSID,
         "track_metadata": {"artist_name": "Johnny Cash", "track_name": "Hurt"},
     }
-    listens = router.get(f"{LB_API}/1/user/rob/listens").mock(return_value=lb_listens(other, ours))
-    delete = router.post(f"{LB_API}/1/delete-listen").mock(
+    listens = api.get(f"{LB_API}/1/user/rob/listens").mock(return_value=lb_listens(other, ours))
+    delete = api.post(f"{LB_API}/1/delete-listen").mock(
         return_value=httpx.Response(200, json={"status": "ok"})
     )
 
-    run_flush(runtime)
+    run_flush(logged_in_everywhere)
 
     query = dict(listens.calls.last.request.url.params)
     window = 218_000 // 2000  # half the track: the same play (store/history.py)
@@ -343,32 +342,32 @@ def test_listenbrainz_removal_reads_the_msid_back_and_deletes_that_listen(
         "listened_at": AT,
         "recording_msid": MSID,
     }
-    [job] = removal_jobs(runtime)
+    [job] = removal_jobs(logged_in_everywhere)
     assert (job["state"], job["outcome"]) == ("completed", "deletion scheduled")
 
 
 def test_listenbrainz_removal_deletes_the_imported_listen_at_listenbrainzs_own_time(
-    runtime: Runtime, router: respx.MockRouter
+    logged_in_everywhere: Runtime, api: respx.MockRouter
 ) -> None:
-    store = runtime.store()
+    store = logged_in_everywhere.store()
     ref = ItemRef("track", {}, title="Hurt", artist="Johnny Cash", duration_ms=218_000)
     with store.transaction():  # the archive has the play at AT (from Last.fm) ...
         ImportWriter(store, PROFILE, "lastfm").play(ImportedPlay(ref, AT))
     with store.transaction():  # ... and ListenBrainz has it 30 s later, with its msid
         ImportWriter(store, PROFILE, "listenbrainz").play(ImportedPlay(ref, AT + 30, MSID))
     [play] = [r[0] for r in store.conn.execute("SELECT id FROM plays")]
-    unscrobble(runtime, [play], None, dry_run=False)
+    unscrobble(logged_in_everywhere, [play], None, dry_run=False)
     theirs = {
         "listened_at": AT + 30,
         "recording_msid": MSID,
         "track_metadata": {"artist_name": "Johnny Cash", "track_name": "Hurt (Live)"},
     }
-    router.get(f"{LB_API}/1/user/rob/listens").mock(return_value=lb_listens(theirs))
-    delete = router.post(f"{LB_API}/1/delete-listen").mock(
+    api.get(f"{LB_API}/1/user/rob/listens").mock(return_value=lb_listens(theirs))
+    delete = api.post(f"{LB_API}/1/delete-listen").mock(
         return_value=httpx.Response(200, json={"status": "ok"})
     )
 
-    run_flush(runtime)
+    run_flush(logged_in_everywhere)
 
     assert json.loads(delete.calls.last.request.content) == {
         "listened_at": AT + 30,
@@ -377,35 +376,40 @@ def test_listenbrainz_removal_deletes_the_imported_listen_at_listenbrainzs_own_t
 
 
 def test_trakt_removal_finds_an_imported_play_at_trakts_own_time(
-    runtime: Runtime, router: respx.MockRouter
+    logged_in_everywhere: Runtime, api: respx.MockRouter
 ) -> None:
-    play = sent(runtime, "trakt", movie(AT, tmdb=603))  # Trakt has it 40 s later
-    unscrobble(runtime, [play], None, dry_run=False)
+    play = sent(logged_in_everywhere, "trakt", movie(AT, tmdb=603))  # Trakt has it 40 s later
+    unscrobble(logged_in_everywhere, [play], None, dry_run=False)
     history = [trakt_entry(42, "2026-11-17T08:20:40.000Z", 603)]
-    router.get(f"{TRAKT_API}/sync/history").mock(return_value=httpx.Response(200, json=history))
-    remove = router.post(f"{TRAKT_API}/sync/history/remove").mock(
+    api.get(f"{TRAKT_API}/sync/history").mock(return_value=httpx.Response(200, json=history))
+    remove = api.post(f"{TRAKT_API}/sync/history/remove").mock(
         return_value=httpx.Response(200, json={"deleted": {"movies": 1, "episodes": 0}})
     )
 
-    run_flush(runtime)
+    run_flush(logged_in_everywhere)
 
     assert json.loads(remove.calls.last.request.content) == {"ids": [42]}
 
 
 def test_listenbrainz_delete_answered_without_status_ok_is_not_a_success(
-    runtime: Runtime, router: respx.MockRouter
+    logged_in_everywhere: Runtime, api: respx.MockRouter
 ) -> None:
-    unscrobble(runtime, [sent(runtime, "listenbrainz", song())], None, dry_run=False)
+    unscrobble(
+        logged_in_everywhere,
+        [sent(logged_in_everywhere, "listenbrainz", song())],
+        None,
+        dry_run=False,
+    )
     ours = {
         "listened_at": AT,
         "recording_msid": MSID,
         "track_metadata": {"artist_name": "Johnny Cash", "track_name": "Hurt"},
     }
-    router.get(f"{LB_API}/1/user/rob/listens").mock(return_value=lb_listens(ours))
-    router.post(f"{LB_API}/1/delete-listen").mock(
+    api.get(f"{LB_API}/1/user/rob/listens").mock(return_value=lb_listens(ours))
+    api.post(f"{LB_API}/1/delete-listen").mock(
         return_value=httpx.Response(200, json={"code": 200, "error": "Invalid Method"})
     )
 
-    run_flush(runtime)
+    run_flush(logged_in_everywhere)
 
-    assert [j["state"] for j in removal_jobs(runtime)] == ["retryable"]
+    assert [j["state"] for j in removal_jobs(logged_in_everywhere)] == ["retryable"]

@@ -67,6 +67,15 @@ MediaType = Literal["track", "podcast", "movie", "episode"]
 ServiceName = Literal["trakt", "simkl", "lastfm", "listenbrainz"]
 
 
+class TargetSettings(_Service):
+    """A named target's own API app (issue #19): a Trakt or Simkl target at a URL of its own
+    (Trakt's staging API) is registered there, not with the kind's app. Unset: asked at login
+    and kept in the token store."""
+
+    client_id: str | None = None
+    client_secret: str | None = None
+
+
 class ProfileSettings(_Service):
     """Per-profile choices. `routes` names, per media type, the targets that get its plays
     (default: every connected target that takes the type): a kind's name for its default
@@ -155,6 +164,7 @@ class Settings(BaseModel):
     tmdb: TmdbSettings = TmdbSettings()
     notify: NotifySettings = NotifySettings()
     profiles: dict[str, ProfileSettings] = {}
+    targets: dict[str, TargetSettings] = {}
 
     @field_validator("data_dir", mode="before")
     @classmethod

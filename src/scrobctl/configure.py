@@ -25,6 +25,8 @@ from scrobctl.config import Settings
 from scrobctl.errors import ConfigError, UsageError
 
 SECRET_FIELDS = frozenset({"client_id", "client_secret", "api_key", "api_secret"})
+# Settings that are a table of credentials (targets.NAME.client_secret): shown as set or not.
+SECRET_TABLES = frozenset({"targets"})
 ENV_PREFIX = "SCROBCTL_"
 DEFAULT = "default"
 FILE = "file"
@@ -97,7 +99,7 @@ def show(settings: Settings) -> list[SettingView]:
         else:
             source = DEFAULT
         value = _lookup(effective, key)[1]
-        secret = key.rsplit(".", 1)[-1] in SECRET_FIELDS
+        secret = key.rsplit(".", 1)[-1] in SECRET_FIELDS or key in SECRET_TABLES
         views.append(
             SettingView(
                 key=key,
@@ -166,6 +168,8 @@ def set_value(key: str, text: str) -> Path:
     parts = key.split(".")
     if len(parts) == 4 and parts[0] == "profiles" and parts[2] == "routes" and parts[1]:
         keys[key] = list  # profiles.NAME.routes.TYPE: the services that get that type
+    if len(parts) == 3 and parts[0] == "targets" and parts[1] and parts[2] in SECRET_FIELDS:
+        keys[key] = str  # targets.NAME.client_id: a named target's own API app
     if key not in keys:
         near = ", ".join(k for k in keys if k.split(".")[0] == key.split(".")[0]) or ", ".join(keys)
         raise UsageError(f"there is no setting {key!r}", f"settings: {near}")

@@ -34,10 +34,13 @@ def main() -> None:
 
 def nothing_to_flush() -> bool:
     """The empty flush, for both fast paths (here and `cli/flush.py`): no job is due and the
-    token file, if any, is private (else the full command runs and warns about it). One stat
-    and one read-only query, without building the runtime."""
-    from scrobctl.paths import DB_NAME, data_dir, token_file_private
+    token file, if any, is private and a SCROBCTL_CONFIG names a file that exists (else the full
+    command runs and warns about it). Two stats and one read-only query, without building the
+    runtime."""
+    from scrobctl.paths import DB_NAME, data_dir, missing_config, token_file_private
     from scrobctl.store.probe import nothing_due
 
     folder = data_dir()
-    return token_file_private(folder) and nothing_due(folder / DB_NAME)
+    if not token_file_private(folder) or missing_config() is not None:
+        return False
+    return nothing_due(folder / DB_NAME)

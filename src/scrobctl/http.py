@@ -54,6 +54,16 @@ RATE_LIMITS: dict[str, tuple[float, float]] = {
     "tmdb": (20, 1),
 }
 
+
+@dataclass(frozen=True)
+class Limits:
+    """The request rates the limiters pace to, passed down from the Runtime: a test runs
+    unpaced by building its runtime with other rates, not by patching a module global (the
+    leaky bucket paces on the event loop's real clock, not the injected one)."""
+
+    rates: Mapping[str, tuple[float, float]] = field(default_factory=lambda: dict(RATE_LIMITS))
+
+
 # Job-level back-off after a transient failure: 30 s, 1 min, 2 min ... capped at 6 h, with jitter.
 BACKOFF_BASE = 30.0
 BACKOFF_CAP = 6 * 3600.0
@@ -199,14 +209,16 @@ class ServiceLimiter:
     # documented limits, and `rate` is its server type's own where that differs.
     kind: str | None = None
     rate: tuple[float, float] | None = None
+    limits: Limits = field(default_factory=Limits)
 
     def __post_init__(self) -> None:
-        limits = self.kind or self.service
+        bucket = self.kind or self.service
+        rates = self.limits.rates
         if self.limiter is None:
-            rate, period = self.rate or RATE_LIMITS.get(limits, (1, 1))
+            rate, period = self.rate or rates.get(bucket, (1, 1))
             self.limiter = AsyncLimiter(rate, period)
-        if self.write_limiter is None and f"{limits}:write" in RATE_LIMITS and self.rate is None:
-            rate, period = RATE_LIMITS[f"{limits}:write"]
+        if self.write_limiter is None and f"{bucket}:write" in rates and self.rate is None:
+            rate, period = rates[f"{bucket}:write"]
             self.write_limiter = AsyncLimiter(rate, period)
             self.write_interval = period / rate
 

@@ -39,7 +39,7 @@ class Kind:
     login: str  # its login flow (accounts/<kind>.py)
     login_with: str = "browser"  # what the person gives: "browser" (a code or page), "token"
     podcasts: bool = False  # takes podcasts where its settings say `podcasts = true`
-    named: bool = False  # compatible servers exist: a target may have a name and its own URL
+    named: bool = False  # a target may have a name and its own URL (issue 19: every kind)
     app_fields: tuple[tuple[str, str, bool], ...] = ()  # its API app: (name, label, secret)
     rates: frozenset[str] = frozenset()  # the item types it takes a 1-10 rating of
     removal_sender: str | None = None  # (link) -> RemovalSender; None: no API removes a play
@@ -92,6 +92,7 @@ KINDS: dict[str, Kind] = {
         _declare(
             "trakt",
             label="Trakt",
+            named=True,  # a second account, or a server of its own (staging)
             secret_key="access_token",
             media=frozenset({"movie", "episode"}),
             app_fields=(
@@ -108,6 +109,7 @@ KINDS: dict[str, Kind] = {
         _declare(
             "simkl",
             label="Simkl",
+            named=True,  # a second account, or a server of its own (staging)
             secret_key="access_token",
             media=frozenset({"movie", "episode"}),
             app_fields=(("client_id", "Client ID", False),),
@@ -230,7 +232,7 @@ async def link(
 ) -> Link:
     """The target's client with fresh credentials (a Trakt token is refreshed here when due)."""
     spec = kind(target.kind)
-    limiter = limiter or target.limiter(runtime.clock)
+    limiter = limiter or target.limiter(runtime.clock, runtime.limits)
     connected = Link(
         runtime, target, http, limiter, credentials(runtime, target, required=required)
     )

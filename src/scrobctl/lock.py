@@ -38,3 +38,18 @@ def exclusive(path: Path, what: str = "flush", *, wait: bool = False) -> Iterato
         yield
     finally:
         os.close(fd)
+
+
+def held(path: Path) -> bool:
+    """Whether some process holds the lock on `path` now (a killed holder holds nothing)."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing drops a lock taken here
+    return False

@@ -31,6 +31,16 @@ def config_file() -> Path:
     return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "config.toml"
 
 
+def missing_config() -> Path | None:
+    """The file SCROBCTL_CONFIG names when it does not exist (one stat): a typo there would
+    otherwise leave every setting of that file silently unused (issue 17)."""
+    explicit = os.environ.get("SCROBCTL_CONFIG")
+    if not explicit:
+        return None
+    path = Path(explicit).expanduser()
+    return None if path.exists() else path
+
+
 def data_dir() -> Path:
     """The data folder by the Settings precedence, reading only what it needs."""
     from_env = os.environ.get("SCROBCTL_DATA_DIR")

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     from scrobctl.config import Settings
     from scrobctl.errors import TokenMissing
+    from scrobctl.http import Limits, ServiceLimiter
     from scrobctl.store import Store
     from scrobctl.tokens import TokenStore
 
@@ -30,8 +31,11 @@ class Runtime:
         warn: Callable[[str], None],
         clock: Clock | None = None,
         http_client: Callable[[], httpx.AsyncClient] | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.settings_ = settings
+        # The request rates every limiter paces to; None: each service's documented ones.
+        self.limits = limits
         self.warn = warn
         self.clock = clock or Clock()
         self.http_client = http_client or self.make_http
@@ -53,6 +57,16 @@ class Runtime:
         from scrobctl.http import make_client
 
         return make_client(deadline=self.settings.request_deadline, warn=self.warn, log=log)
+
+    def limiter(
+        self, service: str, *, kind: str | None = None, rate: tuple[float, float] | None = None
+    ) -> ServiceLimiter:
+        """A limiter for `service` (a target's name; `kind` picks the limits where it differs)
+        on this runtime's clock, at its limits or `rate`, a server type's own."""
+        from scrobctl.http import Limits, ServiceLimiter
+
+        limits = self.limits or Limits()
+        return ServiceLimiter(service, clock=self.clock, kind=kind, rate=rate, limits=limits)
 
     @property
     def data_dir(self) -> Path:

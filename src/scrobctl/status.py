@@ -44,6 +44,21 @@ class LackingPlays(BaseModel):
     command: str
 
 
+class ImportStatus(BaseModel):
+    """A history import: `done`, `running` (a process is at it now) or `interrupted` (it
+    stopped, or its process was killed: the next `import` continues it)."""
+
+    profile: str
+    service: str
+    state: str
+    processed: int
+    plays: int
+    ratings: int
+    finished_at: datetime | None
+    detail: str | None
+    command: str
+
+
 class StatusReport(BaseModel):
     version: str
     data_dir: str
@@ -53,6 +68,7 @@ class StatusReport(BaseModel):
     queue: dict[str, dict[str, int]]
     plays: int
     lacking: list[LackingPlays] = []
+    imports: list[ImportStatus] = []
 
 
 # A pause stored by an older scrobctl from `Retry-After: 999...9` is infinite; shown as the
@@ -124,6 +140,7 @@ def build_status(runtime: Runtime, checks: list[CheckResult] | None = None) -> S
         for g in lacking(runtime)
     ]
     return StatusReport(
+        imports=_imports(runtime),
         version=__version__,
         data_dir=str(runtime.data_dir),
         database=str(runtime.db_path),
@@ -133,3 +150,32 @@ def build_status(runtime: Runtime, checks: list[CheckResult] | None = None) -> S
         plays=plays,
         lacking=gaps,
     )
+
+
+def _imports(runtime: Runtime) -> list[ImportStatus]:
+    """Each history import as it really is: a "running" row whose process no longer holds
+    its lock was killed (SIGKILL, a crash, a power cut) and is reported as interrupted."""
+    from scrobctl.lock import held
+    from scrobctl.store.imports import INTERRUPTED, RUNNING, list_imports
+    from scrobctl.sync.importer import lock_path
+
+    found = []
+    for profile, service, finished_at, checkpoint in list_imports(runtime.store()):
+        state, detail = checkpoint.state, checkpoint.detail
+        if state == RUNNING and not held(lock_path(runtime, profile, service)):
+            state, detail = INTERRUPTED, "its process was killed or crashed"
+        suffix = "" if profile == "default" else f" --profile {profile}"
+        found.append(
+            ImportStatus(
+                profile=profile,
+                service=service,
+                state=state,
+                processed=checkpoint.processed,
+                plays=int(checkpoint.counts.get("plays", 0)),
+                ratings=int(checkpoint.counts.get("ratings", 0)),
+                finished_at=_when(finished_at) if state == "done" else None,
+                detail=detail,
+                command=f"scrobctl import {service}{suffix}",
+            )
+        )
+    return found

@@ -18,13 +18,13 @@ from scrobctl.kinds import MALOJA, SERVERS, ServerType
 
 if TYPE_CHECKING:
     from scrobctl.clock import Clock
-    from scrobctl.http import ServiceLimiter
+    from scrobctl.http import Limits, ServiceLimiter
     from scrobctl.runtime import Runtime
     from scrobctl.store.connections import Connection
 
 # The kinds and server types are declared in kinds.py; these names are kept for their users.
 KINDS = tuple(_kinds.KINDS)
-# Kinds that compatible servers implement; Trakt and Simkl have only their own service.
+# Kinds a named target may have (all of them since issue 19).
 NAMED_KINDS = tuple(k.name for k in _kinds.KINDS.values() if k.named)
 __all__ = ["KINDS", "MALOJA", "NAMED_KINDS", "SERVERS", "ServerType", "Target"]
 
@@ -36,6 +36,9 @@ class Target:
     kind: str
     url: str | None  # its own API root; None: the configured one for the kind
     server: str | None  # a key of SERVERS, or None for the kind's own service
+    # A Last.fm-compatible server found to take only single scrobbles (remembered in its
+    # connection row, connections.SINGLE_SCROBBLES).
+    single_scrobbles: bool = False
 
     @property
     def server_type(self) -> ServerType | None:
@@ -58,6 +61,20 @@ class Target:
             return self.url
         return str(getattr(runtime.settings, self.kind).api_url)
 
+    def auth_url(self, runtime: Runtime) -> str:
+        """Where its OAuth endpoints are: the kind's auth host (Trakt's auth.trakt.tv), or the
+        target's own URL, which serves both (Trakt's staging API does)."""
+        if self.url:
+            return self.url
+        settings = getattr(runtime.settings, self.kind)
+        return str(getattr(settings, "auth_url", settings.api_url))
+
+    @property
+    def own_app(self) -> bool:
+        """It needs an API app of its own: an app is registered with one server (Trakt's staging
+        API needs a separate one), and the kind's app secret never goes to another host."""
+        return self.url is not None
+
     @property
     def has_now_playing(self) -> bool:
         server = self.server_type
@@ -72,19 +89,31 @@ class Target:
         server = self.server_type
         return min(default, server.batch_size) if server and server.batch_size else default
 
-    def limiter(self, clock: Clock) -> ServiceLimiter:
-        """A limiter of its own, at its kind's documented rate or its server type's."""
-        from scrobctl.http import ServiceLimiter
+    def limiter(self, clock: Clock, limits: Limits | None = None) -> ServiceLimiter:
+        """A limiter of its own, at its kind's rate in `limits` (None: the documented ones) or
+        its server type's."""
+        from scrobctl.http import Limits, ServiceLimiter
 
         server = self.server_type
         return ServiceLimiter(
-            self.name, clock=clock, kind=self.kind, rate=server.rate if server else None
+            self.name,
+            clock=clock,
+            kind=self.kind,
+            rate=server.rate if server else None,
+            limits=limits or Limits(),
         )
 
 
 def from_connection(connection: Connection) -> Target:
+    from scrobctl.store.connections import SINGLE_SCROBBLES
+
     return Target(
-        connection.profile, connection.name, connection.kind, connection.url, connection.server
+        connection.profile,
+        connection.name,
+        connection.kind,
+        connection.url,
+        connection.server,
+        bool(connection.settings.get(SINGLE_SCROBBLES)),
     )
 
 

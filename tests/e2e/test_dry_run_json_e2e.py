@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from tests.e2e.conftest import Cli, jsonl, status_json, track_events
@@ -86,6 +87,9 @@ def test_import_json_summary(cli: Cli, logged_in: Any, fake_lb: FakeListenBrainz
         "matched_by_id",
         "matched_by_title",
         "failed",
+        "total",
+        "plays",
+        "ratings",
         "report",
         "failed_step",
     }
@@ -109,3 +113,98 @@ def test_import_progress_says_how_entries_matched_and_never_passes_the_total(
         if "of" in words:
             done, total = int(words[1]), int(words[words.index("of") + 1])
             assert done <= total
+
+
+def test_import_summary_counts_plays_and_ratings_apart_and_new_versus_already_known(
+    cli: Cli, logged_in: Any, fake_lb: FakeListenBrainz
+) -> None:
+    fake_lb.history_size = 1500  # tracks without MBIDs: matched by artist and title
+
+    first = cli("import", "listenbrainz", timeout=120)
+    again = cli("import", "listenbrainz", "--full", "--json", timeout=120)
+
+    assert first.returncode == 0, first.stderr
+    [line] = [x for x in first.stderr.splitlines() if x.startswith("listenbrainz: imported: ")]
+    assert "1500 entries, 0 matched by id, 1500 by title, 0 failed" in line
+    assert "1500 plays (1500 new, 0 already known), 0 ratings (0 new, 0 already known)" in line
+    assert again.returncode == 0, again.stderr
+    summary = json.loads(again.stdout)["data"]
+    assert summary["plays"] == {"total": 1500, "new": 0, "known": 1500}
+    assert summary["ratings"] == {"total": 0, "new": 0, "known": 0}
+    assert (summary["matched_by_id"], summary["matched_by_title"]) == (0, 1500)
+
+
+def test_import_that_fails_half_way_says_what_was_saved_and_status_shows_it_interrupted(
+    cli: Cli, logged_in: Any, fake_lb: FakeListenBrainz
+) -> None:
+    fake_lb.history_size = 2500
+    fake_lb.unavailable_after = 1  # the second page is answered 503
+
+    failed = cli("import", "listenbrainz", timeout=120)
+    status = status_json(cli)
+    fake_lb.unavailable_after = None
+    resumed = cli("import", "listenbrainz", timeout=120)
+
+    assert failed.returncode == 1
+    assert (
+        "listenbrainz: import stopped after 1000 entries (1000 plays (1000 new, 0 already"
+        " known), 0 ratings (0 new, 0 already known)) were saved with their checkpoint;"
+        " `scrobctl import listenbrainz` continues where it stopped"
+    ) in failed.stderr.splitlines()
+    [row] = status["imports"]
+    assert (row["service"], row["state"], row["processed"], row["plays"]) == (
+        "listenbrainz",
+        "interrupted",
+        1000,
+        1000,
+    )
+    assert row["detail"].startswith("stopped: listenbrainz: HTTP 503")
+    assert row["command"] == "scrobctl import listenbrainz"
+    assert "listenbrainz: resumed and finished: 2500 entries" in resumed.stderr
+    assert status_json(cli)["imports"][0]["state"] == "done"
+
+
+def test_import_file_json_summary_counts_ratings_new_then_already_known(
+    cli: Cli, tmp_path: Path
+) -> None:
+    from tests.exports.files import csv_text
+    from tests.test_files_formats import IMDB_HEADER, imdb_row
+
+    path = tmp_path / "ratings.csv"
+    path.write_text(
+        csv_text(
+            IMDB_HEADER,
+            [
+                imdb_row("tt0133093", 9, "Movie", "The Matrix", "1999"),
+                imdb_row("tt0944947", 9, "TV Series", "Game of Thrones", "2011"),
+            ],
+        )
+    )
+
+    first = cli("import", "--file", str(path), "--json")
+    again = cli("import", "--file", str(path), "--json")
+    said = cli("import", "--file", str(path))
+
+    assert first.returncode == 0, first.stderr
+    summary = json.loads(first.stdout)["data"]
+    assert summary == {
+        "dry_run": False,
+        "files": [{"path": str(path), "format": "IMDb ratings CSV"}],
+        "rows": 2,
+        "plays": {"new": 0, "known": 0},
+        "ratings": {"new": 2, "known": 0},
+        "matched_by_id": 2,
+        "matched_by_title": 0,
+        "below_threshold": 0,
+        "skipped": {},
+        "unmatched": 0,
+        "unreadable": 0,
+        "report": None,
+        "interrupted": False,
+        "kept": 0,
+    }
+    assert json.loads(again.stdout)["data"]["ratings"] == {"new": 0, "known": 2}
+    assert (
+        "added 0 plays and 0 ratings, duplicates 0, below threshold 0, skipped 0, unmatched 0,"
+        " unreadable 0; 2 ratings already known; matched 2 by id, 0 by title"
+    ) in said.stderr

@@ -66,3 +66,41 @@ def test_ctrl_c_in_flush_says_what_was_kept_and_exits_130(
     again = cli("flush", timeout=120)
     assert again.returncode == 0, again.stderr
     assert len({listen["listened_at"] for listen in slow_lb.received()}) == 2500
+
+
+def test_flush_on_a_terminal_shows_a_progress_bar_per_target_not_lines(
+    cli: Cli,
+    logged_in: object,
+    fake_lb: FakeListenBrainz,
+    scrobctl_bin: Path,
+    cli_env: dict[str, str],
+) -> None:
+    """stderr a real pseudo-terminal: Rich draws the bar (the target, done of total)."""
+    import pty
+
+    from tests.e2e.test_scrobble_tty_e2e import read_until
+
+    assert cli("scrobble", input=jsonl(track_events(2500))).returncode == 0
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [str(scrobctl_bin), "flush"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=slave,
+        env={**cli_env, "COLUMNS": "100"},
+    )
+    os.close(slave)
+    try:
+        shown = read_until(master, b"listenbrainz: 2500 sent in 3 requests", timeout=120)
+        proc.wait(timeout=TIMEOUT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+
+    text = shown.decode("utf-8", "replace")
+    assert proc.returncode == 0, text
+    assert "listenbrainz" in text and "2500/2500" in text, text
+    assert "flushing listenbrainz:" not in text  # the plain lines are for no terminal
+    assert len(fake_lb.submissions) == 3

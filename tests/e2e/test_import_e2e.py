@@ -333,7 +333,8 @@ def import_row(data: Path, service: str) -> dict[str, Any]:
     with closing(connect(data)) as conn:
         conn.row_factory = sqlite3.Row
         row = conn.execute(
-            "SELECT state, cursor, high_water, processed, matched, failed FROM imports"
+            "SELECT state, cursor, high_water, processed, matched, failed, counts, detail"
+            " FROM imports"
             " WHERE profile = 'default' AND service = ? AND kind = 'history'",
             (service,),
         ).fetchone()
@@ -528,7 +529,12 @@ def test_import_killed_half_way_then_run_again_leaves_the_database_of_one_uninte
     assert proc.returncode == -signal.SIGKILL
 
     interrupted = import_row(data_dir, service)
-    assert interrupted["state"] == "running"
+    assert interrupted["state"] == "running"  # nobody was left to say otherwise ...
+    [shown] = json.loads(cli("status", "--json").stdout)["data"]["imports"]
+    assert (shown["state"], shown["detail"]) == (  # ... but no process holds its lock
+        "interrupted",
+        "its process was killed or crashed",
+    )
     [(kept,)] = query(data_dir, "SELECT count(*) FROM plays")
     assert 0 < kept < size, "the kill did not land half-way"
     asked_before = len(page_requests())
@@ -562,6 +568,42 @@ def test_import_killed_half_way_then_run_again_leaves_the_database_of_one_uninte
 
 
 # -- 3. a Last.fm history, then plays piped in -------------------------------------------------
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_import_stopped_by_ctrl_c_or_sigterm_says_what_was_kept_and_continues(
+    cli: Cli,
+    popen_cli: Callable[..., subprocess.Popen[str]],
+    fake_lb: FeedbackListenBrainz,
+    data_dir: Path,
+    signum: int,
+) -> None:
+    size = 6_000
+    serve_listenbrainz_history(fake_lb, size)
+    fake_lb.latency = 0.05
+    login_listenbrainz(cli)
+
+    proc = popen_cli("import", "listenbrainz")
+    wait_until(lambda: len(listens_requests(fake_lb)) >= 3, timeout=TIMEOUT)
+    proc.send_signal(signum)
+    _, stderr = proc.communicate(timeout=TIMEOUT)
+
+    assert proc.returncode == 130, stderr
+    [said] = [line for line in stderr.splitlines() if line.startswith("import interrupted: ")]
+    assert "saved with their checkpoint" in said
+    assert "Run `scrobctl import listenbrainz` to continue where it stopped" in said
+    row = import_row(data_dir, "listenbrainz")
+    assert (row["state"], row["detail"]) == ("interrupted", "interrupted (Ctrl-C or SIGTERM)")
+    [(kept,)] = query(data_dir, "SELECT count(*) FROM plays")
+    assert 0 < kept < size and f"{kept} plays" in said
+    [shown] = json.loads(cli("status", "--json").stdout)["data"]["imports"]
+    assert (shown["state"], shown["processed"]) == ("interrupted", kept)
+
+    resumed = run_import(cli, "listenbrainz")
+
+    assert "resumed and finished" in summary_line(resumed.stderr, "listenbrainz")
+    assert query(data_dir, "SELECT count(*) FROM plays") == [(size,)]
+    assert import_row(data_dir, "listenbrainz")["state"] == "done"
 
 
 def track_event(

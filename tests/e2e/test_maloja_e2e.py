@@ -133,7 +133,9 @@ def test_maloja_target_stores_every_sent_play_once_and_reports_the_same_second_o
     stored = maloja.scrobbles(name)
     assert len(stored) == 49
     assert len({s.title for s in stored}) == 49
-    assert all(j["state"] == "completed" for j in jobs(second, "maloja"))
+    second_jobs = jobs(second, "maloja")
+    assert all(j["state"] == "completed" for j in second_jobs)
+    assert {j["item"] for j in second_jobs} <= {f"{name} - {s.title}" for s in stored}
 
 
 def test_maloja_same_second_play_exits_1_naming_the_reason(cli: Cli, maloja: Maloja) -> None:
@@ -175,8 +177,9 @@ def test_maloja_and_a_listenbrainz_fake_as_two_targets_each_get_every_play(
     assert len(maloja.scrobbles(name)) == 5
     at_fake = [lst for lst in fake_lb.accepted if lst["track_metadata"]["artist_name"] == name]
     assert len(at_fake) == 5
-    kinds = {c["service"]: c["kind"] for c in status_json(cli)["connections"]}
-    assert kinds == {"listenbrainz": "listenbrainz", "maloja": "listenbrainz"}
+    kinds = {c["service"]: (c["kind"], c["server"]) for c in status_json(cli)["connections"]}
+    # What each server is was found at login and is remembered with the connection.
+    assert kinds == {"listenbrainz": ("listenbrainz", None), "maloja": ("listenbrainz", "maloja")}
 
 
 def login_maloja_as(cli: Cli, maloja: Maloja, name: str = "maloja-as") -> None:
@@ -218,6 +221,9 @@ def test_maloja_audioscrobbler_target_sends_single_scrobbles_once(
     assert [s.timestamp for s in stored] == [e["watched_at"] for e in events[:5]]
     states = sorted(j["state"] for j in jobs(second, "maloja-as"))
     assert states == ["completed"] * 5 + ["rejected"]
+    imported = cli("import", "maloja-as")  # no user.getRecentTracks there either
+    assert imported.returncode == 1, imported.stderr
+    assert "user.getRecentTracks" in imported.stderr
 
 
 def test_maloja_audioscrobbler_session_lost_on_restart_is_reconnect_required(

@@ -88,3 +88,29 @@ def test_flush_summary_says_1_request(cli: Cli, logged_in: Any) -> None:
     result = cli("flush")
 
     assert "listenbrainz: 1 sent in 1 request" in result.stderr.splitlines()
+
+
+def test_a_misspelt_command_gets_did_you_mean(cli: Cli) -> None:
+    typo = cli("imprt", "trakt")
+    swapped = cli("stauts")
+
+    assert typo.returncode == swapped.returncode == 2
+    assert "No such command 'imprt'. Did you mean 'import'?" in typo.stderr
+    assert "Did you mean" in swapped.stderr and "'status'" in swapped.stderr
+
+
+def test_every_command_warns_of_a_scrobctl_config_that_does_not_exist(
+    cli: Cli, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    cli_env["SCROBCTL_CONFIG"] = str(tmp_path / "typo.toml")
+
+    status = cli("status")
+    flush = cli("flush", "-q")  # an empty queue, from cron: the fast path must not hide it
+
+    for result in (status, flush):
+        assert result.returncode == 0, result.stderr
+        assert f"warning: SCROBCTL_CONFIG names {tmp_path / 'typo.toml'}, which does not exist" in (
+            result.stderr
+        )
+    (tmp_path / "typo.toml").write_text("")
+    assert "SCROBCTL_CONFIG" not in cli("flush", "-q").stderr

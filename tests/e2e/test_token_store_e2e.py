@@ -229,3 +229,36 @@ def test_status_and_doctor_report_an_emptied_token_file(run: Run, data_dir: Path
     assert doctor.returncode == 1
     [login] = [c for c in json_data(doctor.stdout)["checks"] if c["name"].startswith("login")]
     assert login["status"] == "fail" and "no token in the file store" in login["detail"]
+
+
+def test_tokens_migrate_moves_a_named_trakt_targets_login_and_its_own_app(
+    run: Run, data_dir: Path
+) -> None:
+    """A Trakt target at its own URL (issue 19) has an app of its own, kept under its name."""
+    staging = FakeTrakt(client_id=unique("stg-id"), client_secret=unique("stg-secret"))
+    staging.poll_statuses = [200]
+    own_app = {
+        "SCROBCTL_TARGETS__TRAKT2__CLIENT_ID": staging.client_id,
+        "SCROBCTL_TARGETS__TRAKT2__CLIENT_SECRET": staging.client_secret,
+    }
+    with staging:
+        login = ("login", "trakt", "--name", "trakt2", "--url", staging.url, "--no-browser")
+        result = run(*login, store="file", extra=own_app)
+        assert result.returncode == 0, result.stderr
+        path = data_dir / "tokens.json"
+        data = json.loads(path.read_text())  # as if typed at login's prompt instead
+        data["@app/target:trakt2"] = {
+            "client_id": staging.client_id,
+            "client_secret": staging.client_secret,
+            "url": staging.url,  # the server it was registered with
+        }
+        path.write_text(json.dumps(data))
+
+        moved = run("tokens", "migrate", "--to", "keyring", store="file", apps=False)
+
+        assert moved.returncode == 0, moved.stderr
+        assert "trakt2 API app" in moved.stderr
+        assert json.loads(path.read_text()) == {}
+        code, report = status(run, "--check", apps=False)
+        assert code == 0, report
+        assert [(c["service"], c["checked"]) for c in report["connections"]] == [("trakt2", True)]

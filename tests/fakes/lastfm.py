@@ -43,6 +43,14 @@
 - A method in `unsupported` is answered as a compatible server answers one it lacks: HTTP 200
   `{"error": 3, "message": "Invalid method"}` (krateng/maloja maloja/apis/audioscrobbler.py
   l.26).
+- `auth.getMobileSession` (https://www.last.fm/api/mobileauth: POST, signed, `username` and
+  `password`) against `passwords` (user -> password): `{"session": {"name", "key",
+  "subscriber": 0}}`, else error 4 (HTTP 401, "Invalid credentials", as Maloja answers it:
+  apis/audioscrobbler.py l.22 and l.60-72).
+- With `indexed_scrobbles_fail`, a compatible server whose indexed `track.scrobble` form breaks:
+  any `name[i]` parameter is HTTP 500 `{"error": 8, "message": "Operation failed"}` and stores
+  nothing, as Maloja's does (apis/audioscrobbler.py l.24, l.111-118: its indexed branch calls
+  `self.scrobble` with arguments it does not take); the single form (no index) works.
 
 Every request is recorded in `calls` with its arrival time and whether its signature was valid.
 
@@ -184,9 +192,13 @@ class FakeLastfm(FakeService):
         ignored_artists: set[str] | frozenset[str] = frozenset({"Various Artists"}),
         daily_limit: int | None = None,
         latency: float = 0.0,
+        passwords: dict[str, str] | None = None,
+        indexed_scrobbles_fail: bool = False,
     ) -> None:
         super().__init__(latency)
         self.apps = {api_key: api_secret}
+        self.passwords = dict(passwords or {})  # auth.getMobileSession: user -> password
+        self.indexed_scrobbles_fail = indexed_scrobbles_fail
         self.api_key = api_key
         self.api_secret = api_secret
         self.user_name = user_name
@@ -196,7 +208,6 @@ class FakeLastfm(FakeService):
         self.ignored_artists = set(ignored_artists)  # answered with ignored code 1
         self.daily_limit = daily_limit  # accepted plays per user before code 5 (None: no cap)
         self.calls: list[Call] = []
-        self.problems: list[str] = []
         self.state = FakeLastfmState()
         # (user, artist, track, timestamp) -> the stored scrobble: what the profile shows
         self.scrobbles: dict[tuple[str, str, str, int], Scrobble] = {}
@@ -332,6 +343,7 @@ class FakeLastfm(FakeService):
         handlers = {
             "auth.getToken": self._get_token,
             "auth.getSession": self._get_session,
+            "auth.getMobileSession": self._get_mobile_session,
             "user.getInfo": self._user_info,
             "track.scrobble": self._scrobble,
             "track.updateNowPlaying": self._update_now_playing,
@@ -386,6 +398,19 @@ class FakeLastfm(FakeService):
         key = secrets.token_hex(16)
         self.state.sessions[key] = token.approved_for
         return Reply(200, {"session": {"name": token.approved_for, "key": key, "subscriber": 0}})
+
+    def _get_mobile_session(self, call: Call, params: dict[str, str]) -> Reply:
+        if call.http_method != "POST":
+            self.problems.append("auth.getMobileSession sent with GET: the password in a URL")
+        user, password = params.get("username"), params.get("password")
+        if user is None or password is None:
+            return self._error(call, 6)
+        if self.passwords.get(user) != password:
+            call.error = 4
+            return Reply(401, {"error": 4, "message": "Invalid credentials"})
+        key = secrets.token_hex(16)
+        self.state.sessions[key] = user
+        return Reply(200, {"session": {"name": user, "key": key, "subscriber": 0}})
 
     def _user_info(self, call: Call, params: dict[str, str]) -> Reply:
         if "sk" in params:
@@ -466,6 +491,9 @@ class FakeLastfm(FakeService):
         user = self._session_user(call, params)
         if isinstance(user, Reply):
             return user
+        if self.indexed_scrobbles_fail and any(INDEXED.match(name) for name in params):
+            call.error = 8
+            return Reply(500, {"error": 8, "message": "Operation failed"})
         items = self._indexed(params)
         if items is None or not items:
             return self._error(call, 6)

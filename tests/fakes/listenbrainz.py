@@ -144,6 +144,10 @@ class FakeListenBrainz(FakeService):
         self.history_user = "rob"
         self.history_size = 0
         self.history_start = 1_600_000_000
+        # Listens pages answered before the server goes into maintenance (503, as its nginx
+        # answers then); None: never.
+        self.unavailable_after: int | None = None
+        self.listens_pages = 0
 
     def _user(self, request: Request) -> str | None:
         header = request.headers.get("authorization", "")
@@ -176,6 +180,9 @@ class FakeListenBrainz(FakeService):
         if request.path == f"/1/user/{self.history_user}/listen-count":
             return Reply(200, {"payload": {"count": self.history_size}}, headers)
         if request.path == f"/1/user/{self.history_user}/listens":
+            self.listens_pages += 1
+            if self.unavailable_after is not None and self.listens_pages > self.unavailable_after:
+                return _error(503, "Service Unavailable")
             reply = self._received(request) if self._serve_received() else self._listens(request)
             reply.headers.update(headers)
             return reply

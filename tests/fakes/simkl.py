@@ -70,20 +70,18 @@ from __future__ import annotations
 import math
 import secrets
 import string
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.fakes.server import FakeService, Reply, Request
+from tests.fakes.server import FakeService, Reply, Request, objects, parse_time
 
 PIN_URL = "https://simkl.com/pin"
 CODE_ALPHABET = string.ascii_uppercase + string.digits
 
 
 LIMITED_PREFIXES = ("/sync/", "/scrobble/")
-HOLD_TIMEOUT = 60.0
 ITEM_TYPES = ("shows", "anime", "movies")
 
 
@@ -93,22 +91,6 @@ def _error(status: int, error: str, message: str) -> Reply:
 
 def iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(value: Any) -> float | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
-
-
-def _objects(value: Any) -> list[dict[str, Any]]:
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
 def _stringified(item: dict[str, Any]) -> dict[str, Any]:
@@ -121,16 +103,6 @@ def _stringified(item: dict[str, Any]) -> dict[str, Any]:
 
 def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return any(str(a[k]) == str(b[k]) for k in a.keys() & b.keys() if a[k] is not None)
-
-
-@dataclass
-class Hold:
-    method: str
-    path: str
-    skip: int = 0  # matching requests let through before holding starts
-    seen: int = 0
-    release: threading.Event = field(default_factory=threading.Event)
-    held: list[Request] = field(default_factory=list)
 
 
 @dataclass
@@ -200,7 +172,7 @@ class FakeSimkl(FakeService):
         connect_latency: float = 0.0,
         latency: float = 0.0,
     ) -> None:
-        super().__init__(latency)
+        super().__init__(latency, connect_latency)
         self.client_id = client_id
         self.user_name = user_name
         self.account_id = account_id
@@ -208,8 +180,6 @@ class FakeSimkl(FakeService):
         self.interval = interval
         self.expires_in = expires_in
 
-        self.log: list[tuple[float, Request]] = []  # (time.monotonic() on arrival, request)
-        self.problems: list[str] = []
         self.codes: dict[str, PinCode] = {}  # live codes only; deleted on success or expiry
         self.issued_codes: list[str] = []  # every user_code ever made, in order
         self.tokens: set[str] = set()
@@ -220,16 +190,11 @@ class FakeSimkl(FakeService):
         self.poll_times: list[float] = []  # time.monotonic() of every PIN poll
         self.post_interval = post_interval
         self.post_slack = post_slack
-        # Seconds the first request on a new connection arrives late: the TCP + TLS handshake a
-        # real host takes (localhost takes none). One handler thread serves one connection.
-        self.connect_latency = connect_latency
-        self._connection = threading.local()
         self.plays: list[SyncPlay] = []  # every play received, resends included
         self.library: list[LibraryItem] = []
         self._by_id: dict[tuple[str, str, str], LibraryItem] = {}
         self.scrobbles: list[dict[str, Any]] = []  # every accepted /scrobble/* body + action
         self.throttled: list[float] = []  # arrival times of the POSTs answered 429
-        self.holds: list[Hold] = []
         self._last_post: dict[str, float] = {}  # token -> arrival of its last write POST
         self._next_simkl_id = 500_000
         self.ratings: list[SimklRating] = []  # one per rated item, the latest value
@@ -237,38 +202,6 @@ class FakeSimkl(FakeService):
         self.ignored_ratings: list[dict[str, Any]] = []  # items whose rating Simkl drops
 
     # -- recording ---------------------------------------------------------------------------
-    def _dispatch(self, request: Request) -> Reply:
-        if self.connect_latency and not getattr(self._connection, "opened", False):
-            time.sleep(self.connect_latency)
-        self._connection.opened = True
-        at = time.monotonic()
-        with self.lock:
-            self.log.append((at, request))
-        throttled = self._throttle(request, at)
-        if throttled is not None:
-            return throttled
-        reply = super()._dispatch(request)
-        wait = None
-        with self.lock:
-            for hold in self.holds:
-                if (hold.method, hold.path) != (request.method, request.path):
-                    continue
-                hold.seen += 1
-                if hold.seen > hold.skip and not hold.release.is_set():
-                    hold.held.append(request)
-                    wait = hold.release
-        if wait is not None:
-            wait.wait(timeout=HOLD_TIMEOUT)
-        return reply
-
-    def hold(self, method: str, path: str, *, skip: int = 0) -> Hold:
-        """Requests `method path` after the first `skip` are processed, then wait for
-        `.release` before their reply goes out."""
-        hold = Hold(method, path, skip)
-        with self.lock:
-            self.holds.append(hold)
-        return hold
-
     def post_times(self, prefix: str = "/") -> list[float]:
         """Arrival times of the POSTs whose path starts with `prefix`, 429s included."""
         with self.lock:
@@ -280,10 +213,6 @@ class FakeSimkl(FakeService):
         with self.lock:
             ordered = sorted(self.log, key=lambda e: e[0])
         return [r for _, r in ordered if r.path.startswith(prefix)]
-
-    def _problem(self, text: str) -> None:
-        with self.lock:
-            self.problems.append(text)
 
     @property
     def user_code(self) -> str | None:
@@ -420,7 +349,7 @@ class FakeSimkl(FakeService):
         with self.lock:
             return token if scheme == "Bearer" and token in self.tokens else None
 
-    def _throttle(self, request: Request, at: float) -> Reply | None:
+    def refuse(self, request: Request, at: float) -> Reply | None:
         """1 POST a second per access token on the write paths (api-notes 10.4)."""
         if request.method != "POST" or not request.path.startswith(LIMITED_PREFIXES):
             return None
@@ -491,7 +420,7 @@ class FakeSimkl(FakeService):
             return None if ts is None else (iso(ts), ts)
 
         with self.lock:
-            for movie in _objects(body.get("movies")):
+            for movie in objects(body.get("movies")):
                 watched = when(movie.get("watched_at"))
                 if watched is None:
                     return _error(400, "wrong_parameter", "watched_at is not a date")
@@ -509,11 +438,11 @@ class FakeSimkl(FakeService):
                     }
                 )
             for kind in ("shows", "anime"):
-                for show in _objects(body.get(kind)):
+                for show in objects(body.get(kind)):
                     if self._unknown(show):
                         not_found["shows"].append(_stringified(show))
                         continue
-                    seasons = _objects(show.get("seasons"))
+                    seasons = objects(show.get("seasons"))
                     if not seasons and show.get("episodes"):
                         seasons = [{"number": 1, "episodes": show["episodes"]}]
                     if not seasons:
@@ -527,7 +456,7 @@ class FakeSimkl(FakeService):
                         }
                     )
                     for season in seasons:
-                        for episode in _objects(season.get("episodes")):
+                        for episode in objects(season.get("episodes")):
                             raw = episode.get("watched_at", season.get("watched_at"))
                             watched = when(raw if raw is not None else show.get("watched_at"))
                             if watched is None:
@@ -545,7 +474,7 @@ class FakeSimkl(FakeService):
                                 )
                             )
                             added["episodes"] += 1
-            for episode in _objects(body.get("episodes")):
+            for episode in objects(body.get("episodes")):
                 watched = when(episode.get("watched_at"))
                 if watched is None:
                     return _error(400, "wrong_parameter", "watched_at is not a date")
@@ -569,7 +498,7 @@ class FakeSimkl(FakeService):
         deleted = {"movies": 0, "shows": 0, "episodes": 0}
         not_found: dict[str, list[Any]] = {"movies": [], "shows": []}
         with self.lock:
-            for movie in _objects(body.get("movies")):
+            for movie in objects(body.get("movies")):
                 entry = self._find("movies", movie.get("ids") or {})
                 if entry is None or not entry.watched:
                     not_found["movies"].append(_stringified(movie))
@@ -578,12 +507,12 @@ class FakeSimkl(FakeService):
                 self._by_id = {k: v for k, v in self._by_id.items() if v is not entry}
                 deleted["movies"] += 1
             for kind in ("shows", "anime"):
-                for show in _objects(body.get(kind)):
+                for show in objects(body.get(kind)):
                     entry = self._find(kind, show.get("ids") or {})
                     if entry is None:
                         not_found["shows"].append(_stringified(show))
                         continue
-                    seasons = _objects(show.get("seasons"))
+                    seasons = objects(show.get("seasons"))
                     if not seasons:
                         deleted["episodes"] += len(entry.episodes)
                         entry.episodes.clear()
@@ -591,7 +520,7 @@ class FakeSimkl(FakeService):
                         continue
                     for season in seasons:
                         number = season.get("number")
-                        episodes = _objects(season.get("episodes"))
+                        episodes = objects(season.get("episodes"))
                         keys = [
                             k
                             for k in entry.episodes
@@ -751,7 +680,7 @@ class FakeSimkl(FakeService):
         not_found: dict[str, list[Any]] = {"movies": [], "shows": []}
         with self.lock:
             for kind in ITEM_TYPES:
-                for item in _objects(body.get(kind)):
+                for item in objects(body.get(kind)):
                     rating = item.get("rating")
                     rated_at = item.get("rated_at")
                     if rated_at is not None and parse_time(rated_at) is None:

@@ -66,14 +66,13 @@ from __future__ import annotations
 import json
 import math
 import secrets
-import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.fakes.server import FakeService, Reply, Request
+from tests.fakes.server import FakeService, Reply, Request, objects, parse_time
 
 OOB_REDIRECT = "urn:ietf:wg:oauth:2.0:oob"
 SEVEN_DAYS = 7 * 86_400
@@ -86,7 +85,6 @@ INVALID_GRANT = (
 HISTORY_TYPES = ("movies", "shows", "seasons", "episodes")
 DEFAULT_PAGE_LIMIT = 100  # observed on history endpoints since 2026 (the docs still say 10)
 MAX_PAGE_LIMIT = 250
-HOLD_TIMEOUT = 60.0
 
 
 def _oauth_error(status: int, error: str, description: str) -> Reply:
@@ -97,23 +95,6 @@ def iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
-def parse_time(value: Any) -> float | None:
-    """Unix seconds from an ISO-8601 datetime (or a plain date, as TC's schema says), else None."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
-
-
-def _objects(value: Any) -> list[dict[str, Any]]:
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
-
-
 @dataclass
 class Play:
     """One history entry as Trakt keeps it, with when it was added."""
@@ -122,16 +103,6 @@ class Play:
     watched_ts: float | None  # None for watched_at "unknown"
     entry: dict[str, Any]  # the GET /sync/history shape
     added_at: float  # time.monotonic()
-
-
-@dataclass
-class Hold:
-    method: str
-    path: str
-    skip: int = 0  # matching requests let through before holding starts
-    seen: int = 0
-    release: threading.Event = field(default_factory=threading.Event)
-    held: list[Request] = field(default_factory=list)
 
 
 @dataclass
@@ -174,7 +145,7 @@ class FakeTrakt(FakeService):
         latency: float = 0.0,
         ratings: Sequence[dict[str, Any]] | None = None,
     ) -> None:
-        super().__init__(latency)
+        super().__init__(latency, connect_latency)
         self.client_id = client_id
         self.client_secret = client_secret
         self.username = username
@@ -189,8 +160,6 @@ class FakeTrakt(FakeService):
         self.refresh_delay = refresh_delay  # seconds a refresh takes, so processes can overlap
         self.verification_url = verification_url
 
-        self.log: list[tuple[float, Request]] = []  # (time.monotonic() on arrival, request)
-        self.problems: list[str] = []
         self.codes: dict[str, DeviceCode] = {}
         self.access_tokens: set[str] = set()  # currently valid
         self.refresh_tokens: dict[str, str] = {}  # currently valid refresh -> its access token
@@ -205,15 +174,10 @@ class FakeTrakt(FakeService):
         self.unknown_ids = unknown_ids if unknown_ids is not None else {("tmdb", "999999")}
         self.post_interval = post_interval
         self.post_slack = post_slack
-        # Seconds the first request on a new connection arrives late: the TCP + TLS handshake a
-        # real host takes (localhost takes none). One handler thread serves one connection.
-        self.connect_latency = connect_latency
-        self._connection = threading.local()
         self.plays: list[Play] = []  # every play added, in order; resends included
         self.removed: list[Play] = []  # plays taken out by POST /sync/history/remove
         self.scrobbles: list[dict[str, Any]] = []  # every accepted /scrobble/* body + action
         self.throttled: list[float] = []  # arrival times of the POSTs answered 429
-        self.holds: list[Hold] = []
         self._last_post: float | None = None
         self._next_history_id = 1_000_000
         # GET /sync/ratings/{type}: the user's ratings, as Trakt lists them.
@@ -223,30 +187,6 @@ class FakeTrakt(FakeService):
         self.forced_ratings_limit: int | None = None
 
     # -- recording ---------------------------------------------------------------------------
-    def _dispatch(self, request: Request) -> Reply:
-        if self.connect_latency and not getattr(self._connection, "opened", False):
-            time.sleep(self.connect_latency)
-        self._connection.opened = True
-        at = time.monotonic()
-        with self.lock:
-            self.log.append((at, request))
-        throttled = self._throttle(request, at)
-        if throttled is not None:
-            return throttled
-        reply = super()._dispatch(request)
-        wait = None
-        with self.lock:
-            for hold in self.holds:
-                if (hold.method, hold.path) != (request.method, request.path):
-                    continue
-                hold.seen += 1
-                if hold.seen > hold.skip and not hold.release.is_set():
-                    hold.held.append(request)
-                    wait = hold.release
-        if wait is not None:
-            wait.wait(timeout=HOLD_TIMEOUT)
-        return reply
-
     def post_times(self, path: str | None = None) -> list[float]:
         """Arrival times of the POSTs to the API host (or to `path`), 429s included."""
         with self.lock:
@@ -264,14 +204,6 @@ class FakeTrakt(FakeService):
     def history_gets(self) -> list[Request]:
         return [r for r in self.requests_to("/sync/history") if r.method == "GET"]
 
-    def hold(self, method: str, path: str, *, skip: int = 0) -> Hold:
-        """Requests `method path` after the first `skip` are processed, then wait for
-        `.release` before their reply goes out."""
-        hold = Hold(method, path, skip)
-        with self.lock:
-            self.holds.append(hold)
-        return hold
-
     def times(self, path: str) -> list[float]:
         """Arrival times (time.monotonic()) of the requests to `path`, in order."""
         with self.lock:
@@ -280,10 +212,6 @@ class FakeTrakt(FakeService):
     def requests_to(self, path: str) -> list[Request]:
         with self.lock:
             return [r for _, r in sorted(self.log, key=lambda e: e[0]) if r.path == path]
-
-    def _problem(self, text: str) -> None:
-        with self.lock:
-            self.problems.append(text)
 
     # -- scripting ---------------------------------------------------------------------------
     @property
@@ -556,7 +484,7 @@ class FakeTrakt(FakeService):
         )
 
     # -- sync and scrobble -------------------------------------------------------------------
-    def _throttle(self, request: Request, at: float) -> Reply | None:
+    def refuse(self, request: Request, at: float) -> Reply | None:
         """AUTHED_API_POST_LIMIT: 1 POST a second per user (one user here)."""
         if request.method != "POST" or request.path.startswith("/oauth/"):
             return None
@@ -623,7 +551,7 @@ class FakeTrakt(FakeService):
         added = {"movies": 0, "episodes": 0}
         not_found: dict[str, list[Any]] = {k: [] for k in HISTORY_TYPES}
         with self.lock:
-            for movie in _objects(body.get("movies")):
+            for movie in objects(body.get("movies")):
                 watched = self._watched(movie.get("watched_at"), now)
                 if watched is None:
                     return Reply(400, {"error": "bad_request", "message": "invalid watched_at"})
@@ -633,7 +561,7 @@ class FakeTrakt(FakeService):
                 media = {k: movie[k] for k in ("title", "year") if k in movie}
                 self._add_play(watched, "movie", movie={**media, "ids": movie.get("ids") or {}})
                 added["movies"] += 1
-            for episode in _objects(body.get("episodes")):
+            for episode in objects(body.get("episodes")):
                 watched = self._watched(episode.get("watched_at"), now)
                 if watched is None:
                     return Reply(400, {"error": "bad_request", "message": "invalid watched_at"})
@@ -647,11 +575,11 @@ class FakeTrakt(FakeService):
                     show={"title": None, "ids": {}},
                 )
                 added["episodes"] += 1
-            for show in _objects(body.get("shows")):
+            for show in objects(body.get("shows")):
                 if self._unknown(show):
                     not_found["shows"].append(show)
                     continue
-                seasons = _objects(show.get("seasons"))
+                seasons = objects(show.get("seasons"))
                 if not seasons:
                     # A show alone means all its episodes: the fake has no catalogue.
                     self._problem("POST /sync/history: a show without seasons (every episode)")
@@ -663,7 +591,7 @@ class FakeTrakt(FakeService):
                     "ids": show.get("ids") or {},
                 }
                 for season in seasons:
-                    episodes = _objects(season.get("episodes"))
+                    episodes = objects(season.get("episodes"))
                     if not episodes:
                         self._problem("POST /sync/history: a season without episodes")
                         not_found["seasons"].append(season)
@@ -689,7 +617,7 @@ class FakeTrakt(FakeService):
                             show=show_media,
                         )
                         added["episodes"] += 1
-            for season in _objects(body.get("seasons")):
+            for season in objects(body.get("seasons")):
                 self._problem("POST /sync/history: seasons[] needs a catalogue the fake lacks")
                 not_found["seasons"].append(season)
         return Reply(201, {"added": added, "not_found": not_found})
@@ -718,7 +646,7 @@ class FakeTrakt(FakeService):
                     not_found["ids"].append(history_id)
                 take(matches)
             for kind in ("movies", "episodes"):
-                for item in _objects(body.get(kind)):
+                for item in objects(body.get(kind)):
                     ids = item.get("ids") or {}
                     matches = [
                         p
@@ -729,11 +657,11 @@ class FakeTrakt(FakeService):
                     if not matches:
                         not_found[kind].append(item)
                     take(matches)
-            for show in _objects(body.get("shows")):
+            for show in objects(body.get("shows")):
                 wanted = {
                     (season.get("number"), episode.get("number"))
-                    for season in _objects(show.get("seasons"))
-                    for episode in _objects(season.get("episodes"))
+                    for season in objects(show.get("seasons"))
+                    for episode in objects(season.get("episodes"))
                 }
                 matches = [
                     p
@@ -870,7 +798,7 @@ class FakeTrakt(FakeService):
         not_found: dict[str, list[Any]] = {k: [] for k in HISTORY_TYPES}
         with self.lock:
             for kind in HISTORY_TYPES:
-                for item in _objects(body.get(kind)):
+                for item in objects(body.get(kind)):
                     rating = item.get("rating")
                     if isinstance(rating, bool) or not isinstance(rating, int):
                         return Reply(422, {"error": "unprocessable", "message": "rating 1-10"})

@@ -11,6 +11,7 @@ from scrobctl.clock import Clock
 from scrobctl.errors import ScrobctlError, UsageError
 from scrobctl.kinds import KINDS
 from scrobctl.runtime import Runtime
+from scrobctl.targets import Target
 
 APP_PROFILE = "@app"  # token-store key for the user's own API app; not a valid profile name
 
@@ -82,32 +83,91 @@ def ensure_writable(runtime: Runtime) -> None:
     tokens.delete(APP_PROFILE, "probe")
 
 
+@dataclass(frozen=True)
+class _AppSource:
+    """Where one API app is looked for, and how to tell the user to set it."""
+
+    key: str  # under APP_PROFILE in the token store
+    who: str  # the kind, or the target with an app of its own
+    configured: object  # its settings section (None: none)
+    env: str
+    help_text: str
+    url: str | None = None  # the server a target's own app was registered with
+
+
+def _app_source(
+    runtime: Runtime, service: str, help_text: str, target: Target | None
+) -> _AppSource:
+    fields = APP_FIELDS[service]
+    if target is None or not target.own_app:
+        env = ", ".join(f"SCROBCTL_{service.upper()}__{f.name.upper()}" for f in fields)
+        return _AppSource(service, service, getattr(runtime.settings, service), env, help_text)
+    name, url = target.name, target.api_url(runtime)
+    commands = " and ".join(f"`scrobctl config set targets.{name}.{f.name} ...`" for f in fields)
+    if name.isidentifier():  # else no shell can export the variable
+        names = ", ".join(f"SCROBCTL_TARGETS__{name.upper()}__{f.name.upper()}" for f in fields)
+        env = f"{names}, or run {commands}"
+    else:
+        env = f"them with {commands}"
+    help_text = (
+        f"{name} is at {url}: register an API app with that server, as for {service} itself"
+        f" ({help_text})"
+    )
+    return _AppSource(
+        own_app_key(name), name, runtime.settings.targets.get(name), env, help_text, url
+    )
+
+
 def app_credentials(
-    runtime: Runtime, service: str, help_text: str, ui: LoginUI | None
+    runtime: Runtime,
+    service: str,
+    help_text: str,
+    ui: LoginUI | None,
+    target: Target | None = None,
 ) -> dict[str, str]:
     """The user's own API app for `service`: settings (env/file) first, then the keyring.
 
     When neither has them and a person is at the terminal, ask once and keep them in the token
-    store (the secret never goes to the config file or the database).
+    store (the secret never goes to the config file or the database). A target at a URL of its
+    own (`target.own_app`) has an app of its own, found the same way under its name
+    (`targets.NAME` in the settings): the kind's app is registered with the kind's server, and
+    its secret is never sent to another host. One kept from a login to another URL is not
+    used either: it is asked for again.
     """
     fields = APP_FIELDS[service]
-    configured = getattr(runtime.settings, service)
-    values = {f.name: getattr(configured, f.name) for f in fields if getattr(configured, f.name)}
+    source = _app_source(runtime, service, help_text, target)
+    values = {
+        f.name: getattr(source.configured, f.name)
+        for f in fields
+        if getattr(source.configured, f.name, None)
+    }
     if len(values) == len(fields):
         return values
-    stored = runtime.tokens().get(APP_PROFILE, service) or {}
-    merged = {**stored, **values}
+    stored = runtime.tokens().get(APP_PROFILE, source.key) or {}
+    if source.url is not None and stored.get("url") != source.url:
+        stored = {}
+    merged = {**{f.name: stored.get(f.name) for f in fields}, **values}
     if all(merged.get(f.name) for f in fields):
         return merged
-    env = ", ".join(f"SCROBCTL_{service.upper()}__{f.name.upper()}" for f in fields)
+    who = source.who
+    what = f"{service} API app" if who == service else f"API app of {who} ({service})"
     if ui is None or not ui.interactive:
-        raise UsageError(f"no {service} API app is set up", f"{help_text}; then set {env}")
-    answers = ui.ask_app_credentials(service, help_text, fields)
+        raise UsageError(f"no {what} is set up", f"{source.help_text}; then set {source.env}")
+    answers = ui.ask_app_credentials(who, source.help_text, fields)
     merged.update({k: v.strip() for k, v in answers.items() if v and v.strip()})
     if not all(merged.get(f.name) for f in fields):
-        raise UsageError(f"the {service} API app needs {', '.join(f.label for f in fields)}")
-    runtime.tokens().set(APP_PROFILE, service, {f.name: merged[f.name] for f in fields})
-    return merged
+        raise UsageError(f"the {what} needs {', '.join(f.label for f in fields)}")
+    kept: dict[str, str] = {f.name: str(merged[f.name]) for f in fields}
+    if source.url is not None:
+        kept["url"] = source.url
+    runtime.tokens().set(APP_PROFILE, source.key, kept)
+    return {f.name: str(merged[f.name]) for f in fields}
+
+
+def own_app_key(name: str) -> str:
+    """Where a target's own API app is kept in the token store (under APP_PROFILE). A ':' is in
+    no target name, so it never meets a kind's app or the write probe."""
+    return f"target:{name}"
 
 
 T = TypeVar("T")

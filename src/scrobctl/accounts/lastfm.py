@@ -42,9 +42,9 @@ def client(
     url = target.api_url(runtime) if target else str(runtime.settings.lastfm.api_url)
     if limiter is None:
         limiter = (
-            target.limiter(runtime.clock)
+            target.limiter(runtime.clock, runtime.limits)
             if target
-            else ServiceLimiter(lastfm.SERVICE, clock=runtime.clock)
+            else runtime.limiter(lastfm.SERVICE)
         )
     return lastfm.LastfmClient(
         url, app["api_key"], app["api_secret"], http, limiter, session_key, profile
@@ -101,11 +101,16 @@ async def login_lastfm_password(
     return LoginResult(target.name, target.profile, name, server=server)
 
 
-async def login_lastfm(runtime: Runtime, profile: str, ui: LoginUI) -> LoginResult:
+async def login_lastfm(
+    runtime: Runtime, profile: str, ui: LoginUI, target: Target | None = None
+) -> LoginResult:
+    """Desktop auth in the browser; `target` is the default one, or a second account on
+    Last.fm itself (a named target without a URL of its own)."""
+    target = target or Target(profile, lastfm.SERVICE, lastfm.SERVICE, None, None)
     app = app_credentials(runtime, lastfm.SERVICE, APP_HELP, ui)
     tokens = runtime.tokens()
     async with runtime.http_client() as http:
-        api = client(runtime, http, app, profile)
+        api = client(runtime, http, app, profile, target=target)
         token = await api.get_token()
         url = api.auth_url(str(runtime.settings.lastfm.auth_url), token)
         ui.show_code(None, url, int(TOKEN_LIFETIME))
@@ -133,9 +138,11 @@ async def login_lastfm(runtime: Runtime, profile: str, ui: LoginUI) -> LoginResu
             session = await poll(
                 runtime.clock, attempt, interval=POLL_INTERVAL, expires_in=TOKEN_LIFETIME
             )
-    tokens.set(profile, lastfm.SERVICE, {"session_key": session.key})
-    connections.save_login(runtime.store(), profile, lastfm.SERVICE, session.name)
-    return LoginResult(lastfm.SERVICE, profile, session.name)
+    tokens.set(profile, target.name, {"session_key": session.key})
+    connections.save_login(
+        runtime.store(), profile, target.name, session.name, kind=target.kind, url=target.url
+    )
+    return LoginResult(target.name, profile, session.name)
 
 
 async def connect(link: Link) -> lastfm.LastfmClient:

@@ -34,8 +34,8 @@ async def logout(runtime: Runtime, profile: str, service: str, *, drop_queue: bo
     kind = kinds.KINDS.get(connection.kind if connection else service)
     revoke_error = None
     if kind is not None and kind.revoke and secret:
-        try:
-            await kinds.load(kind.revoke)(runtime, profile, secret)
+        try:  # at the target's own OAuth host, with its own app
+            await kinds.load(kind.revoke)(runtime, profile, secret, service)
         except ScrobctlError as exc:
             revoke_error = str(exc)
     tokens.delete(profile, service)

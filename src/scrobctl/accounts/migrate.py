@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from scrobctl.accounts.common import APP_FIELDS, APP_PROFILE
+from scrobctl.accounts.common import APP_FIELDS, APP_PROFILE, own_app_key
 from scrobctl.errors import TokenStoreUnavailable, UsageError
 from scrobctl.runtime import Runtime
 from scrobctl.store import connections
@@ -47,10 +47,13 @@ def migrate_tokens(runtime: Runtime, to: str) -> MigrateResult:
     )
     kinds = {}
     entries = []
+    own_apps = set()
     for c in connections.list_connections(runtime.store()):
         entries.append((c.profile, c.service, False))
         kinds[(c.profile, c.service)] = c.kind  # a target's secret's key follows its kind
-    entries += [(APP_PROFILE, service, True) for service in APP_FIELDS]
+        if c.url and c.kind in APP_FIELDS:  # a target at its own URL has its own app
+            own_apps.add(own_app_key(c.service))
+    entries += [(APP_PROFILE, service, True) for service in [*APP_FIELDS, *sorted(own_apps)]]
     for profile, service, is_app in entries:
         secret = source.get(profile, service)
         if not secret:
@@ -68,7 +71,7 @@ def migrate_tokens(runtime: Runtime, to: str) -> MigrateResult:
             )
         source.delete(profile, service)
         if is_app:
-            result.apps.append(service)
+            result.apps.append(service.removeprefix(own_app_key("")))
         else:
             result.logins.append(_name(profile, service))
     if warned:

@@ -14,15 +14,21 @@ from scrobctl.accounts.common import (
     app_credentials,
     poll,
 )
+from scrobctl.errors import login_hint
 from scrobctl.http import ServiceLimiter
 from scrobctl.runtime import Runtime
 from scrobctl.services import simkl
 from scrobctl.store import connections
+from scrobctl.targets import Target
 
 if TYPE_CHECKING:
     from scrobctl.kinds import Link
 
 MAX_POLL_INTERVAL = 60  # "Slow down" doubles the wait between PIN polls, up to this
+
+
+def _default(profile: str) -> Target:
+    return Target(profile, simkl.SERVICE, simkl.SERVICE, None, None)
 
 
 def client(
@@ -31,24 +37,31 @@ def client(
     client_id: str,
     profile: str,
     token: str | None,
+    target: Target | None = None,
     limiter: ServiceLimiter | None = None,
 ) -> simkl.SimklClient:
-    """The one place a Simkl client is built (login, and `connect` for everything else)."""
+    target = target or _default(profile)
     return simkl.SimklClient(
-        str(runtime.settings.simkl.api_url),
+        target.api_url(runtime),
         client_id,
         http,
-        limiter or ServiceLimiter(simkl.SERVICE, clock=runtime.clock),
+        limiter or target.limiter(runtime.clock, runtime.limits),
         token,
         profile,
     )
 
 
+def app(runtime: Runtime, target: Target, ui: LoginUI | None = None) -> dict[str, str]:
+    """The API app the target's requests go out with (its own at a URL of its own)."""
+    return app_credentials(runtime, simkl.SERVICE, simkl.APP_HELP, ui, target)
+
+
 async def connect(link: Link) -> simkl.SimklClient:
-    app = app_credentials(link.runtime, simkl.SERVICE, simkl.APP_HELP, None)
+    """The target's client: its URL, its app (its own at a URL of its own), its token."""
+    client_id = app(link.runtime, link.target)["client_id"]
     token = link.secret["access_token"]
     return client(
-        link.runtime, link.http, app["client_id"], link.target.profile, token, link.limiter
+        link.runtime, link.http, client_id, link.target.profile, token, link.target, link.limiter
     )
 
 
@@ -57,11 +70,16 @@ async def check(link: Link) -> str:
     return (await link.client.account()).name
 
 
-async def login_simkl(runtime: Runtime, profile: str, ui: LoginUI) -> LoginResult:
-    app = app_credentials(runtime, simkl.SERVICE, simkl.APP_HELP, ui)
+async def login_simkl(
+    runtime: Runtime, profile: str, ui: LoginUI, target: Target | None = None
+) -> LoginResult:
+    target = target or _default(profile)
+    again = login_hint(target.name, profile, target.kind)
+    where = "Simkl" if target.name == simkl.SERVICE else target.name
+    client_id = app(runtime, target, ui)["client_id"]
     tokens = runtime.tokens()
     async with runtime.http_client() as http:
-        anonymous = client(runtime, http, app["client_id"], profile, None)
+        anonymous = client(runtime, http, client_id, profile, None, target)
         pin = await anonymous.pin_code()
         ui.show_code(pin.user_code, pin.verification_url, pin.expires_in)
         ui.offer_browser(pin.verification_url)
@@ -73,12 +91,10 @@ async def login_simkl(runtime: Runtime, profile: str, ui: LoginUI) -> LoginResul
             if result is simkl.Pin.SLOW_DOWN:
                 raise SlowDown
             if result is simkl.Pin.GONE:
-                raise LoginFailed(
-                    "the code is no longer valid on Simkl", "run `scrobctl login simkl` again"
-                )
+                raise LoginFailed(f"the code is no longer valid on {where}", f"{again} again")
             return None
 
-        with ui.waiting("Waiting for you to enter the code on Simkl"):
+        with ui.waiting(f"Waiting for you to enter the code on {where}"):
             token = await poll(
                 runtime.clock,
                 attempt,
@@ -86,7 +102,9 @@ async def login_simkl(runtime: Runtime, profile: str, ui: LoginUI) -> LoginResul
                 expires_in=pin.expires_in,
                 slow_down=lambda i: min(i * 2, MAX_POLL_INTERVAL),
             )
-        tokens.set(profile, simkl.SERVICE, {"access_token": token})
-        name = (await client(runtime, http, app["client_id"], profile, token).account()).name
-    connections.save_login(runtime.store(), profile, simkl.SERVICE, name)
-    return LoginResult(simkl.SERVICE, profile, name)
+        tokens.set(profile, target.name, {"access_token": token})
+        name = (await client(runtime, http, client_id, profile, token, target).account()).name
+    connections.save_login(
+        runtime.store(), profile, target.name, name, kind=target.kind, url=target.url
+    )
+    return LoginResult(target.name, profile, name)

@@ -9,7 +9,7 @@ import httpx
 from scrobctl.errors import UsageError
 from scrobctl.runtime import Runtime
 from scrobctl.store import connections
-from scrobctl.targets import KINDS, NAMED_KINDS, Target
+from scrobctl.targets import KINDS, Target
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
 
@@ -27,7 +27,9 @@ def _check_url(url: str) -> str:
 def target_for_login(
     runtime: Runtime, profile: str, kind: str, name: str | None, url: str | None
 ) -> Target:
-    """The target to log in to. A named target keeps the URL it has when no --url is given."""
+    """The target to log in to. A named target keeps the URL it has when no --url is given; a
+    new one without --url is a second account on the kind's own service (a second Trakt
+    account), with the kind's API app."""
     name = name or kind
     if not NAME.match(name):
         raise UsageError(
@@ -36,11 +38,6 @@ def target_for_login(
         )
     if name != kind and name in KINDS:
         raise UsageError(f"{name} is the name of the {name} kind's own target; pick another name")
-    if kind not in NAMED_KINDS and (name != kind or url):
-        raise UsageError(
-            f"{kind} has only its own service: --name and --url are for "
-            + " and ".join(NAMED_KINDS)
-        )
     existing = connections.get_connection(runtime.store(), profile, name)
     if existing is not None and existing.kind != kind:
         raise UsageError(
@@ -49,8 +46,6 @@ def target_for_login(
         )
     if url is None and existing is not None:
         url = existing.url
-    if url is None and name != kind:
-        raise UsageError(f"a new target {name} needs its server", "add `--url URL`")
     return Target(profile, name, kind, _check_url(url) if url else None, None)
 
 

@@ -20,11 +20,13 @@ from scrobctl.accounts.common import (
     app_credentials,
     poll,
 )
+from scrobctl.errors import login_hint
 from scrobctl.http import ServiceLimiter
 from scrobctl.lock import exclusive
 from scrobctl.runtime import Runtime
 from scrobctl.services import trakt
 from scrobctl.store import connections
+from scrobctl.targets import Target
 
 if TYPE_CHECKING:
     from scrobctl.kinds import Link
@@ -35,16 +37,22 @@ MAX_POLL_INTERVAL = 60.0
 REFRESH_MARGIN = 3600.0
 
 
+def _target(runtime: Runtime, profile: str, name: str) -> Target:
+    from scrobctl.targets import resolve
+
+    return resolve(runtime, profile, name)
+
+
 def _auth(
-    runtime: Runtime, http: httpx.AsyncClient, app: dict[str, str], profile: str
+    runtime: Runtime, http: httpx.AsyncClient, app: dict[str, str], target: Target
 ) -> trakt.TraktAuth:
     return trakt.TraktAuth(
-        str(runtime.settings.trakt.auth_url),
+        target.auth_url(runtime),
         app["client_id"],
         app["client_secret"],
         http,
-        ServiceLimiter("trakt-auth", clock=runtime.clock),
-        profile,
+        runtime.limiter("trakt-auth"),
+        target.profile,
     )
 
 
@@ -53,32 +61,37 @@ def _client(
     http: httpx.AsyncClient,
     app: dict[str, str],
     token: str,
-    profile: str,
+    target: Target,
     refresh: Callable[[str], Awaitable[str]] | None = None,
     limiter: ServiceLimiter | None = None,
 ) -> trakt.TraktClient:
-    """The one place a Trakt API client is built (login, and `connect` for everything else)."""
     return trakt.TraktClient(
-        str(runtime.settings.trakt.api_url),
+        target.api_url(runtime),
         app["client_id"],
         token,
         http,
-        limiter or ServiceLimiter(trakt.SERVICE, clock=runtime.clock),
-        profile,
+        limiter or target.limiter(runtime.clock, runtime.limits),
+        target.profile,
         refresh=refresh,
     )
 
 
+def app(runtime: Runtime, target: Target, ui: LoginUI | None = None) -> dict[str, str]:
+    """The API app the target's requests go out with (its own at a URL of its own)."""
+    return app_credentials(runtime, trakt.SERVICE, trakt.APP_HELP, ui, target)
+
+
 async def connect(link: Link) -> trakt.TraktClient:
-    """A client with a fresh token; a 401 on it gets one refresh before "reconnect required"."""
-    runtime, http, profile = link.runtime, link.http, link.target.profile
-    token = await access_token(runtime, profile, http, secret=link.secret)
-    app = app_credentials(runtime, trakt.SERVICE, trakt.APP_HELP, None)
+    """The target's client with a fresh token of its own, at its URL, with its app; a 401 on it
+    gets one refresh before "reconnect required"."""
+    runtime, http, target = link.runtime, link.http, link.target
+    profile, name = target.profile, target.name
+    token = await access_token(runtime, profile, http, secret=link.secret, name=name)
 
     async def refresh(refused: str) -> str:
-        return await access_token(runtime, profile, http, refused=refused)
+        return await access_token(runtime, profile, http, refused=refused, name=name)
 
-    return _client(runtime, http, app, token, profile, refresh=refresh, limiter=link.limiter)
+    return _client(runtime, http, app(runtime, target), token, target, refresh, link.limiter)
 
 
 async def check(link: Link) -> str:
@@ -86,11 +99,15 @@ async def check(link: Link) -> str:
     return (await link.client.account()).username
 
 
-async def login_trakt(runtime: Runtime, profile: str, ui: LoginUI) -> LoginResult:
-    app = app_credentials(runtime, trakt.SERVICE, trakt.APP_HELP, ui)
+async def login_trakt(
+    runtime: Runtime, profile: str, ui: LoginUI, target: Target | None = None
+) -> LoginResult:
+    target = target or Target(profile, trakt.SERVICE, trakt.SERVICE, None, None)
+    again = login_hint(target.name, profile, target.kind).removeprefix("run ")
+    credentials = app(runtime, target, ui)
     tokens = runtime.tokens()
     async with runtime.http_client() as http:
-        auth = _auth(runtime, http, app, profile)
+        auth = _auth(runtime, http, credentials, target)
         code = await auth.device_code()
         ui.show_code(code.user_code, code.verification_url, code.expires_in)
         ui.offer_browser(code.verification_url)
@@ -103,9 +120,10 @@ async def login_trakt(runtime: Runtime, profile: str, ui: LoginUI) -> LoginResul
                 return None
             if result is trakt.Poll.SLOW_DOWN:
                 raise SlowDown
-            raise LoginFailed(_POLL_FAILURES[result], "run `scrobctl login trakt` again")
+            raise LoginFailed(_POLL_FAILURES[result], f"run {again} again")
 
-        with ui.waiting("Waiting for you to approve the code on Trakt"):
+        where = "Trakt" if target.name == trakt.SERVICE else target.name
+        with ui.waiting(f"Waiting for you to approve the code on {where}"):
             token_set = await poll(
                 runtime.clock,
                 attempt,
@@ -114,12 +132,19 @@ async def login_trakt(runtime: Runtime, profile: str, ui: LoginUI) -> LoginResul
                 slow_down=lambda i: min(i * 2, MAX_POLL_INTERVAL),
             )
         # Save first: if anything below fails, the login is not lost.
-        tokens.set(profile, trakt.SERVICE, token_set.model_dump())
-        account = await _client(runtime, http, app, token_set.access_token, profile).account()
+        tokens.set(profile, target.name, token_set.model_dump())
+        client = _client(runtime, http, credentials, token_set.access_token, target)
+        account = await client.account()
     connections.save_login(
-        runtime.store(), profile, trakt.SERVICE, account.username, token_set.expires_at
+        runtime.store(),
+        profile,
+        target.name,
+        account.username,
+        token_set.expires_at,
+        kind=target.kind,
+        url=target.url,
     )
-    return LoginResult(trakt.SERVICE, profile, account.username, token_set.expires_at)
+    return LoginResult(target.name, profile, account.username, token_set.expires_at)
 
 
 _POLL_FAILURES = {
@@ -142,17 +167,21 @@ async def access_token(
     http: httpx.AsyncClient,
     *,
     refused: str | None = None,
+    name: str = trakt.SERVICE,
     secret: dict[str, Any] | None = None,
 ) -> str:
-    """A usable access token, refreshed at most once however many processes ask at the same time.
+    """A usable access token of the target `name`, refreshed at most once however many
+    processes ask at the same time.
 
     `refused` is a token Trakt just answered 401 to: it is refreshed even before its expiry
     ("refresh once, then log in again"). A refused refresh marks the connection "reconnect
-    required" and raises InvalidToken. `secret` is the stored one, when already read.
+    required" and raises InvalidToken. Each target refreshes with its own app at its own URL.
+    `secret` is the stored one, when already read.
     """
     tokens = runtime.tokens()
+    target = _target(runtime, profile, name)
     if secret is None:
-        secret = runtime.secret(profile, trakt.SERVICE, "access_token")
+        secret = runtime.secret(profile, name, "access_token", target.kind)
 
     def due(current: dict) -> bool:
         if refused is not None and current["access_token"] == refused:
@@ -161,30 +190,35 @@ async def access_token(
 
     if not due(secret):
         return secret["access_token"]
-    lock_path = runtime.data_dir / f"refresh-{trakt.SERVICE}-{profile}.lock"
+    lock_path = runtime.data_dir / f"refresh-{name}-{profile}.lock"
     with exclusive(lock_path, "token refresh", wait=True):
-        secret = tokens.get(profile, trakt.SERVICE) or secret  # someone may have refreshed
+        secret = tokens.get(profile, name) or secret  # someone may have refreshed
         if not due(secret):
             return secret["access_token"]
-        app = app_credentials(runtime, trakt.SERVICE, trakt.APP_HELP, None)
         try:
-            fresh = await _auth(runtime, http, app, profile).refresh(secret["refresh_token"])
-        except trakt.RefreshFailed as exc:
-            connections.mark_reconnect_required(
-                runtime.store(), profile, trakt.SERVICE, f"refresh refused; {exc.hint}"
+            fresh = await _auth(runtime, http, app(runtime, target), target).refresh(
+                secret["refresh_token"]
             )
-            raise
-        tokens.set(profile, trakt.SERVICE, fresh.model_dump())
-    connections.update_expiry(runtime.store(), profile, trakt.SERVICE, fresh.expires_at)
+        except trakt.RefreshFailed as exc:
+            hint = login_hint(name, profile, target.kind)
+            connections.mark_reconnect_required(
+                runtime.store(), profile, name, f"refresh refused; {hint}"
+            )
+            raise trakt.RefreshFailed(name, exc.reason, hint) from None
+        tokens.set(profile, name, fresh.model_dump())
+    connections.update_expiry(runtime.store(), profile, name, fresh.expires_at)
     return fresh.access_token
 
 
-async def revoke(runtime: Runtime, token: str, profile: str) -> None:
-    app = app_credentials(runtime, trakt.SERVICE, trakt.APP_HELP, None)
+async def revoke(runtime: Runtime, token: str, profile: str, name: str = trakt.SERVICE) -> None:
+    """Revoke at the target's own OAuth host, with its own app."""
+    target = _target(runtime, profile, name)
     async with runtime.http_client() as http:
-        await _auth(runtime, http, app, profile).revoke(token)
+        await _auth(runtime, http, app(runtime, target), target).revoke(token)
 
 
-async def revoke_secret(runtime: Runtime, profile: str, secret: dict[str, Any]) -> None:
-    """On logout: the stored token is revoked."""
-    await revoke(runtime, secret["access_token"], profile)
+async def revoke_secret(
+    runtime: Runtime, profile: str, secret: dict[str, Any], name: str = trakt.SERVICE
+) -> None:
+    """On logout: the stored token is revoked, at the target's own OAuth host."""
+    await revoke(runtime, secret["access_token"], profile, name)

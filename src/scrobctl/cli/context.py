@@ -26,6 +26,7 @@ def build_runtime(out: Output | None = None, *, read_only: bool = False) -> Runt
 
         runtime = Runtime(settings=load_settings(), warn=out.warn)
     _warn_exposed_tokens(runtime)
+    _warn_missing_config(runtime)
     if out.verbose:
         import sys
 
@@ -45,3 +46,15 @@ def _warn_exposed_tokens(runtime: Runtime) -> None:
     mode = exposed_mode(path)
     if mode is not None:
         runtime.warn(f"{path} is mode {mode:o}, readable by others; run `chmod 600 {path}`")
+
+
+def _warn_missing_config(runtime: Runtime) -> None:
+    """Every command says so when SCROBCTL_CONFIG names a file that is not there."""
+    from scrobctl.paths import missing_config
+
+    path = missing_config()
+    if path is not None:
+        runtime.warn(
+            f"SCROBCTL_CONFIG names {path}, which does not exist: none of its settings are"
+            " used; create it, or unset SCROBCTL_CONFIG"
+        )

@@ -21,7 +21,12 @@ PLAIN_EVERY = 5.0  # seconds between progress lines when stderr is not a termina
 
 
 def import_files(
-    out: Output, files: list[Path], format_name: str | None, profile: str, dry_run: bool
+    out: Output,
+    files: list[Path],
+    format_name: str | None,
+    profile: str,
+    dry_run: bool,
+    json_output: bool = False,
 ) -> None:
     from scrobctl.cli.run import Command
     from scrobctl.sync.files.importer import plan_import, run_plan
@@ -42,7 +47,34 @@ def import_files(
         again += f" --format {format_name}"
     if profile != "default":
         again += f" --profile {profile}"
+    if json_output:
+        code = 130 if result.interrupted else ExitCode.FAILED if result.summary.unreadable else 0
+        out.data(summary_json(result, dry_run), code)
+        if code:
+            raise typer.Exit(code)
+        return
     _render(out, result, dry_run, again)
+
+
+def summary_json(result: FileImportResult, dry_run: bool) -> dict[str, Any]:
+    """The `import --file --json` shape (README, JSON output)."""
+    s = result.summary
+    return {
+        "dry_run": dry_run,
+        "files": [{"path": path, "format": label} for path, label in s.files],
+        "rows": s.rows,
+        "plays": {"new": s.plays, "known": s.duplicates},
+        "ratings": {"new": s.ratings, "known": s.ratings_known},
+        "matched_by_id": s.by_id,
+        "matched_by_title": s.by_title,
+        "below_threshold": s.below_threshold,
+        "skipped": dict(s.skipped),
+        "unmatched": s.unmatched,
+        "unreadable": s.unreadable,
+        "report": str(result.report) if result.report else None,
+        "interrupted": result.interrupted,
+        "kept": result.kept,
+    }
 
 
 def _render(out: Output, result: FileImportResult, dry_run: bool, again: str) -> None:
@@ -59,7 +91,9 @@ def _render(out: Output, result: FileImportResult, dry_run: bool, again: str) ->
         f"unmatched {s.unmatched}",
         f"unreadable {s.unreadable}",
     ]
-    out.info("import: " + ", ".join(parts))
+    known = f"{s.ratings_known} ratings already known" if s.ratings_known else ""
+    matched = f"matched {s.by_id} by id, {s.by_title} by title"
+    out.info("import: " + ", ".join(parts) + "; " + "; ".join(x for x in (known, matched) if x))
     for reason, count in sorted(s.skipped.items(), key=lambda kv: -kv[1]):
         out.info(f"  skipped {count}: {reason}")
     if result.report is not None:
@@ -130,10 +164,12 @@ class _Progress:
 
     def update(self, progress: Progress, rows: int) -> None:
         if self._bar is not None and self._task is not None:
-            self._bar.update(self._task, completed=progress.done, rows=rows, description=self._name)
+            done = min(progress.done, progress.total) if progress.total else progress.done
+            self._bar.update(self._task, completed=done, rows=rows, description=self._name)
             return
         now = time.monotonic()
         if now - self._last >= PLAIN_EVERY:
             self._last = now
-            share = f" ({progress.done * 100 // progress.total} %)" if progress.total else ""
+            done = min(progress.done, progress.total)  # "N of M" never above M
+            share = f" ({done * 100 // progress.total} %)" if progress.total else ""
             print(f"{self._name}: {rows} rows read{share}", file=sys.stderr)

@@ -2,6 +2,8 @@
 --file PATH`: the same from export files (cli/import_files.py)."""
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,7 +15,7 @@ from scrobctl.cli.output import output
 from scrobctl.errors import ExitCode
 
 if TYPE_CHECKING:
-    from scrobctl.sync.importer import ImportProgress
+    from scrobctl.sync.importer import ImportProgress, ImportResult
 
 PLAIN_EVERY = 10  # pages between progress lines when stderr is not a terminal
 
@@ -50,7 +52,9 @@ def import_(
     """Import your history (and ratings, loves, feedback) from a service, or from export files.
 
     Items are matched by external ids, so the same movie from Trakt and Simkl is one item. An
-    interrupted import continues where it stopped; a later import fetches only what is new.
+    import that stops (an error, Ctrl-C, SIGTERM, a kill) continues where it stopped when run
+    again; `status` shows it meanwhile. A later import fetches only what is new. The summary
+    counts plays and ratings apart, new and already known.
     Trakt ratings of movies, shows, seasons and episodes come too. When the plays came home
     but a later step failed (loved tracks, feedback), the plays are kept, the step is named
     and the exit code is 1. Export files go through the same matching and duplicate rules,
@@ -68,7 +72,12 @@ def import_(
         from scrobctl.cli.import_files import import_files
 
         import_files(
-            output(ctx), files, format_name.value if format_name else None, profile, dry_run
+            output(ctx, json=json_output),
+            files,
+            format_name.value if format_name else None,
+            profile,
+            dry_run,
+            json_output,
         )
         return
     if service is None or dry_run or format_name is not None:
@@ -85,50 +94,102 @@ def import_(
     progress = _Progress(service)
     suffix = "" if profile == "default" else f" --profile {profile}"
 
+    again = f"scrobctl import {service}{suffix}"
+
     def interrupted() -> str:
         return (
-            f"import interrupted: {progress.saved():,} entries saved with their"
-            f" checkpoint (at most the page in flight is read again). Run `scrobctl import"
-            f" {service}{suffix}` to continue where it stopped (exit code 130)."
+            f"import interrupted: {progress.saved()} saved with their checkpoint (at most the"
+            f" page in flight is read again). Run `{again}` to continue where it stopped"
+            " (exit code 130)."
         )
 
-    with Command(out, interrupted=interrupted) as cmd, progress:
-        result = cmd.call(
-            import_history, service, profile, full=full, since=start, on_page=progress.update
-        )
+    from scrobctl.errors import ScrobctlError
+
+    try:
+        with Command(out, interrupted=interrupted) as cmd, progress, _sigterm_as_interrupt():
+            result = cmd.call(
+                import_history, service, profile, full=full, since=start, on_page=progress.update
+            )
+    except ScrobctlError:
+        if progress.last is not None:  # a page came home before the error: say what is kept
+            out.info(
+                f"{service}: import stopped after {progress.saved()} were saved with their"
+                f" checkpoint; `{again}` continues where it stopped"
+            )
+        raise
     p = result.progress
-    failed = result.report is not None or result.failed_step is not None
+    step = result.failed_step
+    failed = result.report is not None or step is not None
     if json_output:
-        out.data(
-            {
-                "service": service,
-                "profile": profile,
-                "resumed": result.resumed,
-                "processed": p.processed,
-                "matched_by_id": p.matched,
-                "matched_by_title": p.processed - p.matched - p.failed,
-                "failed": p.failed,
-                "report": str(result.report) if result.report else None,
-                "failed_step": result.failed_step.step if result.failed_step else None,
-            },
-            ExitCode.FAILED if failed else ExitCode.OK,
-        )
+        out.data(summary_json(result), ExitCode.FAILED if failed else ExitCode.OK)
         if failed:
             raise typer.Exit(ExitCode.FAILED)
         return
     how = "resumed and finished" if result.resumed else "imported"
     out.info(
         f"{service}: {how}: {p.processed} entries, {p.matched} matched by id,"
-        f" {p.processed - p.matched - p.failed} by title, {p.failed} failed"
+        f" {p.by_title} by title, {p.failed} failed; {_apart(p)}"
     )
     if result.report is not None:
         out.info(f"failed entries are listed in {result.report}")
-    step = result.failed_step
     if step is not None:
         # The plays came home complete; only this later step is missing (issue #15).
-        out.warn(f"{service}: {step.step} not imported: {step.error.reason}; {step.hint}")
-    if result.report is not None or step is not None:
+        out.warn(
+            f"{service}: {step.step} not imported: {step.error.reason}; the"
+            f" {p.plays} {'play' if p.plays == 1 else 'plays'} before it are saved and the import"
+            f" is done; {step.hint}"
+        )
+    if failed:
         raise typer.Exit(ExitCode.FAILED)
+
+
+def summary_json(result: "ImportResult") -> dict[str, object]:
+    """The `import SERVICE --json` shape (README, JSON output)."""
+    p = result.progress
+    return {
+        "service": result.service,
+        "profile": result.profile,
+        "resumed": result.resumed,
+        "total": p.total,
+        "processed": p.processed,
+        "matched_by_id": p.matched,
+        "matched_by_title": p.by_title,
+        "failed": p.failed,
+        "plays": {"total": p.plays, "new": p.new_plays, "known": p.known_plays},
+        "ratings": {"total": p.ratings, "new": p.new_ratings, "known": p.known_ratings},
+        "report": str(result.report) if result.report else None,
+        "failed_step": result.failed_step.step if result.failed_step else None,
+    }
+
+
+def _apart(p: "ImportProgress") -> str:
+    """Plays and ratings apart, each new to the archive or already in it."""
+    return (
+        f"{p.plays} {'play' if p.plays == 1 else 'plays'} ({p.new_plays} new,"
+        f" {p.known_plays} already known), {p.ratings} {'rating' if p.ratings == 1 else 'ratings'}"
+        f" ({p.new_ratings} new, {p.known_ratings} already known)"
+    )
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a service manager, `kill`, a shutdown) stops an import as Ctrl-C does: the
+    page in flight is dropped, the row says "interrupted", and the message says how to
+    continue. Left to its default, SIGTERM kills the process with the row still "running"."""
+    import signal
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        signal.raise_signal(signal.SIGINT)  # asyncio.run cancels the import on SIGINT
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread (tests calling the command in a thread)
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class _Progress:
@@ -160,14 +221,18 @@ class _Progress:
         if self._bar is not None:
             self._bar.__exit__(*exc)
 
-    def saved(self) -> int:
-        return self.last.processed if self.last is not None else 0
+    def saved(self) -> str:
+        """What the checkpoint holds, plays and ratings apart."""
+        p = self.last
+        if p is None:
+            return "no entries"
+        entries = "entry" if p.processed == 1 else "entries"
+        return f"{p.processed} {entries} ({_apart(p)})"
 
     def update(self, p: "ImportProgress") -> None:
         self.last = p
         # "matched 0" for 20,000 title-matched tracks read as a failure: say how each matched.
-        by_title = p.processed - p.matched - p.failed
-        detail = f"{p.matched} by id, {by_title} by title, {p.failed} failed"
+        detail = f"{p.matched} by id, {p.by_title} by title, {p.failed} failed"
         # A service's total is an estimate (re-read seconds, entries added meanwhile): never
         # show more done than the whole.
         total = None if p.total is None else max(p.total, p.processed)

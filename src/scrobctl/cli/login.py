@@ -62,7 +62,9 @@ def login(
         help="A target of its own with this name (e.g. maloja), next to the kind's default.",
     ),
     url: str | None = typer.Option(
-        None, "--url", help="The target's API root (a self-hosted or compatible server)."
+        None,
+        "--url",
+        help="The target's API root (a self-hosted or compatible server, Trakt's staging API).",
     ),
     password: bool = typer.Option(
         False,
@@ -91,7 +93,10 @@ def login(
     your own API app: login says where to create one and asks for it once.
 
     --name and --url add a target of its own next to the default one: a self-hosted
-    ListenBrainz, a Maloja, Libre.fm. Logging in to it again needs only --name.
+    ListenBrainz, a Maloja, Libre.fm, Trakt's staging API. --name alone is a second account on
+    the kind's own service (with the kind's API app); a target at a URL of its own has an API
+    app of its own (asked once, or SCROBCTL_TARGETS__NAME__CLIENT_ID). Logging in to it again
+    needs only --name.
 
     Plays recorded before the login are not on the service yet: login counts them and offers
     to queue them for the next `scrobctl flush`.
@@ -99,6 +104,8 @@ def login(
     Example: scrobctl login trakt
 
     Example: scrobctl login listenbrainz --name maloja --url http://localhost:42010/apis/listenbrainz
+
+    Example: scrobctl login trakt --name trakt-staging --url https://api-staging.trakt.tv
     """
     from scrobctl import kinds
     from scrobctl.cli.login_ui import TerminalLoginUI
@@ -139,7 +146,7 @@ def login(
             flow = kinds.load(spec.password_login)(runtime, target, account, secret)
         else:
             ui = TerminalLoginUI(open_browser=not no_browser)
-            flow = kinds.load(spec.login)(runtime, profile, ui)
+            flow = kinds.load(spec.login)(runtime, profile, ui, target)
         result = cmd.run(flow)
         suffix = "" if result.profile == "default" else f" (profile {result.profile})"
         expiry = f"; token valid until {local_time(result.expires_at)}" if result.expires_at else ""

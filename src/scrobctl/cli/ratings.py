@@ -53,6 +53,7 @@ def export_ratings(
     """
     from scrobctl.cli.run import call
     from scrobctl.sync.export import export_ratings as do_export
+    from scrobctl.sync.export import shown_value
 
     out = output(ctx, json=json_output)
     start = parse_date(since)
@@ -69,6 +70,7 @@ def export_ratings(
                 "already_there": summary.already_there,
                 "queued_before": summary.unchanged,
                 "not_exportable": reasons,
+                "items": [{"item": name, "rating": value} for name, value in summary.planned],
             }
         )
         return
@@ -79,6 +81,15 @@ def export_ratings(
     )
     for reason, n in sorted(reasons.items()):
         out.info(f"  {n} not exportable: {reason}")
+    if dry_run:
+        # Say what would go where (issue 17): the first few, and how many more.
+        for name, value in summary.planned[:SHOWN]:
+            out.info(f"  {name}: {shown_value(summary.kind, value)}")
+        if len(summary.planned) > SHOWN:
+            out.info(f"  ... and {len(summary.planned) - SHOWN} more")
+
+
+SHOWN = 20  # ratings listed by --dry-run
 
 
 def register(app: typer.Typer) -> None:

@@ -84,6 +84,17 @@ def _render(report: "StatusReport") -> None:
         table.print()
     else:
         print("queue:       empty")
+    for imp in report.imports:
+        if imp.state == "done":
+            continue
+        name = imp.service if imp.profile == "default" else f"{imp.service} ({imp.profile})"
+        entries = "entry" if imp.processed == 1 else "entries"
+        said = f"import {name}: {imp.state} after {imp.processed} {entries}"
+        if imp.state == "running":
+            print(f"{said} so far")
+        else:
+            why = f" ({imp.detail})" if imp.detail else ""
+            print(f"{said}{why}; `{imp.command}` continues it")
     for gap in report.lacking:
         name = gap.target if gap.profile == "default" else f"{gap.target} ({gap.profile})"
         print(

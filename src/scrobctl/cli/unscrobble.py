@@ -5,7 +5,6 @@ import sys
 
 import typer
 
-from scrobctl.cli.choices import Service
 from scrobctl.cli.output import Output, local_time, output
 from scrobctl.errors import ExitCode, UsageError
 
@@ -67,8 +66,12 @@ def unscrobble(
     plays: list[str] = typer.Argument(
         ..., help="Play ids, as `scrobctl history` shows them; `-` reads history --json."
     ),
-    source: list[Service] | None = typer.Option(
-        None, "--from", help="Only from this target (repeatable); the play stays in the archive."
+    source: list[str] | None = typer.Option(
+        None,
+        "--from",
+        metavar="TARGET",
+        help="Only from this target (repeatable; a kind's name or a named target such as"
+        " trakt2); the play stays in the archive.",
     ),
     dry_run: bool = typer.Option(False, "--dry-run", "-n", help="Say what would happen only."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -88,7 +91,7 @@ def unscrobble(
     out = output(ctx, json=json_output)
     stdin = sys.stdin.read() if "-" in plays else None
     ids = play_ids(plays, stdin)
-    targets = {s.value for s in source} if source else None
+    targets = set(source) if source else None
     report = call(out, run, ids, targets, dry_run=dry_run)
     code = ExitCode.FAILED if report.failed else ExitCode.OK
     if json_output:
@@ -122,10 +125,14 @@ def _render(out: Output, report: object) -> None:
         if not play.targets:
             out.info("  no target has it")
         for target in play.targets:
-            if target.action == "manual":
+            if target.action == "manual" and target.manual_url:
                 out.info(
                     f"  {target.service}: Last.fm has no API to delete a scrobble; delete it by "
                     f"hand at {target.manual_url}"
+                )
+            elif target.action == "manual":
+                out.info(
+                    f"  {target.service}: its server has no API to delete a play; delete it there"
                 )
             else:
                 out.info(f"  {target.service}: {would}{ACTIONS.get(target.action, target.action)}")

@@ -41,7 +41,11 @@ class IngestSummary:
     duplicate: int = 0
     not_a_play: int = 0
     rated: int = 0
+    ratings_known: int = 0  # of `rated`: the source had given that rating already
     rating_only: int = 0
+    # Lines whose item was matched by a strong id, or by artist and title (music without ids).
+    by_id: int = 0
+    by_title: int = 0
     invalid: list[tuple[int, str]] = field(default_factory=list)
     jobs: dict[str, int] = field(default_factory=dict)
     # Plays recorded with no target to send them to, per (profile, type): said on stderr.
@@ -73,7 +77,10 @@ def item_ref(event: Event) -> ItemRef:
             duration_ms=event.duration_ms,
         )
     show = None
-    if event.type == "episode" and event.show is not None:
+    # A season is its show's season number (as an episode is its show's season and number);
+    # a season known by its own ids only is not tied to a show without ids.
+    by_show = event.show is not None and (event.type == "episode" or bool(event.show.ids.video()))
+    if event.type in ("episode", "season") and event.show is not None and by_show:
         show = ItemRef(
             kind="show", ids=event.show.ids.video(), title=event.show.title, year=event.show.year
         )
@@ -210,7 +217,11 @@ class Ingest:
         now = self.now if self.now is not None else time.time()
         wanted = [w for w in (self._check(line, now) for line in lines) if w is not None]
         items = self._items.resolve_batch([item_ref(w.event) for w in wanted])
-        for w, (item_id, _weak) in zip(wanted, items, strict=True):
+        for w, (item_id, weak) in zip(wanted, items, strict=True):
+            if weak:
+                self.summary.by_title += 1
+            else:
+                self.summary.by_id += 1
             self._record(w, item_id, now)
 
     def _check(self, line: Line, now: float) -> _Wanted | None:
@@ -257,10 +268,11 @@ class Ingest:
         event = wanted.event
         if event.rating is not None:
             rated_at = event.watched_at if event.watched_at is not None else int(now)
-            set_rating(
+            changed = set_rating(
                 self.store.conn, event.profile, item_id, event.rating, rated_at, self.rating_source
             )
             summary.rated += 1
+            summary.ratings_known += not changed
             if wanted.started is None and event.percentage is None and event.watched_ms is None:
                 summary.rating_only += 1
         started = wanted.started

@@ -22,7 +22,9 @@ from pydantic import (
     model_validator,
 )
 
-MediaType = Literal["track", "podcast", "movie", "episode"]
+# What plays (track, podcast, movie, episode) and, rated but never played, a whole show or
+# season (Trakt, IMDb and Simkl rate them; issue 20).
+EventType = Literal["track", "podcast", "movie", "episode", "show", "season"]
 MAX_LINE_BYTES = 1 << 20
 # Nothing plays for longer than 30 days; larger values are typos or unit mistakes.
 MAX_DURATION_MS = 30 * 86_400_000
@@ -115,7 +117,7 @@ class Show(_Model):
 
 
 class Event(_Model):
-    type: MediaType
+    type: EventType
     event: Literal["start", "pause", "stop"] = "stop"
     profile: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")] = "default"
     title: Annotated[Text | None, Blank] = None
@@ -140,6 +142,18 @@ class Event(_Model):
         elif self.type == "movie":
             if not self.ids.video():
                 raise ValueError("a movie needs an id in 'ids' (tmdb, imdb, tvdb, trakt or simkl)")
+        elif self.type in ("show", "season"):
+            if self.rating is None or self.percentage is not None or self.watched_ms is not None:
+                raise ValueError(f"a {self.type} is rated, not played: it needs 'rating' only")
+            by_show = self.show is not None and bool(self.show.ids.video())
+            if self.type == "show" and not self.ids.video():
+                raise ValueError("a show needs an id in 'ids' (tmdb, imdb, tvdb, trakt or simkl)")
+            if (
+                self.type == "season"
+                and not self.ids.video()
+                and not (by_show and self.season is not None)
+            ):
+                raise ValueError("a season needs season ids, or 'show.ids' with 'season'")
         else:
             by_show = self.show is not None and bool(self.show.ids.video())
             if not self.ids.video() and not (

@@ -12,10 +12,11 @@ from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
 
 from scrobctl import kinds
+from scrobctl.errors import UsageError
 from scrobctl.runtime import Runtime
 from scrobctl.store import connections
 from scrobctl.store.removals import MANUAL, PlayRemoval, item_label, remove_play
-from scrobctl.targets import Target, from_connection
+from scrobctl.targets import KINDS, Target, from_connection
 
 LASTFM = "lastfm"
 
@@ -55,9 +56,9 @@ class UnscrobbleReport:
         return any(not p.found or p.busy for p in self.plays)
 
 
-def lastfm_library_url(runtime: Runtime, profile: str, watched_at: int) -> str:
+def lastfm_library_url(runtime: Runtime, profile: str, watched_at: int, name: str = LASTFM) -> str:
     """The library page of the play's day, where Last.fm lets its owner delete a scrobble."""
-    connection = connections.get_connection(runtime.store(), profile, LASTFM)
+    connection = connections.get_connection(runtime.store(), profile, name)
     user = connection.account if connection and connection.account else "YOUR_NAME"
     parts = urlsplit(str(runtime.settings.lastfm.auth_url))
     day = datetime.fromtimestamp(watched_at, UTC).astimezone().date().isoformat()
@@ -77,12 +78,26 @@ def _removable(store: object) -> set[str]:
     return names - refused
 
 
+def _on_lastfm(store: object) -> set[str]:
+    """The targets on Last.fm itself, whose library page a user deletes a scrobble from by hand
+    (a compatible server's is not there)."""
+    on_lastfm = connections.list_connections(store)
+    return {LASTFM} | {c.name for c in on_lastfm if c.kind == LASTFM and not c.url}
+
+
 def unscrobble(
     runtime: Runtime, play_ids: list[int], targets: set[str] | None, *, dry_run: bool
 ) -> UnscrobbleReport:
     store = runtime.store()
     report = UnscrobbleReport(dry_run)
     removable = _removable(store)
+    on_lastfm = _on_lastfm(store)
+    known = set(KINDS) | {c.name for c in connections.list_connections(store)}
+    unknown = sorted((targets or set()) - known)
+    if unknown:
+        raise UsageError(
+            f"no target named {', '.join(map(repr, unknown))}", "see `scrobctl status`"
+        )
     for play_id in play_ids:
         removal: PlayRemoval = remove_play(
             store,
@@ -102,7 +117,7 @@ def unscrobble(
         result.removed_from_archive = not removal.busy and not removal.kept_in_archive
         for step in removal.steps:
             url = None
-            if step.action == MANUAL:
-                url = lastfm_library_url(runtime, removal.profile, removal.watched_at)
+            if step.action == MANUAL and step.service in on_lastfm:
+                url = lastfm_library_url(runtime, removal.profile, removal.watched_at, step.service)
             result.targets.append(TargetResult(step.service, step.action, step.job_id, url))
     return report

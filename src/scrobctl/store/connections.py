@@ -91,6 +91,12 @@ def get_connection(store: Store, profile: str, service: str) -> Connection | Non
     return _from_row(row) if row else None
 
 
+# settings key: a Last.fm-compatible server that failed the indexed batch form of track.scrobble
+# while the single form worked, so it gets one scrobble a request (issue #19). A new login
+# forgets it: the server may have been fixed, or the URL now leads elsewhere.
+SINGLE_SCROBBLES = "single_scrobbles"
+
+
 def save_login(
     store: Store,
     profile: str,
@@ -115,7 +121,8 @@ def save_login(
             # The first login's time stays: plays recorded before it are the ones the target
             # may lack (store/lacking.py), and a fresh login changes nothing about them.
             " connected_at = COALESCE(connections.connected_at, excluded.connected_at),"
-            " kind = excluded.kind, url = excluded.url, server = excluded.server",
+            " kind = excluded.kind, url = excluded.url, server = excluded.server,"
+            " settings = json_remove(COALESCE(connections.settings, '{}'), ?)",
             (
                 profile,
                 service,
@@ -125,6 +132,7 @@ def save_login(
                 kind or service,
                 url,
                 server,
+                f"$.{SINGLE_SCROBBLES}",
             ),
         )
 

@@ -22,7 +22,7 @@ from scrobctl.store.items import (
     weak_key,
     without_album,
 )
-from scrobctl.store.records import VIDEO_IDS
+from scrobctl.store.records import VIDEO_IDS, item_name
 
 EXACT = "exact id"
 WEAK = "weak"
@@ -114,14 +114,21 @@ def _item_row(conn: sqlite3.Connection, item_id: int) -> sqlite3.Row | None:
 
 
 def label(row: sqlite3.Row) -> str:
+    """The item as every list names it (records.item_name: never `?`), with an album or a
+    year to tell candidates apart."""
+    keys = row.keys()
+    show = row["show_title"] if "show_title" in keys else None
+    ids = {k: row[k] for k in VIDEO_IDS if row[k] is not None}
+    if not ids and "s_tmdb" in keys:
+        ids = {k: row[f"s_{k}"] for k in VIDEO_IDS if row[f"s_{k}"] is not None}
+    name = item_name(
+        row["kind"], row["title"], row["artist"], show, row["season"], row["number"], ids
+    )
     if row["kind"] in MUSIC:
-        album = f" ({row['album']})" if row["album"] else ""
-        return f"{row['artist'] or '?'} - {row['title'] or '?'}{album}"
-    if row["kind"] == "episode":
-        show = row["show_title"] if "show_title" in row.keys() else None  # noqa: SIM118 (Row: in = values)
-        return f"{show or '?'} S{row['season'] or 0:02d}E{row['number'] or 0:02d}"
-    year = f" ({row['year']})" if row["year"] else ""
-    return f"{row['title'] or '?'}{year}"
+        return f"{name} ({row['album']})" if row["album"] else name
+    if row["kind"] == "movie" and row["year"] and row["title"]:
+        return f"{name} ({row['year']})"
+    return name
 
 
 def _ids(row: sqlite3.Row) -> dict[str, Any]:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from scrobctl.store.db import Store
 from scrobctl.store.history import half_length_window
@@ -35,23 +35,32 @@ class ImportedRating:
     rated_at: int | None
 
 
+RUNNING, INTERRUPTED, DONE = "running", "interrupted", "done"
+
+
 @dataclass
 class Checkpoint:
-    state: str  # "running" | "done"
+    # "running" (a process is at it, or was killed at it), "interrupted" (it stopped and said
+    # why, in `detail`) or "done". Both unfinished states are resumed by the next run.
+    state: str
     cursor: dict[str, Any]
     high_water: int | None
     processed: int
     matched: int
     failed: int
+    counts: dict[str, int] = field(default_factory=dict)  # plays, ratings, new_plays...
+    detail: str | None = None
 
 
-def load_checkpoint(store: Store, profile: str, service: str, kind: str) -> Checkpoint | None:
-    row = store.conn.execute(
-        "SELECT * FROM imports WHERE profile = ? AND service = ? AND kind = ?",
-        (profile, service, kind),
-    ).fetchone()
-    if row is None:
-        return None
+class Written(NamedTuple):
+    """What recording one imported entry did: matched by a strong id (not a weak title), and
+    whether it was new to the archive."""
+
+    by_id: bool
+    new: bool
+
+
+def _checkpoint(row: Any) -> Checkpoint:
     return Checkpoint(
         state=row["state"],
         cursor=json.loads(row["cursor"] or "{}"),
@@ -59,7 +68,36 @@ def load_checkpoint(store: Store, profile: str, service: str, kind: str) -> Chec
         processed=row["processed"],
         matched=row["matched"],
         failed=row["failed"],
+        counts=json.loads(row["counts"] or "{}"),
+        detail=row["detail"],
     )
+
+
+def load_checkpoint(store: Store, profile: str, service: str, kind: str) -> Checkpoint | None:
+    row = store.conn.execute(
+        "SELECT * FROM imports WHERE profile = ? AND service = ? AND kind = ?",
+        (profile, service, kind),
+    ).fetchone()
+    return None if row is None else _checkpoint(row)
+
+
+def list_imports(store: Store) -> list[tuple[str, str, float | None, Checkpoint]]:
+    """(profile, service, finished_at, checkpoint) of every history import, by service."""
+    rows = store.conn.execute(
+        "SELECT * FROM imports WHERE kind = ? ORDER BY service, profile", (HISTORY,)
+    )
+    return [(r["profile"], r["service"], r["finished_at"], _checkpoint(r)) for r in rows]
+
+
+def mark_interrupted(store: Store, profile: str, service: str, kind: str, detail: str) -> None:
+    """A run that stops says so: its row is no longer "running", and keeps the checkpoint of
+    the last page written, which the next run continues from."""
+    with store.transaction() as conn:
+        conn.execute(
+            "UPDATE imports SET state = ?, detail = ? WHERE profile = ? AND service = ?"
+            " AND kind = ? AND state = ?",
+            (INTERRUPTED, detail, profile, service, kind, RUNNING),
+        )
 
 
 def save_checkpoint(
@@ -69,11 +107,13 @@ def save_checkpoint(
     now = time.time()
     store.conn.execute(
         "INSERT INTO imports (profile, service, kind, state, cursor, high_water, started_at,"
-        " finished_at, processed, matched, failed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " finished_at, processed, matched, failed, counts, detail)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (profile, service, kind) DO UPDATE SET state = excluded.state,"
         " cursor = excluded.cursor, high_water = excluded.high_water,"
         " finished_at = excluded.finished_at, processed = excluded.processed,"
-        " matched = excluded.matched, failed = excluded.failed",
+        " matched = excluded.matched, failed = excluded.failed, counts = excluded.counts,"
+        " detail = excluded.detail",
         (
             profile,
             service,
@@ -86,6 +126,8 @@ def save_checkpoint(
             checkpoint.processed,
             checkpoint.matched,
             checkpoint.failed,
+            json.dumps(checkpoint.counts, sort_keys=True),
+            checkpoint.detail,
         ),
     )
 
@@ -99,20 +141,25 @@ class ImportWriter:
         self.service = service
         self._items = ItemResolver(store.conn)
 
-    def play(self, imported: ImportedPlay) -> bool:
-        """Record one play; True when it matched an item by a strong id (not a weak title)."""
+    def play(self, imported: ImportedPlay) -> Written:
+        """Record one play: new to the archive, or a play it already has (piped, sent, or
+        imported before) that this service is now known to have too."""
         conn = self.store.conn
         item_id, weak = self._items.resolve(imported.ref)
         window = half_length_window(imported.ref.duration_ms, imported.ref.kind)
         at = imported.watched_at
         found = nearest_play(conn, self.profile, item_id, at, window)
+        new = found is None
         if found is not None:
             at = found[1]  # the same play: the service has it at our time
         else:
-            conn.execute(
-                "INSERT OR IGNORE INTO plays (profile, item_id, watched_at, duration_ms, source)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (self.profile, item_id, at, imported.ref.duration_ms, f"import:{self.service}"),
+            new = (
+                conn.execute(
+                    "INSERT OR IGNORE INTO plays (profile, item_id, watched_at, duration_ms,"
+                    " source) VALUES (?, ?, ?, ?, ?)",
+                    (self.profile, item_id, at, imported.ref.duration_ms, f"import:{self.service}"),
+                ).rowcount
+                == 1
             )
         conn.execute(
             "INSERT INTO scrobbles (profile, service, item_id, scrobbled_at, source, remote_id)"
@@ -121,17 +168,22 @@ class ImportWriter:
             " SET remote_id = excluded.remote_id WHERE excluded.remote_id IS NOT NULL",
             (self.profile, self.service, item_id, at, imported.remote_id),
         )
-        return not weak
+        return Written(not weak, new)
 
-    def rating(self, imported: ImportedRating) -> bool:
+    def rating(self, imported: ImportedRating) -> Written:
+        """Record the service's rating; new unless it already had this value."""
         item_id, weak = self._items.resolve(imported.ref)
+        known = self.store.conn.execute(
+            "SELECT rating FROM ratings WHERE profile = ? AND item_id = ? AND source = ?",
+            (self.profile, item_id, self.service),
+        ).fetchone()
         self.store.conn.execute(
             "INSERT INTO ratings (profile, item_id, rating, rated_at, source)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (profile, item_id, source) DO UPDATE SET"
             " rating = excluded.rating, rated_at = excluded.rated_at",
             (self.profile, item_id, imported.rating, imported.rated_at, self.service),
         )
-        return not weak
+        return Written(not weak, known is None or known["rating"] != imported.rating)
 
     def forget_cache(self) -> None:
         self._items.forget()

@@ -291,6 +291,13 @@ def m010_counts_and_history_index(db: Database) -> None:
     )
 
 
+def m011_import_counts(db: Database) -> None:
+    """What an import added, apart (plays and ratings, new and already known), and why one
+    stopped, so that a resumed run counts on and `status` says what happened (issue 17)."""
+    db["imports"].add_column("counts", str)
+    db["imports"].add_column("detail", str)
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     m001_initial,
     m002_imports_and_ratings,
@@ -302,4 +309,5 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     m008_notices,
     m009_targets,
     m010_counts_and_history_index,
+    m011_import_counts,
 ]

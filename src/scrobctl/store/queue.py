@@ -384,6 +384,8 @@ def list_jobs(
         "SELECT jobs.*, items.kind AS item_kind, items.title, items.artist, items.season,"
         " items.number, show.title AS show_title, "
         + ", ".join(f"items.{k} AS i_{k}" for k in VIDEO_IDS)
+        + ", "
+        + ", ".join(f"show.{k} AS s_{k}" for k in VIDEO_IDS)
         + " FROM jobs LEFT JOIN plays ON plays.id = jobs.play_id"
         " LEFT JOIN items ON items.id = COALESCE(plays.item_id, jobs.item_id)"
         " LEFT JOIN items show ON show.id = items.show_id"
@@ -420,7 +422,9 @@ def _describe_item(row: sqlite3.Row) -> str:
 
 
 def _describe_media(row: sqlite3.Row) -> str:
-    ids = {k: row[f"i_{k}"] for k in VIDEO_IDS}
+    # An episode known by its show's ids alone is named by them (`tvdb:371980 S01E02`).
+    ids = {k: row[f"i_{k}"] for k in VIDEO_IDS if row[f"i_{k}"] is not None}
+    ids = ids or {k: row[f"s_{k}"] for k in VIDEO_IDS if row[f"s_{k}"] is not None}
     return item_name(
         row["item_kind"],
         row["title"],

@@ -16,7 +16,7 @@ from typing import Any
 
 from scrobctl.store.db import Store
 from scrobctl.store.queue import MAX_ATTEMPTS, job_rows
-from scrobctl.store.records import video_ids
+from scrobctl.store.records import VIDEO_IDS, item_name, video_ids
 
 LOCAL = "local"
 RATING = "rating"
@@ -29,10 +29,17 @@ def set_rating(
     rating: float,
     rated_at: int | None,
     source: str = LOCAL,
-) -> None:
-    """Inside the caller's transaction."""
+) -> bool:
+    """Inside the caller's transaction. False when the source had given this rating already
+    (the same file imported again adds nothing)."""
     if not 1 <= rating <= 10:
         raise ValueError("a rating is from 1 to 10")
+    known = conn.execute(
+        "SELECT rating, rated_at FROM ratings WHERE profile = ? AND item_id = ? AND source = ?",
+        (profile, item_id, source),
+    ).fetchone()
+    if known is not None and (known[0], known[1]) == (rating, rated_at):
+        return False
     conn.execute(
         "INSERT INTO ratings (profile, item_id, rating, rated_at, source, recorded_at)"
         " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (profile, item_id, source) DO UPDATE SET"
@@ -40,6 +47,7 @@ def set_rating(
         " recorded_at = excluded.recorded_at",
         (profile, item_id, rating, rated_at, source, time.time()),
     )
+    return known is None or known[0] != rating
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +94,9 @@ class ExportSummary:
     unchanged: int = 0
     already_there: int = 0
     skipped: list[tuple[int, str]] = field(default_factory=list)  # (item id, why)
+    # What is (or, in a dry run, would be) queued: (item name, value sent), in item order.
+    planned: list[tuple[str, float]] = field(default_factory=list)
+    kind: str = ""  # of the target: what the values mean (a love, feedback, a rating)
 
 
 def rating_key(service: str, profile: str, item_id: int, value: float) -> str:
@@ -161,6 +172,7 @@ def queue_exports(
                 ),
             )
             summary.queued += 1
+            summary.planned.append((_name(conn, row["item_id"]), value))
     return summary
 
 
@@ -186,3 +198,22 @@ def rating_records(conn: sqlite3.Connection, job_ids: list[int]) -> list[RatingR
             )
         )
     return records
+
+
+def _name(conn: sqlite3.Connection, item_id: int) -> str:
+    """The item as every list names it (`Severance S01E02`, `Artist - Title`)."""
+    row = conn.execute(
+        "SELECT i.*, s.title AS show_title FROM items i LEFT JOIN items s ON s.id = i.show_id"
+        " WHERE i.id = ?",
+        (item_id,),
+    ).fetchone()
+    ids = {k: row[k] for k in VIDEO_IDS}
+    return item_name(
+        row["kind"],
+        row["title"],
+        row["artist"],
+        row["show_title"],
+        row["season"],
+        row["number"],
+        ids,
+    )

@@ -58,4 +58,6 @@ def item_name(
     if kind == "episode" and season is not None:
         where = f"S{season:02d}E{number or 0:02d}"
         return f"{show or title or known_id or 'unknown show'} {where}"
+    if kind == "season" and season is not None:
+        return f"{show or known_id or 'unknown show'} S{season:02d}"
     return title or known_id or f"unknown {kind or 'item'}"

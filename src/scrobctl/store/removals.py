@@ -15,7 +15,7 @@ from typing import Any
 
 from scrobctl.store.db import Store
 from scrobctl.store.queue import MAX_ATTEMPTS, SCROBBLE, job_rows, play_record
-from scrobctl.store.records import PlayRecord
+from scrobctl.store.records import VIDEO_IDS, PlayRecord, item_name
 from scrobctl.store.stats import forget_play, forget_scrobble, lower_marks
 
 UNSCROBBLE = "unscrobble"
@@ -191,17 +191,21 @@ def removal_records(conn: sqlite3.Connection, job_ids: list[int]) -> list[Remova
 
 
 def item_label(conn: sqlite3.Connection, item_id: int) -> str:
-    """`Artist - Title`, `Show S01E02` or the title: how a person recognises the item."""
+    """The item as every list names it (`Artist - Title`, `Show S01E02`, the title; an id
+    where no title is known, never `?`), with a movie's year."""
     row = conn.execute(
-        "SELECT i.kind, i.title, i.artist, i.year, i.season, i.number, s.title AS show"
+        "SELECT i.*, s.title AS show, s.tmdb AS s_tmdb, s.imdb AS s_imdb, s.tvdb AS s_tvdb,"
+        " s.trakt AS s_trakt, s.simkl AS s_simkl"
         " FROM items i LEFT JOIN items s ON s.id = i.show_id WHERE i.id = ?",
         (item_id,),
     ).fetchone()
     if row is None:
-        return "?"
-    if row["kind"] in ("track", "podcast"):
-        return f"{row['artist'] or '?'} - {row['title'] or '?'}"
-    if row["kind"] == "episode":
-        return f"{row['show'] or '?'} S{row['season'] or 0:02d}E{row['number'] or 0:02d}"
-    year = f" ({row['year']})" if row["year"] else ""
-    return f"{row['title'] or '?'}{year}"
+        return f"item {item_id}"
+    ids = {k: row[k] for k in VIDEO_IDS if row[k] is not None}
+    ids = ids or {k: row[f"s_{k}"] for k in VIDEO_IDS if row[f"s_{k}"] is not None}
+    name = item_name(
+        row["kind"], row["title"], row["artist"], row["show"], row["season"], row["number"], ids
+    )
+    if row["kind"] == "movie" and row["year"] and row["title"]:
+        return f"{name} ({row['year']})"
+    return name

@@ -104,7 +104,7 @@ def export_ratings(
     target = targets.from_connection(connection)
     if not target.has_loves:
         raise UsageError(f"{target.label} takes no ratings, loves or feedback; nothing was queued")
-    return queue_exports(
+    summary = queue_exports(
         store,
         profile,
         to,
@@ -114,3 +114,14 @@ def export_ratings(
         dry_run=dry_run,
         now=runtime.clock.now(),
     )
+    summary.kind = target.kind
+    return summary
+
+
+def shown_value(kind: str, value: float) -> str:
+    """A queued value as the target's kind takes it."""
+    if kind == "lastfm":
+        return "love"
+    if kind == "listenbrainz":
+        return f"feedback {value:+g}"
+    return f"{value:g}/10"

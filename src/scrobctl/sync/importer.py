@@ -7,6 +7,7 @@ it saw; the next run without --full asks only for plays after it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Callable
@@ -15,12 +16,17 @@ from pathlib import Path
 from typing import Any
 
 from scrobctl.errors import ServiceUnavailable
+from scrobctl.lock import exclusive
 from scrobctl.runtime import Runtime
 from scrobctl.store.imports import (
+    DONE,
     HISTORY,
+    INTERRUPTED,
+    RUNNING,
     Checkpoint,
     ImportWriter,
     load_checkpoint,
+    mark_interrupted,
     save_checkpoint,
 )
 from scrobctl.sync.pages import Page, Reader, StepFailed
@@ -31,11 +37,50 @@ OVERLAP = 60  # seconds re-read before the high-water mark; re-reading is harmle
 
 @dataclass
 class ImportProgress:
+    """Entries so far (a resumed run counts on from its checkpoint): `processed` of `total`,
+    `matched` of them by a strong id, `failed` unreadable, the rest matched by title; plays
+    and ratings apart, each new to the archive or already known."""
+
     total: int | None = None
     processed: int = 0
     matched: int = 0
     failed: int = 0
-    pages: int = 0
+    pages: int = 0  # in this run
+    plays: int = 0
+    ratings: int = 0
+    new_plays: int = 0
+    new_ratings: int = 0
+
+    @property
+    def by_title(self) -> int:
+        return self.processed - self.matched - self.failed
+
+    @property
+    def known_plays(self) -> int:
+        return self.plays - self.new_plays
+
+    @property
+    def known_ratings(self) -> int:
+        return self.ratings - self.new_ratings
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "plays": self.plays,
+            "ratings": self.ratings,
+            "new_plays": self.new_plays,
+            "new_ratings": self.new_ratings,
+        }
+
+    @classmethod
+    def restored(cls, checkpoint: Checkpoint) -> ImportProgress:
+        counts = {k: int(checkpoint.counts.get(k, 0)) for k in cls().counts()}
+        return cls(
+            checkpoint.cursor.get("total"),
+            checkpoint.processed,
+            checkpoint.matched,
+            checkpoint.failed,
+            **counts,
+        )
 
 
 @dataclass
@@ -49,6 +94,11 @@ class ImportResult:
     failed_step: StepFailed | None = None  # a later step (loves, feedback) that failed
 
 
+def lock_path(runtime: Runtime, profile: str, service: str) -> Path:
+    """Held by the process importing; `status` tells a live "running" row from a killed one."""
+    return runtime.data_dir / "locks" / f"import-{profile}-{service}.lock"
+
+
 async def run_import(
     runtime: Runtime,
     reader: Reader,
@@ -59,18 +109,46 @@ async def run_import(
     on_page: Callable[[ImportProgress], None] | None = None,
     resolver: TmdbResolver | None = None,
 ) -> ImportResult:
+    """One import at a time per (profile, service). A run that stops (an error, Ctrl-C,
+    SIGTERM) marks its row "interrupted" with why; one killed outright leaves it "running"
+    with no lock held, and the next run continues it either way (issue 17)."""
+    service = reader.service
+    with exclusive(lock_path(runtime, profile, service), f"import {service}"):
+        try:
+            return await _run(runtime, reader, profile, full, since, on_page, resolver)
+        except BaseException as exc:
+            # If the database itself failed, the row stays "running" and the next run recovers it.
+            with contextlib.suppress(Exception):
+                mark_interrupted(runtime.store(), profile, service, HISTORY, _why(exc))
+            raise
+
+
+def _why(exc: BaseException) -> str:
+    import asyncio
+
+    if isinstance(exc, KeyboardInterrupt | asyncio.CancelledError):
+        return "interrupted (Ctrl-C or SIGTERM)"
+    return f"stopped: {exc}"
+
+
+async def _run(
+    runtime: Runtime,
+    reader: Reader,
+    profile: str,
+    full: bool,
+    since: int | None,
+    on_page: Callable[[ImportProgress], None] | None,
+    resolver: TmdbResolver | None,
+) -> ImportResult:
     store = runtime.store()
     service = reader.service
     previous = load_checkpoint(store, profile, service, HISTORY)
-    resumed = previous is not None and previous.state == "running" and not full
+    # "running" here is a run that was killed: this process holds the lock now.
+    unfinished = previous is not None and previous.state in (RUNNING, INTERRUPTED)
+    resumed = unfinished and not full
     if resumed:
         assert previous is not None
-        cursor, progress = (
-            previous.cursor,
-            ImportProgress(
-                previous.cursor.get("total"), previous.processed, previous.matched, previous.failed
-            ),
-        )
+        cursor, progress = previous.cursor, ImportProgress.restored(previous)
         since = previous.cursor.get("since")
         high_water = previous.high_water
     else:
@@ -96,17 +174,25 @@ async def run_import(
             if newest is not None:
                 high_water = max(high_water or 0, newest)
             state = {**page.cursor, "since": since, "total": progress.total}
+            before = ImportProgress(**{**progress.__dict__})
             try:
                 with store.transaction():  # the page and its checkpoint, together
                     for play in page.plays:
-                        progress.matched += writer.play(play)
+                        written = writer.play(play)
+                        progress.matched += written.by_id
+                        progress.new_plays += written.new
                     for rating in page.ratings:
-                        progress.matched += writer.rating(rating)
+                        written = writer.rating(rating)
+                        progress.matched += written.by_id
+                        progress.new_ratings += written.new
+                    progress.plays += len(page.plays)
+                    progress.ratings += len(page.ratings)
                     progress.processed += len(page.plays) + len(page.ratings) + len(page.failed)
                     progress.failed += len(page.failed)
-                    checkpoint = _checkpoint("running", state, high_water, progress)
+                    checkpoint = _checkpoint(RUNNING, state, high_water, progress)
                     save_checkpoint(store, profile, service, HISTORY, checkpoint)
             except BaseException:
+                progress.__dict__.update(before.__dict__)  # the page was rolled back
                 writer.forget_cache()
                 raise
             writer.forget_cache()  # memory stays flat however long the history
@@ -117,7 +203,10 @@ async def run_import(
     except StepFailed as exc:
         failed_step = exc  # the history itself came home complete: done, and the step named
     with store.transaction():
-        done = _checkpoint("done", {"memo": memo} if memo else {}, high_water, progress)
+        detail = (
+            f"{failed_step.step} not imported: {failed_step.error.reason}" if failed_step else None
+        )
+        done = _checkpoint(DONE, {"memo": memo} if memo else {}, high_water, progress, detail)
         save_checkpoint(store, profile, service, HISTORY, done)
     return ImportResult(service, profile, progress, resumed, since, report.path, failed_step)
 
@@ -181,10 +270,21 @@ class _PagingCheck:
 
 
 def _checkpoint(
-    state: str, cursor: dict[str, Any], high_water: int | None, progress: ImportProgress
+    state: str,
+    cursor: dict[str, Any],
+    high_water: int | None,
+    progress: ImportProgress,
+    detail: str | None = None,
 ) -> Checkpoint:
     return Checkpoint(
-        state, cursor, high_water, progress.processed, progress.matched, progress.failed
+        state,
+        cursor,
+        high_water,
+        progress.processed,
+        progress.matched,
+        progress.failed,
+        progress.counts(),
+        detail,
     )
 
 

@@ -8,7 +8,6 @@ import httpx
 
 from scrobctl import kinds, targets
 from scrobctl.errors import InvalidToken, ServiceError, UsageError, login_hint
-from scrobctl.http import ServiceLimiter
 from scrobctl.runtime import Runtime
 from scrobctl.store import connections
 from scrobctl.sync.importer import ImportProgress, ImportResult, run_import
@@ -61,7 +60,7 @@ def _tmdb(runtime: Runtime, http: httpx.AsyncClient) -> TmdbResolver | None:
         return None
     from scrobctl.services.tmdb import TmdbClient
 
-    limiter = ServiceLimiter("tmdb", clock=runtime.clock)
+    limiter = runtime.limiter("tmdb")
     return TmdbResolver(TmdbClient(str(settings.api_url), settings.api_key, http, limiter))
 
 

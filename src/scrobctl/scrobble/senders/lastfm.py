@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,6 +13,8 @@ from scrobctl.scrobble.senders import Later, Outcome, Refused, Rejected
 from scrobctl.scrobble.senders.maloja import MalojaCollisions
 from scrobctl.scrobble.senders.music import MusicSender
 from scrobctl.services import lastfm
+from scrobctl.store import connections
+from scrobctl.store.connections import SINGLE_SCROBBLES
 from scrobctl.store.records import PlayRecord
 from scrobctl.targets import Target
 
@@ -34,11 +37,15 @@ class LastfmSender(MusicSender):
         now: float,
         target: Target | None = None,
         collisions: MalojaCollisions | None = None,
+        remember: Callable[[], None] | None = None,
     ) -> None:
         # A Maloja takes one scrobble a request, in the single form (services/lastfm.py).
         super().__init__(client, now, target, collisions)
         self._compatible = target is not None and target.url is not None
-        self._single_form = False
+        # Known from an earlier run (the connection row), or learned in this one: `remember`
+        # keeps it for the next runs and says so once.
+        self._single_form = target is not None and target.single_scrobbles
+        self._remember = remember
 
     def prepare(self, play: PlayRecord) -> lastfm.Scrobble:
         if not play.artist or not play.title:
@@ -82,12 +89,17 @@ class LastfmSender(MusicSender):
         try:
             return self._outcomes(await lastfm.scrobble(self._client, [s for _, s in batch]))
         except lastfm.LastfmUnavailable as exc:
-            if not (self._compatible and exc.code == OPERATION_FAILED and len(batch) > 1):
+            # A batch of one is still the indexed form (`artist[0]`): a watcher's flush of
+            # every single play would otherwise be retried for ever.
+            if not (self._compatible and exc.code == OPERATION_FAILED):
                 raise
         # A compatible server whose indexed form fails (Maloja's does, with error 8) gets the
-        # single form, one scrobble a request, for the rest of this run.
+        # single form, one scrobble a request; once that has worked, for every later run too.
         self._single_form = True
-        return await self.send(batch)
+        outcomes = await self.send(batch)
+        if self._remember is not None:
+            self._remember()
+        return outcomes
 
     def _outcomes(self, results: list[lastfm.Ignored | None]) -> list[Outcome]:
         outcomes: list[Outcome] = []
@@ -105,4 +117,19 @@ class LastfmSender(MusicSender):
 
 
 def sender(link: Link) -> LastfmSender:
-    return LastfmSender.for_link(link)
+    built = LastfmSender.for_link(link)
+    runtime, target = link.runtime, link.target
+    if target.url is not None:
+
+        def remember() -> None:
+            """Keep the fallback in the connection row, and say so once (issue 19)."""
+            name, kind = target.name, target.kind
+            connections.set_setting(runtime.store(), target.profile, name, SINGLE_SCROBBLES, 1)
+            runtime.warn(
+                f"{name}: the server at {target.url} failed the batch form of track.scrobble"
+                " and took single scrobbles, so it gets one scrobble a request from now on"
+                f" (remembered; `scrobctl login {kind} --name {name} --force` checks again)"
+            )
+
+        built._remember = remember
+    return built

@@ -119,12 +119,16 @@ class ListenBrainzFeedback:
 
 def trakt_ratings(link: Link) -> RatingSender:
     ids = {kind: trakt.IDS[kind] for kind in link.kind.rates}
-    return VideoRatings(link.client, trakt, link.kind.label, ids)
+    sender = VideoRatings(link.client, trakt, link.kind.label, ids)
+    sender.service = link.target.name
+    return sender
 
 
 def simkl_ratings(link: Link) -> RatingSender:
     ids = {kind: simkl.IDS for kind in link.kind.rates}
-    return VideoRatings(link.client, simkl, link.kind.label, ids)
+    sender = VideoRatings(link.client, simkl, link.kind.label, ids)
+    sender.service = link.target.name
+    return sender
 
 
 def lastfm_loves(link: Link) -> RatingSender:

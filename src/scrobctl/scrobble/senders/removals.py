@@ -188,11 +188,15 @@ class ListenBrainzRemovals:
 
 
 def trakt_removals(link: Link) -> RemovalSender:
-    return TraktRemovals(link.client)
+    sender = TraktRemovals(link.client)
+    sender.service = link.target.name
+    return sender
 
 
 def simkl_removals(link: Link) -> RemovalSender:
-    return SimklRemovals(link.client)
+    sender = SimklRemovals(link.client)
+    sender.service = link.target.name
+    return sender
 
 
 def listenbrainz_removals(link: Link) -> RemovalSender:

@@ -91,4 +91,6 @@ def _has(play: PlayRecord, entry: simkl.Watched) -> bool:
 
 
 def sender(link: Link) -> SimklSender:
-    return SimklSender(link.client)
+    built = SimklSender(link.client)
+    built.service = link.target.name  # a Simkl target of its own (issue 19) keeps its jobs
+    return built

@@ -104,4 +104,6 @@ def _same_play(play: PlayRecord, entry: trakt.HistoryEntry) -> bool:
 
 
 def sender(link: Link) -> TraktSender:
-    return TraktSender(link.client)
+    built = TraktSender(link.client)
+    built.service = link.target.name  # a Trakt target of its own (issue 19) keeps its jobs
+    return built

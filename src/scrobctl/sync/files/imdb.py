@@ -63,17 +63,17 @@ def _line(numbering: Numbering, member: str, number: int, row: dict[str, str]) -
         return unreadable(numbering, member, number, row, "needs a 'Const' (tt...)")
     if not rating:
         return skipped(numbering, member, number, row, "not rated")
-    if kind in SHOW:
-        return skipped(numbering, member, number, row, "a rating of a whole series (not kept)")
-    if kind not in MOVIE | EPISODE:
+    if kind not in MOVIE | EPISODE | SHOW:
         return skipped(numbering, member, number, row, f"title type {row.get('Title Type')!r}")
+    # A series (or mini series) is a show, rated as a whole; IMDb gives it its own tt id.
+    media = "episode" if kind in EPISODE else "show" if kind in SHOW else "movie"
     fields: dict[str, Any] = {
-        "type": "episode" if kind in EPISODE else "movie",
+        "type": media,
         "title": (row.get("Title") or "").strip() or None,
         "ids": {"imdb": const},
     }
     year = (row.get("Year") or "").strip()[:4]
-    if fields["type"] == "movie" and year.isdigit():
+    if media != "episode" and year.isdigit():
         fields["year"] = int(year)  # a range ("2013", en dash, "2023") gives its first year
     try:
         fields["rating"] = float(int(rating))

@@ -34,9 +34,12 @@ _ENCODE = json.JSONEncoder(ensure_ascii=False, default=str).encode
 @dataclass
 class FileImportSummary:
     rows: int = 0
-    plays: int = 0
-    ratings: int = 0
-    duplicates: int = 0
+    plays: int = 0  # new to the archive
+    ratings: int = 0  # new, or changed
+    duplicates: int = 0  # plays the archive had already
+    ratings_known: int = 0  # ratings the archive had already, with that value
+    by_id: int = 0  # rows whose item was matched by an id ...
+    by_title: int = 0  # ... or by artist and title (music without ids)
     below_threshold: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     unmatched: int = 0
@@ -45,7 +48,10 @@ class FileImportSummary:
 
     def add(self, ingest: IngestSummary) -> None:
         self.plays += ingest.recorded_only + ingest.queued
-        self.ratings += ingest.rated
+        self.ratings += ingest.rated - ingest.ratings_known
+        self.ratings_known += ingest.ratings_known
+        self.by_id += ingest.by_id
+        self.by_title += ingest.by_title
         self.duplicates += ingest.duplicate
         self.below_threshold += ingest.below_threshold
         self.unreadable += len(ingest.invalid)
@@ -261,9 +267,11 @@ def run_plan(
                     summary.add(ingest.summary)
                     raise
                 except (OSError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
+                    kept = 0 if dry_run else count_plays(store, source=source_name) - before
                     raise ScrobctlError(
                         f"{source.path} could not be read to the end ({exc})",
-                        "the rows read before were kept; fix or download the file again",
+                        f"the {kept:,} plays committed from it before were kept (and every"
+                        " earlier file's); fix or download the file again and import it again",
                     ) from None
                 if on_progress is not None:
                     on_progress(source.progress, summary.rows)

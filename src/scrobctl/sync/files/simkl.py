@@ -1,8 +1,8 @@
 """Simkl's backup (`SimklBackup.json`, or a zip holding it; api-notes file-formats.md §5): the
 `/sync/all-items` shape, `movies[]`, `shows[]` and `anime[]`. A completed movie is one play at
 `last_watched_at` (Simkl keeps no play-by-play history of movies); a show's or anime's episodes
-are plays at their `watched_at`; `user_rating` is the movie's rating (a whole show's is not
-kept). Read as a stream: one entry in memory at a time."""
+are plays at their `watched_at`; `user_rating` is the movie's, show's or anime's rating, at its
+own `user_rated_at`. Read as a stream: one entry in memory at a time."""
 
 from __future__ import annotations
 
@@ -127,13 +127,20 @@ def _show(numbering: Numbering, member: str, row: int, entry: Any) -> Iterator[F
                 "percentage": 100.0,
             }
             yield event_line(numbering, member, row, raw, fields)
-    if not watched:
-        yield skipped(numbering, member, row, entry, f"no watched episodes ({entry.get('status')})")
-    elif _rating(entry)[0] is not None:
-        yield skipped(
+    try:
+        rating, rated_at = _rating(entry)
+    except ValueError:
+        yield unreadable(numbering, member, row, entry, "'user_rated_at' is not ISO-8601")
+        return
+    if rating is not None:
+        # A whole show (or anime) rated, as the API's all-items gives it (sync/readers/simkl.py).
+        raw = {"show": show, "user_rating": entry["user_rating"]}
+        yield event_line(
             numbering,
             member,
             row,
-            {"show": show, "user_rating": entry["user_rating"]},
-            "a rating of a whole show (not kept)",
+            raw,
+            {"type": "show", **ref, "rating": rating, "watched_at": rated_at},
         )
+    elif not watched:
+        yield skipped(numbering, member, row, entry, f"no watched episodes ({entry.get('status')})")

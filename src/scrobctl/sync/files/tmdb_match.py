@@ -83,14 +83,13 @@ class TmdbMatcher:
         self._on_step = on_step  # (films looked up, films to look up)
 
     async def match_all(self, films: Iterable[tuple[str, int | None]]) -> dict[Any, Match]:
-        from scrobctl.http import ServiceLimiter
         from scrobctl.services.tmdb import TmdbClient
 
         wanted = list(dict.fromkeys(films))
         found: dict[Any, Match] = {}
         gate = asyncio.Semaphore(CONCURRENCY)
         async with self._runtime.http_client() as http:
-            limiter = ServiceLimiter("tmdb", clock=self._runtime.clock)
+            limiter = self._runtime.limiter("tmdb")
             client = TmdbClient(self._api_url, self._api_key, http, limiter)
 
             async def one(name: str, year: int | None) -> None:

@@ -1,6 +1,7 @@
 """Trakt's data export zip (api-notes file-formats.md §5): `watched-history-<n>.json` pages of
 history items shaped as the API's (`watched_at` ISO UTC, `movie` or `episode` + `show` with
-their ids) and `ratings-{movies,episodes,shows,seasons}.json`. Other files (watched-movies,
+their ids) and `ratings-{movies,episodes,shows,seasons}.json` (a show or season is rated, never
+played). Other files (watched-movies,
 lists, collection...) are not history and are left alone; CrossWatch does the same to avoid
 counting watches twice."""
 
@@ -21,7 +22,6 @@ from scrobctl.sync.files.base import (
     event_line,
     iso_utc,
     json_array,
-    skipped,
     unreadable,
 )
 
@@ -65,8 +65,26 @@ def _page(name: str) -> int:
     return int(digits[-1]) if digits else 0
 
 
+def _show(show: Any) -> dict[str, Any]:
+    show = show if isinstance(show, dict) else {}
+    return {"title": show.get("title"), "year": show.get("year"), "ids": clean_ids(show.get("ids"))}
+
+
 def _fields(item: dict[str, Any]) -> dict[str, Any] | None:
     kind = item.get("type")
+    if kind == "show" and isinstance(item.get("show"), dict):
+        show = _show(item["show"])
+        return {"type": "show", "title": show["title"], "year": show["year"], "ids": show["ids"]}
+    if kind == "season" and isinstance(item.get("season"), dict):
+        # ratings-seasons.json: the season (its number and ids) and its show, as the API's
+        # /sync/ratings/seasons entries are.
+        season = item["season"]
+        return {
+            "type": "season",
+            "season": season.get("number"),
+            "ids": clean_ids(season.get("ids")),
+            "show": _show(item.get("show")),
+        }
     if kind == "movie" and isinstance(item.get("movie"), dict):
         movie = item["movie"]
         return {
@@ -83,11 +101,7 @@ def _fields(item: dict[str, Any]) -> dict[str, Any] | None:
             "season": episode.get("season"),
             "number": episode.get("number"),
             "ids": clean_ids(episode.get("ids")),
-            "show": {
-                "title": show.get("title"),
-                "year": show.get("year"),
-                "ids": clean_ids(show.get("ids")),
-            },
+            "show": _show(show),
         }
     return None
 
@@ -95,17 +109,17 @@ def _fields(item: dict[str, Any]) -> dict[str, Any] | None:
 def _line(numbering: Numbering, member: str, row: int, item: Any) -> FileLine:
     if not isinstance(item, dict):
         return unreadable(numbering, member, row, item, "a row must be a JSON object")
-    if item.get("type") in ("show", "season"):
-        return skipped(
-            numbering, member, row, item, f"a rating of a whole {item['type']} (not kept)"
-        )
     fields = _fields(item)
     if fields is None:
         return unreadable(
-            numbering, member, row, item, "needs 'type' movie or episode and its object"
+            numbering,
+            member,
+            row,
+            item,
+            "needs 'type' movie, episode, show or season and its object",
         )
     try:
-        if "rating" in item and "watched_at" not in item:
+        if fields["type"] in ("show", "season") or ("rating" in item and "watched_at" not in item):
             fields["rating"] = item["rating"]
             fields["watched_at"] = iso_utc(item["rated_at"]) if item.get("rated_at") else None
         else:
