@@ -335,8 +335,53 @@ def test_help_builds_no_pydantic_adapter(data_dir: Path) -> None:
 def test_everyday_commands_load_neither_rich_nor_pydantic_settings(
     data_dir: Path, args: tuple[str, ...]
 ) -> None:
-    """Settings are a plain read of env and file (issue #25)."""
-    assert "pydantic_settings" not in _command_modules(data_dir, *args)
+    """Tables are plain aligned text and settings a plain read of env and file (issue #25)."""
+    assert not _command_modules(data_dir, *args) & {"rich", "pydantic_settings", "asyncio"}
+
+
+def test_explain_prints_without_rich(data_dir: Path) -> None:
+    """explain's lines and its targets' table are plain text (cli/table.py), issue #25; an
+    event for an item not seen yet is explained in lines of its own."""
+    event = '{"type": "movie", "percentage": 95, "duration_ms": 6000000, "ids": {"tmdb": 603}}'
+    code = (
+        "import io, sys\n"
+        "from scrobctl.entry import main\n"
+        f"sys.stdin = io.StringIO({event!r})\n"
+        "sys.argv = ['scrobctl', 'explain', '-']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code in (None, 0), exc.code"
+    )
+    assert "rich" not in loaded_modules(code)
+
+
+@pytest.mark.parametrize("args", [("history",), ("queue", "list"), ("explain", "1")])
+def test_read_only_commands_never_build_the_settings_model(
+    data_dir: Path, args: tuple[str, ...]
+) -> None:
+    """They find the archive by a plain read of env and file (Command(read_only=True), issue
+    #25): no pydantic at all."""
+    assert "pydantic" not in _command_modules(data_dir, *args)
+
+
+def test_command_modules_evaluate_their_annotations() -> None:
+    """Typer reads every command's signature to build the CLI at each start-up; string
+    annotations (`from __future__ import annotations`) made it compile and evaluate each one
+    (issue #25). A module that registers a command keeps plain annotations."""
+    lazy = []
+    for path in sorted(CLI_DIR.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        future = any(
+            isinstance(n, ast.ImportFrom)
+            and n.module == "__future__"
+            and any(a.name == "annotations" for a in n.names)
+            for n in tree.body
+        )
+        commands = "typer.Option(" in ast.unparse(tree) or "typer.Argument(" in ast.unparse(tree)
+        if future and commands:
+            lazy.append(path.name)
+    assert not lazy
 
 
 def test_read_only_command_with_an_unreadable_config_file_says_so(

@@ -49,6 +49,8 @@ class Kind:
     # Seconds into the past its own service still takes a play (None: any age). A compatible
     # server of the kind (Maloja, Libre.fm) has no such rule.
     max_age: int | None = None
+    # How a queued rating reads in a dry run, as the kind takes it (`value` is the 1-10 one).
+    shown_rating: str = "{value:g}/10"
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,7 @@ KINDS: dict[str, Kind] = {
             app_fields=(("api_key", "API key", False), ("api_secret", "Shared secret", True)),
             rating_sender=f"{_SENDERS}.ratings:lastfm_loves",
             rating_export=f"{_EXPORT}:loves",
+            shown_rating="love",
             password_login="scrobctl.accounts.lastfm:login_lastfm_password",
             public_history=True,  # user.getRecentTracks needs only the API key
             max_age=14 * 86400,  # older scrobbles are silently ignored (api-notes A.4)
@@ -142,6 +145,7 @@ KINDS: dict[str, Kind] = {
             rating_sender=f"{_SENDERS}.ratings:listenbrainz_feedback",
             removal_sender=f"{_SENDERS}.removals:listenbrainz_removals",
             rating_export=f"{_EXPORT}:feedback",
+            shown_rating="feedback {value:+g}",
             login_with="token",  # a user token pasted in, checked before it is stored
         ),
     )

@@ -99,3 +99,10 @@ def ensure_private_dir(path: Path) -> Path:
     """Create the data folder readable by its owner only: it holds the history and maybe tokens."""
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     return path
+
+
+def import_lock(data_dir: Path, profile: str, service: str) -> Path:
+    """Held by the process importing a service's history; `status` tells a live "running"
+    import from a killed one by it (here, not in sync/importer: status must not import the
+    HTTP side to find it, issue #25)."""
+    return data_dir / "locks" / f"import-{profile}-{service}.lock"

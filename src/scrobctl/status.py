@@ -156,13 +156,13 @@ def _imports(runtime: Runtime) -> list[ImportStatus]:
     """Each history import as it really is: a "running" row whose process no longer holds
     its lock was killed (SIGKILL, a crash, a power cut) and is reported as interrupted."""
     from scrobctl.lock import held
+    from scrobctl.paths import import_lock
     from scrobctl.store.imports import INTERRUPTED, RUNNING, list_imports
-    from scrobctl.sync.importer import lock_path
 
     found = []
     for profile, service, finished_at, checkpoint in list_imports(runtime.store()):
         state, detail = checkpoint.state, checkpoint.detail
-        if state == RUNNING and not held(lock_path(runtime, profile, service)):
+        if state == RUNNING and not held(import_lock(runtime.data_dir, profile, service)):
             state, detail = INTERRUPTED, "its process was killed or crashed"
         suffix = "" if profile == "default" else f" --profile {profile}"
         found.append(

@@ -9,14 +9,22 @@ if TYPE_CHECKING:
     from scrobctl.runtime import Runtime
 
 
-def build_runtime(out: Output | None = None) -> Runtime:
-    """The runtime of a command run; its warnings and --verbose's HTTP log go through `out`."""
+def build_runtime(out: Output | None = None, *, read_only: bool = False) -> Runtime:
+    """The runtime of a command run; its warnings and --verbose's HTTP log go through `out`.
+
+    `read_only`: a command that reads the archive and sends nothing (history, queue list,
+    explain) leaves the settings unread until something needs them, so it builds no pydantic
+    model (issue #25); every other command reads and checks them first."""
     from scrobctl.cli.output import Output
-    from scrobctl.config import load_settings
     from scrobctl.runtime import Runtime
 
     out = out or Output()
-    runtime = Runtime(settings=load_settings(), warn=out.warn)
+    if read_only:
+        runtime = Runtime(settings=None, warn=out.warn)
+    else:
+        from scrobctl.config import load_settings
+
+        runtime = Runtime(settings=load_settings(), warn=out.warn)
     _warn_exposed_tokens(runtime)
     _warn_missing_config(runtime)
     if out.verbose:

@@ -1,14 +1,12 @@
 """`scrobctl doctor`."""
 
-from __future__ import annotations
-
 import typer
 
-from scrobctl.cli.output import out_console, output
+from scrobctl.cli.output import colour, output
 from scrobctl.errors import ExitCode
 
 MARK = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
-STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red"}
+STYLE = {"ok": "\033[32m", "warn": "\033[33m", "fail": "\033[1;31m"}  # green, yellow, bold red
 
 
 def doctor(
@@ -38,12 +36,12 @@ def doctor(
     if json_output:
         out.data({"checks": [asdict(c) for c in checks]}, ExitCode.FAILED if failed else 0)
     else:
-        console = out_console()
+        coloured = colour()
         for c in checks:
-            console.print(MARK[c.status], style=STYLE[c.status], end="")
-            console.print(f"  {c.name}: {c.detail}", markup=False, highlight=False)
+            mark = f"{STYLE[c.status]}{MARK[c.status]}\033[0m" if coloured else MARK[c.status]
+            print(f"{mark}  {c.name}: {c.detail}")
             if c.fix and c.status != "ok":
-                console.print(f"      fix: {c.fix}", markup=False)
+                print(f"      fix: {c.fix}")
     if failed:
         raise typer.Exit(ExitCode.FAILED)
 

@@ -1,12 +1,10 @@
 """`scrobctl explain PLAY|ITEM|-`: the ids and rule that matched, the look-alikes, the targets."""
 
-from __future__ import annotations
-
 import sys
 
 import typer
 
-from scrobctl.cli.output import local_time, out_console, output
+from scrobctl.cli.output import local_time, output
 
 
 def explain(
@@ -31,7 +29,7 @@ def explain(
 
     out = output(ctx, json=json_output)
     stdin = sys.stdin.read() if what == "-" else None
-    explanations = call(out, run, what, stdin)
+    explanations = call(out, run, what, stdin, read_only=True)
     if json_output:
         data = [asdict(e) for e in explanations]
         out.data(data[0] if len(data) == 1 and what != "-" else {"explanations": data})
@@ -41,15 +39,13 @@ def explain(
 
 
 def _render(e: object) -> None:
-    from rich.table import Table
-
+    from scrobctl.cli.table import Table
     from scrobctl.store.explain import NEW, WEAK, Explanation
 
     assert isinstance(e, Explanation)
-    out = out_console()
 
     def say(text: str) -> None:
-        out.print(text, markup=False)  # titles may hold [brackets]
+        print(text)  # as given: titles may hold [brackets]
 
     if e.play is not None:
         say(
@@ -83,7 +79,7 @@ def _render(e: object) -> None:
                 t.reason or t.outcome or "",
                 t.target_id or "",
             )
-        out.print(table)
+        table.print()
     elif e.play is not None:
         say("no target has it and none is queued")
     for play in e.plays:

@@ -1,7 +1,5 @@
 """`scrobctl flush`: send the queue. Made for cron: quiet unless something needs attention."""
 
-from __future__ import annotations
-
 import sys
 from typing import TYPE_CHECKING
 
@@ -109,7 +107,7 @@ def flush(
 SHOWN = 10  # items listed per service by --dry-run (the count says how many more)
 
 
-def _dry_run(out: Output, planned: list[Planned]) -> None:
+def _dry_run(out: Output, planned: "list[Planned]") -> None:
     if out.json:
         from dataclasses import asdict
 
@@ -127,11 +125,11 @@ def _dry_run(out: Output, planned: list[Planned]) -> None:
             out.info(f"  ... and {p.due - SHOWN:,} more")
 
 
-def _name(r: ServiceReport) -> str:
+def _name(r: "ServiceReport") -> str:
     return r.service if r.profile == "default" else f"{r.service} ({r.profile})"
 
 
-def _done(r: ServiceReport) -> int:
+def _done(r: "ServiceReport") -> int:
     """Jobs of the target that this run has finished with, one way or another."""
     return r.sent + r.already_there + len(r.rejected) + r.retry_scheduled + r.discarded + r.deferred
 
@@ -146,7 +144,7 @@ class _Progress:
         self._bar = None
         self._tasks: dict[str, int] = {}
 
-    def __enter__(self) -> _Progress:
+    def __enter__(self) -> "_Progress":
         if self.tty and not self.out.quiet:
             from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
 
@@ -161,7 +159,7 @@ class _Progress:
         if self._bar is not None:
             self._bar.__exit__(*exc)
 
-    def update(self, r: ServiceReport) -> None:
+    def update(self, r: "ServiceReport") -> None:
         name = _name(r)
         first = name not in self.reports
         self.reports[name] = r

@@ -1,7 +1,5 @@
 """`scrobctl history`: query the local archive."""
 
-from __future__ import annotations
-
 from enum import StrEnum
 
 import typer
@@ -52,7 +50,7 @@ def history(
 
     out = output(ctx, json=json_output)
     start = parse_date(since)
-    with Command(out) as cmd:
+    with Command(out, read_only=True) as cmd:
         rows = list(
             list_plays(
                 cmd.runtime.store(),

@@ -1,7 +1,5 @@
 """`scrobctl login` and `scrobctl logout`."""
 
-from __future__ import annotations
-
 import sys
 from typing import TYPE_CHECKING
 
@@ -188,7 +186,7 @@ def _ask_user() -> str:
     return answer
 
 
-def _logged_in(runtime: Runtime, target: Target, url: str | None) -> str | None:
+def _logged_in(runtime: "Runtime", target: "Target", url: str | None) -> str | None:
     """The account of a working login to the target (the connection is ok and its token is in
     the store in use), or None. A --url other than the target's own is a new login."""
     from scrobctl.store import connections
@@ -221,7 +219,7 @@ def _again(out: Output, service: str, account: str, profile: str) -> bool:
 
 def _offer_archived(
     out: Output,
-    runtime: Runtime,
+    runtime: "Runtime",
     profile: str,
     service: str,
     answer: bool | None,

@@ -104,6 +104,16 @@ def out_console() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
 
+def colour() -> bool:
+    """Colour for stdout as Rich decides it: at a terminal or with FORCE_COLOR, never with
+    NO_COLOR (https://no-color.org); for the commands that print without Rich (issue #25)."""
+    import os
+
+    if os.environ.get("NO_COLOR"):
+        return False
+    return bool(os.environ.get("FORCE_COLOR")) or sys.stdout.isatty()
+
+
 def plural(n: int, noun: str) -> str:
     """`1 play`, `2 plays`, `1,000 requests` (nouns here take an s)."""
     return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"

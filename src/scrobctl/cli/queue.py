@@ -1,7 +1,5 @@
 """`scrobctl queue list|retry|drop`."""
 
-from __future__ import annotations
-
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -53,7 +51,7 @@ def list_(
     from scrobctl.store import queue
 
     out = output(ctx, json=json_output)
-    with Command(out) as cmd:
+    with Command(out, read_only=True) as cmd:
         store = cmd.runtime.store()
         states = [s.value for s in state] or ([] if all_states else list(DEFAULT_STATES))
         name = service
@@ -97,7 +95,7 @@ def list_(
     out.info(f"{plural(len(jobs), 'job')} shown{left_out}")
 
 
-def _targets(cmd: Command, ids: list[int], state: State | None, service: str | None) -> list[int]:
+def _targets(cmd: "Command", ids: list[int], state: State | None, service: str | None) -> list[int]:
     from scrobctl.store import queue
 
     if ids and state:

@@ -24,10 +24,20 @@ T = TypeVar("T")
 
 
 class Command:
-    """One command's run: `with Command(out) as cmd: result = cmd.call(use_case, arg)`."""
+    """One command's run: `with Command(out) as cmd: result = cmd.call(use_case, arg)`.
 
-    def __init__(self, out: Output, *, interrupted: Callable[[], str] | None = None) -> None:
+    `read_only=True` for a command that only reads the archive: the settings are read when
+    something needs them, not first (cli/context.build_runtime)."""
+
+    def __init__(
+        self,
+        out: Output,
+        *,
+        interrupted: Callable[[], str] | None = None,
+        read_only: bool = False,
+    ) -> None:
         self.out = out
+        self.read_only = read_only
         self._runtime: Runtime | None = None
         if interrupted is not None:
             self.on_interrupt(interrupted)
@@ -37,7 +47,7 @@ class Command:
         if self._runtime is None:
             from scrobctl.cli.context import build_runtime
 
-            self._runtime = build_runtime(self.out)
+            self._runtime = build_runtime(self.out, read_only=self.read_only)
         return self._runtime
 
     def on_interrupt(self, message: Callable[[], str]) -> None:
@@ -77,7 +87,13 @@ class Command:
         self.close()
 
 
-def call(out: Output, use_case: Callable[..., T | Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+def call(
+    out: Output,
+    use_case: Callable[..., T | Awaitable[T]],
+    *args: Any,
+    read_only: bool = False,
+    **kwargs: Any,
+) -> T:
     """The one-step command: build the runtime, run `use_case` with it, close it."""
-    with Command(out) as cmd:
+    with Command(out, read_only=read_only) as cmd:
         return cmd.call(use_case, *args, **kwargs)

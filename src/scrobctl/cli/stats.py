@@ -1,14 +1,12 @@
 """`scrobctl stats`: plays per week, top lists, time spent, and what each target has."""
 
-from __future__ import annotations
-
 import sys
 
 import typer
 
 from scrobctl.cli.dates import parse_date
 from scrobctl.cli.history import Kind
-from scrobctl.cli.output import out_console, output
+from scrobctl.cli.output import colour, output
 
 BAR_WIDTH = 40
 
@@ -50,29 +48,29 @@ def _hours(ms: int) -> str:
 def _render(result: object) -> None:
     from datetime import datetime
 
-    from rich.table import Table
-
+    from scrobctl.cli.table import Table
     from scrobctl.store.stats import ArchiveStats
 
     assert isinstance(result, ArchiveStats)
-    console = out_console()
     kinds = ", ".join(f"{n:,} {k}s" for k, n in sorted(result.by_kind.items()))
-    console.print(f"{result.plays:,} plays" + (f" ({kinds})" if kinds else ""), markup=False)
+    print(f"{result.plays:,} plays" + (f" ({kinds})" if kinds else ""))
     if result.listening_ms:
-        console.print(f"listening time: {_hours(result.listening_ms)}")
+        print(f"listening time: {_hours(result.listening_ms)}")
     if result.watching_ms:
-        console.print(f"watching time: {_hours(result.watching_ms)}")
+        print(f"watching time: {_hours(result.watching_ms)}")
     if result.weeks:
-        console.print("plays per week:")
+        print("plays per week:")
         peak = max(w.plays for w in result.weeks) or 1
         chart = sys.stdout.isatty()  # a chart only for a person at a terminal
+        coloured = colour()
         for week in result.weeks:
             day = datetime.fromtimestamp(week.start).strftime("%Y-%m-%d")
             if chart:
                 bar = "█" * max(1 if week.plays else 0, round(week.plays / peak * BAR_WIDTH))
-                console.print(f"  {day} [cyan]{bar}[/cyan] {week.plays:,}")
+                bar = f"\033[36m{bar}\033[0m" if coloured else bar
+                print(f"  {day} {bar} {week.plays:,}")
             else:
-                console.print(f"  {day} {week.plays}")
+                print(f"  {day} {week.plays}")
     for title, rows in (
         ("top artists", result.artists),
         ("top tracks", result.tracks),
@@ -81,16 +79,16 @@ def _render(result: object) -> None:
         ("top movies", result.movies),
     ):
         if rows:
-            table = Table("#", title, "plays", title_justify="left")
+            table = Table("#", title, "plays")
             for rank, row in enumerate(rows, start=1):
                 table.add_row(str(rank), row.name, f"{row.plays:,}")
-            console.print(table)
+            table.print()
     if result.targets:
         table = Table("target", "has", "of", "share")
         for t in result.targets:
             share = f"{t.plays / t.of:.0%}" if t.of else "-"
             table.add_row(t.service, f"{t.plays:,}", f"{t.of:,}", share)
-        console.print(table)
+        table.print()
 
 
 def register(app: typer.Typer) -> None:

@@ -1,13 +1,11 @@
 """`scrobctl status`."""
 
-from __future__ import annotations
-
 import sys
 from typing import TYPE_CHECKING
 
 import typer
 
-from scrobctl.cli.output import local_time, out_console, output, plural
+from scrobctl.cli.output import local_time, output, plural
 from scrobctl.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -55,14 +53,13 @@ def status(
         raise typer.Exit(ExitCode.RECONNECT)
 
 
-def _render(report: StatusReport) -> None:
-    from rich.table import Table
+def _render(report: "StatusReport") -> None:
+    from scrobctl.cli.table import Table
 
-    console = out_console()
-    console.print(f"scrobctl {report.version}")
-    console.print(f"database:    {report.database}")
-    console.print(f"token store: {report.token_store}")
-    console.print(f"plays:       {report.plays}")
+    print(f"scrobctl {report.version}")
+    print(f"database:    {report.database}")
+    print(f"token store: {report.token_store}")
+    print(f"plays:       {report.plays}")
     if report.connections:
         table = Table("profile", "service", "account", "status", "token until", title="connections")
         for c in report.connections:
@@ -76,17 +73,17 @@ def _render(report: StatusReport) -> None:
             expiry = local_time(c.token_expires_at) if c.token_expires_at else "-"
             name = f"{c.service} ({c.server})" if c.server else c.service
             table.add_row(c.profile, name, c.account or "-", state, expiry)
-        console.print(table)
+        table.print()
     else:
-        console.print("connections: none yet (try `scrobctl login listenbrainz`)")
+        print("connections: none yet (try `scrobctl login listenbrainz`)")
     if report.queue:
         states = ("available", "running", "retryable", "completed", "discarded", "rejected")
         table = Table("service", *states, title="queue")
         for service, by_state in sorted(report.queue.items()):
             table.add_row(service, *(str(by_state[s]) for s in states))
-        console.print(table)
+        table.print()
     else:
-        console.print("queue:       empty")
+        print("queue:       empty")
     for imp in report.imports:
         if imp.state == "done":
             continue
@@ -94,17 +91,16 @@ def _render(report: StatusReport) -> None:
         entries = "entry" if imp.processed == 1 else "entries"
         said = f"import {name}: {imp.state} after {imp.processed} {entries}"
         if imp.state == "running":
-            console.print(f"{said} so far", markup=False)
+            print(f"{said} so far")
         else:
             why = f" ({imp.detail})" if imp.detail else ""
-            console.print(f"{said}{why}; `{imp.command}` continues it", markup=False)
+            print(f"{said}{why}; `{imp.command}` continues it")
     for gap in report.lacking:
         name = gap.target if gap.profile == "default" else f"{gap.target} ({gap.profile})"
-        console.print(
+        print(
             f"{name}: {plural(gap.plays, 'archived play')} recorded before this login"
             f" {'is' if gap.plays == 1 else 'are'} not on it; `{gap.command}` queues what"
-            " it lacks for the next `scrobctl flush`",
-            markup=False,
+            " it lacks for the next `scrobctl flush`"
         )
 
 

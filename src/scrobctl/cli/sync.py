@@ -1,7 +1,5 @@
 """`scrobctl sync --to TARGET`: queue the archived plays (and ratings) a target lacks."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -97,7 +95,7 @@ def sync(
         raise typer.Exit(code)
 
 
-def summary(result: SyncResult) -> dict[str, Any]:
+def summary(result: "SyncResult") -> dict[str, Any]:
     """The `--json` shape (README, JSON output)."""
     data: dict[str, Any] = {
         "target": result.target,
@@ -142,7 +140,7 @@ def summary(result: SyncResult) -> dict[str, Any]:
     return data
 
 
-def render(out: Output, result: SyncResult) -> None:
+def render(out: "Output", result: "SyncResult") -> None:
     to = result.target
     for name, read in result.imported.items():
         if read is not None:

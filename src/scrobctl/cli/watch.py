@@ -1,7 +1,5 @@
 """`scrobctl watch mpd|mpris|cmus`: follow a player and queue its plays as they finish."""
 
-from __future__ import annotations
-
 import re
 import sys
 from typing import TYPE_CHECKING, Any
@@ -48,7 +46,7 @@ def _played(event: dict[str, Any]) -> str:
     return f"played {played} s" + (f" of {round(length / 1000)} s" if length else "")
 
 
-def _play(out: Output, outcome: Outcome) -> None:
+def _play(out: Output, outcome: "Outcome") -> None:
     event = outcome.event
     text = f"{_label(event)} ({_played(event)})"
     if outcome.verdict == "invalid":
@@ -63,7 +61,7 @@ def _play(out: Output, outcome: Outcome) -> None:
         out.info(f"queued: {text}")
 
 
-def _now_playing(out: Output, event: dict[str, Any], results: list[NowPlayingResult]) -> None:
+def _now_playing(out: Output, event: dict[str, Any], results: "list[NowPlayingResult]") -> None:
     shown = [r.service for r in results if r.error is None]
     if shown:
         out.info(f"now playing on {', '.join(shown)}: {_label(event)}")
@@ -72,7 +70,7 @@ def _now_playing(out: Output, event: dict[str, Any], results: list[NowPlayingRes
             out.warn(f"{r.service}: now playing not sent: {r.error}")
 
 
-def _flushed(out: Output, report: FlushReport | None) -> None:
+def _flushed(out: Output, report: "FlushReport | None") -> None:
     if report is None:
         out.info("flush: another `scrobctl flush` is running; left to it")
         return
@@ -84,7 +82,7 @@ def _flushed(out: Output, report: FlushReport | None) -> None:
             out.info(f"{r.service}: {r.sent} sent")
 
 
-def _render(out: Output) -> Render:
+def _render(out: Output) -> "Render":
     from functools import partial
 
     from scrobctl.watch.run import Render
@@ -98,7 +96,7 @@ def _render(out: Output) -> Render:
     )
 
 
-def _run(out: Output, source: str, follow: Follow, flush_interval: float | None) -> None:
+def _run(out: Output, source: str, follow: "Follow", flush_interval: float | None) -> None:
     from scrobctl.cli.run import call
     from scrobctl.watch.run import run
 
@@ -129,7 +127,7 @@ def mpd(
     out = output(ctx)
     interval = parse_duration(flush_every)
 
-    async def follow(sink: Sink, stop: asyncio.Event) -> None:
+    async def follow(sink: "Sink", stop: "asyncio.Event") -> None:
         from scrobctl.watch import mpd as watcher
 
         await watcher.watch(host, port, sink, sink.runtime.clock, stop, out.info)
@@ -175,7 +173,7 @@ def mpris(
 
     command(player)  # playerctl missing: say so before anything starts
 
-    async def follow(sink: Sink, stop: asyncio.Event) -> None:
+    async def follow(sink: "Sink", stop: "asyncio.Event") -> None:
         from scrobctl.watch import mpris as watcher
 
         await watcher.watch(player, sink, sink.runtime.clock, stop, out.info, out.warn)

@@ -255,7 +255,12 @@ def single_scrobble_params(s: Scrobble) -> dict[str, str]:
     """The unindexed form (`artist`, `track`, `timestamp`) of one scrobble. Maloja takes only
     this one: its indexed branch fails with error 8 (apis/audioscrobbler.py l.111-118 calls
     `self.scrobble` with the wrong arguments) and it ignores the album (l.110)."""
-    params = {"artist": s.artist, "track": s.track, "timestamp": str(s.timestamp)}
+    return _with_details({"artist": s.artist, "track": s.track, "timestamp": str(s.timestamp)}, s)
+
+
+def _with_details(params: dict[str, str], s: Scrobble) -> dict[str, str]:
+    """`params` with the optional album, duration and MBID that track.scrobble and
+    track.updateNowPlaying both take, under the same names."""
     if s.album:
         params["album"] = s.album
     if s.duration_s:
@@ -345,13 +350,7 @@ def _check_tally(scrobbles: dict[str, Any], results: list[Ignored | None]) -> No
 
 
 async def update_now_playing(client: LastfmClient, s: Scrobble) -> None:
-    params = {"artist": s.artist, "track": s.track}
-    if s.album:
-        params["album"] = s.album
-    if s.duration_s:
-        params["duration"] = str(s.duration_s)
-    if s.mbid:
-        params["mbid"] = s.mbid
+    params = _with_details({"artist": s.artist, "track": s.track}, s)
     data = await client.call("track.updateNowPlaying", params, signed=True, post=True)
     ignored = (
         (data.get("nowplaying") or {}).get("ignoredMessage") if isinstance(data, dict) else None

@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 
 from scrobctl.store.db import Store
+from scrobctl.store.history import source_filter
 from scrobctl.store.queue import SCROBBLE, insert_scrobble_job
 
 _ITEM = (
@@ -43,12 +44,9 @@ def _source_where(
         )
         args.append(service)
     if source is not None:
-        if ":" in source:
-            clauses.append("p.source = ?")
-            args.append(source)
-        else:
-            clauses.append("(p.source = ? OR p.source LIKE ? ESCAPE '\\')")
-            args.extend([source, source.replace("%", "\\%").replace("_", "\\_") + ":%"])
+        clause, values = source_filter(source)
+        clauses.append(clause)
+        args.extend(values)
     if since is not None:
         clauses.append("p.watched_at >= ?")
         args.append(since)

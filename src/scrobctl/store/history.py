@@ -9,6 +9,16 @@ from typing import Any
 
 from scrobctl.store.db import Store
 
+
+def source_filter(source: str) -> tuple[str, list[object]]:
+    """The clause on `plays p`, and its values, for plays from `source`: `file:spotify` exactly,
+    or a name without a colon (`file`) for every source of that kind (`history` and `sync`)."""
+    if ":" in source:
+        return "p.source = ?", [source]
+    escaped = source.replace("%", "\\%").replace("_", "\\_")
+    return "(p.source = ? OR p.source LIKE ? ESCAPE '\\')", [source, escaped + ":%"]
+
+
 # The shortest media that counts as a play (DESIGN.md thresholds), for items of unknown length.
 MIN_LENGTH_MS = {"track": 30_000, "podcast": 300_000, "movie": 600_000, "episode": 600_000}
 
@@ -69,12 +79,9 @@ def list_plays(
     without a colon takes every source of that kind (`file`: every export file)."""
     clauses, args = [], []
     if source:
-        if ":" in source:
-            clauses.append("p.source = ?")
-            args.append(source)
-        else:
-            clauses.append("(p.source = ? OR p.source LIKE ? ESCAPE '\\')")
-            args.extend([source, source.replace("%", "\\%").replace("_", "\\_") + ":%"])
+        clause, values = source_filter(source)
+        clauses.append(clause)
+        args.extend(values)
     if kind:
         clauses.append("i.kind = ?")
         args.append(kind)

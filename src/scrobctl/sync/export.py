@@ -119,9 +119,7 @@ def export_ratings(
 
 
 def shown_value(kind: str, value: float) -> str:
-    """A queued value as the target's kind takes it."""
-    if kind == "lastfm":
-        return "love"
-    if kind == "listenbrainz":
-        return f"feedback {value:+g}"
-    return f"{value:g}/10"
+    """A queued value as the target's kind takes it (its registry entry says how)."""
+    from scrobctl.kinds import kind as find_kind
+
+    return find_kind(kind).shown_rating.format(value=value)

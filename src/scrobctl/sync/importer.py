@@ -96,7 +96,9 @@ class ImportResult:
 
 def lock_path(runtime: Runtime, profile: str, service: str) -> Path:
     """Held by the process importing; `status` tells a live "running" row from a killed one."""
-    return runtime.data_dir / "locks" / f"import-{profile}-{service}.lock"
+    from scrobctl.paths import import_lock
+
+    return import_lock(runtime.data_dir, profile, service)
 
 
 async def run_import(

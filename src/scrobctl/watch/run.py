@@ -27,6 +27,17 @@ class Render:
     flushed: Callable[[FlushReport | None], None]
 
 
+def _sink(runtime: Runtime, source: str, render: Render) -> Sink:
+    """The sink a watcher and a hook both feed, reporting through `render`."""
+    return Sink(
+        runtime,
+        source,
+        on_play=render.play,
+        on_now_playing=render.now_playing,
+        warn=render.warn,
+    )
+
+
 async def run(
     runtime: Runtime,
     source: str,
@@ -41,13 +52,7 @@ async def run(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    sink = Sink(
-        runtime,
-        source,
-        on_play=render.play,
-        on_now_playing=render.now_playing,
-        warn=render.warn,
-    )
+    sink = _sink(runtime, source, render)
     flusher = None
     if flush_interval:
         flusher = asyncio.create_task(flush_every(runtime, flush_interval, stop, render.flushed))
@@ -66,12 +71,6 @@ async def deliver_once(
     runtime: Runtime, source: str, events: list[dict[str, Any]], render: Render
 ) -> None:
     """A hook's one call: hand its events over and wait for their now-playing requests."""
-    sink = Sink(
-        runtime,
-        source,
-        on_play=render.play,
-        on_now_playing=render.now_playing,
-        warn=render.warn,
-    )
+    sink = _sink(runtime, source, render)
     await sink.deliver(events)
     await sink.close()
