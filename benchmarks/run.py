@@ -17,6 +17,7 @@ import json
 import math
 import os
 import platform
+import resource
 import shutil
 import sqlite3
 import statistics
@@ -261,7 +262,7 @@ def _login_all(env: dict[str, str]) -> None:
         run([SCROBCTL, "login", service, "--no-browser"], env)
 
 
-def flush(quick: bool, work: Path) -> list[Row]:
+def flush(quick: bool, work: Path, queued: tuple[int, ...] = ()) -> list[Row]:
     n = 200 if quick else 10_000
     data = work / "flush"
     lb = FakeListenBrainz(tokens={TOKEN: "rob"}, latency=LATENCY)
@@ -354,6 +355,125 @@ def flush(quick: bool, work: Path) -> list[Row]:
             wall / max(floors) <= 1.2,
         )
     )
+    return rows + flush_by_queue_size(quick, work, queued)
+
+
+def _queue_plays(data: Path, plays: int) -> None:
+    """`plays` queued plays for ListenBrainz, logged in, row for row what `scrobble` writes
+    (store/pending.py): items, plays and their available jobs carrying the play's time. By SQL
+    because piping a million events in would take most of an hour on this machine."""
+    with FakeListenBrainz(tokens={TOKEN: "rob"}) as lb:
+        env = fresh_env(data, SCROBCTL_LISTENBRAINZ__API_URL=lb.url)
+        run([SCROBCTL, "login", "listenbrainz", "--token-stdin"], env, TOKEN + "\n")
+    conn = sqlite3.connect(data / "scrobctl.db")
+    items = min(ARCHIVE_ITEMS, plays)
+    start = 1_300_000_000
+    recorded = time.time()
+    with conn:
+        conn.executemany(
+            "INSERT INTO items (id, kind, title, artist, album, duration_ms, weak_key,"
+            " created_at) VALUES (?, 'track', ?, ?, ?, 200000, ?, ?)",
+            (
+                (i, f"Track {i}", f"Artist {i % 997}", f"Album {i % 4001}", f"w{i}", recorded)
+                for i in range(1, items + 1)
+            ),
+        )
+        conn.executemany(
+            "INSERT INTO plays (id, profile, item_id, watched_at, duration_ms, played_ms,"
+            " source, created_at) VALUES (?, 'default', ?, ?, 200000, 150000, 'stdin', ?)",
+            ((i, 1 + i % items, start + i * 240, recorded) for i in range(1, plays + 1)),
+        )
+        conn.execute(
+            "INSERT INTO jobs (kind, service, profile, play_id, state, attempt, max_attempts,"
+            " scheduled_at, created_at, errors, unique_key, played_at)"
+            " SELECT 'scrobble', 'listenbrainz', 'default', id, 'available', 0, 10, ?, ?, '[]',"
+            " 'scrobble:listenbrainz:' || id, watched_at FROM plays",
+            (recorded, recorded),
+        )
+    conn.close()
+
+
+def _child_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _flush_queued(plays: int, work: Path) -> tuple[int, float, float, float]:
+    """(requests, wall s, CPU s of the flush, CPU s of the empty flush that follows it)."""
+    data = work / f"flush-queued-{plays}"
+    shutil.rmtree(data, ignore_errors=True)
+    _queue_plays(data, plays)
+    with FakeListenBrainz(tokens={TOKEN: "rob"}, latency=LATENCY) as lb:
+        env = fresh_env(data, SCROBCTL_LISTENBRAINZ__API_URL=lb.url)
+        cpu, started = _child_cpu(), time.perf_counter()
+        run([SCROBCTL, "flush"], env)
+        wall, cpu = time.perf_counter() - started, _child_cpu() - cpu
+        requests = sum(1 for r in lb.requests if r.path == "/1/submit-listens")
+        empty = _child_cpu()
+        run([SCROBCTL, "flush"], env)
+        empty = _child_cpu() - empty
+    shutil.rmtree(data, ignore_errors=True)
+    return requests, wall, cpu, empty
+
+
+def flush_by_queue_size(quick: bool, work: Path, sizes: tuple[int, ...] = ()) -> list[Row]:
+    """issue #25: a batch costs scrobctl the same CPU however many plays are queued, and that
+    cost stays under the interval ListenBrainz's rate allows between batches, so the whole flush
+    runs at the rate floor. A batch's CPU is the flush's less a flush of one queued play (start-up,
+    opening the store, building the sender: the fixed part), over the batches after the first."""
+    sizes = sizes or ((2_000, 5_000) if quick else (10_000, 100_000))
+    interval = 1 / RATE["listenbrainz"]
+    _, one_wall, one_cpu, _ = _flush_queued(1, work)
+    rows = [
+        Row("flush", "listenbrainz, 1 queued: scrobctl CPU (the fixed part)", one_cpu, "s"),
+    ]
+    per_batch: dict[int, float] = {}
+    for plays in sizes:
+        requests, wall, cpu, _ = _flush_queued(plays, work)
+        per_batch[plays] = (cpu - one_cpu) / max(requests - 1, 1)
+        # the first batch goes at once, each later one an interval after the one before
+        floor = one_wall + (requests - 1) * max(interval, LATENCY)
+        rows.append(
+            Row(
+                "flush",
+                f"listenbrainz, {plays:,} queued: scrobctl CPU a batch",
+                per_batch[plays] * 1000,
+                "ms",
+                interval * 1000,
+                "interval the rate allows",
+                per_batch[plays] / interval,
+                "< 1x",
+                per_batch[plays] < interval,
+            )
+        )
+        rows.append(
+            Row(
+                "flush",
+                f"listenbrainz, {plays:,} queued: time ({requests:,} requests)",
+                wall,
+                "s",
+                floor,
+                "1 queued + requests / rate",
+                wall / floor,
+                "<= 1.2x",
+                wall / floor <= 1.2,
+            )
+        )
+    small = sizes[0]
+    for big in sizes[1:]:
+        rows.append(
+            Row(
+                "flush",
+                f"CPU a batch, {big:,} against {small:,} queued",
+                per_batch[big] * 1000,
+                "ms",
+                per_batch[small] * 1000,
+                f"a batch with {small:,} queued",
+                per_batch[big] / per_batch[small],
+                "<= 1.2x",
+                per_batch[big] / per_batch[small] <= 1.2,
+            )
+        )
     return rows
 
 
@@ -450,7 +570,7 @@ def import_(quick: bool, work: Path) -> list[Row]:
 
 # Bump when _build changes what it writes: archives cached under ARCHIVE_CACHE are keyed by it
 # (and by the schema version), so an old one is never measured by mistake.
-ARCHIVE_BUILDER = 3
+ARCHIVE_BUILDER = 4
 ARCHIVE_CACHE = Path(tempfile.gettempdir()) / "scrobctl-bench-archives"
 ARCHIVE_ITEMS = 50_000
 
@@ -491,11 +611,19 @@ def _build(data: Path, plays: int) -> None:
         )
         conn.executemany(
             "INSERT INTO jobs (kind, service, profile, play_id, state, attempt, max_attempts,"
-            " scheduled_at, created_at, attempted_at, finished_at, outcome, errors, unique_key)"
-            " VALUES ('scrobble', 'listenbrainz', 'default', ?, 'completed', 1, 10, ?, ?, ?,"
-            " ?, 'sent', '[]', ?)",
+            " scheduled_at, created_at, attempted_at, finished_at, outcome, errors, unique_key,"
+            " played_at) VALUES ('scrobble', 'listenbrainz', 'default', ?, 'completed', 1, 10,"
+            " ?, ?, ?, ?, 'sent', '[]', ?, ?)",
             (
-                (i, recorded, recorded, recorded, recorded, f"scrobble:listenbrainz:{i}")
+                (
+                    i,
+                    recorded,
+                    recorded,
+                    recorded,
+                    recorded,
+                    f"scrobble:listenbrainz:{i}",
+                    start + i * 240,
+                )
                 for i in range(1, plays + 1)
             ),
         )
@@ -877,7 +1005,14 @@ def main() -> None:
         help="plays in the large archive (default 1,000,000; --quick 5,000); built once and"
         f" cached under {ARCHIVE_CACHE}",
     )
+    parser.add_argument(
+        "--flush-queued",
+        default="",
+        help="queue sizes whose flush is measured batch by batch, comma-separated (default"
+        " 10000,100000; --quick 2000,5000)",
+    )
     args = parser.parse_args()
+    queued = tuple(int(n) for n in args.flush_queued.split(",") if n)
     loads = [os.getloadavg()[0]]
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="scrobctl-bench-") as tmp:
@@ -885,6 +1020,8 @@ def main() -> None:
             section = SECTIONS[name.strip()]
             if section is archive:
                 rows.extend(archive(args.quick, Path(tmp), args.archive_plays))
+            elif section is flush:
+                rows.extend(flush(args.quick, Path(tmp), queued))
             else:
                 rows.extend(section(args.quick, Path(tmp)))
             loads.append(os.getloadavg()[0])

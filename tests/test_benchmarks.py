@@ -32,6 +32,10 @@ def test_benchmarks_quick_mode_prints_every_figure_as_json() -> None:
         "sync",
     }
     assert all(isinstance(f["value"], int | float) for f in figures)
+    # issue #25: a flush's CPU a batch at two queue sizes, beside the rate's interval
+    names = {f["name"] for f in figures if f["section"] == "flush"}
+    assert "CPU a batch, 5,000 against 2,000 queued" in names
+    assert "listenbrainz, 5,000 queued: scrobctl CPU a batch" in names
     # issue #25: every everyday command, on the small and on the large archive
     names = {f["name"] for f in figures if f["section"] == "archive"}
     for command in ("--help", "status --json", "history --limit 1000", "doctor", "explain PLAY"):

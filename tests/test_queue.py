@@ -402,6 +402,82 @@ def test_claiming_never_reads_the_completed_jobs_of_a_big_archive(store: Store) 
     assert after <= before * 1.5 + 5
 
 
+def _claim_plan(store: Store) -> list[str]:
+    """EXPLAIN QUERY PLAN of the claim statement exactly as `claim_ids` sends it."""
+    sent: list[str] = []
+    store.conn.set_trace_callback(sent.append)
+    claim(store, limit=5)
+    store.conn.set_trace_callback(None)
+    statement = next(s for s in sent if s.lstrip().startswith("UPDATE jobs SET state = 'running'"))
+    return [row[3] for row in store.conn.execute(f"EXPLAIN QUERY PLAN {statement}")]
+
+
+def test_claiming_walks_the_pending_jobs_index_in_play_order_without_sorting(store: Store) -> None:
+    """issue #25: a batch is an index range of `limit` rows, not a sort of every due job."""
+    for at in (300, 100, 200):
+        enqueue(store, at)
+    plan = _claim_plan(store)
+    assert any("USING INDEX idx_jobs_claim_order" in step for step in plan), plan
+    assert not any("TEMP B-TREE" in step for step in plan), plan
+    assert not any(step.startswith("SCAN") for step in plan), plan
+
+
+def _claim_only_steps(store: Store, limit: int = 5) -> int:
+    """SQLite virtual-machine steps (in hundreds) to claim one batch and read its records."""
+    steps = [0]
+
+    def count() -> int:
+        steps[0] += 1
+        return 0
+
+    store.conn.set_progress_handler(count, 100)
+    claimed = claim(store, limit=limit, run_id="run-steps")
+    store.conn.set_progress_handler(None, 0)
+    assert len(claimed) == limit
+    queue.release(store, claimed)
+    return steps[0]
+
+
+def test_claiming_a_batch_costs_the_same_with_ten_or_five_thousand_queued(store: Store) -> None:
+    """issue #25: per-batch cost flat in queue size; the oldest plays still go first."""
+    for at in range(10):
+        enqueue(store, 1_000_000 + at)
+    before = _claim_only_steps(store)
+    with store.transaction() as conn:
+        item = conn.execute("INSERT INTO items (kind, title) VALUES ('track', 'x')").lastrowid
+        plays = [
+            conn.execute(
+                "INSERT INTO plays (profile, item_id, watched_at) VALUES ('default', ?, ?)",
+                (item, 10_000 + i),
+            ).lastrowid
+            for i in range(5000)
+        ]
+        for play in plays:
+            queue.insert_scrobble_job(conn, LB, "default", play, NOW)
+    after = _claim_only_steps(store)
+    assert after <= before * 1.5 + 5
+    records = queue.claim(store, service=LB, profile="default", limit=3, run_id="r", now=NOW)
+    assert [r.watched_at for r in records] == [10_000, 10_001, 10_002]
+
+
+def test_migration_copies_each_play_time_onto_its_jobs(data_dir: Path) -> None:
+    from sqlite_utils import Database
+
+    from scrobctl.store import open_store
+    from scrobctl.store.migrations import m012_job_play_time
+
+    store = open_store(data_dir / "scrobctl.db")
+    late, early = enqueue(store, 300), enqueue(store, 100)
+    store.conn.execute("DROP INDEX idx_jobs_claim_order")
+    store.conn.execute("ALTER TABLE jobs DROP COLUMN played_at")
+
+    m012_job_play_time(Database(store.conn))
+
+    assert (job(store, late)["played_at"], job(store, early)["played_at"]) == (300, 100)
+    assert claim(store) == [early, late]
+    store.close()
+
+
 def test_an_episode_known_only_by_its_show_ids_is_named_alike_everywhere(store: Store) -> None:
     """Queue list, explain and unscrobble name it the same, by the show's id, never `?`."""
     from scrobctl.store.explain import label

@@ -298,6 +298,23 @@ def m011_import_counts(db: Database) -> None:
     db["imports"].add_column("detail", str)
 
 
+def m012_job_play_time(db: Database) -> None:
+    """A scrobble job carries its play's time (`played_at`), and the pending jobs are indexed by
+    target and that time, so a claim reads the batch it takes and nothing else: ordering by the
+    play's time through a join to `plays` read and sorted every due job on each batch, 0.58 s a
+    batch with a million queued (issue #25). Plays' times never change, so the copy stays true.
+    Ratings and removals have no play: NULL, so they go in job order."""
+    db.execute("ALTER TABLE jobs ADD COLUMN played_at INTEGER")
+    db.execute(
+        "UPDATE jobs SET played_at = (SELECT watched_at FROM plays WHERE plays.id = jobs.play_id)"
+        " WHERE play_id IS NOT NULL"
+    )
+    db.execute(
+        "CREATE INDEX idx_jobs_claim_order ON jobs (service, profile, kind, played_at)"
+        " WHERE state IN ('available', 'retryable', 'running')"
+    )
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     m001_initial,
     m002_imports_and_ratings,
@@ -310,4 +327,5 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     m009_targets,
     m010_counts_and_history_index,
     m011_import_counts,
+    m012_job_play_time,
 ]

@@ -39,16 +39,19 @@ def scrobble_key(service: str, play_id: int) -> str:
     return f"{SCROBBLE}:{service}:{play_id}"
 
 
+# The play's time is copied onto the job (migration m012) so that claims can take the oldest
+# plays by index; selected from the play itself, so every writer copies it the same way.
 SCROBBLE_JOB_INTO = (
     "INTO jobs (kind, service, profile, play_id, state, attempt, max_attempts, scheduled_at,"
-    " created_at, errors, unique_key) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, '[]', ?)"
+    " created_at, errors, unique_key, played_at) SELECT ?, ?, ?, id, ?, 0, ?, ?, ?, '[]', ?,"
+    " watched_at FROM plays WHERE id = ?"
 )
 
 
 def scrobble_job_row(service: str, profile: str, play_id: int, now: float) -> tuple[object, ...]:
-    """The values for SCROBBLE_JOB_INTO: a job due at once."""
+    """The values for SCROBBLE_JOB_INTO: a job due at once (its play must be written)."""
     key = scrobble_key(service, play_id)
-    return (SCROBBLE, service, profile, play_id, AVAILABLE, MAX_ATTEMPTS, now, now, key)
+    return (SCROBBLE, service, profile, AVAILABLE, MAX_ATTEMPTS, now, now, key, play_id)
 
 
 def insert_scrobble_job(
@@ -103,33 +106,29 @@ def services_with_pending(store: Store) -> list[tuple[str, str, int]]:
     return [(r[0], r[1], r[2]) for r in rows]
 
 
-_CLAIM_ORDER = {
-    # Scrobbles go oldest play first (Last.fm asks for cached scrobbles in order).
-    SCROBBLE: ("JOIN plays ON plays.id = jobs.play_id", "plays.watched_at, jobs.id"),
-    "rating": ("", "jobs.id"),
-    "unscrobble": ("", "jobs.id"),
-}
-
-
 def claim_ids(
     store: Store, *, kind: str, service: str, profile: str, limit: int, run_id: str, now: float
 ) -> list[int]:
-    """Atomically take up to `limit` due jobs of one kind; one UPDATE ... RETURNING."""
-    join, order = _CLAIM_ORDER[kind]
+    """Atomically take up to `limit` due jobs of one kind; one UPDATE ... RETURNING.
+    Scrobbles go oldest play first (Last.fm asks for cached scrobbles in order); ratings and
+    removals, whose `played_at` is NULL, in job order. The pending jobs' index
+    (idx_jobs_claim_order) holds exactly that order per target and kind, so a claim walks it
+    and stops after `limit` due jobs, however many are queued (issue #25)."""
     with store.transaction() as conn:
         rows = conn.execute(
             "UPDATE jobs SET state = 'running', attempt = attempt + 1, attempted_at = :now,"
             " lease_expires_at = :lease, run_id = :run"
-            f" WHERE id IN (SELECT jobs.id FROM jobs {join}"
+            # INDEXED BY: should the index go or stop matching, the claim fails loudly (tests
+            # catch it) instead of quietly sorting the whole queue again on every batch.
+            " WHERE id IN (SELECT jobs.id FROM jobs INDEXED BY idx_jobs_claim_order"
             "  WHERE jobs.service = :service AND jobs.profile = :profile AND jobs.kind = :kind"
-            # A term the claim index (service, state, ...) can search, so that the completed
-            # jobs of a big archive are never read: the OR below alone let the planner search
-            # by service only, reading every job the target ever had on each batch (issue #25).
-            "  AND jobs.state IN ('available', 'retryable', 'running')"
+            # The index's own WHERE, word for word, so the planner may use the partial index:
+            # the completed jobs of a big archive are never read.
+            "  AND state IN ('available', 'retryable', 'running')"
             "  AND ((jobs.state IN ('available', 'retryable') AND jobs.scheduled_at <= :now)"
             "   OR (jobs.state = 'running' AND (jobs.run_id IS NOT :run"
             "       OR jobs.lease_expires_at < :now)))"
-            f"  ORDER BY {order} LIMIT :limit)"
+            "  ORDER BY jobs.played_at, jobs.id LIMIT :limit)"
             " RETURNING id",
             {
                 "now": now,
@@ -199,7 +198,7 @@ def play_records(conn: sqlite3.Connection, job_ids: Sequence[int]) -> list[PlayR
         columns="plays.id AS play_id, plays.watched_at,"
         " COALESCE(plays.duration_ms, i.duration_ms) AS duration_ms",
         join="JOIN plays ON plays.id = jobs.play_id JOIN items i ON i.id = plays.item_id",
-        order="plays.watched_at, jobs.id",
+        order="jobs.played_at, jobs.id",
     )
     return [play_record(r) for r in rows]
 
