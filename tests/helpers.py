@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 import httpx
@@ -434,3 +434,23 @@ def json_error(text: str) -> dict[str, Any]:
     envelope = json_envelope(text)
     assert "error" in envelope, text
     return envelope["error"]
+
+
+_T = TypeVar("_T")
+
+
+def vm_steps(conn: Any, work: Callable[[], _T]) -> tuple[int, _T]:
+    """SQLite virtual-machine steps (in hundreds) that `work` makes on `conn`, and its result:
+    a count the machine's load does not change, for tests that cost stays flat in size."""
+    steps = [0]
+
+    def tick() -> int:
+        steps[0] += 1
+        return 0
+
+    conn.set_progress_handler(tick, 100)
+    try:
+        result = work()
+    finally:
+        conn.set_progress_handler(None, 0)
+    return steps[0], result

@@ -13,7 +13,7 @@ from scrobctl.scrobble.explain import explain
 from scrobctl.store import queue
 from scrobctl.store.imports import ImportedPlay, ImportWriter
 from scrobctl.store.items import ItemRef
-from tests.helpers import movie, queue_plays
+from tests.helpers import movie, queue_plays, vm_steps
 
 AT = 1_794_903_600
 
@@ -131,17 +131,9 @@ def test_explain_play_work_does_not_grow_with_the_archive(data_dir: Path) -> Non
                 )
 
     def steps() -> int:
-        count = [0]
-
-        def tick() -> int:
-            count[0] += 1
-            return 0
-
-        store.conn.set_progress_handler(tick, 100)
-        found = explain_play(store.conn, 1)
-        store.conn.set_progress_handler(None, 0)
+        count, found = vm_steps(store.conn, lambda: explain_play(store.conn, 1))
         assert found is not None and [t.state for t in found.targets] == ["completed"]
-        return count[0]
+        return count
 
     grow_to(200)
     small = steps()

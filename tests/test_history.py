@@ -14,7 +14,7 @@ from scrobctl.cli import app
 from scrobctl.store.history import HistoryRow, list_plays
 from scrobctl.store.imports import ImportedPlay, ImportWriter
 from scrobctl.store.items import ItemRef
-from tests.helpers import json_data
+from tests.helpers import json_data, vm_steps
 
 T = 1_794_990_000  # a little before the FakeClock's start
 
@@ -222,17 +222,9 @@ def _steps_for_newest_plays(store: Any, plays: int) -> int:
                 " VALUES ('default', 'listenbrainz', ?, ?, 'sent')",
                 (item, T + i),
             )
-    steps = [0]
-
-    def count() -> int:
-        steps[0] += 1
-        return 0
-
-    store.conn.set_progress_handler(count, 100)
-    rows = list(list_plays(store, limit=10))
-    store.conn.set_progress_handler(None, 0)
+    steps, rows = vm_steps(store.conn, lambda: list(list_plays(store, limit=10)))
     assert all(r.services == ["listenbrainz"] for r in rows)
-    return steps[0]
+    return steps
 
 
 def test_list_plays_work_does_not_grow_with_the_archive(store: Any) -> None:

@@ -13,6 +13,7 @@ from scrobctl.errors import ExitCode, LockHeld
 from scrobctl.lock import exclusive
 from scrobctl.store import Store, queue
 from scrobctl.store.queue import LEASE_SECONDS
+from tests.helpers import vm_steps
 
 NOW = 1_000_000.0
 LB = "listenbrainz"
@@ -366,19 +367,15 @@ def test_list_jobs_names_a_movie_without_title_by_its_id(store: Store) -> None:
 
 def _claim_steps(store: Store) -> int:
     """SQLite virtual-machine steps (in hundreds) to find due jobs and claim a batch."""
-    steps = [0]
 
-    def count() -> int:
-        steps[0] += 1
-        return 0
+    def work() -> list[int]:
+        assert queue.has_due(store, queue.SCROBBLE, LB, "default", NOW)
+        assert queue.count_due(store, LB, "default", NOW) == 10
+        return claim(store, limit=5, run_id="run-steps")
 
-    store.conn.set_progress_handler(count, 100)
-    assert queue.has_due(store, queue.SCROBBLE, LB, "default", NOW)
-    assert queue.count_due(store, LB, "default", NOW) == 10
-    claimed = claim(store, limit=5, run_id=f"run-{steps}")
-    store.conn.set_progress_handler(None, 0)
+    steps, claimed = vm_steps(store.conn, work)
     queue.release(store, claimed)
-    return steps[0]
+    return steps
 
 
 def test_claiming_never_reads_the_completed_jobs_of_a_big_archive(store: Store) -> None:
@@ -424,18 +421,10 @@ def test_claiming_walks_the_pending_jobs_index_in_play_order_without_sorting(sto
 
 def _claim_only_steps(store: Store, limit: int = 5) -> int:
     """SQLite virtual-machine steps (in hundreds) to claim one batch and read its records."""
-    steps = [0]
-
-    def count() -> int:
-        steps[0] += 1
-        return 0
-
-    store.conn.set_progress_handler(count, 100)
-    claimed = claim(store, limit=limit, run_id="run-steps")
-    store.conn.set_progress_handler(None, 0)
+    steps, claimed = vm_steps(store.conn, lambda: claim(store, limit=limit, run_id="run-steps"))
     assert len(claimed) == limit
     queue.release(store, claimed)
-    return steps[0]
+    return steps
 
 
 def test_claiming_a_batch_costs_the_same_with_ten_or_five_thousand_queued(store: Store) -> None:
