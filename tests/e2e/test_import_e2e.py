@@ -85,20 +85,8 @@ sys.exit(code)
 
 
 class FeedbackListenBrainz(FakeListenBrainz):
-    """The stock fake, whose recording feedback (loves +1, hates -1) can be set: `feedback`."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.feedback: list[dict[str, Any]] = []
-
-    def handle(self, request: Request) -> Reply:
-        if request.path != FEEDBACK:
-            return super().handle(request)
-        count = int(request.query.get("count", ["25"])[0])
-        offset = int(request.query.get("offset", ["0"])[0])
-        page = self.feedback[offset : offset + count]
-        body = {"feedback": page, "count": len(page), "offset": offset}
-        return Reply(200, {**body, "total_count": len(self.feedback)}, self._rate_headers())
+    """The stock fake (which pages `feedback` as get-feedback does), with feedback made from
+    its own history listens."""
 
     def feedback_for(self, i: int, score: int) -> dict[str, Any]:
         """Feedback on listen i's recording, as `get-feedback?metadata=true` answers it."""

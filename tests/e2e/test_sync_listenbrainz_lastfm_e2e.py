@@ -14,30 +14,11 @@ import pytest
 from tests.e2e.conftest import GOOD_TOKEN, Cli, fake_service_env, unique
 from tests.fakes.lastfm import FakeLastfm
 from tests.fakes.listenbrainz import FakeListenBrainz
-from tests.fakes.server import Reply, Request
 from tests.helpers import json_envelope
 
 DAY = 86_400
 FEEDBACK = "/1/feedback/user/rob/get-feedback"
 LOVED_MBID = str(uuid.UUID(int=77))
-
-
-class FeedbackListenBrainz(FakeListenBrainz):
-    """The stock fake with recording feedback to read (`feedback`), as get-feedback?metadata=
-    true answers it (feedback_api.py): offset-paged."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.feedback: list[dict[str, Any]] = []
-
-    def handle(self, request: Request) -> Reply:
-        if request.path != FEEDBACK:
-            return super().handle(request)
-        count = int(request.query.get("count", ["25"])[0])
-        offset = int(request.query.get("offset", ["0"])[0])
-        page = self.feedback[offset : offset + count]
-        body = {"feedback": page, "count": len(page), "offset": offset}
-        return Reply(200, {**body, "total_count": len(self.feedback)}, self._rate_headers())
 
 
 def listen(i: int, at: int) -> dict[str, Any]:
@@ -50,17 +31,6 @@ def listen(i: int, at: int) -> dict[str, Any]:
             "additional_info": {"duration_ms": 200_000},
         },
     }
-
-
-@pytest.fixture
-def fake_lb() -> Iterator[FeedbackListenBrainz]:
-    """Replaces conftest's fake_lb, so `cli_env` points ListenBrainz at this one."""
-    fake = FeedbackListenBrainz()
-    fake.start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
 
 
 @pytest.fixture
@@ -79,7 +49,7 @@ def sync_json(cli: Cli, *args: str) -> dict[str, Any]:
 
 
 def test_listenbrainz_to_lastfm_within_14_days_and_loves_both_ways(
-    cli: Cli, cli_env: dict[str, str], fake_lb: FeedbackListenBrainz, fake_lastfm: FakeLastfm
+    cli: Cli, cli_env: dict[str, str], fake_lb: FakeListenBrainz, fake_lastfm: FakeLastfm
 ) -> None:
     now = int(time.time())
     recent = [now - DAY - i * 600 for i in range(10)]
@@ -124,7 +94,7 @@ def test_listenbrainz_to_lastfm_within_14_days_and_loves_both_ways(
 
 
 def test_a_failed_loves_step_is_said_and_exits_1_with_the_plays_still_queued(
-    cli: Cli, cli_env: dict[str, str], fake_lb: FeedbackListenBrainz, fake_lastfm: FakeLastfm
+    cli: Cli, cli_env: dict[str, str], fake_lb: FakeListenBrainz, fake_lastfm: FakeLastfm
 ) -> None:
     fake_lastfm.history_size = 3
     fake_lastfm.history_start = int(time.time()) - 3 * DAY

@@ -135,6 +135,8 @@ class FakeListenBrainz(FakeService):
         self.submissions: list[int] = []  # listens per accepted submit request
         self.accepted: list[dict[str, Any]] = []  # every accepted listen, duplicates included
         self.feedback_given: list[tuple[str, dict[str, Any]]] = []  # (user, accepted body)
+        # The history user's recording feedback (loves +1, hates -1), as get-feedback answers it.
+        self.feedback: list[dict[str, Any]] = []
         self.msids: dict[tuple[Any, ...], str] = {}  # msid key -> recording_msid
         self.pending_deletions: list[tuple[str, int, str]] = []  # (user, listened_at, msid)
         self.rate_limit = 1000  # requests per window, reported in X-RateLimit-* headers
@@ -191,7 +193,7 @@ class FakeListenBrainz(FakeService):
             reply.headers.update(headers)
             return reply
         if request.path == f"/1/feedback/user/{self.history_user}/get-feedback":
-            return Reply(200, {"feedback": [], "count": 0, "total_count": 0, "offset": 0}, headers)
+            return Reply(200, self._feedback_page(request), headers)
         if request.path == "/1/feedback/recording-feedback" and request.method == "POST":
             reply = self._recording_feedback(request)
             reply.headers.update(headers)
@@ -396,6 +398,19 @@ class FakeListenBrainz(FakeService):
                 del self.listens[key]
             self.pending_deletions.clear()
         return len(gone)
+
+    def _feedback_page(self, request: Request) -> dict[str, Any]:
+        """webserver/views/feedback_api.py `get_feedback_for_user`: offset-paged by `count`
+        (default 25) and `offset`, with the user's `total_count`."""
+        count = int(request.query.get("count", ["25"])[0])
+        offset = int(request.query.get("offset", ["0"])[0])
+        page = self.feedback[offset : offset + count]
+        return {
+            "feedback": page,
+            "count": len(page),
+            "offset": offset,
+            "total_count": len(self.feedback),
+        }
 
     def _recording_feedback(self, request: Request) -> Reply:
         """webserver/views/feedback_api.py `recording_feedback` (l.28-72): only these keys, an
