@@ -1,26 +1,22 @@
-"""The stdin event contract (DESIGN.md "Playback event contract") as pydantic models.
+"""The stdin event contract (DESIGN.md "Playback event contract"): one checked, frozen `Event`
+per record.
 
-Each line is validated on its own, so one bad line never stops the good ones.
+Each line is validated on its own, so one bad line never stops the good ones. The checks are
+written here rather than declared for pydantic (issue #25): importing pydantic and building this
+model's schema cost more than `import typer`, on every piped event, for a dozen flat fields.
+They keep the lax conversions and the error text pydantic 2 gave for this model (`"603"` is the
+id 603; `ids.tmdb: Input should be a valid integer, ...`), which scripts and people read.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, BinaryIO, Literal
-
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationError,
-    model_validator,
-)
+from typing import Any, BinaryIO, ClassVar, Literal
 
 # What plays (track, podcast, movie, episode) and, rated but never played, a whole show or
 # season (Trakt, IMDb and Simkl rate them; issue 20).
@@ -30,71 +26,331 @@ MAX_LINE_BYTES = 1 << 20
 MAX_DURATION_MS = 30 * 86_400_000
 EARLIEST = 0  # 1970: anything earlier is not a Unix time anyone means
 LATEST = 253_402_300_799  # 9999-12-31
+PROFILE_PATTERN = "^[A-Za-z0-9_.-]{1,64}$"
+_PROFILE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_INT64 = 2**63
+_MISSING = object()
+
+
+class EventError(ValueError):
+    """Why a record is not an event: `where: message` (`ids.tmdb: ...`), or the message alone
+    when the record as a whole is wrong."""
+
+    def __init__(self, message: str, where: tuple[str, ...] = ()) -> None:
+        super().__init__(f"{'.'.join(where)}: {message}" if where else message)
+
+
+class _Bad(Exception):
+    """One value's problem; `where` is its path inside the value (for nested records)."""
+
+    def __init__(self, message: str, where: tuple[str, ...] = ()) -> None:
+        self.message = message
+        self.where = where
 
 
 def _unix_seconds(value: Any) -> int:
     """ISO-8601 with an offset, or Unix seconds. Naive times are refused: they are ambiguous."""
     if isinstance(value, bool):
-        raise ValueError("must be an ISO-8601 time with offset or Unix seconds")
+        raise _Bad("must be an ISO-8601 time with offset or Unix seconds")
     if isinstance(value, int | float):
         if not math.isfinite(value) or not EARLIEST <= value <= LATEST:
-            raise ValueError("is not a plausible Unix time in seconds")
+            raise _Bad("is not a plausible Unix time in seconds")
         return int(value)
     if isinstance(value, str):
         text = value.strip()
         try:
             parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError:
-            raise ValueError("is not an ISO-8601 time") from None
+            raise _Bad("is not an ISO-8601 time") from None
         if parsed.tzinfo is None:
-            raise ValueError("needs a UTC offset (e.g. 2026-11-23T20:15:00Z)")
+            raise _Bad("needs a UTC offset (e.g. 2026-11-23T20:15:00Z)")
         seconds = parsed.timestamp()
         if not EARLIEST <= seconds <= LATEST:
-            raise ValueError("is before 1970")
+            raise _Bad("is before 1970")
         return int(seconds)
-    raise ValueError("must be an ISO-8601 time with offset or Unix seconds")
+    raise _Bad("must be an ISO-8601 time with offset or Unix seconds")
 
 
-def _not_bool(value: Any) -> Any:
+# -- one value: pydantic 2's lax conversions and messages -------------------------------------
+
+
+def _integer(value: Any) -> int:
+    """An int as pydantic's lax mode takes one: true/false, a float with no fraction, or a
+    string of digits (`" 5 "`, `"6_03"`, `"5.0"`)."""
+    if type(value) is int:
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise _Bad("Input should be a finite number")
+        if not value.is_integer():
+            raise _Bad("Input should be a valid integer, got a number with a fractional part")
+        if not -_INT64 < value < _INT64:
+            raise _Bad("Unable to parse input string as an integer, exceeded maximum size")
+        return int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        whole, dot, fraction = text.partition(".")
+        no_fraction = not dot or (fraction and not fraction.strip("0"))  # "5" or "5.00"
+        if text.isascii() and whole[-1:].isdigit() and no_fraction:
+            try:
+                return int(whole)
+            except ValueError:
+                pass
+        raise _Bad("Input should be a valid integer, unable to parse string as an integer")
+    if isinstance(value, int):  # bool
+        return int(value)
+    raise _Bad("Input should be a valid integer")
+
+
+def _number(value: Any) -> float:
+    """A finite float: a number, or a string of one."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            if not text.isascii():  # float() reads other scripts' digits; pydantic did not
+                raise ValueError(text)
+            number = float(text)
+        except ValueError:
+            raise _Bad(
+                "Input should be a valid number, unable to parse string as a number"
+            ) from None
+    elif isinstance(value, int | float):
+        try:
+            number = float(value)
+        except OverflowError:
+            raise _Bad("Input should be a finite number") from None
+    else:
+        raise _Bad("Input should be a valid number")
+    if not math.isfinite(number):
+        raise _Bad("Input should be a finite number")
+    return number
+
+
+def _not_bool(value: Any) -> None:
     """JSON `true` is not a number, whatever Python thinks."""
     if isinstance(value, bool):
-        raise ValueError("must be a number, not true/false")
-    return value
+        raise _Bad("must be a number, not true/false")
 
 
-UnixSeconds = Annotated[int, BeforeValidator(_unix_seconds)]
-NotBool = BeforeValidator(_not_bool)
+def _within(number: float, low: float, high: float, *, above: bool = False) -> None:
+    """low <= number <= high (low < number with `above`)."""
+    if above:
+        if not number > low:
+            raise _Bad(f"Input should be greater than {low}")
+    elif not number >= low:
+        raise _Bad(f"Input should be greater than or equal to {low}")
+    if not number <= high:
+        raise _Bad(f"Input should be less than or equal to {high}")
 
 
-def _blank_is_absent(value: Any) -> Any:
-    """An empty or blank optional string is no value: a player hook without an album tag sends
-    `"album": ""`, and ListenBrainz drops such a field too (api_tools.py
-    validate_basic_metadata)."""
-    if isinstance(value, str) and not value.strip():
+def _count(low: int, high: int, *, above: bool = False, strict: bool = False) -> Any:
+    """An optional int in [low, high] ((low, high] `above`); `strict`: never true/false."""
+
+    def check(value: Any) -> int | None:
+        if value is None:
+            return None
+        if strict:
+            _not_bool(value)
+        number = _integer(value)
+        _within(number, low, high, above=above)
+        return number
+
+    return check
+
+
+def _share(low: int, high: int) -> Any:
+    """An optional finite float in [low, high], never true/false."""
+
+    def check(value: Any) -> float | None:
+        if value is None:
+            return None
+        _not_bool(value)
+        number = _number(value)
+        _within(number, low, high)
+        return number
+
+    return check
+
+
+def _id(value: Any) -> int | None:
+    """A numeric id (TMDb, TVDB, Trakt, Simkl): positive, and fits SQLite's integer."""
+    if value is None:
         return None
-    return value
+    number = _integer(value)
+    if not number > 0:
+        raise _Bad("Input should be greater than 0")
+    if not number < _INT64:
+        raise _Bad(f"Input should be less than {_INT64}")
+    return number
 
 
-# No length limit here: a limit of one service (ListenBrainz's bytes a listen) is that service's
-# sender's to apply, as a rejection for that target only; the 1 MiB line bounds the rest.
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-PositiveId = Annotated[int, Field(gt=0, lt=2**63)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-Blank = BeforeValidator(_blank_is_absent)
+def _text(value: Any) -> str | None:
+    """A name, stripped. An empty or blank one is no value: a player hook without an album tag
+    sends `"album": ""`, and ListenBrainz drops such a field too (api_tools.py
+    validate_basic_metadata). No length limit here: a limit of one service (ListenBrainz's
+    bytes a listen) is that service's sender's to apply, as a rejection for that target only;
+    the 1 MiB line bounds the rest."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _Bad("Input should be a valid string")
+    return value.strip() or None
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", allow_inf_nan=False, frozen=True)
+def _short_text(value: Any) -> str | None:
+    """An id written as text (IMDb, MBID, ISRC): at most 64 characters."""
+    text = _text(value)
+    if text is not None and len(text) > 64:
+        raise _Bad("String should have at most 64 characters")
+    return text
 
 
-class Ids(_Model):
-    tmdb: PositiveId | None = None
-    imdb: Annotated[ShortText | None, Blank] = None
-    tvdb: PositiveId | None = None
-    trakt: PositiveId | None = None
-    simkl: PositiveId | None = None
-    mbid: Annotated[ShortText | None, Blank] = None
-    isrc: Annotated[ShortText | None, Blank] = None
+def _one_of(*names: str) -> Any:
+    quoted = [repr(name) for name in names]
+    message = f"Input should be {', '.join(quoted[:-1])} or {quoted[-1]}"
+    canonical = {name: name for name in names}
+
+    def check(value: Any) -> str:
+        found = canonical.get(value) if isinstance(value, str) else None
+        if found is None:
+            raise _Bad(message)
+        return found
+
+    return check
+
+
+def _profile(value: Any) -> str:
+    if not isinstance(value, str):
+        raise _Bad("Input should be a valid string")
+    if value != "default" and _PROFILE.fullmatch(value) is None:
+        raise _Bad(f"String should match pattern '{PROFILE_PATTERN}'")
+    return str(value)
+
+
+def _optional_time(value: Any) -> int | None:
+    return None if value is None else _unix_seconds(value)
+
+
+# -- records ----------------------------------------------------------------------------------
+
+Check = Callable[[Any], Any]
+
+
+class _Record:
+    """A frozen record whose fields are checked in declaration order; the first bad value
+    refuses the whole record (pydantic reported that one first). Unknown keys are ignored.
+    `Event.model_validate(mapping)` and `Event(**fields)` both check."""
+
+    __slots__ = ("__dict__",)
+    # (name, check, default); _MISSING as the default makes the field required. A nested
+    # record's check differs for JSON input only in its message, hence two tables.
+    _fields: ClassVar[tuple[tuple[str, Check, Any], ...]] = ()
+    _json_fields: ClassVar[tuple[tuple[str, Check, Any], ...]] = ()
+
+    def __init__(self, **fields: Any) -> None:
+        object.__setattr__(self, "__dict__", _or_error(type(self)._values, fields, False))
+
+    @classmethod
+    def model_validate(cls, obj: Any) -> Any:
+        """The record of a mapping, or EventError."""
+        if isinstance(obj, cls):
+            return obj
+        if not isinstance(obj, dict):
+            raise EventError(f"Input should be a valid dictionary or instance of {cls.__name__}")
+        return cls._make(_or_error(cls._values, obj, False))
+
+    @classmethod
+    def _make(cls, values: dict[str, Any]) -> Any:
+        record = object.__new__(cls)
+        object.__setattr__(record, "__dict__", values)
+        return record
+
+    @classmethod
+    def _values(cls, obj: dict[str, Any], from_json: bool) -> dict[str, Any]:
+        values = {}
+        for name, check, default in cls._json_fields if from_json else cls._fields:
+            value = obj.get(name, _MISSING)
+            if value is _MISSING:
+                if default is _MISSING:
+                    raise _Bad("Field required", (name,))
+                values[name] = default
+                continue
+            try:
+                values[name] = check(value)
+            except _Bad as bad:
+                raise _Bad(bad.message, (name, *bad.where)) from None
+        cls._whole(values)
+        return values
+
+    @classmethod
+    def _whole(cls, values: dict[str, Any]) -> None:
+        """Checks of the record as a whole, once every field is valid (raise _Bad)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is frozen: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is frozen: cannot delete {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
+    def __hash__(self) -> int:
+        return hash((type(self), *self.__dict__.values()))
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={value!r}" for name, value in self.__dict__.items())
+        return f"{type(self).__name__}({fields})"
+
+
+def _or_error(
+    values: Callable[[dict[str, Any], bool], dict[str, Any]], obj: dict[str, Any], from_json: bool
+) -> dict[str, Any]:
+    try:
+        return values(obj, from_json)
+    except _Bad as bad:
+        raise EventError(bad.message, bad.where) from None
+
+
+def _nested(model: type[_Record], *, optional: bool, from_json: bool) -> Check:
+    """A field holding another record: a JSON object, or from Python a dict or a record."""
+    if from_json:
+        wrong = "Input should be an object"
+    else:
+        wrong = f"Input should be a valid dictionary or instance of {model.__name__}"
+
+    def check(value: Any) -> Any:
+        if value is None and optional:
+            return None
+        if isinstance(value, dict):
+            return model._make(model._values(value, from_json))
+        if isinstance(value, model) and not from_json:
+            return value
+        raise _Bad(wrong)
+
+    return check
+
+
+class Ids(_Record):
+    tmdb: int | None
+    imdb: str | None
+    tvdb: int | None
+    trakt: int | None
+    simkl: int | None
+    mbid: str | None
+    isrc: str | None
+
+    _fields = _json_fields = (
+        ("tmdb", _id, None),
+        ("imdb", _short_text, None),
+        ("tvdb", _id, None),
+        ("trakt", _id, None),
+        ("simkl", _id, None),
+        ("mbid", _short_text, None),
+        ("isrc", _short_text, None),
+    )
 
     def video(self) -> dict[str, int | str]:
         return {
@@ -110,59 +366,115 @@ class Ids(_Model):
         }
 
 
-class Show(_Model):
-    title: Annotated[Text | None, Blank] = None
-    year: Annotated[int, Field(ge=1870, le=9999)] | None = None
-    ids: Ids = Ids()
+NO_IDS = Ids()
+_YEAR = _count(1870, 9999)
 
 
-class Event(_Model):
+class Show(_Record):
+    title: str | None
+    year: int | None
+    ids: Ids
+
+    _fields = (
+        ("title", _text, None),
+        ("year", _YEAR, None),
+        ("ids", _nested(Ids, optional=False, from_json=False), NO_IDS),
+    )
+    _json_fields = (*_fields[:2], ("ids", _nested(Ids, optional=False, from_json=True), NO_IDS))
+
+
+def _event_fields(from_json: bool) -> tuple[tuple[str, Check, Any], ...]:
+    return (
+        ("type", _one_of("track", "podcast", "movie", "episode", "show", "season"), _MISSING),
+        ("event", _one_of("start", "pause", "stop"), "stop"),
+        ("profile", _profile, "default"),
+        ("title", _text, None),
+        ("artist", _text, None),
+        ("album", _text, None),
+        ("year", _YEAR, None),
+        ("show", _nested(Show, optional=True, from_json=from_json), None),
+        ("season", _count(0, 100_000), None),
+        ("number", _count(0, 1_000_000), None),
+        ("duration_ms", _count(0, MAX_DURATION_MS, above=True, strict=True), None),
+        ("watched_ms", _count(0, MAX_DURATION_MS, strict=True), None),
+        ("percentage", _share(0, 100), None),
+        ("watched_at", _optional_time, None),
+        ("ids", _nested(Ids, optional=False, from_json=from_json), NO_IDS),
+        ("rating", _share(1, 10), None),
+    )
+
+
+class Event(_Record):
+    """One playback event (or a rating) of the stdin contract."""
+
     type: EventType
-    event: Literal["start", "pause", "stop"] = "stop"
-    profile: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")] = "default"
-    title: Annotated[Text | None, Blank] = None
-    artist: Annotated[Text | None, Blank] = None
-    album: Annotated[Text | None, Blank] = None
-    year: Annotated[int, Field(ge=1870, le=9999)] | None = None
-    show: Show | None = None
-    season: Annotated[int, Field(ge=0, le=100_000)] | None = None
-    number: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
-    duration_ms: Annotated[int, Field(gt=0, le=MAX_DURATION_MS), NotBool] | None = None
-    watched_ms: Annotated[int, Field(ge=0, le=MAX_DURATION_MS), NotBool] | None = None
-    percentage: Annotated[float, Field(ge=0, le=100), NotBool] | None = None
-    watched_at: UnixSeconds | None = None
-    ids: Ids = Ids()
-    rating: Annotated[float, Field(ge=1, le=10), NotBool] | None = None
+    event: Literal["start", "pause", "stop"]
+    profile: str
+    title: str | None
+    artist: str | None
+    album: str | None
+    year: int | None
+    show: Show | None
+    season: int | None
+    number: int | None
+    duration_ms: int | None
+    watched_ms: int | None
+    percentage: float | None
+    watched_at: int | None
+    ids: Ids
+    rating: float | None
 
-    @model_validator(mode="after")
-    def _identifiable(self) -> Event:
-        if self.type in ("track", "podcast"):
-            if not self.title or not self.artist:
-                raise ValueError(f"a {self.type} needs 'title' and 'artist'")
-        elif self.type == "movie":
-            if not self.ids.video():
-                raise ValueError("a movie needs an id in 'ids' (tmdb, imdb, tvdb, trakt or simkl)")
-        elif self.type in ("show", "season"):
-            if self.rating is None or self.percentage is not None or self.watched_ms is not None:
-                raise ValueError(f"a {self.type} is rated, not played: it needs 'rating' only")
-            by_show = self.show is not None and bool(self.show.ids.video())
-            if self.type == "show" and not self.ids.video():
-                raise ValueError("a show needs an id in 'ids' (tmdb, imdb, tvdb, trakt or simkl)")
+    _fields = _event_fields(from_json=False)
+    _json_fields = _event_fields(from_json=True)
+
+    @classmethod
+    def model_validate_json(cls, text: str | bytes) -> Event:
+        """The event of one JSON object's text, or EventError."""
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise EventError(f"Invalid JSON: {exc}") from None
+        except RecursionError:
+            raise EventError("Invalid JSON: nested too deeply") from None
+        if not isinstance(obj, dict):
+            raise EventError("Input should be an object")
+        if "\\u" in (text if isinstance(text, str) else text.decode("utf-8", "replace")):
+            _refuse_lone_surrogates(obj)
+        return cls._make(_or_error(cls._values, obj, True))
+
+    @classmethod
+    def _whole(cls, values: dict[str, Any]) -> None:
+        kind = values["type"]
+        ids: Ids = values["ids"]
+        show: Show | None = values["show"]
+        if kind in ("track", "podcast"):
+            if not values["title"] or not values["artist"]:
+                raise _Bad(f"a {kind} needs 'title' and 'artist'")
+        elif kind == "movie":
+            if not ids.video():
+                raise _Bad("a movie needs an id in 'ids' (tmdb, imdb, tvdb, trakt or simkl)")
+        elif kind in ("show", "season"):
             if (
-                self.type == "season"
-                and not self.ids.video()
-                and not (by_show and self.season is not None)
+                values["rating"] is None
+                or values["percentage"] is not None
+                or values["watched_ms"] is not None
             ):
-                raise ValueError("a season needs season ids, or 'show.ids' with 'season'")
+                raise _Bad(f"a {kind} is rated, not played: it needs 'rating' only")
+            by_show = show is not None and bool(show.ids.video())
+            if kind == "show" and not ids.video():
+                raise _Bad("a show needs an id in 'ids' (tmdb, imdb, tvdb, trakt or simkl)")
+            if (
+                kind == "season"
+                and not ids.video()
+                and not (by_show and values["season"] is not None)
+            ):
+                raise _Bad("a season needs season ids, or 'show.ids' with 'season'")
         else:
-            by_show = self.show is not None and bool(self.show.ids.video())
-            if not self.ids.video() and not (
-                by_show and self.season is not None and self.number is not None
+            by_show = show is not None and bool(show.ids.video())
+            if not ids.video() and not (
+                by_show and values["season"] is not None and values["number"] is not None
             ):
-                raise ValueError(
-                    "an episode needs episode ids, or 'show.ids' with 'season' and 'number'"
-                )
-        return self
+                raise _Bad("an episode needs episode ids, or 'show.ids' with 'season' and 'number'")
 
     def played_ms(self) -> int | None:
         """How much was played: given, or derived from percentage and duration."""
@@ -180,6 +492,24 @@ class Event(_Model):
         return None
 
 
+def _refuse_lone_surrogates(value: Any) -> None:
+    """A `\\ud800` escape decodes to a string no UTF-8 file or SQLite can hold: the line is
+    refused whole, as a JSON error (wherever the string is, unknown keys too)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise EventError("Invalid JSON: a lone surrogate escape in a string") from None
+
+
 @dataclass(frozen=True, slots=True)
 class Line:
     """One input record: its line number (array position) and an event, or why it failed."""
@@ -189,18 +519,11 @@ class Line:
     error: str | None = None
 
 
-def _reason(exc: ValidationError) -> str:
-    first = exc.errors(include_url=False)[0]
-    where = ".".join(str(p) for p in first["loc"])
-    message = first["msg"].removeprefix("Value error, ")
-    return f"{where}: {message}" if where else message
-
-
 def parse_one(raw: bytes | str, number: int) -> Line:
     try:
         return Line(number, Event.model_validate_json(raw))
-    except ValidationError as exc:
-        return Line(number, None, _reason(exc))
+    except EventError as exc:
+        return Line(number, None, str(exc))
 
 
 def _parse_object(obj: Any, number: int) -> Line:
@@ -208,8 +531,8 @@ def _parse_object(obj: Any, number: int) -> Line:
         return Line(number, None, "each event must be a JSON object")
     try:
         return Line(number, Event.model_validate(obj))
-    except ValidationError as exc:
-        return Line(number, None, _reason(exc))
+    except EventError as exc:
+        return Line(number, None, str(exc))
 
 
 WHITESPACE = (b" ", b"\t", b"\r", b"\n")
