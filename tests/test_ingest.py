@@ -379,6 +379,7 @@ def test_ingest_finds_a_duplicate_after_forgetting_its_plays_in_memory(
     from scrobctl.scrobble.events import Event, Line
 
     monkeypatch.setattr(enqueue, "FRESH_PLAYS", 3)
+    monkeypatch.setattr(enqueue, "COMMIT_EVERY", 2)  # the bound is checked between chunks
     base = 1_700_000_000
 
     def play(i: int, at: int) -> Line:

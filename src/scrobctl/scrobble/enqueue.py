@@ -105,6 +105,9 @@ class _Wanted:
     line: Line | None = None
 
 
+_NO_ROUTES: dict[str, list[str]] = {}
+
+
 def _chunks(lines: Iterable[Line], size: int) -> Iterator[list[Line]]:
     it = iter(lines)
     while chunk := list(islice(it, size)):
@@ -215,6 +218,7 @@ class Ingest:
     def _chunk(self, lines: list[Line]) -> None:
         """Check every line, resolve the items of those that need one in a batch, then record."""
         now = self.now if self.now is not None else time.time()
+        self._bound()
         wanted = [w for w in (self._check(line, now) for line in lines) if w is not None]
         items = self._items.resolve_batch([item_ref(w.event) for w in wanted])
         for w, (item_id, weak) in zip(wanted, items, strict=True):
@@ -223,6 +227,16 @@ class Ingest:
             else:
                 self.summary.by_id += 1
             self._record(w, item_id, now)
+
+    def _bound(self) -> None:
+        """Bounded memory, between chunks; forgotten items are simply asked again. Items made
+        in this run are forgotten as made too: their plays so far are no longer known here.
+        (Between chunks, so that the items of the chunk being recorded stay known as new.)"""
+        if len(self._fresh) + len(self._stored) >= FRESH_LIMIT or self._fresh_plays >= FRESH_PLAYS:
+            self._fresh.clear()
+            self._stored.clear()
+            self._items.created.clear()
+            self._fresh_plays = 0
 
     def _check(self, line: Line, now: float) -> _Wanted | None:
         """What of the line is to be recorded: a rating, a play, both, or nothing (counted)."""
@@ -278,12 +292,17 @@ class Ingest:
         started = wanted.started
         if started is None:
             return
-        play_id, is_new = self._play(event, item_id, started, now)
-        services = self.routes.get(event.profile, {}).get(event.type, [])
+        window = self._window(event)
+        play_id, is_new = self._play(event, item_id, started, window, now)
+        services = self.routes.get(event.profile, _NO_ROUTES).get(event.type, ())
+        # An item first seen in this run cannot be known to any service yet.
+        known = item_id not in self._items.created
         added = 0
         for service in services:
-            if self._already_on(service, event, item_id, started):
-                continue
+            if known and service_has_play(
+                self.store.conn, event.profile, service, item_id, started, window
+            ):
+                continue  # the service already has it (imported from it, or sent before)
             if self._queue(service, event.profile, play_id, now):
                 added += 1
                 summary.jobs[service] = summary.jobs.get(service, 0) + 1
@@ -308,19 +327,13 @@ class Ingest:
         window = half_length_window(event.duration_ms or event.played_ms(), event.type)
         return max(window, self.precision + 1)
 
-    def _play(self, event: Event, item_id: int, started: int, now: float) -> tuple[int, bool]:
+    def _play(
+        self, event: Event, item_id: int, started: int, window: int, now: float
+    ) -> tuple[int, bool]:
         """The play's id, and whether it is new. Items with no plays before this run (most
         lines of a big input) are checked against this run's plays in memory, others in the
         database. A new play waits to be written with the rest of its batch."""
-        window = self._window(event)
         key = (event.profile, item_id)
-        if len(self._fresh) + len(self._stored) >= FRESH_LIMIT or self._fresh_plays >= FRESH_PLAYS:
-            # Bounded memory; forgotten items are simply asked again. Items made in this run
-            # are forgotten as made too: their plays so far are no longer known here.
-            self._fresh.clear()
-            self._stored.clear()
-            self._items.created.clear()
-            self._fresh_plays = 0
         fresh = self._fresh.get(key)
         if fresh is None and key not in self._stored:
             if item_id in self._items.created or not self._has_plays(key):
@@ -354,12 +367,3 @@ class Ingest:
     def _has_plays(self, key: tuple[str, int]) -> bool:
         self._pending.write()
         return has_plays(self.store.conn, *key)
-
-    def _already_on(self, service: str, event: Event, item_id: int, started: int) -> bool:
-        """The service already has this play (imported from it, or sent before). An item first
-        seen in this run cannot be known to any service yet."""
-        if item_id in self._items.created:
-            return False
-        return service_has_play(
-            self.store.conn, event.profile, service, item_id, started, self._window(event)
-        )
