@@ -67,7 +67,10 @@ class IngestSummary:
 
 def item_ref(event: Event) -> ItemRef:
     if event.type in ("track", "podcast"):
-        ids = {k: v for k, v in (("mbid", event.ids.mbid), ("isrc", event.ids.isrc)) if v}
+        mbid, isrc = event.ids.mbid, event.ids.isrc
+        ids = {}
+        if mbid or isrc:
+            ids = {k: v for k, v in (("mbid", mbid), ("isrc", isrc)) if v}
         return ItemRef(
             kind=event.type,
             ids=ids,
@@ -292,7 +295,8 @@ class Ingest:
         started = wanted.started
         if started is None:
             return
-        window = self._window(event)
+        length = event.duration_ms or event.played_ms()
+        window = max(half_length_window(length, event.type), self.precision + 1)
         play_id, is_new = self._play(event, item_id, started, window, now)
         services = self.routes.get(event.profile, _NO_ROUTES).get(event.type, ())
         # An item first seen in this run cannot be known to any service yet.
@@ -303,7 +307,11 @@ class Ingest:
                 self.store.conn, event.profile, service, item_id, started, window
             ):
                 continue  # the service already has it (imported from it, or sent before)
-            if self._queue(service, event.profile, play_id, now):
+            if (
+                self._pending.add_job(service, event.profile, play_id, now)
+                if self._pending.holds(play_id)
+                else self._insert_job(service, event.profile, play_id, now)
+            ):
                 added += 1
                 summary.jobs[service] = summary.jobs.get(service, 0) + 1
         if added:
@@ -316,16 +324,11 @@ class Ingest:
             summary.duplicate += 1
             self._skipped(wanted.line, "duplicate", "already in the archive")
 
-    def _queue(self, service: str, profile: str, play_id: int, now: float) -> bool:
-        """Queue the play for the service once; False when that job already exists."""
-        if self._pending.holds(play_id):
-            return self._pending.add_job(service, profile, play_id, now)
+    def _insert_job(self, service: str, profile: str, play_id: int, now: float) -> bool:
+        """Queue a written play for the service once; False when that job already exists.
+        (A pending play's job waits with it: PendingPlays.add_job.)"""
         self._pending.write()
         return insert_scrobble_job(self.store.conn, service, profile, play_id, now)
-
-    def _window(self, event: Event) -> int:
-        window = half_length_window(event.duration_ms or event.played_ms(), event.type)
-        return max(window, self.precision + 1)
 
     def _play(
         self, event: Event, item_id: int, started: int, window: int, now: float

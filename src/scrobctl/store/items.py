@@ -67,6 +67,8 @@ def without_album(key: str) -> str:
 
 
 EXTERNAL_IDS = (*VIDEO_ID_ORDER, "mbid", "isrc")
+_ID_COLUMNS = ("tmdb", "imdb", "tvdb", "trakt", "simkl", "mbid", "isrc")  # as in _COLUMNS
+_NO_IDS = (None,) * len(_ID_COLUMNS)
 
 
 def items_with_id(
@@ -101,6 +103,7 @@ class ItemResolver:
         self._present: set[str] = set()  # ... and those of them that some item has
         self._pending: list[tuple[Any, ...]] | None = None  # item rows, during a batch
         self._next_id = 0
+        self._now = 0.0
 
     def resolve(self, ref: ItemRef) -> tuple[int, bool]:
         """(item id, weak) for the ref, creating the item when nothing matches."""
@@ -116,6 +119,7 @@ class ItemResolver:
                 weak_keys[cache_key] = weak_key(ref.artist or "", ref.title or "", ref.album)
         self._probe(weak_keys.values())
         self._next_id = next_id(self.conn, "items")
+        self._now = time.time()  # the items' created_at
         self._pending = []
         try:
             resolved = [
@@ -143,7 +147,19 @@ class ItemResolver:
         found = self._cache.get(cache_key)
         if found is None:
             if ref.kind in MUSIC:
-                found = self._resolve_music(ref, key)
+                if (
+                    key is not None
+                    and ref.album
+                    and not ref.ids
+                    and self._absent(key)
+                    and self._absent(without_album(key))
+                ):
+                    # Most tracks of a big input: the batch's probe says that no item has its
+                    # key, with this album or without one, so it is new (what _resolve_music
+                    # finds too, without its calls).
+                    found = self._insert(ref, weak_key=key), True
+                else:
+                    found = self._resolve_music(ref, key)
             else:
                 found = self._resolve_video(ref), False
             if len(self._cache) >= CACHE_LIMIT:
@@ -184,7 +200,8 @@ class ItemResolver:
     def _cache_key(ref: ItemRef) -> tuple[Any, ...]:
         show = ItemResolver._cache_key(ref.show) if ref.show else None
         music = (ref.artist, ref.title, ref.album) if ref.kind in MUSIC else None
-        return (ref.kind, tuple(sorted(ref.ids.items())), show, ref.season, ref.number, music)
+        ids = tuple(sorted(ref.ids.items())) if ref.ids else ()
+        return (ref.kind, ids, show, ref.season, ref.number, music)
 
     def _find_by(self, kind: str, column: str, value: Any) -> int | None:
         row = self._query(
@@ -282,6 +299,7 @@ class ItemResolver:
     def _insert(
         self, ref: ItemRef, *, show_id: int | None = None, weak_key: str | None = None
     ) -> int:
+        ids = ref.ids
         values = (
             ref.kind,
             ref.title,
@@ -292,15 +310,9 @@ class ItemResolver:
             ref.season,
             ref.number,
             ref.duration_ms,
-            ref.ids.get("tmdb"),
-            ref.ids.get("imdb"),
-            ref.ids.get("tvdb"),
-            ref.ids.get("trakt"),
-            ref.ids.get("simkl"),
-            ref.ids.get("mbid"),
-            ref.ids.get("isrc"),
+            *(map(ids.get, _ID_COLUMNS) if ids else _NO_IDS),
             weak_key,
-            time.time(),
+            time.time() if self._pending is None else self._now,
             ref.tmdb_from,
         )
         if self._pending is None:

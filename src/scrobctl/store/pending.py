@@ -13,7 +13,7 @@ import sqlite3
 from dataclasses import dataclass, field
 
 from scrobctl.store.db import next_id
-from scrobctl.store.queue import SCROBBLE_JOB_INTO, scrobble_job_row, scrobble_key
+from scrobctl.store.queue import SCROBBLE_JOB_INTO, scrobble_job_row
 
 _PLAY_ROW = (
     "INSERT INTO plays (id, profile, item_id, watched_at, duration_ms, played_ms, percentage,"
@@ -28,7 +28,7 @@ class PendingPlays:
     _plays: list[tuple[object, ...]] = field(default_factory=list)
     _jobs: list[tuple[object, ...]] = field(default_factory=list)
     _new: set[int] = field(default_factory=set)  # ids of the pending plays
-    _job_keys: set[str] = field(default_factory=set)
+    _job_keys: set[tuple[str, int]] = field(default_factory=set)  # (service, play id)
 
     def begin(self) -> None:
         """Call right after BEGIN IMMEDIATE."""
@@ -61,7 +61,7 @@ class PendingPlays:
     def add_job(self, service: str, profile: str, play_id: int, now: float) -> bool:
         """Queue a pending play for a service once; False when that job is already pending.
         Nothing in `jobs` can name the play yet, since the play is not written."""
-        key = scrobble_key(service, play_id)
+        key = (service, play_id)
         if key in self._job_keys:
             return False
         self._job_keys.add(key)
