@@ -50,8 +50,14 @@ class ItemRef:
     tmdb_from: str | None = None  # the id a TMDb look-up turned into ids["tmdb"] ("imdb:tt…")
 
 
-@functools.lru_cache(maxsize=4096)  # artist and album names repeat line after line
 def _norm(text: str) -> str:
+    if text.isascii():  # NFKC leaves ASCII as it is, and its casefold is lower()
+        return " ".join(text.lower().split())
+    return _norm_unicode(text)
+
+
+@functools.lru_cache(maxsize=4096)  # artist and album names repeat line after line
+def _norm_unicode(text: str) -> str:
     folded = unicodedata.normalize("NFKC", text).casefold()
     return " ".join(folded.split())
 
