@@ -308,6 +308,41 @@ def test_items_resolved_in_a_batch_are_those_resolved_one_by_one(tmp_path: Any) 
     assert rows_batch == rows_one
 
 
+def test_a_batch_finds_what_the_database_has_as_one_by_one_look_ups_do(tmp_path: Any) -> None:
+    """The batch's one probe reads the weak-key index by artist and title; the items it finds
+    already stored are those the look-ups of each line find, whatever an album starts with."""
+    from scrobctl.store import open_store
+
+    stored = [track(album="\U0001f600 Live"), track("Personal Jesus"), track("Rusty", album=None)]
+    then = [
+        track(album="\U0001f600 Live"),  # an album beyond U+FFFF: still the same item
+        track(album=None),  # no album: the same artist and title
+        track("Personal Jesus", album=None),
+        track("Rusty", album="Unchained"),
+        track("New One"),
+        track("New One", album=None),
+    ]
+    refs = [item_ref(Event.model_validate(e)) for e in then]
+    one, batch = open_store(tmp_path / "one.db"), open_store(tmp_path / "batch.db")
+    try:
+        for store in (one, batch):
+            resolver = ItemResolver(store.conn)
+            for event in stored:
+                resolver.resolve(item_ref(Event.model_validate(event)))
+        by_one = [ItemResolver(one.conn).resolve(ref) for ref in refs]
+        batch.conn.execute("BEGIN IMMEDIATE")
+        by_batch = ItemResolver(batch.conn).resolve_batch(refs)
+        batch.conn.execute("COMMIT")
+        count = "SELECT count(*) FROM items"
+        items = (one.conn.execute(count).fetchone()[0], batch.conn.execute(count).fetchone()[0])
+    finally:
+        one.close()
+        batch.close()
+    assert by_batch == by_one
+    assert by_one[:4] == [(1, True), (1, True), (2, True), (3, True)]
+    assert items == (4, 4)
+
+
 def test_ingest_does_not_hold_the_write_lock_while_waiting_for_input(store: Any) -> None:
     from scrobctl.store.db import connect
 
