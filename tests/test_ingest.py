@@ -363,6 +363,96 @@ def test_ingest_does_not_hold_the_write_lock_while_waiting_for_input(store: Any)
     assert summary.queued == 1001
 
 
+def plays_seen_by_another_connection(store: Any) -> int:
+    from scrobctl.store.db import connect
+
+    other = connect(store.path)
+    try:
+        return other.execute("SELECT count(*) FROM plays").fetchone()[0]
+    finally:
+        other.close()
+
+
+def test_ingest_commits_what_came_before_a_pause_before_reading_on(store: Any) -> None:
+    """A pipe that trickles (`tail -f ... | scrobctl scrobble`) says where no more input is
+    waiting; what was read by then is committed, not held until the chunk fills up."""
+    from scrobctl.scrobble.events import PAUSE
+
+    seen: list[int] = []
+
+    def trickle() -> Any:
+        yield from lines_of(track("Hurt"), track("Solitary Man"))
+        yield PAUSE
+        seen.append(plays_seen_by_another_connection(store))  # the next read would wait here
+        yield from lines_of(track("Rusty Cage"))
+
+    summary = Ingest(store, LB, now=NOW, commit_every=10_000).run(trickle())
+
+    assert seen == [2]
+    assert summary.queued == 3
+
+
+def test_ingest_killed_after_a_pause_keeps_the_plays_committed_at_it(store: Any) -> None:
+    """An interrupted ingest keeps each play committed at a pause, and no part of the chunk
+    being read when it stopped; piping the same lines again queues only what was lost."""
+    from scrobctl.scrobble.events import PAUSE
+
+    first, lost = [track("Hurt"), track("Solitary Man")], [track("Rusty Cage"), track("One")]
+
+    def interrupted() -> Any:
+        yield from lines_of(*first)
+        yield PAUSE
+        yield from lines_of(*lost)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        Ingest(store, LB, now=NOW, commit_every=10_000).run(interrupted())
+    assert (count(store, "plays"), count(store, "jobs")) == (2, 2)
+
+    again = ingest(store, *first, *lost)
+    assert (again.queued, again.duplicate) == (2, 2)
+    assert (count(store, "plays"), count(store, "jobs")) == (4, 4)
+
+
+def test_a_chunk_of_new_tracks_takes_the_same_statements_however_many_lines_it_has(
+    tmp_path: Any,
+) -> None:
+    """Items, plays and jobs are written a chunk at a time (one executemany each) and the
+    chunk's items are found by one probe: no statement runs once per line."""
+    import sqlite3
+
+    from scrobctl.store import db
+
+    def statements(n: int) -> int:
+        calls = [0]
+
+        class Counting(sqlite3.Connection):
+            def execute(self, *args: Any) -> Any:
+                calls[0] += 1
+                return super().execute(*args)
+
+            def executemany(self, *args: Any) -> Any:
+                calls[0] += 1
+                return super().executemany(*args)
+
+        def connect(path: Any) -> sqlite3.Connection:
+            conn = sqlite3.connect(path, isolation_level=None, factory=Counting)
+            conn.row_factory = sqlite3.Row
+            return conn
+
+        store = db.open_store(tmp_path / f"{n}.db")
+        store.conn.close()
+        store.conn = connect(store.path)
+        events = [track(f"Song {i}", artist=f"Artist {i % 7}", watched_at=T + i) for i in range(n)]
+        before = calls[0]
+        summary = Ingest(store, LB, now=NOW).run(lines_of(*events))
+        store.close()
+        assert summary.queued == n
+        return calls[0] - before
+
+    assert statements(10) == statements(900)
+
+
 def test_ingest_play_another_process_recorded_between_commits_is_a_duplicate(store: Any) -> None:
     from scrobctl.store import open_store
 

@@ -11,9 +11,8 @@ import time
 from bisect import bisect_right, insort
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import islice
 
-from scrobctl.scrobble.events import Event, Line
+from scrobctl.scrobble.events import PAUSE, Event, Line, Pause
 from scrobctl.scrobble.rules import NeedsDuration, below_threshold, in_future
 from scrobctl.store.db import Store, cache_size, checkpoint_every, data_version
 from scrobctl.store.history import half_length_window, service_has_play
@@ -24,6 +23,9 @@ from scrobctl.store.queue import insert_scrobble_job
 from scrobctl.store.ratings import LOCAL, set_rating
 
 COMMIT_EVERY = 1000  # lines per transaction: fast, and a crash loses at most this many
+# ... for an input that says where it pauses (stdin): what arrived is committed at each pause,
+# so only an input that keeps coming waits for this many, and larger is cheaper.
+COMMIT_EVERY_PAUSED = 10_000
 WAL_CHECKPOINT_PAGES = 10_000
 CACHE_KIB = 64 * 1024  # SQLite's page cache during an ingest
 FRESH_LIMIT = 20_000  # items whose plays are tracked in memory during one ingest
@@ -112,9 +114,20 @@ class _Wanted:
 _NO_ROUTES: dict[str, list[str]] = {}
 
 
-def _chunks(lines: Iterable[Line], size: int) -> Iterator[list[Line]]:
-    it = iter(lines)
-    while chunk := list(islice(it, size)):
+def _chunks(lines: Iterable[Line | Pause], size: int) -> Iterator[list[Line]]:
+    """Lists of `size` lines, or of those before a pause."""
+    chunk: list[Line] = []
+    for line in lines:
+        if line is PAUSE:
+            if chunk:
+                yield chunk
+                chunk = []
+            continue
+        chunk.append(line)  # type: ignore[arg-type]
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
         yield chunk
 
 
@@ -150,6 +163,7 @@ class Ingest:
         rule: Callable[[Event], str | None] = below_threshold,
         on_skip: OnSkip | None = None,
         precision: int = 0,
+        commit_every: int | None = None,
     ) -> None:
         self.store = store
         self.routes = routes
@@ -160,6 +174,7 @@ class Ingest:
         self.rule = rule
         self.on_skip = on_skip
         self.precision = precision  # seconds the input's times may be off (minutes only: 60)
+        self.commit_every = commit_every or COMMIT_EVERY
         self.summary = IngestSummary()
         self.starts: dict[str, Event] = {}  # the latest start event of each profile
         self._items = ItemResolver(store.conn)
@@ -171,9 +186,11 @@ class Ingest:
         self._fresh_plays = 0
         self._data_version: int | None = None
 
-    def run(self, lines: Iterable[Line]) -> IngestSummary:
+    def run(self, lines: Iterable[Line | Pause]) -> IngestSummary:
         """One transaction per COMMIT_EVERY lines, begun once they have been read, so that
-        input that trickles in never keeps `flush` or another `scrobble` waiting. A dry run is
+        input that trickles in never keeps `flush` or another `scrobble` waiting. Lines with
+        pauses (`read_events_and_pauses`) are committed at each pause too, COMMIT_EVERY_PAUSED
+        at most at once: a pipe that trickles never holds a read play uncommitted. A dry run is
         one transaction, rolled back at the end, so that it counts duplicates across the whole
         input exactly as a real run would."""
         # Copy the write-ahead log into the database every ~40 MB rather than every ~4 MB: a
@@ -188,10 +205,10 @@ class Ingest:
             if self.dry_run:
                 with self.store.transaction(dry_run=True):
                     self._begun()
-                    for chunk in _chunks(lines, COMMIT_EVERY):
+                    for chunk in _chunks(lines, self.commit_every):
                         self._write(chunk)
             else:
-                for chunk in _chunks(lines, COMMIT_EVERY):
+                for chunk in _chunks(lines, self.commit_every):
                     with self.store.transaction():
                         self._begun()
                         self._write(chunk)

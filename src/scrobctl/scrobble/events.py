@@ -13,10 +13,11 @@ from __future__ import annotations
 import json
 import math
 import re
+import select
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, BinaryIO, ClassVar, Literal
+from typing import Any, BinaryIO, ClassVar, Literal, cast
 
 # What plays (track, podcast, movie, episode) and, rated but never played, a whole show or
 # season (Trakt, IMDb and Simkl rate them; issue 20).
@@ -580,28 +581,50 @@ def _parse_object(obj: Any, number: int) -> Line:
 WHITESPACE = (b" ", b"\t", b"\r", b"\n")
 
 
+class Pause:
+    """Where no more input is waiting: what came before may be all for a while (a pipe that
+    trickles), so an ingest commits it instead of waiting with it (issue #25)."""
+
+    def __repr__(self) -> str:
+        return "PAUSE"
+
+
+PAUSE = Pause()
+
+
 def read_events(stream: BinaryIO) -> Iterator[Line]:
     """Events from JSON Lines, or from one JSON array of objects (numbered by position).
 
     An array is an input whose first non-blank byte is `[` followed by `{` or `]`: a log line
     such as `[INFO] player started` is a bad first line, not an array that would swallow the
     valid lines after it."""
-    head = _skip_blank(stream)
+    return cast(Iterator[Line], _events(stream, pauses=False))  # no PAUSE unless asked
+
+
+def read_events_and_pauses(stream: BinaryIO) -> Iterator[Line | Pause]:
+    """The same, with PAUSE before each read that would wait for more input."""
+    return _events(stream, pauses=True)
+
+
+def _events(stream: BinaryIO, *, pauses: bool) -> Iterator[Line | Pause]:
+    reader = _Reader(stream)
+    head = _skip_blank(reader)
     if head[-1:] == b"[":
-        head += _skip_blank(stream)
-        word, read = _word(stream, head[-1:])
+        head += _skip_blank(reader)
+        word, read = _word(reader, head[-1:])
         head += read
         if word is None or word in JSON_WORDS:
-            yield from _read_array(head.lstrip() + stream.read())
+            yield from _read_array(head.lstrip() + reader.read())
             return
-    yield from _read_lines(head, stream)
+    reader.unread(head)
+    yield from _read_lines(reader, pauses)
 
 
 # Words that may follow `[` in JSON (NaN and Infinity are refused later, as an array's error).
 JSON_WORDS = (b"true", b"false", b"null", b"NaN", b"Infinity")
 
 
-def _word(stream: BinaryIO, first: bytes) -> tuple[bytes | None, bytes]:
+def _word(stream: _Reader, first: bytes) -> tuple[bytes | None, bytes]:
     """The run of letters starting with `first`, and the bytes read after `first` to find its
     end; no word when `first` is not a letter. `[INFO]` is a log line, `[true` or `[{` an array."""
     if not (first.isascii() and first.isalpha()):
@@ -614,7 +637,7 @@ def _word(stream: BinaryIO, first: bytes) -> tuple[bytes | None, bytes]:
         word += byte
 
 
-def _skip_blank(stream: BinaryIO) -> bytes:
+def _skip_blank(stream: _Reader) -> bytes:
     """The bytes up to and including the first non-blank one (or all, at the end)."""
     seen = b""
     while True:
@@ -624,30 +647,93 @@ def _skip_blank(stream: BinaryIO) -> bytes:
             return seen
 
 
-def _read_lines(head: bytes, stream: BinaryIO) -> Iterator[Line]:
+def _read_lines(reader: _Reader, pauses: bool) -> Iterator[Line | Pause]:
     """JSON Lines, each read with a bound: a line past MAX_LINE_BYTES is refused once that
-    many bytes have arrived, and the rest of it is skipped without being kept."""
-    *complete, pending = head.split(b"\n")
+    many bytes have arrived, and the rest of it is skipped without being kept. With `pauses`,
+    PAUSE comes before a read that would wait for input."""
     number = 0
-    for raw in complete:
-        number += 1
-        yield from _line(raw + b"\n", number)
     while True:
-        raw = pending + stream.readline(max(1, MAX_LINE_BYTES + 1 - len(pending)))
-        pending = b""
+        if pauses and not reader.ready():
+            yield PAUSE
+        raw = reader.line(MAX_LINE_BYTES + 1)
         if not raw:
             return
         number += 1
         if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
-            _skip_line(stream)
+            reader.skip_line()
         yield from _line(raw, number)
 
 
-def _skip_line(stream: BinaryIO) -> None:
-    while True:
-        chunk = stream.readline(1 << 16)
-        if not chunk or chunk.endswith(b"\n"):
-            return
+class _Reader:
+    """Lines of a stream through a buffer of our own, so that it knows when the next line is
+    not there yet: then its buffer holds no whole line and the file has nothing to read."""
+
+    CHUNK = 1 << 16
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self._read = getattr(stream, "read1", stream.read)  # read1: what has arrived, at most
+        self._buffer = b""
+        self._at = 0
+        try:
+            self._fd: int | None = stream.fileno()
+        except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError
+            self._fd = None  # in memory: all of it is there
+
+    def ready(self) -> bool:
+        """A line (or the end) can be read without waiting."""
+        if self._buffer.find(b"\n", self._at) >= 0 or self._fd is None:
+            return True
+        try:
+            readable, _, _ = select.select([self._fd], [], [], 0)
+        except (OSError, ValueError):
+            return True  # a stream select cannot watch: reading is all there is
+        return bool(readable)
+
+    def line(self, limit: int) -> bytes:
+        """The next line with its newline, at most `limit` bytes of it; b"" at the end."""
+        while True:
+            buffer, at = self._buffer, self._at
+            end = buffer.find(b"\n", at, at + limit) + 1
+            if not end and len(buffer) - at >= limit:
+                end = at + limit
+            if end:
+                self._at = end
+                return buffer[at:end]
+            more = self._read(self.CHUNK)
+            if not more:
+                self._buffer, self._at = b"", 0
+                return buffer[at:]
+            self._buffer, self._at = buffer[at:] + more, 0
+
+    def read(self, size: int = -1) -> bytes:
+        """As a stream reads: `size` bytes (fewer at the end), or all that is left."""
+        if size < 0:
+            rest = self._buffer[self._at :] + self._stream.read()
+            self._buffer, self._at = b"", 0
+            return rest
+        while len(self._buffer) - self._at < size:
+            more = self._read(self.CHUNK)
+            if not more:
+                break
+            self._buffer, self._at = self._buffer[self._at :] + more, 0
+        data = self._buffer[self._at : self._at + size]
+        self._at += len(data)
+        return data
+
+    def unread(self, data: bytes) -> None:
+        self._buffer, self._at = data + self._buffer[self._at :], 0
+
+    def skip_line(self) -> None:
+        """Drop the rest of the current line, keeping no more than a chunk of it."""
+        while True:
+            end = self._buffer.find(b"\n", self._at)
+            if end >= 0:
+                self._at = end + 1
+                return
+            self._buffer, self._at = self._read(self.CHUNK), 0
+            if not self._buffer:
+                return
 
 
 def _line(raw: bytes, number: int) -> Iterator[Line]:
