@@ -4,7 +4,6 @@ from enum import StrEnum
 
 import typer
 
-from scrobctl.cli.dates import parse_date
 from scrobctl.cli.output import local_time, output
 
 
@@ -49,7 +48,12 @@ def history(
     from scrobctl.store.history import list_plays
 
     out = output(ctx, json=json_output)
-    start = parse_date(since)
+    if since is None:
+        start = None
+    else:
+        from scrobctl.cli.dates import parse_date
+
+        start = parse_date(since)
     with Command(out, read_only=True) as cmd:
         rows = list(
             list_plays(
