@@ -357,14 +357,9 @@ def test_a_command_imports_its_own_module_and_no_other_command_module(
     assert loaded == {f"scrobctl.cli.{module}"}
 
 
-@pytest.mark.parametrize(
-    "args", [("history", "--limit", "1000"), ("queue", "list"), ("explain", "1")]
-)
-def test_read_only_commands_import_no_http_no_migrations_and_no_token_store(
-    data_dir: Path, args: tuple[str, ...]
-) -> None:
-    """An archive at the current schema is opened without sqlite-utils, a private token file
-    is checked by one stat (scrobctl.tokens is not imported), and nothing loads httpx."""
+@pytest.fixture
+def current_archive(data_dir: Path) -> Path:
+    """A data folder whose archive is at the current schema (made by a first `status`)."""
     subprocess.run(
         [sys.executable, "-m", "scrobctl", "status"],
         env=dict(os.environ),
@@ -372,8 +367,27 @@ def test_read_only_commands_import_no_http_no_migrations_and_no_token_store(
         check=True,
         capture_output=True,
     )
-    loaded = _command_module_names(data_dir, *args)
+    return data_dir
+
+
+@pytest.mark.parametrize(
+    "args", [("history", "--limit", "1000"), ("queue", "list"), ("explain", "1")]
+)
+def test_read_only_commands_import_no_http_no_migrations_and_no_token_store(
+    current_archive: Path, args: tuple[str, ...]
+) -> None:
+    """An archive at the current schema is opened without sqlite-utils, a private token file
+    is checked by one stat (scrobctl.tokens is not imported), and nothing loads httpx."""
+    loaded = _command_module_names(current_archive, *args)
     assert not loaded & {"httpx", "sqlite_utils", "scrobctl.tokens", "scrobctl.kinds"}
+
+
+def test_explaining_a_play_imports_neither_the_queue_nor_the_ratings_store(
+    current_archive: Path,
+) -> None:
+    """Only an item id (`tmdb:603`) needs sync.rate's parser, which brings both (issue #25)."""
+    loaded = _command_module_names(current_archive, "explain", "1")
+    assert not loaded & {"scrobctl.sync.rate", "scrobctl.store.queue", "scrobctl.store.ratings"}
 
 
 def test_every_command_module_registers_the_commands_it_is_listed_for() -> None:
