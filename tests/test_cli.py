@@ -382,6 +382,15 @@ def test_read_only_commands_import_no_http_no_migrations_and_no_token_store(
     assert not loaded & {"httpx", "sqlite_utils", "scrobctl.tokens", "scrobctl.kinds"}
 
 
+@pytest.mark.parametrize("args", [("history", "--limit", "1000"), ("explain", "1")])
+def test_history_and_explain_import_no_sender_record(
+    current_archive: Path, args: tuple[str, ...]
+) -> None:
+    """They name items by store/names.py; the senders' PlayRecord (a slotted dataclass, about
+    1 ms to make) stays unbuilt (issue #25)."""
+    assert "scrobctl.store.records" not in _command_module_names(current_archive, *args)
+
+
 def test_explaining_a_play_imports_neither_the_queue_nor_the_ratings_store(
     current_archive: Path,
 ) -> None:

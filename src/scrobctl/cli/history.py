@@ -74,7 +74,7 @@ def history(
         out.info("no plays match these filters" if filtered else "no plays yet")
         return
     from scrobctl.cli.table import Table
-    from scrobctl.store.records import item_name
+    from scrobctl.store.names import item_name
 
     table = Table("play", "when", "type", "what", "services")
     for r in rows:
