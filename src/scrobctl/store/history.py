@@ -102,11 +102,12 @@ def list_plays(
         args.append(service)
     where = " WHERE " + " AND ".join(clauses) if clauses else ""
     sql = (
-        "SELECT p.id, p.watched_at, p.profile, p.source, i.kind, i.title, i.artist, i.album,"
-        " sh.title, i.season, i.number, i.tmdb, i.imdb, i.tvdb, i.trakt, i.simkl, i.mbid, i.isrc,"
+        # HistoryRow's fields in its order: its first ten, the ids, the targets, the source.
+        "SELECT p.id, p.watched_at, p.profile, i.kind, i.title, i.artist, i.album, sh.title,"
+        " i.season, i.number, i.tmdb, i.imdb, i.tvdb, i.trakt, i.simkl, i.mbid, i.isrc,"
         # The targets that have the play, in the same query (idx_scrobbles_play covers it).
         " (SELECT group_concat(s.service, char(31)) FROM scrobbles s WHERE s.profile = p.profile"
-        " AND s.item_id = p.item_id AND s.scrobbled_at = p.watched_at)"
+        " AND s.item_id = p.item_id AND s.scrobbled_at = p.watched_at), p.source"
         " FROM plays p JOIN items i ON i.id = p.item_id LEFT JOIN items sh ON sh.id = i.show_id"
         f"{where} ORDER BY p.watched_at DESC, p.id DESC"
     )
@@ -115,37 +116,10 @@ def list_plays(
         args.append(limit)
     cursor = store.conn.cursor()
     cursor.row_factory = None  # plain tuples: a third of the rows' cost (issue #25)
-    for (
-        play_id,
-        watched_at,
-        play_profile,
-        play_source,
-        item_kind,
-        title,
-        artist,
-        album,
-        show,
-        season,
-        number,
-        *ids,
-        services,
-    ) in cursor.execute(sql, args):
-        # Positional, in HistoryRow's order: half the cost of keywords, once a row (issue #25).
-        yield HistoryRow(
-            play_id,
-            watched_at,
-            play_profile,
-            item_kind,
-            title,
-            artist,
-            album,
-            show,
-            season,
-            number,
-            {k: v for k, v in zip(ID_COLUMNS, ids, strict=True) if v is not None},
-            _services(services),
-            play_source,
-        )
+    for row in cursor.execute(sql, args):
+        # Positional: half the cost of keywords, once a row (issue #25).
+        ids = {k: v for k, v in zip(ID_COLUMNS, row[10:17], strict=True) if v is not None}
+        yield HistoryRow(*row[:10], ids, _services(row[17]), row[18])
 
 
 def _services(joined: str | None) -> list[str]:
