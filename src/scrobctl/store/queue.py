@@ -15,6 +15,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from scrobctl.store.db import Store
 from scrobctl.store.records import VIDEO_IDS, PlayRecord, item_name, video_ids
@@ -191,6 +192,24 @@ def job_rows(
     ).fetchall()
 
 
+def job_item(row: sqlite3.Row) -> dict[str, Any]:
+    """What every sender record takes from a `job_rows` row: the job, its item and the item's
+    ids, and an episode's show ids and place in the show."""
+    return {
+        "job_id": row["job_id"],
+        "attempt": row["attempt"],
+        "item_id": row["id"],
+        "kind": row["kind"],
+        "title": row["title"],
+        "artist": row["artist"],
+        "mbid": row["mbid"],
+        "ids": video_ids(row),
+        "show_ids": video_ids(row, "s_"),
+        "season": row["season"],
+        "number": row["number"],
+    }
+
+
 def play_records(conn: sqlite3.Connection, job_ids: Sequence[int]) -> list[PlayRecord]:
     rows = job_rows(
         conn,
@@ -209,24 +228,14 @@ def play_record(
     """A claimed job's row (job, item and show columns) as the senders' record. A removal job
     has no play left in the archive, so it passes the play's time from its payload."""
     return PlayRecord(
-        job_id=row["job_id"],
+        **job_item(row),
         play_id=row["play_id"] if play_id is None else play_id,
-        kind=row["kind"],
         watched_at=row["watched_at"] if watched_at is None else watched_at,
-        title=row["title"],
-        artist=row["artist"],
         album=row["album"],
         duration_ms=row["duration_ms"],
-        mbid=row["mbid"],
         isrc=row["isrc"],
-        attempt=row["attempt"],
-        item_id=row["id"],
         year=row["year"],
-        ids=video_ids(row),
-        show_ids=video_ids(row, "s_"),
         show_title=row["s_title"],
-        season=row["season"],
-        number=row["number"],
     )
 
 
