@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scrobctl.store.db import Store
-from scrobctl.store.records import VIDEO_IDS, PlayRecord, item_name, video_ids
+from scrobctl.store.records import VIDEO_IDS, PlayRecord, row_name, video_ids
 
 AVAILABLE = "available"
 RUNNING = "running"
@@ -433,15 +433,7 @@ def _describe_media(row: sqlite3.Row) -> str:
     # An episode known by its show's ids alone is named by them (`tvdb:371980 S01E02`).
     ids = {k: row[f"i_{k}"] for k in VIDEO_IDS if row[f"i_{k}"] is not None}
     ids = ids or {k: row[f"s_{k}"] for k in VIDEO_IDS if row[f"s_{k}"] is not None}
-    return item_name(
-        row["item_kind"],
-        row["title"],
-        row["artist"],
-        row["show_title"],
-        row["season"],
-        row["number"],
-        ids,
-    )
+    return row_name(row, row["item_kind"], ids)
 
 
 def _filter(

@@ -16,7 +16,7 @@ from typing import Any
 
 from scrobctl.store.db import Store
 from scrobctl.store.queue import MAX_ATTEMPTS, job_item, job_rows
-from scrobctl.store.records import VIDEO_IDS, item_name
+from scrobctl.store.records import VIDEO_IDS, row_name
 
 LOCAL = "local"
 RATING = "rating"
@@ -196,12 +196,4 @@ def _name(conn: sqlite3.Connection, item_id: int) -> str:
         (item_id,),
     ).fetchone()
     ids = {k: row[k] for k in VIDEO_IDS}
-    return item_name(
-        row["kind"],
-        row["title"],
-        row["artist"],
-        row["show_title"],
-        row["season"],
-        row["number"],
-        ids,
-    )
+    return row_name(row, row["kind"], ids)
