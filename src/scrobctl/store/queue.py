@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from scrobctl.store.db import Store
+from scrobctl.store.db import Store, from_row
 from scrobctl.store.records import VIDEO_IDS, PlayRecord, row_name, video_ids
 
 AVAILABLE = "available"
@@ -405,21 +405,8 @@ def list_jobs(
         args.append(limit)
     for row in store.conn.execute(sql, args):
         errors = json.loads(row["errors"] or "[]")
-        yield JobView(
-            id=row["id"],
-            kind=row["kind"],
-            service=row["service"],
-            profile=row["profile"],
-            state=row["state"],
-            attempt=row["attempt"],
-            max_attempts=row["max_attempts"],
-            scheduled_at=row["scheduled_at"],
-            created_at=row["created_at"],
-            finished_at=row["finished_at"],
-            outcome=row["outcome"],
-            last_error=errors[-1]["error"] if errors else None,
-            item=_describe_item(row),
-        )
+        last_error = errors[-1]["error"] if errors else None
+        yield from_row(JobView, row, last_error=last_error, item=_describe_item(row))
 
 
 def _describe_item(row: sqlite3.Row) -> str:
