@@ -326,16 +326,24 @@ def fail(
 
 def release(store: Store, job_ids: Sequence[int], until: float | None = None) -> None:
     """Give jobs back untouched (snooze for 429, or waiting for a login): no attempt spent."""
+    _on_jobs(
+        store,
+        job_ids,
+        "UPDATE jobs SET state = 'available', attempt = max(attempt - 1, 0),"
+        " scheduled_at = COALESCE(?, scheduled_at), lease_expires_at = NULL,"
+        " run_id = NULL WHERE id IN ({ids}) AND state = 'running'",
+        until,
+    )
+
+
+def _on_jobs(store: Store, job_ids: Sequence[int], sql: str, *before: object) -> int:
+    """One statement over the jobs named (`{ids}` in `sql`: their marks; `before`: the values
+    of the marks ahead of them), in a transaction of its own; how many rows it touched."""
     if not job_ids:
-        return
+        return 0
     marks = ",".join("?" * len(job_ids))
     with store.transaction() as conn:
-        conn.execute(
-            "UPDATE jobs SET state = 'available', attempt = max(attempt - 1, 0),"
-            " scheduled_at = COALESCE(?, scheduled_at), lease_expires_at = NULL,"
-            f" run_id = NULL WHERE id IN ({marks}) AND state = 'running'",
-            [until, *job_ids],
-        )
+        return conn.execute(sql.format(ids=marks), [*before, *job_ids]).rowcount
 
 
 def counts(store: Store) -> dict[str, dict[str, int]]:
@@ -368,14 +376,8 @@ class JobView:
 
 def count_jobs(store: Store, *, states: Sequence[str] = (), service: str | None = None) -> int:
     """From the triggers' counts, like `counts`: never a count over a million rows."""
-    clauses, args = ["n > 0"], []
-    if states:
-        clauses.append(f"state IN ({','.join('?' * len(states))})")
-        args.extend(states)
-    if service:
-        clauses.append("service = ?")
-        args.append(service)
-    sql = "SELECT coalesce(sum(n), 0) FROM job_counts WHERE " + " AND ".join(clauses)
+    where, args = _filter(states, service, table="job_counts")
+    sql = f"SELECT coalesce(sum(n), 0) FROM job_counts{where}"  # a count of 0 adds nothing
     return store.conn.execute(sql, args).fetchone()[0]
 
 
@@ -424,34 +426,34 @@ def _describe_media(row: sqlite3.Row) -> str:
 
 
 def _filter(
-    states: Sequence[str], service: str | None, profile: str | None = None
+    states: Sequence[str], service: str | None, profile: str | None = None, table: str = "jobs"
 ) -> tuple[str, list[object]]:
+    """The WHERE clause picking jobs (of `table`: `jobs`, or its counts `job_counts`) by state,
+    target and profile; none given: all."""
     clauses: list[str] = []
     args: list[object] = []
     if profile:
-        clauses.append("jobs.profile = ?")
+        clauses.append(f"{table}.profile = ?")
         args.append(profile)
     if states:
-        clauses.append(f"jobs.state IN ({','.join('?' * len(states))})")
+        clauses.append(f"{table}.state IN ({','.join('?' * len(states))})")
         args.extend(states)
     if service:
-        clauses.append("jobs.service = ?")
+        clauses.append(f"{table}.service = ?")
         args.append(service)
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
 
 
 def retry(store: Store, job_ids: Sequence[int], now: float) -> int:
     """Make given-up, rejected (named by id) or waiting jobs due now, with fresh attempts."""
-    marks = ",".join("?" * len(job_ids))
-    with store.transaction() as conn:
-        cursor = conn.execute(
-            "UPDATE jobs SET state = 'available', attempt = 0, scheduled_at = ?,"
-            " finished_at = NULL, outcome = NULL"
-            f" WHERE id IN ({marks})"
-            " AND state IN ('discarded', 'rejected', 'retryable', 'available')",
-            [now, *job_ids],
-        )
-    return cursor.rowcount
+    return _on_jobs(
+        store,
+        job_ids,
+        "UPDATE jobs SET state = 'available', attempt = 0, scheduled_at = ?,"
+        " finished_at = NULL, outcome = NULL WHERE id IN ({ids})"
+        " AND state IN ('discarded', 'rejected', 'retryable', 'available')",
+        now,
+    )
 
 
 def lift_pauses(store: Store, job_ids: Sequence[int], now: float) -> list[tuple[str, str]]:
@@ -478,12 +480,7 @@ def lift_pauses(store: Store, job_ids: Sequence[int], now: float) -> list[tuple[
 
 def drop(store: Store, job_ids: Sequence[int]) -> int:
     """Delete jobs that are not being sent right now; their plays stay in the archive."""
-    marks = ",".join("?" * len(job_ids))
-    with store.transaction() as conn:
-        cursor = conn.execute(
-            f"DELETE FROM jobs WHERE id IN ({marks}) AND state != 'running'", list(job_ids)
-        )
-    return cursor.rowcount
+    return _on_jobs(store, job_ids, "DELETE FROM jobs WHERE id IN ({ids}) AND state != 'running'")
 
 
 def last_discarded(store: Store, service: str, profile: str) -> int | None:
