@@ -20,7 +20,7 @@ from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from scrobctl import paths
+from scrobctl import own_files, paths
 from scrobctl.config import Settings
 from scrobctl.errors import ConfigError, UsageError
 
@@ -150,14 +150,7 @@ def _value_for(annotation: Any, text: str) -> Any:
 def _write(path: Path, text: str) -> None:
     """Replace the file at once, readable by its owner only (it may hold app credentials)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".config-", suffix=".toml")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    own_files.replace(path, text, ".config-", ".toml")
 
 
 def set_value(key: str, text: str) -> Path:
