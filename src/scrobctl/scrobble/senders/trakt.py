@@ -25,8 +25,7 @@ def _pick(ids: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
 
 
 class TraktSender(VideoSender):
-    # The client refreshes once on a 401 before it means "reconnect required".
-    api = trakt
+    api = trakt  # its client refreshes once on a 401 before it means "reconnect required"
 
     def prepare(self, play: PlayRecord) -> tuple[str, Any]:
         when = trakt.iso(play.watched_at)
