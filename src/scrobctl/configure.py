@@ -20,7 +20,7 @@ from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from scrobctl import own_files, paths
+from scrobctl import paths
 from scrobctl.config import Settings
 from scrobctl.errors import ConfigError, UsageError
 
@@ -149,6 +149,8 @@ def _value_for(annotation: Any, text: str) -> Any:
 
 def _write(path: Path, text: str) -> None:
     """Replace the file at once, readable by its owner only (it may hold app credentials)."""
+    from scrobctl import own_files  # only a write needs it
+
     path.parent.mkdir(parents=True, exist_ok=True)
     own_files.replace(path, text, ".config-", ".toml")
 

@@ -1,13 +1,12 @@
-"""The small files scrobctl keeps of its own beside the database: the token file, the serve
-tokens, the settings file. Each is read whole and replaced at once, readable by its owner only
-(they hold secrets or app credentials), so a crash leaves the old file or the new one, never half
-of one."""
+"""The small files scrobctl keeps of its own: the token file and the serve tokens beside the
+database, and the settings file. Each is read whole and replaced at once, readable by its owner
+only (they hold secrets or app credentials), so a crash leaves the old file or the new one, never
+half of one."""
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,8 @@ def read_json(path: Path, what: str, hint: str, error: type[ScrobctlError]) -> A
 def replace(path: Path, text: str, prefix: str, suffix: str = "") -> None:
     """Write `text` to a temporary file beside `path` (`prefix`, `suffix`: its name), then move
     it over `path` in one step. The folder must exist: each file's folder has its own mode."""
+    import tempfile  # here: only a write needs it (it imports random and shutil; issue #25)
+
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=suffix)
     try:
         os.fchmod(fd, 0o600)

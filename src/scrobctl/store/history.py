@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from scrobctl.store.db import Store, from_row
+from scrobctl.store.db import Store
 
 
 def source_filter(source: str) -> tuple[str, list[object]]:
@@ -119,4 +119,18 @@ def list_plays(
             for k in ("tmdb", "imdb", "tvdb", "trakt", "simkl", "mbid", "isrc")
             if row[k] is not None
         }
-        yield from_row(HistoryRow, row, show=row["show_title"], ids=ids, services=services)
+        yield HistoryRow(
+            id=row["id"],
+            watched_at=row["watched_at"],
+            profile=row["profile"],
+            kind=row["kind"],
+            title=row["title"],
+            artist=row["artist"],
+            album=row["album"],
+            show=row["show_title"],
+            season=row["season"],
+            number=row["number"],
+            ids=ids,
+            services=services,
+            source=row["source"],
+        )

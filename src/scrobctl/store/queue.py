@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scrobctl.store.db import Store, from_row
-from scrobctl.store.records import VIDEO_IDS, PlayRecord, row_name, video_ids
+from scrobctl.store.records import VIDEO_IDS, PlayRecord, item_name, video_ids
 
 AVAILABLE = "available"
 RUNNING = "running"
@@ -423,6 +423,13 @@ def _describe_media(row: sqlite3.Row) -> str:
     ids = {k: row[f"i_{k}"] for k in VIDEO_IDS if row[f"i_{k}"] is not None}
     ids = ids or {k: row[f"s_{k}"] for k in VIDEO_IDS if row[f"s_{k}"] is not None}
     return row_name(row, row["item_kind"], ids)
+
+
+def row_name(row: sqlite3.Row, kind: str | None, ids: dict[str, Any]) -> str:
+    """`item_name` of a row with an item's columns and its show's title as `show_title`."""
+    return item_name(
+        kind, row["title"], row["artist"], row["show_title"], row["season"], row["number"], ids
+    )
 
 
 def _filter(

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scrobctl.store.db import Store
-from scrobctl.store.queue import MAX_ATTEMPTS, job_item, job_rows
-from scrobctl.store.records import VIDEO_IDS, row_name
+from scrobctl.store.queue import MAX_ATTEMPTS, job_item, job_rows, row_name
+from scrobctl.store.records import VIDEO_IDS
 
 LOCAL = "local"
 RATING = "rating"

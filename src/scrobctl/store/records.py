@@ -61,10 +61,3 @@ def item_name(
     if kind == "season" and season is not None:
         return f"{show or known_id or 'unknown show'} S{season:02d}"
     return title or known_id or f"unknown {kind or 'item'}"
-
-
-def row_name(row: Any, kind: str | None, ids: dict[str, Any]) -> str:
-    """`item_name` of a row with an item's columns and its show's title as `show_title`."""
-    return item_name(
-        kind, row["title"], row["artist"], row["show_title"], row["season"], row["number"], ids
-    )
