@@ -93,12 +93,7 @@ def scrobble(
         out.data(
             {
                 "dry_run": dry_run,
-                "queued": summary.queued,
-                "recorded_only": summary.recorded_only,
-                "below_threshold": summary.below_threshold,
-                "duplicate": summary.duplicate,
-                "not_a_play": summary.not_a_play,
-                "rated": summary.rated,
+                **summary.counts(),
                 "invalid": [{"line": n, "reason": r} for n, r in summary.invalid],
                 "jobs": summary.jobs,
                 "warnings": [*result.unrouted, *result.reconnect],

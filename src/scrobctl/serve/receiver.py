@@ -31,17 +31,6 @@ class Outcome:
     summary: IngestSummary
     events: list[Event] = field(default_factory=list)
 
-    def counts(self) -> dict[str, int]:
-        s = self.summary
-        return {
-            "queued": s.queued,
-            "duplicate": s.duplicate,
-            "below_threshold": s.below_threshold,
-            "not_a_play": s.not_a_play,
-            "recorded_only": s.recorded_only,
-            "rated": s.rated,
-        }
-
 
 def to_lines(events: list[dict[str, Any]]) -> list[Line]:
     """Each event checked by the `scrobctl scrobble` model; the first invalid one refuses the
