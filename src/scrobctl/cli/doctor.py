@@ -2,6 +2,7 @@
 
 import typer
 
+from scrobctl.cli.options import JSON_OUTPUT
 from scrobctl.cli.output import colour, output
 from scrobctl.errors import ExitCode
 
@@ -11,7 +12,7 @@ STYLE = {"ok": "\033[32m", "warn": "\033[33m", "fail": "\033[1;31m"}  # green, y
 
 def doctor(
     ctx: typer.Context,
-    json_output: bool = typer.Option(False, "--json", help="Print JSON."),
+    json_output: bool = JSON_OUTPUT,
     full: bool = typer.Option(
         False,
         "--full",

@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from scrobctl.cli.options import JSON_SUMMARY
 from scrobctl.cli.output import Output, local_time, output, plural
 from scrobctl.errors import ExitCode
 
@@ -25,7 +26,7 @@ def flush(
     dry_run: bool = typer.Option(
         False, "--dry-run", "-n", help="List what would be sent, per service; send nothing."
     ),
-    json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    json_output: bool = JSON_SUMMARY,
 ) -> None:
     """Send queued plays to their services: batched, rate-limited, retried.
 

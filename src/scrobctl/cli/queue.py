@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from scrobctl.cli.options import JSON_OUTPUT
 from scrobctl.cli.output import local_time, output, plural
 from scrobctl.errors import UsageError
 
@@ -38,7 +39,7 @@ def list_(
     ),
     all_states: bool = typer.Option(False, "--all", "-a", help="Completed jobs too."),
     limit: int = typer.Option(100, "--limit", "-n", min=1, help="Show at most this many."),
-    json_output: bool = typer.Option(False, "--json", help="Print JSON."),
+    json_output: bool = JSON_OUTPUT,
 ) -> None:
     """List jobs, newest first: by default the pending and failed ones (discarded: given up
     after retries; rejected: refused by the service). Says how many it left out.

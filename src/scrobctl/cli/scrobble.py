@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import typer
 
+from scrobctl.cli.options import JSON_SUMMARY
 from scrobctl.cli.output import output
 from scrobctl.errors import ExitCode, UsageError
 
@@ -50,7 +51,7 @@ def scrobble(
         help="json: playback events; playerctl: lines of `playerctl metadata --format` with"
         " the format `scrobctl watch mpris --print-format` prints, each a look at a player.",
     ),
-    json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    json_output: bool = JSON_SUMMARY,
 ) -> None:
     """Queue plays from JSON playback events, one object per line (or one JSON array).
 

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 import typer
 
+from scrobctl.cli.options import JSON_OUTPUT
 from scrobctl.cli.output import out_console, output
 from scrobctl.errors import UsageError
 
@@ -145,9 +146,7 @@ def token_add(
 
 
 @token_app.command("list")
-def token_list(
-    ctx: typer.Context, json_output: bool = typer.Option(False, "--json", help="Print JSON.")
-) -> None:
+def token_list(ctx: typer.Context, json_output: bool = JSON_OUTPUT) -> None:
     """List the sources that have a token (never the tokens).
 
     Example: scrobctl serve token list
