@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scrobctl.errors import LockHeld
 from scrobctl.runtime import Runtime
@@ -22,6 +22,9 @@ from scrobctl.scrobble.enqueue import IngestSummary
 from scrobctl.scrobble.events import Event, Line, parse_one
 from scrobctl.scrobble.rules import below_threshold
 from scrobctl.serve.common import BadBody, Source
+
+if TYPE_CHECKING:
+    from scrobctl.scrobble.flush import FlushReport
 
 Log = Callable[[str], None]
 
@@ -44,9 +47,15 @@ def to_lines(events: list[dict[str, Any]]) -> list[Line]:
 
 
 class Receiver:
-    def __init__(self, runtime_factory: Callable[[], Runtime], log: Log) -> None:
+    def __init__(
+        self,
+        runtime_factory: Callable[[], Runtime],
+        log: Log,
+        flushed: Callable[[FlushReport], None],
+    ) -> None:
         self._factory = runtime_factory
         self.log = log
+        self._flushed = flushed  # renders a `--flush-every` round (the CLI's flush lines)
         self._db = ThreadPoolExecutor(1, thread_name_prefix="scrobctl-db")
         self._send = ThreadPoolExecutor(1, thread_name_prefix="scrobctl-send")
         self._runtime: Runtime | None = None  # used on the database thread only
@@ -119,19 +128,7 @@ class Receiver:
             return
         finally:
             runtime.close()
-        for r in report.services:
-            parts = [f"{r.sent} sent"]
-            if r.already_there:
-                parts.append(f"{r.already_there} already there")
-            if r.rejected:
-                parts.append(f"{len(r.rejected)} rejected")
-            if r.retry_scheduled:
-                parts.append(f"{r.retry_scheduled} to retry ({r.error})")
-            if r.discarded:
-                parts.append(f"{r.discarded} given up ({r.error})")
-            if r.reconnect or r.attention:
-                parts.append(r.reconnect or r.attention or "")
-            self.log(f"flush: {r.service}: " + ", ".join(parts))
+        self._flushed(report)
 
     def close(self) -> None:
         """Wait for the request and the send in hand, then close the database."""
