@@ -4,8 +4,8 @@ import sys
 
 import typer
 
-from scrobctl.cli.options import JSON_OUTPUT
 from scrobctl.cli.output import out_console, output
+from scrobctl.cli.params import JSON_OUTPUT
 
 app = typer.Typer(
     help="See the settings in effect and where each came from; change the settings file.",

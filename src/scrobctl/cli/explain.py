@@ -4,8 +4,8 @@ import sys
 
 import typer
 
-from scrobctl.cli.options import JSON_OUTPUT
 from scrobctl.cli.output import local_time, output
+from scrobctl.cli.params import JSON_OUTPUT
 
 
 def explain(

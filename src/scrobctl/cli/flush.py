@@ -5,8 +5,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from scrobctl.cli.options import JSON_SUMMARY
 from scrobctl.cli.output import Output, local_time, output, plural
+from scrobctl.cli.params import JSON_SUMMARY
 from scrobctl.errors import ExitCode
 
 if TYPE_CHECKING:

@@ -4,8 +4,8 @@ from enum import StrEnum
 
 import typer
 
-from scrobctl.cli.options import JSON_OUTPUT, SINCE
 from scrobctl.cli.output import local_time, output
+from scrobctl.cli.params import JSON_OUTPUT, SINCE
 
 
 class Kind(StrEnum):

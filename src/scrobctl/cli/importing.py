@@ -11,8 +11,8 @@ import typer
 
 from scrobctl.cli.choices import FileFormat
 from scrobctl.cli.dates import parse_date
-from scrobctl.cli.options import JSON_SUMMARY, SINCE
 from scrobctl.cli.output import output
+from scrobctl.cli.params import JSON_SUMMARY, SINCE
 from scrobctl.errors import ExitCode
 
 if TYPE_CHECKING:

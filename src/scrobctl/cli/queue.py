@@ -5,8 +5,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from scrobctl.cli.options import JSON_OUTPUT
 from scrobctl.cli.output import local_time, output, plural
+from scrobctl.cli.params import JSON_OUTPUT
 from scrobctl.errors import UsageError
 
 if TYPE_CHECKING:

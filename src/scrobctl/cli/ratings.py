@@ -3,8 +3,8 @@
 import typer
 
 from scrobctl.cli.dates import parse_date
-from scrobctl.cli.options import JSON_SUMMARY, PROFILE
 from scrobctl.cli.output import output
+from scrobctl.cli.params import JSON_SUMMARY, PROFILE
 
 export_app = typer.Typer(help="Send local data to a service as queued jobs.", no_args_is_help=True)
 

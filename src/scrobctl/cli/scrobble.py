@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import typer
 
-from scrobctl.cli.options import JSON_SUMMARY
 from scrobctl.cli.output import output
+from scrobctl.cli.params import JSON_SUMMARY
 from scrobctl.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from scrobctl.cli.options import JSON_OUTPUT
 from scrobctl.cli.output import out_console, output
+from scrobctl.cli.params import JSON_OUTPUT
 from scrobctl.errors import UsageError
 
 if TYPE_CHECKING:

@@ -6,8 +6,8 @@ import typer
 
 from scrobctl.cli.dates import parse_date
 from scrobctl.cli.history import Kind
-from scrobctl.cli.options import JSON_OUTPUT, SINCE
 from scrobctl.cli.output import colour, output
+from scrobctl.cli.params import JSON_OUTPUT, SINCE
 
 BAR_WIDTH = 40
 

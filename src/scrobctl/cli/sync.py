@@ -5,8 +5,8 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from scrobctl.cli.dates import parse_date
-from scrobctl.cli.options import JSON_SUMMARY, PROFILE, SINCE
 from scrobctl.cli.output import local_time, output, plural
+from scrobctl.cli.params import JSON_SUMMARY, PROFILE, SINCE
 
 if TYPE_CHECKING:
     from scrobctl.cli.output import Output

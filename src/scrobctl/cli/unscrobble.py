@@ -5,8 +5,8 @@ import sys
 
 import typer
 
-from scrobctl.cli.options import JSON_OUTPUT
 from scrobctl.cli.output import Output, local_time, output
+from scrobctl.cli.params import JSON_OUTPUT
 from scrobctl.errors import ExitCode, UsageError
 
 ACTIONS = {

@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from scrobctl.store.records import VIDEO_IDS
+from scrobctl.store.names import VIDEO_IDS
 
 # What plays (track, podcast, movie, episode) and, rated but never played, a whole show or
 # season (Trakt, IMDb and Simkl rate them; issue 20).
