@@ -414,6 +414,18 @@ def test_ingest_killed_after_a_pause_keeps_the_plays_committed_at_it(store: Any)
     assert (count(store, "plays"), count(store, "jobs")) == (4, 4)
 
 
+def test_each_queued_job_carries_its_plays_time(store: Any) -> None:
+    """A batch's jobs are written with the time of the play they name (the claims take the
+    oldest plays by it), without reading the play back."""
+    ingest(store, *(track(f"Song {i}", watched_at=T - i * 600) for i in range(5)))
+
+    rows = store.conn.execute(
+        "SELECT jobs.played_at, plays.watched_at FROM jobs JOIN plays ON plays.id = jobs.play_id"
+    ).fetchall()
+    assert len(rows) == 5
+    assert all(played_at == watched_at for played_at, watched_at in rows)
+
+
 def test_a_chunk_of_new_tracks_takes_the_same_statements_however_many_lines_it_has(
     tmp_path: Any,
 ) -> None:
