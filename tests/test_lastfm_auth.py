@@ -99,6 +99,15 @@ def with_client(
     return asyncio.run(go())
 
 
+def test_repr_shows_no_key_secret_or_session_key(clock: FakeClock) -> None:
+    async def shown(client: LastfmClient) -> str:
+        return repr(client)
+
+    text = with_client(clock, shown, SESSION_KEY)
+    assert URL in text
+    assert API_KEY not in text and SECRET not in text and SESSION_KEY not in text
+
+
 def error(code: int, message: str = "x", status: int = 400) -> httpx.Response:
     return httpx.Response(status, json={"error": code, "message": message})
 

@@ -60,6 +60,15 @@ def with_client(
     return asyncio.run(go())
 
 
+def test_repr_shows_no_token(clock: FakeClock) -> None:
+    async def shown(client: SimklClient) -> str:
+        return repr(client)
+
+    text = with_client(clock, shown, TOKEN)
+    assert API in text
+    assert TOKEN not in text
+
+
 def serve_login(simkl: respx.MockRouter, *polls: dict[str, Any]) -> dict[str, respx.Route]:
     return {
         "pin": simkl.get("/oauth/pin").respond(200, json=PIN),

@@ -96,6 +96,15 @@ def with_auth(clock: FakeClock, use: Callable[[TraktAuth], Awaitable[T]]) -> T:
     return asyncio.run(go())
 
 
+def test_auth_repr_shows_no_client_secret(clock: FakeClock) -> None:
+    async def shown(auth: TraktAuth) -> str:
+        return repr(auth)
+
+    text = with_auth(clock, shown)
+    assert AUTH in text
+    assert CLIENT_SECRET not in text
+
+
 def with_client(clock: FakeClock, use: Callable[[TraktClient], Awaitable[T]]) -> T:
     """The API client on the production HTTP client (it is what sets the User-Agent)."""
 

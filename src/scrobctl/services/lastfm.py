@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
@@ -109,31 +109,25 @@ class Session:
     key: str
 
 
+@dataclass(eq=False)
 class LastfmClient:
-    def __init__(
-        self,
-        api_url: str,
-        api_key: str,
-        api_secret: str,
-        http: httpx.AsyncClient,
-        limiter: ServiceLimiter,
-        session_key: str | None = None,
-        profile: str = "default",
-    ) -> None:
-        self._url = api_url
-        self._key = api_key
-        self._secret = api_secret
-        self._http = http
-        self._limiter = limiter
-        self._session_key = session_key
-        self._profile = profile
+    """Signed calls to one Last.fm-compatible API root. The key, secret and session key are
+    kept out of the repr; two clients are equal only when they are the same one."""
+
+    api_url: str
+    api_key: str = field(repr=False)
+    api_secret: str = field(repr=False)
+    http: httpx.AsyncClient = field(repr=False)
+    limiter: ServiceLimiter = field(repr=False)
+    session_key: str | None = field(default=None, repr=False)
+    profile: str = "default"
 
     def signed_params(self, method: str, params: Mapping[str, str]) -> dict[str, str]:
         """The exact parameters to send: what was signed, plus api_sig and format."""
-        full = {**params, "method": method, "api_key": self._key}
-        if self._session_key is not None:
-            full["sk"] = self._session_key
-        full["api_sig"] = api_sig(full, self._secret)
+        full = {**params, "method": method, "api_key": self.api_key}
+        if self.session_key is not None:
+            full["sk"] = self.session_key
+        full["api_sig"] = api_sig(full, self.api_secret)
         full["format"] = "json"
         return full
 
@@ -145,30 +139,30 @@ class LastfmClient:
         if signed:
             body = self.signed_params(method, values)
         else:
-            body = {**values, "method": method, "api_key": self._key, "format": "json"}
+            body = {**values, "method": method, "api_key": self.api_key, "format": "json"}
         if post:
-            request = self._http.build_request(
+            request = self.http.build_request(
                 "POST",
-                self._url,
+                self.api_url,
                 content=urlencode(body).encode(),
                 headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
             )
         else:
-            request = self._http.build_request("GET", self._url, params=body)
-        response = await transmit(self._http, self._limiter, request)
+            request = self.http.build_request("GET", self.api_url, params=body)
+        response = await transmit(self.http, self.limiter, request)
         data = json_body(response)
         if isinstance(data, dict) and "error" in data:
             try:
                 code = int(data["error"])
             except (TypeError, ValueError):
                 code = -1
-            error = error_for(code, str(data.get("message", ""))[:200], self._profile)
+            error = error_for(code, str(data.get("message", ""))[:200], self.profile)
             if isinstance(error, RateLimited):
-                wait = retry_after(response.headers, self._limiter.clock.now())
+                wait = retry_after(response.headers, self.limiter.clock.now())
                 error.retry_after = error.retry_after if wait is None else wait
             raise error
         if response.status_code == 429:
-            wait = retry_after(response.headers, self._limiter.clock.now())
+            wait = retry_after(response.headers, self.limiter.clock.now())
             raise RateLimited(SERVICE, RATE_LIMIT_WAIT if wait is None else wait)
         if response.status_code >= 500:
             raise ServiceUnavailable(SERVICE, describe(response), "it will be retried later")
@@ -185,7 +179,7 @@ class LastfmClient:
         return token
 
     def auth_url(self, auth_url: str, token: str) -> str:
-        return f"{auth_url}?{urlencode({'api_key': self._key, 'token': token})}"
+        return f"{auth_url}?{urlencode({'api_key': self.api_key, 'token': token})}"
 
     async def get_session(self, token: str) -> Session:
         """The session key once the user approved `token`; TokenNotAuthorized until then."""

@@ -6,7 +6,7 @@ since 2026) besides the User-Agent.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
@@ -58,26 +58,21 @@ def _error_id(response: httpx.Response) -> str | None:
     return body.get("error") if isinstance(body, dict) else None
 
 
+@dataclass(eq=False)
 class SimklClient:
-    def __init__(
-        self,
-        api_url: str,
-        client_id: str,
-        http: httpx.AsyncClient,
-        limiter: ServiceLimiter,
-        token: str | None = None,
-        profile: str = "default",
-    ) -> None:
-        self._base = api_url.rstrip("/")
-        self._client_id = client_id
-        self._http = http
-        self._limiter = limiter
-        self._token = token
-        self._hint = login_hint(SERVICE, profile)
+    """Calls to the Simkl API with the app's client id, and the user's token once logged in.
+    The token is kept out of the repr; two are equal only when they are the same one."""
+
+    api_url: str
+    client_id: str
+    http: httpx.AsyncClient = field(repr=False)
+    limiter: ServiceLimiter = field(repr=False)
+    token: str | None = field(default=None, repr=False)
+    profile: str = "default"
 
     def _params(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         return {
-            "client_id": self._client_id,
+            "client_id": self.client_id,
             "app-name": APP_NAME,
             "app-version": __version__,
             **(extra or {}),
@@ -85,19 +80,20 @@ class SimklClient:
 
     async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = {"Content-Type": "application/json"} if method == "POST" else {}
-        if self._token:
-            headers["Authorization"] = f"Bearer {self._token}"
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
         params = self._params(kwargs.pop("params", None))
-        request = self._http.build_request(
-            method, self._base + path, params=params, headers=headers, **kwargs
+        request = self.http.build_request(
+            method, self.api_url.rstrip("/") + path, params=params, headers=headers, **kwargs
         )
         limit = ALL_ITEMS_MAX_BYTES if path.startswith("/sync/all-items") else MAX_ANSWER_BYTES
-        response = await transmit(self._http, self._limiter, request, max_bytes=limit)
+        response = await transmit(self.http, self.limiter, request, max_bytes=limit)
         if response.status_code == 412 or _error_id(response) == "client_id_failed":
             raise ServiceError(SERVICE, "Simkl refused the client id", APP_HELP)
-        if response.status_code == 401 and self._token:
-            raise InvalidToken(SERVICE, "Simkl refused the token (revoked?)", self._hint)
-        raise_for_status(SERVICE, response, login_hint=self._hint, now=self._limiter.clock.now())
+        hint = login_hint(SERVICE, self.profile)
+        if response.status_code == 401 and self.token:
+            raise InvalidToken(SERVICE, "Simkl refused the token (revoked?)", hint)
+        raise_for_status(SERVICE, response, login_hint=hint, now=self.limiter.clock.now())
         return response
 
     async def pin_code(self) -> PinCode:

@@ -5,7 +5,7 @@ refresh tokens, required headers, and the status codes Trakt documents.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, ClassVar
@@ -128,41 +128,37 @@ def _model(model: type[BaseModel], response: httpx.Response) -> Any:
         raise ServiceUnavailable(SERVICE, f"unexpected answer ({describe(response)})") from None
 
 
+@dataclass(eq=False)
 class TraktAuth:
-    """The OAuth endpoints, on the OAuth host (`auth.trakt.tv` since 2026-07)."""
+    """The OAuth endpoints, on the OAuth host (`auth.trakt.tv` since 2026-07). The client
+    secret is kept out of the repr; two are equal only when they are the same one."""
 
-    def __init__(
-        self,
-        auth_url: str,
-        client_id: str,
-        client_secret: str,
-        http: httpx.AsyncClient,
-        limiter: ServiceLimiter,
-        profile: str = "default",
-    ) -> None:
-        self._base = auth_url.rstrip("/")
-        self._id = client_id
-        self._secret = client_secret
-        self._http = http
-        self._limiter = limiter
-        self._profile = profile
+    auth_url: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    http: httpx.AsyncClient = field(repr=False)
+    limiter: ServiceLimiter = field(repr=False)
+    profile: str = "default"
+
+    @property
+    def _app(self) -> dict[str, str]:
+        """The app's id and secret, which every OAuth call but the device code carries."""
+        return {"client_id": self.client_id, "client_secret": self.client_secret}
 
     def _post(self, path: str, body: dict[str, str]) -> httpx.Request:
-        return self._http.build_request("POST", self._base + path, json=body)
+        return self.http.build_request("POST", self.auth_url.rstrip("/") + path, json=body)
 
     async def device_code(self) -> DeviceCode:
         response = await transmit(
-            self._http, self._limiter, self._post("/oauth/device/code", {"client_id": self._id})
+            self.http, self.limiter, self._post("/oauth/device/code", {"client_id": self.client_id})
         )
         self._raise_for_app(response)
         return _model(DeviceCode, response)
 
     async def poll(self, device_code: str) -> TokenSet | Poll:
         """One poll: the tokens, or the documented state. The field is `code`, not RFC 8628's."""
-        body = {"code": device_code, "client_id": self._id, "client_secret": self._secret}
-        response = await transmit(
-            self._http, self._limiter, self._post("/oauth/device/token", body)
-        )
+        body = {"code": device_code, **self._app}
+        response = await transmit(self.http, self.limiter, self._post("/oauth/device/token", body))
         if response.status_code == 200:
             return _model(TokenSet, response)
         state = POLL_STATUS.get(response.status_code)
@@ -175,12 +171,11 @@ class TraktAuth:
         """Exchange the single-use refresh token for a new pair; save both before using them."""
         body = {
             "refresh_token": refresh_token,
-            "client_id": self._id,
-            "client_secret": self._secret,
+            **self._app,
             "redirect_uri": OOB_REDIRECT,
             "grant_type": "refresh_token",
         }
-        response = await transmit(self._http, self._limiter, self._post("/oauth/token", body))
+        response = await transmit(self.http, self.limiter, self._post("/oauth/token", body))
         if response.status_code == 200:
             return _model(TokenSet, response)
         if response.status_code == 401 and _oauth_error(response) != "invalid_grant":
@@ -192,14 +187,14 @@ class TraktAuth:
             raise RefreshFailed(
                 SERVICE,
                 f"the refresh token was refused ({describe(response)})",
-                login_hint(SERVICE, self._profile),
+                login_hint(SERVICE, self.profile),
             )
         self._raise_for_app(response)
         raise ServiceUnavailable(SERVICE, f"token refresh failed ({describe(response)})")
 
     async def revoke(self, access_token: str) -> None:
-        body = {"token": access_token, "client_id": self._id, "client_secret": self._secret}
-        response = await transmit(self._http, self._limiter, self._post("/oauth/revoke", body))
+        body = {"token": access_token, **self._app}
+        response = await transmit(self.http, self.limiter, self._post("/oauth/revoke", body))
         if response.status_code >= 400:
             raise ServiceError(SERVICE, f"revoking the token failed ({describe(response)})")
 
@@ -210,7 +205,7 @@ class TraktAuth:
         if response.status_code == 401:
             raise ServiceError(SERVICE, "Trakt refused the client id or secret", APP_HELP)
         if response.status_code == 429:
-            wait = retry_after(response.headers, self._limiter.clock.now())
+            wait = retry_after(response.headers, self.limiter.clock.now())
             raise RateLimited(SERVICE, DEFAULT_RETRY_AFTER if wait is None else wait)
         if response.status_code >= 500:
             raise ServiceUnavailable(SERVICE, describe(response), "try again later")
