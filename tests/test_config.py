@@ -30,7 +30,7 @@ def config_file(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize(("service", "field", "url"), DESIGN_URLS)
 def test_config_default_api_urls(service: str, field: str, url: str) -> None:
-    assert getattr(getattr(Settings(), service), field) == HttpUrl(url)
+    assert getattr(getattr(Settings(), service), field) == str(HttpUrl(url))
 
 
 def test_config_default_token_store_is_keyring() -> None:
@@ -50,7 +50,7 @@ def test_config_env_beats_file(config_file: Path, monkeypatch: pytest.MonkeyPatc
 
 def test_config_nested_env_sets_listenbrainz_api_url(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SCROBCTL_LISTENBRAINZ__API_URL", "https://lb.example.org")
-    assert Settings().listenbrainz.api_url == HttpUrl("https://lb.example.org")
+    assert Settings().listenbrainz.api_url == str(HttpUrl("https://lb.example.org"))
 
 
 def test_config_nested_env_sets_trakt_client_id(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,11 +1,12 @@
-"""What `scrobctl status` reports, as a model: rendered by the CLI or dumped with --json."""
+"""What `scrobctl status` reports, as plain dataclasses: rendered by the CLI or dumped with
+--json (no pydantic: importing it and building the models cost more than `import typer`, issue
+#25; every value is built here, so there is nothing to validate)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
-
-from pydantic import BaseModel
 
 from scrobctl.store import connections, queue
 from scrobctl.store.connections import Connection
@@ -16,7 +17,8 @@ if TYPE_CHECKING:  # only `status --check` needs the HTTP side (httpx: ~80 ms to
     from scrobctl.runtime import Runtime
 
 
-class ConnectionStatus(BaseModel):
+@dataclass
+class ConnectionStatus:
     profile: str
     service: str
     account: str | None
@@ -35,7 +37,8 @@ class ConnectionStatus(BaseModel):
     token: str = "present"
 
 
-class LackingPlays(BaseModel):
+@dataclass
+class LackingPlays:
     """Archived plays a target lacks (recorded before it was connected), and what sends them."""
 
     profile: str
@@ -44,7 +47,8 @@ class LackingPlays(BaseModel):
     command: str
 
 
-class ImportStatus(BaseModel):
+@dataclass
+class ImportStatus:
     """A history import: `done`, `running` (a process is at it now) or `interrupted` (it
     stopped, or its process was killed: the next `import` continues it)."""
 
@@ -59,7 +63,8 @@ class ImportStatus(BaseModel):
     command: str
 
 
-class StatusReport(BaseModel):
+@dataclass
+class StatusReport:
     version: str
     data_dir: str
     database: str
@@ -67,8 +72,8 @@ class StatusReport(BaseModel):
     connections: list[ConnectionStatus]
     queue: dict[str, dict[str, int]]
     plays: int
-    lacking: list[LackingPlays] = []
-    imports: list[ImportStatus] = []
+    lacking: list[LackingPlays] = field(default_factory=list)
+    imports: list[ImportStatus] = field(default_factory=list)
 
 
 # A pause stored by an older scrobctl from `Retry-After: 999...9` is infinite; shown as the
