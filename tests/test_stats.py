@@ -15,7 +15,7 @@ from scrobctl.scrobble.events import Event
 from scrobctl.scrobble.unscrobble import unscrobble
 from scrobctl.store import queue
 from scrobctl.store.stats import archive_stats
-from tests.helpers import episode, json_data, movie, queue_plays
+from tests.helpers import episode, json_data, movie, queue_plays, vm_steps
 
 AT = 1_794_903_600  # Tuesday 2026-11-17 08:20 UTC
 HOUR = 3_600
@@ -117,3 +117,37 @@ def test_stats_without_a_terminal_prints_no_chart(no_logins: Runtime) -> None:
     assert "█" not in result.stdout
     data = json_data(CliRunner().invoke(app, ["stats", "--json"]).stdout)
     assert data["plays"] == 6
+
+
+def test_stats_names_a_group_by_its_first_recorded_spelling_in_totals_and_ranges(
+    no_logins: Runtime,
+) -> None:
+    songs = [song("Hurt", "Johnny Cash", AT), song("Ring of Fire", "JOHNNY CASH", AT - HOUR)]
+    queue_plays(no_logins, "listenbrainz", songs)
+
+    kept, counted = stats_of(no_logins), stats_of(no_logins, since=0)
+
+    assert [(a.name, a.plays) for a in kept.artists] == [("Johnny Cash", 2)]
+    assert asdict(kept) == asdict(counted)
+
+
+def _steps_after(runtime: Runtime, count: int, start: int) -> int:
+    """Add `count` plays of new tracks (each its own artist and album), let stats count them
+    once, then the steps of the next stats (nothing new to count, an empty chart)."""
+    songs = [
+        song(f"Song {i}", f"Artist {i}", AT - (start + i) * 60, f"Album {i}")
+        for i in range(start, start + count)
+    ]
+    queue_plays(runtime, "listenbrainz", songs)
+    stats_of(runtime)
+    steps, found = vm_steps(runtime.store().conn, lambda: stats_of(runtime, week_from=AT + 1))
+    assert found.plays == start + count
+    return steps
+
+
+def test_stats_work_does_not_grow_with_the_library(no_logins: Runtime) -> None:
+    """issue #25: the top lists and per-type totals are read from running totals in rank
+    order, not grouped from every item, so 5,000 tracks cost what 1,000 do."""
+    small = _steps_after(no_logins, 1_000, 0)
+    large = _steps_after(no_logins, 4_000, 1_000)
+    assert large <= small * 1.2 + 5
