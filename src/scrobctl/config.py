@@ -226,8 +226,13 @@ def checked(data: dict[str, Any]) -> Settings:
     try:
         return _plain(Settings, data)
     except _NotPlain:
-        model = _model(Settings).model_validate(data)
-        return _from_model(model)
+        return validated(data)
+
+
+def validated(data: dict[str, Any]) -> Settings:
+    """Settings from these values by the pydantic model alone: what `checked` does for any
+    value its plain read does not vouch for."""
+    return _from_model(_model(Settings).model_validate(data))
 
 
 def as_json(value: Any) -> Any:

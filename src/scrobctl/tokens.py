@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -162,6 +161,8 @@ class FileStore:
         return data
 
     def _save(self, data: dict[str, dict[str, Any]]) -> None:
+        import tempfile  # here: only a write needs it (random, shutil: start-up, issue #25)
+
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tokens-")
@@ -193,15 +194,6 @@ class FileStore:
         data = self._load()
         if data.pop(_key(profile, service), None) is not None:
             self._save(data)
-
-
-def exposed_mode(path: Path) -> int | None:
-    """The mode of a token file that others may read or write, else None."""
-    try:
-        mode = path.stat().st_mode & 0o777
-    except OSError:
-        return None
-    return mode if mode & 0o077 else None
 
 
 def open_token_store(

@@ -39,8 +39,7 @@ def build_runtime(out: Output | None = None, *, read_only: bool = False) -> Runt
 
 def _warn_exposed_tokens(runtime: Runtime) -> None:
     """Every command says so while the token file is readable by others (not only `doctor`)."""
-    from scrobctl.paths import TOKEN_FILE_NAME
-    from scrobctl.tokens import exposed_mode
+    from scrobctl.paths import TOKEN_FILE_NAME, exposed_mode
 
     path = runtime.data_dir / TOKEN_FILE_NAME
     mode = exposed_mode(path)
