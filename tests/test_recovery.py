@@ -335,7 +335,7 @@ def test_doctor_json_lists_every_check_with_name_status_detail_and_fix(data_dir:
         "name": "database integrity",
         "status": "ok",
         "detail": "quick_check ok (all but the large tables: items, plays, jobs, scrobbles,"
-        " ratings; `scrobctl doctor --full` reads every page)",
+        " ratings, stat_tops; `scrobctl doctor --full` reads every page)",
         "fix": None,
     }
     assert found["schema"]["detail"] == f"schema {len(MIGRATIONS)} (current)"
