@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -211,6 +212,23 @@ def test_queue_list_json_on_an_empty_store_prints_no_jobs(runner: CliRunner) -> 
         "jobs": [],
         "left_out": {"completed": 0, "beyond_limit": 0},
     }
+
+
+def test_status_json_writes_times_in_iso_8601_utc(
+    logged_in_trakt: Runtime, monkeypatch: pytest.MonkeyPatch, runner: CliRunner
+) -> None:
+    """The report is plain dataclasses (issue #25); its times keep the form its pydantic
+    model gave them: ISO 8601 in UTC, `Z`."""
+    monkeypatch.setenv("SCROBCTL_TOKEN_STORE", "file")
+    logged_in_trakt.close()
+
+    result = runner.invoke(app, ["status", "--json"])
+
+    assert result.exit_code == 0, result.output
+    [trakt] = json_data(result.stdout)["connections"]
+    expires = datetime.fromisoformat(trakt["token_expires_at"])
+    assert trakt["token_expires_at"].endswith("Z") and expires.utcoffset() == timedelta(0)
+    assert trakt["deferred_until"] is None
 
 
 def test_status_json_has_the_documented_shape(runner: CliRunner, isolated_env: Path) -> None:
