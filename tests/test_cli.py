@@ -284,6 +284,11 @@ def test_cli_modules_do_no_http_sql_or_keyring_themselves(module: Path) -> None:
 
 def loaded_modules(code: str) -> set[str]:
     """Top-level names in sys.modules after running `code` in a fresh interpreter."""
+    return {name.split(".")[0] for name in loaded_module_names(code)}
+
+
+def loaded_module_names(code: str) -> set[str]:
+    """Every name in sys.modules after running `code` in a fresh interpreter."""
     script = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
     result = subprocess.run(
         [sys.executable, "-c", script],
@@ -295,7 +300,7 @@ def loaded_modules(code: str) -> set[str]:
     )
     assert result.returncode == 0, result.stderr
     last_line = result.stdout.strip().splitlines()[-1]
-    return {name.split(".")[0] for name in json.loads(last_line)}
+    return set(json.loads(last_line))
 
 
 def test_importing_the_cli_loads_no_heavy_dependencies() -> None:
@@ -332,6 +337,10 @@ def test_a_flush_without_notify_url_never_imports_apprise(data_dir: Path) -> Non
 
 
 def _command_modules(data_dir: Path, *args: str) -> set[str]:
+    return {name.split(".")[0] for name in _command_module_names(data_dir, *args)}
+
+
+def _command_module_names(data_dir: Path, *args: str) -> set[str]:
     code = (
         "import sys\n"
         "from scrobctl.entry import main\n"
@@ -341,7 +350,107 @@ def _command_modules(data_dir: Path, *args: str) -> set[str]:
         "except SystemExit:\n"
         "    pass"
     )
-    return loaded_modules(code)
+    return loaded_module_names(code)
+
+
+COMMAND_MODULES = {f"scrobctl.cli.{module}" for module in scrobctl.cli.COMMANDS.values()}
+
+
+def test_help_imports_no_command_module(data_dir: Path) -> None:
+    """`scrobctl --help` lists the commands from cli/listing.py (issue #25)."""
+    assert not _command_module_names(data_dir, "--help") & COMMAND_MODULES
+
+
+@pytest.mark.parametrize(
+    ("args", "module"),
+    [
+        (("history", "--limit", "1000"), "history"),
+        (("queue", "list"), "queue"),
+        (("explain", "1"), "explain"),
+        (("status",), "status"),
+        (("history", "--help"), "history"),
+    ],
+)
+def test_a_command_imports_its_own_module_and_no_other_command_module(
+    data_dir: Path, args: tuple[str, ...], module: str
+) -> None:
+    """Each command's module is imported when that command is used, not at start-up."""
+    loaded = _command_module_names(data_dir, *args) & COMMAND_MODULES
+    assert loaded == {f"scrobctl.cli.{module}"}
+
+
+@pytest.fixture
+def current_archive(data_dir: Path) -> Path:
+    """A data folder whose archive is at the current schema (made by a first `status`)."""
+    subprocess.run(
+        [sys.executable, "-m", "scrobctl", "status"],
+        env=dict(os.environ),
+        timeout=TIMEOUT,
+        check=True,
+        capture_output=True,
+    )
+    return data_dir
+
+
+@pytest.mark.parametrize(
+    "args", [("history", "--limit", "1000"), ("queue", "list"), ("explain", "1")]
+)
+def test_read_only_commands_import_no_http_no_migrations_and_no_token_store(
+    current_archive: Path, args: tuple[str, ...]
+) -> None:
+    """An archive at the current schema is opened without sqlite-utils, a private token file
+    is checked by one stat (scrobctl.tokens is not imported), and nothing loads httpx."""
+    loaded = _command_module_names(current_archive, *args)
+    assert not loaded & {"httpx", "sqlite_utils", "scrobctl.tokens", "scrobctl.kinds"}
+
+
+@pytest.mark.parametrize("args", [("history", "--limit", "1000"), ("explain", "1")])
+def test_history_and_explain_import_no_sender_record(
+    current_archive: Path, args: tuple[str, ...]
+) -> None:
+    """They name items by store/names.py; the senders' PlayRecord (a slotted dataclass, about
+    1 ms to make) stays unbuilt (issue #25)."""
+    assert "scrobctl.store.records" not in _command_module_names(current_archive, *args)
+
+
+def test_explaining_a_play_imports_neither_the_queue_nor_the_ratings_store(
+    current_archive: Path,
+) -> None:
+    """Only an item id (`tmdb:603`) needs sync.rate's parser, which brings both (issue #25)."""
+    loaded = _command_module_names(current_archive, "explain", "1")
+    assert not loaded & {"scrobctl.sync.rate", "scrobctl.store.queue", "scrobctl.store.ratings"}
+
+
+def test_every_command_module_registers_the_commands_it_is_listed_for() -> None:
+    """COMMANDS says which module to import for a name: each module's `register` adds exactly
+    the names listed for it, so none is unreachable and none is imported for nothing."""
+    import importlib
+
+    import typer
+
+    for module in sorted(set(scrobctl.cli.COMMANDS.values())):
+        holder = typer.Typer()
+        importlib.import_module(f"scrobctl.cli.{module}").register(holder)
+        names = set(typer.main.get_group(holder).commands)
+        assert names == {n for n, m in scrobctl.cli.COMMANDS.items() if m == module}, module
+
+
+@pytest.mark.parametrize("width", [40, 80, 200])
+def test_root_help_lists_each_command_as_its_own_help_would(width: int) -> None:
+    """The listing from cli/listing.py is what Typer's group makes from the commands
+    themselves, at any terminal width."""
+    import typer
+    from typer._click import Context, HelpFormatter
+    from typer.core import TyperGroup
+
+    group = typer.main.get_command(app)
+    ctx = Context(group, info_name="scrobctl")
+    lazy, built = HelpFormatter(width=width), HelpFormatter(width=width)
+
+    group.format_commands(ctx, lazy)
+    TyperGroup.format_commands(group, ctx, built)  # loads every command and asks it
+
+    assert lazy.getvalue() == built.getvalue()
 
 
 def test_help_builds_no_pydantic_adapter(data_dir: Path) -> None:

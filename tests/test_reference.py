@@ -12,12 +12,20 @@ from scrobctl.cli import reference
 from scrobctl.cli.reference import BEGIN, END, markdown, replace, usage
 
 README = Path(__file__).resolve().parent.parent / "README.md"
+LISTING = Path(reference.__file__).with_name("listing.py")
 
 
 def test_readme_command_reference_matches_the_cli() -> None:
     text = README.read_text(encoding="utf-8")
 
     assert replace(text) == text, "run `python scripts/generate_reference.py`"
+
+
+def test_help_listing_matches_the_cli() -> None:
+    """cli/listing.py (what `scrobctl --help` lists without importing the commands) is current."""
+    assert reference.listing() == LISTING.read_text(encoding="utf-8"), (
+        "run `python scripts/generate_reference.py`"
+    )
 
 
 def test_reference_stands_in_the_commands_section() -> None:

@@ -1,8 +1,8 @@
-"""The console-script entry point, with fast paths that skip building the CLI.
+"""The console-script entry point, with fast paths that skip the CLI.
 
-Running any Typer app costs about twice `import typer` (it builds pydantic adapters for every
-parameter). `--version` and a `flush` that finds nothing due are answered before that, because
-they run on every cron tick and in player hooks.
+Any command costs at least `import typer`; `--version` and a `flush` that finds nothing due are
+answered before Typer is imported, because they run on every cron tick and in player hooks.
+Every other command goes to `scrobctl.cli`, which imports only that command's module.
 """
 
 from __future__ import annotations

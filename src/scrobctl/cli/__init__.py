@@ -1,7 +1,8 @@
 """The Typer app. Commands parse options, call one use-case function and render the result.
 
-Heavy imports (httpx, pydantic-settings, sqlite-utils, keyring, rich) happen inside commands so
-that `--version`, an empty `flush` and tab completion stay close to Typer's own start-up cost.
+A command's module is imported only when the command is used (COMMANDS), and heavy imports
+(httpx, pydantic, keyring, rich) happen inside commands, so that each command's start-up stays
+close to Typer's own cost.
 """
 
 import os
@@ -10,35 +11,49 @@ import sys
 import typer
 
 from scrobctl import __version__
-from scrobctl.cli import (
-    completion,
-    config_cmd,
-    doctor,
-    explain,
-    flush,
-    history,
-    importing,
-    login,
-    notify,
-    params,
-    queue,
-    ratings,
-    scrobble,
-    serve,
-    stats,
-    status,
-    sync,
-    tokens,
-    unscrobble,
-    watch,
-)
+from scrobctl.cli import params
+from scrobctl.cli.lazy import LazyGroup
+from scrobctl.cli.listing import LISTING
 from scrobctl.cli.output import Output, output
 from scrobctl.errors import ExitCode, ScrobctlError, translate
 
 params.install()  # plain option values without building pydantic adapters (issue #25)
 
+# Each command's module under scrobctl.cli, in `--help`'s order: the module is imported, and its
+# `register(app)` run, only when one of its commands is used (cli/lazy.py, issue #25).
+COMMANDS = {
+    "login": "login",
+    "logout": "login",
+    "status": "status",
+    "scrobble": "scrobble",
+    "flush": "flush",
+    "import": "importing",
+    "sync": "sync",
+    "history": "history",
+    "rate": "ratings",
+    "doctor": "doctor",
+    "unscrobble": "unscrobble",
+    "explain": "explain",
+    "stats": "stats",
+    "export": "ratings",
+    "watch": "watch",
+    "config": "config_cmd",
+    "serve": "serve",
+    "queue": "queue",
+    "completion": "completion",
+    "tokens": "tokens",
+    "notify": "notify",
+}
+
+
+class Commands(LazyGroup):
+    MODULES = COMMANDS
+    LISTING = LISTING
+
+
 app = typer.Typer(
     name="scrobctl",
+    cls=Commands,
     help="Scrobble and sync your watch and listen history.\n\n"
     "Pipe playback events into `scrobctl scrobble`, send them with `scrobctl flush` (from cron), "
     "and check on everything with `scrobctl status`.",
@@ -76,27 +91,6 @@ def _root(
     out = output(ctx)
     out.verbose = verbose
     out.quiet = quiet
-
-
-login.register(app)
-status.register(app)
-scrobble.register(app)
-flush.register(app)
-importing.register(app)
-sync.register(app)
-history.register(app)
-ratings.register(app)
-doctor.register(app)
-watch.register(app)
-unscrobble.register(app)
-explain.register(app)
-stats.register(app)
-config_cmd.register(app)
-serve.register(app)
-app.add_typer(queue.app, name="queue", rich_help_panel="Scrobbling")
-app.add_typer(completion.app, name="completion", rich_help_panel="Setup")
-app.add_typer(tokens.app, name="tokens", rich_help_panel="Connections")
-app.add_typer(notify.app, name="notify", rich_help_panel="Setup")
 
 
 def _suggest(exc: Exception) -> None:

@@ -288,3 +288,7 @@ def show(shell: Shell = typer.Argument(..., help="bash, zsh or fish.")) -> None:
     Example: source <(scrobctl completion show bash)
     """
     sys.stdout.write(script(shell))
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="completion", rich_help_panel="Setup")

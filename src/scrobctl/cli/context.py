@@ -38,7 +38,8 @@ def build_runtime(out: Output | None = None, *, read_only: bool = False) -> Runt
 
 
 def _warn_exposed_tokens(runtime: Runtime) -> None:
-    """Every command says so while the token file is readable by others (not only `doctor`)."""
+    """Every command says so while the token file is readable by others (not only `doctor`):
+    one stat, without importing the token stores (kinds, tempfile: ~5 ms, issue #25)."""
     from scrobctl.paths import TOKEN_FILE_NAME, exposed_mode
 
     path = runtime.data_dir / TOKEN_FILE_NAME

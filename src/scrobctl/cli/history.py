@@ -4,7 +4,6 @@ from enum import StrEnum
 
 import typer
 
-from scrobctl.cli.dates import parse_date
 from scrobctl.cli.output import local_time, output
 
 
@@ -49,7 +48,12 @@ def history(
     from scrobctl.store.history import list_plays
 
     out = output(ctx, json=json_output)
-    start = parse_date(since)
+    if since is None:
+        start = None
+    else:
+        from scrobctl.cli.dates import parse_date
+
+        start = parse_date(since)
     with Command(out, read_only=True) as cmd:
         rows = list(
             list_plays(
@@ -70,7 +74,7 @@ def history(
         out.info("no plays match these filters" if filtered else "no plays yet")
         return
     from scrobctl.cli.table import Table
-    from scrobctl.store.records import item_name
+    from scrobctl.store.names import item_name
 
     table = Table("play", "when", "type", "what", "services")
     for r in rows:

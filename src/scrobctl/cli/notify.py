@@ -32,3 +32,7 @@ def test(ctx: typer.Context) -> None:
         )
     send(url, "scrobctl: test notification", "scrobctl can reach you here.")
     output(ctx).info("test notification sent")
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="notify", rich_help_panel="Setup")

@@ -157,3 +157,7 @@ def drop(
         targets = _targets(cmd, ids or [], state, service)
         n = queue.drop(cmd.runtime.store(), targets) if targets else 0
     out.info(f"{plural(n, 'job')} dropped")
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="queue", rich_help_panel="Scrobbling")

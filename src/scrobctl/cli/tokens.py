@@ -50,3 +50,7 @@ def migrate(
         )
     if result.missing:
         raise typer.Exit(ExitCode.RECONNECT)
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="tokens", rich_help_panel="Connections")

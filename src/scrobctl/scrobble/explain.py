@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from scrobctl.errors import UsageError
 from scrobctl.store.explain import Explanation, explain_item, explain_play, explain_ref, find_items
-from scrobctl.sync.rate import parse_item
 
 if TYPE_CHECKING:
     from scrobctl.runtime import Runtime
@@ -32,6 +31,9 @@ def explain(runtime: Runtime, target: str, stdin: str | None = None) -> list[Exp
                 "`scrobctl history` shows each play's id",
             )
         return [found]
+    # Here: a play id needs no item-id parser (sync.rate brings the rating and queue stores).
+    from scrobctl.sync.rate import parse_item
+
     kind, name, value = parse_item(target)
     items = find_items(conn, kind, name, value)
     if not items:

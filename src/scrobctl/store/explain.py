@@ -22,7 +22,7 @@ from scrobctl.store.items import (
     weak_key,
     without_album,
 )
-from scrobctl.store.records import VIDEO_IDS, item_name
+from scrobctl.store.names import VIDEO_IDS, item_name
 
 EXACT = "exact id"
 WEAK = "weak"
@@ -114,7 +114,7 @@ def _item_row(conn: sqlite3.Connection, item_id: int) -> sqlite3.Row | None:
 
 
 def label(row: sqlite3.Row) -> str:
-    """The item as every list names it (records.item_name: never `?`), with an album or a
+    """The item as every list names it (names.item_name: never `?`), with an album or a
     year to tell candidates apart."""
     keys = row.keys()
     show = row["show_title"] if "show_title" in keys else None

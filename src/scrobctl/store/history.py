@@ -47,7 +47,7 @@ def service_has_play(
     return row is not None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class HistoryRow:
     id: int  # the play's id: what `explain` and `unscrobble` take
     watched_at: int
@@ -62,6 +62,9 @@ class HistoryRow:
     ids: dict[str, Any]
     services: list[str]
     source: str | None = None
+
+
+ID_COLUMNS = ("tmdb", "imdb", "tvdb", "trakt", "simkl", "mbid", "isrc")
 
 
 def list_plays(
@@ -99,38 +102,30 @@ def list_plays(
         args.append(service)
     where = " WHERE " + " AND ".join(clauses) if clauses else ""
     sql = (
-        "SELECT p.id, p.watched_at, p.profile, p.item_id, p.source, i.kind, i.title, i.artist,"
-        " i.album,"
+        # HistoryRow's fields in its order: its first ten, the ids, the targets, the source.
+        "SELECT p.id, p.watched_at, p.profile, i.kind, i.title, i.artist, i.album, sh.title,"
         " i.season, i.number, i.tmdb, i.imdb, i.tvdb, i.trakt, i.simkl, i.mbid, i.isrc,"
-        " sh.title AS show_title,"
         # The targets that have the play, in the same query (idx_scrobbles_play covers it).
         " (SELECT group_concat(s.service, char(31)) FROM scrobbles s WHERE s.profile = p.profile"
-        " AND s.item_id = p.item_id AND s.scrobbled_at = p.watched_at) AS services"
+        " AND s.item_id = p.item_id AND s.scrobbled_at = p.watched_at), p.source"
         " FROM plays p JOIN items i ON i.id = p.item_id LEFT JOIN items sh ON sh.id = i.show_id"
         f"{where} ORDER BY p.watched_at DESC, p.id DESC"
     )
     if limit is not None:
         sql += " LIMIT ?"
         args.append(limit)
-    for row in store.conn.execute(sql, args):
-        services = sorted(set(row["services"].split("\x1f"))) if row["services"] else []
-        ids = {
-            k: row[k]
-            for k in ("tmdb", "imdb", "tvdb", "trakt", "simkl", "mbid", "isrc")
-            if row[k] is not None
-        }
-        yield HistoryRow(
-            id=row["id"],
-            watched_at=row["watched_at"],
-            profile=row["profile"],
-            kind=row["kind"],
-            title=row["title"],
-            artist=row["artist"],
-            album=row["album"],
-            show=row["show_title"],
-            season=row["season"],
-            number=row["number"],
-            ids=ids,
-            services=services,
-            source=row["source"],
-        )
+    cursor = store.conn.cursor()
+    cursor.row_factory = None  # plain tuples: a third of the rows' cost (issue #25)
+    for row in cursor.execute(sql, args):
+        # Positional: half the cost of keywords, once a row (issue #25).
+        ids = {k: v for k, v in zip(ID_COLUMNS, row[10:17], strict=True) if v is not None}
+        yield HistoryRow(*row[:10], ids, _services(row[17]), row[18])
+
+
+def _services(joined: str | None) -> list[str]:
+    """The targets group_concat joined (by char 31), sorted; most plays have one."""
+    if not joined:
+        return []
+    if "\x1f" not in joined:
+        return [joined]
+    return sorted(set(joined.split("\x1f")))

@@ -17,7 +17,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from scrobctl.store.db import Store
-from scrobctl.store.records import VIDEO_IDS, PlayRecord, item_name, video_ids
+from scrobctl.store.names import VIDEO_IDS, item_name, video_ids
+from scrobctl.store.records import PlayRecord
 
 AVAILABLE = "available"
 RUNNING = "running"

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scrobctl.store.db import Store
+from scrobctl.store.names import VIDEO_IDS, item_name, video_ids
 from scrobctl.store.queue import MAX_ATTEMPTS, job_rows
-from scrobctl.store.records import VIDEO_IDS, item_name, video_ids
 
 LOCAL = "local"
 RATING = "rating"

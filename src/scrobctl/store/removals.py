@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scrobctl.store.db import Store
+from scrobctl.store.names import VIDEO_IDS, item_name
 from scrobctl.store.queue import MAX_ATTEMPTS, SCROBBLE, job_rows, play_record
-from scrobctl.store.records import VIDEO_IDS, PlayRecord, item_name
+from scrobctl.store.records import PlayRecord
 from scrobctl.store.stats import forget_play, forget_scrobble, lower_marks
 
 UNSCROBBLE = "unscrobble"

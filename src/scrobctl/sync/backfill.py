@@ -22,8 +22,8 @@ from scrobctl import kinds, targets
 from scrobctl.errors import UsageError, login_hint
 from scrobctl.runtime import Runtime
 from scrobctl.store import backfill, connections
+from scrobctl.store.names import item_name
 from scrobctl.store.ratings import ExportSummary
-from scrobctl.store.records import item_name
 from scrobctl.sync.matching import VIDEO_IDS, Match, Play, TargetIndex
 
 # Target plays this far either side of the period are read: the widest slack between services.
