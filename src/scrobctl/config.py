@@ -275,14 +275,14 @@ class _NotPlain(Exception):
 # of plain characters without `.` or `..` segments (none: `/`); nothing after it.
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _HOST = rf"(?:[a-z0-9-]+\.)*[a-z][a-z0-9-]*|(?:{_OCTET}\.){{3}}{_OCTET}"
-_CANONICAL_URL = re.compile(
+_CANONICAL_URL = (  # patterns compiled on first use (re caches them): not at start-up
     rf"(?P<scheme>https?)://(?:{_HOST})(?::(?P<port>[1-9][0-9]{{0,4}}))?(?P<path>/[A-Za-z0-9._~/-]*)?"
 )
-_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+_NUMBER = r"[0-9]+(?:\.[0-9]+)?"
 
 
 def _url(value: object) -> Url:
-    match = _CANONICAL_URL.fullmatch(value) if isinstance(value, str) else None
+    match = re.fullmatch(_CANONICAL_URL, value) if isinstance(value, str) else None
     if match is None or len(value) > 2083 or "xn--" in value:  # type: ignore[arg-type]
         raise _NotPlain
     port, path = match["port"], match["path"] or "/"
@@ -296,7 +296,7 @@ def _url(value: object) -> Url:
 
 def _number(value: object, bounds: dict[str, Any]) -> float:
     real = isinstance(value, int | float) and not isinstance(value, bool)
-    if not (real or (isinstance(value, str) and _NUMBER.fullmatch(value))):
+    if not (real or (isinstance(value, str) and re.fullmatch(_NUMBER, value))):
         raise _NotPlain
     number = float(value)  # type: ignore[arg-type]
     gt, ge, le = bounds.get("gt"), bounds.get("ge"), bounds.get("le")
