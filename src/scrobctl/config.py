@@ -15,7 +15,6 @@ users see are pydantic's, as they were.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
@@ -142,6 +141,8 @@ def _merge(low: dict[str, Any], high: dict[str, Any]) -> dict[str, Any]:
 def _env_value(value: str) -> Any:
     """A list or table given as JSON (`SCROBCTL_PROFILES__WORK__ROUTES__TRACK='["lastfm"]'`)."""
     if value[:1] in ("[", "{"):
+        import json  # only for such a value (json's import: ~1 ms of every start-up)
+
         try:
             return json.loads(value)
         except ValueError:
