@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from scrobctl.store import connections, queue
+from scrobctl.store import connections, job_counts
 from scrobctl.store.connections import Connection
 from scrobctl.store.plays import count_plays
 
@@ -132,9 +132,9 @@ def build_status(runtime: Runtime, checks: list[CheckResult] | None = None) -> S
                 token=token,
             )
         )
-    counts = queue.counts(store)
+    counts = job_counts.counts(store)
     full = {
-        service: {s: by_state.get(s, 0) for s in queue.STATES}
+        service: {s: by_state.get(s, 0) for s in job_counts.STATES}
         for service, by_state in counts.items()
     }
     plays = count_plays(store)

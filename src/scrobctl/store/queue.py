@@ -17,16 +17,18 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from scrobctl.store.db import Store
+from scrobctl.store.job_counts import (  # the states, still `queue.COMPLETED` and so on
+    AVAILABLE,
+    DISCARDED,
+    REJECTED,
+    RETRYABLE,
+    RUNNING,
+)
+from scrobctl.store.job_counts import COMPLETED as COMPLETED
+from scrobctl.store.job_counts import STATES as STATES
 from scrobctl.store.names import VIDEO_IDS, item_name, video_ids
 from scrobctl.store.records import PlayRecord
 
-AVAILABLE = "available"
-RUNNING = "running"
-RETRYABLE = "retryable"
-COMPLETED = "completed"
-DISCARDED = "discarded"
-REJECTED = "rejected"
-STATES = (AVAILABLE, RUNNING, RETRYABLE, COMPLETED, DISCARDED, REJECTED)
 PENDING = (AVAILABLE, RUNNING, RETRYABLE)
 FAILED = (DISCARDED, REJECTED)
 
@@ -328,17 +330,6 @@ def release(store: Store, job_ids: Sequence[int], until: float | None = None) ->
             f" run_id = NULL WHERE id IN ({marks}) AND state = 'running'",
             [until, *job_ids],
         )
-
-
-def counts(store: Store) -> dict[str, dict[str, int]]:
-    """{service: {state: n}} over all jobs, from the counts the jobs table's triggers keep
-    (migration m010): grouping a million completed jobs would cost `status` half a second."""
-    result: dict[str, dict[str, int]] = {}
-    for service, state, n in store.conn.execute(
-        "SELECT service, state, n FROM job_counts WHERE n > 0"
-    ):
-        result.setdefault(service, {})[state] = n
-    return result
 
 
 @dataclass(frozen=True)
