@@ -150,15 +150,10 @@ def _value_for(annotation: Any, text: str) -> Any:
 
 def _write(path: Path, text: str) -> None:
     """Replace the file at once, readable by its owner only (it may hold app credentials)."""
+    from scrobctl import own_files  # only a write needs it
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".config-", suffix=".toml")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    own_files.replace(path, text, ".config-", ".toml")
 
 
 def set_value(key: str, text: str) -> Path:

@@ -6,6 +6,7 @@ the exit code from DESIGN.md.
 
 from __future__ import annotations
 
+import errno
 import math
 from enum import IntEnum
 
@@ -130,42 +131,47 @@ class FilesystemError(ScrobctlError):
     lost: what was written before is committed, what was not is still where it came from."""
 
 
+# What each errno the data folder's files meet means for the user, and the fix.
+_FILESYSTEM: tuple[tuple[tuple[int, ...], str, str], ...] = (
+    (
+        (errno.ENOSPC, errno.EDQUOT),
+        "the disk is full (writing {where}); nothing was lost",
+        "free some space, then run the command again",
+    ),
+    (
+        (errno.EROFS,),
+        "{where} is on a read-only file system",
+        "make it writable, or set SCROBCTL_DATA_DIR to a writable folder",
+    ),
+    (
+        (errno.EACCES, errno.EPERM),
+        "permission denied for {where}",
+        "check its owner and mode (`ls -ld`), or set SCROBCTL_DATA_DIR to a folder of yours",
+    ),
+    (
+        (errno.EEXIST, errno.ENOTDIR),
+        "{where} (or a folder above it) is not a folder",
+        "move it away, or set SCROBCTL_DATA_DIR to a folder",
+    ),
+    (
+        (errno.EISDIR,),
+        "{where} is a folder where scrobctl keeps a file",
+        "move it away, or set SCROBCTL_DATA_DIR to another folder",
+    ),
+    (
+        (errno.ENOENT, errno.ELOOP),
+        "{where} cannot be reached (a dangling symbolic link, or a missing folder)",
+        "fix the link, or set SCROBCTL_DATA_DIR to a folder",
+    ),
+)
+
+
 def filesystem_error(exc: OSError) -> FilesystemError:
     """One true sentence for an OSError: a full disk is not a corrupt database."""
-    import errno
-
     where = exc.filename or "a file in the data folder"
-    code = exc.errno
-    if code in (errno.ENOSPC, errno.EDQUOT):
-        return FilesystemError(
-            f"the disk is full (writing {where}); nothing was lost",
-            "free some space, then run the command again",
-        )
-    if code == errno.EROFS:
-        return FilesystemError(
-            f"{where} is on a read-only file system",
-            "make it writable, or set SCROBCTL_DATA_DIR to a writable folder",
-        )
-    if code in (errno.EACCES, errno.EPERM):
-        return FilesystemError(
-            f"permission denied for {where}",
-            "check its owner and mode (`ls -ld`), or set SCROBCTL_DATA_DIR to a folder of yours",
-        )
-    if code in (errno.EEXIST, errno.ENOTDIR):
-        return FilesystemError(
-            f"{where} (or a folder above it) is not a folder",
-            "move it away, or set SCROBCTL_DATA_DIR to a folder",
-        )
-    if code == errno.EISDIR:
-        return FilesystemError(
-            f"{where} is a folder where scrobctl keeps a file",
-            "move it away, or set SCROBCTL_DATA_DIR to another folder",
-        )
-    if code in (errno.ENOENT, errno.ELOOP):
-        return FilesystemError(
-            f"{where} cannot be reached (a dangling symbolic link, or a missing folder)",
-            "fix the link, or set SCROBCTL_DATA_DIR to a folder",
-        )
+    for codes, message, hint in _FILESYSTEM:
+        if exc.errno in codes:
+            return FilesystemError(message.format(where=where), hint)
     return FilesystemError(f"{where}: {exc.strerror or type(exc).__name__}")
 
 

@@ -264,6 +264,15 @@ def json_body(response: httpx.Response) -> Any:
         return None
 
 
+def account_name(service: str, where: str, body: Any, key: str) -> str:
+    """`body["user"][key]`, the account's name in Trakt's, Simkl's and Last.fm's answers; an
+    answer without it is not the one the endpoint documents."""
+    try:
+        return str(body["user"][key])
+    except (TypeError, KeyError):
+        raise ServiceUnavailable(service, f"{where} gave an unexpected answer") from None
+
+
 def describe(response: httpx.Response) -> str:
     """A short, secret-free description of an error response for messages and the job log."""
     body = json_body(response)

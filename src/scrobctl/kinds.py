@@ -39,7 +39,7 @@ class Kind:
     login: str  # its login flow (accounts/<kind>.py)
     login_with: str = "browser"  # what the person gives: "browser" (a code or page), "token"
     podcasts: bool = False  # takes podcasts where its settings say `podcasts = true`
-    named: bool = False  # a target may have a name and its own URL (issue 19: every kind)
+    named: bool = True  # a target may have a name and its own URL (issue 19: every kind does)
     app_fields: tuple[tuple[str, str, bool], ...] = ()  # its API app: (name, label, secret)
     rates: frozenset[str] = frozenset()  # the item types it takes a 1-10 rating of
     removal_sender: str | None = None  # (link) -> RemovalSender; None: no API removes a play
@@ -71,6 +71,13 @@ class ServerType:
 
 _SENDERS = "scrobctl.scrobble.senders"
 _EXPORT = "scrobctl.sync.export"
+# What the video kinds have alike, and the music kinds (DESIGN.md's table of the four services).
+_VIDEO: dict[str, Any] = {
+    "secret_key": "access_token",
+    "media": frozenset({"movie", "episode"}),
+    "rating_export": f"{_EXPORT}:video",
+}
+_MUSIC: dict[str, Any] = {"media": frozenset({"track"}), "podcasts": True}
 
 
 def _declare(name: str, **facts: Any) -> Kind:
@@ -94,9 +101,7 @@ KINDS: dict[str, Kind] = {
         _declare(
             "trakt",
             label="Trakt",
-            named=True,  # a second account, or a server of its own (staging)
-            secret_key="access_token",
-            media=frozenset({"movie", "episode"}),
+            **_VIDEO,
             app_fields=(
                 ("client_id", "Client ID", False),
                 ("client_secret", "Client secret", True),
@@ -105,28 +110,22 @@ KINDS: dict[str, Kind] = {
             removal_sender=f"{_SENDERS}.removals:trakt_removals",
             # All four (trakt/trakt-api contracts/sync/schema/request/ratingsParamSchema.ts).
             rates=frozenset({"movie", "show", "season", "episode"}),
-            rating_export=f"{_EXPORT}:video",
             revoke="scrobctl.accounts.trakt:revoke_secret",
         ),
         _declare(
             "simkl",
             label="Simkl",
-            named=True,  # a second account, or a server of its own (staging)
-            secret_key="access_token",
-            media=frozenset({"movie", "episode"}),
+            **_VIDEO,
             app_fields=(("client_id", "Client ID", False),),
             rating_sender=f"{_SENDERS}.ratings:simkl_ratings",
             removal_sender=f"{_SENDERS}.removals:simkl_removals",
             rates=frozenset({"movie", "show"}),
-            rating_export=f"{_EXPORT}:video",
         ),
         _declare(
             "lastfm",
             label="Last.fm",
             secret_key="session_key",
-            media=frozenset({"track"}),
-            podcasts=True,
-            named=True,
+            **_MUSIC,
             app_fields=(("api_key", "API key", False), ("api_secret", "Shared secret", True)),
             rating_sender=f"{_SENDERS}.ratings:lastfm_loves",
             rating_export=f"{_EXPORT}:loves",
@@ -139,9 +138,7 @@ KINDS: dict[str, Kind] = {
             "listenbrainz",
             label="ListenBrainz",
             secret_key="token",
-            media=frozenset({"track"}),
-            podcasts=True,
-            named=True,
+            **_MUSIC,
             rating_sender=f"{_SENDERS}.ratings:listenbrainz_feedback",
             removal_sender=f"{_SENDERS}.removals:listenbrainz_removals",
             rating_export=f"{_EXPORT}:feedback",

@@ -9,11 +9,11 @@ folder never reads, revokes or deletes the first one's logins (issue 17).
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
+from scrobctl import own_files
 from scrobctl.errors import NoKeyring, TokenMissing, TokenStoreUnavailable, login_hint
 from scrobctl.kinds import KINDS
 from scrobctl.paths import TOKEN_FILE_NAME
@@ -144,42 +144,23 @@ class FileStore:
         self._warn = warn
 
     def _load(self) -> dict[str, dict[str, Any]]:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError) as exc:
-            raise TokenStoreUnavailable(
-                f"cannot read the token file {self.path} ({type(exc).__name__})",
-                "fix or remove it, then log in again",
-            ) from None
+        hint = "fix or remove it, then log in again"
+        what = f"the token file {self.path}"
+        data = own_files.read_json(self.path, what, hint, TokenStoreUnavailable)
         if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
             raise TokenStoreUnavailable(
                 f"the token file {self.path} is not what scrobctl writes (an object of objects)",
-                "fix or remove it, then log in again",
+                hint,
             )
         return data
 
     def _save(self, data: dict[str, dict[str, Any]]) -> None:
-        import tempfile  # here: only a write needs it (random, shutil: start-up, issue #25)
-
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tokens-")
+            own_files.replace(self.path, json.dumps(data), ".tokens-")
         except OSError as exc:
-            raise OSError(exc.errno, exc.strerror, str(self.path)) from None
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh)
-            os.replace(tmp, self.path)
-        except OSError as exc:
-            Path(tmp).unlink(missing_ok=True)
             # Name the token file, not the temporary one (a full disk, a read-only folder).
             raise OSError(exc.errno, exc.strerror, str(self.path)) from None
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
 
     def get(self, profile: str, service: str) -> dict[str, Any] | None:
         return self._load().get(_key(profile, service))

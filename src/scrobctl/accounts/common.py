@@ -173,17 +173,20 @@ def own_app_key(name: str) -> str:
 T = TypeVar("T")
 
 
+MAX_POLL_INTERVAL = 60.0  # the longest wait between two polls that slowing down reaches
+
+
 async def poll(
     clock: Clock,
     attempt: Callable[[], Awaitable[T | None]],
     *,
     interval: float,
     expires_in: float,
-    slow_down: Callable[[float], float] | None = None,
 ) -> T:
     """Call `attempt` every `interval` seconds until it returns a value or time runs out.
 
-    `attempt` returns None to keep waiting; it raises SlowDown to lengthen the interval.
+    `attempt` returns None to keep waiting; it raises SlowDown (Trakt's `slow_down`, Simkl's
+    "Slow down") to double the interval, up to MAX_POLL_INTERVAL.
     """
     deadline = clock.now() + expires_in
     while clock.now() < deadline:
@@ -191,7 +194,7 @@ async def poll(
         try:
             result = await attempt()
         except SlowDown:
-            interval = slow_down(interval) if slow_down else interval * 2
+            interval = min(interval * 2, MAX_POLL_INTERVAL)
             continue
         if result is not None:
             return result

@@ -24,8 +24,6 @@ from scrobctl.targets import Target
 if TYPE_CHECKING:
     from scrobctl.kinds import Link
 
-MAX_POLL_INTERVAL = 60  # "Slow down" doubles the wait between PIN polls, up to this
-
 
 def _default(profile: str) -> Target:
     return Target(profile, simkl.SERVICE, simkl.SERVICE, None, None)
@@ -100,7 +98,6 @@ async def login_simkl(
                 attempt,
                 interval=max(1, pin.interval),
                 expires_in=pin.expires_in,
-                slow_down=lambda i: min(i * 2, MAX_POLL_INTERVAL),
             )
         tokens.set(profile, target.name, {"access_token": token})
         name = (await client(runtime, http, client_id, profile, token, target).account()).name

@@ -31,7 +31,6 @@ from scrobctl.targets import Target
 if TYPE_CHECKING:
     from scrobctl.kinds import Link
 
-MAX_POLL_INTERVAL = 60.0
 # Refresh this long before expiry, but never more than a tenth of the lifetime: a one-day margin
 # on one-day tokens made other clients refresh on every call (api-notes 2.2).
 REFRESH_MARGIN = 3600.0
@@ -129,7 +128,6 @@ async def login_trakt(
                 attempt,
                 interval=max(1, code.interval),
                 expires_in=code.expires_in,
-                slow_down=lambda i: min(i * 2, MAX_POLL_INTERVAL),
             )
         # Save first: if anything below fails, the login is not lost.
         tokens.set(profile, target.name, token_set.model_dump())

@@ -11,15 +11,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import re
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scrobctl import own_files
 from scrobctl.errors import ScrobctlError, UsageError
 from scrobctl.serve.common import Source
 
@@ -45,30 +44,20 @@ class ServeTokens:
         self.path = data_dir / FILE_NAME
 
     def _load(self) -> dict[str, dict[str, Any]]:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError) as exc:
-            raise ScrobctlError(
-                f"cannot read {self.path} ({type(exc).__name__})",
-                "fix or remove it, then add the tokens again with `scrobctl serve token add`",
-            ) from None
+        data = own_files.read_json(
+            self.path,
+            str(self.path),
+            "fix or remove it, then add the tokens again with `scrobctl serve token add`",
+            ScrobctlError,
+        )
         if not isinstance(data, dict):
             raise ScrobctlError(f"{self.path} is not a token list", "remove it and add tokens")
         return data
 
     def _save(self, data: dict[str, dict[str, Any]]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".serve-tokens-")
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh, indent=1, sort_keys=True)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        text = json.dumps(data, indent=1, sort_keys=True)
+        own_files.replace(self.path, text, ".serve-tokens-")
 
     def add(
         self, name: str, profile: str = "default", account: str | None = None, *, replace: bool

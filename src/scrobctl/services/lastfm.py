@@ -23,7 +23,7 @@ from scrobctl.errors import (
     ServiceUnavailable,
     login_hint,
 )
-from scrobctl.http import ServiceLimiter, describe, json_body, retry_after, transmit
+from scrobctl.http import ServiceLimiter, account_name, describe, json_body, retry_after, transmit
 from scrobctl.kinds import KINDS
 
 SERVICE = "lastfm"
@@ -369,7 +369,4 @@ async def love(client: LastfmClient, artist: str, track: str) -> None:
 async def user_name(client: LastfmClient) -> str:
     """The session's user, from a signed `user.getInfo`."""
     data = await client.call("user.getInfo", signed=True, post=False)
-    try:
-        return str(data["user"]["name"])
-    except (TypeError, KeyError):
-        raise ServiceUnavailable(SERVICE, "user.getInfo gave an unexpected answer") from None
+    return account_name(SERVICE, "user.getInfo", data, "name")

@@ -19,10 +19,12 @@ from scrobctl.errors import InvalidToken, ServiceError, ServiceUnavailable, logi
 from scrobctl.http import (
     MAX_ANSWER_BYTES,
     ServiceLimiter,
+    account_name,
     json_body,
     raise_for_status,
     transmit,
 )
+from scrobctl.services import counts
 
 SERVICE = "simkl"
 APP_NAME = "scrobctl"
@@ -123,11 +125,7 @@ class SimklClient:
     async def account(self) -> Account:
         """The user's name, from `POST /users/settings` (Simkl's "receive settings")."""
         response = await self.request("POST", "/users/settings", json={})
-        body = json_body(response)
-        try:
-            return Account(name=str(body["user"]["name"]))
-        except (TypeError, KeyError):
-            raise ServiceUnavailable(SERVICE, "/users/settings gave an unexpected answer") from None
+        return Account(account_name(SERVICE, "/users/settings", json_body(response), "name"))
 
 
 def iso(ts: int | float) -> str:
@@ -154,17 +152,8 @@ def check_counts(result: HistoryResult, sent: dict[str, int]) -> None:
     """Every play not listed as not found must be counted as added. The apiary shows
     `added.movies` counting movies; `added.episodes` counting each episode sent with its own
     `watched_at` is our reading (its examples add whole shows). A count that does not add up is
-    retried, and the retry looks the plays up first, so a play Simkl did store is not sent
-    twice."""
-    path = result._path
-    for kind, count in sent.items():
-        stored = result.stored(kind)
-        if stored is None or kind not in result.added:
-            raise ServiceUnavailable(SERVICE, f"{path} answered without an `added.{kind}` count")
-        if stored != count:
-            raise ServiceUnavailable(
-                SERVICE, f"{path} reported {stored} {kind} added of {count} sent"
-            )
+    retried (services/counts.py)."""
+    counts.check_counts(SERVICE, result._path, result, sent)
 
 
 def _result(response: httpx.Response, path: str) -> HistoryResult:

@@ -25,12 +25,14 @@ from scrobctl.http import (
     DEFAULT_RETRY_AFTER,
     MAX_ANSWER_BYTES,
     ServiceLimiter,
+    account_name,
     describe,
     json_body,
     raise_for_status,
     retry_after,
     transmit,
 )
+from scrobctl.services import counts
 
 SERVICE = "trakt"
 API_VERSION = "2"
@@ -287,11 +289,7 @@ class TraktClient:
 
     async def account(self) -> Account:
         response = await self.request("GET", "/users/settings")
-        data = json_body(response)
-        try:
-            return Account(username=str(data["user"]["username"]))
-        except (TypeError, KeyError):
-            raise ServiceUnavailable(SERVICE, "/users/settings gave an unexpected answer") from None
+        return Account(account_name(SERVICE, "/users/settings", json_body(response), "username"))
 
 
 def iso(ts: int | float) -> str:
@@ -316,16 +314,8 @@ class HistoryResult(BaseModel):
 
 
 def check_counts(result: HistoryResult | RatingsResult, sent: dict[str, int]) -> None:
-    """The answer must account for every play it did not list as not found: a count that does
-    not add up may mean nothing was stored, so the batch is retried (after a look-up)."""
-    path = result.PATH
-    for kind, count in sent.items():
-        if kind not in result.added:
-            raise ServiceUnavailable(SERVICE, f"{path} answered without an `added.{kind}` count")
-        if result.stored(kind) != count:
-            raise ServiceUnavailable(
-                SERVICE, f"{path} reported {result.stored(kind)} {kind} added of {count} sent"
-            )
+    """`added` (with `updated`) must count every play not listed as not found."""
+    counts.check_counts(SERVICE, result.PATH, result, sent)
 
 
 async def add_history(client: TraktClient, body: dict[str, list[dict[str, Any]]]) -> HistoryResult:

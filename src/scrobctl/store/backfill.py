@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 
 from scrobctl.store.db import Store
 from scrobctl.store.history import source_filter
@@ -29,45 +30,42 @@ def _kinds(kinds: Sequence[str]) -> str:
     return ",".join(f"'{k}'" for k in kinds if k.isalpha())
 
 
-def _source_where(
-    profile: str,
-    service: str | None,
-    source: str | None,
-    since: int | None,
-    until: int | None,
-) -> tuple[str, list[object]]:
-    clauses, args = ["p.profile = ?"], [profile]
-    if service is not None:
-        clauses.append(
-            "EXISTS (SELECT 1 FROM scrobbles s WHERE s.profile = p.profile AND s.service = ?"
-            " AND s.item_id = p.item_id AND s.scrobbled_at = p.watched_at)"
-        )
-        args.append(service)
-    if source is not None:
-        clause, values = source_filter(source)
-        clauses.append(clause)
-        args.extend(values)
-    if since is not None:
-        clauses.append("p.watched_at >= ?")
-        args.append(since)
-    if until is not None:
-        clauses.append("p.watched_at < ?")
-        args.append(until)
-    return " AND ".join(clauses), args
+@dataclass(frozen=True)
+class SourcePlays:
+    """The archived plays a sync reads: the profile's over [since, until), those `service` has
+    (imported from it or sent to it), or those recorded from `source` (`file:spotify`; `file`
+    for every export file), or all."""
+
+    profile: str
+    service: str | None = None
+    source: str | None = None
+    since: int | None = None
+    until: int | None = None
+
+    def where(self) -> tuple[str, list[object]]:
+        clauses, args = ["p.profile = ?"], [self.profile]
+        if self.service is not None:
+            clauses.append(
+                "EXISTS (SELECT 1 FROM scrobbles s WHERE s.profile = p.profile AND s.service = ?"
+                " AND s.item_id = p.item_id AND s.scrobbled_at = p.watched_at)"
+            )
+            args.append(self.service)
+        if self.source is not None:
+            clause, values = source_filter(self.source)
+            clauses.append(clause)
+            args.extend(values)
+        if self.since is not None:
+            clauses.append("p.watched_at >= ?")
+            args.append(self.since)
+        if self.until is not None:
+            clauses.append("p.watched_at < ?")
+            args.append(self.until)
+        return " AND ".join(clauses), args
 
 
-def source_plays(
-    store: Store,
-    profile: str,
-    *,
-    service: str | None,
-    source: str | None,
-    since: int | None,
-    until: int | None,
-) -> Iterator[sqlite3.Row]:
-    """Archived plays, oldest first: those `service` has (imported from it or sent to it), or
-    those recorded from `source` (`file:spotify`; `file` for every export file), or all."""
-    where, args = _source_where(profile, service, source, since, until)
+def source_plays(store: Store, plays: SourcePlays) -> Iterator[sqlite3.Row]:
+    """Those plays, oldest first."""
+    where, args = plays.where()
     sql = (
         f"SELECT p.id AS play_id, p.watched_at AS at, p.source, p.duration_ms, {_ITEM}"
         f" FROM plays p{_JOINS} WHERE {where} ORDER BY p.watched_at, p.id"
@@ -75,18 +73,10 @@ def source_plays(
     yield from store.conn.execute(sql, args)
 
 
-def source_span(
-    store: Store,
-    profile: str,
-    *,
-    service: str | None,
-    source: str | None,
-    since: int | None,
-    until: int | None,
-) -> tuple[int, int] | None:
+def source_span(store: Store, plays: SourcePlays) -> tuple[int, int] | None:
     """The first and last start time of those plays (None: there are none), so that only the
     target's plays around them need to be read."""
-    where, args = _source_where(profile, service, source, since, until)
+    where, args = plays.where()
     row = store.conn.execute(
         f"SELECT min(p.watched_at), max(p.watched_at) FROM plays p WHERE {where}", args
     ).fetchone()

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from scrobctl.store.db import Store
+from scrobctl.store.db import Store, from_row
 
 OK = "ok"
 RECONNECT_REQUIRED = "reconnect_required"
@@ -53,20 +53,12 @@ class Connection:
 
 
 def _from_row(row: sqlite3.Row) -> Connection:
-    return Connection(
-        profile=row["profile"],
-        service=row["service"],
+    return from_row(
+        Connection,
+        row,
         enabled=bool(row["enabled"]),
-        account=row["account"],
-        token_expires_at=row["token_expires_at"],
         settings=json.loads(row["settings"] or "{}"),
-        status=row["status"],
-        status_detail=row["status_detail"],
-        deferred_until=row["deferred_until"],
-        connected_at=row["connected_at"],
         kind=row["kind"] or row["service"],
-        url=row["url"],
-        server=row["server"],
     )
 
 

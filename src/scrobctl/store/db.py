@@ -7,7 +7,10 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import fields
+from functools import cache
 from pathlib import Path
+from typing import Any, TypeVar
 
 from scrobctl.errors import StoreError, database_error
 from scrobctl.store.migrations import MIGRATIONS
@@ -31,6 +34,21 @@ def transaction(conn: sqlite3.Connection, *, dry_run: bool = False) -> Iterator[
             conn.execute("ROLLBACK")
         raise
     conn.execute("ROLLBACK" if dry_run else "COMMIT")
+
+
+R = TypeVar("R")
+
+
+@cache
+def _columns(cls: type, computed: frozenset[str]) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls) if f.name not in computed)
+
+
+def from_row(cls: type[R], row: sqlite3.Row, **computed: Any) -> R:
+    """A record whose fields are the row's columns of the same names; `computed` gives those a
+    column does not hold as it is (JSON text, flags, a name of the row's own)."""
+    taken = {name: row[name] for name in _columns(cls, frozenset(computed))}
+    return cls(**taken, **computed)
 
 
 class Store:

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from scrobctl.store.db import Store
+from scrobctl.store.db import Store, from_row
 from scrobctl.store.history import half_length_window
 from scrobctl.store.items import ItemRef, ItemResolver
 from scrobctl.store.plays import nearest_play
@@ -61,15 +61,11 @@ class Written(NamedTuple):
 
 
 def _checkpoint(row: Any) -> Checkpoint:
-    return Checkpoint(
-        state=row["state"],
+    return from_row(
+        Checkpoint,
+        row,
         cursor=json.loads(row["cursor"] or "{}"),
-        high_water=row["high_water"],
-        processed=row["processed"],
-        matched=row["matched"],
-        failed=row["failed"],
         counts=json.loads(row["counts"] or "{}"),
-        detail=row["detail"],
     )
 
 

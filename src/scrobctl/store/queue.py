@@ -15,8 +15,9 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from scrobctl.store.db import Store
+from scrobctl.store.db import Store, from_row
 from scrobctl.store.job_counts import (  # the states, still `queue.COMPLETED` and so on
     AVAILABLE,
     DISCARDED,
@@ -194,6 +195,24 @@ def job_rows(
     ).fetchall()
 
 
+def job_item(row: sqlite3.Row) -> dict[str, Any]:
+    """What every sender record takes from a `job_rows` row: the job, its item and the item's
+    ids, and an episode's show ids and place in the show."""
+    return {
+        "job_id": row["job_id"],
+        "attempt": row["attempt"],
+        "item_id": row["id"],
+        "kind": row["kind"],
+        "title": row["title"],
+        "artist": row["artist"],
+        "mbid": row["mbid"],
+        "ids": video_ids(row),
+        "show_ids": video_ids(row, "s_"),
+        "season": row["season"],
+        "number": row["number"],
+    }
+
+
 def play_records(conn: sqlite3.Connection, job_ids: Sequence[int]) -> list[PlayRecord]:
     rows = job_rows(
         conn,
@@ -212,24 +231,14 @@ def play_record(
     """A claimed job's row (job, item and show columns) as the senders' record. A removal job
     has no play left in the archive, so it passes the play's time from its payload."""
     return PlayRecord(
-        job_id=row["job_id"],
+        **job_item(row),
         play_id=row["play_id"] if play_id is None else play_id,
-        kind=row["kind"],
         watched_at=row["watched_at"] if watched_at is None else watched_at,
-        title=row["title"],
-        artist=row["artist"],
         album=row["album"],
         duration_ms=row["duration_ms"],
-        mbid=row["mbid"],
         isrc=row["isrc"],
-        attempt=row["attempt"],
-        item_id=row["id"],
         year=row["year"],
-        ids=video_ids(row),
-        show_ids=video_ids(row, "s_"),
         show_title=row["s_title"],
-        season=row["season"],
-        number=row["number"],
     )
 
 
@@ -320,16 +329,24 @@ def fail(
 
 def release(store: Store, job_ids: Sequence[int], until: float | None = None) -> None:
     """Give jobs back untouched (snooze for 429, or waiting for a login): no attempt spent."""
+    _on_jobs(
+        store,
+        job_ids,
+        "UPDATE jobs SET state = 'available', attempt = max(attempt - 1, 0),"
+        " scheduled_at = COALESCE(?, scheduled_at), lease_expires_at = NULL,"
+        " run_id = NULL WHERE id IN ({ids}) AND state = 'running'",
+        until,
+    )
+
+
+def _on_jobs(store: Store, job_ids: Sequence[int], sql: str, *before: object) -> int:
+    """One statement over the jobs named (`{ids}` in `sql`: their marks; `before`: the values
+    of the marks ahead of them), in a transaction of its own; how many rows it touched."""
     if not job_ids:
-        return
+        return 0
     marks = ",".join("?" * len(job_ids))
     with store.transaction() as conn:
-        conn.execute(
-            "UPDATE jobs SET state = 'available', attempt = max(attempt - 1, 0),"
-            " scheduled_at = COALESCE(?, scheduled_at), lease_expires_at = NULL,"
-            f" run_id = NULL WHERE id IN ({marks}) AND state = 'running'",
-            [until, *job_ids],
-        )
+        return conn.execute(sql.format(ids=marks), [*before, *job_ids]).rowcount
 
 
 @dataclass(frozen=True)
@@ -351,14 +368,8 @@ class JobView:
 
 def count_jobs(store: Store, *, states: Sequence[str] = (), service: str | None = None) -> int:
     """From the triggers' counts, like `counts`: never a count over a million rows."""
-    clauses, args = ["n > 0"], []
-    if states:
-        clauses.append(f"state IN ({','.join('?' * len(states))})")
-        args.extend(states)
-    if service:
-        clauses.append("service = ?")
-        args.append(service)
-    sql = "SELECT coalesce(sum(n), 0) FROM job_counts WHERE " + " AND ".join(clauses)
+    where, args = _filter(states, service, table="job_counts")
+    sql = f"SELECT coalesce(sum(n), 0) FROM job_counts{where}"  # a count of 0 adds nothing
     return store.conn.execute(sql, args).fetchone()[0]
 
 
@@ -388,21 +399,8 @@ def list_jobs(
         args.append(limit)
     for row in store.conn.execute(sql, args):
         errors = json.loads(row["errors"] or "[]")
-        yield JobView(
-            id=row["id"],
-            kind=row["kind"],
-            service=row["service"],
-            profile=row["profile"],
-            state=row["state"],
-            attempt=row["attempt"],
-            max_attempts=row["max_attempts"],
-            scheduled_at=row["scheduled_at"],
-            created_at=row["created_at"],
-            finished_at=row["finished_at"],
-            outcome=row["outcome"],
-            last_error=errors[-1]["error"] if errors else None,
-            item=_describe_item(row),
-        )
+        last_error = errors[-1]["error"] if errors else None
+        yield from_row(JobView, row, last_error=last_error, item=_describe_item(row))
 
 
 def _describe_item(row: sqlite3.Row) -> str:
@@ -416,46 +414,45 @@ def _describe_media(row: sqlite3.Row) -> str:
     # An episode known by its show's ids alone is named by them (`tvdb:371980 S01E02`).
     ids = {k: row[f"i_{k}"] for k in VIDEO_IDS if row[f"i_{k}"] is not None}
     ids = ids or {k: row[f"s_{k}"] for k in VIDEO_IDS if row[f"s_{k}"] is not None}
+    return row_name(row, row["item_kind"], ids)
+
+
+def row_name(row: sqlite3.Row, kind: str | None, ids: dict[str, Any]) -> str:
+    """`item_name` of a row with an item's columns and its show's title as `show_title`."""
     return item_name(
-        row["item_kind"],
-        row["title"],
-        row["artist"],
-        row["show_title"],
-        row["season"],
-        row["number"],
-        ids,
+        kind, row["title"], row["artist"], row["show_title"], row["season"], row["number"], ids
     )
 
 
 def _filter(
-    states: Sequence[str], service: str | None, profile: str | None = None
+    states: Sequence[str], service: str | None, profile: str | None = None, table: str = "jobs"
 ) -> tuple[str, list[object]]:
+    """The WHERE clause picking jobs (of `table`: `jobs`, or its counts `job_counts`) by state,
+    target and profile; none given: all."""
     clauses: list[str] = []
     args: list[object] = []
     if profile:
-        clauses.append("jobs.profile = ?")
+        clauses.append(f"{table}.profile = ?")
         args.append(profile)
     if states:
-        clauses.append(f"jobs.state IN ({','.join('?' * len(states))})")
+        clauses.append(f"{table}.state IN ({','.join('?' * len(states))})")
         args.extend(states)
     if service:
-        clauses.append("jobs.service = ?")
+        clauses.append(f"{table}.service = ?")
         args.append(service)
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
 
 
 def retry(store: Store, job_ids: Sequence[int], now: float) -> int:
     """Make given-up, rejected (named by id) or waiting jobs due now, with fresh attempts."""
-    marks = ",".join("?" * len(job_ids))
-    with store.transaction() as conn:
-        cursor = conn.execute(
-            "UPDATE jobs SET state = 'available', attempt = 0, scheduled_at = ?,"
-            " finished_at = NULL, outcome = NULL"
-            f" WHERE id IN ({marks})"
-            " AND state IN ('discarded', 'rejected', 'retryable', 'available')",
-            [now, *job_ids],
-        )
-    return cursor.rowcount
+    return _on_jobs(
+        store,
+        job_ids,
+        "UPDATE jobs SET state = 'available', attempt = 0, scheduled_at = ?,"
+        " finished_at = NULL, outcome = NULL WHERE id IN ({ids})"
+        " AND state IN ('discarded', 'rejected', 'retryable', 'available')",
+        now,
+    )
 
 
 def lift_pauses(store: Store, job_ids: Sequence[int], now: float) -> list[tuple[str, str]]:
@@ -482,12 +479,7 @@ def lift_pauses(store: Store, job_ids: Sequence[int], now: float) -> list[tuple[
 
 def drop(store: Store, job_ids: Sequence[int]) -> int:
     """Delete jobs that are not being sent right now; their plays stay in the archive."""
-    marks = ",".join("?" * len(job_ids))
-    with store.transaction() as conn:
-        cursor = conn.execute(
-            f"DELETE FROM jobs WHERE id IN ({marks}) AND state != 'running'", list(job_ids)
-        )
-    return cursor.rowcount
+    return _on_jobs(store, job_ids, "DELETE FROM jobs WHERE id IN ({ids}) AND state != 'running'")
 
 
 def last_discarded(store: Store, service: str, profile: str) -> int | None:

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scrobctl.store.db import Store
-from scrobctl.store.names import VIDEO_IDS, item_name, video_ids
-from scrobctl.store.queue import MAX_ATTEMPTS, job_rows
+from scrobctl.store.names import VIDEO_IDS
+from scrobctl.store.queue import MAX_ATTEMPTS, job_item, job_rows, row_name
 
 LOCAL = "local"
 RATING = "rating"
@@ -182,19 +182,7 @@ def rating_records(conn: sqlite3.Connection, job_ids: list[int]) -> list[RatingR
         payload = json.loads(row["payload"])
         records.append(
             RatingRecord(
-                job_id=row["job_id"],
-                item_id=row["id"],
-                kind=row["kind"],
-                rating=payload["rating"],
-                rated_at=payload.get("rated_at"),
-                title=row["title"],
-                artist=row["artist"],
-                mbid=row["mbid"],
-                ids=video_ids(row),
-                show_ids=video_ids(row, "s_"),
-                season=row["season"],
-                number=row["number"],
-                attempt=row["attempt"],
+                **job_item(row), rating=payload["rating"], rated_at=payload.get("rated_at")
             )
         )
     return records
@@ -208,12 +196,4 @@ def _name(conn: sqlite3.Connection, item_id: int) -> str:
         (item_id,),
     ).fetchone()
     ids = {k: row[k] for k in VIDEO_IDS}
-    return item_name(
-        row["kind"],
-        row["title"],
-        row["artist"],
-        row["show_title"],
-        row["season"],
-        row["number"],
-        ids,
-    )
+    return row_name(row, row["kind"], ids)

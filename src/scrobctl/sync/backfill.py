@@ -190,14 +190,8 @@ def plan(
     store = runtime.store()
     profile, to = result.profile, target.name
     kinds = sorted(takes_of(runtime, target))
-    span = backfill.source_span(
-        store,
-        profile,
-        service=source_service,
-        source=source,
-        since=result.since,
-        until=result.until,
-    )
+    plays = backfill.SourcePlays(profile, source_service, source, result.since, result.until)
+    span = backfill.source_span(store, plays)
     if span is None:
         _weighed_all(runtime, result)
         return  # nothing archived from the source in the period
@@ -212,14 +206,7 @@ def plan(
     cutoff = runtime.clock.now() - max_age if max_age is not None else None
     if max_age is not None:
         result.too_old_days = max_age // 86_400
-    rows = backfill.source_plays(
-        store,
-        profile,
-        service=source_service,
-        source=source,
-        since=result.since,
-        until=result.until,
-    )
+    rows = backfill.source_plays(store, plays)
     send: list[int] = []
     weak: list[dict[str, Any]] = []
     listing = result.dry_run

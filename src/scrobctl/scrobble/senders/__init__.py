@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
 from scrobctl.http import ServiceLimiter
-from scrobctl.kinds import KINDS, build
+from scrobctl.kinds import KINDS, Link, build
 from scrobctl.runtime import Runtime
 from scrobctl.store.records import PlayRecord
 
@@ -57,6 +57,20 @@ class Sender(Protocol):
     async def now_playing(self, play: PlayRecord, payload: Any, progress: float) -> None:
         """Show `play` as playing now; `payload` is what `prepare` made of it."""
         ...
+
+
+class Named(Protocol):
+    service: str
+
+
+N = TypeVar("N", bound=Named)
+
+
+def for_target(part: N, link: Link) -> N:
+    """`part` answering to the link's target: its jobs carry the target's name, so a second
+    target of a kind (issue 19) keeps its own."""
+    part.service = link.target.name
+    return part
 
 
 SENDER_SERVICES = tuple(KINDS)  # the kinds' default targets

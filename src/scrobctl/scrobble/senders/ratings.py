@@ -10,7 +10,7 @@ import httpx
 from scrobctl.http import ServiceLimiter
 from scrobctl.kinds import Link, build
 from scrobctl.runtime import Runtime
-from scrobctl.scrobble.senders import Outcome, Refused, Rejected
+from scrobctl.scrobble.senders import Outcome, Refused, Rejected, for_target
 from scrobctl.scrobble.senders.ids import same_item
 from scrobctl.services import lastfm, listenbrainz, simkl, trakt
 from scrobctl.store.ratings import RatingRecord
@@ -119,28 +119,20 @@ class ListenBrainzFeedback:
 
 def trakt_ratings(link: Link) -> RatingSender:
     ids = {kind: trakt.IDS[kind] for kind in link.kind.rates}
-    sender = VideoRatings(link.client, trakt, link.kind.label, ids)
-    sender.service = link.target.name
-    return sender
+    return for_target(VideoRatings(link.client, trakt, link.kind.label, ids), link)
 
 
 def simkl_ratings(link: Link) -> RatingSender:
     ids = {kind: simkl.IDS for kind in link.kind.rates}
-    sender = VideoRatings(link.client, simkl, link.kind.label, ids)
-    sender.service = link.target.name
-    return sender
+    return for_target(VideoRatings(link.client, simkl, link.kind.label, ids), link)
 
 
 def lastfm_loves(link: Link) -> RatingSender:
-    sender = LastfmLoves(link.client)
-    sender.service = link.target.name
-    return sender
+    return for_target(LastfmLoves(link.client), link)
 
 
 def listenbrainz_feedback(link: Link) -> RatingSender:
-    sender = ListenBrainzFeedback(link.client)
-    sender.service = link.target.name
-    return sender
+    return for_target(ListenBrainzFeedback(link.client), link)
 
 
 async def build_rating_sender(

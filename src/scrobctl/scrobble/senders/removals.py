@@ -21,7 +21,7 @@ import httpx
 from scrobctl.http import ServiceLimiter
 from scrobctl.kinds import Link, build
 from scrobctl.runtime import Runtime
-from scrobctl.scrobble.senders import Outcome, Refused, Rejected
+from scrobctl.scrobble.senders import Outcome, Refused, Rejected, for_target
 from scrobctl.scrobble.senders.ids import same_item
 from scrobctl.scrobble.senders.trakt import _same_play
 from scrobctl.services import listenbrainz, simkl, trakt
@@ -188,21 +188,15 @@ class ListenBrainzRemovals:
 
 
 def trakt_removals(link: Link) -> RemovalSender:
-    sender = TraktRemovals(link.client)
-    sender.service = link.target.name
-    return sender
+    return for_target(TraktRemovals(link.client), link)
 
 
 def simkl_removals(link: Link) -> RemovalSender:
-    sender = SimklRemovals(link.client)
-    sender.service = link.target.name
-    return sender
+    return for_target(SimklRemovals(link.client), link)
 
 
 def listenbrainz_removals(link: Link) -> RemovalSender:
-    sender = ListenBrainzRemovals(link.client, link.account())
-    sender.service = link.target.name
-    return sender
+    return for_target(ListenBrainzRemovals(link.client, link.account()), link)
 
 
 async def build_removal_sender(

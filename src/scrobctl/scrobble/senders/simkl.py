@@ -9,22 +9,17 @@ from __future__ import annotations
 from typing import Any
 
 from scrobctl.kinds import Link
-from scrobctl.scrobble.senders import Outcome, Refused, Rejected
-from scrobctl.scrobble.senders.ids import group_shows, same_item, scrobble_item
+from scrobctl.scrobble.senders import Rejected
+from scrobctl.scrobble.senders.ids import same_item
+from scrobctl.scrobble.senders.video import VideoSender
 from scrobctl.services import simkl
 from scrobctl.store.records import PlayRecord
 
-BATCH_SIZE = 100
 LOOKUP_MARGIN = 86400
 
 
-class SimklSender:
-    service = simkl.SERVICE
-    batch_size = BATCH_SIZE
-    deduplicates = False
-
-    def __init__(self, client: simkl.SimklClient) -> None:
-        self._client = client
+class SimklSender(VideoSender):
+    api = simkl
 
     def prepare(self, play: PlayRecord) -> tuple[str, Any]:
         when = simkl.iso(play.watched_at)
@@ -40,31 +35,9 @@ class SimklSender:
             raise Rejected("Simkl needs the show's ids with the season and episode number")
         raise Rejected(f"Simkl does not take {play.kind}s")
 
-    async def now_playing(self, play: PlayRecord, payload: Any, progress: float) -> None:
-        item = scrobble_item(*payload)
-        await simkl.scrobble_start(self._client, item, progress)
-
-    async def send(self, batch: list[tuple[PlayRecord, Any]]) -> list[Outcome]:
-        movies = [p for _, (k, p) in batch if k == "movies"]
-        shows = group_shows([p for _, (k, p) in batch if k == "shows"])
-        body = {k: v for k, v in (("movies", movies), ("shows", shows)) if v}
-        result = await simkl.add_history(self._client, body)
-        missing = {
-            kind: [item.get("ids") or {} for item in result.not_found.get(kind, [])]
-            for kind in ("movies", "shows")
-        }
-        outcomes: list[Outcome] = []
-        stored = {"movies": 0, "episodes": 0}
-        for _, (kind, payload) in batch:
-            ids = payload["ids"] if kind == "movies" else payload[0]
-            # Simkl echoes ids as strings at times ("603"): compare loosely.
-            if any(same_item(ids, echoed) for echoed in missing[kind]):
-                outcomes.append(Refused("not found on Simkl"))
-            else:
-                outcomes.append(None)
-                stored["movies" if kind == "movies" else "episodes"] += 1
-        simkl.check_counts(result, {k: n for k, n in stored.items() if n})
-        return outcomes
+    def echoed(self, ids: dict[str, Any], echoed: dict[str, Any]) -> bool:
+        # Simkl echoes ids as strings at times ("603"): compare loosely.
+        return same_item(ids, echoed)
 
     async def already_there(self, plays: list[PlayRecord]) -> set[int]:
         since = min(p.watched_at for p in plays) - LOOKUP_MARGIN
@@ -91,6 +64,4 @@ def _has(play: PlayRecord, entry: simkl.Watched) -> bool:
 
 
 def sender(link: Link) -> SimklSender:
-    built = SimklSender(link.client)
-    built.service = link.target.name  # a Simkl target of its own (issue 19) keeps its jobs
-    return built
+    return SimklSender.for_link(link)

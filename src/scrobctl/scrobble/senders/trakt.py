@@ -11,12 +11,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from scrobctl.kinds import Link
-from scrobctl.scrobble.senders import Outcome, Refused, Rejected
-from scrobctl.scrobble.senders.ids import group_shows, id_key, same_item, scrobble_item
+from scrobctl.scrobble.senders import Rejected
+from scrobctl.scrobble.senders.ids import id_key, same_item
+from scrobctl.scrobble.senders.video import VideoSender
 from scrobctl.services import trakt
 from scrobctl.store.records import PlayRecord
 
-BATCH_SIZE = 100  # no documented maximum; PlexTraktSync-sized batches keep bodies small
 LOOKUP_MARGIN = 60
 
 
@@ -24,14 +24,8 @@ def _pick(ids: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
     return {k: ids[k] for k in names if ids.get(k) is not None}
 
 
-class TraktSender:
-    service = trakt.SERVICE
-    batch_size = BATCH_SIZE
-    deduplicates = False
-
-    def __init__(self, client: trakt.TraktClient) -> None:
-        # The client refreshes once on a 401 before it means "reconnect required".
-        self._client = client
+class TraktSender(VideoSender):
+    api = trakt  # its client refreshes once on a 401 before it means "reconnect required"
 
     def prepare(self, play: PlayRecord) -> tuple[str, Any]:
         when = trakt.iso(play.watched_at)
@@ -50,33 +44,8 @@ class TraktSender:
             raise Rejected("Trakt needs the episode's trakt/tvdb id, or the show's ids")
         raise Rejected(f"Trakt does not take {play.kind}s")
 
-    async def now_playing(self, play: PlayRecord, payload: Any, progress: float) -> None:
-        item = scrobble_item(*payload)
-        await trakt.scrobble_start(self._client, item, progress)
-
-    async def send(self, batch: list[tuple[PlayRecord, Any]]) -> list[Outcome]:
-        body: dict[str, list[dict[str, Any]]] = {"movies": [], "episodes": []}
-        for _, (kind, payload) in batch:
-            if kind != "shows":
-                body[kind].append(payload)
-        body["shows"] = group_shows([p for _, (k, p) in batch if k == "shows"])
-        payload = {k: v for k, v in body.items() if v}
-        result = await trakt.add_history(self._client, payload)
-        missing = {
-            kind: {id_key(item.get("ids", {})) for item in result.not_found.get(kind, [])}
-            for kind in ("movies", "episodes", "shows")
-        }
-        outcomes: list[Outcome] = []
-        stored = {"movies": 0, "episodes": 0}
-        for _, (kind, payload) in batch:
-            ids = payload[0] if kind == "shows" else payload["ids"]
-            if id_key(ids) in missing[kind]:
-                outcomes.append(Refused("not found on Trakt"))
-            else:
-                outcomes.append(None)
-                stored["movies" if kind == "movies" else "episodes"] += 1
-        trakt.check_counts(result, {k: n for k, n in stored.items() if n})
-        return outcomes
+    def echoed(self, ids: dict[str, Any], echoed: dict[str, Any]) -> bool:
+        return id_key(ids) == id_key(echoed)
 
     async def already_there(self, plays: list[PlayRecord]) -> set[int]:
         start = min(p.watched_at for p in plays) - LOOKUP_MARGIN
@@ -104,6 +73,4 @@ def _same_play(play: PlayRecord, entry: trakt.HistoryEntry) -> bool:
 
 
 def sender(link: Link) -> TraktSender:
-    built = TraktSender(link.client)
-    built.service = link.target.name  # a Trakt target of its own (issue 19) keeps its jobs
-    return built
+    return TraktSender.for_link(link)

@@ -235,6 +235,16 @@ class _JsonStream:
     def value(self) -> Any:
         return self.value_and_text()[0]
 
+    def more(self, close: str, between: str) -> bool:
+        """After an element: True past its `,`, False at `close`; anything else is an error."""
+        char = self.peek()
+        if char == ",":
+            self.expect(",")
+            return True
+        if char == close:
+            return False
+        raise JsonError(f"expected ',' or '{close}' between {between}")
+
     def value_and_text(self) -> tuple[Any, str]:
         """The next value, and its JSON text as the file has it (on one line)."""
         self.peek()
@@ -265,13 +275,8 @@ def json_array(stream: IO[bytes]) -> Iterator[tuple[Any, str]]:
         return
     while True:
         yield js.value_and_text()
-        char = js.peek()
-        if char == ",":
-            js.expect(",")
-        elif char == "]":
+        if not js.more("]", "array elements"):
             return
-        else:
-            raise JsonError("expected ',' or ']' between array elements")
 
 
 def json_object_arrays(stream: IO[bytes]) -> Iterator[tuple[str, Any]]:
@@ -295,13 +300,8 @@ def json_object_arrays(stream: IO[bytes]) -> Iterator[tuple[str, Any]]:
             js.expect("]")
         else:
             yield key, js.value()
-        char = js.peek()
-        if char == ",":
-            js.expect(",")
-        elif char == "}":
+        if not js.more("}", "members"):
             return
-        else:
-            raise JsonError("expected ',' or '}' between members")
 
 
 def json_lines(stream: IO[bytes]) -> Iterator[tuple[int, Any, str | None]]:

@@ -8,12 +8,13 @@ may be a track MBID."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from scrobctl.sync.files.base import (
     FileLine,
     JsonError,
+    Member,
     Numbering,
     Source,
     already_counted,
@@ -46,19 +47,22 @@ def detect(source: Source) -> bool:
     )
 
 
+Titles = dict[str, tuple[str, str]]  # recording MBID: (title, artist), from the listens
+Parse = Callable[[Numbering, str, int, Any, Titles], FileLine]
+
+
 def lines(source: Source, numbering: Numbering, _state: Any = None) -> Iterator[FileLine]:
-    titles: dict[str, tuple[str, str]] = {}
+    titles: Titles = {}
     if not source.is_zip:
         member = source.members[0]
+        if member.head(64).lstrip().startswith(b"{"):
+            yield from _json_lines(member, _listen, numbering, titles)
+            return
         with member.open() as stream:
-            if member.head(64).lstrip().startswith(b"{"):
-                for row, item, error in json_lines(stream):
-                    yield _listen(numbering, member.name, row, item, error, titles)
-                return
             row = 0
             try:
                 for row, (item, _text) in enumerate(json_array(stream), start=1):
-                    yield _listen(numbering, member.name, row, item, None, titles)
+                    yield _listen(numbering, member.name, row, item, titles)
             except JsonError as exc:
                 yield unreadable(numbering, member.name, row + 1, None, str(exc))
         return
@@ -67,26 +71,25 @@ def lines(source: Source, numbering: Numbering, _state: Any = None) -> Iterator[
         key=lambda m: [int(p) for p in re.findall(r"\d+", m.name)[-2:]],
     )
     for member in listens:
-        with member.open() as stream:
-            for row, item, error in json_lines(stream):
-                yield _listen(numbering, member.name, row, item, error, titles)
+        yield from _json_lines(member, _listen, numbering, titles)
     for member in source.members:
         if basename(member.name) == "feedback.jsonl":
-            with member.open() as stream:
-                for row, item, error in json_lines(stream):
-                    yield _feedback(numbering, member.name, row, item, error, titles)
+            yield from _json_lines(member, _feedback, numbering, titles)
 
 
-def _listen(
-    numbering: Numbering,
-    member: str,
-    row: int,
-    item: Any,
-    error: str | None,
-    titles: dict[str, tuple[str, str]],
-) -> FileLine:
-    if error is not None:
-        return unreadable(numbering, member, row, item, error)
+def _json_lines(
+    member: Member, parse: Parse, numbering: Numbering, titles: Titles
+) -> Iterator[FileLine]:
+    """A JSON Lines member's rows as `parse` reads them; a line that is not JSON is unreadable."""
+    with member.open() as stream:
+        for row, item, error in json_lines(stream):
+            if error is not None:
+                yield unreadable(numbering, member.name, row, item, error)
+            else:
+                yield parse(numbering, member.name, row, item, titles)
+
+
+def _listen(numbering: Numbering, member: str, row: int, item: Any, titles: Titles) -> FileLine:
     if not isinstance(item, dict) or not isinstance(item.get("track_metadata"), dict):
         return unreadable(numbering, member, row, item, "needs 'listened_at' and 'track_metadata'")
     meta = item["track_metadata"]
@@ -121,16 +124,7 @@ def _listen(
     return line
 
 
-def _feedback(
-    numbering: Numbering,
-    member: str,
-    row: int,
-    item: Any,
-    error: str | None,
-    titles: dict[str, tuple[str, str]],
-) -> FileLine:
-    if error is not None:
-        return unreadable(numbering, member, row, item, error)
+def _feedback(numbering: Numbering, member: str, row: int, item: Any, titles: Titles) -> FileLine:
     if not isinstance(item, dict) or item.get("score") not in FEEDBACK_RATING:
         return unreadable(numbering, member, row, item, "needs 'score' 1 or -1")
     mbid = text_or_none(item.get("recording_mbid"))

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from scrobctl.kinds import Link
@@ -44,49 +44,22 @@ class SimklReader:
             yield self._page(kind, entries, {"kinds_done": list(done), "memo": memo})
 
     def _page(self, kind: str, entries: list[Any], cursor: dict[str, Any]) -> Page:
+        """Each entry is one movie or show (anime are shows) with its plays and rating."""
         page = Page(cursor=cursor)
+        item_type = "movie" if kind == "movies" else "show"
         for entry in entries:
             if not isinstance(entry, dict):
                 continue
-            if kind == "movies":
-                self._movie(entry, page)
-            else:
-                self._show(entry, page)
+            item = entry.get(item_type) or {}
+            ids = video_ids(item.get("ids"))
+            if not ids:
+                page.failed.append({"service": self.service, "entry": entry, "reason": "no ids"})
+                continue
+            ref = ItemRef(item_type, ids, title=item.get("title"), year=int_id(item.get("year")))
+            plays = _movie_plays if item_type == "movie" else _episode_plays
+            page.plays.extend(plays(entry, ref))
+            self._rating(entry, ref, page)
         return page
-
-    def _movie(self, entry: dict[str, Any], page: Page) -> None:
-        movie = entry.get("movie") or {}
-        ids = video_ids(movie.get("ids"))
-        if not ids:
-            page.failed.append({"service": self.service, "entry": entry, "reason": "no ids"})
-            return
-        ref = ItemRef("movie", ids, title=movie.get("title"), year=int_id(movie.get("year")))
-        at = parse_time(entry.get("last_watched_at"))
-        if at is not None and at != UNKNOWN_DATE:
-            page.plays.append(ImportedPlay(ref, at))
-        self._rating(entry, ref, page)
-
-    def _show(self, entry: dict[str, Any], page: Page) -> None:
-        show = entry.get("show") or {}
-        ids = video_ids(show.get("ids"))
-        if not ids:
-            page.failed.append({"service": self.service, "entry": entry, "reason": "no ids"})
-            return
-        show_ref = ItemRef("show", ids, title=show.get("title"), year=int_id(show.get("year")))
-        for season in entry.get("seasons") or []:
-            for episode in (season or {}).get("episodes") or []:
-                at = parse_time((episode or {}).get("watched_at"))
-                if at is None or at == UNKNOWN_DATE:
-                    continue
-                ref = ItemRef(
-                    "episode",
-                    {},
-                    show=show_ref,
-                    season=season.get("number"),
-                    number=episode.get("number"),
-                )
-                page.plays.append(ImportedPlay(ref, at))
-        self._rating(entry, show_ref, page)
 
     @staticmethod
     def _rating(entry: dict[str, Any], ref: ItemRef, page: Page) -> None:
@@ -95,6 +68,26 @@ class SimklReader:
             page.ratings.append(
                 ImportedRating(ref, float(rating), parse_time(entry.get("user_rated_at")))
             )
+
+
+def _movie_plays(entry: dict[str, Any], ref: ItemRef) -> Iterator[ImportedPlay]:
+    """A movie's last watch (Simkl keeps one time per movie)."""
+    at = parse_time(entry.get("last_watched_at"))
+    if at is not None and at != UNKNOWN_DATE:
+        yield ImportedPlay(ref, at)
+
+
+def _episode_plays(entry: dict[str, Any], show: ItemRef) -> Iterator[ImportedPlay]:
+    """Each episode with its own `watched_at`, by season and number."""
+    for season in entry.get("seasons") or []:
+        for episode in (season or {}).get("episodes") or []:
+            at = parse_time((episode or {}).get("watched_at"))
+            if at is None or at == UNKNOWN_DATE:
+                continue
+            ref = ItemRef(
+                "episode", {}, show=show, season=season.get("number"), number=episode.get("number")
+            )
+            yield ImportedPlay(ref, at)
 
 
 def reader(link: Link) -> SimklReader:
