@@ -162,7 +162,7 @@ def _imports(runtime: Runtime) -> list[ImportStatus]:
     its lock was killed (SIGKILL, a crash, a power cut) and is reported as interrupted."""
     from scrobctl.lock import held
     from scrobctl.paths import import_lock
-    from scrobctl.store.imports import INTERRUPTED, RUNNING, list_imports
+    from scrobctl.store.checkpoints import INTERRUPTED, RUNNING, list_imports
 
     found = []
     for profile, service, finished_at, checkpoint in list_imports(runtime.store()):
