@@ -582,3 +582,24 @@ def test_cli_annotations_never_name_a_type_imported_only_for_type_checking() -> 
                     if isinstance(name, ast.Name) and name.id in only_typing:
                         found.append(f"{path.name}:{getattr(node, 'lineno', 0)} {name.id}")
     assert not found
+
+
+def test_serve_flush_every_logs_each_target_as_flush_prints_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from scrobctl.cli.serve import _flushed
+    from scrobctl.scrobble.flush import FlushReport, ServiceReport
+
+    _flushed(
+        FlushReport(
+            [
+                ServiceReport("listenbrainz", "default", sent=3, requests=1, already_there=1),
+                ServiceReport("trakt", "work", reconnect="run `scrobctl login trakt` again"),
+            ]
+        )
+    )
+
+    assert capsys.readouterr().err.splitlines() == [
+        "flush: listenbrainz: 3 sent in 1 request, 1 already there",
+        "flush: trakt (work): run `scrobctl login trakt` again",
+    ]

@@ -212,6 +212,39 @@ def test_flush_after_429_sends_the_rest_once_the_pause_is_over(
     assert only(report).sent == 1500
 
 
+def test_flush_waits_out_a_short_429_and_sends_the_batch_in_the_same_run(
+    logged_in_listenbrainz: Runtime, listenbrainz_api: respx.MockRouter, clock: FakeClock
+) -> None:
+    runtime = logged_in_listenbrainz
+    times = queue_tracks(runtime, 1500)
+    limited = httpx.Response(429, headers={"Retry-After": "2"}, json={"code": 429})
+    server = serve(listenbrainz_api, SubmitListens(limited))
+
+    report = run_flush(runtime)
+
+    assert server.sizes == [1000, 1000, 500]
+    assert server.accepted_times() == Counter(times)
+    assert {(row["state"], row["attempt"]) for row in jobs(runtime)} == {(queue.COMPLETED, 1)}
+    assert 2 in clock.slept
+    assert (only(report).sent, only(report).deferred_until) == (1500, None)
+
+
+def test_flush_defers_a_target_that_keeps_answering_short_429s(
+    logged_in_listenbrainz: Runtime, listenbrainz_api: respx.MockRouter, clock: FakeClock
+) -> None:
+    runtime = logged_in_listenbrainz
+    queue_tracks(runtime, 1500)
+    limited = httpx.Response(429, headers={"Retry-After": "1"}, json={"code": 429})
+    server = serve(listenbrainz_api, SubmitListens(answer=lambda _: limited))
+
+    report = run_flush(runtime)
+
+    assert server.sizes == [1000] * 4  # three short waits, then the run ends for this target
+    assert {(row["state"], row["attempt"]) for row in jobs(runtime)} == {(queue.AVAILABLE, 0)}
+    assert only(report).deferred_until == clock.now() + 1
+    assert report.exit_code == ExitCode.OK
+
+
 # -- 5xx --------------------------------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ starts Python (completion that calls back into the CLI would cost its whole star
 import os
 import shlex
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -93,91 +94,101 @@ def _words(items: list[str]) -> str:
     return " ".join(items)
 
 
-def bash(root: Node) -> str:
-    nodes = root.walk()
+def _find_path(nodes: list[Node], words: str, first: int, current: str) -> list[str]:
+    """What bash and zsh write alike: set $path to the command the words before the cursor
+    name, then open the `case` that answers an option's value by "$path|$prev"."""
     known = "|".join(f'"{" ".join(n.path)}"' for n in nodes if n.path)
-    lines = [
-        f"# {HEADER}",
-        "_scrobctl() {",
-        '    local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"',
-        '    local path="" i next',
-        "    for ((i = 1; i < COMP_CWORD; i++)); do",
-        '        next="${path:+$path }${COMP_WORDS[i]}"',
-        '        case "$next" in',
-        f'            {known}) path="$next" ;;',
-        "        esac",
-        "    done",
-        '    case "$path|$prev" in',
-    ]
-    for node in nodes:
-        for opt in node.options:
-            if not opt.takes_value:
-                continue
-            keys = "|".join(f'"{" ".join(node.path)}|{name}"' for name in opt.names)
-            if opt.choices:
-                reply = f'compgen -W "{_words(opt.choices)}" -- "$cur"'
-            elif "--file" in opt.names:
-                reply = 'compgen -f -- "$cur"'
-            else:
-                reply = ""  # a free value: nothing to offer
-            lines.append(f"        {keys}) COMPREPLY=($({reply})); return ;;")
-    lines += ["    esac", '    local words=""', '    case "$path" in']
-    for node in nodes:
-        words = [*node.children, *node.arg_choices] + [n for o in node.options for n in o.names]
-        lines.append(f'        "{" ".join(node.path)}") words="{_words(words)}" ;;')
-    lines += [
-        "    esac",
-        '    COMPREPLY=($(compgen -W "$words" -- "$cur"))',
-        "}",
-        "complete -F _scrobctl scrobctl",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-def _zsh_quote(text: str) -> str:
-    return text.replace("'", "'\\''").replace(":", "\\:")
-
-
-def zsh(root: Node) -> str:
-    nodes = root.walk()
-    known = "|".join(f'"{" ".join(n.path)}"' for n in nodes if n.path)
-    lines = [
-        "#compdef scrobctl",
-        f"# {HEADER}",
-        "_scrobctl() {",
-        '    local path="" next i prev="${words[CURRENT-1]}"',
-        "    for ((i = 2; i < CURRENT; i++)); do",
-        '        next="${path:+$path }${words[i]}"',
+    return [
+        f"    for ((i = {first}; i < {current}; i++)); do",
+        f'        next="${{path:+$path }}${{{words}[i]}}"',
         '        case "$next" in',
         f'            ({known}) path="$next" ;;',
         "        esac",
         "    done",
         '    case "$path|$prev" in',
     ]
+
+
+def _value_arms(nodes: list[Node], answer: Callable[[Opt], str]) -> list[str]:
+    """The arms of the "$path|$prev" case: one per option that takes a value."""
+    arms = []
     for node in nodes:
         for opt in node.options:
             if opt.takes_value:
                 keys = "|".join(f'"{" ".join(node.path)}|{name}"' for name in opt.names)
-                if opt.choices:
-                    action = f"compadd -- {_words(opt.choices)}"
-                else:
-                    action = "_files" if "--file" in opt.names else "_message 'value'"
-                lines.append(f"        ({keys}) {action}; return ;;")
-    lines += ["    esac", '    case "$path" in']
-    for node in nodes:
-        described = [
-            f"'{_zsh_quote(name)}:{_zsh_quote(child.help)}'"
-            for name, child in node.children.items()
-        ] + [f"'{_zsh_quote(c)}'" for c in node.arg_choices]
-        options = [f"'{_zsh_quote(n)}:{_zsh_quote(o.help)}'" for o in node.options for n in o.names]
-        body = []
-        if described:
-            body.append(f"local -a items=({' '.join(described)}); _describe 'command' items")
-        body.append(f"local -a opts=({' '.join(options)}); _describe 'option' opts")
-        lines.append(f'        ("{" ".join(node.path)}") {"; ".join(body)} ;;')
-    lines += [
-        "    esac",
+                arms.append(f"        ({keys}) {answer(opt)}; return ;;")
+    return [*arms, "    esac"]
+
+
+def _command_case(nodes: list[Node], offer: Callable[[Node], str]) -> list[str]:
+    """`case "$path"`: one arm per command, offering what may follow it."""
+    arms = [f'        ("{" ".join(n.path)}") {offer(n)} ;;' for n in nodes]
+    return ['    case "$path" in', *arms, "    esac"]
+
+
+def _bash_value(opt: Opt) -> str:
+    if opt.choices:
+        return f'COMPREPLY=($(compgen -W "{_words(opt.choices)}" -- "$cur"))'
+    if "--file" in opt.names:
+        return 'COMPREPLY=($(compgen -f -- "$cur"))'
+    return "COMPREPLY=($())"  # a free value: nothing to offer
+
+
+def _bash_words(node: Node) -> str:
+    words = [*node.children, *node.arg_choices] + [n for o in node.options for n in o.names]
+    return f'words="{_words(words)}"'
+
+
+def bash(root: Node) -> list[str]:
+    nodes = root.walk()
+    return [
+        f"# {HEADER}",
+        "_scrobctl() {",
+        '    local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"',
+        '    local path="" i next',
+        *_find_path(nodes, "COMP_WORDS", 1, "COMP_CWORD"),
+        *_value_arms(nodes, _bash_value),
+        '    local words=""',
+        *_command_case(nodes, _bash_words),
+        '    COMPREPLY=($(compgen -W "$words" -- "$cur"))',
+        "}",
+        "complete -F _scrobctl scrobctl",
+        "",
+    ]
+
+
+def _zsh_quote(text: str) -> str:
+    return text.replace("'", "'\\''").replace(":", "\\:")
+
+
+def _zsh_value(opt: Opt) -> str:
+    if opt.choices:
+        return f"compadd -- {_words(opt.choices)}"
+    return "_files" if "--file" in opt.names else "_message 'value'"
+
+
+def _zsh_describe(node: Node) -> str:
+    described = [
+        f"'{_zsh_quote(name)}:{_zsh_quote(child.help)}'" for name, child in node.children.items()
+    ] + [f"'{_zsh_quote(c)}'" for c in node.arg_choices]
+    options = [f"'{_zsh_quote(n)}:{_zsh_quote(o.help)}'" for o in node.options for n in o.names]
+    body = []
+    if described:
+        body.append(f"local -a items=({' '.join(described)}); _describe 'command' items")
+    body.append(f"local -a opts=({' '.join(options)}); _describe 'option' opts")
+    return "; ".join(body)
+
+
+def zsh(root: Node) -> list[str]:
+    nodes = root.walk()
+    return [
+        "#compdef scrobctl",
+        f"# {HEADER}",
+        "_scrobctl() {",
+        '    local path="" next i prev="${words[CURRENT-1]}"',
+        *_find_path(nodes, "words", 2, "CURRENT"),
+        *_value_arms(nodes, _zsh_value),
+        *_command_case(nodes, _zsh_describe),
         "}",
         'if [[ "${zsh_eval_context[-1]}" == loadautofunc ]]; then',
         '    _scrobctl "$@"',
@@ -186,10 +197,9 @@ def zsh(root: Node) -> str:
         "fi",
         "",
     ]
-    return "\n".join(lines)
 
 
-def fish(root: Node) -> str:
+def fish(root: Node) -> list[str]:
     lines = [f"# {HEADER}", "complete -c scrobctl -f"]
     for node in root.walk():
         here = _fish_condition(root, node)
@@ -217,7 +227,7 @@ def fish(root: Node) -> str:
                 f" -d {shlex.quote(opt.help)}"
             )
     lines.append("")
-    return "\n".join(lines)
+    return lines
 
 
 def _fish_condition(root: Node, node: Node) -> str:
@@ -236,7 +246,7 @@ def _fish_condition(root: Node, node: Node) -> str:
 
 
 def script(shell: Shell) -> str:
-    return {Shell.bash: bash, Shell.zsh: zsh, Shell.fish: fish}[shell](tree())
+    return "\n".join({Shell.bash: bash, Shell.zsh: zsh, Shell.fish: fish}[shell](tree()))
 
 
 def install_path(shell: Shell, home: Path) -> Path:

@@ -5,6 +5,7 @@ import sys
 import typer
 
 from scrobctl.cli.output import out_console, output
+from scrobctl.cli.params import JSON_OUTPUT
 
 app = typer.Typer(
     help="See the settings in effect and where each came from; change the settings file.",
@@ -13,9 +14,7 @@ app = typer.Typer(
 
 
 @app.command("show")
-def show(
-    ctx: typer.Context, json_output: bool = typer.Option(False, "--json", help="Print JSON.")
-) -> None:
+def show(ctx: typer.Context, json_output: bool = JSON_OUTPUT) -> None:
     """Every setting in effect and where it came from (default, file or environment).
     Credentials are never shown, only whether they are set.
 

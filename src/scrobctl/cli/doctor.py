@@ -3,6 +3,7 @@
 import typer
 
 from scrobctl.cli.output import colour, output
+from scrobctl.cli.params import JSON_OUTPUT
 from scrobctl.errors import ExitCode
 
 MARK = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
@@ -11,7 +12,7 @@ STYLE = {"ok": "\033[32m", "warn": "\033[33m", "fail": "\033[1;31m"}  # green, y
 
 def doctor(
     ctx: typer.Context,
-    json_output: bool = typer.Option(False, "--json", help="Print JSON."),
+    json_output: bool = JSON_OUTPUT,
     full: bool = typer.Option(
         False,
         "--full",

@@ -5,6 +5,7 @@ import sys
 import typer
 
 from scrobctl.cli.output import local_time, output
+from scrobctl.cli.params import JSON_OUTPUT
 
 
 def explain(
@@ -14,7 +15,7 @@ def explain(
         help="A play id (from `scrobctl history`), an item id like tmdb:603 or mbid:<uuid>, "
         "or - for history --json output or playback events on stdin.",
     ),
-    json_output: bool = typer.Option(False, "--json", help="Print JSON."),
+    json_output: bool = JSON_OUTPUT,
 ) -> None:
     """Explain a play or an item: which ids and which rule matched it (exact id, weak artist +
     title, TMDb look-up), the other items it could have been, and each target's job with its

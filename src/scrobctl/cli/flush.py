@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from scrobctl.cli.output import Output, local_time, output, plural
+from scrobctl.cli.params import JSON_SUMMARY
 from scrobctl.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ def flush(
     dry_run: bool = typer.Option(
         False, "--dry-run", "-n", help="List what would be sent, per service; send nothing."
     ),
-    json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    json_output: bool = JSON_SUMMARY,
 ) -> None:
     """Send queued plays to their services: batched, rate-limited, retried.
 
@@ -73,35 +74,49 @@ def flush(
         out.data({"dry_run": False, "services": services}, report.exit_code)
         raise typer.Exit(report.exit_code)
     for r in report.services:
-        name = _name(r)
-        if r.reconnect:
-            print(f"{name}: {r.reconnect}", file=sys.stderr)
+        if out.quiet and not _needs_attention(r):
             continue
-        if r.problem:
-            print(f"{name}: {r.problem}; its plays wait in the queue", file=sys.stderr)
-            continue
-        if r.attention and not r.sent:
-            print(f"{name}: {r.attention}; its plays wait in the queue", file=sys.stderr)
-            continue
-        problems = bool(r.rejected or r.discarded or r.error)
-        if out.quiet and not problems:
-            continue
-        parts = [f"{r.sent} sent" + (f" in {plural(r.requests, 'request')}" if r.requests else "")]
-        if r.removed:
-            parts.append(f"{r.removed} removed")
-        if r.already_there:
-            parts.append(f"{r.already_there} already there")
-        if r.rejected:
-            reasons = sorted(set(r.rejected))
-            parts.append(f"{len(r.rejected)} rejected ({'; '.join(reasons[:3])})")
-        if r.deferred_until:
-            parts.append(f"{r.deferred or 'the rest'} paused until {local_time(r.deferred_until)}")
-        if r.retry_scheduled:
-            parts.append(f"{r.retry_scheduled} to retry from {local_time(r.retry_at)} ({r.error})")
-        if r.discarded:
-            parts.append(f"{r.discarded} given up ({r.error}); see `scrobctl queue list`")
-        print(f"{name}: " + ", ".join(parts), file=sys.stderr)
+        print(service_line(r), file=sys.stderr)
     raise typer.Exit(report.exit_code)
+
+
+def _needs_attention(r: "ServiceReport") -> bool:
+    """What --quiet still prints: a lost login, a target this run could not use, plays
+    rejected or given up, an error."""
+    return bool(
+        r.reconnect
+        or r.problem
+        or (r.attention and not r.sent)
+        or r.rejected
+        or r.discarded
+        or r.error
+    )
+
+
+def service_line(r: "ServiceReport") -> str:
+    """One target's part of a flush, as `flush` prints it and `serve --flush-every` logs it."""
+    name = _name(r)
+    if r.reconnect:
+        return f"{name}: {r.reconnect}"
+    if r.problem:
+        return f"{name}: {r.problem}; its plays wait in the queue"
+    if r.attention and not r.sent:
+        return f"{name}: {r.attention}; its plays wait in the queue"
+    parts = [f"{r.sent} sent" + (f" in {plural(r.requests, 'request')}" if r.requests else "")]
+    if r.removed:
+        parts.append(f"{r.removed} removed")
+    if r.already_there:
+        parts.append(f"{r.already_there} already there")
+    if r.rejected:
+        reasons = sorted(set(r.rejected))
+        parts.append(f"{len(r.rejected)} rejected ({'; '.join(reasons[:3])})")
+    if r.deferred_until:
+        parts.append(f"{r.deferred or 'the rest'} paused until {local_time(r.deferred_until)}")
+    if r.retry_scheduled:
+        parts.append(f"{r.retry_scheduled} to retry from {local_time(r.retry_at)} ({r.error})")
+    if r.discarded:
+        parts.append(f"{r.discarded} given up ({r.error}); see `scrobctl queue list`")
+    return f"{name}: " + ", ".join(parts)
 
 
 SHOWN = 10  # items listed per service by --dry-run (the count says how many more)

@@ -5,6 +5,7 @@ from enum import StrEnum
 import typer
 
 from scrobctl.cli.output import local_time, output
+from scrobctl.cli.params import JSON_OUTPUT, SINCE
 
 
 class Kind(StrEnum):
@@ -23,9 +24,7 @@ def history(
         "-s",
         help="Only plays this target (e.g. lastfm, maloja) is known to have.",
     ),
-    since: str | None = typer.Option(
-        None, "--since", help="Only plays from this date on (7d, 2w, yesterday, 2026-01-01)."
-    ),
+    since: str | None = SINCE,
     source: str | None = typer.Option(
         None,
         "--source",
@@ -34,7 +33,7 @@ def history(
     ),
     limit: int = typer.Option(50, "--limit", "-n", min=1, help="Show at most this many."),
     profile: str | None = typer.Option(None, "--profile", "-p", help="Only this profile."),
-    json_output: bool = typer.Option(False, "--json", help="Print JSON."),
+    json_output: bool = JSON_OUTPUT,
 ) -> None:
     """Show your plays, newest first, with the services that have each.
 

@@ -12,6 +12,7 @@ import typer
 from scrobctl.cli.choices import FileFormat
 from scrobctl.cli.dates import parse_date
 from scrobctl.cli.output import output
+from scrobctl.cli.params import JSON_SUMMARY, SINCE
 from scrobctl.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -27,14 +28,12 @@ def import_(
         help="The target to import from: a kind's name (trakt, lastfm...) or a named one"
         " (not with --file).",
     ),
-    since: str | None = typer.Option(
-        None, "--since", help="Only plays from this date on (7d, 2w, yesterday, 2026-01-01)."
-    ),
+    since: str | None = SINCE,
     full: bool = typer.Option(
         False, "--full", help="Everything again, not only what is newer than the last import."
     ),
     profile: str = typer.Option("default", "--profile", "-p", help="Local profile to import into."),
-    json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    json_output: bool = JSON_SUMMARY,
     files: list[Path] = typer.Option(
         [],
         "--file",

@@ -1,4 +1,10 @@
-"""Plain option values without pydantic.
+"""Typer parameters: the options several commands share, and plain option values without
+pydantic.
+
+An option several commands take with one meaning is declared here once (SINCE, PROFILE, the two
+--json wordings), so its name, default and help read the same everywhere; Typer copies the
+declaration for each command. The root imports this module at every start-up, so a command
+that uses them imports nothing more.
 
 Typer (0.29) coerces every parameter it processes through a pydantic TypeAdapter built on first
 use (typer/core.py `_TyperParameter.process_value`, typer/_adapters.py) — even the automatic
@@ -11,11 +17,18 @@ other value (and any value that would be an error) still goes through Typer's ow
 conversions and error messages stay Typer's.
 """
 
-from __future__ import annotations
-
 import re
 from enum import Enum
 from typing import Any, get_origin
+
+import typer
+
+SINCE = typer.Option(
+    None, "--since", help="Only plays from this date on (7d, 2w, yesterday, 2026-01-01)."
+)
+PROFILE = typer.Option("default", "--profile", "-p", help="Local profile.")
+JSON_OUTPUT = typer.Option(False, "--json", help="Print JSON.")
+JSON_SUMMARY = typer.Option(False, "--json", help="Print the summary as JSON.")
 
 _INT = re.compile(r"-?[0-9]{1,18}\Z")
 _UNHANDLED = object()

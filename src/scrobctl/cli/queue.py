@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from scrobctl.cli.output import local_time, output, plural
+from scrobctl.cli.params import JSON_OUTPUT
 from scrobctl.errors import UsageError
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ def list_(
     ),
     all_states: bool = typer.Option(False, "--all", "-a", help="Completed jobs too."),
     limit: int = typer.Option(100, "--limit", "-n", min=1, help="Show at most this many."),
-    json_output: bool = typer.Option(False, "--json", help="Print JSON."),
+    json_output: bool = JSON_OUTPUT,
 ) -> None:
     """List jobs, newest first: by default the pending and failed ones (discarded: given up
     after retries; rejected: refused by the service). Says how many it left out.
@@ -95,6 +96,12 @@ def list_(
     out.info(f"{plural(len(jobs), 'job')} shown{left_out}")
 
 
+# The jobs `retry` and `drop` act on: ids, or every job in a state (see _targets).
+JOB_IDS = typer.Argument(None, help="Job ids (see `scrobctl queue list`).")
+IN_STATE = typer.Option(None, "--state", "-s", help="All jobs in this state.")
+OF_TARGET = typer.Option(None, "--service", help="With --state: only this target.")
+
+
 def _targets(cmd: "Command", ids: list[int], state: State | None, service: str | None) -> list[int]:
     from scrobctl.store import queue
 
@@ -110,9 +117,9 @@ def _targets(cmd: "Command", ids: list[int], state: State | None, service: str |
 @app.command()
 def retry(
     ctx: typer.Context,
-    ids: list[int] = typer.Argument(None, help="Job ids (see `scrobctl queue list`)."),
-    state: State | None = typer.Option(None, "--state", "-s", help="All jobs in this state."),
-    service: str | None = typer.Option(None, "--service", help="With --state: only this target."),
+    ids: list[int] = JOB_IDS,
+    state: State | None = IN_STATE,
+    service: str | None = OF_TARGET,
 ) -> None:
     """Make jobs due now with fresh attempts (typically given-up ones).
 
@@ -141,9 +148,9 @@ def retry(
 @app.command()
 def drop(
     ctx: typer.Context,
-    ids: list[int] = typer.Argument(None, help="Job ids (see `scrobctl queue list`)."),
-    state: State | None = typer.Option(None, "--state", "-s", help="All jobs in this state."),
-    service: str | None = typer.Option(None, "--service", help="With --state: only this target."),
+    ids: list[int] = JOB_IDS,
+    state: State | None = IN_STATE,
+    service: str | None = OF_TARGET,
 ) -> None:
     """Delete jobs from the queue; their plays stay in your local history.
 

@@ -4,6 +4,7 @@ import typer
 
 from scrobctl.cli.dates import parse_date
 from scrobctl.cli.output import output
+from scrobctl.cli.params import JSON_SUMMARY, PROFILE
 
 export_app = typer.Typer(help="Send local data to a service as queued jobs.", no_args_is_help=True)
 
@@ -12,7 +13,7 @@ def rate(
     ctx: typer.Context,
     item: str = typer.Argument(..., help="The item, by external id: tmdb:603, mbid:<uuid> ..."),
     rating: float = typer.Argument(..., help="Your rating, 1 to 10 (fractions allowed)."),
-    profile: str = typer.Option("default", "--profile", "-p", help="Local profile."),
+    profile: str = PROFILE,
 ) -> None:
     """Rate an item in your history on the 1-10 scale.
 
@@ -39,8 +40,8 @@ def export_ratings(
         None, "--since", help="Only ratings made from this date (7d, 2w, yesterday, 2026-01-01)."
     ),
     dry_run: bool = typer.Option(False, "--dry-run", "-n", help="Count, queue nothing."),
-    profile: str = typer.Option("default", "--profile", "-p", help="Local profile."),
-    json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    profile: str = PROFILE,
+    json_output: bool = JSON_SUMMARY,
 ) -> None:
     """Queue your ratings for a service; `scrobctl flush` sends them.
 

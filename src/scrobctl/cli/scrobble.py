@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, BinaryIO
 import typer
 
 from scrobctl.cli.output import output
+from scrobctl.cli.params import JSON_SUMMARY
 from scrobctl.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ def scrobble(
         help="json: playback events; playerctl: lines of `playerctl metadata --format` with"
         " the format `scrobctl watch mpris --print-format` prints, each a look at a player.",
     ),
-    json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    json_output: bool = JSON_SUMMARY,
 ) -> None:
     """Queue plays from JSON playback events, one object per line (or one JSON array).
 
@@ -93,12 +94,7 @@ def scrobble(
         out.data(
             {
                 "dry_run": dry_run,
-                "queued": summary.queued,
-                "recorded_only": summary.recorded_only,
-                "below_threshold": summary.below_threshold,
-                "duplicate": summary.duplicate,
-                "not_a_play": summary.not_a_play,
-                "rated": summary.rated,
+                **summary.counts(),
                 "invalid": [{"line": n, "reason": r} for n, r in summary.invalid],
                 "jobs": summary.jobs,
                 "warnings": [*result.unrouted, *result.reconnect],

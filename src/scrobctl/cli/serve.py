@@ -4,11 +4,16 @@
 import re
 import sys
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import typer
 
 from scrobctl.cli.output import out_console, output
+from scrobctl.cli.params import JSON_OUTPUT
 from scrobctl.errors import UsageError
+
+if TYPE_CHECKING:
+    from scrobctl.scrobble.flush import FlushReport
 
 app = typer.Typer(invoke_without_command=True)
 token_app = typer.Typer(
@@ -38,6 +43,14 @@ def parse_duration(text: str) -> float:
 
 def _log(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
+
+
+def _flushed(report: "FlushReport") -> None:
+    """A `--flush-every` round, one line a target, as `scrobctl flush` says it."""
+    from scrobctl.cli.flush import service_line
+
+    for r in report.services:
+        _log(f"flush: {service_line(r)}")
 
 
 @app.callback()
@@ -107,7 +120,15 @@ def serve(
 
     out = output(ctx)
     runtimes = partial(build_runtime, out)  # one runtime per arrival, each closed after it
-    run_serve(runtimes, tokens, sock, flush_every=interval, log=_log, log_arrivals=out.verbose)
+    run_serve(
+        runtimes,
+        tokens,
+        sock,
+        flush_every=interval,
+        log=_log,
+        flushed=_flushed,
+        log_arrivals=out.verbose,
+    )
 
 
 def _executable() -> str:
@@ -145,9 +166,7 @@ def token_add(
 
 
 @token_app.command("list")
-def token_list(
-    ctx: typer.Context, json_output: bool = typer.Option(False, "--json", help="Print JSON.")
-) -> None:
+def token_list(ctx: typer.Context, json_output: bool = JSON_OUTPUT) -> None:
     """List the sources that have a token (never the tokens).
 
     Example: scrobctl serve token list

@@ -7,18 +7,17 @@ import typer
 from scrobctl.cli.dates import parse_date
 from scrobctl.cli.history import Kind
 from scrobctl.cli.output import colour, output
+from scrobctl.cli.params import JSON_OUTPUT, SINCE
 
 BAR_WIDTH = 40
 
 
 def stats(
     ctx: typer.Context,
-    since: str | None = typer.Option(
-        None, "--since", help="Only plays from this date on (7d, 2w, yesterday, 2026-01-01)."
-    ),
+    since: str | None = SINCE,
     kind: Kind | None = typer.Option(None, "--type", "-t", help="Only this media type."),
     top: int = typer.Option(10, "--top", min=1, max=100, help="How long each top list is."),
-    json_output: bool = typer.Option(False, "--json", help="Print JSON."),
+    json_output: bool = JSON_OUTPUT,
 ) -> None:
     """Your archive at a glance: plays per week (a chart on a terminal), top artists, tracks,
     albums, shows and movies, listening and watching time, and how much of the archive each

@@ -6,6 +6,7 @@ import typer
 
 from scrobctl.cli.dates import parse_date
 from scrobctl.cli.output import local_time, output, plural
+from scrobctl.cli.params import JSON_SUMMARY, PROFILE, SINCE
 
 if TYPE_CHECKING:
     from scrobctl.cli.output import Output
@@ -24,9 +25,7 @@ def sync(
         help="Only plays recorded from this source: file (every export file), file:spotify,"
         " file:letterboxd..., stdin (as `history --source`).",
     ),
-    since: str | None = typer.Option(
-        None, "--since", help="Only plays from this date on (7d, 2w, yesterday, 2026-01-01)."
-    ),
+    since: str | None = SINCE,
     until: str | None = typer.Option(None, "--until", help="Only plays before this date."),
     ratings: bool = typer.Option(
         False, "--ratings", help="Ratings (loves, feedback) too, as `export ratings` does."
@@ -38,8 +37,8 @@ def sync(
         help="List what would be sent and why the rest is skipped; queue nothing (the"
         " histories are still imported, as `import` would).",
     ),
-    profile: str = typer.Option("default", "--profile", "-p", help="Local profile."),
-    json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    profile: str = PROFILE,
+    json_output: bool = JSON_SUMMARY,
 ) -> None:
     """Queue the archived plays a target lacks; `scrobctl flush` sends them.
 

@@ -6,6 +6,7 @@ import sys
 import typer
 
 from scrobctl.cli.output import Output, local_time, output
+from scrobctl.cli.params import JSON_OUTPUT
 from scrobctl.errors import ExitCode, UsageError
 
 ACTIONS = {
@@ -74,7 +75,7 @@ def unscrobble(
         " trakt2); the play stays in the archive.",
     ),
     dry_run: bool = typer.Option(False, "--dry-run", "-n", help="Say what would happen only."),
-    json_output: bool = typer.Option(False, "--json", help="Print JSON."),
+    json_output: bool = JSON_OUTPUT,
 ) -> None:
     """Remove wrong plays from your archive and, as queued jobs, from the services that have
     them: Trakt and Simkl (/sync/history/remove) and ListenBrainz (delete-listen). A play not

@@ -31,6 +31,8 @@ FRESH_PLAYS = 100_000  # ... and their plays (an export plays one track hundreds
 # What happened to a line that added no play: (line, outcome, reason). Outcomes: "invalid",
 # "below_threshold", "duplicate", "not_a_play".
 OnSkip = Callable[[Line, str, str], None]
+# The counts a summary reports, in this order (README "JSON output").
+OUTCOMES = ("queued", "recorded_only", "below_threshold", "duplicate", "not_a_play", "rated")
 
 
 @dataclass
@@ -50,6 +52,10 @@ class IngestSummary:
     jobs: dict[str, int] = field(default_factory=dict)
     # Plays recorded with no target to send them to, per (profile, type): said on stderr.
     unrouted: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def counts(self) -> dict[str, int]:
+        """What became of the lines, by outcome: `scrobble --json` and a webhook's answer."""
+        return {name: getattr(self, name) for name in OUTCOMES}
 
     @property
     def total(self) -> int:

@@ -22,6 +22,8 @@ from pydantic import (
     model_validator,
 )
 
+from scrobctl.store.names import VIDEO_IDS
+
 # What plays (track, podcast, movie, episode) and, rated but never played, a whole show or
 # season (Trakt, IMDb and Simkl rate them; issue 20).
 EventType = Literal["track", "podcast", "movie", "episode", "show", "season"]
@@ -97,17 +99,8 @@ class Ids(_Model):
     isrc: Annotated[ShortText | None, Blank] = None
 
     def video(self) -> dict[str, int | str]:
-        return {
-            k: v
-            for k, v in (
-                ("tmdb", self.tmdb),
-                ("imdb", self.imdb),
-                ("tvdb", self.tvdb),
-                ("trakt", self.trakt),
-                ("simkl", self.simkl),
-            )
-            if v is not None
-        }
+        """The video ids given, in the store's order (strongest first)."""
+        return {k: v for k in VIDEO_IDS if (v := getattr(self, k)) is not None}
 
 
 class Show(_Model):

@@ -276,6 +276,7 @@ async def _drain(
     store = runtime.store()
     service = sender.service
     first = True
+    pauses = 0
     while True:
         if on_batch is not None and not first:
             on_batch(result)
@@ -288,7 +289,11 @@ async def _drain(
             try:
                 records = await batch.skip_known(records)
             except ServiceError as exc:
-                _stopped(runtime, profile, service, [p.job_id for p in records], exc, result)
+                unsent = [p.job_id for p in records]
+                if pauses < SHORT_PAUSES and await _short_pause(runtime, unsent, exc):
+                    pauses += 1
+                    continue
+                _stopped(runtime, profile, service, unsent, exc, result)
                 return True
         ready: list[tuple[Any, Any]] = []
         rejections: list[tuple[int, str]] = []
@@ -302,11 +307,33 @@ async def _drain(
         try:
             await batch.send(ready)
         except ServiceError as exc:
+            if pauses < SHORT_PAUSES and await _short_pause(runtime, batch.unsent, exc):
+                pauses += 1
+                continue
             _stopped(runtime, profile, service, batch.unsent, exc, result)
             return True
         except _Paused:
             queue.release(store, batch.unsent)
             return True
+
+
+# A 429 asking for at most SHORT_PAUSE seconds is waited out in the run, SHORT_PAUSES times a
+# target at the most: Trakt allows one write a second across all of a user's clients, so a flush
+# that starts within a second of another one's last write is told to wait a second, and ending
+# the run for that would leave the queue to the next cron run. Longer pauses end the target's
+# run (_stopped), with its jobs scheduled for then.
+SHORT_PAUSE = 5.0
+SHORT_PAUSES = 3
+
+
+async def _short_pause(runtime: Runtime, unsent: list[int], exc: ServiceError) -> bool:
+    """Wait out a short 429 with the batch's unsent jobs released (no attempt spent), so the
+    next claim takes them again; False when the pause is not short (or not a 429)."""
+    if not isinstance(exc, RateLimited) or exc.retry_after > SHORT_PAUSE:
+        return False
+    queue.release(runtime.store(), unsent)
+    await runtime.clock.sleep(exc.retry_after)
+    return True
 
 
 def _stopped(

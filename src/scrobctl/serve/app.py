@@ -76,7 +76,7 @@ def build_app(
         return source
 
     def done(request: Request, source: Source, outcome: Outcome | None, note: str) -> None:
-        counts = outcome.counts() if outcome else {}
+        counts = outcome.summary.counts() if outcome else {}
         shown = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items() if v)
         log(f"{source.name} {request.url.path}: {shown or note}")
 
@@ -99,7 +99,7 @@ def build_app(
                 log(f"400 {request.url.path} from {source.name}: {exc}")
                 return JSONResponse({"error": str(exc)}, 400)
             done(request, source, outcome, "nothing to record")
-            return JSONResponse(outcome.counts())
+            return JSONResponse(outcome.summary.counts())
 
         return endpoint
 

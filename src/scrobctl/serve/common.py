@@ -8,8 +8,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-TICKS_PER_MS = 10_000  # .NET ticks (Jellyfin, Emby): 100 ns each
-
 
 class BadBody(ValueError):
     """The request body cannot be read as its format; the message says why (answered 400)."""
@@ -71,13 +69,6 @@ def _short(exc: BaseException) -> str:
     return "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:200]
 
 
-def as_bool(value: Any) -> bool:
-    """JSON true, or the "True"/"true" strings a .NET template renders (Jellyfin)."""
-    if isinstance(value, bool):
-        return value
-    return isinstance(value, str) and value.strip().lower() == "true"
-
-
 def as_int(value: Any) -> int | None:
     """An integer from a number or a numeric string ("00042", "1.5E10"); None when absent,
     empty or not a finite number. Booleans are not numbers."""
@@ -107,11 +98,3 @@ def as_text(value: Any) -> str | None:
     if isinstance(value, str) and value.strip():
         return value.strip()
     return None
-
-
-def ticks_to_ms(value: Any) -> int | None:
-    """.NET ticks as milliseconds; positions beyond 32 bits are common (Emby)."""
-    ticks = as_int(value)
-    if ticks is None or ticks <= 0:
-        return None
-    return ticks // TICKS_PER_MS

@@ -10,19 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from scrobctl.serve.common import (
-    BadBody,
-    Parsed,
-    Source,
-    as_bool,
-    as_int,
-    as_text,
-    ignored,
-    ticks_to_ms,
-)
-from scrobctl.serve.jellyfin import video_ids
+from scrobctl.serve import dotnet
+from scrobctl.serve.common import BadBody, Parsed, Source, as_text, ignored
 
-KINDS = {"Movie": "movie", "Episode": "episode", "Audio": "track"}
 TESTS = ("system.webhooktest", "system.notificationtest")
 
 
@@ -40,7 +30,7 @@ def parse(data: dict[str, Any], source: Source) -> Parsed:
     item = data.get("Item")
     if not isinstance(item, dict):
         raise BadBody(f"a {event} body needs 'Item'")
-    kind = KINDS.get(str(item.get("Type")))
+    kind = dotnet.KINDS.get(str(item.get("Type")))
     if kind is None:
         return ignored(f"not a movie, episode or song ({item.get('Type')})")
     base = {"profile": source.profile, **_item(kind, item)}
@@ -49,17 +39,12 @@ def parse(data: dict[str, Any], source: Source) -> Parsed:
     if event == "playback.pause":
         return Parsed([{**base, "event": "pause"}])
     info = data.get("PlaybackInfo") if isinstance(data.get("PlaybackInfo"), dict) else {}
-    if as_bool(info.get("PlayedToCompletion")):
-        return Parsed([{**base, "event": "stop", "percentage": 100.0}])
-    position = ticks_to_ms(info.get("PositionTicks"))
-    if position is None:
-        return Parsed([{**base, "event": "pause"}])
-    return Parsed([{**base, "event": "stop", "watched_ms": position}])
+    return dotnet.stop(base, info.get("PlayedToCompletion"), info.get("PositionTicks"))
 
 
 def _item(kind: str, item: dict[str, Any]) -> dict[str, Any]:
     fields: dict[str, Any] = {"type": kind, "title": as_text(item.get("Name"))}
-    duration = ticks_to_ms(item.get("RunTimeTicks"))
+    duration = dotnet.ticks_to_ms(item.get("RunTimeTicks"))
     if duration:
         fields["duration_ms"] = duration
     raw = item.get("ProviderIds") if isinstance(item.get("ProviderIds"), dict) else {}
@@ -73,12 +58,12 @@ def _item(kind: str, item: dict[str, Any]) -> dict[str, Any]:
         # a wrong one would merge different recordings; the artist + title match is used.
         fields["ids"] = {}
         return fields
-    fields["ids"] = video_ids(providers)
-    year = as_int(item.get("ProductionYear"))
-    if year and 1870 <= year <= 9999:
-        fields["year"] = year
-    if kind == "episode":
-        fields["show"] = {"title": as_text(item.get("SeriesName"))}
-        fields["season"] = as_int(item.get("ParentIndexNumber"))
-        fields["number"] = as_int(item.get("IndexNumber"))
-    return fields
+    video = dotnet.video(
+        kind,
+        providers,
+        item.get("ProductionYear"),
+        as_text(item.get("SeriesName")),
+        item.get("ParentIndexNumber"),
+        item.get("IndexNumber"),
+    )
+    return {**fields, **video}

@@ -19,18 +19,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from scrobctl.serve.common import (
-    BadBody,
-    Parsed,
-    Source,
-    as_bool,
-    as_int,
-    as_text,
-    ignored,
-    ticks_to_ms,
-)
-
-KINDS = {"Movie": "movie", "Episode": "episode", "Audio": "track"}
+from scrobctl.serve import dotnet
+from scrobctl.serve.common import BadBody, Parsed, Source, as_text, ignored
 
 
 def parse(data: dict[str, Any], source: Source) -> Parsed:
@@ -41,7 +31,7 @@ def parse(data: dict[str, Any], source: Source) -> Parsed:
         return ignored(f"a play of another Jellyfin user ({data.get('NotificationUsername')})")
     if notification not in ("PlaybackStart", "PlaybackProgress", "PlaybackStop"):
         return ignored(f"not a playback notification ({notification})")
-    kind = KINDS.get(str(data.get("ItemType")))
+    kind = dotnet.KINDS.get(str(data.get("ItemType")))
     if kind is None:
         return ignored(f"not a movie, episode or song ({data.get('ItemType')})")
     base = {"profile": source.profile, **item(kind, data)}
@@ -49,12 +39,7 @@ def parse(data: dict[str, Any], source: Source) -> Parsed:
         return Parsed([{**base, "event": "start"}])
     if notification == "PlaybackProgress":
         return Parsed([{**base, "event": "pause"}])
-    if as_bool(data.get("PlayedToCompletion")):
-        return Parsed([{**base, "event": "stop", "percentage": 100.0}])
-    position = ticks_to_ms(data.get("PlaybackPositionTicks"))
-    if position is None:
-        return Parsed([{**base, "event": "pause"}])  # stopped at 0, or no position sent
-    return Parsed([{**base, "event": "stop", "watched_ms": position}])
+    return dotnet.stop(base, data.get("PlayedToCompletion"), data.get("PlaybackPositionTicks"))
 
 
 def _text(value: Any) -> str | None:
@@ -64,7 +49,7 @@ def _text(value: Any) -> str | None:
 
 def item(kind: str, data: dict[str, Any]) -> dict[str, Any]:
     fields: dict[str, Any] = {"type": kind, "title": _text(data.get("Name"))}
-    duration = ticks_to_ms(data.get("RunTimeTicks"))
+    duration = dotnet.ticks_to_ms(data.get("RunTimeTicks"))
     if duration:
         fields["duration_ms"] = duration
     providers = {
@@ -79,26 +64,12 @@ def item(kind: str, data: dict[str, Any]) -> dict[str, Any]:
         mbid = as_text(providers.get("musicbrainzrecording"))
         fields["ids"] = {"mbid": mbid} if mbid else {}
         return fields
-    fields["ids"] = video_ids(providers)
-    year = as_int(data.get("Year"))
-    if year and 1870 <= year <= 9999:
-        fields["year"] = year
-    if kind == "episode":
-        fields["show"] = {"title": _text(data.get("SeriesName"))}
-        fields["season"] = as_int(data.get("SeasonNumber"))
-        fields["number"] = as_int(data.get("EpisodeNumber"))
-    return fields
-
-
-def video_ids(providers: dict[str, Any]) -> dict[str, Any]:
-    """tmdb/imdb/tvdb from provider ids keyed in lower case (Jellyfin `Provider_tmdb`, Emby
-    `ProviderIds.Tmdb`); values are strings in both."""
-    ids: dict[str, Any] = {}
-    for key in ("tmdb", "tvdb"):
-        number = as_int(providers.get(key))
-        if number and number > 0:
-            ids[key] = number
-    imdb = as_text(providers.get("imdb"))
-    if imdb and imdb.startswith("tt"):
-        ids["imdb"] = imdb
-    return ids
+    video = dotnet.video(
+        kind,
+        providers,
+        data.get("Year"),
+        _text(data.get("SeriesName")),
+        data.get("SeasonNumber"),
+        data.get("EpisodeNumber"),
+    )
+    return {**fields, **video}

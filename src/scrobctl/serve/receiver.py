@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scrobctl.errors import LockHeld
 from scrobctl.runtime import Runtime
@@ -23,6 +23,9 @@ from scrobctl.scrobble.events import Event, Line, parse_one
 from scrobctl.scrobble.rules import below_threshold
 from scrobctl.serve.common import BadBody, Source
 
+if TYPE_CHECKING:
+    from scrobctl.scrobble.flush import FlushReport
+
 Log = Callable[[str], None]
 
 
@@ -30,17 +33,6 @@ Log = Callable[[str], None]
 class Outcome:
     summary: IngestSummary
     events: list[Event] = field(default_factory=list)
-
-    def counts(self) -> dict[str, int]:
-        s = self.summary
-        return {
-            "queued": s.queued,
-            "duplicate": s.duplicate,
-            "below_threshold": s.below_threshold,
-            "not_a_play": s.not_a_play,
-            "recorded_only": s.recorded_only,
-            "rated": s.rated,
-        }
 
 
 def to_lines(events: list[dict[str, Any]]) -> list[Line]:
@@ -55,9 +47,15 @@ def to_lines(events: list[dict[str, Any]]) -> list[Line]:
 
 
 class Receiver:
-    def __init__(self, runtime_factory: Callable[[], Runtime], log: Log) -> None:
+    def __init__(
+        self,
+        runtime_factory: Callable[[], Runtime],
+        log: Log,
+        flushed: Callable[[FlushReport], None],
+    ) -> None:
         self._factory = runtime_factory
         self.log = log
+        self._flushed = flushed  # renders a `--flush-every` round (the CLI's flush lines)
         self._db = ThreadPoolExecutor(1, thread_name_prefix="scrobctl-db")
         self._send = ThreadPoolExecutor(1, thread_name_prefix="scrobctl-send")
         self._runtime: Runtime | None = None  # used on the database thread only
@@ -130,19 +128,7 @@ class Receiver:
             return
         finally:
             runtime.close()
-        for r in report.services:
-            parts = [f"{r.sent} sent"]
-            if r.already_there:
-                parts.append(f"{r.already_there} already there")
-            if r.rejected:
-                parts.append(f"{len(r.rejected)} rejected")
-            if r.retry_scheduled:
-                parts.append(f"{r.retry_scheduled} to retry ({r.error})")
-            if r.discarded:
-                parts.append(f"{r.discarded} given up ({r.error})")
-            if r.reconnect or r.attention:
-                parts.append(r.reconnect or r.attention or "")
-            self.log(f"flush: {r.service}: " + ", ".join(parts))
+        self._flushed(report)
 
     def close(self) -> None:
         """Wait for the request and the send in hand, then close the database."""

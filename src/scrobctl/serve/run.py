@@ -15,10 +15,14 @@ import ipaddress
 import signal
 import socket
 from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING
 
 from scrobctl.runtime import Runtime
 from scrobctl.serve.receiver import Log, Receiver
 from scrobctl.serve.tokens import ServeTokens
+
+if TYPE_CHECKING:
+    from scrobctl.scrobble.flush import FlushReport
 
 
 def is_loopback(host: str) -> bool:
@@ -52,6 +56,7 @@ def serve(
     *,
     flush_every: float | None,
     log: Log,
+    flushed: Callable[[FlushReport], None],
     log_arrivals: bool = False,
 ) -> None:
     """Serve until SIGTERM or SIGINT; returns after a clean stop."""
@@ -59,7 +64,7 @@ def serve(
 
     from scrobctl.serve.app import build_app
 
-    receiver = Receiver(runtime_factory, log)
+    receiver = Receiver(runtime_factory, log, flushed)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: object) -> AsyncIterator[None]:

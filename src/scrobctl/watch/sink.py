@@ -13,7 +13,7 @@ import contextlib
 import json
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from scrobctl.errors import LockHeld
@@ -37,23 +37,19 @@ class Outcome:
     reason: str | None = None
 
 
+@dataclass(eq=False)
 class Sink:
-    def __init__(
-        self,
-        runtime: Runtime,
-        source: str,
-        *,
-        on_play: Callable[[Outcome], None],
-        on_now_playing: Callable[[dict[str, Any], list[NowPlayingResult]], None],
-        warn: Callable[[str], None],
-    ) -> None:
-        self.runtime = runtime
-        self.source = source
-        self.on_play = on_play
-        self.on_now_playing = on_now_playing
-        self.warn = warn
-        self._announcing: set[asyncio.Task[None]] = set()
-        self._waiting: list[dict[str, Any]] = []
+    """One watcher's way into the archive: `on_play` hears what became of each finished
+    play, `on_now_playing` what the services said to a start, `warn` what went wrong."""
+
+    runtime: Runtime
+    source: str
+    _: KW_ONLY
+    on_play: Callable[[Outcome], None]
+    on_now_playing: Callable[[dict[str, Any], list[NowPlayingResult]], None]
+    warn: Callable[[str], None]
+    _announcing: set[asyncio.Task[None]] = field(default_factory=set, init=False, repr=False)
+    _waiting: list[dict[str, Any]] = field(default_factory=list, init=False, repr=False)
 
     async def deliver(self, events: list[dict[str, Any]]) -> None:
         """Ingest each event in order (a finished play before the next one's start). If the
