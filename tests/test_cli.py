@@ -487,6 +487,27 @@ def test_explain_prints_without_rich(data_dir: Path) -> None:
     assert "rich" not in loaded_modules(code)
 
 
+def test_a_piped_event_is_checked_and_queued_without_pydantic(data_dir: Path) -> None:
+    """The event model is scrobctl's own checks (issue #25: importing pydantic and building
+    the schema cost more than `import typer` per piped event): parsing a valid event and
+    queuing it through the ingest imports no pydantic. (The command also reads the settings,
+    config.py's concern.)"""
+    event = {"type": "track", "title": "Hurt", "artist": "Johnny Cash", "watched_ms": 240_000}
+    raw = json.dumps(event).encode() + b"\n"
+    code = (
+        "import io, os\n"
+        "from pathlib import Path\n"
+        "from scrobctl.scrobble.enqueue import Ingest\n"
+        "from scrobctl.scrobble.events import read_events_and_pauses\n"
+        "from scrobctl.store import open_store\n"
+        "store = open_store(Path(os.environ['SCROBCTL_DATA_DIR']) / 'scrobctl.db')\n"
+        f"lines = read_events_and_pauses(io.BytesIO({raw!r}))\n"
+        "summary = Ingest(store, {'default': {'track': ['listenbrainz']}}).run(lines)\n"
+        "assert summary.queued == 1, summary"
+    )
+    assert not loaded_modules(code) & {"pydantic", "pydantic_core"}
+
+
 @pytest.mark.parametrize("args", [("history",), ("queue", "list"), ("explain", "1")])
 def test_read_only_commands_never_build_the_settings_model(
     data_dir: Path, args: tuple[str, ...]

@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 
-from scrobctl.scrobble.events import MAX_DURATION_MS, MAX_LINE_BYTES, Line, read_events
+from scrobctl.scrobble.events import (
+    MAX_DURATION_MS,
+    MAX_LINE_BYTES,
+    PAUSE,
+    Line,
+    read_events,
+    read_events_and_pauses,
+)
 
 TRACK: dict[str, Any] = {"type": "track", "title": "Hurt", "artist": "Johnny Cash"}
 MOVIE: dict[str, Any] = {"type": "movie", "title": "The Matrix", "ids": {"tmdb": 603}}
@@ -69,6 +76,31 @@ def test_events_unknown_keys_are_ignored() -> None:
     assert line.event is not None
     assert line.event.title == "Hurt"
     assert line.event.ids.mbid == "m-1"
+
+
+def test_events_a_pause_comes_before_a_read_that_would_wait_for_input() -> None:
+    """From a pipe that is open but empty, the next line may be long in coming: the reader
+    says so (an ingest then commits what came before)."""
+    import os
+
+    read_end, write_end = os.pipe()
+    with os.fdopen(read_end, "rb") as stream:
+        os.write(write_end, (jsonl(TRACK, MOVIE)).encode())
+        events = read_events_and_pauses(stream)
+        first, second, pause = next(events), next(events), next(events)
+        os.write(write_end, jsonl(TRACK).encode())
+        os.close(write_end)
+        rest = list(events)
+
+    assert isinstance(first, Line) and isinstance(second, Line)
+    assert [first.number, second.number] == [1, 2]
+    assert pause is PAUSE
+    assert [line.number for line in rest if isinstance(line, Line)] == [3]
+
+
+def test_events_input_that_is_all_there_has_no_pause() -> None:
+    lines = list(read_events_and_pauses(io.BytesIO(jsonl(TRACK, MOVIE).encode())))
+    assert PAUSE not in lines and len(lines) == 2
 
 
 # --- invalid lines -------------------------------------------------------------------------------

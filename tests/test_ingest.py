@@ -308,6 +308,41 @@ def test_items_resolved_in_a_batch_are_those_resolved_one_by_one(tmp_path: Any) 
     assert rows_batch == rows_one
 
 
+def test_a_batch_finds_what_the_database_has_as_one_by_one_look_ups_do(tmp_path: Any) -> None:
+    """The batch's one probe reads the weak-key index by artist and title; the items it finds
+    already stored are those the look-ups of each line find, whatever an album starts with."""
+    from scrobctl.store import open_store
+
+    stored = [track(album="\U0001f600 Live"), track("Personal Jesus"), track("Rusty", album=None)]
+    then = [
+        track(album="\U0001f600 Live"),  # an album beyond U+FFFF: still the same item
+        track(album=None),  # no album: the same artist and title
+        track("Personal Jesus", album=None),
+        track("Rusty", album="Unchained"),
+        track("New One"),
+        track("New One", album=None),
+    ]
+    refs = [item_ref(Event.model_validate(e)) for e in then]
+    one, batch = open_store(tmp_path / "one.db"), open_store(tmp_path / "batch.db")
+    try:
+        for store in (one, batch):
+            resolver = ItemResolver(store.conn)
+            for event in stored:
+                resolver.resolve(item_ref(Event.model_validate(event)))
+        by_one = [ItemResolver(one.conn).resolve(ref) for ref in refs]
+        batch.conn.execute("BEGIN IMMEDIATE")
+        by_batch = ItemResolver(batch.conn).resolve_batch(refs)
+        batch.conn.execute("COMMIT")
+        count = "SELECT count(*) FROM items"
+        items = (one.conn.execute(count).fetchone()[0], batch.conn.execute(count).fetchone()[0])
+    finally:
+        one.close()
+        batch.close()
+    assert by_batch == by_one
+    assert by_one[:4] == [(1, True), (1, True), (2, True), (3, True)]
+    assert items == (4, 4)
+
+
 def test_ingest_does_not_hold_the_write_lock_while_waiting_for_input(store: Any) -> None:
     from scrobctl.store.db import connect
 
@@ -326,6 +361,108 @@ def test_ingest_does_not_hold_the_write_lock_while_waiting_for_input(store: Any)
     other.close()
     assert took_lock == [True]
     assert summary.queued == 1001
+
+
+def plays_seen_by_another_connection(store: Any) -> int:
+    from scrobctl.store.db import connect
+
+    other = connect(store.path)
+    try:
+        return other.execute("SELECT count(*) FROM plays").fetchone()[0]
+    finally:
+        other.close()
+
+
+def test_ingest_commits_what_came_before_a_pause_before_reading_on(store: Any) -> None:
+    """A pipe that trickles (`tail -f ... | scrobctl scrobble`) says where no more input is
+    waiting; what was read by then is committed, not held until the chunk fills up."""
+    from scrobctl.scrobble.events import PAUSE
+
+    seen: list[int] = []
+
+    def trickle() -> Any:
+        yield from lines_of(track("Hurt"), track("Solitary Man"))
+        yield PAUSE
+        seen.append(plays_seen_by_another_connection(store))  # the next read would wait here
+        yield from lines_of(track("Rusty Cage"))
+
+    summary = Ingest(store, LB, now=NOW, commit_every=10_000).run(trickle())
+
+    assert seen == [2]
+    assert summary.queued == 3
+
+
+def test_ingest_killed_after_a_pause_keeps_the_plays_committed_at_it(store: Any) -> None:
+    """An interrupted ingest keeps each play committed at a pause, and no part of the chunk
+    being read when it stopped; piping the same lines again queues only what was lost."""
+    from scrobctl.scrobble.events import PAUSE
+
+    first, lost = [track("Hurt"), track("Solitary Man")], [track("Rusty Cage"), track("One")]
+
+    def interrupted() -> Any:
+        yield from lines_of(*first)
+        yield PAUSE
+        yield from lines_of(*lost)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        Ingest(store, LB, now=NOW, commit_every=10_000).run(interrupted())
+    assert (count(store, "plays"), count(store, "jobs")) == (2, 2)
+
+    again = ingest(store, *first, *lost)
+    assert (again.queued, again.duplicate) == (2, 2)
+    assert (count(store, "plays"), count(store, "jobs")) == (4, 4)
+
+
+def test_each_queued_job_carries_its_plays_time(store: Any) -> None:
+    """A batch's jobs are written with the time of the play they name (the claims take the
+    oldest plays by it), without reading the play back."""
+    ingest(store, *(track(f"Song {i}", watched_at=T - i * 600) for i in range(5)))
+
+    rows = store.conn.execute(
+        "SELECT jobs.played_at, plays.watched_at FROM jobs JOIN plays ON plays.id = jobs.play_id"
+    ).fetchall()
+    assert len(rows) == 5
+    assert all(played_at == watched_at for played_at, watched_at in rows)
+
+
+def test_a_chunk_of_new_tracks_takes_the_same_statements_however_many_lines_it_has(
+    tmp_path: Any,
+) -> None:
+    """Items, plays and jobs are written a chunk at a time (one executemany each) and the
+    chunk's items are found by one probe: no statement runs once per line."""
+    import sqlite3
+
+    from scrobctl.store import db
+
+    def statements(n: int) -> int:
+        calls = [0]
+
+        class Counting(sqlite3.Connection):
+            def execute(self, *args: Any) -> Any:
+                calls[0] += 1
+                return super().execute(*args)
+
+            def executemany(self, *args: Any) -> Any:
+                calls[0] += 1
+                return super().executemany(*args)
+
+        def connect(path: Any) -> sqlite3.Connection:
+            conn = sqlite3.connect(path, isolation_level=None, factory=Counting)
+            conn.row_factory = sqlite3.Row
+            return conn
+
+        store = db.open_store(tmp_path / f"{n}.db")
+        store.conn.close()
+        store.conn = connect(store.path)
+        events = [track(f"Song {i}", artist=f"Artist {i % 7}", watched_at=T + i) for i in range(n)]
+        before = calls[0]
+        summary = Ingest(store, LB, now=NOW).run(lines_of(*events))
+        store.close()
+        assert summary.queued == n
+        return calls[0] - before
+
+    assert statements(10) == statements(900)
 
 
 def test_ingest_play_another_process_recorded_between_commits_is_a_duplicate(store: Any) -> None:
@@ -379,6 +516,7 @@ def test_ingest_finds_a_duplicate_after_forgetting_its_plays_in_memory(
     from scrobctl.scrobble.events import Event, Line
 
     monkeypatch.setattr(enqueue, "FRESH_PLAYS", 3)
+    monkeypatch.setattr(enqueue, "COMMIT_EVERY", 2)  # the bound is checked between chunks
     base = 1_700_000_000
 
     def play(i: int, at: int) -> Line:

@@ -275,7 +275,7 @@ def test_stdin_rating_only_event_records_a_rating_and_no_play(
 
 
 def test_stdin_rating_on_a_finished_play_records_both(no_logins: Runtime) -> None:
-    event = movie(603, "The Matrix", at=START - HOUR).model_copy(update={"rating": 7.5})
+    event = Event(**{**vars(movie(603, "The Matrix", at=START - HOUR)), "rating": 7.5})
 
     summary = ingest(no_logins, event)
 

@@ -426,7 +426,7 @@ def test_scrobble_killed_mid_input_then_piped_again_queues_and_sends_each_play_o
     assert proc.stdin is not None
 
     def feed() -> None:
-        try:  # 2,500 lines, and the pipe stays open: the third thousand is never committed
+        try:  # 2,500 lines, and the pipe stays open: no more input is waiting
             proc.stdin.write("".join(lines[:2500]))  # type: ignore[union-attr]
             proc.stdin.flush()  # type: ignore[union-attr]
         except (BrokenPipeError, ValueError):
@@ -435,7 +435,8 @@ def test_scrobble_killed_mid_input_then_piped_again_queues_and_sends_each_play_o
     writer = threading.Thread(target=feed, daemon=True)
     writer.start()
     try:
-        wait_until(lambda: plays_in(db) >= 2000 or proc.poll() is not None, timeout=TIMEOUT)
+        # What arrived is committed once no more input is waiting, the pipe still open.
+        wait_until(lambda: plays_in(db) >= 2500 or proc.poll() is not None, timeout=TIMEOUT)
         assert proc.poll() is None
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=TIMEOUT)
@@ -444,13 +445,13 @@ def test_scrobble_killed_mid_input_then_piped_again_queues_and_sends_each_play_o
             proc.kill()
         writer.join(timeout=TIMEOUT)
         proc.communicate(timeout=TIMEOUT)
-    assert status_json(cli)["plays"] == 2000  # whole thousands only: commits are per 1000 lines
+    assert status_json(cli)["plays"] == 2500
 
     again = cli("scrobble", input="".join(lines))
 
     assert again.returncode == 0, again.stderr
-    assert "queued 1000" in again.stderr
-    assert "duplicate 2000" in again.stderr
+    assert "queued 500" in again.stderr
+    assert "duplicate 2500" in again.stderr
     flushed = cli("flush")
     assert flushed.returncode == 0, flushed.stderr
     assert len(fake_lb.received()) == 3000

@@ -1,5 +1,6 @@
 """`scrobctl scrobble`: playback events from stdin (or a file) into the queue."""
 
+import gc
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -26,6 +27,12 @@ class InputFormat(StrEnum):
 def _ingest(
     runtime: "Runtime", stream: BinaryIO, dry_run: bool, input_format: InputFormat
 ) -> "IngestResult":
+    # What start-up made (Typer, the runtime, the modules) lives until the process ends: the
+    # collector need not walk it again on each of the full collections a big input causes; and
+    # a young collection every 20,000 allocations rather than 700 stops it walking the chunk
+    # being read again and again (together about a tenth of the CPU time of 100,000 lines).
+    gc.freeze()
+    gc.set_threshold(20_000)
     if input_format is InputFormat.playerctl:
         from scrobctl.scrobble.service import ingest_lines
         from scrobctl.watch.playerctl import read_lines

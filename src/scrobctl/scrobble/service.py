@@ -8,8 +8,8 @@ from typing import BinaryIO
 
 from scrobctl.errors import login_hint
 from scrobctl.runtime import Runtime
-from scrobctl.scrobble.enqueue import Ingest, IngestSummary
-from scrobctl.scrobble.events import Event, Line, read_events
+from scrobctl.scrobble.enqueue import COMMIT_EVERY_PAUSED, Ingest, IngestSummary
+from scrobctl.scrobble.events import Event, Line, Pause, read_events_and_pauses
 from scrobctl.scrobble.routing import routes
 from scrobctl.scrobble.rules import below_threshold
 from scrobctl.store import connections
@@ -27,23 +27,27 @@ class IngestResult:
 def ingest_events(runtime: Runtime, stream: BinaryIO, *, dry_run: bool = False) -> IngestResult:
     """Queue the plays. The latest start event of each profile comes back in `starts`, for
     `nowplaying.send_now_playing` (nothing is announced on a dry run)."""
-    return ingest_lines(runtime, read_events(stream), dry_run=dry_run)
+    lines = read_events_and_pauses(stream)
+    return ingest_lines(runtime, lines, dry_run=dry_run, commit_every=COMMIT_EVERY_PAUSED)
 
 
 def ingest_lines(
     runtime: Runtime,
-    lines: Iterable[Line],
+    lines: Iterable[Line | Pause],
     *,
     dry_run: bool = False,
     source: str = "stdin",
     rule: Callable[[Event], str | None] = below_threshold,
+    commit_every: int | None = None,
 ) -> IngestResult:
     """The same, for a source that builds its events in Python (a webhook, a player): routing
     is read afresh, so a login made meanwhile counts from the next call on."""
     store = runtime.store()
     known = connections.list_connections(store)
     table = routes(runtime.settings, known)
-    ingest = Ingest(store, table, dry_run=dry_run, source=source, rule=rule)
+    ingest = Ingest(
+        store, table, dry_run=dry_run, source=source, rule=rule, commit_every=commit_every
+    )
     summary = ingest.run(lines)
     waiting = [
         f"{c.service} needs a new login; its plays wait in the queue: "

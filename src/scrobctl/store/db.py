@@ -96,6 +96,14 @@ def checkpoint_every(conn: sqlite3.Connection, pages: int) -> None:
     conn.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
 
 
+def cache_size(conn: sqlite3.Connection, size: int) -> int:
+    """Set the connection's page cache (`PRAGMA cache_size`: pages, or KiB when negative);
+    returns the size it had."""
+    before = conn.execute("PRAGMA cache_size").fetchone()[0]
+    conn.execute(f"PRAGMA cache_size = {int(size)}")
+    return int(before)
+
+
 def data_version(conn: sqlite3.Connection) -> int:
     """A number that changes when another connection commits: what was read may be stale."""
     return conn.execute("PRAGMA data_version").fetchone()[0]

@@ -18,6 +18,7 @@ from scrobctl.store.items import (
     MUSIC,
     VIDEO_ID_ORDER,
     ItemRef,
+    after,
     items_with_id,
     weak_key,
     without_album,
@@ -180,7 +181,7 @@ def candidates(conn: sqlite3.Connection, row: sqlite3.Row) -> list[ItemView]:
             "SELECT i.*, " + PLAY_COUNT + " AS play_count"
             " FROM items i WHERE weak_key >= ? AND weak_key < ? AND kind = ? AND id != ?"
             " ORDER BY id LIMIT ?",
-            (bare, bare + "\uffff", row["kind"], row["id"], CANDIDATE_LIMIT),
+            (bare, after(bare), row["kind"], row["id"], CANDIDATE_LIMIT),
         )
         for other in rows:
             found[other["id"]] = _view(other, "same artist and title")
@@ -308,7 +309,7 @@ def explain_ref(conn: sqlite3.Connection, ref: ItemRef) -> Explanation:
         row = conn.execute(
             "SELECT id FROM items WHERE kind = ? AND (weak_key = ? OR weak_key = ?"
             " OR (? = '' AND weak_key >= ? AND weak_key < ?)) ORDER BY weak_key != ?, id LIMIT 1",
-            (ref.kind, key, bare, ref.album or "", bare, bare + "\uffff", key),
+            (ref.kind, key, bare, ref.album or "", bare, after(bare), key),
         ).fetchone()
         detail = (
             "no MusicBrainz id or ISRC: matched by artist and title (album where both have one)"

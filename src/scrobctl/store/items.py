@@ -50,8 +50,14 @@ class ItemRef:
     tmdb_from: str | None = None  # the id a TMDb look-up turned into ids["tmdb"] ("imdb:tt…")
 
 
-@functools.lru_cache(maxsize=4096)  # artist and album names repeat line after line
 def _norm(text: str) -> str:
+    if text.isascii():  # NFKC leaves ASCII as it is, and its casefold is lower()
+        return " ".join(text.lower().split())
+    return _norm_unicode(text)
+
+
+@functools.lru_cache(maxsize=4096)  # artist and album names repeat line after line
+def _norm_unicode(text: str) -> str:
     folded = unicodedata.normalize("NFKC", text).casefold()
     return " ".join(folded.split())
 
@@ -61,12 +67,21 @@ def weak_key(artist: str, title: str, album: str | None) -> str:
     return "\x1f".join((_norm(artist), _norm(title), _norm(album or "")))
 
 
+def after(bare: str) -> str:
+    """The least text above every weak key that starts with `bare` (an artist and title and
+    the separator): the same ending in a space, the character after the separator. (Not
+    `bare + "\uffff"`: SQLite compares UTF-8 bytes, and an album may start above U+FFFF.)"""
+    return bare[:-1] + " "
+
+
 def without_album(key: str) -> str:
     """The weak key of the same artist and title with no album (it ends with the separator)."""
     return key[: key.rindex("\x1f") + 1]
 
 
 EXTERNAL_IDS = (*VIDEO_ID_ORDER, "mbid", "isrc")
+_ID_COLUMNS = ("tmdb", "imdb", "tvdb", "trakt", "simkl", "mbid", "isrc")  # as in _COLUMNS
+_NO_IDS = (None,) * len(_ID_COLUMNS)
 
 
 def items_with_id(
@@ -87,20 +102,24 @@ def items_with_id(
 class ItemResolver:
     """Resolves refs to item ids, remembering answers for the rest of one ingest.
 
-    `resolve_batch` is the fast path for many refs at once: one query says which of their weak
-    keys exist, so music new to the database needs no query of its own, and the items it creates
-    are written in one statement. Until then they are pending, and every other query of `items`
-    writes them first.
+    `resolve_batch` is the fast path for many refs at once: one query finds the weak keys of
+    items with the same artist and title as any of them, so music new to the database needs no
+    query of its own, and the items it creates are written in one statement. Until then they
+    are pending, and every other query of `items` writes them first.
     """
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self._cache: dict[tuple[Any, ...], tuple[int, bool]] = {}
         self.created: set[int] = set()  # items inserted since the last forget()
-        self._probed: set[str] = set()  # weak keys asked about for the current batch ...
-        self._present: set[str] = set()  # ... and those of them that some item has
+        # For the current batch: the artist + title prefixes of its weak keys, the keys of
+        # items that start with one of them, and the prefixes those keys have.
+        self._probed: set[str] = set()
+        self._present: set[str] = set()
+        self._present_bare: set[str] = set()
         self._pending: list[tuple[Any, ...]] | None = None  # item rows, during a batch
         self._next_id = 0
+        self._now = 0.0
 
     def resolve(self, ref: ItemRef) -> tuple[int, bool]:
         """(item id, weak) for the ref, creating the item when nothing matches."""
@@ -116,6 +135,7 @@ class ItemResolver:
                 weak_keys[cache_key] = weak_key(ref.artist or "", ref.title or "", ref.album)
         self._probe(weak_keys.values())
         self._next_id = next_id(self.conn, "items")
+        self._now = time.time()  # the items' created_at
         self._pending = []
         try:
             resolved = [
@@ -131,6 +151,7 @@ class ItemResolver:
             self._pending = None
             self._probed = set()
             self._present = set()
+            self._present_bare = set()
 
     def forget(self) -> None:
         """Drop cached ids, e.g. after a rolled-back transaction."""
@@ -143,7 +164,13 @@ class ItemResolver:
         found = self._cache.get(cache_key)
         if found is None:
             if ref.kind in MUSIC:
-                found = self._resolve_music(ref, key)
+                if key is not None and not ref.ids and self._new_track(without_album(key)):
+                    # Most tracks of a big input: the batch's probe says that no item has its
+                    # artist and title, so it is new (what _resolve_music finds too, without
+                    # its calls).
+                    found = self._insert(ref, weak_key=key), True
+                else:
+                    found = self._resolve_music(ref, key)
             else:
                 found = self._resolve_video(ref), False
             if len(self._cache) >= CACHE_LIMIT:
@@ -152,21 +179,27 @@ class ItemResolver:
         return found
 
     def _probe(self, keys: Iterable[str]) -> None:
-        probed = set(keys)
-        probed.update([without_album(key) for key in probed])
+        """One range of the weak-key index per artist + title, from it to `after()` it."""
+        probed = {without_album(key) for key in keys}
         self._probed = probed
         self._present = set()
         if probed:
             rows = self.conn.execute(
-                "SELECT DISTINCT weak_key FROM items"
-                " WHERE weak_key IN (SELECT value FROM json_each(?))",
+                "SELECT i.weak_key FROM json_each(?) AS j JOIN items AS i"
+                " ON i.weak_key >= j.value"
+                " AND i.weak_key < substr(j.value, 1, length(j.value) - 1) || ' '",  # after()
                 (json.dumps(list(probed)),),
             )
             self._present = {row[0] for row in rows}
+        self._present_bare = {without_album(key) for key in self._present}
 
     def _absent(self, key: str) -> bool:
         """Known from the probe to belong to no item, pending ones included."""
-        return key in self._probed and key not in self._present
+        return without_album(key) in self._probed and key not in self._present
+
+    def _new_track(self, bare: str) -> bool:
+        """Known from the probe: no item, pending ones included, has this artist and title."""
+        return bare in self._probed and bare not in self._present_bare
 
     def _query(self, sql: str, params: tuple[Any, ...]) -> sqlite3.Cursor:
         """Every statement on `items` but the batch insert: pending items must be seen."""
@@ -184,7 +217,8 @@ class ItemResolver:
     def _cache_key(ref: ItemRef) -> tuple[Any, ...]:
         show = ItemResolver._cache_key(ref.show) if ref.show else None
         music = (ref.artist, ref.title, ref.album) if ref.kind in MUSIC else None
-        return (ref.kind, tuple(sorted(ref.ids.items())), show, ref.season, ref.number, music)
+        ids = tuple(sorted(ref.ids.items())) if ref.ids else ()
+        return (ref.kind, ids, show, ref.season, ref.number, music)
 
     def _find_by(self, kind: str, column: str, value: Any) -> int | None:
         row = self._query(
@@ -257,11 +291,11 @@ class ItemResolver:
         bare = without_album(key)
         if row is None and ref.album and not self._absent(bare):
             row = self._query(exact, (bare, ref.kind)).fetchone()
-        if row is None and not ref.album:
+        if row is None and not ref.album and not self._new_track(bare):
             row = self._query(
                 "SELECT id FROM items WHERE weak_key >= ? AND weak_key < ? AND kind = ?"
                 f"{only} ORDER BY id LIMIT 1",
-                (bare, bare + "\uffff", ref.kind),
+                (bare, after(bare), ref.kind),
             ).fetchone()
         return row[0] if row else None
 
@@ -282,6 +316,7 @@ class ItemResolver:
     def _insert(
         self, ref: ItemRef, *, show_id: int | None = None, weak_key: str | None = None
     ) -> int:
+        ids = ref.ids
         values = (
             ref.kind,
             ref.title,
@@ -292,15 +327,9 @@ class ItemResolver:
             ref.season,
             ref.number,
             ref.duration_ms,
-            ref.ids.get("tmdb"),
-            ref.ids.get("imdb"),
-            ref.ids.get("tvdb"),
-            ref.ids.get("trakt"),
-            ref.ids.get("simkl"),
-            ref.ids.get("mbid"),
-            ref.ids.get("isrc"),
+            *(map(ids.get, _ID_COLUMNS) if ids else _NO_IDS),
             weak_key,
-            time.time(),
+            time.time() if self._pending is None else self._now,
             ref.tmdb_from,
         )
         if self._pending is None:
@@ -313,5 +342,6 @@ class ItemResolver:
             self._pending.append((item_id, *values))
             if weak_key is not None:
                 self._present.add(weak_key)
+                self._present_bare.add(without_album(weak_key))
         self.created.add(item_id)
         return item_id

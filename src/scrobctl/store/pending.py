@@ -13,7 +13,7 @@ import sqlite3
 from dataclasses import dataclass, field
 
 from scrobctl.store.db import next_id
-from scrobctl.store.queue import SCROBBLE_JOB_INTO, scrobble_job_row, scrobble_key
+from scrobctl.store.queue import SCROBBLE_JOB_VALUES, scrobble_job_values
 
 _PLAY_ROW = (
     "INSERT INTO plays (id, profile, item_id, watched_at, duration_ms, played_ms, percentage,"
@@ -27,8 +27,8 @@ class PendingPlays:
     _next_id: int = 0
     _plays: list[tuple[object, ...]] = field(default_factory=list)
     _jobs: list[tuple[object, ...]] = field(default_factory=list)
-    _new: set[int] = field(default_factory=set)  # ids of the pending plays
-    _job_keys: set[str] = field(default_factory=set)
+    _new: dict[int, int] = field(default_factory=dict)  # pending play id -> its watched_at
+    _job_keys: set[tuple[str, int]] = field(default_factory=set)  # (service, play id)
 
     def begin(self) -> None:
         """Call right after BEGIN IMMEDIATE."""
@@ -52,7 +52,7 @@ class PendingPlays:
         self._plays.append(
             (play_id, profile, item_id, watched_at, duration_ms, played_ms, percentage, source, now)
         )
-        self._new.add(play_id)
+        self._new[play_id] = watched_at
         return play_id
 
     def holds(self, play_id: int) -> bool:
@@ -61,18 +61,18 @@ class PendingPlays:
     def add_job(self, service: str, profile: str, play_id: int, now: float) -> bool:
         """Queue a pending play for a service once; False when that job is already pending.
         Nothing in `jobs` can name the play yet, since the play is not written."""
-        key = scrobble_key(service, play_id)
+        key = (service, play_id)
         if key in self._job_keys:
             return False
         self._job_keys.add(key)
-        self._jobs.append(scrobble_job_row(service, profile, play_id, now))
+        self._jobs.append(scrobble_job_values(service, profile, play_id, self._new[play_id], now))
         return True
 
     def write(self) -> None:
         if self._plays:
             self.conn.executemany(_PLAY_ROW, self._plays)
         if self._jobs:
-            self.conn.executemany(f"INSERT {SCROBBLE_JOB_INTO}", self._jobs)
+            self.conn.executemany(SCROBBLE_JOB_VALUES, self._jobs)
         self.discard()
 
     def discard(self) -> None:

@@ -18,9 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from pydantic import ValidationError
-
-from scrobctl.scrobble.events import Event, Line
+from scrobctl.scrobble.events import Event, EventError, Line
 
 CHUNK = 1 << 16
 MAX_ROW_BYTES = 1 << 20  # a JSON row longer than this is not a row of any export we read
@@ -155,12 +153,8 @@ def event_line(
     fields["profile"] = numbering.profile
     try:
         event = Event.model_validate(fields)
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in first["loc"])
-        message = first["msg"].removeprefix("Value error, ")
-        reason = f"{where}: {message}" if where else message
-        return FileLine(number, None, reason, member, row, raw, text=text)
+    except EventError as exc:
+        return FileLine(number, None, str(exc), member, row, raw, text=text)
     return FileLine(number, event, None, member, row, raw, text=text)
 
 
