@@ -9,7 +9,9 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from typer.testing import CliRunner
@@ -19,6 +21,9 @@ import scrobctl.cli
 from scrobctl.cli import app
 from tests.fakes.listenbrainz import FakeListenBrainz
 from tests.helpers import command_paths, json_data, json_error, lookup, run_main
+
+if TYPE_CHECKING:
+    from scrobctl.runtime import Runtime
 
 TIMEOUT = 30.0
 CLI_DIR = Path(scrobctl.cli.__file__).parent
@@ -207,6 +212,23 @@ def test_queue_list_json_on_an_empty_store_prints_no_jobs(runner: CliRunner) -> 
         "jobs": [],
         "left_out": {"completed": 0, "beyond_limit": 0},
     }
+
+
+def test_status_json_writes_times_in_iso_8601_utc(
+    logged_in_trakt: Runtime, monkeypatch: pytest.MonkeyPatch, runner: CliRunner
+) -> None:
+    """The report is plain dataclasses (issue #25); its times keep the form its pydantic
+    model gave them: ISO 8601 in UTC, `Z`."""
+    monkeypatch.setenv("SCROBCTL_TOKEN_STORE", "file")
+    logged_in_trakt.close()
+
+    result = runner.invoke(app, ["status", "--json"])
+
+    assert result.exit_code == 0, result.output
+    [trakt] = json_data(result.stdout)["connections"]
+    expires = datetime.fromisoformat(trakt["token_expires_at"])
+    assert trakt["token_expires_at"].endswith("Z") and expires.utcoffset() == timedelta(0)
+    assert trakt["deferred_until"] is None
 
 
 def test_status_json_has_the_documented_shape(runner: CliRunner, isolated_env: Path) -> None:
@@ -493,6 +515,21 @@ def test_read_only_commands_never_build_the_settings_model(
     """They find the archive by a plain read of env and file (Command(read_only=True), issue
     #25): no pydantic at all."""
     assert "pydantic" not in _command_modules(data_dir, *args)
+
+
+@pytest.mark.parametrize("args", [("status",), ("status", "--json"), ("doctor",), ("stats",)])
+def test_status_doctor_and_stats_load_no_pydantic_httpx_or_keyring(
+    logged_in_listenbrainz: Runtime, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...]
+) -> None:
+    """The settings are a plain read into dataclasses (pydantic only for a value it must
+    convert or reject), the status report is a dataclass, and with the tokens in the file
+    store nothing imports the keyring or the HTTP side (issue #25)."""
+    monkeypatch.setenv("SCROBCTL_TOKEN_STORE", "file")
+    logged_in_listenbrainz.close()
+
+    loaded = _command_modules(logged_in_listenbrainz.data_dir, *args)
+
+    assert not loaded & {"pydantic", "pydantic_core", "httpx", "keyring"}
 
 
 def test_command_modules_evaluate_their_annotations() -> None:

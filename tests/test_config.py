@@ -8,7 +8,7 @@ import pytest
 from pydantic import HttpUrl
 
 from scrobctl import paths
-from scrobctl.config import Settings, load_settings
+from scrobctl.config import Settings, checked, load_settings, validated
 from scrobctl.errors import ConfigError
 
 DESIGN_URLS = [
@@ -30,7 +30,7 @@ def config_file(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize(("service", "field", "url"), DESIGN_URLS)
 def test_config_default_api_urls(service: str, field: str, url: str) -> None:
-    assert getattr(getattr(Settings(), service), field) == HttpUrl(url)
+    assert getattr(getattr(Settings(), service), field) == str(HttpUrl(url))
 
 
 def test_config_default_token_store_is_keyring() -> None:
@@ -50,7 +50,7 @@ def test_config_env_beats_file(config_file: Path, monkeypatch: pytest.MonkeyPatc
 
 def test_config_nested_env_sets_listenbrainz_api_url(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SCROBCTL_LISTENBRAINZ__API_URL", "https://lb.example.org")
-    assert Settings().listenbrainz.api_url == HttpUrl("https://lb.example.org")
+    assert Settings().listenbrainz.api_url == str(HttpUrl("https://lb.example.org"))
 
 
 def test_config_nested_env_sets_trakt_client_id(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -117,3 +117,35 @@ def test_paths_data_dir_matches_settings_with_home_relative_file_path(
     monkeypatch.setenv("HOME", str(tmp_path))
     config_file.write_text('data_dir = "~/scrobbles"\n')
     assert paths.data_dir() == Settings().data_dir == tmp_path / "scrobbles"
+
+
+PLAIN_VALUES = [
+    {},
+    {"token_store": "file", "data_dir": "~/music", "request_deadline": 30},
+    {"request_deadline": "12.5", "lastfm": {"podcasts": "true", "love_threshold": "7"}},
+    {"listenbrainz": {"api_url": "http://127.0.0.1:8080", "hate_threshold": 2}},
+    {"trakt": {"api_url": "https://staging.example.org/trakt/v2/", "client_id": "app"}},
+    {"profiles": {"work": {"routes": {"track": ["lastfm", "maloja"]}}}},
+    {"targets": {"maloja": {"client_id": "m"}}, "notify": {"url": "ntfy://host/topic"}},
+]
+CONVERTED_VALUES = [
+    {"listenbrainz": {"api_url": "HTTP://LB.Example.org:80/a/../b"}},
+    {"simkl": {"api_url": "http://1234/"}},
+    {"lastfm": {"podcasts": "yes", "love_threshold": "1e1"}},
+]
+
+
+@pytest.mark.parametrize("values", PLAIN_VALUES + CONVERTED_VALUES)
+def test_settings_read_plainly_are_what_the_pydantic_model_makes_of_them(
+    values: dict[str, object],
+) -> None:
+    """The plain read (issue #25: no pydantic on the everyday path) vouches only for values it
+    reads exactly as the model would; the rest goes to the model."""
+    assert repr(checked(values)) == repr(validated(values))  # values and their types
+
+
+def test_settings_urls_are_written_as_pydantic_writes_them() -> None:
+    trakt = checked(
+        {"trakt": {"api_url": "HTTPS://Api.Example.org:443", "auth_url": "http://a:80"}}
+    )
+    assert (trakt.trakt.api_url, trakt.trakt.auth_url) == ("https://api.example.org/", "http://a/")

@@ -26,7 +26,7 @@ from scrobctl.scrobble.enqueue import Ingest
 from scrobctl.scrobble.events import read_events
 from scrobctl.services.trakt import iso as trakt_iso
 from scrobctl.status import build_status
-from scrobctl.store.imports import HISTORY, load_checkpoint
+from scrobctl.store.checkpoints import HISTORY, load_checkpoint
 from scrobctl.sync.importer import OVERLAP, ImportResult, lock_path
 from scrobctl.sync.service import import_history
 from tests.conftest import FakeClock

@@ -20,7 +20,7 @@ from scrobctl import __version__
 from scrobctl.runtime import Runtime
 from scrobctl.scrobble.nowplaying import NowPlayingResult, send_now_playing
 from scrobctl.scrobble.service import IngestResult, ingest_events
-from scrobctl.store import connections, queue
+from scrobctl.store import connections, job_counts
 from tests.conftest import FakeClock
 from tests.helpers import (
     LASTFM_APP,
@@ -212,7 +212,7 @@ def test_nowplaying_start_event_queues_nothing(
 
     assert result.summary.queued == 0
     assert result.summary.not_a_play == 2
-    assert queue.counts(logged_in_everywhere.store()) == {}
+    assert job_counts.counts(logged_in_everywhere.store()) == {}
     count = logged_in_everywhere.store().conn.execute("SELECT count(*) FROM plays").fetchone()[0]
     assert count == 0
 

@@ -11,7 +11,7 @@ import pytest
 
 from scrobctl.errors import ExitCode, LockHeld
 from scrobctl.lock import exclusive
-from scrobctl.store import Store, queue
+from scrobctl.store import Store, job_counts, queue
 from scrobctl.store.queue import LEASE_SECONDS
 from tests.helpers import vm_steps
 
@@ -203,7 +203,10 @@ def test_counts_groups_by_service_and_state(store: Store) -> None:
     enqueue(store, 200)
     enqueue(store, 100, service="lastfm")
     claim(store, limit=1)
-    assert queue.counts(store) == {LB: {"running": 1, "available": 1}, "lastfm": {"available": 1}}
+    assert job_counts.counts(store) == {
+        LB: {"running": 1, "available": 1},
+        "lastfm": {"available": 1},
+    }
 
 
 def grouped(store: Store) -> dict[str, dict[str, int]]:
@@ -220,21 +223,21 @@ def test_counts_follow_every_change_to_jobs_whoever_makes_it(store: Store) -> No
     kind of write, including plain SQL from any module and a rolled-back transaction."""
     first, second, third = enqueue(store, 100), enqueue(store, 200), enqueue(store, 300)
     enqueue(store, 100, service="lastfm")
-    assert queue.counts(store) == grouped(store)
+    assert job_counts.counts(store) == grouped(store)
     claim(store, limit=3)
-    assert queue.counts(store) == grouped(store)
+    assert job_counts.counts(store) == grouped(store)
     queue.complete(store, [first], now=NOW)
     queue.reject(store, [(second, "not_found")], now=NOW)
-    assert queue.counts(store) == grouped(store)
+    assert job_counts.counts(store) == grouped(store)
     queue.retry(store, [second], now=NOW)
     store.conn.execute("UPDATE jobs SET service = 'maloja' WHERE id = ?", (third,))
-    assert queue.counts(store) == grouped(store)
+    assert job_counts.counts(store) == grouped(store)
     with pytest.raises(RuntimeError), store.transaction() as conn:
         conn.execute("DELETE FROM jobs")
         raise RuntimeError("rolled back")
-    assert queue.counts(store) == grouped(store)
+    assert job_counts.counts(store) == grouped(store)
     store.conn.execute("DELETE FROM jobs WHERE id = ?", (second,))
-    assert queue.counts(store) == grouped(store)
+    assert job_counts.counts(store) == grouped(store)
     assert queue.count_jobs(store, states=["completed"]) == 1
     assert queue.count_jobs(store, service="lastfm") == 1
 

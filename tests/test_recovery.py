@@ -335,11 +335,23 @@ def test_doctor_json_lists_every_check_with_name_status_detail_and_fix(data_dir:
         "name": "database integrity",
         "status": "ok",
         "detail": "quick_check ok (all but the large tables: items, plays, jobs, scrobbles,"
-        " ratings; `scrobctl doctor --full` reads every page)",
+        " ratings, stat_tops; `scrobctl doctor --full` reads every page)",
         "fix": None,
     }
     assert found["schema"]["detail"] == f"schema {len(MIGRATIONS)} (current)"
     assert found["token store"]["status"] == "warn"
+
+
+def test_doctor_warns_about_an_app_secret_in_the_config_file(data_dir: Path) -> None:
+    config = Path(os.environ["SCROBCTL_CONFIG"])
+    config.write_text('[trakt]\nclient_id = "app"\nclient_secret = "s3cret"\n', encoding="utf-8")
+
+    result = scrobctl("doctor", "--json")
+
+    found = {c["name"]: c for c in json_data(result.stdout)["checks"]}
+    assert found["configuration secrets"]["status"] == "warn"
+    assert found["configuration secrets"]["detail"] == "trakt.client_secret is in the config file"
+    assert "s3cret" not in result.stdout
 
 
 def test_doctor_before_first_use_says_the_database_does_not_exist_yet(data_dir: Path) -> None:

@@ -13,7 +13,7 @@ import pytest
 from scrobctl.config import Settings, load_settings
 from scrobctl.scrobble.routing import routes
 from scrobctl.scrobble.service import ingest_events
-from scrobctl.store import connections, queue
+from scrobctl.store import connections, job_counts
 from scrobctl.store.db import Store
 from tests.conftest import FakeClock
 from tests.helpers import make_runtime
@@ -205,7 +205,7 @@ def test_routing_scrobble_queues_jobs_only_for_the_routed_services(
 
     assert result.summary.jobs == {"listenbrainz": 1, "trakt": 1, "simkl": 1}
     assert result.summary.recorded_only == 1  # the podcast: kept, sent nowhere
-    assert queue.counts(runtime.store()) == {
+    assert job_counts.counts(runtime.store()) == {
         "listenbrainz": {"available": 1},
         "trakt": {"available": 1},
         "simkl": {"available": 1},

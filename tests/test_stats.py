@@ -7,6 +7,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from scrobctl.cli import app
@@ -15,7 +16,7 @@ from scrobctl.scrobble.events import Event
 from scrobctl.scrobble.unscrobble import unscrobble
 from scrobctl.store import queue
 from scrobctl.store.stats import archive_stats
-from tests.helpers import episode, json_data, movie, queue_plays
+from tests.helpers import episode, json_data, movie, queue_plays, vm_steps
 
 AT = 1_794_903_600  # Tuesday 2026-11-17 08:20 UTC
 HOUR = 3_600
@@ -117,3 +118,44 @@ def test_stats_without_a_terminal_prints_no_chart(no_logins: Runtime) -> None:
     assert "█" not in result.stdout
     data = json_data(CliRunner().invoke(app, ["stats", "--json"]).stdout)
     assert data["plays"] == 6
+
+
+def test_stats_names_a_group_by_its_first_recorded_spelling_in_totals_and_ranges(
+    no_logins: Runtime,
+) -> None:
+    songs = [song("Hurt", "Johnny Cash", AT), song("Ring of Fire", "JOHNNY CASH", AT - HOUR)]
+    queue_plays(no_logins, "listenbrainz", songs)
+
+    kept, counted = stats_of(no_logins), stats_of(no_logins, since=0)
+
+    assert [(a.name, a.plays) for a in kept.artists] == [("Johnny Cash", 2)]
+    assert asdict(kept) == asdict(counted)
+
+
+def _steps_after(runtime: Runtime, count: int, start: int, query: dict[str, Any]) -> int:
+    """Add `count` plays of new tracks (each its own artist and album), let stats count them
+    once, then the steps of the next stats (nothing new to count, an empty chart)."""
+    songs = [
+        song(f"Song {i}", f"Artist {i}", AT - (start + i) * 60, f"Album {i}")
+        for i in range(start, start + count)
+    ]
+    queue_plays(runtime, "listenbrainz", songs)
+    assert stats_of(runtime).plays == start + count
+    steps, _ = vm_steps(runtime.store().conn, lambda: stats_of(runtime, **query))
+    return steps
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"week_from": AT + 1}, {"since": AT + 1}, {"since": AT + 1, "kind": "track"}],
+    ids=["all", "since", "since-type"],
+)
+def test_stats_work_does_not_grow_with_the_library(
+    no_logins: Runtime, query: dict[str, Any]
+) -> None:
+    """issue #25: the top lists and per-type totals are read from running totals in rank
+    order, not grouped from every item, and a range's targets seek each target's records
+    from its start, so 5,000 tracks cost what 1,000 do."""
+    small = _steps_after(no_logins, 1_000, 0, query)
+    large = _steps_after(no_logins, 4_000, 1_000, query)
+    assert large <= small * 1.2 + 5

@@ -13,15 +13,13 @@ import os
 import tempfile
 import tomllib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 from types import UnionType
-from typing import Any, Union, get_args, get_origin
-
-from pydantic import BaseModel, ValidationError
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from scrobctl import paths
-from scrobctl.config import Settings
+from scrobctl.config import Settings, as_json, checked
 from scrobctl.errors import ConfigError, UsageError
 
 SECRET_FIELDS = frozenset({"client_id", "client_secret", "api_key", "api_secret"})
@@ -43,13 +41,14 @@ class SettingView:
     env: str  # the variable that would set it
 
 
-def _leaves(model: type[BaseModel], prefix: str = "") -> Iterator[tuple[str, Any]]:
-    for name, field in model.model_fields.items():
-        annotation = field.annotation
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            yield from _leaves(annotation, f"{prefix}{name}.")
+def _leaves(cls: type, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    hints = get_type_hints(cls)
+    for f in fields(cls):
+        annotation = hints[f.name]
+        if is_dataclass(annotation):
+            yield from _leaves(annotation, f"{prefix}{f.name}.")  # type: ignore[arg-type]
         else:
-            yield f"{prefix}{name}", annotation
+            yield f"{prefix}{f.name}", annotation
 
 
 def known_keys() -> dict[str, Any]:
@@ -87,7 +86,7 @@ def show(settings: Settings) -> list[SettingView]:
     """Each setting in effect with where it came from; profiles as one entry."""
     environment = _environment()
     in_file = read_file(paths.config_file())
-    effective = settings.model_dump(mode="json")
+    effective = as_json(settings)
     views = []
     for key in known_keys():
         variable = env_name(key)
@@ -115,8 +114,10 @@ def show(settings: Settings) -> list[SettingView]:
 
 def validate(data: dict[str, Any], path: Path) -> None:
     """The file's content against the settings model (environment and defaults aside)."""
+    from pydantic import ValidationError
+
     try:
-        Settings.model_validate(data)  # validates the file's values only: no sources read
+        checked(data)  # validates the file's values only: no sources read
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])

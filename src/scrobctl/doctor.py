@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,7 +28,7 @@ class Check:
 
 
 def _config() -> tuple[list[Check], Settings | None]:
-    from scrobctl.config import load_settings
+    from scrobctl.config import file_values, load_settings
 
     path = paths.config_file()
     checks: list[Check] = []
@@ -50,8 +49,8 @@ def _config() -> tuple[list[Check], Settings | None]:
         )
     if path.exists():
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError):
+            data = file_values()
+        except (OSError, ValueError):  # read a moment ago by load_settings: a race
             data = {}
         leaked = [
             f"{section}.{key}"

@@ -86,13 +86,20 @@ def data_dir_is_plain() -> bool:
     return value is None or (isinstance(value, str) and bool(value.strip()))
 
 
+def exposed_mode(path: Path) -> int | None:
+    """The mode of a token file that others may read or write, else None (here, not in
+    tokens.py, so that every command can ask without importing the token stores)."""
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        return None
+    return mode if mode & 0o077 else None
+
+
 def token_file_private(folder: Path) -> bool:
     """False while the folder's tokens.json is readable by others. The empty-flush fast paths
     ask this so that they, too, fall through to the command that says so (issue 16)."""
-    try:
-        return not os.stat(folder / TOKEN_FILE_NAME).st_mode & 0o077
-    except OSError:
-        return True
+    return exposed_mode(folder / TOKEN_FILE_NAME) is None
 
 
 def ensure_private_dir(path: Path) -> Path:

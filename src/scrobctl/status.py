@@ -1,13 +1,14 @@
-"""What `scrobctl status` reports, as a model: rendered by the CLI or dumped with --json."""
+"""What `scrobctl status` reports, as plain dataclasses: rendered by the CLI or dumped with
+--json (no pydantic: importing it and building the models cost more than `import typer`, issue
+#25; every value is built here, so there is nothing to validate)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel
-
-from scrobctl.store import connections, queue
+from scrobctl.store import connections, job_counts
 from scrobctl.store.connections import Connection
 from scrobctl.store.plays import count_plays
 
@@ -16,7 +17,8 @@ if TYPE_CHECKING:  # only `status --check` needs the HTTP side (httpx: ~80 ms to
     from scrobctl.runtime import Runtime
 
 
-class ConnectionStatus(BaseModel):
+@dataclass
+class ConnectionStatus:
     profile: str
     service: str
     account: str | None
@@ -35,7 +37,8 @@ class ConnectionStatus(BaseModel):
     token: str = "present"
 
 
-class LackingPlays(BaseModel):
+@dataclass
+class LackingPlays:
     """Archived plays a target lacks (recorded before it was connected), and what sends them."""
 
     profile: str
@@ -44,7 +47,8 @@ class LackingPlays(BaseModel):
     command: str
 
 
-class ImportStatus(BaseModel):
+@dataclass
+class ImportStatus:
     """A history import: `done`, `running` (a process is at it now) or `interrupted` (it
     stopped, or its process was killed: the next `import` continues it)."""
 
@@ -59,7 +63,8 @@ class ImportStatus(BaseModel):
     command: str
 
 
-class StatusReport(BaseModel):
+@dataclass
+class StatusReport:
     version: str
     data_dir: str
     database: str
@@ -67,8 +72,8 @@ class StatusReport(BaseModel):
     connections: list[ConnectionStatus]
     queue: dict[str, dict[str, int]]
     plays: int
-    lacking: list[LackingPlays] = []
-    imports: list[ImportStatus] = []
+    lacking: list[LackingPlays] = field(default_factory=list)
+    imports: list[ImportStatus] = field(default_factory=list)
 
 
 # A pause stored by an older scrobctl from `Retry-After: 999...9` is infinite; shown as the
@@ -127,9 +132,9 @@ def build_status(runtime: Runtime, checks: list[CheckResult] | None = None) -> S
                 token=token,
             )
         )
-    counts = queue.counts(store)
+    counts = job_counts.counts(store)
     full = {
-        service: {s: by_state.get(s, 0) for s in queue.STATES}
+        service: {s: by_state.get(s, 0) for s in job_counts.STATES}
         for service, by_state in counts.items()
     }
     plays = count_plays(store)
@@ -157,7 +162,7 @@ def _imports(runtime: Runtime) -> list[ImportStatus]:
     its lock was killed (SIGKILL, a crash, a power cut) and is reported as interrupted."""
     from scrobctl.lock import held
     from scrobctl.paths import import_lock
-    from scrobctl.store.imports import INTERRUPTED, RUNNING, list_imports
+    from scrobctl.store.checkpoints import INTERRUPTED, RUNNING, list_imports
 
     found = []
     for profile, service, finished_at, checkpoint in list_imports(runtime.store()):

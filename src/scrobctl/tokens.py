@@ -177,15 +177,6 @@ class FileStore:
             self._save(data)
 
 
-def exposed_mode(path: Path) -> int | None:
-    """The mode of a token file that others may read or write, else None."""
-    try:
-        mode = path.stat().st_mode & 0o777
-    except OSError:
-        return None
-    return mode if mode & 0o077 else None
-
-
 def open_token_store(
     kind: str,
     data_dir: Path,

@@ -10,8 +10,7 @@ from scrobctl.targets import MALOJA, Target
 
 def _official(runtime: Runtime, target: Target) -> bool:
     """The kind's own service at its documented URL: nothing to find out."""
-    settings = type(getattr(runtime.settings, target.kind))
-    default = settings.model_fields["api_url"].default
+    default = type(getattr(runtime.settings, target.kind))().api_url
     return target.api_url(runtime).rstrip("/") == str(default).rstrip("/")
 
 

@@ -38,14 +38,9 @@ def build_runtime(out: Output | None = None, *, read_only: bool = False) -> Runt
 
 
 def _warn_exposed_tokens(runtime: Runtime) -> None:
-    """Every command says so while the token file is readable by others (not only `doctor`).
-    One stat when it is private; the token store's module (kinds, tempfile: ~5 ms) is imported
-    only to say what is wrong (issue #25)."""
-    from scrobctl.paths import TOKEN_FILE_NAME, token_file_private
-
-    if token_file_private(runtime.data_dir):
-        return
-    from scrobctl.tokens import exposed_mode
+    """Every command says so while the token file is readable by others (not only `doctor`):
+    one stat, without importing the token stores (kinds, tempfile: ~5 ms, issue #25)."""
+    from scrobctl.paths import TOKEN_FILE_NAME, exposed_mode
 
     path = runtime.data_dir / TOKEN_FILE_NAME
     mode = exposed_mode(path)

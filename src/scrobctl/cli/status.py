@@ -42,7 +42,7 @@ def status(
         c for c in report.connections if c.status == "reconnect_required" or c.token != "present"
     ]
     if json_output:
-        out.data(report, ExitCode.RECONNECT if needs_login else ExitCode.OK)
+        out.data(_payload(report), ExitCode.RECONNECT if needs_login else ExitCode.OK)
     else:
         _render(report)
     if not json_output:
@@ -51,6 +51,24 @@ def status(
                 print(f"{c.service}: {c.detail}", file=sys.stderr)
     if needs_login:
         raise typer.Exit(ExitCode.RECONNECT)
+
+
+def _payload(report: "StatusReport") -> dict:
+    """The report as JSON values, times in ISO 8601 with `Z` for UTC (as its pydantic model
+    wrote them before it became a dataclass, issue #25)."""
+    from dataclasses import asdict
+    from datetime import datetime
+
+    def plain(value: object) -> object:
+        if isinstance(value, datetime):
+            return value.isoformat().replace("+00:00", "Z")
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        return value
+
+    return plain(asdict(report))  # type: ignore[return-value]
 
 
 def _render(report: "StatusReport") -> None:

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 
 from scrobctl.store.db import Store
 from scrobctl.store.history import MIN_LENGTH_MS
-from scrobctl.store.queue import insert_scrobble_job
 
 COUNT_CAP = 100_000  # status counts at most this many (it says "at least" beyond)
 
@@ -48,6 +47,10 @@ def queue_lacking(
     store: Store, profile: str, service: str, kinds: Sequence[str], before: float, now: float
 ) -> int:
     """Queue every lacking play for the target, in one transaction; the count queued."""
+    # Here, not at the top: `status` counts what is lacking and must not import the queue's
+    # module for that (issue #25).
+    from scrobctl.store.queue import insert_scrobble_job
+
     if not kinds:
         return 0
     marks = ",".join(f"'{k}'" for k in kinds if k.isalpha())

@@ -59,7 +59,8 @@ class Health(NamedTuple):
 # The tables that grow with the archive. Checking their pages reads the whole file (9.7 s for
 # `integrity_check` on a million plays, issue #25), so a plain `doctor` checks every other
 # table (logins, settings, imports: what a damaged file breaks first) and `--full` them all.
-LARGE_TABLES = ("items", "plays", "jobs", "scrobbles", "ratings")
+# `stat_tops` (stats' running totals, a row per track and album) grows with the library.
+LARGE_TABLES = ("items", "plays", "jobs", "scrobbles", "ratings", "stat_tops")
 
 
 def health(path: Path, full: bool = False) -> Health:

@@ -18,16 +18,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from scrobctl.store.db import Store, from_row
+from scrobctl.store.job_counts import (  # the states, still `queue.COMPLETED` and so on
+    AVAILABLE,
+    DISCARDED,
+    REJECTED,
+    RETRYABLE,
+    RUNNING,
+)
+from scrobctl.store.job_counts import COMPLETED as COMPLETED
+from scrobctl.store.job_counts import STATES as STATES
 from scrobctl.store.names import VIDEO_IDS, item_name, video_ids
 from scrobctl.store.records import PlayRecord
 
-AVAILABLE = "available"
-RUNNING = "running"
-RETRYABLE = "retryable"
-COMPLETED = "completed"
-DISCARDED = "discarded"
-REJECTED = "rejected"
-STATES = (AVAILABLE, RUNNING, RETRYABLE, COMPLETED, DISCARDED, REJECTED)
 PENDING = (AVAILABLE, RUNNING, RETRYABLE)
 FAILED = (DISCARDED, REJECTED)
 
@@ -362,17 +364,6 @@ def _on_jobs(store: Store, job_ids: Sequence[int], sql: str, *before: object) ->
     marks = ",".join("?" * len(job_ids))
     with store.transaction() as conn:
         return conn.execute(sql.format(ids=marks), [*before, *job_ids]).rowcount
-
-
-def counts(store: Store) -> dict[str, dict[str, int]]:
-    """{service: {state: n}} over all jobs, from the counts the jobs table's triggers keep
-    (migration m010): grouping a million completed jobs would cost `status` half a second."""
-    result: dict[str, dict[str, int]] = {}
-    for service, state, n in store.conn.execute(
-        "SELECT service, state, n FROM job_counts WHERE n > 0"
-    ):
-        result.setdefault(service, {})[state] = n
-    return result
 
 
 @dataclass(frozen=True)

@@ -18,17 +18,17 @@ from typing import Any
 from scrobctl.errors import ServiceUnavailable
 from scrobctl.lock import exclusive
 from scrobctl.runtime import Runtime
-from scrobctl.store.imports import (
+from scrobctl.store.checkpoints import (
     DONE,
     HISTORY,
     INTERRUPTED,
     RUNNING,
     Checkpoint,
-    ImportWriter,
     load_checkpoint,
     mark_interrupted,
     save_checkpoint,
 )
+from scrobctl.store.imports import ImportWriter
 from scrobctl.sync.pages import Page, Reader, StepFailed
 from scrobctl.sync.resolve import TmdbResolver, resolved
 
