@@ -178,7 +178,10 @@ class FakeTrakt(FakeService):
         self.removed: list[Play] = []  # plays taken out by POST /sync/history/remove
         self.scrobbles: list[dict[str, Any]] = []  # every accepted /scrobble/* body + action
         self.throttled: list[float] = []  # arrival times of the POSTs answered 429
-        self._last_post: float | None = None
+        # AUTHED_API_POST_LIMIT counts per user (api-notes trakt-simkl-tmdb.md, the rate-limit
+        # table): each access token belongs to the user it was issued to.
+        self.token_users: dict[str, str] = {}
+        self._last_post: dict[str, float] = {}  # user -> arrival of their last accepted POST
         self._next_history_id = 1_000_000
         # GET /sync/ratings/{type}: the user's ratings, as Trakt lists them.
         self.ratings: list[dict[str, Any]] = list(ratings or [])
@@ -314,8 +317,9 @@ class FakeTrakt(FakeService):
             "included, or unsupported authentication method.",
         )
 
-    def _token_response(self) -> dict[str, Any]:
-        """A new token pair, registered as current (caller holds self.lock)."""
+    def _token_response(self, user: str | None = None) -> dict[str, Any]:
+        """A new token pair for `user` (the current username unless a refresh names the old
+        pair's), registered as current (caller holds self.lock)."""
         created = self.created_at if self.created_at is not None else int(time.time())
         token = {
             "access_token": "trakt-access-" + secrets.token_hex(16),
@@ -326,6 +330,7 @@ class FakeTrakt(FakeService):
             "created_at": created,
         }
         self.access_tokens.add(token["access_token"])
+        self.token_users[token["access_token"]] = user or self.username
         self.refresh_tokens[token["refresh_token"]] = token["access_token"]
         self.issued.append(token)
         return token
@@ -415,7 +420,7 @@ class FakeTrakt(FakeService):
             # Rotation: the old pair is dead the moment the new one exists.
             self.spent_refresh_tokens.add(old)
             self.access_tokens.discard(access)
-            return Reply(200, self._token_response())
+            return Reply(200, self._token_response(self.token_users.get(access)))
 
     def _revoke(self, body: dict[str, Any]) -> Reply:
         if not self._client_ok(body, secret=True):
@@ -485,16 +490,17 @@ class FakeTrakt(FakeService):
 
     # -- sync and scrobble -------------------------------------------------------------------
     def refuse(self, request: Request, at: float) -> Reply | None:
-        """AUTHED_API_POST_LIMIT: 1 POST a second per user (one user here)."""
+        """AUTHED_API_POST_LIMIT: 1 POST a second per user (the token's)."""
         if request.method != "POST" or request.path.startswith("/oauth/"):
             return None
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         with self.lock:
             if scheme != "Bearer" or token not in self.access_tokens:
                 return None  # not authenticated: the handler answers 401
-            last = self._last_post
+            user = self.token_users.get(token, self.username)
+            last = self._last_post.get(user)
             if last is None or at - last >= self.post_interval - self.post_slack:
-                self._last_post = at
+                self._last_post[user] = at
                 return None
             self.throttled.append(at)  # refused, so not counted against the next one
         wait = max(1, math.ceil(self.post_interval - (at - last)))
