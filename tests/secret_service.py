@@ -10,6 +10,8 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,7 +51,36 @@ def running_secret_service(home: Path) -> Iterator[dict[str, str]]:
             check=True,
             timeout=30,
         )
+        _wait_until_it_answers({**os.environ, **env})
         yield env
     finally:
         # gnome-keyring-daemon leaves when its bus goes away.
         os.kill(int(pid), signal.SIGTERM)
+
+
+# What the tests do first, as a probe: the daemon returns from --daemonize before its Secret
+# Service answers, and on a loaded CI machine the first test then met keyring's InitError.
+PROBE = """
+import keyring
+from keyring.backends import SecretService
+k = SecretService.Keyring()
+k.set_password("scrobctl-probe", "probe", "ok")
+assert k.get_password("scrobctl-probe", "probe") == "ok"
+k.delete_password("scrobctl-probe", "probe")
+"""
+
+
+def _wait_until_it_answers(env: dict[str, str], timeout: float = 30.0) -> None:
+    """Return once a keyring round trip through the new Secret Service works; fail after
+    `timeout` seconds with what the last try said."""
+    env = {k: v for k, v in env.items() if k != "PYTHON_KEYRING_BACKEND"}
+    deadline = time.monotonic() + timeout
+    while True:
+        probe = subprocess.run(
+            [sys.executable, "-c", PROBE], capture_output=True, text=True, env=env, timeout=30
+        )
+        if probe.returncode == 0:
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"the Secret Service did not answer within {timeout:.0f} s: {probe.stderr}")
+        time.sleep(0.2)
