@@ -72,6 +72,11 @@ class SubmitListens:
 # -- fixtures and helpers ---------------------------------------------------------------------
 
 
+def rate_limited(seconds: int) -> httpx.Response:
+    """ListenBrainz's 429 asking for a pause of `seconds`."""
+    return httpx.Response(429, headers={"Retry-After": str(seconds)}, json={"code": 429})
+
+
 def serve(lb: respx.MockRouter, server: SubmitListens) -> SubmitListens:
     lb.post("/1/submit-listens").mock(side_effect=server)
     return server
@@ -157,7 +162,7 @@ def test_flush_429_snoozes_the_batch_until_retry_after_without_spending_an_attem
 ) -> None:
     runtime = logged_in_listenbrainz
     queue_tracks(runtime, 2500)
-    limited = httpx.Response(429, headers={"Retry-After": "120"}, json={"code": 429})
+    limited = rate_limited(120)
     serve(listenbrainz_api, SubmitListens(OK, limited))
     until = clock.now() + 120
 
@@ -179,7 +184,7 @@ def test_flush_429_defers_the_connection_until_retry_after(
 ) -> None:
     runtime = logged_in_listenbrainz
     queue_tracks(runtime, 2500)
-    limited = httpx.Response(429, headers={"Retry-After": "120"}, json={"code": 429})
+    limited = rate_limited(120)
     server = serve(listenbrainz_api, SubmitListens(OK, limited))
     run_flush(runtime)
 
@@ -198,7 +203,7 @@ def test_flush_after_429_sends_the_rest_once_the_pause_is_over(
 ) -> None:
     runtime = logged_in_listenbrainz
     times = queue_tracks(runtime, 2500)
-    limited = httpx.Response(429, headers={"Retry-After": "120"}, json={"code": 429})
+    limited = rate_limited(120)
     server = serve(listenbrainz_api, SubmitListens(OK, limited))
     run_flush(runtime)
 
@@ -217,7 +222,7 @@ def test_flush_waits_out_a_short_429_and_sends_the_batch_in_the_same_run(
 ) -> None:
     runtime = logged_in_listenbrainz
     times = queue_tracks(runtime, 1500)
-    limited = httpx.Response(429, headers={"Retry-After": "2"}, json={"code": 429})
+    limited = rate_limited(2)
     server = serve(listenbrainz_api, SubmitListens(limited))
 
     report = run_flush(runtime)
@@ -234,7 +239,7 @@ def test_flush_defers_a_target_that_keeps_answering_short_429s(
 ) -> None:
     runtime = logged_in_listenbrainz
     queue_tracks(runtime, 1500)
-    limited = httpx.Response(429, headers={"Retry-After": "1"}, json={"code": 429})
+    limited = rate_limited(1)
     server = serve(listenbrainz_api, SubmitListens(answer=lambda _: limited))
 
     report = run_flush(runtime)

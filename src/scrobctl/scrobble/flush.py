@@ -239,7 +239,7 @@ async def _flush_service(
                 break
             if on_batch is not None:
                 on_batch(result)
-            if await _drain(runtime, sender, kind, profile, run_id, result, on_batch):
+            if await _drain(runtime, sender, limiter, kind, profile, run_id, result, on_batch):
                 break  # the service said stop: no more of its jobs this run
 
 
@@ -266,6 +266,7 @@ def _claim(
 async def _drain(
     runtime: Runtime,
     sender: Sender | RatingSender | RemovalSender,
+    limiter: ServiceLimiter,
     kind: str,
     profile: str,
     run_id: str,
@@ -290,7 +291,7 @@ async def _drain(
                 records = await batch.skip_known(records)
             except ServiceError as exc:
                 unsent = [p.job_id for p in records]
-                if pauses < SHORT_PAUSES and await _short_pause(runtime, unsent, exc):
+                if pauses < SHORT_PAUSES and _short_pause(runtime, limiter, unsent, exc):
                     pauses += 1
                     continue
                 _stopped(runtime, profile, service, unsent, exc, result)
@@ -307,7 +308,7 @@ async def _drain(
         try:
             await batch.send(ready)
         except ServiceError as exc:
-            if pauses < SHORT_PAUSES and await _short_pause(runtime, batch.unsent, exc):
+            if pauses < SHORT_PAUSES and _short_pause(runtime, limiter, batch.unsent, exc):
                 pauses += 1
                 continue
             _stopped(runtime, profile, service, batch.unsent, exc, result)
@@ -326,13 +327,16 @@ SHORT_PAUSE = 5.0
 SHORT_PAUSES = 3
 
 
-async def _short_pause(runtime: Runtime, unsent: list[int], exc: ServiceError) -> bool:
-    """Wait out a short 429 with the batch's unsent jobs released (no attempt spent), so the
-    next claim takes them again; False when the pause is not short (or not a 429)."""
+def _short_pause(
+    runtime: Runtime, limiter: ServiceLimiter, unsent: list[int], exc: ServiceError
+) -> bool:
+    """Hand a short 429's pause to the server's limiter, whose next wait sleeps it out (for
+    every target on that server), with the batch's unsent jobs released (no attempt spent) so
+    the next claim takes them again; False when the pause is not short (or not a 429)."""
     if not isinstance(exc, RateLimited) or exc.retry_after > SHORT_PAUSE:
         return False
     queue.release(runtime.store(), unsent)
-    await runtime.clock.sleep(exc.retry_after)
+    limiter.not_before = max(limiter.not_before, runtime.clock.now() + exc.retry_after)
     return True
 
 
