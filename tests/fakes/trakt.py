@@ -36,8 +36,9 @@ headers and a current Bearer token (else 401, as `/users/settings`); POST bodies
 - `POST /scrobble/start|pause|stop` (one item plus `progress`): 201 `{id, action, progress,
   sharing, movie | episode + show}`; unknown ids 404, a stop under 1 % 422, a stop above 80 %
   adds a play (`action: scrobble`), between them it is a pause.
-- AUTHED_API_POST_LIMIT: a POST to the API host (not `/oauth/*`) arriving less than
-  `post_interval` (1 s, minus `post_slack` for arrival jitter) after the last accepted one gets
+- AUTHED_API_POST_LIMIT (per user, api-notes trakt-simkl-tmdb.md rate-limit table): a POST to
+  the API host (not `/oauth/*`) arriving less than `post_interval` (1 s, minus `post_slack` for
+  arrival jitter) after the last accepted one of the same user (the token's) gets
   429 with `Retry-After` (the seconds left) and `X-Ratelimit`, and is neither processed nor
   counted. `connect_latency` delays the first request on each connection, as a handshake with
   the real host would, so that a client timing its POSTs from when it starts sending (not from
