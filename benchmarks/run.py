@@ -705,6 +705,30 @@ EVERYDAY: list[tuple[str, list[str]]] = [
 ]
 
 
+SMALL_ARCHIVE = 1_000  # plays: each command has something to show
+FLOOR_NAMES = {"typer": "import typer", "small": f"same, {SMALL_ARCHIVE:,} plays"}
+
+
+def _beside(
+    label: str, wall: dict[str, float], cpu: dict[str, float], of: str, floor: str, limit: float
+) -> Row:
+    """A command's median on archive `of` against `floor` (`import typer`, or the small archive
+    run beside it), wall-clock ratio marked against `limit`, CPU ratio beside it."""
+    ratio = wall[of] / wall[floor]
+    return Row(
+        "archive",
+        label,
+        wall[of] * 1000,
+        "ms",
+        wall[floor] * 1000,
+        FLOOR_NAMES[floor],
+        ratio,
+        f"<= {limit}x",
+        ratio <= limit,
+        cpu[of] / cpu[floor],
+    )
+
+
 def archive(quick: bool, work: Path, plays: int | None = None) -> list[Row]:
     """Every everyday command on a small archive (1,000 plays: each command has something to
     show, `history --limit 1000` as many rows as on the large one) beside `import typer`, and on
@@ -712,7 +736,7 @@ def archive(quick: bool, work: Path, plays: int | None = None) -> list[Row]:
     the machine's load moves all three. Medians of wall-clock time; the CPU-time ratios
     (user + system of the child) beside them are steadier on a shared machine."""
     plays = plays or (5_000 if quick else 1_000_000)
-    small = 1_000
+    small = SMALL_ARCHIVE
     runs = 3 if quick else 11
     now = int(time.time())
     load = os.getloadavg()[0]
@@ -735,34 +759,9 @@ def archive(quick: bool, work: Path, plays: int | None = None) -> list[Row]:
                 times[label].append(_timed([SCROBCTL, *args], env, stdin))
         wall = {k: statistics.median(t for t, _ in v) for k, v in times.items()}
         cpu = {k: statistics.median(c for _, c in v) for k, v in times.items()}
-        out.append(
-            Row(
-                "archive",
-                f"{name} ({small:,} plays)",
-                wall["small"] * 1000,
-                "ms",
-                wall["typer"] * 1000,
-                "import typer",
-                wall["small"] / wall["typer"],
-                "<= 1.5x",
-                wall["small"] / wall["typer"] <= 1.5,
-                cpu["small"] / cpu["typer"],
-            )
-        )
-        out.append(
-            Row(
-                "archive",
-                f"{name} ({plays:,} plays)",
-                wall["full"] * 1000,
-                "ms",
-                wall["small"] * 1000,
-                f"same, {small:,} plays",
-                wall["full"] / wall["small"],
-                "<= 1.2x",
-                wall["full"] / wall["small"] <= 1.2,
-                cpu["full"] / cpu["small"],
-            )
-        )
+
+        out.append(_beside(f"{name} ({small:,} plays)", wall, cpu, "small", "typer", 1.5))
+        out.append(_beside(f"{name} ({plays:,} plays)", wall, cpu, "full", "small", 1.2))
     out.append(
         Row(
             "archive",
