@@ -677,14 +677,11 @@ def _archive_copy(plays: int, into: Path) -> Path:
 
 def _timed(cmd: list[str], env: dict[str, str], stdin: str | None = None) -> tuple[float, float]:
     """Wall-clock and CPU seconds (user + system) of one run of a child."""
-    import resource
-
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before = _child_cpu()
     started = time.perf_counter()
     subprocess.run(cmd, input=stdin, env=env, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, _child_cpu() - before
 
 
 # The commands people and scripts run many times a day (issue #25): each must take at most
@@ -743,11 +740,8 @@ def archive(quick: bool, work: Path, plays: int | None = None) -> list[Row]:
     dirs = {"small": _archive_copy(small, work / "archive-small")}
     dirs["full"] = _archive_copy(plays, work / "archive-full")
     envs = {label: fresh_env(data) for label, data in dirs.items()}
-    rows = []
-    for label, env in envs.items():  # a one-off: stats counts every play into its totals
-        wall, _ = _timed([SCROBCTL, "stats"], env)
-        rows.append((label, wall))
-    first = dict(rows)
+    # a one-off: the first stats counts every play into its totals
+    first = {label: _timed([SCROBCTL, "stats"], env)[0] for label, env in envs.items()}
     out: list[Row] = []
     for name, args in EVERYDAY:
         times: dict[str, list[tuple[float, float]]] = {"typer": [], "small": [], "full": []}
@@ -784,15 +778,12 @@ def archive(quick: bool, work: Path, plays: int | None = None) -> list[Row]:
 def _files_run(zipped: Path, data: Path) -> tuple[float, int, str, float]:
     """Seconds, peak RSS (kB), the summary and the CPU seconds (user + system) of one
     `import --file`. CPU time is the steadier figure on a machine shared with other work."""
-    import resource
-
     env = fresh_env(data)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before = _child_cpu()
     started = time.perf_counter()
     done = run([PYTHON, "-c", RSS_WRAPPER, "import", "--file", str(zipped)], env)
     took = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    cpu = _child_cpu() - before
     lines = done.stderr.strip().splitlines()
     summary = next((line for line in lines if line.startswith("import: ")), "")
     return took, int(lines[-1]), summary, cpu

@@ -51,7 +51,6 @@ TRAKT = "https://api.trakt.tv"
 TRAKT_AUTH = "https://auth.trakt.tv"
 SIMKL = "https://api.simkl.com"
 SERVICES = ("listenbrainz", "lastfm", "trakt", "simkl")
-PENDING_OR_DONE = {queue.AVAILABLE, queue.RETRYABLE, queue.COMPLETED}
 
 
 # -- hostile answers ----------------------------------------------------------------------------
@@ -301,7 +300,6 @@ def test_broken_submit_answer_schedules_a_retry_and_loses_no_play(
     report = run_flush(logged_in_everywhere)
 
     [line] = report.services
-    assert job_states(logged_in_everywhere) <= PENDING_OR_DONE
     assert job_states(logged_in_everywhere) == {queue.RETRYABLE}, (
         "a play was marked sent (or dropped)"
     )
@@ -362,7 +360,6 @@ def test_429_with_retry_after_an_hour_snoozes_an_hour_without_spending_an_attemp
     report = run_flush(logged_in_everywhere)
 
     assert report.exit_code == ExitCode.OK
-    assert job_states(logged_in_everywhere) <= PENDING_OR_DONE
     for job in jobs(logged_in_everywhere):
         assert (job["state"], job["attempt"], job["scheduled_at"]) == (queue.AVAILABLE, 0, until)
         assert job["outcome"] is None

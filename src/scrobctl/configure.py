@@ -114,11 +114,13 @@ def show(settings: Settings) -> list[SettingView]:
 
 def validate(data: dict[str, Any], path: Path) -> None:
     """The file's content against the settings model (environment and defaults aside)."""
-    from pydantic import ValidationError
-
     try:
         checked(data)  # validates the file's values only: no sources read
-    except ValidationError as exc:
+    except ValueError as exc:
+        from pydantic import ValidationError  # only a refused value reaches the model
+
+        if not isinstance(exc, ValidationError):
+            raise
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise ConfigError(f"{path}: invalid setting {where!r}: {first['msg']}") from None

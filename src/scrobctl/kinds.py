@@ -39,7 +39,6 @@ class Kind:
     login: str  # its login flow (accounts/<kind>.py)
     login_with: str = "browser"  # what the person gives: "browser" (a code or page), "token"
     podcasts: bool = False  # takes podcasts where its settings say `podcasts = true`
-    named: bool = True  # a target may have a name and its own URL (issue 19: every kind does)
     app_fields: tuple[tuple[str, str, bool], ...] = ()  # its API app: (name, label, secret)
     rates: frozenset[str] = frozenset()  # the item types it takes a 1-10 rating of
     removal_sender: str | None = None  # (link) -> RemovalSender; None: no API removes a play

@@ -26,15 +26,22 @@ def read_json(path: Path, what: str, hint: str, error: type[ScrobctlError]) -> A
 
 def replace(path: Path, text: str, prefix: str, suffix: str = "") -> None:
     """Write `text` to a temporary file beside `path` (`prefix`, `suffix`: its name), then move
-    it over `path` in one step. The folder must exist: each file's folder has its own mode."""
+    it over `path` in one step. The folder must exist: each file's folder has its own mode.
+    An OSError names `path`, not the temporary file (a full disk, a read-only folder)."""
     import tempfile  # here: only a write needs it (it imports random and shutil; issue #25)
 
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=suffix)
+    try:
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=suffix)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     try:
         os.fchmod(fd, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         os.replace(temp, path)
+    except OSError as exc:
+        Path(temp).unlink(missing_ok=True)
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise

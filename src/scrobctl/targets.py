@@ -25,8 +25,7 @@ if TYPE_CHECKING:
 # The kinds and server types are declared in kinds.py; these names are kept for their users.
 KINDS = tuple(_kinds.KINDS)
 # Kinds a named target may have (all of them since issue 19).
-NAMED_KINDS = tuple(k.name for k in _kinds.KINDS.values() if k.named)
-__all__ = ["KINDS", "MALOJA", "NAMED_KINDS", "SERVERS", "ServerType", "Target"]
+__all__ = ["KINDS", "MALOJA", "SERVERS", "ServerType", "Target"]
 
 
 @dataclass(frozen=True)

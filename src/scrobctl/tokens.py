@@ -156,11 +156,7 @@ class FileStore:
 
     def _save(self, data: dict[str, dict[str, Any]]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        try:
-            own_files.replace(self.path, json.dumps(data), ".tokens-")
-        except OSError as exc:
-            # Name the token file, not the temporary one (a full disk, a read-only folder).
-            raise OSError(exc.errno, exc.strerror, str(self.path)) from None
+        own_files.replace(self.path, json.dumps(data), ".tokens-")
 
     def get(self, profile: str, service: str) -> dict[str, Any] | None:
         return self._load().get(_key(profile, service))

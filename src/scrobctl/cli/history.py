@@ -4,6 +4,7 @@ from enum import StrEnum
 
 import typer
 
+from scrobctl.cli.dates import parse_date
 from scrobctl.cli.output import local_time, output
 from scrobctl.cli.params import JSON_OUTPUT, SINCE
 
@@ -47,12 +48,7 @@ def history(
     from scrobctl.store.history import list_plays
 
     out = output(ctx, json=json_output)
-    if since is None:
-        start = None
-    else:
-        from scrobctl.cli.dates import parse_date
-
-        start = parse_date(since)
+    start = parse_date(since)
     with Command(out, read_only=True) as cmd:
         rows = list(
             list_plays(

@@ -30,7 +30,7 @@ MAX_DURATION_MS = 30 * 86_400_000
 EARLIEST = 0  # 1970: anything earlier is not a Unix time anyone means
 LATEST = 253_402_300_799  # 9999-12-31
 PROFILE_PATTERN = "^[A-Za-z0-9_.-]{1,64}$"
-_PROFILE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_PROFILE = re.compile(PROFILE_PATTERN)
 _INT64 = 2**63
 _MISSING = object()
 

@@ -291,7 +291,7 @@ async def _drain(
                 records = await batch.skip_known(records)
             except ServiceError as exc:
                 unsent = [p.job_id for p in records]
-                if pauses < SHORT_PAUSES and _short_pause(runtime, limiter, unsent, exc):
+                if _short_pause(runtime, limiter, unsent, exc, pauses):
                     pauses += 1
                     continue
                 _stopped(runtime, profile, service, unsent, exc, result)
@@ -308,7 +308,7 @@ async def _drain(
         try:
             await batch.send(ready)
         except ServiceError as exc:
-            if pauses < SHORT_PAUSES and _short_pause(runtime, limiter, batch.unsent, exc):
+            if _short_pause(runtime, limiter, batch.unsent, exc, pauses):
                 pauses += 1
                 continue
             _stopped(runtime, profile, service, batch.unsent, exc, result)
@@ -328,12 +328,15 @@ SHORT_PAUSES = 3
 
 
 def _short_pause(
-    runtime: Runtime, limiter: ServiceLimiter, unsent: list[int], exc: ServiceError
+    runtime: Runtime, limiter: ServiceLimiter, unsent: list[int], exc: ServiceError, taken: int
 ) -> bool:
     """Hand a short 429's pause to the server's limiter, whose next wait sleeps it out (for
     every target on that server), with the batch's unsent jobs released (no attempt spent) so
-    the next claim takes them again; False when the pause is not short (or not a 429)."""
+    the next claim takes them again; False when it is not a short 429, or `taken` pauses
+    already were."""
     if not isinstance(exc, RateLimited) or exc.retry_after > SHORT_PAUSE:
+        return False
+    if taken >= SHORT_PAUSES:
         return False
     queue.release(runtime.store(), unsent)
     limiter.not_before = max(limiter.not_before, runtime.clock.now() + exc.retry_after)

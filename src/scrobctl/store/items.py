@@ -80,8 +80,7 @@ def without_album(key: str) -> str:
 
 
 EXTERNAL_IDS = (*VIDEO_ID_ORDER, "mbid", "isrc")
-_ID_COLUMNS = ("tmdb", "imdb", "tvdb", "trakt", "simkl", "mbid", "isrc")  # as in _COLUMNS
-_NO_IDS = (None,) * len(_ID_COLUMNS)
+_NO_IDS = (None,) * len(EXTERNAL_IDS)  # EXTERNAL_IDS stand in _COLUMNS in this order
 
 
 def items_with_id(
@@ -327,7 +326,7 @@ class ItemResolver:
             ref.season,
             ref.number,
             ref.duration_ms,
-            *(map(ids.get, _ID_COLUMNS) if ids else _NO_IDS),
+            *(map(ids.get, EXTERNAL_IDS) if ids else _NO_IDS),
             weak_key,
             time.time() if self._pending is None else self._now,
             ref.tmdb_from,
