@@ -42,48 +42,39 @@ def missing_config() -> Path | None:
 
 
 def data_dir() -> Path:
-    """The data folder by the Settings precedence, reading only what it needs."""
+    """The data folder by the Settings precedence, reading only what it needs: a blank
+    SCROBCTL_DATA_DIR is an error; a config file only the settings model can read gives the
+    default folder here (the settings report what is wrong with it)."""
+    from_env = os.environ.get("SCROBCTL_DATA_DIR")
+    if from_env is not None and not from_env.strip():
+        from scrobctl.errors import ConfigError
+
+        # Not the current folder: plays and tokens would land where the next run never looks.
+        raise ConfigError("SCROBCTL_DATA_DIR is set but empty", "unset it, or set it to a folder")
+    return plain_data_dir() or default_data_dir()
+
+
+def plain_data_dir() -> Path | None:
+    """The data folder the settings would name, read plainly (the environment, then the config
+    file's `data_dir`, then the default), or None when only the settings model can say: a blank
+    SCROBCTL_DATA_DIR, a config file that is not readable TOML, a `data_dir` that is not a
+    non-empty string. The config file is read once."""
     from_env = os.environ.get("SCROBCTL_DATA_DIR")
     if from_env is not None:
-        if not from_env.strip():
-            from scrobctl.errors import ConfigError
-
-            # Not the current folder: plays and tokens would land where the next run never looks.
-            raise ConfigError(
-                "SCROBCTL_DATA_DIR is set but empty", "unset it, or set it to a folder"
-            )
-        return Path(from_env).expanduser()
-    path = config_file()
-    if path.is_file():
-        import tomllib
-
-        try:
-            with path.open("rb") as fh:
-                value = tomllib.load(fh).get("data_dir")
-        except (OSError, tomllib.TOMLDecodeError):
-            value = None  # Settings reports a broken file properly; the fast path just steps aside.
-        if isinstance(value, str) and value:
-            return Path(value).expanduser()
-    return default_data_dir()
-
-
-def data_dir_is_plain() -> bool:
-    """True when `data_dir()` is what the settings would say: the config file is absent or
-    readable TOML whose `data_dir`, if any, is a non-empty string."""
-    from_env = os.environ.get("SCROBCTL_DATA_DIR")
-    if from_env is not None:
-        return bool(from_env.strip())
+        return Path(from_env).expanduser() if from_env.strip() else None
     path = config_file()
     if not path.is_file():
-        return True
+        return default_data_dir()
     import tomllib
 
     try:
         with path.open("rb") as fh:
             value = tomllib.load(fh).get("data_dir")
     except (OSError, tomllib.TOMLDecodeError):
-        return False
-    return value is None or (isinstance(value, str) and bool(value.strip()))
+        return None
+    if value is None:
+        return default_data_dir()
+    return Path(value).expanduser() if isinstance(value, str) and value.strip() else None
 
 
 def exposed_mode(path: Path) -> int | None:

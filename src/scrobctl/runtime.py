@@ -73,11 +73,11 @@ class Runtime:
         if self.settings_ is not None:
             return self.settings_.data_dir
         if self._data_dir is None:
-            from scrobctl.paths import data_dir, data_dir_is_plain
+            from scrobctl.paths import plain_data_dir
 
             # A config file that cannot be read might name another folder: the settings
             # model reads it and says what is wrong, rather than the default folder being used.
-            self._data_dir = data_dir() if data_dir_is_plain() else self.settings.data_dir
+            self._data_dir = plain_data_dir() or self.settings.data_dir
         return self._data_dir
 
     @property
