@@ -232,7 +232,7 @@ async def link(
 ) -> Link:
     """The target's client with fresh credentials (a Trakt token is refreshed here when due)."""
     spec = kind(target.kind)
-    limiter = limiter or target.limiter(runtime.clock, runtime.limits)
+    limiter = limiter or target.limiter(runtime)
     connected = Link(
         runtime, target, http, limiter, credentials(runtime, target, required=required)
     )

@@ -17,8 +17,7 @@ from scrobctl.errors import UsageError
 from scrobctl.kinds import MALOJA, SERVERS, ServerType
 
 if TYPE_CHECKING:
-    from scrobctl.clock import Clock
-    from scrobctl.http import Limits, ServiceLimiter
+    from scrobctl.http import ServiceLimiter
     from scrobctl.runtime import Runtime
     from scrobctl.store.connections import Connection
 
@@ -88,19 +87,11 @@ class Target:
         server = self.server_type
         return min(default, server.batch_size) if server and server.batch_size else default
 
-    def limiter(self, clock: Clock, limits: Limits | None = None) -> ServiceLimiter:
-        """A limiter of its own, at its kind's rate in `limits` (None: the documented ones) or
-        its server type's."""
-        from scrobctl.http import Limits, ServiceLimiter
-
+    def limiter(self, runtime: Runtime) -> ServiceLimiter:
+        """A limiter of its own on the runtime's clock, at its kind's rate in the runtime's
+        limits or its server type's."""
         server = self.server_type
-        return ServiceLimiter(
-            self.name,
-            clock=clock,
-            kind=self.kind,
-            rate=server.rate if server else None,
-            limits=limits or Limits(),
-        )
+        return runtime.limiter(self.name, kind=self.kind, rate=server.rate if server else None)
 
 
 def from_connection(connection: Connection) -> Target:

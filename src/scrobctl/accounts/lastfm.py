@@ -41,11 +41,7 @@ def client(
     """The one place a Last.fm (or compatible server's) client is built."""
     url = target.api_url(runtime) if target else str(runtime.settings.lastfm.api_url)
     if limiter is None:
-        limiter = (
-            target.limiter(runtime.clock, runtime.limits)
-            if target
-            else runtime.limiter(lastfm.SERVICE)
-        )
+        limiter = target.limiter(runtime) if target else runtime.limiter(lastfm.SERVICE)
     return lastfm.LastfmClient(
         url, app["api_key"], app["api_secret"], http, limiter, session_key, profile
     )

@@ -34,7 +34,7 @@ async def login_listenbrainz(
     target = target or Target(profile, listenbrainz.SERVICE, listenbrainz.SERVICE, None, None)
     tokens = runtime.tokens()  # fail on a missing keyring before asking the network
     async with runtime.http_client() as http:
-        limiter = target.limiter(runtime.clock, runtime.limits)
+        limiter = target.limiter(runtime)
         client = await connect(Link(runtime, target, http, limiter, {"token": token}))
         try:
             account = await client.validate_token()

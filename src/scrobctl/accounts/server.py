@@ -21,7 +21,5 @@ async def detect_server(runtime: Runtime, http: httpx.AsyncClient, target: Targe
         return None
     from scrobctl.services import maloja
 
-    info = await maloja.server_info(
-        http, target.limiter(runtime.clock, runtime.limits), target.api_url(runtime)
-    )
+    info = await maloja.server_info(http, target.limiter(runtime), target.api_url(runtime))
     return MALOJA if info is not None else None

@@ -43,7 +43,7 @@ def client(
         target.api_url(runtime),
         client_id,
         http,
-        limiter or target.limiter(runtime.clock, runtime.limits),
+        limiter or target.limiter(runtime),
         token,
         profile,
     )

@@ -69,7 +69,7 @@ def _client(
         app["client_id"],
         token,
         http,
-        limiter or target.limiter(runtime.clock, runtime.limits),
+        limiter or target.limiter(runtime),
         target.profile,
         refresh=refresh,
     )

@@ -202,7 +202,7 @@ async def _flush_service(
         target = targets.from_connection(connection)
         key = (target.kind, target.url)
         if key not in limiters:
-            limiters[key] = target.limiter(runtime.clock, runtime.limits)
+            limiters[key] = target.limiter(runtime)
         limiter = limiters[key]
         result = ServiceReport(service, profile)
         result.total = queue.count_due(store, service, profile, runtime.clock.now())

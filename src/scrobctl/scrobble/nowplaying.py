@@ -81,7 +81,7 @@ async def send_now_playing(
             for service in routes.get(profile, {}).get(event.type, []):
                 if (profile, service) not in usable:
                     continue  # waiting for a login or a pause: now-playing is not worth it
-                limiter = usable[(profile, service)].limiter(runtime.clock, runtime.limits)
+                limiter = usable[(profile, service)].limiter(runtime)
                 try:
                     await _send(runtime, service, profile, play, progress, http, limiter)
                 except InvalidToken as exc:
