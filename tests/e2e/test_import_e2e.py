@@ -867,3 +867,18 @@ def test_import_whose_loves_or_feedback_step_fails_keeps_the_plays_names_the_ste
     assert "Traceback" not in result.stderr
     assert status_json(cli)["plays"] == size
     assert import_row(data_dir, service)["state"] == "done"
+
+
+def test_listenbrainz_import_reads_every_page_of_feedback_the_server_clamps(
+    cli: Cli, fake_lb: FeedbackListenBrainz, data_dir: Path
+) -> None:
+    size = 2_500  # two full pages of MAX_ITEMS_PER_GET and a short one
+    fake_lb.history_size = size
+    fake_lb.feedback = [fake_lb.feedback_for(i, 1) for i in range(size)]
+    login_listenbrainz(cli)
+
+    run_import(cli, "listenbrainz")
+
+    pages = listens_requests(fake_lb, FEEDBACK)
+    assert [int(r.query["offset"][0]) for r in pages] == [0, 1000, 2000]
+    assert query(data_dir, "SELECT count(*) FROM ratings") == [(size,)]

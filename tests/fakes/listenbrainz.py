@@ -193,7 +193,9 @@ class FakeListenBrainz(FakeService):
             reply.headers.update(headers)
             return reply
         if request.path == f"/1/feedback/user/{self.history_user}/get-feedback":
-            return Reply(200, self._feedback_page(request), headers)
+            reply = self._feedback_page(request)
+            reply.headers.update(headers)
+            return reply
         if request.path == "/1/feedback/recording-feedback" and request.method == "POST":
             reply = self._recording_feedback(request)
             reply.headers.update(headers)
@@ -399,18 +401,30 @@ class FakeListenBrainz(FakeService):
             self.pending_deletions.clear()
         return len(gone)
 
-    def _feedback_page(self, request: Request) -> dict[str, Any]:
-        """webserver/views/feedback_api.py `get_feedback_for_user`: offset-paged by `count`
-        (default 25) and `offset`, with the user's `total_count`."""
-        count = int(request.query.get("count", ["25"])[0])
-        offset = int(request.query.get("offset", ["0"])[0])
+    def _feedback_page(self, request: Request) -> Reply:
+        """webserver/views/feedback_api.py `get_feedback_for_user` (l.78-126 at 0a119846d):
+        `offset` and `count` by api_tools.py `get_non_negative_param` (l.414-430: not a
+        non-negative integer is a 400), `count` (default 25) clamped to MAX_ITEMS_PER_GET, and
+        the user's `total_count` beside the page."""
+        values = {}
+        for name, default in (("offset", 0), ("count", DEFAULT_ITEMS_PER_GET)):
+            try:
+                values[name] = int(request.query.get(name, [str(default)])[0])
+            except ValueError:
+                values[name] = -1
+            if values[name] < 0:
+                return _error(400, f"'{name}' should be a non-negative integer")
+        offset, count = values["offset"], min(values["count"], MAX_ITEMS_PER_GET)
         page = self.feedback[offset : offset + count]
-        return {
-            "feedback": page,
-            "count": len(page),
-            "offset": offset,
-            "total_count": len(self.feedback),
-        }
+        return Reply(
+            200,
+            {
+                "feedback": page,
+                "count": len(page),
+                "offset": offset,
+                "total_count": len(self.feedback),
+            },
+        )
 
     def _recording_feedback(self, request: Request) -> Reply:
         """webserver/views/feedback_api.py `recording_feedback` (l.28-72): only these keys, an
