@@ -248,16 +248,15 @@ def _write_same_rows(
 ) -> tuple[float, float]:
     """Seconds (wall clock, CPU) to write the items, plays and jobs the run wrote into an empty
     database with scrobctl's schema (indexes included), by plain executemany in one
-    transaction."""
+    transaction, on a connection opened as scrobctl opens its own (the same pragmas)."""
     from scrobctl.store import open_store
+    from scrobctl.store.db import connect
 
     open_store(target).close()
     src = sqlite3.connect(source)
     rows_of = {name: src.execute(f"SELECT * FROM {name}").fetchall() for name in tables or TABLES}
     src.close()
-    conn = sqlite3.connect(target, isolation_level=None)
-    conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA synchronous = NORMAL")
+    conn = connect(target)
     cpu = time.process_time()
     started = time.perf_counter()
     conn.execute("BEGIN")

@@ -88,6 +88,9 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA synchronous = NORMAL")
+    # Statement journals (and temporary tables) in memory: a batch's job inserts each journal
+    # the pages they change, which went to a file in /var/tmp, 3 GB of writes for 100,000 lines.
+    conn.execute("PRAGMA temp_store = MEMORY")
     return conn
 
 
