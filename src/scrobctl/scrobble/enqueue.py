@@ -80,13 +80,9 @@ def item_ref(event: Event) -> ItemRef:
         ids = {}
         if mbid or isrc:
             ids = {k: v for k, v in (("mbid", mbid), ("isrc", isrc)) if v}
+        # (kind, ids, title, artist, album, year, duration_ms) by position: one per line
         return ItemRef(
-            kind=event.type,
-            ids=ids,
-            title=event.title,
-            artist=event.artist,
-            album=event.album,
-            duration_ms=event.duration_ms,
+            event.type, ids, event.title, event.artist, event.album, None, event.duration_ms
         )
     show = None
     # A season is its show's season number (as an episode is its show's season and number);
@@ -325,9 +321,10 @@ class Ingest:
         started = wanted.started
         if started is None:
             return
-        length = event.duration_ms or event.played_ms()
+        played = event.played_ms()
+        length = event.duration_ms or played
         window = max(half_length_window(length, event.type), self.precision + 1)
-        play_id, is_new = self._play(event, item_id, started, window, now)
+        play_id, is_new = self._play(event, item_id, started, window, played, now)
         services = self.routes.get(event.profile, _NO_ROUTES).get(event.type, ())
         # An item first seen in this run cannot be known to any service yet.
         known = item_id not in self._items.created
@@ -361,7 +358,7 @@ class Ingest:
         return insert_scrobble_job(self.store.conn, service, profile, play_id, now)
 
     def _play(
-        self, event: Event, item_id: int, started: int, window: int, now: float
+        self, event: Event, item_id: int, started: int, window: int, played: int | None, now: float
     ) -> tuple[int, bool]:
         """The play's id, and whether it is new. Items with no plays before this run (most
         lines of a big input) are checked against this run's plays in memory, others in the
@@ -373,11 +370,11 @@ class Ingest:
                 fresh = self._fresh[key] = []
             else:
                 self._stored.add(key)
-        if fresh is not None:
+        if fresh:
             i = bisect_right(fresh, started - window, key=_at)
             if i < len(fresh) and fresh[i][0] < started + window:
                 return fresh[i][1], False
-        else:
+        elif fresh is None:
             self._pending.write()
             found = nearest_play(self.store.conn, event.profile, item_id, started, window)
             if found is not None:
@@ -387,7 +384,7 @@ class Ingest:
             item_id,
             started,
             event.duration_ms,
-            event.played_ms(),
+            played,
             event.played_percentage(),
             self.source,
             now,

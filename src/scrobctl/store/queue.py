@@ -71,8 +71,10 @@ SCROBBLE_JOB_VALUES = (
 def scrobble_job_values(
     service: str, profile: str, play_id: int, played_at: int, now: float
 ) -> tuple[object, ...]:
-    """The values for SCROBBLE_JOB_VALUES; `played_at` is the play's watched_at."""
-    return (*scrobble_job_row(service, profile, play_id, now), played_at)
+    """The values for SCROBBLE_JOB_VALUES; `played_at` is the play's watched_at. (The row of
+    scrobble_job_row and the time, built as one tuple: `scrobble` builds one per line.)"""
+    key = scrobble_key(service, play_id)
+    return (SCROBBLE, service, profile, AVAILABLE, MAX_ATTEMPTS, now, now, key, play_id, played_at)
 
 
 def insert_scrobble_job(
