@@ -19,6 +19,13 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 # Concurrent flush/scrobble/import share one file; wait for the other writer instead of failing.
 BUSY_TIMEOUT_MS = 30_000
 
+# CPython's sqlite3 (3.11 here) adapts every parameter that is not an int, float, str or bytes:
+# for None it finds no adapter, then asks for `__adapt__` and `__conform__`, two look-ups that
+# each raise and clear an AttributeError, 0.3-0.4 us a NULL (a new track's row binds twelve).
+# With None registered as adapting to itself (dict.get in C returns None for it) a NULL costs a
+# dict look-up. Process-wide, and it binds exactly what it bound before.
+sqlite3.register_adapter(type(None), {}.get)
+
 
 @contextmanager
 def transaction(conn: sqlite3.Connection, *, dry_run: bool = False) -> Iterator[sqlite3.Connection]:
