@@ -27,6 +27,12 @@ _COLUMNS = (
 )
 _MARKS = ", ".join("?" * 19)
 _INSERT_ITEM = f"INSERT INTO items (id, {_COLUMNS}) VALUES (?, {_MARKS})"
+# A new track without ids (most new items of a big input) names only the columns it can have:
+# the twelve others are NULL, and a NULL bound is a slot filled and a parameter adapted.
+_INSERT_TRACK = (
+    "INSERT INTO items (id, kind, title, artist, album, year, duration_ms, weak_key, created_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 @dataclass(slots=True)
@@ -125,6 +131,7 @@ class ItemResolver:
         self._present: set[str] = set()
         self._present_bare: set[str] = set()
         self._pending: list[tuple[Any, ...]] | None = None  # item rows, during a batch
+        self._pending_tracks: list[tuple[Any, ...]] = []  # ... of _INSERT_TRACK
         self._next_id = 0
         self._now = 0.0
 
@@ -157,6 +164,7 @@ class ItemResolver:
             raise
         finally:
             self._pending = None
+            self._pending_tracks.clear()
             self._probed = set()
             self._present = set()
             self._present_bare = set()
@@ -176,7 +184,7 @@ class ItemResolver:
                     # Most tracks of a big input: the batch's probe says that no item has its
                     # artist and title, so it is new (what _resolve_music finds too, without
                     # its calls).
-                    found = self._insert(ref, weak_key=keys[0], bare=keys[1]), True
+                    found = self._insert_track(ref, *keys), True
                 else:
                     found = self._resolve_music(ref, keys[0] if keys else None)
             else:
@@ -218,6 +226,9 @@ class ItemResolver:
         if self._pending:
             self.conn.executemany(_INSERT_ITEM, self._pending)
             self._pending.clear()
+        if self._pending_tracks:
+            self.conn.executemany(_INSERT_TRACK, self._pending_tracks)
+            self._pending_tracks.clear()
 
     @staticmethod
     def _cache_key(ref: ItemRef) -> tuple[Any, ...]:
@@ -322,16 +333,26 @@ class ItemResolver:
                         "UPDATE items SET tmdb_from = ? WHERE id = ?", (ref.tmdb_from, item_id)
                     )
 
+    def _insert_track(self, ref: ItemRef, weak_key: str, bare: str) -> int:
+        """A new track without ids, in a batch: pending, its id given here."""
+        item_id = self._next_id
+        self._next_id += 1
+        row = (item_id, ref.kind, ref.title, ref.artist, ref.album, ref.year, ref.duration_ms)
+        self._pending_tracks.append((*row, weak_key, self._now))
+        self._present.add(weak_key)
+        self._present_bare.add(bare)
+        self.created.add(item_id)
+        return item_id
+
     def _insert(
         self,
         ref: ItemRef,
         *,
         show_id: int | None = None,
         weak_key: str | None = None,
-        bare: str | None = None,
     ) -> int:
         """A new item: pending in a batch (its id given here), else written at once (its id
-        given by SQLite, for a NULL id). `bare` is `without_album(weak_key)`, when known."""
+        given by SQLite, for a NULL id)."""
         ids = ref.ids
         pending = self._pending
         row = (
@@ -360,6 +381,6 @@ class ItemResolver:
             pending.append(row)
             if weak_key is not None:
                 self._present.add(weak_key)
-                self._present_bare.add(bare if bare is not None else without_album(weak_key))
+                self._present_bare.add(without_album(weak_key))
         self.created.add(item_id)
         return item_id
