@@ -435,30 +435,29 @@ def _flush_queued(plays: int, work: Path) -> tuple[int, float, float, float]:
     return requests, wall, cpu, empty
 
 
+def _median_flush(plays: int, work: Path, runs: int) -> tuple[int, float, float, float]:
+    """The one of `runs` flushes of `plays` queued whose CPU is the median (`_flush_queued`)."""
+    flushes = sorted((_flush_queued(plays, work) for _ in range(runs)), key=lambda f: f[2])
+    return flushes[len(flushes) // 2]
+
+
 def flush_by_queue_size(quick: bool, work: Path, sizes: tuple[int, ...] = ()) -> list[Row]:
     """issue #25: a batch costs scrobctl the same CPU however many plays are queued, and that
     cost stays under the interval ListenBrainz's rate allows between batches, so the whole flush
     runs at the rate floor. A batch's CPU is the flush's less a flush of one queued play (start-up,
     opening the store, building the sender: the fixed part), over the batches after the first.
-    The fixed part is the median of three flushes: it is subtracted from every size, and one slow
-    sample of it (0.5-0.64 s here) moved the 10,000-queued batch by 15 ms, a fifth of it."""
+    The fixed part and the smallest size (the one the others are compared with) are the median of
+    three flushes: the fixed part is subtracted from every size, and one slow sample of it (0.5-0.64
+    s here) moved the 10,000-queued batch, shared by its 9 batches, by 15 ms, a fifth of it."""
     sizes = sizes or ((2_000, 5_000) if quick else (10_000, 100_000))
     interval = 1 / RATE["listenbrainz"]
-    ones = [_flush_queued(1, work) for _ in range(3)]
-    one_wall = statistics.median(one[1] for one in ones)
-    one_cpu = statistics.median(one[2] for one in ones)
+    _, one_wall, one_cpu, _ = _median_flush(1, work, 3)
     rows = [
         Row("flush", "listenbrainz, 1 queued: scrobctl CPU (the fixed part)", one_cpu, "s"),
     ]
     per_batch: dict[int, float] = {}
     for plays in sizes:
-        # the smallest size, the one the others are compared with, has few batches to share
-        # the noise of its CPU figure: the median of three flushes (the largest size: one)
-        runs = sorted(
-            (_flush_queued(plays, work) for _ in range(3 if plays == sizes[0] else 1)),
-            key=lambda run: run[2],
-        )
-        requests, wall, cpu, _ = runs[len(runs) // 2]
+        requests, wall, cpu, _ = _median_flush(plays, work, 3 if plays == sizes[0] else 1)
         per_batch[plays] = (cpu - one_cpu) / max(requests - 1, 1)
         # the first batch goes at once, each later one an interval after the one before
         floor = one_wall + (requests - 1) * max(interval, LATENCY)

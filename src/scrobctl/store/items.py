@@ -77,12 +77,8 @@ def weak_key(artist: str, title: str, album: str | None) -> str:
 def weak_key_parts(artist: str, title: str, album: str | None) -> tuple[str, str]:
     """The weak key, and the same without the album (`without_album` of it): a batch needs
     both for every track, and slicing the one out of the other was a tenth of its work."""
-    album = album or ""
-    if artist.isascii() and title.isascii() and album.isascii():  # _norm's first case, inline
-        bare = f"{' '.join(artist.lower().split())}\x1f{' '.join(title.lower().split())}\x1f"
-        return bare + " ".join(album.lower().split()), bare
     bare = f"{_norm(artist)}\x1f{_norm(title)}\x1f"
-    return bare + _norm(album), bare
+    return bare + _norm(album or ""), bare
 
 
 def after(bare: str) -> str:
