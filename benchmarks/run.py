@@ -202,13 +202,13 @@ def ingest(quick: bool, work: Path) -> list[Row]:
     floor = n / statistics.median(floors)
     parsed = n / statistics.median(parses)
     # parsing, then that executemany, one after the other, as one process must
-    both = 1 / (1 / parsed + 1 / floor)
-
-    def ratio(floor_of: list[float], took: list[float]) -> float:
-        return statistics.median(f / t for f, t in zip(floor_of, took, strict=True))
-
     both_walls = [f + p for f, p in zip(floors, parses, strict=True)]
     both_cpus = [f + p for f, p in zip(floor_cpus, parse_cpus, strict=True)]
+    both = n / statistics.median(both_walls)
+
+    def ratio(floor_times: list[float], took: list[float]) -> float:
+        return statistics.median(f / t for f, t in zip(floor_times, took, strict=True))
+
     both_ratio = ratio(both_walls, times)
     # The same ratios in CPU seconds (user + system): steadier than wall-clock time on a
     # shared machine. The floor's CPU is this process's, around its executemany and commit.
