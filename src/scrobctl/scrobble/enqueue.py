@@ -336,7 +336,7 @@ class Ingest:
                 continue  # the service already has it (imported from it, or sent before)
             if (
                 self._pending.add_job(service, event.profile, play_id, now)
-                if self._pending.holds(play_id)
+                if is_new or self._pending.holds(play_id)  # a new play is pending
                 else self._insert_job(service, event.profile, play_id, now)
             ):
                 added += 1
