@@ -250,11 +250,10 @@ class Ingest:
         self._bound()
         wanted = [w for w in (self._check(line, now) for line in lines) if w is not None]
         items = self._items.resolve_batch([item_ref(w.event) for w in wanted])
-        for w, (item_id, weak) in zip(wanted, items, strict=True):
-            if weak:
-                self.summary.by_title += 1
-            else:
-                self.summary.by_id += 1
+        weak = sum(weak for _, weak in items)
+        self.summary.by_title += weak
+        self.summary.by_id += len(items) - weak
+        for w, (item_id, _) in zip(wanted, items, strict=True):
             self._record(w, item_id, now)
 
     def _bound(self) -> None:

@@ -148,21 +148,26 @@ class ItemResolver:
         """What `resolve` gives for each ref in turn. Call inside a write transaction (BEGIN
         IMMEDIATE): new items are given their ids here, which only the writer may do."""
         cache_keys: list[tuple[Any, ...]] = []
-        weak_keys: dict[tuple[Any, ...], tuple[str, str]] = {}  # -> (weak key, without album)
+        # Each ref's (weak key, without album), when it is music not resolved yet: by
+        # position, since each dictionary look-up hashes the cache key again.
+        weak_keys: list[tuple[str, str] | None] = []
         cache = self._cache
         for ref in refs:
             cache_key = self._cache_key(ref)
             cache_keys.append(cache_key)
-            if ref.kind in MUSIC and cache_key not in cache:
-                weak_keys[cache_key] = weak_key_parts(ref.artist or "", ref.title or "", ref.album)
-        self._probe({bare for _, bare in weak_keys.values()})
+            weak_keys.append(
+                weak_key_parts(ref.artist or "", ref.title or "", ref.album)
+                if ref.kind in MUSIC and cache_key not in cache
+                else None
+            )
+        self._probe({keys[1] for keys in weak_keys if keys is not None})
         self._next_id = next_id(self.conn, "items")
         self._now = time.time()  # the items' created_at
         self._pending = []
         try:
             resolved = [
-                self._resolve_cached(ref, cache_key, weak_keys.get(cache_key))
-                for ref, cache_key in zip(refs, cache_keys, strict=True)
+                self._resolve_cached(ref, cache_key, keys)
+                for ref, cache_key, keys in zip(refs, cache_keys, weak_keys, strict=True)
             ]
             self._write_pending()
             return resolved
