@@ -248,7 +248,8 @@ class Ingest:
         """Check every line, resolve the items of those that need one in a batch, then record."""
         now = self.now if self.now is not None else time.time()
         self._bound()
-        wanted = [w for w in (self._check(line, now) for line in lines) if w is not None]
+        check = self._check
+        wanted = [w for line in lines if (w := check(line, now)) is not None]
         items = self._items.resolve_batch([item_ref(w.event) for w in wanted])
         weak = sum(weak for _, weak in items)
         self.summary.by_title += weak
