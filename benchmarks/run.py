@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import argparse
 import io
+import itertools
 import json
 import math
 import os
 import platform
+import re
 import resource
 import shutil
 import sqlite3
@@ -178,26 +180,38 @@ def ingest(quick: bool, work: Path) -> list[Row]:
         run([SCROBCTL, "login", "listenbrainz", "--token-stdin"], env, TOKEN + "\n")
     now = int(time.time())
     events = "\n".join(track_event(i, now - n * 60 + i * 60) for i in range(n)) + "\n"
-    # Each run measures the ingest, its rows' executemany and the parse one after the other,
-    # and its ratios are of those three: this machine's speed drifts by up to 2x within an
-    # hour, so a floor measured minutes away from its ingest says more of the machine than
-    # of scrobctl. The ratios reported are the medians of the runs' ratios.
-    times, cpus, floors, floor_cpus, parses, parse_cpus = [], [], [], [], [], []
-    for i in range(runs):  # each run on a fresh copy of the logged-in data folder
-        data = work / f"ingest-{i}"
+
+    # Each run's ingest is compared with the floor measured right before it and right after it
+    # (their mean), the executemany writing the rows an ingest of the same lines wrote: this
+    # machine's speed drifts by up to 2x within an hour, and even one floor measured 10 s
+    # from its ingest moved a run's ratio by a tenth. The ratios reported are the medians of
+    # the runs' ratios. A first, untimed ingest gives the rows of the first floor.
+    def one_ingest(i: int) -> tuple[Path, float, float]:
+        data = work / f"ingest-{i}"  # each on a fresh copy of the logged-in data folder
         shutil.copytree(logged_in, data)
         env = fresh_env(data, SCROBCTL_LISTENBRAINZ__API_URL="http://127.0.0.1:9")
         before = _child_cpu()
         started = time.perf_counter()
         run([SCROBCTL, "scrobble"], env, events)
-        times.append(time.perf_counter() - started)
-        cpus.append(_child_cpu() - before)
-        wall, cpu = _write_same_rows(data / "scrobctl.db", work / f"floor-{i}.db")
-        floors.append(wall)
-        floor_cpus.append(cpu)
-        wall, cpu = _parse(events)
-        parses.append(wall)
-        parse_cpus.append(cpu)
+        return data, time.perf_counter() - started, _child_cpu() - before
+
+    def one_floor(data: Path, i: int) -> tuple[float, float, float, float]:
+        """(write wall, write CPU, parse wall, parse CPU)"""
+        return (*_write_same_rows(data / "scrobctl.db", work / f"floor-{i}.db"), *_parse(events))
+
+    data, _, _ = one_ingest(-1)
+    floors_at = [one_floor(data, -1)]  # floors_at[i] was measured before run i's ingest
+    times, cpus = [], []
+    for i in range(runs):
+        data, took, cpu = one_ingest(i)
+        times.append(took)
+        cpus.append(cpu)
+        floors_at.append(one_floor(data, i))
+
+    def bracketed(part: int) -> list[float]:
+        return [(a[part] + b[part]) / 2 for a, b in itertools.pairwise(floors_at)]
+
+    floors, floor_cpus, parses, parse_cpus = (bracketed(part) for part in range(4))
     rate = n / statistics.median(times)
     floor = n / statistics.median(floors)
     parsed = n / statistics.median(parses)
@@ -210,6 +224,7 @@ def ingest(quick: bool, work: Path) -> list[Row]:
         return statistics.median(f / t for f, t in zip(floor_times, took, strict=True))
 
     both_ratio = ratio(both_walls, times)
+    counted = _ingest_instructions(quick, work, logged_in, events)
     # The same ratios in CPU seconds (user + system): steadier than wall-clock time on a
     # shared machine. The floor's CPU is this process's, around its executemany and commit.
     return [
@@ -238,20 +253,100 @@ def ingest(quick: bool, work: Path) -> list[Row]:
             both_ratio >= 0.8,
             ratio(both_cpus, cpus),
         ),
+        *counted,
     ]
+
+
+def _ingest_instructions(quick: bool, work: Path, logged_in: Path, events: str) -> list[Row]:
+    """The same ratio in instructions executed, counted by valgrind (callgrind) on the first
+    20,000 lines: a count does not change with the machine's speed, which on a shared machine
+    moves the timed ratios by a tenth from one run to the next. The ingest is the whole
+    `scrobctl scrobble` process, as timed; the floor is a process that parses the lines and
+    then writes the rows an ingest of them wrote, less the same process stopped before both."""
+    if shutil.which("valgrind") is None:
+        print("valgrind is not installed: no instruction counts for ingest", file=sys.stderr)
+        return []
+    n = 200 if quick else 20_000
+    lines = work / "counted.jsonl"
+    lines.write_text("".join(events.splitlines(keepends=True)[:n]))
+    wrote = work / "counted-rows"
+    shutil.copytree(logged_in, wrote)
+    env = fresh_env(wrote, SCROBCTL_LISTENBRAINZ__API_URL="http://127.0.0.1:9")
+    run([SCROBCTL, "scrobble"], env, lines.read_text())
+    counted = work / "counted-ingest"
+    shutil.copytree(logged_in, counted)
+    ingest_env = fresh_env(counted, SCROBCTL_LISTENBRAINZ__API_URL="http://127.0.0.1:9")
+    floor = [PYTHON, __file__, "--floor-process"]
+    source = str(wrote / "scrobctl.db")
+    total, whole, setup = _instructions(
+        [
+            ([SCROBCTL, "scrobble"], ingest_env, lines),
+            ([*floor, "all", source, str(work / "counted-all.db"), str(lines)], env, None),
+            ([*floor, "setup", source, str(work / "counted-setup.db"), str(lines)], env, None),
+        ]
+    )
+    floor_count = whole - setup
+    ratio = floor_count / total
+    return [
+        Row(
+            "ingest",
+            f"{n:,} events piped, instructions (callgrind)",
+            total / 1e6,
+            "M instr.",
+            floor_count / 1e6,
+            "parsing, then that executemany",
+            ratio,
+            ">= 0.8x",
+            ratio >= 0.8,
+        )
+    ]
+
+
+def _instructions(jobs: list[tuple[list[str], dict[str, str], Path | None]]) -> list[int]:
+    """Instructions each command executes (`valgrind --tool=callgrind`), run side by side:
+    a count does not depend on what else runs. The hash seed is fixed, since dictionaries
+    and sets laid out by another seed take a different number of steps."""
+    started = []
+    for i, (cmd, env, stdin) in enumerate(jobs):
+        out = Path(tempfile.gettempdir()) / f"scrobctl-callgrind-{os.getpid()}-{i}"
+        started.append(
+            subprocess.Popen(
+                ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *cmd],
+                stdin=stdin.open("rb") if stdin else subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                env={**env, "PYTHONHASHSEED": "0"},
+                text=True,
+            )
+        )
+    counts = []
+    for i, process in enumerate(started):
+        _, err = process.communicate(timeout=3600)
+        (Path(tempfile.gettempdir()) / f"scrobctl-callgrind-{os.getpid()}-{i}").unlink(
+            missing_ok=True
+        )
+        found = re.search(r"Collected : (\d+)", err)
+        if process.returncode not in (0, 1) or found is None:
+            raise SystemExit(f"valgrind {' '.join(jobs[i][0])} failed: {err[-800:]}")
+        counts.append(int(found.group(1)))
+    return counts
 
 
 def _parse(text: str) -> tuple[float, float]:
     """Seconds (wall clock, CPU) for scrobctl's stdin model to read the lines, with no
     database at all."""
-    from scrobctl.scrobble.events import read_events
-
     data = text.encode()
     cpu = time.process_time()
     started = time.perf_counter()
+    _read_all(data)
+    return time.perf_counter() - started, time.process_time() - cpu
+
+
+def _read_all(data: bytes) -> None:
+    from scrobctl.scrobble.events import read_events
+
     for _ in read_events(io.BytesIO(data)):
         pass
-    return time.perf_counter() - started, time.process_time() - cpu
 
 
 def _write_same_rows(
@@ -260,6 +355,20 @@ def _write_same_rows(
     """Seconds (wall clock, CPU) to write the items, plays and jobs the run wrote into an empty
     database with scrobctl's schema (indexes included), by plain executemany in one
     transaction, on a connection opened as scrobctl opens its own (the same pragmas)."""
+    conn, rows_of = _same_rows(source, target, tables)
+    cpu = time.process_time()
+    started = time.perf_counter()
+    _write_rows(conn, rows_of)
+    took = time.perf_counter() - started, time.process_time() - cpu
+    conn.close()
+    return took
+
+
+def _same_rows(
+    source: Path, target: Path, tables: tuple[str, ...] | None = None
+) -> tuple[sqlite3.Connection, dict[str, list[tuple[object, ...]]]]:
+    """An empty database with scrobctl's schema, opened as scrobctl opens its own, and the
+    rows of `tables` in `source`, read."""
     from scrobctl.store import open_store
     from scrobctl.store.db import connect
 
@@ -267,17 +376,29 @@ def _write_same_rows(
     src = sqlite3.connect(source)
     rows_of = {name: src.execute(f"SELECT * FROM {name}").fetchall() for name in tables or TABLES}
     src.close()
-    conn = connect(target)
-    cpu = time.process_time()
-    started = time.perf_counter()
+    return connect(target), rows_of
+
+
+def _write_rows(conn: sqlite3.Connection, rows_of: dict[str, list[tuple[object, ...]]]) -> None:
     conn.execute("BEGIN")
     for name, rows in rows_of.items():
         marks = ", ".join("?" * len(rows[0]))
         conn.executemany(f"INSERT INTO {name} VALUES ({marks})", rows)
     conn.execute("COMMIT")
-    took = time.perf_counter() - started, time.process_time() - cpu
-    conn.close()
-    return took
+
+
+def floor_process(setup_only: bool, source: Path, target: Path, events: Path) -> None:
+    """The parse-then-write floor as a process of its own, whose instructions valgrind
+    counts (`--floor-process`). With `setup_only` it does all but the parse and the write, so
+    that the difference of the two counts is theirs. It ends without tearing down (as the
+    timed floor is not timed closing), the same way in both."""
+    conn, rows_of = _same_rows(source, target)
+    data = events.read_bytes()
+    if not setup_only:
+        _read_all(data)
+        _write_rows(conn, rows_of)
+    sys.stdout.flush()
+    os._exit(0)
 
 
 TABLES = ("items", "plays", "jobs")  # in the order their foreign keys need
@@ -1053,7 +1174,16 @@ def main() -> None:
         help="queue sizes whose flush is measured batch by batch, comma-separated (default"
         " 10000,100000; --quick 2000,5000)",
     )
+    parser.add_argument(
+        "--floor-process",
+        nargs=4,
+        metavar=("MODE", "SOURCE", "TARGET", "EVENTS"),
+        help=argparse.SUPPRESS,  # the ingest floor whose instructions are counted: all | setup
+    )
     args = parser.parse_args()
+    if args.floor_process:
+        mode, source, target, events = args.floor_process
+        floor_process(mode == "setup", Path(source), Path(target), Path(events))
     queued = tuple(int(n) for n in args.flush_queued.split(",") if n)
     byte_compile()
     loads = [os.getloadavg()[0]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -36,6 +37,11 @@ def test_benchmarks_quick_mode_prints_every_figure_as_json() -> None:
     names = {f["name"] for f in figures if f["section"] == "flush"}
     assert "CPU a batch, 5,000 against 2,000 queued" in names
     assert "listenbrainz, 5,000 queued: scrobctl CPU a batch" in names
+    # issue #25: ingest's ratio in instructions too, where valgrind is installed (.ci/run
+    # installs it)
+    if shutil.which("valgrind"):
+        names = {f["name"] for f in figures if f["section"] == "ingest"}
+        assert "200 events piped, instructions (callgrind)" in names
     # issue #25: every everyday command, on the small and on the large archive
     names = {f["name"] for f in figures if f["section"] == "archive"}
     for command in ("--help", "status --json", "history --limit 1000", "doctor", "explain PLAY"):

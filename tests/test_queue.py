@@ -63,6 +63,24 @@ def test_insert_scrobble_job_is_idempotent_per_service_and_play(store: Store) ->
     assert store.conn.execute("SELECT count(*) FROM jobs").fetchone()[0] == 2
 
 
+def test_a_batch_written_job_is_the_job_insert_scrobble_job_writes(store: Store) -> None:
+    """`scrobble` writes its jobs by SCROBBLE_JOB_VALUES (constants and the key made by
+    SQLite); a job so written must be the one insert_scrobble_job writes for the same play."""
+    one, other = add_play(store, 100), add_play(store, 200)
+    with store.transaction() as conn:
+        queue.insert_scrobble_job(conn, LB, "default", one, NOW)
+        values = queue.scrobble_job_values(LB, "default", other, 200, NOW)
+        conn.execute(queue.SCROBBLE_JOB_VALUES, values)
+    rows = [job(store, j) for (j,) in store.conn.execute("SELECT id FROM jobs ORDER BY id")]
+    for row in rows:
+        row.pop("id")
+    assert rows[1]["unique_key"] == queue.scrobble_key(LB, other) == f"scrobble:{LB}:{other}"
+    assert {**rows[0], "play_id": other, "played_at": 200, "unique_key": ""} == {
+        **rows[1],
+        "unique_key": "",
+    }
+
+
 # claim
 
 

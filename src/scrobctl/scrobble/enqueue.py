@@ -248,13 +248,13 @@ class Ingest:
         """Check every line, resolve the items of those that need one in a batch, then record."""
         now = self.now if self.now is not None else time.time()
         self._bound()
-        wanted = [w for w in (self._check(line, now) for line in lines) if w is not None]
+        check = self._check
+        wanted = [w for line in lines if (w := check(line, now)) is not None]
         items = self._items.resolve_batch([item_ref(w.event) for w in wanted])
-        for w, (item_id, weak) in zip(wanted, items, strict=True):
-            if weak:
-                self.summary.by_title += 1
-            else:
-                self.summary.by_id += 1
+        weak = sum(weak for _, weak in items)
+        self.summary.by_title += weak
+        self.summary.by_id += len(items) - weak
+        for w, (item_id, _) in zip(wanted, items, strict=True):
             self._record(w, item_id, now)
 
     def _bound(self) -> None:
@@ -336,7 +336,7 @@ class Ingest:
                 continue  # the service already has it (imported from it, or sent before)
             if (
                 self._pending.add_job(service, event.profile, play_id, now)
-                if self._pending.holds(play_id)
+                if is_new or self._pending.holds(play_id)  # a new play is pending
                 else self._insert_job(service, event.profile, play_id, now)
             ):
                 added += 1
