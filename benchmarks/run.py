@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NoReturn
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -267,12 +268,13 @@ def _ingest_instructions(quick: bool, work: Path, logged_in: Path, events: str) 
         print("valgrind is not installed: no instruction counts for ingest", file=sys.stderr)
         return []
     n = 200 if quick else 20_000
+    text = "".join(events.splitlines(keepends=True)[:n])
     lines = work / "counted.jsonl"
-    lines.write_text("".join(events.splitlines(keepends=True)[:n]))
+    lines.write_text(text)
     wrote = work / "counted-rows"
     shutil.copytree(logged_in, wrote)
     env = fresh_env(wrote, SCROBCTL_LISTENBRAINZ__API_URL="http://127.0.0.1:9")
-    run([SCROBCTL, "scrobble"], env, lines.read_text())
+    run([SCROBCTL, "scrobble"], env, text)
     counted = work / "counted-ingest"
     shutil.copytree(logged_in, counted)
     ingest_env = fresh_env(counted, SCROBCTL_LISTENBRAINZ__API_URL="http://127.0.0.1:9")
@@ -306,9 +308,12 @@ def _instructions(jobs: list[tuple[list[str], dict[str, str], Path | None]]) -> 
     """Instructions each command executes (`valgrind --tool=callgrind`), run side by side:
     a count does not depend on what else runs. The hash seed is fixed, since dictionaries
     and sets laid out by another seed take a different number of steps."""
+    outs = [
+        Path(tempfile.gettempdir()) / f"scrobctl-callgrind-{os.getpid()}-{i}"
+        for i in range(len(jobs))
+    ]
     started = []
-    for i, (cmd, env, stdin) in enumerate(jobs):
-        out = Path(tempfile.gettempdir()) / f"scrobctl-callgrind-{os.getpid()}-{i}"
+    for (cmd, env, stdin), out in zip(jobs, outs, strict=True):
         started.append(
             subprocess.Popen(
                 ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *cmd],
@@ -322,9 +327,7 @@ def _instructions(jobs: list[tuple[list[str], dict[str, str], Path | None]]) -> 
     counts = []
     for i, process in enumerate(started):
         _, err = process.communicate(timeout=3600)
-        (Path(tempfile.gettempdir()) / f"scrobctl-callgrind-{os.getpid()}-{i}").unlink(
-            missing_ok=True
-        )
+        outs[i].unlink(missing_ok=True)
         found = re.search(r"Collected : (\d+)", err)
         if process.returncode not in (0, 1) or found is None:
             raise SystemExit(f"valgrind {' '.join(jobs[i][0])} failed: {err[-800:]}")
@@ -387,7 +390,7 @@ def _write_rows(conn: sqlite3.Connection, rows_of: dict[str, list[tuple[object, 
     conn.execute("COMMIT")
 
 
-def floor_process(setup_only: bool, source: Path, target: Path, events: Path) -> None:
+def floor_process(setup_only: bool, source: Path, target: Path, events: Path) -> NoReturn:
     """The parse-then-write floor as a process of its own, whose instructions valgrind
     counts (`--floor-process`). With `setup_only` it does all but the parse and the write, so
     that the difference of the two counts is theirs. It ends without tearing down (as the
@@ -397,7 +400,6 @@ def floor_process(setup_only: bool, source: Path, target: Path, events: Path) ->
     if not setup_only:
         _read_all(data)
         _write_rows(conn, rows_of)
-    sys.stdout.flush()
     os._exit(0)
 
 

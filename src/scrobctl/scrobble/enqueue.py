@@ -251,9 +251,9 @@ class Ingest:
         check = self._check
         wanted = [w for line in lines if (w := check(line, now)) is not None]
         items = self._items.resolve_batch([item_ref(w.event) for w in wanted])
-        weak = sum(weak for _, weak in items)
-        self.summary.by_title += weak
-        self.summary.by_id += len(items) - weak
+        by_title = sum(weak for _, weak in items)
+        self.summary.by_title += by_title
+        self.summary.by_id += len(items) - by_title
         for w, (item_id, _) in zip(wanted, items, strict=True):
             self._record(w, item_id, now)
 
