@@ -1,6 +1,7 @@
-"""The states a job can be in, and how many jobs each target has in each: counts the triggers
-on `jobs` keep (migration m010), so `status` reads them without grouping a million completed
-jobs. A module apart from the queue's, which `status` need not import (issue #25)."""
+"""The states a job can be in, a scrobble job's unique key, and how many jobs each target has
+in each state: counts the triggers on `jobs` keep (migration m010), so `status` reads them without
+grouping a million completed jobs. A module apart from the queue's, which `status` need not
+import (issue #25)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,15 @@ COMPLETED = "completed"
 DISCARDED = "discarded"
 REJECTED = "rejected"
 STATES = (AVAILABLE, RUNNING, RETRYABLE, COMPLETED, DISCARDED, REJECTED)
+
+SCROBBLE = "scrobble"  # the kind of job that sends a play
+
+
+def scrobble_key_sql(service: str, play_id: str) -> str:
+    """The unique key of a play's scrobble job for a service, `scrobble:<service>:<play id>`,
+    as an SQL expression of two others (parameters or columns): the one place it is spelled,
+    for the statements that queue a job and the queries that look for one."""
+    return f"'{SCROBBLE}:' || {service} || ':' || {play_id}"
 
 
 def counts(store: Store) -> dict[str, dict[str, int]]:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from scrobctl.store.db import Store
 from scrobctl.store.history import MIN_LENGTH_MS
+from scrobctl.store.job_counts import scrobble_key_sql
 
 COUNT_CAP = 100_000  # status counts at most this many (it says "at least" beyond)
 
@@ -21,7 +22,7 @@ _WHERE = (
     " WHERE p.profile = :profile AND p.created_at IS NOT NULL AND p.created_at < :before"
     " AND i.kind IN ({kinds})"
     " AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.unique_key ="
-    "  'scrobble:' || :service || ':' || p.id)"
+    f"  {scrobble_key_sql(':service', 'p.id')})"
     " AND NOT EXISTS (SELECT 1 FROM scrobbles s WHERE s.profile = p.profile"
     "  AND s.service = :service AND s.item_id = p.item_id"
     f"  AND abs(s.scrobbled_at - p.watched_at) < max(1, coalesce(p.duration_ms, i.duration_ms,"

@@ -24,8 +24,10 @@ from scrobctl.store.job_counts import (  # the states, still `queue.COMPLETED` a
     REJECTED,
     RETRYABLE,
     RUNNING,
+    scrobble_key_sql,
 )
 from scrobctl.store.job_counts import COMPLETED as COMPLETED
+from scrobctl.store.job_counts import SCROBBLE as SCROBBLE
 from scrobctl.store.job_counts import STATES as STATES
 from scrobctl.store.names import VIDEO_IDS, item_name, video_ids
 from scrobctl.store.records import PlayRecord
@@ -33,42 +35,31 @@ from scrobctl.store.records import PlayRecord
 PENDING = (AVAILABLE, RUNNING, RETRYABLE)
 FAILED = (DISCARDED, REJECTED)
 
-SCROBBLE = "scrobble"
 LEASE_SECONDS = 15 * 60
 MAX_ATTEMPTS = 10
 ERROR_HISTORY = 10  # keep the last N errors per job
 
 
-def scrobble_key(service: str, play_id: int) -> str:
-    return f"{SCROBBLE}:{service}:{play_id}"
-
-
 # The play's time is copied onto the job (migration m012) so that claims can take the oldest
 # plays by index; selected from the play itself, so every writer copies it the same way (but a
 # batch of plays not written yet, which gives the time it is writing: SCROBBLE_JOB_VALUES).
+# What is the same for every job is written into the statement, and SQLite makes the unique key.
 SCROBBLE_JOB_INTO = (
     "INTO jobs (kind, service, profile, play_id, state, attempt, max_attempts, scheduled_at,"
-    " created_at, errors, unique_key, played_at) SELECT ?, ?, ?, id, ?, 0, ?, ?, ?, '[]', ?,"
-    " watched_at FROM plays WHERE id = ?"
+    f" created_at, errors, unique_key, played_at) SELECT '{SCROBBLE}', ?1, ?2, id, '{AVAILABLE}',"
+    f" 0, {MAX_ATTEMPTS}, ?3, ?3, '[]', {scrobble_key_sql('?1', 'id')}, watched_at FROM plays"
+    " WHERE id = ?4"
 )
 
 
-def scrobble_job_row(service: str, profile: str, play_id: int, now: float) -> tuple[object, ...]:
-    """The values for SCROBBLE_JOB_INTO: a job due at once (its play must be written)."""
-    key = scrobble_key(service, play_id)
-    return (SCROBBLE, service, profile, AVAILABLE, MAX_ATTEMPTS, now, now, key, play_id)
-
-
 # The same job for a play whose time the writer holds: a look-up of the play per job was a
-# sixth of what writing 100,000 jobs cost (issue #25). What is the same for every job is
-# written into the statement, and the unique key is made from the service and play id by SQLite
-# as scrobble_key makes it: five values bound per job rather than ten (binding a text copies
-# it, and `scrobble` writes a job per line).
+# sixth of what writing 100,000 jobs cost (issue #25). Five values are bound per job rather
+# than ten (binding a text copies it, and `scrobble` writes a job per line).
 SCROBBLE_JOB_VALUES = (
     "INSERT INTO jobs (kind, service, profile, state, max_attempts, scheduled_at, created_at,"
     " unique_key, play_id, played_at, attempt, errors) VALUES"
     f" ('{SCROBBLE}', ?1, ?2, '{AVAILABLE}', {MAX_ATTEMPTS}, ?3, ?3,"
-    f" '{SCROBBLE}:' || ?1 || ':' || ?4, ?4, ?5, 0, '[]')"
+    f" {scrobble_key_sql('?1', '?4')}, ?4, ?5, 0, '[]')"
 )
 
 
@@ -83,8 +74,7 @@ def insert_scrobble_job(
     conn: sqlite3.Connection, service: str, profile: str, play_id: int, now: float
 ) -> bool:
     """Queue a play for a service once; False when that job already exists."""
-    row = scrobble_job_row(service, profile, play_id, now)
-    cursor = conn.execute(f"INSERT OR IGNORE {SCROBBLE_JOB_INTO}", row)
+    cursor = conn.execute(f"INSERT OR IGNORE {SCROBBLE_JOB_INTO}", (service, profile, now, play_id))
     return cursor.rowcount > 0
 
 
